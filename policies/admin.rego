@@ -1,0 +1,470 @@
+# METADATA
+# title: Adgang administration checks
+# description: >-
+#   Every proposed change made through the admin API (after the role check
+#   of A1/A14) is checked by these rules (A2-A13 of SPEC §3) before anything
+#   is stored. allow is true only when no rule gives a reason. The input is
+#   described in policies/README.md.
+# scope: package
+package adgang.admin
+
+import data.adgang.lib
+
+# ---------------------------------------------------------------------------
+# Entrypoints
+# ---------------------------------------------------------------------------
+
+# decision is the answer the admin API reads.
+decision := {"allow": allow, "reasons": reasons}
+
+default allow := false
+
+allow if count(lib.deny_reasons(_reasons)) == 0
+
+reasons := sort(_reasons)
+
+_reasons := union({
+	input_incomplete, function_cert_immutable, forbidden_right,
+	deprecated_right, group_grant_not_allowed, se_scope_not_allowed,
+	scope_not_in_org, anonymity_immutable, delete_not_allowed, last_admin,
+	escalation, duplicate, system_group_immutable,
+})
+
+# ---------------------------------------------------------------------------
+# Facts
+# ---------------------------------------------------------------------------
+
+_actions := {
+	"user.create", "user.update", "user.delete", "user.inactivate",
+	"user.activate", "user.deactivate", "grant.create", "grant.delete",
+	"group.create", "group.delete", "group.member.add",
+	"group.member.remove", "org.update",
+}
+
+_user_actions := {"user.update", "user.delete", "user.inactivate", "user.activate", "user.deactivate"}
+
+_grant_actions := {"grant.create", "grant.delete"}
+
+_needs_target := (_user_actions | _grant_actions) | {"group.member.add", "group.member.remove"}
+
+_superadmin if input.actor.superadmin == true
+
+_action := a if {
+	a := input.action
+	lib.non_empty_string(a)
+} else := "(none)"
+
+_target_id := id if {
+	id := input.target.id
+	lib.non_empty_string(id)
+} else := "(none)"
+
+_right_id := id if {
+	id := input.right.id
+	lib.non_empty_string(id)
+} else := "(none)"
+
+# Helpers used under "not" are rules: OPA hoists refs out of a negated
+# call, so "not f(input.x)" would be undefined, not true, when x is missing.
+_known_action if input.action in _actions
+
+_has_actor if is_object(input.actor)
+
+_has_org if is_object(input.org)
+
+_has_target if is_object(input.target)
+
+_has_grant if is_object(input.grant)
+
+_has_right if is_object(input.right)
+
+# ---------------------------------------------------------------------------
+# Fail closed
+# ---------------------------------------------------------------------------
+
+_missing contains "actor" if not _has_actor
+
+_missing contains "org" if not _has_org
+
+_missing contains "target" if {
+	input.action in _needs_target
+	not _has_target
+}
+
+_missing contains "grant" if {
+	input.action in _grant_actions
+	not _has_grant
+}
+
+_missing contains "right" if {
+	input.action in _grant_actions
+	not _has_right
+}
+
+# METADATA
+# title: fail_closed incomplete input
+# description: >-
+#   A change is refused when the facts the rules need are missing: an
+#   unknown action; no actor or organisation; no current target object for
+#   a change of a user, a group's membership or a grant (the user, the
+#   group, or the grant's holder); no grant or catalogue entry of its right
+#   for a grant change. Without them the other rules could not see a
+#   violation, so the answer is no.
+# custom:
+#   seed: SPEC.md
+input_incomplete contains lib.reason("input_incomplete", "fail_closed", msg) if {
+	not _known_action
+	msg := sprintf("unknown action %v", [_action])
+}
+
+# METADATA
+# title: fail_closed incomplete input
+# description: >-
+#   A change is refused when an object the rules need is missing (see
+#   above).
+# custom:
+#   seed: SPEC.md
+input_incomplete contains lib.reason("input_incomplete", "fail_closed", msg) if {
+	some name in _missing
+	msg := sprintf("%v is missing for action %v", [name, _action])
+}
+
+# ---------------------------------------------------------------------------
+# A2: function certificate users
+# ---------------------------------------------------------------------------
+
+_function_user_target if {
+	input.action in _user_actions
+	input.target.kind == "function"
+}
+
+_function_user_target if {
+	input.action in _grant_actions
+	input.grant.holder_type == "user"
+	input.target.kind == "function"
+}
+
+# METADATA
+# title: A2 function certificate users are immutable
+# description: >-
+#   A function certificate user (a system user, "funktionscertifikat") cannot
+#   be edited, inactivated, activated, deactivated or deleted, nor have its
+#   grants created or deleted, by organisation administrators. Only a
+#   superadmin may change it.
+# custom:
+#   seed: 000_7043272af43671e9.txt
+function_cert_immutable contains lib.reason("function_cert_immutable", "A2", msg) if {
+	_function_user_target
+	not _superadmin
+	msg := sprintf("user %v is a function certificate user and cannot be changed by an administrator (%v)", [_target_id, input.action])
+}
+
+# ---------------------------------------------------------------------------
+# A3-A7, A11: what may be granted, to whom, where
+# ---------------------------------------------------------------------------
+
+# METADATA
+# title: A3 forbidden rights cannot be granted
+# description: >-
+#   A right flagged forbidden (Arbejdsmarkedsportalen's LSS and Webservice)
+#   can never be granted.
+# custom:
+#   seed: 000_7043272af43671e9.txt
+forbidden_right contains lib.reason("forbidden_right", "A3", msg) if {
+	input.action == "grant.create"
+	input.right.forbidden == true
+	msg := sprintf("%v may never be granted", [_right_id])
+}
+
+# METADATA
+# title: A4 deprecated rights cannot be newly granted
+# description: >-
+#   A right flagged deprecated (Arbejdsmarkedsportalen's Jobnet jobordrer)
+#   cannot be granted any more. Existing grants may still be deleted.
+# custom:
+#   seed: 000_7043272af43671e9.txt
+deprecated_right contains lib.reason("deprecated_right", "A4", msg) if {
+	input.action == "grant.create"
+	input.right.deprecated == true
+	msg := sprintf("%v is deprecated and cannot be granted", [_right_id])
+}
+
+# METADATA
+# title: A5 no grants to groups for no_group rights
+# description: >-
+#   A right flagged no_group cannot be granted to a user group; it must be
+#   granted to each user directly (Eksamensdatabasen: "Rettigheden må ikke
+#   tildeles i kraft af brugergrupper").
+# custom:
+#   seed: 004_68083951c3b3ad85.txt
+group_grant_not_allowed contains lib.reason("group_grant_not_allowed", "A5", msg) if {
+	input.action == "grant.create"
+	input.right.no_group == true
+	input.grant.holder_type == "group"
+	msg := sprintf("%v cannot be granted to a group", [_right_id])
+}
+
+# METADATA
+# title: A6 no SE-number scope for no_se rights
+# description: >-
+#   A right flagged no_se cannot be scoped to an SE-number; it must be
+#   scoped to the CVR or a P-number (Eksamensdatabasen: "Rettigheden må ikke
+#   tildeles på SE-nummer").
+# custom:
+#   seed: 004_68083951c3b3ad85.txt
+se_scope_not_allowed contains lib.reason("se_scope_not_allowed", "A6", msg) if {
+	input.action == "grant.create"
+	input.right.no_se == true
+	input.grant.scope.type == "se"
+	msg := sprintf("%v cannot be scoped to an SE-number", [_right_id])
+}
+
+_org_cvr := c if {
+	c := input.org.cvr
+	lib.non_empty_string(c)
+}
+
+_org_text := c if {
+	c := _org_cvr
+} else := "(none)"
+
+_p_units := ps if {
+	ps := input.org.p_units
+	is_object(ps)
+} else := {}
+
+_se_numbers := se if {
+	se := input.org.se_numbers
+	is_object(se)
+} else := {}
+
+_scope_in_org if {
+	input.grant.scope.type == "cvr"
+	input.grant.scope.value == _org_cvr
+}
+
+_scope_in_org if {
+	input.grant.scope.type == "p"
+	lib.member(_p_units, input.grant.scope.value)
+}
+
+_scope_in_org if {
+	input.grant.scope.type == "se"
+	lib.member(_se_numbers, input.grant.scope.value)
+}
+
+_scope_text := sprintf("%v %v", [t, v]) if {
+	t := input.grant.scope.type
+	v := input.grant.scope.value
+} else := "(none)"
+
+# METADATA
+# title: A7 scope must belong to the grant's organisation
+# description: >-
+#   A grant's scope must be the organisation's own CVR, one of its
+#   P-numbers or one of its SE-numbers. A missing or unknown scope is
+#   refused too.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+scope_not_in_org contains lib.reason("scope_not_in_org", "A7", msg) if {
+	input.action == "grant.create"
+	_has_grant
+	not _scope_in_org
+	msg := sprintf("scope %v is not a unit of organisation %v", [_scope_text, _org_text])
+}
+
+# METADATA
+# title: A7 scope must belong to the grant's organisation
+# description: >-
+#   A grant made in one organisation cannot belong to another.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+scope_not_in_org contains lib.reason("scope_not_in_org", "A7", msg) if {
+	input.action == "grant.create"
+	g := input.grant.org
+	lib.non_empty_string(g)
+	g != _org_cvr
+	msg := sprintf("the grant's organisation %v is not %v", [g, _org_text])
+}
+
+_unit_known("p_number", v) if lib.member(_p_units, v)
+
+_unit_known("se_number", v) if lib.member(_se_numbers, v)
+
+# METADATA
+# title: A7 user's P-/SE-number must belong to the organisation
+# description: >-
+#   A user created or updated with a P-number or SE-number gets only one of
+#   its own organisation's units.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+scope_not_in_org contains lib.reason("scope_not_in_org", "A7", msg) if {
+	input.action in {"user.create", "user.update"}
+	some field in {"p_number", "se_number"}
+	v := input.change[field]
+	lib.non_empty_string(v)
+	not _unit_known(field, v)
+	msg := sprintf("%v %v is not a unit of organisation %v", [field, v, _org_text])
+}
+
+_actor_holds(role) if role in input.actor.roles
+
+# METADATA
+# title: A11 no privilege escalation
+# description: >-
+#   An administrator cannot grant an admin role (user-admin, org-admin, …)
+#   that it does not hold itself in the organisation. A superadmin may.
+# custom:
+#   seed: SPEC.md
+escalation contains lib.reason("escalation", "A11", msg) if {
+	input.action == "grant.create"
+	role := input.right.admin_role
+	lib.non_empty_string(role)
+	not _superadmin
+	not _actor_holds(role)
+	msg := sprintf("%v gives the admin role %v, which the administrator does not hold", [_right_id, role])
+}
+
+# ---------------------------------------------------------------------------
+# A8, A9, A10, A12: users
+# ---------------------------------------------------------------------------
+
+_target_anonymous := a if {
+	a := input.target.anonymous
+	is_boolean(a)
+} else := false
+
+# METADATA
+# title: A8 anonymity is set at creation only
+# description: >-
+#   Whether a user is anonymous is decided when the user is created and
+#   cannot be changed later ("anonymisering kan ikke tilføjes senere"); a
+#   user who wants anonymity is created anew.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+anonymity_immutable contains lib.reason("anonymity_immutable", "A8", msg) if {
+	input.action == "user.update"
+	is_object(input.change)
+	"anonymous" in object.keys(input.change)
+	input.change.anonymous != _target_anonymous
+	msg := sprintf("anonymity of user %v cannot be changed after creation", [_target_id])
+}
+
+# METADATA
+# title: A9 inactivate, never delete
+# description: >-
+#   In organisations whose settings say deletion inactivate_only (as on
+#   Arbejdsmarkedsportalen), users are inactivated, never deleted by an
+#   administrator; automatic deletion after inactivity (L2) still applies.
+# custom:
+#   seed: 000_7043272af43671e9.txt
+delete_not_allowed contains lib.reason("delete_not_allowed", "A9", msg) if {
+	input.action == "user.delete"
+	input.org.settings.deletion == "inactivate_only"
+	msg := sprintf("organisation %v inactivates users; it does not delete them", [_org_text])
+}
+
+# _must_have_roles: admin roles that must keep at least one holder in an org.
+_must_have_roles := {"org-admin", "user-admin"}
+
+_removing_user_actions := {"user.inactivate", "user.deactivate", "user.delete"}
+
+_sole_holder(role, user_id) if {
+	holders := input.admin_holders[role]
+	{h | some h in holders} == {user_id}
+}
+
+_keeps_role(role) if role in input.remaining_roles
+
+# METADATA
+# title: A10 the last administrator stays
+# description: >-
+#   The only active holder of an admin role (org-admin, user-admin) in an
+#   organisation cannot be inactivated, deactivated or deleted; another
+#   administrator must be appointed first ("Visse brugerroller skal gives
+#   til mindst én bruger i myndigheden").
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+last_admin contains lib.reason("last_admin", "A10", msg) if {
+	input.action in _removing_user_actions
+	some role in _must_have_roles
+	_sole_holder(role, input.target.id)
+	msg := sprintf("user %v is the last %v of the organisation", [_target_id, role])
+}
+
+# METADATA
+# title: A10 the last administrator stays
+# description: >-
+#   An update that sets the status of the only active holder of an admin
+#   role to inactive, deactivated or deleted is refused.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+last_admin contains lib.reason("last_admin", "A10", msg) if {
+	input.action == "user.update"
+	input.change.status in {"inactive", "deactivated", "deleted"}
+	some role in _must_have_roles
+	_sole_holder(role, input.target.id)
+	msg := sprintf("user %v is the last %v of the organisation", [_target_id, role])
+}
+
+# METADATA
+# title: A10 the last administrator stays
+# description: >-
+#   Deleting a grant of an admin role is refused when its holder is the
+#   only holder of that role in the organisation and does not keep the role
+#   through another grant.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+last_admin contains lib.reason("last_admin", "A10", msg) if {
+	input.action == "grant.delete"
+	role := input.right.admin_role
+	role in _must_have_roles
+	input.grant.holder_type == "user"
+	holder := input.grant.holder_id
+	not _keeps_role(role)
+	_sole_holder(role, holder)
+	msg := sprintf("user %v is the last %v of the organisation", [holder, role])
+}
+
+# METADATA
+# title: A12 email and username are unique
+# description: >-
+#   A user cannot be created or changed to have the e-mail address of
+#   another user ("Du kan ikke registrere en ny IMI-bruger med samme
+#   e-mailadresse som en eksisterende bruger").
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+duplicate contains lib.reason("duplicate", "A12", "the e-mail address is already used by another user") if {
+	input.action in {"user.create", "user.update"}
+	input.conflicts.email == true
+}
+
+# METADATA
+# title: A12 email and username are unique
+# description: >-
+#   A user cannot be created or changed to have the username of another
+#   user ("Systemet accepterer ikke brugernavne, der allerede er i brug").
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+duplicate contains lib.reason("duplicate", "A12", "the username is already used by another user") if {
+	input.action in {"user.create", "user.update"}
+	input.conflicts.username == true
+}
+
+# ---------------------------------------------------------------------------
+# A13: groups
+# ---------------------------------------------------------------------------
+
+# METADATA
+# title: A13 system groups are read-only
+# description: >-
+#   The membership of a system group (one per P-unit, kept automatically)
+#   cannot be changed by hand ("Du kan ikke tilføje brugere til en
+#   systemoprettet brugergruppe").
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+system_group_immutable contains lib.reason("system_group_immutable", "A13", msg) if {
+	input.action in {"group.member.add", "group.member.remove"}
+	input.target.kind == "system"
+	msg := sprintf("group %v is a system group; its members cannot be changed by hand", [_target_id])
+}

@@ -1,0 +1,491 @@
+package adgang.admin_test
+
+import data.adgang.admin
+
+# ---------------------------------------------------------------------------
+# Base inputs: A-kasse B (CVR 55133018, modulus-11 valid) with one P-unit and
+# one SE-number; the actor is a user-admin (LBA) of that org.
+# ---------------------------------------------------------------------------
+
+cvr := "55133018"
+
+p1 := "2000000001"
+
+se := "29190003"
+
+other_p := "1000000001"
+
+actor := {"id": "lba-1", "superadmin": false, "roles": ["user-admin"]}
+
+org := {
+	"cvr": cvr,
+	"p_units": {p1: true},
+	"se_numbers": {se: true},
+	"settings": {"deletion": "allowed"},
+}
+
+employee := {"id": "u-1", "kind": "employee", "anonymous": false, "status": "active", "org": cvr}
+
+function_user := object.union(employee, {"id": "u-func", "kind": "function"})
+
+holders := {"org-admin": ["oa-1"], "user-admin": ["lba-1", "lba-2"]}
+
+base := {
+	"action": "user.update",
+	"actor": actor,
+	"org": org,
+	"target": employee,
+	"change": {"name": "Ny Navn"},
+	"right": null,
+	"admin_holders": holders,
+	"remaining_roles": [],
+	"conflicts": {"email": false, "username": false},
+}
+
+right(id, flags) := object.union(
+	{
+		"id": id, "service": "amp", "title": id,
+		"forbidden": false, "deprecated": false, "no_group": false, "no_se": false,
+		"require_cpr": false, "employees_only": false, "admin_role": "",
+	},
+	flags,
+)
+
+sagsbehandler := right("amp.sagsbehandler", {})
+
+grant_of(r, holder_type, holder_id, type, value) := {
+	"id": "g-new", "right": r.id, "org": cvr,
+	"holder_type": holder_type, "holder_id": holder_id,
+	"scope": {"type": type, "value": value},
+}
+
+# grant_create: a proposed grant of right r to the employee, scoped to the CVR.
+grant_create(r) := json.patch(base, [
+	{"op": "replace", "path": "/action", "value": "grant.create"},
+	{"op": "replace", "path": "/right", "value": r},
+	{"op": "add", "path": "/grant", "value": grant_of(r, "user", employee.id, "cvr", cvr)},
+	{"op": "replace", "path": "/change", "value": null},
+])
+
+# with_ replaces top-level fields of an input.
+with_(inp, fields) := object.union(object.remove(inp, object.keys(fields)), fields)
+
+codes(d) := {sprintf("%s/%s", [r.code, r.rule]) | some r in d.reasons}
+
+# ---------------------------------------------------------------------------
+# Shape and fail closed
+# ---------------------------------------------------------------------------
+
+test_decision_shape if {
+	d := admin.decision with input as base
+	d == {"allow": true, "reasons": []}
+}
+
+test_empty_input_denied if {
+	d := admin.decision with input as {}
+	d.allow == false
+	"input_incomplete/fail_closed" in codes(d)
+}
+
+test_missing_input_denied if {
+	d := admin.decision
+	d.allow == false
+	count(d.reasons) > 0
+}
+
+test_unknown_action_denied if {
+	d := admin.decision with input as with_(base, {"action": "user.explode"})
+	d.allow == false
+	"input_incomplete/fail_closed" in codes(d)
+}
+
+test_grant_without_right_denied if {
+	d := admin.decision with input as with_(grant_create(sagsbehandler), {"right": null})
+	d.allow == false
+	"input_incomplete/fail_closed" in codes(d)
+}
+
+test_user_update_without_target_denied if {
+	d := admin.decision with input as with_(base, {"target": null})
+	d.allow == false
+	"input_incomplete/fail_closed" in codes(d)
+}
+
+test_create_without_target_allowed if {
+	inp := with_(base, {"action": "user.create", "target": null, "change": {"name": "Ny", "email": "ny@example.dk"}})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A2 function certificate users are immutable
+# ---------------------------------------------------------------------------
+
+test_a2_employee_update_allowed if {
+	d := admin.decision with input as base
+	d.allow == true
+}
+
+test_a2_function_user_update_denied if {
+	d := admin.decision with input as with_(base, {"target": function_user})
+	d.allow == false
+	"function_cert_immutable/A2" in codes(d)
+}
+
+test_a2_function_user_status_changes_denied if {
+	every action in ["user.inactivate", "user.activate", "user.deactivate", "user.delete"] {
+		d := admin.decision with input as with_(base, {"action": action, "target": function_user, "change": null})
+		"function_cert_immutable/A2" in codes(d)
+	}
+}
+
+test_a2_function_user_grant_denied if {
+	inp := json.patch(grant_create(sagsbehandler), [
+		{"op": "replace", "path": "/target", "value": function_user},
+		{"op": "replace", "path": "/grant/holder_id", "value": function_user.id},
+	])
+	d := admin.decision with input as inp
+	d.allow == false
+	"function_cert_immutable/A2" in codes(d)
+}
+
+test_a2_function_user_grant_delete_denied if {
+	inp := json.patch(grant_create(sagsbehandler), [
+		{"op": "replace", "path": "/action", "value": "grant.delete"},
+		{"op": "replace", "path": "/target", "value": function_user},
+		{"op": "replace", "path": "/grant/holder_id", "value": function_user.id},
+	])
+	d := admin.decision with input as inp
+	"function_cert_immutable/A2" in codes(d)
+}
+
+test_a2_superadmin_may_change_function_user if {
+	inp := with_(base, {"target": function_user, "actor": object.union(actor, {"superadmin": true})})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A3 forbidden, A4 deprecated
+# ---------------------------------------------------------------------------
+
+test_a3_ordinary_right_allowed if {
+	d := admin.decision with input as grant_create(sagsbehandler)
+	d.allow == true
+}
+
+test_a3_lss_denied if {
+	d := admin.decision with input as grant_create(right("amp.lss", {"forbidden": true}))
+	d.allow == false
+	"forbidden_right/A3" in codes(d)
+}
+
+test_a3_webservice_denied if {
+	d := admin.decision with input as grant_create(right("amp.webservice", {"forbidden": true}))
+	"forbidden_right/A3" in codes(d)
+}
+
+test_a4_deprecated_denied if {
+	d := admin.decision with input as grant_create(right("amp.jobnet_jobordrer", {"deprecated": true}))
+	d.allow == false
+	"deprecated_right/A4" in codes(d)
+}
+
+test_a4_deprecated_grant_may_be_deleted if {
+	r := right("amp.jobnet_jobordrer", {"deprecated": true})
+	inp := with_(grant_create(r), {"action": "grant.delete"})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A5 no group grants, A6 no SE scope
+# ---------------------------------------------------------------------------
+
+eks := right("eksamensdatabasen.view", {"no_group": true, "no_se": true})
+
+custom_group := {"id": "grp-1", "kind": "custom", "org": cvr}
+
+test_a5_group_grant_denied if {
+	inp := json.patch(grant_create(eks), [
+		{"op": "replace", "path": "/target", "value": custom_group},
+		{"op": "replace", "path": "/grant/holder_type", "value": "group"},
+		{"op": "replace", "path": "/grant/holder_id", "value": custom_group.id},
+	])
+	d := admin.decision with input as inp
+	d.allow == false
+	"group_grant_not_allowed/A5" in codes(d)
+}
+
+test_a5_direct_grant_allowed if {
+	d := admin.decision with input as grant_create(eks)
+	d.allow == true
+}
+
+test_a5_group_grant_of_ordinary_right_allowed if {
+	inp := json.patch(grant_create(sagsbehandler), [
+		{"op": "replace", "path": "/target", "value": custom_group},
+		{"op": "replace", "path": "/grant/holder_type", "value": "group"},
+		{"op": "replace", "path": "/grant/holder_id", "value": custom_group.id},
+	])
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a6_se_scope_denied if {
+	inp := json.patch(grant_create(eks), [{"op": "replace", "path": "/grant/scope", "value": {"type": "se", "value": se}}])
+	d := admin.decision with input as inp
+	d.allow == false
+	"se_scope_not_allowed/A6" in codes(d)
+}
+
+test_a6_p_scope_allowed if {
+	inp := json.patch(grant_create(eks), [{"op": "replace", "path": "/grant/scope", "value": {"type": "p", "value": p1}}])
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a6_se_scope_of_ordinary_right_allowed if {
+	inp := json.patch(grant_create(sagsbehandler), [{"op": "replace", "path": "/grant/scope", "value": {"type": "se", "value": se}}])
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A7 scope must belong to the org
+# ---------------------------------------------------------------------------
+
+scoped(type, value) := json.patch(grant_create(sagsbehandler), [
+	{"op": "replace", "path": "/grant/scope", "value": {"type": type, "value": value}},
+])
+
+test_a7_own_units_allowed if {
+	every s in [["cvr", cvr], ["p", p1], ["se", se]] {
+		d := admin.decision with input as scoped(s[0], s[1])
+		d.allow == true
+	}
+}
+
+test_a7_other_cvr_denied if {
+	d := admin.decision with input as scoped("cvr", "12345674")
+	d.allow == false
+	"scope_not_in_org/A7" in codes(d)
+}
+
+test_a7_other_p_denied if {
+	d := admin.decision with input as scoped("p", other_p)
+	d.allow == false
+	"scope_not_in_org/A7" in codes(d)
+}
+
+test_a7_other_se_denied if {
+	d := admin.decision with input as scoped("se", "12345674")
+	"scope_not_in_org/A7" in codes(d)
+}
+
+test_a7_unknown_scope_type_denied if {
+	d := admin.decision with input as scoped("kommune", cvr)
+	"scope_not_in_org/A7" in codes(d)
+}
+
+test_a7_grant_of_other_org_denied if {
+	inp := json.patch(grant_create(sagsbehandler), [{"op": "replace", "path": "/grant/org", "value": "12345674"}])
+	d := admin.decision with input as inp
+	"scope_not_in_org/A7" in codes(d)
+}
+
+test_a7_user_with_own_p_and_se_allowed if {
+	inp := with_(base, {"action": "user.create", "target": null, "change": {"name": "Ny", "p_number": p1, "se_number": se}})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a7_user_with_other_p_denied if {
+	inp := with_(base, {"action": "user.create", "target": null, "change": {"name": "Ny", "p_number": other_p}})
+	d := admin.decision with input as inp
+	d.allow == false
+	"scope_not_in_org/A7" in codes(d)
+}
+
+test_a7_user_update_with_other_se_denied if {
+	d := admin.decision with input as with_(base, {"change": {"se_number": "12345674"}})
+	"scope_not_in_org/A7" in codes(d)
+}
+
+# ---------------------------------------------------------------------------
+# A8 anonymity at creation only
+# ---------------------------------------------------------------------------
+
+test_a8_anonymous_at_creation_allowed if {
+	inp := with_(base, {"action": "user.create", "target": null, "change": {"name": "Ny", "anonymous": true}})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a8_make_anonymous_later_denied if {
+	d := admin.decision with input as with_(base, {"change": {"anonymous": true}})
+	d.allow == false
+	"anonymity_immutable/A8" in codes(d)
+}
+
+test_a8_remove_anonymity_denied if {
+	inp := with_(base, {"target": object.union(employee, {"anonymous": true}), "change": {"anonymous": false}})
+	d := admin.decision with input as inp
+	"anonymity_immutable/A8" in codes(d)
+}
+
+test_a8_unchanged_anonymity_allowed if {
+	d := admin.decision with input as with_(base, {"change": {"anonymous": false, "name": "X"}})
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A9 inactivate, never delete
+# ---------------------------------------------------------------------------
+
+inactivate_only := object.union(org, {"settings": {"deletion": "inactivate_only"}})
+
+test_a9_delete_denied_in_inactivate_only_org if {
+	d := admin.decision with input as with_(base, {"action": "user.delete", "org": inactivate_only, "change": null})
+	d.allow == false
+	"delete_not_allowed/A9" in codes(d)
+}
+
+test_a9_inactivate_allowed_in_inactivate_only_org if {
+	d := admin.decision with input as with_(base, {"action": "user.inactivate", "org": inactivate_only, "change": null})
+	d.allow == true
+}
+
+test_a9_delete_allowed_when_org_allows if {
+	d := admin.decision with input as with_(base, {"action": "user.delete", "change": null})
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A10 the last administrator stays
+# ---------------------------------------------------------------------------
+
+org_admin := object.union(employee, {"id": "oa-1"})
+
+test_a10_last_org_admin_inactivate_denied if {
+	d := admin.decision with input as with_(base, {"action": "user.inactivate", "target": org_admin, "change": null})
+	d.allow == false
+	"last_admin/A10" in codes(d)
+}
+
+test_a10_last_org_admin_delete_and_deactivate_denied if {
+	every action in ["user.delete", "user.deactivate"] {
+		d := admin.decision with input as with_(base, {"action": action, "target": org_admin, "change": null})
+		"last_admin/A10" in codes(d)
+	}
+}
+
+test_a10_last_admin_status_update_denied if {
+	d := admin.decision with input as with_(base, {"target": org_admin, "change": {"status": "inactive"}})
+	"last_admin/A10" in codes(d)
+}
+
+test_a10_one_of_two_user_admins_inactivate_allowed if {
+	inp := with_(base, {"action": "user.inactivate", "target": object.union(employee, {"id": "lba-2"}), "change": null})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+admin_role_right := right("amp.lba", {"admin_role": "org-admin"})
+
+revoke_org_admin(remaining) := json.patch(grant_create(admin_role_right), [
+	{"op": "replace", "path": "/action", "value": "grant.delete"},
+	{"op": "replace", "path": "/target", "value": org_admin},
+	{"op": "replace", "path": "/grant/holder_id", "value": "oa-1"},
+	{"op": "replace", "path": "/remaining_roles", "value": remaining},
+	{"op": "replace", "path": "/actor", "value": object.union(actor, {"roles": ["org-admin"]})},
+])
+
+test_a10_last_org_admin_grant_delete_denied if {
+	d := admin.decision with input as revoke_org_admin([])
+	d.allow == false
+	"last_admin/A10" in codes(d)
+}
+
+test_a10_grant_delete_allowed_when_role_kept if {
+	d := admin.decision with input as revoke_org_admin(["org-admin"])
+	d.allow == true
+}
+
+test_a10_grant_delete_allowed_with_other_holder if {
+	inp := json.patch(revoke_org_admin([]), [
+		{"op": "replace", "path": "/admin_holders/org-admin", "value": ["oa-1", "oa-2"]},
+	])
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A11 no privilege escalation
+# ---------------------------------------------------------------------------
+
+test_a11_grant_unheld_admin_role_denied if {
+	d := admin.decision with input as grant_create(admin_role_right)
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_grant_held_admin_role_allowed if {
+	d := admin.decision with input as grant_create(right("amp.lba", {"admin_role": "user-admin"}))
+	d.allow == true
+}
+
+test_a11_superadmin_may_grant_any_role if {
+	inp := with_(grant_create(admin_role_right), {"actor": {"id": "root", "superadmin": true, "roles": []}})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+# ---------------------------------------------------------------------------
+# A12 unique e-mail and username
+# ---------------------------------------------------------------------------
+
+test_a12_unique_allowed if {
+	d := admin.decision with input as with_(base, {"action": "user.create", "target": null})
+	d.allow == true
+}
+
+test_a12_duplicate_email_denied if {
+	inp := with_(base, {"action": "user.create", "target": null, "conflicts": {"email": true, "username": false}})
+	d := admin.decision with input as inp
+	d.allow == false
+	"duplicate/A12" in codes(d)
+}
+
+test_a12_duplicate_username_on_update_denied if {
+	d := admin.decision with input as with_(base, {"conflicts": {"email": false, "username": true}})
+	d.allow == false
+	"duplicate/A12" in codes(d)
+}
+
+test_a12_both_duplicates_reported if {
+	d := admin.decision with input as with_(base, {"conflicts": {"email": true, "username": true}})
+	count([r | some r in d.reasons; r.code == "duplicate"]) == 2
+}
+
+# ---------------------------------------------------------------------------
+# A13 system groups are read-only
+# ---------------------------------------------------------------------------
+
+member_change(action, group) := with_(base, {"action": action, "target": group, "change": {"user_id": employee.id}})
+
+test_a13_custom_group_member_add_allowed if {
+	d := admin.decision with input as member_change("group.member.add", custom_group)
+	d.allow == true
+}
+
+test_a13_system_group_member_add_denied if {
+	d := admin.decision with input as member_change("group.member.add", {"id": "sys-1", "kind": "system", "org": cvr})
+	d.allow == false
+	"system_group_immutable/A13" in codes(d)
+}
+
+test_a13_system_group_member_remove_denied if {
+	d := admin.decision with input as member_change("group.member.remove", {"id": "sys-1", "kind": "system", "org": cvr})
+	"system_group_immutable/A13" in codes(d)
+}

@@ -1,0 +1,149 @@
+# METADATA
+# title: Adgang user lifecycle
+# description: >-
+#   Which automatic lifecycle action is due for one user at a given time
+#   (L1-L5 of SPEC §4). The lifecycle jobs and the preview endpoint
+#   (GET /v1/orgs/{cvr}/lifecycle) both ask this package, so what the
+#   preview shows is exactly what the jobs do. Thresholds come from the
+#   organisation's settings, with the seeds' defaults.
+# scope: package
+package adgang.lifecycle
+
+import data.adgang.lib
+
+# actions lists the actions due for input.user at input.now_ns, sorted:
+# [{"job", "rule", "action", "due_ns"}]. Empty when nothing is due.
+actions := sort(_actions)
+
+_actions := union({idle_inactivation, inactive_deletion, deactivation_end, unconfirmed_deletion, unconfirmed_warning})
+
+_now := lib.now_ns
+
+_user := object.get(input, "user", {})
+
+_settings := object.get(object.get(object.get(input, "org", {}), "settings", {}), "lifecycle", {})
+
+# _days is a threshold from the org's lifecycle settings, or its default
+# when absent or not a positive number.
+_days(name, default_days) := d if {
+	d := _settings[name]
+	is_number(d)
+	d > 0
+} else := default_days
+
+_ts(name) := t if {
+	t := _user[name]
+	is_number(t)
+	t > 0
+}
+
+_day := lib.ns_per_day
+
+# _last_activity is the last login, or the creation time of a user who
+# never logged in.
+_last_activity := t if {
+	t := _ts("last_login_ns")
+} else := t if {
+	t := _ts("created_at_ns")
+}
+
+# METADATA
+# title: L1 inactivate users without logins
+# description: >-
+#   An active user (not a function certificate user) who has not logged in
+#   for inactivate_after_days (default 90) becomes inactive. A user who never
+#   logged in counts from its creation.
+# custom:
+#   seed: 000_7043272af43671e9.txt
+idle_inactivation contains {"job": "inactivate_idle", "rule": "L1", "action": "inactivate", "due_ns": due} if {
+	_user.status == "active"
+	_user.kind != "function"
+	due := _last_activity + (_days("inactivate_after_days", 90) * _day)
+	due <= _now
+}
+
+# METADATA
+# title: L2 delete users inactive too long
+# description: >-
+#   A user who has been inactive for delete_after_days (default 100) is
+#   deleted; its audit history stays. Function certificate users are never
+#   deleted automatically.
+# custom:
+#   seed: 000_7043272af43671e9.txt
+inactive_deletion contains {"job": "delete_inactive", "rule": "L2", "action": "delete", "due_ns": due} if {
+	_user.status == "inactive"
+	_user.kind != "function"
+	due := _ts("status_changed_at_ns") + (_days("delete_after_days", 100) * _day)
+	due <= _now
+}
+
+# METADATA
+# title: L3 end of a deactivation period
+# description: >-
+#   A user deactivated with an end date is reactivated when the date has
+#   passed. A deactivation without an end date lasts until an administrator
+#   activates the user.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+deactivation_end contains {"job": "end_deactivation", "rule": "L3", "action": "activate", "due_ns": due} if {
+	_user.status == "deactivated"
+	due := _ts("deactivated_until_ns")
+	due <= _now
+}
+
+# _unconfirmed_due is when a manually associated user is deleted unless
+# confirmed: unconfirmed_after_days (default 365) after its last
+# confirmation, or after its creation if never confirmed.
+_unconfirmed_due := t + (_days("unconfirmed_after_days", 365) * _day) if {
+	_user.association == "manual"
+	t := _ts("confirmed_at_ns")
+} else := t + (_days("unconfirmed_after_days", 365) * _day) if {
+	_user.association == "manual"
+	t := _ts("created_at_ns")
+}
+
+# METADATA
+# title: L4 delete unconfirmed manual associations
+# description: >-
+#   A manually associated user (Unilogin) that nobody confirmed for
+#   unconfirmed_after_days (default 365) is deleted. Confirming restarts the
+#   clock.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+unconfirmed_deletion contains {"job": "delete_unconfirmed", "rule": "L4", "action": "delete", "due_ns": _unconfirmed_due} if {
+	_user.status != "deleted"
+	_unconfirmed_due <= _now
+}
+
+# METADATA
+# title: L4 warn before deleting unconfirmed associations
+# description: >-
+#   warn_before_days (default 30) before an unconfirmed manual association is
+#   deleted, the org's administrators are warned once (a mail in the
+#   outbox). A user already warned for the current period is not warned
+#   again.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+unconfirmed_warning contains {"job": "warn_unconfirmed", "rule": "L4", "action": "warn", "due_ns": due} if {
+	_user.status != "deleted"
+	due := _unconfirmed_due - (_days("warn_before_days", 30) * _day)
+	due <= _now
+	_now < _unconfirmed_due
+	not _warned_this_period(due)
+}
+
+_warned_this_period(due) if _ts("warned_at_ns") >= due
+
+# METADATA
+# title: L5 retire old import batches
+# description: >-
+#   An import batch older than import_retire_months (default 12, counted as
+#   30-day months) is retired, and the users it brought in lose that
+#   association (their source no longer names the batch).
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+import_retirement := {"job": "retire_import", "rule": "L5", "action": "retire", "due_ns": due} if {
+	not input.import.retired
+	due := input.import.created_at_ns + ((_days("import_retire_months", 12) * 30) * _day)
+	due <= _now
+}

@@ -1,0 +1,102 @@
+package adgang.lifecycle_test
+
+import data.adgang.lifecycle
+
+_day := 86400000000000
+
+_t0 := 1700000000000000000
+
+_user(extra) := object.union(
+	{"id": "u1", "kind": "employee", "status": "active", "source": "manual", "created_at_ns": _t0},
+	extra,
+)
+
+_jobs(user, now) := {a.job | some a in lifecycle.actions with input as {"now_ns": now, "user": user}}
+
+_jobs_org(user, now, settings) := {a.job | some a in lifecycle.actions with input as {"now_ns": now, "user": user, "org": {"settings": {"lifecycle": settings}}}}
+
+test_l1_idle_user_inactivated_after_90_days if {
+	_jobs(_user({"last_login_ns": _t0}), _t0 + (90 * _day)) == {"inactivate_idle"}
+}
+
+test_l1_login_the_day_before_keeps_user_active if {
+	# logged in on day 1, so on day 90 the 90 days are not yet over
+	_jobs(_user({"last_login_ns": _t0 + _day}), _t0 + (90 * _day)) == set()
+}
+
+test_l1_never_logged_in_counts_from_creation if {
+	_jobs(_user({}), _t0 + (91 * _day)) == {"inactivate_idle"}
+}
+
+test_l1_function_users_never_inactivated if {
+	_jobs(_user({"kind": "function"}), _t0 + (900 * _day)) == set()
+}
+
+test_l1_org_threshold_overrides_default if {
+	_jobs_org(_user({"last_login_ns": _t0}), _t0 + (31 * _day), {"inactivate_after_days": 30}) == {"inactivate_idle"}
+	_jobs_org(_user({"last_login_ns": _t0}), _t0 + (29 * _day), {"inactivate_after_days": 30}) == set()
+}
+
+test_l2_inactive_user_deleted_after_100_days if {
+	u := _user({"status": "inactive", "status_changed_at_ns": _t0})
+	_jobs(u, _t0 + (100 * _day)) == {"delete_inactive"}
+	_jobs(u, _t0 + (99 * _day)) == set()
+}
+
+test_l2_reactivated_user_not_deleted if {
+	u := _user({"status": "active", "status_changed_at_ns": _t0, "last_login_ns": _t0 + (150 * _day)})
+	_jobs(u, _t0 + (160 * _day)) == set()
+}
+
+test_l3_deactivation_ends_on_its_date if {
+	u := _user({"status": "deactivated", "deactivated_until_ns": _t0 + (10 * _day)})
+	_jobs(u, _t0 + (10 * _day)) == {"end_deactivation"}
+	_jobs(u, _t0 + (9 * _day)) == set()
+}
+
+test_l3_deactivation_without_end_lasts if {
+	_jobs(_user({"status": "deactivated"}), _t0 + (1000 * _day)) == set()
+}
+
+test_l4_unconfirmed_association_deleted_after_365_days if {
+	u := _user({"association": "manual", "last_login_ns": _t0 + (364 * _day)})
+	_jobs(u, _t0 + (365 * _day)) == {"delete_unconfirmed"}
+}
+
+test_l4_warning_30_days_before if {
+	u := _user({"association": "manual", "last_login_ns": _t0 + (334 * _day)})
+	_jobs(u, _t0 + (335 * _day)) == {"warn_unconfirmed"}
+	_jobs(u, _t0 + (334 * _day)) == set()
+}
+
+test_l4_warning_sent_once if {
+	u := _user({"association": "manual", "last_login_ns": _t0 + (340 * _day), "warned_at_ns": _t0 + (336 * _day)})
+	_jobs(u, _t0 + (340 * _day)) == set()
+}
+
+test_l4_confirming_restarts_the_clock if {
+	u := _user({"association": "manual", "confirmed_at_ns": _t0 + (200 * _day), "last_login_ns": _t0 + (560 * _day)})
+	_jobs(u, _t0 + (400 * _day)) == set()
+	_jobs(u, _t0 + (565 * _day)) == {"delete_unconfirmed"}
+}
+
+test_l4_ordinary_users_never_unconfirmed if {
+	u := _user({"last_login_ns": _t0 + (999 * _day)})
+	_jobs(u, _t0 + (1000 * _day)) == set()
+}
+
+test_l5_import_retired_after_12_months if {
+	b := {"id": "b1", "created_at_ns": _t0, "retired": false}
+	r := lifecycle.import_retirement with input as {"now_ns": _t0 + (360 * _day), "import": b}
+	r.rule == "L5"
+	not lifecycle.import_retirement with input as {"now_ns": _t0 + (359 * _day), "import": b}
+}
+
+test_l5_retired_import_not_retired_again if {
+	b := {"id": "b1", "created_at_ns": _t0, "retired": true}
+	not lifecycle.import_retirement with input as {"now_ns": _t0 + (900 * _day), "import": b}
+}
+
+test_empty_input_no_actions if {
+	lifecycle.actions == [] with input as {}
+}

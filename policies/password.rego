@@ -1,0 +1,90 @@
+# METADATA
+# title: Adgang local password rules
+# description: >-
+#   Whether a new local (IMI-style) password is acceptable (L8 of SPEC §4).
+#   allow is true only when no rule gives a reason. The caller compares the
+#   password with the last 5 hashes and passes the result as reused; the
+#   password itself never reaches a log.
+# scope: package
+package adgang.password
+
+import data.adgang.lib
+
+# decision is the answer the caller reads.
+decision := {"allow": allow, "reasons": reasons}
+
+default allow := false
+
+allow if count(lib.deny_reasons(_reasons)) == 0
+
+reasons := sort(_reasons)
+
+_reasons := union({
+	password_too_short, password_needs_upper, password_needs_lower,
+	password_needs_digit, password_reused,
+})
+
+# _min_length is the minimum number of characters (not bytes: Æ is one).
+_min_length := 8
+
+# _password is the proposed password; a missing or non-string value is
+# treated as empty, so it fails every rule instead of erroring.
+_password := p if {
+	p := input.password
+	is_string(p)
+} else := ""
+
+# METADATA
+# title: L8 password length
+# description: >-
+#   A password has at least 8 characters ("Passwordet skal indeholde mindst
+#   8 tegn"). Characters are counted, not bytes, so æ, ø and å count as one.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_too_short contains lib.reason("password_too_short", "L8", msg) if {
+	count(_password) < _min_length
+	msg := sprintf("the password must have at least %d characters", [_min_length])
+}
+
+# METADATA
+# title: L8 password needs an upper-case letter
+# description: >-
+#   A password has at least one upper-case letter ("1 tegn skrevet med
+#   stort"); Danish Æ, Ø and Å count.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_needs_upper contains lib.reason("password_needs_upper", "L8", "the password must contain an upper-case letter") if {
+	not regex.match(`\p{Lu}`, _password)
+}
+
+# METADATA
+# title: L8 password needs a lower-case letter
+# description: >-
+#   A password has at least one lower-case letter ("1 tegn skrevet med
+#   småt"); Danish æ, ø and å count.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_needs_lower contains lib.reason("password_needs_lower", "L8", "the password must contain a lower-case letter") if {
+	not regex.match(`\p{Ll}`, _password)
+}
+
+# METADATA
+# title: L8 password needs a digit
+# description: >-
+#   A password has at least one digit ("1 numerisk tegn").
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_needs_digit contains lib.reason("password_needs_digit", "L8", "the password must contain a digit") if {
+	not regex.match(`\p{Nd}`, _password)
+}
+
+# METADATA
+# title: L8 password not reused
+# description: >-
+#   A password cannot be one of the user's last 5 passwords ("De sidste 5
+#   passwords kan ikke bruges igen"). The caller compares the hashes.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_reused contains lib.reason("password_reused", "L8", "the password was one of the last 5 passwords") if {
+	input.reused == true
+}
