@@ -2,8 +2,18 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	badger "github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
 )
 
@@ -38,29 +48,192 @@ type Change struct {
 // Writes are serialised; each Update is one Badger transaction that bumps
 // the store-wide revision and appends its audit events.
 type Store struct {
-	// implementation fields
+	db     *badger.DB
+	cfg    Config
+	cpr    *CPRHasher
+	now    func() time.Time
+	closed atomic.Bool
+
+	wmu sync.Mutex    // serialises writers
+	rev atomic.Uint64 // last committed revision
+
+	subMu sync.Mutex
+	subs  map[int]chan Change
+	subID int
+
+	healthMu   sync.Mutex
+	healthAt   time.Time
+	healthErr  error
+	stopGC     chan struct{}
+	gcDone     chan struct{}
+	closeOnce  sync.Once
+	closeError error
 }
+
+// badgerLogger adapts Badger's logger to zerolog, warnings and errors only.
+type badgerLogger struct{ l zerolog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error().Msgf(strings.TrimSpace(f), a...) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn().Msgf(strings.TrimSpace(f), a...) }
+func (b badgerLogger) Infof(string, ...any)        {}
+func (b badgerLogger) Debugf(string, ...any)       {}
 
 // Open opens (creating if needed) the store. It fails with a clear error
 // when another process holds the directory. On an empty store it seeds
 // the default rights catalogue (DefaultRights).
-func Open(cfg Config) (*Store, error) { panic("todo") }
+func Open(cfg Config) (*Store, error) {
+	if len(cfg.CPRKey) == 0 {
+		return nil, errors.New("store: a CPR hash key is required")
+	}
+	if !cfg.InMemory && cfg.Dir == "" {
+		return nil, errors.New("store: a data directory is required")
+	}
+	opts := badger.DefaultOptions(cfg.Dir).
+		WithSyncWrites(!cfg.NoSync).
+		WithLogger(badgerLogger{cfg.Logger}).
+		WithNumVersionsToKeep(1).
+		WithMetricsEnabled(false)
+	if cfg.InMemory {
+		opts = opts.WithInMemory(true).WithDir("").WithValueDir("")
+	}
+	if len(cfg.EncryptionKey) > 0 {
+		opts = opts.WithEncryptionKey(cfg.EncryptionKey).WithIndexCacheSize(64 << 20)
+	}
+	db, err := badger.Open(opts)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
+			return nil, fmt.Errorf("store: data directory %q is in use by another process (badger lock): %w", cfg.Dir, err)
+		}
+		return nil, fmt.Errorf("store: open %q: %w", cfg.Dir, err)
+	}
+	s := &Store{db: db, cfg: cfg, cpr: NewCPRHasher(cfg.CPRKey), now: cfg.Now, subs: map[int]chan Change{},
+		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	err = db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyRevision))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return errors.New("corrupt revision")
+			}
+			s.rev.Store(binary.BigEndian.Uint64(v))
+			return nil
+		})
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: read revision: %w", err)
+	}
+	if s.rev.Load() == 0 {
+		if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
+			for _, r := range DefaultRights() {
+				if err := tx.PutRight(&r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: seed rights: %w", err)
+		}
+	}
+	gc := cfg.GCInterval
+	if gc == 0 {
+		gc = 10 * time.Minute
+	}
+	if gc > 0 && !cfg.InMemory {
+		go s.runGC(gc)
+	} else {
+		close(s.gcDone)
+	}
+	return s, nil
+}
+
+func (s *Store) runGC(every time.Duration) {
+	defer close(s.gcDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopGC:
+			return
+		case <-t.C:
+			for s.db.RunValueLogGC(0.5) == nil {
+			}
+		}
+	}
+}
 
 // Close stops background work and closes Badger. Idempotent.
-func (s *Store) Close() error { panic("todo") }
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.stopGC)
+		<-s.gcDone
+		s.wmu.Lock()
+		if _, err := os.Stat(filepath.Join(s.cfg.Dir, "MANIFEST")); err != nil && !s.cfg.InMemory {
+			// The directory vanished under us: Badger's Close would retry
+			// flushing the memtable into it forever. Nothing can be saved.
+			s.closeError = fmt.Errorf("store: data directory %q is gone; closed without flushing: %w", s.cfg.Dir, err)
+			s.cfg.Logger.Error().Err(s.closeError).Msg("store close")
+		} else {
+			s.closeError = s.db.Close()
+		}
+		s.wmu.Unlock()
+		s.subMu.Lock()
+		for id, ch := range s.subs {
+			close(ch)
+			delete(s.subs, id)
+		}
+		s.subMu.Unlock()
+	})
+	return s.closeError
+}
 
 // Revision returns the last committed revision (0 for an empty store).
-func (s *Store) Revision() uint64 { panic("todo") }
+func (s *Store) Revision() uint64 { return s.rev.Load() }
 
 // Healthy returns nil when the store is open and its directory usable.
-func (s *Store) Healthy() error { panic("todo") }
+func (s *Store) Healthy() error {
+	if s.closed.Load() {
+		return errors.New("store is closed")
+	}
+	if s.cfg.InMemory {
+		return nil
+	}
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	if time.Since(s.healthAt) < 250*time.Millisecond {
+		return s.healthErr
+	}
+	s.healthAt = time.Now()
+	s.healthErr = nil
+	if _, err := os.Stat(filepath.Join(s.cfg.Dir, "MANIFEST")); err != nil {
+		s.healthErr = fmt.Errorf("store directory unusable: %w", err)
+	}
+	return s.healthErr
+}
 
 // HashCPR returns the keyed hash used to look a CPR number up. cpr must be
 // a normalised 10-digit/KOT CPR (see ParseCPR).
-func (s *Store) HashCPR(cpr string) string { panic("todo") }
+func (s *Store) HashCPR(cpr string) string { return s.cpr.Hash(cpr) }
 
 // View runs fn in a read-only transaction. Write methods on tx fail.
-func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error { panic("todo") }
+func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := s.Healthy(); err != nil {
+		return &Error{Code: EInternal, Message: err.Error()}
+	}
+	return s.db.View(func(txn *badger.Txn) error {
+		return fn(&Tx{s: s, txn: txn, now: s.now().UTC()})
+	})
+}
 
 // Update runs fn in one read-write transaction as actor. If fn returns an
 // error nothing is written (audit included). On success the revision is
@@ -68,7 +241,98 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error { panic("
 // write methods) is stored with that revision, the change is published on
 // the feed, and the new revision is returned.
 func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error) (uint64, error) {
-	panic("todo")
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := s.Healthy(); err != nil {
+		return 0, &Error{Code: EInternal, Message: err.Error()}
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return 0, &Error{Code: EInternal, Message: "store is closed"}
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	rev := s.rev.Load() + 1
+	tx := &Tx{s: s, txn: txn, write: true, now: s.now().UTC(), actor: actor, rev: rev}
+	if err := fn(tx); err != nil {
+		return 0, err
+	}
+	for i := range tx.events {
+		ev := &tx.events[i]
+		ev.Revision, ev.Seq, ev.Actor = rev, i, actor
+		if ev.Time.IsZero() {
+			ev.Time = tx.now
+		}
+		k := auditKey(rev, i)
+		if err := tx.setJSON(k, ev); err != nil {
+			return 0, err
+		}
+		suffix := fmt.Sprintf("%016x/%04x", rev, i)
+		if ev.UserID != "" {
+			if err := tx.set("iau/"+ev.UserID+"/"+suffix, nil); err != nil {
+				return 0, err
+			}
+		}
+		if ev.Org != "" {
+			if err := tx.set("iao/"+ev.Org+"/"+suffix, nil); err != nil {
+				return 0, err
+			}
+		}
+	}
+	var rb [8]byte
+	binary.BigEndian.PutUint64(rb[:], rev)
+	if err := tx.set(keyRevision, rb[:]); err != nil {
+		return 0, err
+	}
+	if err := txn.Commit(); err != nil {
+		if errors.Is(err, badger.ErrConflict) {
+			return 0, &Error{Code: EConflict, Message: "concurrent change; try again"}
+		}
+		return 0, fmt.Errorf("store: commit: %w", err)
+	}
+	s.rev.Store(rev)
+	s.publish(Change{Revision: rev, Events: tx.events})
+	return rev, nil
+}
+
+func (s *Store) publish(c Change) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	for _, ch := range s.subs {
+		select {
+		case ch <- c:
+		default: // slow subscriber: it sees a revision gap
+		}
+	}
+}
+
+// Subscribe returns a channel of committed changes and a cancel func.
+// Slow subscribers lose changes but never block writers; a lost change is
+// signalled by a Change with Revision gap, so caches must compare revisions.
+func (s *Store) Subscribe(buffer int) (<-chan Change, func()) {
+	ch := make(chan Change, buffer)
+	s.subMu.Lock()
+	id := s.subID
+	s.subID++
+	if s.closed.Load() {
+		close(ch)
+	} else {
+		s.subs[id] = ch
+	}
+	s.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.subMu.Lock()
+			if c, ok := s.subs[id]; ok {
+				close(c)
+				delete(s.subs, id)
+			}
+			s.subMu.Unlock()
+		})
+	}
 }
 
 // LoginView returns what a login decision needs about subjectID (a UUID or
@@ -77,141 +341,1152 @@ func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error)
 // it is a member of (custom and the system group of its P-number), and the
 // certificate with certSerial if given and known. Point look-ups only.
 func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string) (*LoginView, error) {
-	panic("todo")
+	v := &LoginView{}
+	err := s.View(ctx, func(tx *Tx) error {
+		v.Revision = s.rev.Load()
+		u, err := tx.GetUser(subjectID)
+		if IsNotFound(err) && strings.HasPrefix(subjectID, "CVR:") {
+			u, err = tx.UserByLegacyID(subjectID)
+		}
+		switch {
+		case err == nil:
+			v.User = u
+		case !IsNotFound(err):
+			return err
+		}
+		if o, err := tx.GetOrg(cvr); err == nil {
+			v.Org = o
+		} else if !IsNotFound(err) {
+			return err
+		}
+		if v.User != nil {
+			if v.Grants, err = tx.EffectiveGrants(v.User.ID); err != nil {
+				return err
+			}
+		}
+		if certSerial != "" {
+			if c, err := tx.GetCertificate(certSerial); err == nil {
+				v.Certificate = c
+			} else if !IsNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
-// Subscribe returns a channel of committed changes and a cancel func.
-// Slow subscribers lose changes but never block writers; a lost change is
-// signalled by a Change with Revision gap, so caches must compare revisions.
-func (s *Store) Subscribe(buffer int) (<-chan Change, func()) { panic("todo") }
+// --- keys ---
+
+const keyRevision = "m/rev"
+
+func auditKey(rev uint64, seq int) string { return fmt.Sprintf("a/%016x/%04x", rev, seq) }
+
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // Tx is a store transaction. Methods return *Error values (not_found,
 // conflict with Rule "A12"/Reason "duplicate", invalid …).
 type Tx struct {
-	// implementation fields
+	s      *Store
+	txn    *badger.Txn
+	write  bool
+	now    time.Time
+	actor  string
+	rev    uint64
+	events []AuditEvent
 }
 
 // Now returns the transaction's clock reading (stable within one tx).
-func (tx *Tx) Now() time.Time { panic("todo") }
+func (tx *Tx) Now() time.Time { return tx.now }
 
 // Audit records an extra audit event; Revision, Seq, Time, Actor are filled in.
-func (tx *Tx) Audit(ev AuditEvent) { panic("todo") }
+func (tx *Tx) Audit(ev AuditEvent) { tx.events = append(tx.events, ev) }
+
+func (tx *Tx) audit(typ, org, userID, object string) {
+	tx.events = append(tx.events, AuditEvent{Type: typ, Org: org, UserID: userID, Object: object})
+}
+
+func (tx *Tx) canWrite() error {
+	if !tx.write {
+		return &Error{Code: EInternal, Message: "write in a read-only transaction"}
+	}
+	return nil
+}
+
+func (tx *Tx) set(key string, val []byte) error {
+	if err := tx.canWrite(); err != nil {
+		return err
+	}
+	if err := tx.txn.Set([]byte(key), val); err != nil {
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			return &Error{Code: EInvalid, Message: "change too large for one transaction"}
+		}
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) del(key string) error {
+	if err := tx.canWrite(); err != nil {
+		return err
+	}
+	if err := tx.txn.Delete([]byte(key)); err != nil {
+		if errors.Is(err, badger.ErrTxnTooBig) {
+			return &Error{Code: EInvalid, Message: "change too large for one transaction"}
+		}
+		return err
+	}
+	return nil
+}
+
+func (tx *Tx) setJSON(key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.set(key, b)
+}
+
+// getRaw returns a copy of a value, or not_found.
+func (tx *Tx) getRaw(key, what string) ([]byte, error) {
+	item, err := tx.txn.Get([]byte(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, &Error{Code: ENotFound, Message: what + " not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+func (tx *Tx) exists(key string) (bool, error) {
+	_, err := tx.txn.Get([]byte(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func getJSON[T any](tx *Tx, key, what string) (*T, error) {
+	b, err := tx.getRaw(key, what)
+	if err != nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// keys returns the suffixes of every key under prefix, in order.
+func (tx *Tx) keys(prefix string) []string {
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(prefix)
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	var out []string
+	for it.Seek([]byte(prefix)); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		out = append(out, string(it.Item().Key()[len(prefix):]))
+	}
+	return out
+}
+
+// keysReverse returns suffixes under prefix, newest (largest) first.
+func (tx *Tx) keysReverse(prefix string, fn func(suffix string) bool) {
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Reverse = true
+	opts.Prefix = []byte(prefix)
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	seek := append([]byte(prefix), 0xFF)
+	for it.Seek(seek); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		if !fn(string(it.Item().Key()[len(prefix):])) {
+			return
+		}
+	}
+}
 
 // --- organisations ---
 
-func (tx *Tx) GetOrg(cvr string) (*Org, error) { panic("todo") }
-func (tx *Tx) ListOrgs() ([]*Org, error)       { panic("todo") }
+func (tx *Tx) GetOrg(cvr string) (*Org, error) { return getJSON[Org](tx, "o/"+cvr, "organisation") }
+
+func (tx *Tx) ListOrgs() ([]*Org, error) {
+	var out []*Org
+	for _, cvr := range tx.keys("o/") {
+		o, err := tx.GetOrg(cvr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
 
 // CreateOrg stores a new org (conflict if it exists) and its system groups.
-func (tx *Tx) CreateOrg(o *Org) error { panic("todo") }
+func (tx *Tx) CreateOrg(o *Org) error {
+	if err := ValidCVR(o.CVR); err != nil {
+		return err
+	}
+	if ok, err := tx.exists("o/" + o.CVR); err != nil {
+		return err
+	} else if ok {
+		return RuleError(EConflict, "", "duplicate", "organisation %s exists", o.CVR)
+	}
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = tx.now
+	}
+	o.UpdatedAt = tx.now
+	if err := tx.setJSON("o/"+o.CVR, o); err != nil {
+		return err
+	}
+	tx.audit("org.create", o.CVR, "", o.CVR)
+	return tx.syncSystemGroups(o, nil)
+}
 
 // UpdateOrg replaces an org and keeps its system groups in step with P-units.
-func (tx *Tx) UpdateOrg(o *Org) error { panic("todo") }
+func (tx *Tx) UpdateOrg(o *Org) error {
+	old, err := tx.GetOrg(o.CVR)
+	if err != nil {
+		return err
+	}
+	o.CreatedAt = old.CreatedAt
+	o.UpdatedAt = tx.now
+	if err := tx.setJSON("o/"+o.CVR, o); err != nil {
+		return err
+	}
+	tx.audit("org.update", o.CVR, "", o.CVR)
+	return tx.syncSystemGroups(o, old)
+}
+
+func (tx *Tx) syncSystemGroups(o, old *Org) error {
+	for _, p := range o.PUnits {
+		if err := ValidPNumber(p.PNumber); err != nil {
+			return err
+		}
+		if gid, err := tx.getRaw("ips/"+p.PNumber, "system group"); err == nil {
+			g, err := tx.GetGroup(string(gid))
+			if err != nil {
+				return err
+			}
+			if g.Org != o.CVR {
+				return Errorf(EConflict, "P-number %s belongs to another organisation", p.PNumber)
+			}
+			name := p.Name
+			if name == "" {
+				name = p.PNumber
+			}
+			if g.Name != name {
+				g.Name = name
+				if err := tx.setJSON("G/"+g.ID, g); err != nil {
+					return err
+				}
+			}
+			continue
+		} else if !IsNotFound(err) {
+			return err
+		}
+		name := p.Name
+		if name == "" {
+			name = p.PNumber
+		}
+		g := &Group{ID: "sys-" + p.PNumber, Org: o.CVR, Name: name, Kind: GroupSystem, PNumber: p.PNumber, CreatedAt: tx.now}
+		if err := tx.putGroup(g); err != nil {
+			return err
+		}
+		if err := tx.set("ips/"+p.PNumber, []byte(g.ID)); err != nil {
+			return err
+		}
+		tx.audit("group.create", o.CVR, "", g.ID)
+	}
+	if old != nil {
+		for _, p := range old.PUnits {
+			if o.HasPUnit(p.PNumber) {
+				continue
+			}
+			gid, err := tx.getRaw("ips/"+p.PNumber, "system group")
+			if IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if err := tx.DeleteGroup(string(gid)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // --- users ---
 
-func (tx *Tx) GetUser(id string) (*User, error)              { panic("todo") }
-func (tx *Tx) UserByEmail(email string) (*User, error)       { panic("todo") }
-func (tx *Tx) UserByUsername(username string) (*User, error) { panic("todo") }
-func (tx *Tx) UserByLegacyID(legacy string) (*User, error)   { panic("todo") }
-func (tx *Tx) UserByCPRHash(hash string) (*User, error)      { panic("todo") }
+// userRecord is the stored form of a user: the API form plus the secret
+// fields the API form never shows (keyed CPR hash, password hashes).
+type userRecord struct {
+	User
+	StoredCPRHash        string    `json:"cpr_hash,omitempty"`
+	StoredCPREncrypted   []byte    `json:"cpr_encrypted,omitempty"`
+	StoredPassword       *Password `json:"password,omitempty"`
+	StoredActivationHash string    `json:"activation_hash,omitempty"`
+}
+
+func (tx *Tx) putUser(u *User) error {
+	return tx.setJSON("u/"+u.ID, userRecord{User: *u, StoredCPRHash: u.CPRHash, StoredCPREncrypted: u.CPREncrypted,
+		StoredPassword: u.Password, StoredActivationHash: u.ActivationHash})
+}
+
+func decodeUser(b []byte) (*User, error) {
+	var r userRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("decode user: %w", err)
+	}
+	u := r.User
+	u.CPRHash, u.CPREncrypted, u.Password, u.ActivationHash = r.StoredCPRHash, r.StoredCPREncrypted, r.StoredPassword, r.StoredActivationHash
+	return &u, nil
+}
+
+func (tx *Tx) GetUser(id string) (*User, error) {
+	b, err := tx.getRaw("u/"+id, "user")
+	if err != nil {
+		return nil, err
+	}
+	return decodeUser(b)
+}
+
+func (tx *Tx) userByIndex(key string) (*User, error) {
+	id, err := tx.getRaw(key, "user")
+	if err != nil {
+		return nil, err
+	}
+	return tx.GetUser(string(id))
+}
+
+func (tx *Tx) UserByEmail(email string) (*User, error) { return tx.userByIndex("ie/" + lower(email)) }
+func (tx *Tx) UserByUsername(username string) (*User, error) {
+	return tx.userByIndex("in/" + lower(username))
+}
+func (tx *Tx) UserByLegacyID(legacy string) (*User, error) { return tx.userByIndex("il/" + legacy) }
+func (tx *Tx) UserByCPRHash(hash string) (*User, error)    { return tx.userByIndex("ic/" + hash) }
+
+type uniqueIndex struct {
+	prefix, field string
+	value         func(*User) string
+}
+
+var uniqueIndexes = []uniqueIndex{
+	{"ie/", "email", func(u *User) string { return lower(u.Email) }},
+	{"in/", "username", func(u *User) string { return lower(u.Username) }},
+	{"il/", "legacy id", func(u *User) string { return u.LegacyID }},
+	{"ic/", "CPR number", func(u *User) string { return u.CPRHash }},
+}
+
+// userIndexes writes (or removes, when u is nil) the indexes of a user,
+// moving only those that changed between old and u.
+func (tx *Tx) moveUserIndexes(old, u *User) error {
+	for _, ix := range uniqueIndexes {
+		var ov, nv string
+		if old != nil {
+			ov = ix.value(old)
+		}
+		if u != nil {
+			nv = ix.value(u)
+		}
+		if ov == nv {
+			continue
+		}
+		if nv != "" {
+			if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
+				return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
+			} else if err != nil && !IsNotFound(err) {
+				return err
+			}
+			if err := tx.set(ix.prefix+nv, []byte(u.ID)); err != nil {
+				return err
+			}
+		}
+		if ov != "" {
+			if err := tx.del(ix.prefix + ov); err != nil {
+				return err
+			}
+		}
+	}
+	oldOrgP, newOrgP := "", ""
+	if old != nil {
+		oldOrgP = old.Org + "/" + old.PNumber + "/" + old.ID
+	}
+	if u != nil {
+		newOrgP = u.Org + "/" + u.PNumber + "/" + u.ID
+	}
+	if oldOrgP != newOrgP {
+		if old != nil {
+			if err := tx.del("iou/" + old.Org + "/" + old.ID); err != nil {
+				return err
+			}
+			if old.PNumber != "" {
+				if err := tx.del("iup/" + old.PNumber + "/" + old.ID); err != nil {
+					return err
+				}
+			}
+		}
+		if u != nil {
+			if err := tx.set("iou/"+u.Org+"/"+u.ID, nil); err != nil {
+				return err
+			}
+			if u.PNumber != "" {
+				if err := tx.set("iup/"+u.PNumber+"/"+u.ID, nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
 
 // CreateUser stores a new user; unique index clashes (email, username,
 // legacy id, CPR hash, id) give conflict/A12/duplicate.
-func (tx *Tx) CreateUser(u *User) error { panic("todo") }
+func (tx *Tx) CreateUser(u *User) error {
+	if err := ValidUUID(u.ID); err != nil {
+		return err
+	}
+	if ok, err := tx.exists("u/" + u.ID); err != nil {
+		return err
+	} else if ok {
+		return RuleError(EConflict, "A12", "duplicate", "user id already in use")
+	}
+	if ok, err := tx.exists("o/" + u.Org); err != nil {
+		return err
+	} else if !ok {
+		return Errorf(ENotFound, "organisation not found")
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = tx.now
+	}
+	if u.StatusChangedAt.IsZero() {
+		u.StatusChangedAt = u.CreatedAt
+	}
+	if u.Status == "" {
+		u.Status = StatusNew
+	}
+	u.UpdatedAt = tx.now
+	if err := tx.moveUserIndexes(nil, u); err != nil {
+		return err
+	}
+	if err := tx.putUser(u); err != nil {
+		return err
+	}
+	tx.audit("user.create", u.Org, u.ID, u.ID)
+	return nil
+}
 
 // UpdateUser replaces a user, moving every index that changed.
-func (tx *Tx) UpdateUser(u *User) error { panic("todo") }
+func (tx *Tx) UpdateUser(u *User) error {
+	old, err := tx.GetUser(u.ID)
+	if err != nil {
+		return err
+	}
+	u.CreatedAt = old.CreatedAt
+	u.UpdatedAt = tx.now
+	if err := tx.moveUserIndexes(old, u); err != nil {
+		return err
+	}
+	if err := tx.putUser(u); err != nil {
+		return err
+	}
+	tx.audit("user.update", u.Org, u.ID, u.ID)
+	return nil
+}
 
 // TouchLogin sets a user's last login time without an audit event.
-func (tx *Tx) TouchLogin(id string, t time.Time) error { panic("todo") }
+func (tx *Tx) TouchLogin(id string, t time.Time) error {
+	u, err := tx.GetUser(id)
+	if err != nil {
+		return err
+	}
+	if u.LastLogin != nil && !t.After(*u.LastLogin) {
+		return nil
+	}
+	u.LastLogin = &t
+	return tx.putUser(u)
+}
 
 // DeleteUser removes a user, its indexes, direct grants and memberships.
 // Its audit history stays.
-func (tx *Tx) DeleteUser(id string) error { panic("todo") }
+func (tx *Tx) DeleteUser(id string) error {
+	u, err := tx.GetUser(id)
+	if err != nil {
+		return err
+	}
+	for _, gid := range tx.keys("iug/" + id + "/") {
+		if err := tx.DeleteGrant(gid); err != nil {
+			return err
+		}
+	}
+	for _, gid := range tx.keys("ium/" + id + "/") {
+		if err := tx.del("igm/" + gid + "/" + id); err != nil {
+			return err
+		}
+		if err := tx.del("ium/" + id + "/" + gid); err != nil {
+			return err
+		}
+	}
+	if err := tx.moveUserIndexes(u, nil); err != nil {
+		return err
+	}
+	if err := tx.del("u/" + id); err != nil {
+		return err
+	}
+	tx.audit("user.delete", u.Org, u.ID, u.ID)
+	return nil
+}
 
 // ListUsers lists an org's users ordered by id, starting after `after`.
 func (tx *Tx) ListUsers(cvr, after string, limit int) (users []*User, next string, err error) {
-	panic("todo")
+	prefix := "iou/" + cvr + "/"
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(prefix)
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	start := []byte(prefix + after)
+	if after != "" {
+		start = append(start, 0)
+	}
+	for it.Seek(start); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		if limit > 0 && len(users) == limit {
+			return users, users[len(users)-1].ID, nil
+		}
+		id := string(it.Item().Key()[len(prefix):])
+		u, err := tx.GetUser(id)
+		if err != nil {
+			return nil, "", err
+		}
+		users = append(users, u)
+	}
+	return users, "", nil
 }
 
 // EachUser calls fn for every user of every org (lifecycle jobs).
-func (tx *Tx) EachUser(fn func(*User) error) error { panic("todo") }
+func (tx *Tx) EachUser(fn func(*User) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte("u/")
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.ValidForPrefix(opts.Prefix); it.Next() {
+		var u *User
+		if err := it.Item().Value(func(v []byte) (err error) { u, err = decodeUser(v); return err }); err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // --- rights ---
 
-func (tx *Tx) GetRight(id string) (*Right, error) { panic("todo") }
-func (tx *Tx) PutRight(r *Right) error            { panic("todo") }
-func (tx *Tx) ListRights() ([]*Right, error)      { panic("todo") }
+func (tx *Tx) GetRight(id string) (*Right, error) { return getJSON[Right](tx, "r/"+id, "right") }
+
+func (tx *Tx) PutRight(r *Right) error {
+	if r.ID == "" || strings.ContainsAny(r.ID, "/ ") {
+		return Errorf(EInvalid, "right id must be non-empty without spaces or slashes")
+	}
+	if err := tx.setJSON("r/"+r.ID, r); err != nil {
+		return err
+	}
+	tx.audit("right.put", "", "", r.ID)
+	return nil
+}
+
+func (tx *Tx) ListRights() ([]*Right, error) {
+	var out []*Right
+	for _, id := range tx.keys("r/") {
+		r, err := tx.GetRight(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
 
 // --- grants ---
 
-func (tx *Tx) GetGrant(id string) (*Grant, error)                      { panic("todo") }
-func (tx *Tx) CreateGrant(g *Grant) error                              { panic("todo") }
-func (tx *Tx) DeleteGrant(id string) error                             { panic("todo") }
-func (tx *Tx) GrantsOfUser(userID string) ([]*Grant, error)            { panic("todo") }
-func (tx *Tx) GrantsOfGroup(groupID string) ([]*Grant, error)          { panic("todo") }
-func (tx *Tx) EffectiveGrants(userID string) ([]EffectiveGrant, error) { panic("todo") }
+func (tx *Tx) GetGrant(id string) (*Grant, error) { return getJSON[Grant](tx, "g/"+id, "grant") }
+
+func (tx *Tx) CreateGrant(g *Grant) error {
+	if g.ID == "" || strings.Contains(g.ID, "/") {
+		return Errorf(EInvalid, "grant id must be non-empty without slashes")
+	}
+	if ok, err := tx.exists("g/" + g.ID); err != nil {
+		return err
+	} else if ok {
+		return RuleError(EConflict, "", "duplicate", "grant id already in use")
+	}
+	switch g.Scope.Type {
+	case ScopeCVR, ScopeP, ScopeSE:
+	default:
+		return Errorf(EInvalid, "scope type must be cvr, p or se")
+	}
+	if ok, err := tx.exists("r/" + g.Right); err != nil {
+		return err
+	} else if !ok {
+		return Errorf(ENotFound, "right %s not found", g.Right)
+	}
+	userID := ""
+	switch g.HolderType {
+	case HolderUser:
+		if _, err := tx.GetUser(g.HolderID); err != nil {
+			return err
+		}
+		userID = g.HolderID
+		if err := tx.set("iug/"+g.HolderID+"/"+g.ID, nil); err != nil {
+			return err
+		}
+	case HolderGroup:
+		if _, err := tx.GetGroup(g.HolderID); err != nil {
+			return err
+		}
+		if err := tx.set("igg/"+g.HolderID+"/"+g.ID, nil); err != nil {
+			return err
+		}
+	default:
+		return Errorf(EInvalid, "holder type must be user or group")
+	}
+	if g.GrantedAt.IsZero() {
+		g.GrantedAt = tx.now
+	}
+	if err := tx.setJSON("g/"+g.ID, g); err != nil {
+		return err
+	}
+	tx.audit("grant.create", g.Org, userID, g.ID)
+	return nil
+}
+
+func (tx *Tx) DeleteGrant(id string) error {
+	g, err := tx.GetGrant(id)
+	if err != nil {
+		return err
+	}
+	userID := ""
+	if g.HolderType == HolderUser {
+		userID = g.HolderID
+		err = tx.del("iug/" + g.HolderID + "/" + id)
+	} else {
+		err = tx.del("igg/" + g.HolderID + "/" + id)
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.del("g/" + id); err != nil {
+		return err
+	}
+	tx.audit("grant.delete", g.Org, userID, id)
+	return nil
+}
+
+func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) {
+	var out []*Grant
+	for _, id := range tx.keys(prefix) {
+		g, err := tx.GetGrant(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func (tx *Tx) GrantsOfUser(userID string) ([]*Grant, error) {
+	return tx.grantsUnder("iug/" + userID + "/")
+}
+
+func (tx *Tx) GrantsOfGroup(groupID string) ([]*Grant, error) {
+	return tx.grantsUnder("igg/" + groupID + "/")
+}
+
+// EffectiveGrants returns a user's direct grants and those of every group
+// it is in (custom groups and the system group of its P-number).
+func (tx *Tx) EffectiveGrants(userID string) ([]EffectiveGrant, error) {
+	direct, err := tx.GrantsOfUser(userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]EffectiveGrant, 0, len(direct)+4)
+	for _, g := range direct {
+		out = append(out, EffectiveGrant{Grant: *g, Source: "direct"})
+	}
+	groups, err := tx.GroupsOfUser(userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, gid := range groups {
+		gs, err := tx.GrantsOfGroup(gid)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			out = append(out, EffectiveGrant{Grant: *g, Source: gid})
+		}
+	}
+	return out, nil
+}
 
 // --- groups ---
 
-func (tx *Tx) GetGroup(id string) (*Group, error)           { panic("todo") }
-func (tx *Tx) CreateGroup(g *Group) error                   { panic("todo") }
-func (tx *Tx) DeleteGroup(id string) error                  { panic("todo") }
-func (tx *Tx) ListGroups(cvr string) ([]*Group, error)      { panic("todo") }
-func (tx *Tx) SystemGroup(pNumber string) (*Group, error)   { panic("todo") }
-func (tx *Tx) AddMember(groupID, userID string) error       { panic("todo") }
-func (tx *Tx) RemoveMember(groupID, userID string) error    { panic("todo") }
-func (tx *Tx) Members(groupID string) ([]string, error)     { panic("todo") }
-func (tx *Tx) GroupsOfUser(userID string) ([]string, error) { panic("todo") }
+func (tx *Tx) GetGroup(id string) (*Group, error) { return getJSON[Group](tx, "G/"+id, "group") }
+
+func (tx *Tx) putGroup(g *Group) error {
+	if err := tx.setJSON("G/"+g.ID, g); err != nil {
+		return err
+	}
+	return tx.set("iog/"+g.Org+"/"+g.ID, nil)
+}
+
+func (tx *Tx) CreateGroup(g *Group) error {
+	if g.ID == "" || strings.Contains(g.ID, "/") {
+		return Errorf(EInvalid, "group id must be non-empty without slashes")
+	}
+	if g.Kind == GroupSystem {
+		return RuleError(EForbidden, "A13", "system_group_immutable", "system groups are made from P-units")
+	}
+	g.Kind = GroupCustom
+	if ok, err := tx.exists("G/" + g.ID); err != nil {
+		return err
+	} else if ok {
+		return RuleError(EConflict, "", "duplicate", "group id already in use")
+	}
+	if ok, err := tx.exists("o/" + g.Org); err != nil {
+		return err
+	} else if !ok {
+		return Errorf(ENotFound, "organisation not found")
+	}
+	if g.CreatedAt.IsZero() {
+		g.CreatedAt = tx.now
+	}
+	if err := tx.putGroup(g); err != nil {
+		return err
+	}
+	tx.audit("group.create", g.Org, "", g.ID)
+	return nil
+}
+
+func (tx *Tx) DeleteGroup(id string) error {
+	g, err := tx.GetGroup(id)
+	if err != nil {
+		return err
+	}
+	for _, gid := range tx.keys("igg/" + id + "/") {
+		if err := tx.DeleteGrant(gid); err != nil {
+			return err
+		}
+	}
+	for _, uid := range tx.keys("igm/" + id + "/") {
+		if err := tx.del("igm/" + id + "/" + uid); err != nil {
+			return err
+		}
+		if err := tx.del("ium/" + uid + "/" + id); err != nil {
+			return err
+		}
+	}
+	if g.Kind == GroupSystem {
+		if err := tx.del("ips/" + g.PNumber); err != nil {
+			return err
+		}
+	}
+	if err := tx.del("iog/" + g.Org + "/" + id); err != nil {
+		return err
+	}
+	if err := tx.del("G/" + id); err != nil {
+		return err
+	}
+	tx.audit("group.delete", g.Org, "", id)
+	return nil
+}
+
+func (tx *Tx) ListGroups(cvr string) ([]*Group, error) {
+	var out []*Group
+	for _, id := range tx.keys("iog/" + cvr + "/") {
+		g, err := tx.GetGroup(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func (tx *Tx) SystemGroup(pNumber string) (*Group, error) {
+	id, err := tx.getRaw("ips/"+pNumber, "system group")
+	if err != nil {
+		return nil, err
+	}
+	return tx.GetGroup(string(id))
+}
+
+func (tx *Tx) AddMember(groupID, userID string) error {
+	g, err := tx.GetGroup(groupID)
+	if err != nil {
+		return err
+	}
+	if g.Kind == GroupSystem {
+		return RuleError(EForbidden, "A13", "system_group_immutable", "system group membership follows the P-unit")
+	}
+	u, err := tx.GetUser(userID)
+	if err != nil {
+		return err
+	}
+	if ok, err := tx.exists("igm/" + groupID + "/" + userID); err != nil {
+		return err
+	} else if ok {
+		return nil
+	}
+	if err := tx.set("igm/"+groupID+"/"+userID, nil); err != nil {
+		return err
+	}
+	if err := tx.set("ium/"+userID+"/"+groupID, nil); err != nil {
+		return err
+	}
+	tx.Audit(AuditEvent{Type: "group.member.add", Org: g.Org, UserID: u.ID, Object: groupID})
+	return nil
+}
+
+func (tx *Tx) RemoveMember(groupID, userID string) error {
+	g, err := tx.GetGroup(groupID)
+	if err != nil {
+		return err
+	}
+	if g.Kind == GroupSystem {
+		return RuleError(EForbidden, "A13", "system_group_immutable", "system group membership follows the P-unit")
+	}
+	if ok, err := tx.exists("igm/" + groupID + "/" + userID); err != nil {
+		return err
+	} else if !ok {
+		return Errorf(ENotFound, "member not found")
+	}
+	if err := tx.del("igm/" + groupID + "/" + userID); err != nil {
+		return err
+	}
+	if err := tx.del("ium/" + userID + "/" + groupID); err != nil {
+		return err
+	}
+	tx.Audit(AuditEvent{Type: "group.member.remove", Org: g.Org, UserID: userID, Object: groupID})
+	return nil
+}
+
+func (tx *Tx) Members(groupID string) ([]string, error) {
+	g, err := tx.GetGroup(groupID)
+	if err != nil {
+		return nil, err
+	}
+	if g.Kind == GroupSystem {
+		return tx.keys("iup/" + g.PNumber + "/"), nil
+	}
+	return tx.keys("igm/" + groupID + "/"), nil
+}
+
+func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
+	groups := tx.keys("ium/" + userID + "/")
+	u, err := tx.GetUser(userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.PNumber != "" {
+		if id, err := tx.getRaw("ips/"+u.PNumber, "system group"); err == nil {
+			groups = append(groups, string(id))
+		} else if !IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return groups, nil
+}
 
 // --- knock queue ---
 
-func (tx *Tx) GetKnock(id string) (*Knock, error)                   { panic("todo") }
-func (tx *Tx) KnockBySubject(cvr, subjectID string) (*Knock, error) { panic("todo") }
-func (tx *Tx) PutKnock(k *Knock) error                              { panic("todo") }
-func (tx *Tx) DeleteKnock(id string) error                          { panic("todo") }
-func (tx *Tx) ListKnocks(cvr string) ([]*Knock, error)              { panic("todo") }
+func (tx *Tx) GetKnock(id string) (*Knock, error) { return getJSON[Knock](tx, "k/"+id, "knock") }
+
+func (tx *Tx) KnockBySubject(cvr, subjectID string) (*Knock, error) {
+	id, err := tx.getRaw("iks/"+cvr+"/"+subjectID, "knock")
+	if err != nil {
+		return nil, err
+	}
+	return tx.GetKnock(string(id))
+}
+
+func (tx *Tx) PutKnock(k *Knock) error {
+	if k.ID == "" || strings.Contains(k.ID, "/") {
+		return Errorf(EInvalid, "knock id must be non-empty without slashes")
+	}
+	if err := tx.setJSON("k/"+k.ID, k); err != nil {
+		return err
+	}
+	if err := tx.set("iok/"+k.Org+"/"+k.ID, nil); err != nil {
+		return err
+	}
+	if err := tx.set("iks/"+k.Org+"/"+k.SubjectID, []byte(k.ID)); err != nil {
+		return err
+	}
+	tx.audit("knock.put", k.Org, "", k.ID)
+	return nil
+}
+
+func (tx *Tx) DeleteKnock(id string) error {
+	k, err := tx.GetKnock(id)
+	if err != nil {
+		return err
+	}
+	for _, key := range []string{"k/" + id, "iok/" + k.Org + "/" + id, "iks/" + k.Org + "/" + k.SubjectID} {
+		if err := tx.del(key); err != nil {
+			return err
+		}
+	}
+	tx.audit("knock.delete", k.Org, "", id)
+	return nil
+}
+
+func (tx *Tx) ListKnocks(cvr string) ([]*Knock, error) {
+	var out []*Knock
+	for _, id := range tx.keys("iok/" + cvr + "/") {
+		k, err := tx.GetKnock(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
 
 // --- tokens ---
 
-func (tx *Tx) PutToken(t *Token) error                 { panic("todo") }
-func (tx *Tx) GetToken(id string) (*Token, error)      { panic("todo") }
-func (tx *Tx) TokenByHash(hash string) (*Token, error) { panic("todo") }
-func (tx *Tx) DeleteToken(id string) error             { panic("todo") }
-func (tx *Tx) ListTokens() ([]*Token, error)           { panic("todo") }
+func (tx *Tx) PutToken(t *Token) error {
+	if t.ID == "" || t.Hash == "" || strings.Contains(t.ID, "/") {
+		return Errorf(EInvalid, "token needs an id and a hash")
+	}
+	// The hash is not part of the JSON form; keep it in its own record.
+	if err := tx.setJSON("t/"+t.ID, tokenRecord{Token: *t, StoredHash: t.Hash}); err != nil {
+		return err
+	}
+	if err := tx.set("ith/"+t.Hash, []byte(t.ID)); err != nil {
+		return err
+	}
+	tx.audit("token.create", "", t.UserID, t.ID)
+	return nil
+}
+
+type tokenRecord struct {
+	Token
+	StoredHash string `json:"hash"`
+}
+
+func (tx *Tx) GetToken(id string) (*Token, error) {
+	r, err := getJSON[tokenRecord](tx, "t/"+id, "token")
+	if err != nil {
+		return nil, err
+	}
+	t := r.Token
+	t.Hash = r.StoredHash
+	return &t, nil
+}
+
+func (tx *Tx) TokenByHash(hash string) (*Token, error) {
+	id, err := tx.getRaw("ith/"+hash, "token")
+	if err != nil {
+		return nil, err
+	}
+	return tx.GetToken(string(id))
+}
+
+func (tx *Tx) DeleteToken(id string) error {
+	t, err := tx.GetToken(id)
+	if err != nil {
+		return err
+	}
+	if err := tx.del("ith/" + t.Hash); err != nil {
+		return err
+	}
+	if err := tx.del("t/" + id); err != nil {
+		return err
+	}
+	tx.audit("token.delete", "", t.UserID, id)
+	return nil
+}
+
+func (tx *Tx) ListTokens() ([]*Token, error) {
+	var out []*Token
+	for _, id := range tx.keys("t/") {
+		t, err := tx.GetToken(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
 
 // --- certificates ---
 
-func (tx *Tx) GetCertificate(serial string) (*Certificate, error) { panic("todo") }
-func (tx *Tx) PutCertificate(c *Certificate) error                { panic("todo") }
+func (tx *Tx) GetCertificate(serial string) (*Certificate, error) {
+	return getJSON[Certificate](tx, "c/"+serial, "certificate")
+}
+
+func (tx *Tx) PutCertificate(c *Certificate) error {
+	if c.Serial == "" {
+		return Errorf(EInvalid, "certificate serial is required")
+	}
+	if old, err := tx.GetCertificate(c.Serial); err == nil && old.Status == CertRevoked && c.Status != CertRevoked {
+		return Errorf(EInvalid, "revocation is irreversible")
+	}
+	if err := tx.setJSON("c/"+c.Serial, c); err != nil {
+		return err
+	}
+	tx.audit("certificate.put", c.Org, c.UserID, c.Serial)
+	return nil
+}
 
 // --- audit ---
+
+func (tx *Tx) auditUnder(prefix string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
+	var out []AuditEvent
+	var ferr error
+	tx.keysReverse(prefix, func(suffix string) bool {
+		ev, err := getJSON[AuditEvent](tx, "a/"+suffix, "audit event")
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if (!from.IsZero() && ev.Time.Before(from)) || (!to.IsZero() && ev.Time.After(to)) || (typ != "" && ev.Type != typ) {
+			return true
+		}
+		out = append(out, *ev)
+		return limit <= 0 || len(out) < limit
+	})
+	return out, ferr
+}
 
 // History returns a user's latest audit events (newest first), optionally
 // filtered by time range (zero = open) and type, at most limit.
 func (tx *Tx) History(userID string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
-	panic("todo")
+	return tx.auditUnder("iau/"+userID+"/", from, to, typ, limit)
 }
 
 // OrgAudit is History for every event of one org.
 func (tx *Tx) OrgAudit(cvr string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
-	panic("todo")
+	return tx.auditUnder("iao/"+cvr+"/", from, to, typ, limit)
 }
 
 // AuditSince returns every audit event with revision > rev, oldest first.
-func (tx *Tx) AuditSince(rev uint64) ([]AuditEvent, error) { panic("todo") }
+func (tx *Tx) AuditSince(rev uint64) ([]AuditEvent, error) {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte("a/")
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	var out []AuditEvent
+	for it.Seek([]byte(fmt.Sprintf("a/%016x/", rev+1))); it.ValidForPrefix(opts.Prefix); it.Next() {
+		var ev AuditEvent
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &ev) }); err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
 
 // --- imports, outbox, job state ---
 
-func (tx *Tx) PutImport(b *ImportBatch) error                    { panic("todo") }
-func (tx *Tx) GetImport(id string) (*ImportBatch, error)         { panic("todo") }
-func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error)    { panic("todo") }
-func (tx *Tx) PutMail(m *OutboxMail) error                       { panic("todo") }
-func (tx *Tx) ListMail(to, userID string) ([]*OutboxMail, error) { panic("todo") }
+func (tx *Tx) PutImport(b *ImportBatch) error {
+	if b.ID == "" || strings.Contains(b.ID, "/") {
+		return Errorf(EInvalid, "import id must be non-empty without slashes")
+	}
+	if err := tx.setJSON("i/"+b.ID, b); err != nil {
+		return err
+	}
+	if err := tx.set("ioi/"+b.Org+"/"+b.ID, nil); err != nil {
+		return err
+	}
+	tx.audit("import.put", b.Org, "", b.ID)
+	return nil
+}
+
+func (tx *Tx) GetImport(id string) (*ImportBatch, error) {
+	return getJSON[ImportBatch](tx, "i/"+id, "import")
+}
+
+func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error) {
+	var out []*ImportBatch
+	for _, id := range tx.keys("ioi/" + cvr + "/") {
+		b, err := tx.GetImport(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func (tx *Tx) PutMail(m *OutboxMail) error {
+	if m.ID == "" || strings.Contains(m.ID, "/") {
+		return Errorf(EInvalid, "mail id must be non-empty without slashes")
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = tx.now
+	}
+	if err := tx.setJSON("x/"+m.ID, m); err != nil {
+		return err
+	}
+	order := fmt.Sprintf("%020d-%s", m.CreatedAt.UnixNano(), m.ID)
+	if err := tx.set("imt/"+lower(m.To)+"/"+order, []byte(m.ID)); err != nil {
+		return err
+	}
+	if m.UserID != "" {
+		if err := tx.set("imu/"+m.UserID+"/"+order, []byte(m.ID)); err != nil {
+			return err
+		}
+	}
+	tx.audit("mail.put", "", m.UserID, m.ID)
+	return nil
+}
+
+// ListMail lists mails to an address and/or about a user, newest first.
+func (tx *Tx) ListMail(to, userID string) ([]*OutboxMail, error) {
+	var prefix string
+	switch {
+	case to != "":
+		prefix = "imt/" + lower(to) + "/"
+	case userID != "":
+		prefix = "imu/" + userID + "/"
+	default:
+		prefix = "imt/"
+	}
+	var out []*OutboxMail
+	var ferr error
+	tx.keysReverse(prefix, func(suffix string) bool {
+		_, id, _ := strings.Cut(suffix[strings.LastIndex(suffix, "/")+1:], "-")
+		m, err := getJSON[OutboxMail](tx, "x/"+id, "mail")
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if userID == "" || m.UserID == userID {
+			out = append(out, m)
+		}
+		return true
+	})
+	return out, ferr
+}
 
 // PutMeta stores a small JSON value under a name (job checkpoints etc.).
-func (tx *Tx) PutMeta(name string, v any) error { panic("todo") }
+func (tx *Tx) PutMeta(name string, v any) error { return tx.setJSON("M/"+name, v) }
 
 // GetMeta loads a value stored with PutMeta; not_found if absent.
-func (tx *Tx) GetMeta(name string, v any) error { panic("todo") }
+func (tx *Tx) GetMeta(name string, v any) error {
+	b, err := tx.getRaw("M/"+name, name)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
