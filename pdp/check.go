@@ -1,0 +1,105 @@
+package pdp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Verdict is the answer of the adgang.admin or adgang.password rules:
+// allowed, or refused with the reasons (rule ID and reason code each).
+type Verdict struct {
+	Allow   bool     `json:"allow"`
+	Reasons []Reason `json:"reasons"`
+	Policy  string   `json:"policy,omitempty"`
+}
+
+// First returns the first deny reason, or nil.
+func (v *Verdict) First() *Reason {
+	for i := range v.Reasons {
+		if !v.Reasons[i].Info {
+			return &v.Reasons[i]
+		}
+	}
+	return nil
+}
+
+// CheckAdmin asks data.adgang.admin.decision about a proposed change. The
+// input shape is documented in policies/README.md. A missing or broken
+// policy refuses (fail closed).
+func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict {
+	return e.check(ctx, AdminQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
+		return ps.admin, ps.HasRule(AdminQuery)
+	}, input)
+}
+
+// CheckPassword asks data.adgang.password.decision whether a new password
+// is acceptable (L8). The password itself never reaches a log.
+func (e *Engine) CheckPassword(ctx context.Context, password string, reused bool) *Verdict {
+	return e.check(ctx, PasswordQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
+		return ps.password, ps.HasRule(PasswordQuery)
+	}, map[string]any{"password": password, "reused": reused})
+}
+
+func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) (rego.PreparedEvalQuery, bool), input map[string]any) *Verdict {
+	ps := e.policy.Load()
+	if ps == nil {
+		return refused(ReasonPolicyUnavailable, "no valid policy is loaded")
+	}
+	pq, ok := pick(ps)
+	if !ok {
+		return refused(ReasonPolicyUnavailable, query+" is not defined by the loaded policy set")
+	}
+	v, err := ast.InterfaceToValue(input)
+	if err != nil {
+		return refused(ReasonPolicyError, "the policy input could not be built")
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(v))
+	if err != nil {
+		e.log.Error().Err(err).Str("query", query).Msg("policy evaluation failed")
+		return refused(ReasonPolicyError, "the policy could not be evaluated")
+	}
+	out, err := parseVerdict(rs)
+	if err != nil {
+		e.log.Error().Err(err).Str("query", query).Msg("policy answered in an unexpected shape")
+		return refused(ReasonPolicyError, "the policy answered in an unexpected shape")
+	}
+	out.Policy = ps.ID
+	return out
+}
+
+func refused(code, msg string) *Verdict {
+	return &Verdict{Reasons: []Reason{{Code: code, Rule: RuleFailClosed, Message: msg}}}
+}
+
+func parseVerdict(rs rego.ResultSet) (*Verdict, error) {
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, errors.New("decision undefined")
+	}
+	m, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decision is %T, not an object", rs[0].Expressions[0].Value)
+	}
+	allow, ok := m["allow"].(bool)
+	if !ok {
+		return nil, errors.New("decision has no boolean allow")
+	}
+	v := &Verdict{Allow: allow, Reasons: []Reason{}}
+	reasons, _ := m["reasons"].([]any)
+	for _, r := range reasons {
+		rm, _ := r.(map[string]any)
+		rr := Reason{Code: str(rm["code"]), Rule: str(rm["rule"]), Message: str(rm["message"])}
+		rr.Info, _ = rm["info"].(bool)
+		v.Reasons = append(v.Reasons, rr)
+	}
+	if v.Allow && v.First() != nil {
+		v.Allow = false // a deny reason always wins
+	}
+	if !v.Allow && v.First() == nil {
+		return nil, errors.New("refusal without a reason")
+	}
+	return v, nil
+}

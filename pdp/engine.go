@@ -1,0 +1,658 @@
+// Package pdp is Adgang's decision service: it holds the compiled policy
+// set, builds the policy input from a request and the store's login read,
+// evaluates it with OPA, and serves the answers over HTTP (Adgang's own
+// API, OPA's Data API and OpenID AuthZEN).
+package pdp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/store"
+)
+
+// Store is what the decision service needs from the system of record.
+type Store interface {
+	LoginView(ctx context.Context, cvr, subjectID, certSerial string) (*store.LoginView, error)
+	View(ctx context.Context, fn func(tx *store.Tx) error) error
+	Update(ctx context.Context, actor string, fn func(tx *store.Tx) error) (uint64, error)
+	Subscribe(buffer int) (<-chan store.Change, func())
+	Healthy() error
+	Revision() uint64
+}
+
+// Config configures an Engine. Zero values are safe defaults.
+type Config struct {
+	// Policies is where the policy set comes from (default: embedded).
+	Policies Source
+	// WatchInterval is how often a policy directory is checked for
+	// changes (default 1s; negative disables watching).
+	WatchInterval time.Duration
+	// Logger receives operational logs.
+	Logger zerolog.Logger
+	// DecisionLog receives one JSON line per decision; nil switches it off.
+	DecisionLog io.Writer
+	// AuthZENEntrypoint is the rule the AuthZEN endpoints evaluate with the
+	// AuthZEN request as input, e.g. "todo/decision" for
+	// data.todo.decision. Empty maps AuthZEN onto the login decision.
+	AuthZENEntrypoint string
+	// Registerer receives the metrics (default: a new registry, see Gatherer).
+	Registry *prometheus.Registry
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// LoginFlushInterval is how often last-login times are written in one
+	// batch (default 1s).
+	LoginFlushInterval time.Duration
+}
+
+// Engine evaluates decisions. Safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	store  Store
+	log    zerolog.Logger
+	declog *zerolog.Logger
+	now    func() time.Time
+
+	policy    atomic.Pointer[PolicySet]
+	policyErr atomic.Pointer[string]
+	rights    atomic.Pointer[rightsIndex]
+
+	metrics *metrics
+
+	knocks chan knockReq
+	logins chan loginTouch
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New loads the policy set (refusing a broken one), loads the rights
+// catalogue and starts the background work (policy watcher, change feed,
+// knock and last-login writers). Close stops it.
+func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.WatchInterval == 0 {
+		cfg.WatchInterval = time.Second
+	}
+	if cfg.LoginFlushInterval <= 0 {
+		cfg.LoginFlushInterval = time.Second
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	e := &Engine{
+		cfg:     cfg,
+		store:   st,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		metrics: newMetrics(cfg.Registry),
+		knocks:  make(chan knockReq, 1024),
+		logins:  make(chan loginTouch, 8192),
+	}
+	if cfg.DecisionLog != nil {
+		l := zerolog.New(cfg.DecisionLog).With().Timestamp().Logger()
+		e.declog = &l
+	}
+	ps, err := LoadPolicySet(ctx, cfg.Policies)
+	if err != nil {
+		return nil, err
+	}
+	e.policy.Store(ps)
+	e.metrics.reloads.WithLabelValues("ok").Inc()
+	if err := e.RefreshRights(ctx); err != nil {
+		return nil, fmt.Errorf("load rights catalogue: %w", err)
+	}
+
+	bg, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	feed, unsubscribe := st.Subscribe(256)
+	e.goBackground(func() { defer unsubscribe(); e.followFeed(bg, feed) })
+	e.goBackground(func() { e.writeKnocks(bg) })
+	e.goBackground(func() { e.writeLogins(bg) })
+	if (cfg.Policies.Dir != "" || len(cfg.Policies.Extra) > 0) && cfg.WatchInterval > 0 {
+		e.goBackground(func() { e.watchPolicies(bg) })
+	}
+	return e, nil
+}
+
+func (e *Engine) goBackground(fn func()) {
+	e.wg.Add(1)
+	go func() { defer e.wg.Done(); fn() }()
+}
+
+// Close stops the background work, flushing pending knocks and last-login
+// times. It does not close the store.
+func (e *Engine) Close() error {
+	if e.cancel != nil {
+		e.cancel()
+		e.wg.Wait()
+	}
+	return nil
+}
+
+// Policy returns the policy set in use (nil if none).
+func (e *Engine) Policy() *PolicySet { return e.policy.Load() }
+
+// PolicyError returns the last policy reload error ("" if the last reload
+// succeeded).
+func (e *Engine) PolicyError() string {
+	if p := e.policyErr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Reload loads the configured policy set again and swaps it in only if it
+// compiles and its tests pass; otherwise the current set keeps serving and
+// the error is kept for /health.
+func (e *Engine) Reload(ctx context.Context) error {
+	ps, err := LoadPolicySet(ctx, e.cfg.Policies)
+	if err != nil {
+		msg := err.Error()
+		e.policyErr.Store(&msg)
+		e.metrics.reloads.WithLabelValues("error").Inc()
+		e.log.Error().Err(err).Msg("policy reload refused; previous policy set keeps serving")
+		return err
+	}
+	e.policy.Store(ps)
+	e.policyErr.Store(nil)
+	e.metrics.reloads.WithLabelValues("ok").Inc()
+	e.log.Info().Str("policy", ps.ID).Int("tests", ps.Tests).Msg("policy set loaded")
+	return nil
+}
+
+func (e *Engine) watchPolicies(ctx context.Context) {
+	paths := append([]string{}, e.cfg.Policies.Extra...)
+	if e.cfg.Policies.Dir != "" {
+		paths = append(paths, e.cfg.Policies.Dir)
+	}
+	last := fingerprint(paths)
+	t := time.NewTicker(e.cfg.WatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fp := fingerprint(paths)
+		if fp == last {
+			continue
+		}
+		last = fp
+		_ = e.Reload(ctx)
+	}
+}
+
+// fingerprint summarises names, sizes and modification times of files.
+func fingerprint(paths []string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		_ = filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				fmt.Fprintf(&b, "%s!%v;", path, err)
+				return nil
+			}
+			if info, err := d.Info(); err == nil && !d.IsDir() {
+				fmt.Fprintf(&b, "%s:%d:%d;", path, info.Size(), info.ModTime().UnixNano())
+			}
+			return nil
+		})
+	}
+	return b.String()
+}
+
+// --- rights catalogue cache ---
+
+type rightsIndex struct {
+	byID      map[string]*ast.Term // id → policy input term
+	byService map[string][]string  // service → right ids
+}
+
+// RefreshRights reloads the rights catalogue from the store. The admin API
+// calls it after changing a right so the next decision sees the change.
+func (e *Engine) RefreshRights(ctx context.Context) error {
+	var rights []*store.Right
+	if err := e.store.View(ctx, func(tx *store.Tx) error {
+		var err error
+		rights, err = tx.ListRights()
+		return err
+	}); err != nil {
+		return err
+	}
+	idx := &rightsIndex{byID: map[string]*ast.Term{}, byService: map[string][]string{}}
+	for _, r := range rights {
+		idx.byID[r.ID] = rightTerm(r)
+		idx.byService[r.Service] = append(idx.byService[r.Service], r.ID)
+	}
+	for _, ids := range idx.byService {
+		sort.Strings(ids)
+	}
+	e.rights.Store(idx)
+	return nil
+}
+
+func (e *Engine) followFeed(ctx context.Context, feed <-chan store.Change) {
+	last := e.store.Revision()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch, ok := <-feed:
+			if !ok {
+				return
+			}
+			gap := ch.Revision > last+1
+			last = ch.Revision
+			refresh := gap
+			for _, ev := range ch.Events {
+				if strings.HasPrefix(ev.Type, "right.") {
+					refresh = true
+				}
+			}
+			if refresh {
+				if err := e.RefreshRights(ctx); err != nil {
+					e.metrics.storeErrors.Inc()
+					e.log.Error().Err(err).Msg("refresh rights catalogue")
+				}
+			}
+		}
+	}
+}
+
+// --- login decisions ---
+
+// Subject is the identity an application authenticated.
+type Subject struct {
+	ID                string `json:"id"`
+	CVR               string `json:"cvr"`
+	PNumber           string `json:"p_number,omitempty"`
+	Kind              string `json:"kind"`
+	CPRLinked         bool   `json:"cpr_linked"`
+	AuthMethod        string `json:"auth_method,omitempty"`
+	CertificateSerial string `json:"certificate_serial,omitempty"`
+	Name              string `json:"name,omitempty"`
+	Email             string `json:"email,omitempty"`
+}
+
+// LoginRequest asks whether Subject may use Service (optionally one Right,
+// optionally on one target P-number).
+type LoginRequest struct {
+	Subject Subject `json:"subject"`
+	Service string  `json:"service"`
+	Right   string  `json:"right,omitempty"`
+	PNumber string  `json:"p_number,omitempty"`
+}
+
+// Validate checks the request's shape; it decides nothing about access.
+func (r *LoginRequest) Validate() error {
+	s := &r.Subject
+	if s.ID == "" {
+		return store.Errorf(store.EInvalid, "subject.id is required (a UUID or CVR:…-RID:…)")
+	}
+	if store.ValidUUID(s.ID) != nil {
+		if _, _, err := store.ParseLegacyID(s.ID); err != nil {
+			return store.Errorf(store.EInvalid, "subject.id must be a UUID or a CVR:…-RID:… id")
+		}
+	}
+	if err := store.ValidCVR(s.CVR); err != nil {
+		return store.Errorf(store.EInvalid, "subject.cvr: %v", err)
+	}
+	if s.PNumber != "" {
+		if err := store.ValidPNumber(s.PNumber); err != nil {
+			return store.Errorf(store.EInvalid, "subject.p_number: %v", err)
+		}
+	}
+	switch s.Kind {
+	case "":
+		s.Kind = string(store.KindEmployee)
+	case string(store.KindEmployee), string(store.KindFunction), string(store.KindPrivate):
+	default:
+		return store.Errorf(store.EInvalid, "subject.kind must be employee, function or private")
+	}
+	if r.Service == "" && r.Right == "" {
+		return store.Errorf(store.EInvalid, "service is required")
+	}
+	if r.PNumber != "" {
+		if err := store.ValidPNumber(r.PNumber); err != nil {
+			return store.Errorf(store.EInvalid, "p_number: %v", err)
+		}
+	}
+	return nil
+}
+
+// Reason explains a decision: a SPEC reason code and its rule ID.
+type Reason struct {
+	Code    string `json:"code"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+	Right   string `json:"right,omitempty"`
+	Grant   string `json:"grant,omitempty"`
+	Info    bool   `json:"info,omitempty"`
+}
+
+// Scope is the effective scope of one right.
+type Scope struct {
+	All       bool     `json:"all"`
+	CVR       string   `json:"cvr"`
+	PNumbers  []string `json:"p_numbers"`
+	SENumbers []string `json:"se_numbers,omitempty"`
+}
+
+// RightScope is a right with its effective scope.
+type RightScope struct {
+	Right string `json:"right"`
+	Scope Scope  `json:"scope"`
+}
+
+// Decision is the answer to a login request.
+type Decision struct {
+	DecisionID string       `json:"decision_id"`
+	Allow      bool         `json:"allow"`
+	Rights     []RightScope `json:"rights"`
+	Reasons    []Reason     `json:"reasons"`
+	Revision   uint64       `json:"revision"`
+	Policy     string       `json:"policy,omitempty"`
+
+	knock bool
+}
+
+// Fail-closed reason codes (Adgang additions beside SPEC §2).
+const (
+	ReasonPolicyUnavailable = "policy_unavailable"
+	ReasonPolicyError       = "policy_error"
+	ReasonStoreUnavailable  = "store_unavailable"
+	RuleFailClosed          = "fail_closed"
+)
+
+func failClosed(d *Decision, code, msg string) *Decision {
+	d.Allow = false
+	d.Rights = []RightScope{}
+	d.Reasons = []Reason{{Code: code, Rule: RuleFailClosed, Message: msg}}
+	return d
+}
+
+// Login evaluates a login decision. A broken policy or store gives a deny
+// with a fail_closed reason, never an allow. Only a malformed request
+// returns an error.
+func (e *Engine) Login(ctx context.Context, req *LoginRequest, meta RequestMeta) (*Decision, error) {
+	start := time.Now()
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	d := e.login(ctx, req, LoginQuery)
+	e.finish(ctx, "adgang/login", req, d, meta, start)
+	return d, nil
+}
+
+// login evaluates query (a login entrypoint) over the enriched input.
+func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *Decision {
+	d := &Decision{DecisionID: uuid.NewString()}
+	ps := e.policy.Load()
+	if ps == nil || !ps.hasLogin {
+		return failClosed(d, ReasonPolicyUnavailable, "no valid login policy is loaded")
+	}
+	d.Policy = ps.ID
+	view, err := e.store.LoginView(ctx, req.Subject.CVR, req.Subject.ID, req.Subject.CertificateSerial)
+	if err != nil {
+		e.metrics.storeErrors.Inc()
+		e.log.Error().Err(err).Msg("store read for login decision failed")
+		return failClosed(d, ReasonStoreUnavailable, "the store could not be read")
+	}
+	d.Revision = view.Revision
+	input := e.loginInput(req, view)
+	var rs rego.ResultSet
+	if query == LoginQuery {
+		rs, err = ps.login.Eval(ctx, rego.EvalParsedInput(input))
+	} else {
+		var pq *rego.PreparedEvalQuery
+		if pq, err = ps.query(ctx, query); err == nil {
+			rs, err = pq.Eval(ctx, rego.EvalParsedInput(input))
+		}
+	}
+	if err != nil {
+		e.log.Error().Err(err).Msg("login policy evaluation failed")
+		return failClosed(d, ReasonPolicyError, "the login policy could not be evaluated")
+	}
+	if err := parseLoginResult(rs, d); err != nil {
+		e.log.Error().Err(err).Msg("login policy answered in an unexpected shape")
+		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
+	}
+	if d.knock {
+		e.enqueueKnock(req)
+	}
+	if d.Allow && view.User != nil {
+		e.touchLogin(view.User.ID)
+	}
+	return d
+}
+
+func parseLoginResult(rs rego.ResultSet, d *Decision) error {
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return errors.New("login decision undefined")
+	}
+	m, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		return errors.New("login decision is not an object")
+	}
+	allow, ok := m["allow"].(bool)
+	if !ok {
+		return errors.New("login decision has no boolean allow")
+	}
+	d.Allow = allow
+	d.knock, _ = m["knock"].(bool)
+	d.Rights = []RightScope{}
+	if rights, ok := m["rights"].([]any); ok {
+		for _, r := range rights {
+			rm, _ := r.(map[string]any)
+			rsc := RightScope{Right: str(rm["right"])}
+			if sc, ok := rm["scope"].(map[string]any); ok {
+				rsc.Scope.All, _ = sc["all"].(bool)
+				rsc.Scope.CVR = str(sc["cvr"])
+				rsc.Scope.PNumbers = strs(sc["p_numbers"])
+				rsc.Scope.SENumbers = strs(sc["se_numbers"])
+			}
+			d.Rights = append(d.Rights, rsc)
+		}
+	}
+	d.Reasons = []Reason{}
+	if reasons, ok := m["reasons"].([]any); ok {
+		for _, r := range reasons {
+			rm, _ := r.(map[string]any)
+			rr := Reason{Code: str(rm["code"]), Rule: str(rm["rule"]), Message: str(rm["message"]),
+				Right: str(rm["right"]), Grant: str(rm["grant"])}
+			rr.Info, _ = rm["info"].(bool)
+			d.Reasons = append(d.Reasons, rr)
+		}
+	}
+	return nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func strs(v any) []string {
+	arr, _ := v.([]any)
+	out := make([]string, 0, len(arr))
+	for _, x := range arr {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// --- knock queue (D2, L6) ---
+
+type knockReq struct {
+	cvr, subjectID, name, email string
+	at                          time.Time
+}
+
+func (e *Engine) enqueueKnock(req *LoginRequest) {
+	k := knockReq{cvr: req.Subject.CVR, subjectID: req.Subject.ID, name: req.Subject.Name,
+		email: req.Subject.Email, at: e.now().UTC()}
+	select {
+	case e.knocks <- k:
+	default:
+		e.metrics.knocksDropped.Inc()
+	}
+}
+
+// writeKnocks records knocks off the decision path, one transaction per
+// batch of whatever has queued up.
+func (e *Engine) writeKnocks(ctx context.Context) {
+	for {
+		var batch []knockReq
+		select {
+		case <-ctx.Done():
+			e.flushKnocks(e.drainKnocks(nil))
+			return
+		case k := <-e.knocks:
+			batch = e.drainKnocks([]knockReq{k})
+		}
+		e.flushKnocks(batch)
+	}
+}
+
+func (e *Engine) drainKnocks(batch []knockReq) []knockReq {
+	for len(batch) < 500 {
+		select {
+		case k := <-e.knocks:
+			batch = append(batch, k)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (e *Engine) flushKnocks(batch []knockReq) {
+	if len(batch) == 0 {
+		return
+	}
+	_, err := e.store.Update(context.Background(), "system", func(tx *store.Tx) error {
+		for _, k := range batch {
+			if err := recordKnock(tx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.metrics.storeErrors.Inc()
+		e.log.Error().Err(err).Int("knocks", len(batch)).Msg("record knocks")
+	}
+}
+
+func recordKnock(tx *store.Tx, k knockReq) error {
+	existing, err := tx.KnockBySubject(k.cvr, k.subjectID)
+	switch {
+	case err == nil:
+		existing.Last = k.at
+		existing.Count++
+		if k.name != "" {
+			existing.Name = k.name
+		}
+		if k.email != "" {
+			existing.Email = k.email
+		}
+		return tx.PutKnock(existing)
+	case store.IsNotFound(err):
+		kn := &store.Knock{ID: uuid.NewString(), Org: k.cvr, SubjectID: k.subjectID, Name: k.name,
+			Email: k.email, First: k.at, Last: k.at, Count: 1}
+		if store.ValidUUID(k.subjectID) == nil {
+			kn.UUID = k.subjectID
+		} else {
+			kn.LegacyID = k.subjectID
+		}
+		return tx.PutKnock(kn)
+	default:
+		return err
+	}
+}
+
+// --- last login (L9), batched off the decision path ---
+
+type loginTouch struct {
+	userID string
+	at     time.Time
+}
+
+func (e *Engine) touchLogin(userID string) {
+	select {
+	case e.logins <- loginTouch{userID: userID, at: e.now().UTC()}:
+	default: // a later login will record it; never block a decision
+	}
+}
+
+func (e *Engine) writeLogins(ctx context.Context) {
+	t := time.NewTicker(e.cfg.LoginFlushInterval)
+	defer t.Stop()
+	pending := map[string]time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			e.drainLogins(pending)
+			e.flushLogins(pending)
+			return
+		case l := <-e.logins:
+			pending[l.userID] = l.at
+			if len(pending) >= 5000 {
+				e.flushLogins(pending)
+			}
+		case <-t.C:
+			e.flushLogins(pending)
+		}
+	}
+}
+
+func (e *Engine) drainLogins(pending map[string]time.Time) {
+	for {
+		select {
+		case l := <-e.logins:
+			pending[l.userID] = l.at
+		default:
+			return
+		}
+	}
+}
+
+func (e *Engine) flushLogins(pending map[string]time.Time) {
+	if len(pending) == 0 {
+		return
+	}
+	_, err := e.store.Update(context.Background(), "system", func(tx *store.Tx) error {
+		for id, at := range pending {
+			if err := tx.TouchLogin(id, at); err != nil && !store.IsNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.metrics.storeErrors.Inc()
+		e.log.Error().Err(err).Msg("record last login times")
+		return
+	}
+	clear(pending)
+}

@@ -1,0 +1,366 @@
+package pdp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/adgang/adgang/store"
+)
+
+// maxBody bounds every request body on the decision listener.
+const maxBody = 1 << 20
+
+// Handler returns the decision listener's HTTP API. Every route is here.
+func (e *Engine) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/decisions/login", e.handleLogin)
+	mux.HandleFunc("POST /v1/data/{path...}", e.handleData)
+	mux.HandleFunc("GET /v1/data/{path...}", e.handleData)
+	mux.HandleFunc("POST /v1/data", e.handleData)
+	mux.HandleFunc("GET /v1/data", e.handleData)
+	mux.HandleFunc("POST /access/v1/evaluation", e.handleEvaluation)
+	mux.HandleFunc("POST /access/v1/evaluations", e.handleEvaluations)
+	mux.HandleFunc("GET /.well-known/authzen-configuration", e.handleAuthZENConfig)
+	mux.HandleFunc("GET /health", e.handleHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(e.cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return withRequestID(mux)
+}
+
+// withRequestID echoes X-Request-ID (AuthZEN) and makes one if absent.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if id != "" {
+			w.Header().Set("X-Request-ID", id)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func meta(r *http.Request) RequestMeta { return RequestMeta{RequestID: r.Header.Get("X-Request-ID")} }
+
+// ErrorBody is the JSON error shape of every Adgang API.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail describes one error: a code, a safe message and the rule ID
+// that refused the request, if any.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Rule    string `json:"rule,omitempty"`
+}
+
+// StatusOf maps an error to its HTTP status; the one place that does.
+func StatusOf(err error) int {
+	var e *store.Error
+	if !errors.As(err, &e) {
+		return http.StatusInternalServerError
+	}
+	switch e.Code {
+	case store.EInvalid:
+		if e.Rule != "" {
+			return http.StatusUnprocessableEntity
+		}
+		return http.StatusBadRequest
+	case store.ENotFound:
+		return http.StatusNotFound
+	case store.EConflict:
+		return http.StatusConflict
+	case store.EForbidden:
+		return http.StatusForbidden
+	case store.EUnauthorized:
+		return http.StatusUnauthorized
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// WriteError writes err as {error:{code,message,rule}} with its status.
+// Internal errors are not described to the client.
+func WriteError(w http.ResponseWriter, err error) {
+	status := StatusOf(err)
+	d := ErrorDetail{Code: store.EInternal, Message: "internal error"}
+	var e *store.Error
+	if errors.As(err, &e) && e.Code != store.EInternal {
+		d = ErrorDetail{Code: e.ReasonCode(), Message: MaskCPR(e.Message), Rule: e.Rule}
+	}
+	WriteJSON(w, status, ErrorBody{Error: d})
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// DecodeJSON reads a JSON body strictly: bounded size, unknown fields and
+// trailing data refused.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return store.Errorf(store.EInvalid, "request body larger than %d bytes", maxBody)
+		}
+		return store.Errorf(store.EInvalid, "malformed JSON body: %s", MaskCPR(err.Error()))
+	}
+	if dec.More() {
+		return store.Errorf(store.EInvalid, "malformed JSON body: trailing data")
+	}
+	return nil
+}
+
+func (e *Engine) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req LoginRequest
+	if err := DecodeJSON(w, r, &req); err != nil {
+		WriteError(w, err)
+		return
+	}
+	d, err := e.Login(r.Context(), &req, meta(r))
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, d)
+}
+
+// --- OPA Data API ---
+
+type dataRequest struct {
+	Input *json.RawMessage `json:"input"`
+}
+
+type dataResponse struct {
+	Result     any    `json:"result,omitempty"`
+	DecisionID string `json:"decision_id"`
+}
+
+// handleData serves OPA's Data API: POST/GET /v1/data/{path} evaluates
+// data.<path> with the given input. Inputs to adgang/login paths that are
+// login requests are enriched from the store exactly like
+// /v1/decisions/login.
+func (e *Engine) handleData(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	path := strings.Trim(r.PathValue("path"), "/")
+	query := "data"
+	if path != "" {
+		for _, seg := range strings.Split(path, "/") {
+			if seg == "" || !validSegment(seg) {
+				WriteError(w, store.Errorf(store.EInvalid, "invalid data path %q", path))
+				return
+			}
+			query += fmt.Sprintf("[%q]", seg)
+		}
+	}
+	var rawInput []byte
+	if r.Method == http.MethodPost && r.ContentLength != 0 {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			WriteError(w, store.Errorf(store.EInvalid, "request body too large or unreadable"))
+			return
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
+			var req dataRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				WriteError(w, store.Errorf(store.EInvalid, "malformed JSON body: %s", MaskCPR(err.Error())))
+				return
+			}
+			if req.Input != nil {
+				rawInput = *req.Input
+			}
+		}
+	}
+	id := uuid.NewString()
+	if path == "adgang/login" || strings.HasPrefix(path, "adgang/login/") {
+		if res, ok, err := e.enrichedLogin(r.Context(), query, rawInput, id); ok || err != nil {
+			if err != nil {
+				WriteError(w, err)
+				return
+			}
+			e.logGeneric(path, id, rawJSONValue(rawInput), res.result, meta(r), start, res.revision)
+			WriteJSON(w, http.StatusOK, dataResponse{Result: res.result, DecisionID: id})
+			return
+		}
+	}
+	result, rev, err := e.Evaluate(r.Context(), query, rawInput)
+	if err != nil {
+		WriteError(w, err)
+		return
+	}
+	e.logGeneric(path, id, rawJSONValue(rawInput), result, meta(r), start, rev)
+	WriteJSON(w, http.StatusOK, dataResponse{Result: result, DecisionID: id})
+}
+
+func validSegment(s string) bool {
+	for _, c := range s {
+		if !(c == '_' || c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func rawJSONValue(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	return v
+}
+
+type evalResult struct {
+	result   any
+	revision uint64
+}
+
+// enrichedLogin evaluates a data.adgang.login… query over the store-enriched
+// input when rawInput is a login request. ok is false when it is not one.
+func (e *Engine) enrichedLogin(ctx context.Context, query string, rawInput []byte, decisionID string) (evalResult, bool, error) {
+	if len(rawInput) == 0 {
+		return evalResult{}, false, nil
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(rawInput, &probe) != nil || probe["subject"] == nil {
+		return evalResult{}, false, nil
+	}
+	var req LoginRequest
+	dec := json.NewDecoder(bytes.NewReader(rawInput))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return evalResult{}, true, store.Errorf(store.EInvalid, "input is not a login request: %s", MaskCPR(err.Error()))
+	}
+	if err := req.Validate(); err != nil {
+		return evalResult{}, true, err
+	}
+	ps := e.policy.Load()
+	if ps == nil {
+		return evalResult{}, true, store.Errorf(store.EInternal, "no policy loaded")
+	}
+	view, err := e.store.LoginView(ctx, req.Subject.CVR, req.Subject.ID, req.Subject.CertificateSerial)
+	if err != nil {
+		e.metrics.storeErrors.Inc()
+		// Fail closed in the shape a Data API client reads: the login
+		// decision denies; other rules are undefined.
+		if query == `data["adgang"]["login"]["decision"]` {
+			d := failClosed(&Decision{DecisionID: decisionID}, ReasonStoreUnavailable, "the store could not be read")
+			return evalResult{result: d}, true, nil
+		}
+		if query == `data["adgang"]["login"]["allow"]` {
+			return evalResult{result: false}, true, nil
+		}
+		return evalResult{}, true, store.Errorf(store.EInternal, "store unavailable")
+	}
+	pq, err := ps.query(ctx, query)
+	if err != nil {
+		return evalResult{}, true, store.Errorf(store.EInvalid, "invalid query: %v", err)
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(e.loginInput(&req, view)))
+	if err != nil {
+		return evalResult{}, true, store.Errorf(store.EInternal, "evaluation failed: %v", err)
+	}
+	res := evalResult{revision: view.Revision}
+	if len(rs) > 0 && len(rs[0].Expressions) > 0 {
+		res.result = rs[0].Expressions[0].Value
+		if m, ok := res.result.(map[string]any); ok && m["knock"] == true {
+			e.enqueueKnock(&req)
+		}
+	}
+	return res, true, nil
+}
+
+// Evaluate evaluates a data reference (e.g. `data.todo.allow`) over a raw
+// JSON input with the current policy set. An undefined result is nil.
+func (e *Engine) Evaluate(ctx context.Context, query string, rawInput []byte) (any, uint64, error) {
+	ps := e.policy.Load()
+	if ps == nil {
+		return nil, 0, store.Errorf(store.EInternal, "no policy loaded")
+	}
+	pq, err := ps.query(ctx, query)
+	if err != nil {
+		return nil, 0, store.Errorf(store.EInvalid, "invalid query: %v", err)
+	}
+	var opts []rego.EvalOption
+	if len(rawInput) > 0 {
+		v, err := ast.ValueFromReader(bytes.NewReader(rawInput))
+		if err != nil {
+			return nil, 0, store.Errorf(store.EInvalid, "malformed input: %s", MaskCPR(err.Error()))
+		}
+		opts = append(opts, rego.EvalParsedInput(v))
+	}
+	rs, err := pq.Eval(ctx, opts...)
+	if err != nil {
+		return nil, 0, store.Errorf(store.EInternal, "evaluation failed: %v", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, e.store.Revision(), nil
+	}
+	return rs[0].Expressions[0].Value, e.store.Revision(), nil
+}
+
+// --- health ---
+
+type healthPolicy struct {
+	ID       string    `json:"id,omitempty"`
+	LoadedAt time.Time `json:"loaded_at,omitzero"`
+	Tests    int       `json:"tests"`
+	Error    string    `json:"error,omitempty"`
+}
+
+type healthStore struct {
+	Revision uint64 `json:"revision"`
+	Error    string `json:"error,omitempty"`
+}
+
+type healthBody struct {
+	Status string       `json:"status"`
+	Policy healthPolicy `json:"policy"`
+	Store  healthStore  `json:"store"`
+}
+
+// handleHealth is ready (200) only when a policy set is loaded and the
+// store is usable; a refused reload is shown but does not make it unready,
+// since the previous set keeps serving.
+func (e *Engine) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	body := healthBody{Status: "ok"}
+	if ps := e.policy.Load(); ps != nil {
+		body.Policy = healthPolicy{ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests}
+	} else {
+		body.Status = "unavailable"
+	}
+	body.Policy.Error = e.PolicyError()
+	if err := e.store.Healthy(); err != nil {
+		body.Status = "unavailable"
+		body.Store.Error = err.Error()
+	} else {
+		body.Store.Revision = e.store.Revision()
+	}
+	status := http.StatusOK
+	if body.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	WriteJSON(w, status, body)
+}

@@ -1,0 +1,176 @@
+package pdp
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/adgang/adgang/store"
+)
+
+// The policy input is built as an ast.Value directly: no JSON encoding and
+// decoding on the decision path. Its shape is documented in
+// policies/README.md.
+
+func strT(s string) *ast.Term { return ast.StringTerm(s) }
+func boolT(b bool) *ast.Term  { return ast.BooleanTerm(b) }
+func nsT(t time.Time) *ast.Term {
+	return ast.NumberTerm(json.Number(strconv.FormatInt(t.UnixNano(), 10)))
+}
+
+func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(strT(k), v) }
+
+func obj(items ...[2]*ast.Term) *ast.Term { return ast.NewTerm(ast.NewObject(items...)) }
+
+// set builds {"k": true, …} for keyed look-ups.
+func setObj(keys []string) *ast.Term {
+	o := ast.NewObject()
+	for _, k := range keys {
+		o.Insert(strT(k), boolT(true))
+	}
+	return ast.NewTerm(o)
+}
+
+func rightTerm(r *store.Right) *ast.Term {
+	return obj(
+		item("id", strT(r.ID)),
+		item("title", strT(r.Title)),
+		item("service", strT(r.Service)),
+		item("forbidden", boolT(r.Forbidden)),
+		item("deprecated", boolT(r.Deprecated)),
+		item("no_group", boolT(r.NoGroup)),
+		item("no_se", boolT(r.NoSE)),
+		item("require_cpr", boolT(r.RequireCPR)),
+		item("employees_only", boolT(r.EmployeesOnly)),
+		item("admin_role", strT(string(r.AdminRole))),
+	)
+}
+
+func subjectTerm(s *Subject) *ast.Term {
+	items := [][2]*ast.Term{
+		item("id", strT(s.ID)),
+		item("cvr", strT(s.CVR)),
+		item("kind", strT(s.Kind)),
+		item("cpr_linked", boolT(s.CPRLinked)),
+	}
+	if s.PNumber != "" {
+		items = append(items, item("p_number", strT(s.PNumber)))
+	}
+	if s.AuthMethod != "" {
+		items = append(items, item("auth_method", strT(s.AuthMethod)))
+	}
+	if s.CertificateSerial != "" {
+		items = append(items, item("certificate_serial", strT(s.CertificateSerial)))
+	}
+	return obj(items...)
+}
+
+func userTerm(u *store.User) *ast.Term {
+	if u == nil {
+		return ast.NullTerm()
+	}
+	items := [][2]*ast.Term{
+		item("id", strT(u.ID)),
+		item("org", strT(u.Org)),
+		item("kind", strT(string(u.Kind))),
+		item("status", strT(string(u.Status))),
+		item("cpr_linked", boolT(u.CPRLinked)),
+		item("p_number", strT(u.PNumber)),
+		item("se_number", strT(u.SENumber)),
+	}
+	if u.DeactivatedUntil != nil {
+		items = append(items, item("deactivated_until_ns", nsT(*u.DeactivatedUntil)))
+	}
+	if p := u.Password; p != nil {
+		items = append(items, item("password", obj(
+			item("temporary", boolT(p.Temporary)),
+			item("changed_at_ns", nsT(p.ChangedAt)),
+			item("blocked", boolT(p.Blocked)),
+		)))
+	} else {
+		items = append(items, item("password", ast.NullTerm()))
+	}
+	return obj(items...)
+}
+
+func orgTerm(o *store.Org) *ast.Term {
+	if o == nil {
+		return ast.NullTerm()
+	}
+	ps := make([]string, len(o.PUnits))
+	for i, p := range o.PUnits {
+		ps[i] = p.PNumber
+	}
+	settings := []([2]*ast.Term){
+		item("allow_knock", boolT(o.Settings.AllowKnock)),
+		item("deletion", strT(o.Settings.Deletion)),
+	}
+	return obj(
+		item("cvr", strT(o.CVR)),
+		item("type", strT(string(o.Type))),
+		item("p_units", setObj(ps)),
+		item("se_numbers", setObj(o.SENumbers)),
+		item("settings", obj(settings...)),
+	)
+}
+
+func grantTerm(g *store.EffectiveGrant) *ast.Term {
+	items := [][2]*ast.Term{
+		item("id", strT(g.ID)),
+		item("right", strT(g.Right)),
+		item("org", strT(g.Org)),
+		item("scope", obj(item("type", strT(g.Scope.Type)), item("value", strT(g.Scope.Value)))),
+		item("source", strT(g.Source)),
+	}
+	if g.ExpiresAt != nil {
+		items = append(items, item("expires_at_ns", nsT(*g.ExpiresAt)))
+	}
+	return obj(items...)
+}
+
+// loginInput builds the adgang.login input from a request and the store's
+// login read (see policies/README.md).
+func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
+	idx := e.rights.Load()
+	rights := ast.NewObject()
+	addRight := func(id string) {
+		if t, ok := idx.byID[id]; ok {
+			rights.Insert(strT(id), t)
+		}
+	}
+	for _, id := range idx.byService[req.Service] {
+		addRight(id)
+	}
+	if req.Right != "" {
+		addRight(req.Right)
+	}
+	grants := ast.NewObject()
+	for i := range v.Grants {
+		g := &v.Grants[i]
+		grants.Insert(strT(g.ID), grantTerm(g))
+		addRight(g.Right)
+	}
+	items := [][2]*ast.Term{
+		item("subject", subjectTerm(&req.Subject)),
+		item("service", strT(req.Service)),
+		item("now_ns", nsT(e.now())),
+		item("user", userTerm(v.User)),
+		item("org", orgTerm(v.Org)),
+		item("grants", ast.NewTerm(grants)),
+		item("rights", ast.NewTerm(rights)),
+	}
+	if req.Right != "" {
+		items = append(items, item("right", strT(req.Right)))
+	}
+	if req.PNumber != "" {
+		items = append(items, item("p_number", strT(req.PNumber)))
+	}
+	if c := v.Certificate; c != nil {
+		items = append(items, item("certificate", obj(item("serial", strT(c.Serial)), item("status", strT(c.Status)))))
+	} else {
+		items = append(items, item("certificate", ast.NullTerm()))
+	}
+	return ast.NewObject(items...)
+}
