@@ -1,0 +1,60 @@
+# Adgang — make run starts the service, make test runs everything CI runs.
+GO        ?= go
+BIN       := $(CURDIR)/bin
+TOOLS     := $(CURDIR)/.tools/bin
+OPA_VER   := $(shell $(GO) list -m -f '{{.Version}}' github.com/open-policy-agent/opa 2>/dev/null)
+OPA       := $(TOOLS)/opa
+FUZZTIME  ?= 3s
+DATA      ?= ./data
+# make run DEMO=1 loads the demo data set into an empty store.
+DEMO      ?=
+
+.PHONY: all build run test vet gotest fuzz policy-test lint bench tools clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/adgang ./cmd/adgang
+
+run: build
+	$(BIN)/adgang serve --data $(DATA) $(if $(DEMO),--demo)
+
+# The opa CLI at exactly go.mod's version, for `opa test/fmt/check`.
+$(OPA): go.mod
+	GOBIN=$(TOOLS) $(GO) install github.com/open-policy-agent/opa@$(OPA_VER)
+	@touch $(OPA)
+
+tools: $(OPA)
+
+test: vet gotest fuzz policy-test
+
+vet:
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test -race -count=1 ./...
+
+# Every identifier and CSV parser is fuzzed for a few seconds per target.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+policy-test: $(OPA) build
+	$(OPA) test -v policies/
+	$(BIN)/adgang policy test policies/
+
+lint: $(OPA)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	@test -z "$$($(OPA) fmt --list policies/)" || { $(OPA) fmt --list policies/; echo "opa fmt needed"; exit 1; }
+	$(OPA) check --strict policies/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./pdp/
+
+clean:
+	rm -rf $(BIN)

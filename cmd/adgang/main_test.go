@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+func startMain(t *testing.T, cfg Config) *Main {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	cfg.DecisionAddr = "127.0.0.1:0"
+	cfg.AdminAddr = "127.0.0.1:0"
+	if cfg.DecisionLog == "" {
+		cfg.DecisionLog = "off"
+	}
+	m := &Main{Config: cfg, Logger: zerolog.Nop()}
+	if err := m.Run(context.Background(), io.Discard); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+func postJSON(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestServeDemo runs the real wiring with demo data and checks the
+// README's two example decisions.
+func TestServeDemo(t *testing.T) {
+	m := startMain(t, Config{Demo: true})
+	login := func(id string) map[string]any {
+		_, out := postJSON(t, m.DecisionURL+"/v1/decisions/login", `{"subject":{"id":"`+id+`","cvr":"`+demoSchoolCVR+
+			`","kind":"employee","cpr_linked":true},"service":"eksamensdatabasen"}`)
+		return out
+	}
+	if out := login(demoAlice); out["allow"] != true {
+		t.Fatalf("alice: %v", out)
+	}
+	out := login(demoCarol)
+	if out["allow"] != false || !strings.Contains(mustJSON(out["reasons"]), "grant_via_group") {
+		t.Fatalf("carol: %v", out)
+	}
+	resp, err := http.Get(m.DecisionURL + "/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("health: %v %v", err, resp)
+	}
+	resp.Body.Close()
+}
+
+// TestServeRestartKeepsData: a second start on the same directory keeps
+// the data and the CPR key, and does not load the demo set twice.
+func TestServeRestartKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	m := startMain(t, Config{DataDir: dir, Demo: true})
+	rev := m.Store.Revision()
+	key, err := os.ReadFile(filepath.Join(dir, "cpr.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m2 := startMain(t, Config{DataDir: dir, Demo: true})
+	if m2.Store.Revision() != rev {
+		t.Fatalf("revision %d after restart, want %d", m2.Store.Revision(), rev)
+	}
+	key2, _ := os.ReadFile(filepath.Join(dir, "cpr.key"))
+	if !bytes.Equal(key, key2) {
+		t.Fatal("CPR key changed on restart")
+	}
+}
+
+// TestServeRefusesBrokenPolicies: the server does not start on a policy
+// directory that does not compile.
+func TestServeRefusesBrokenPolicies(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x.rego"), []byte("package x\nallow if {"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: Config{DataDir: t.TempDir(), PoliciesDir: dir, DecisionAddr: "127.0.0.1:0", DecisionLog: "off"}, Logger: zerolog.Nop()}
+	err := m.Run(context.Background(), io.Discard)
+	_ = m.Close()
+	if err == nil || !strings.Contains(err.Error(), "x.rego") {
+		t.Fatalf("Run = %v, want a compile error naming x.rego", err)
+	}
+}
+
+func TestPolicyCommands(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"policy", "test"}, &out, io.Discard); err != nil {
+		t.Fatalf("policy test: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "PASS ") || !strings.Contains(out.String(), " 0 failed") {
+		t.Fatalf("policy test output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"policy", "check"}, &out, io.Discard); err != nil {
+		t.Fatalf("policy check: %v", err)
+	}
+	bad := t.TempDir()
+	_ = os.WriteFile(filepath.Join(bad, "b.rego"), []byte("package b\n\np if {\n  x := \n}\n"), 0o600)
+	err := run(context.Background(), []string{"policy", "check", bad}, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "b.rego:") {
+		t.Fatalf("policy check of a broken dir = %v, want file:line", err)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

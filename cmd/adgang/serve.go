@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// Config is everything `adgang serve` is configured with. Each field has a
+// flag and an ADGANG_* environment variable; flags win.
+type Config struct {
+	DataDir           string        // --data, ADGANG_DATA (default ./data)
+	DecisionAddr      string        // --decision-addr, ADGANG_DECISION_ADDR (default 127.0.0.1:8181)
+	AdminAddr         string        // --admin-addr, ADGANG_ADMIN_ADDR (default 127.0.0.1:8182)
+	PoliciesDir       string        // --policies, ADGANG_POLICIES (default: embedded)
+	ExtraPaths        []string      // positional PATH… (Rego and data, like `opa run`)
+	Demo              bool          // --demo, ADGANG_DEMO
+	AuthZENEntrypoint string        // --authzen-entrypoint, ADGANG_AUTHZEN_ENTRYPOINT
+	DecisionLog       string        // --decision-log, ADGANG_DECISION_LOG: stdout (default), stderr, off, or a file
+	LogLevel          string        // --log-level, ADGANG_LOG_LEVEL (default info)
+	WatchInterval     time.Duration // --watch-interval, ADGANG_WATCH_INTERVAL (default 1s)
+	CPRKey            []byte        // ADGANG_CPR_KEY (hex) or <data>/cpr.key, generated on first start
+	EncryptionKey     []byte        // ADGANG_ENCRYPTION_KEY (hex, 16/24/32 bytes): Badger encryption at rest
+	BootstrapToken    string        // ADGANG_BOOTSTRAP_TOKEN
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
+	cfg := &Config{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.DataDir, "data", envOr("ADGANG_DATA", "./data"), "data directory (env ADGANG_DATA)")
+	fs.StringVar(&cfg.DecisionAddr, "decision-addr", envOr("ADGANG_DECISION_ADDR", "127.0.0.1:8181"), "decision API listen address (env ADGANG_DECISION_ADDR)")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API listen address (env ADGANG_ADMIN_ADDR)")
+	fs.StringVar(&cfg.PoliciesDir, "policies", envOr("ADGANG_POLICIES", ""), "policy directory, watched for changes (env ADGANG_POLICIES; default: the embedded set)")
+	fs.BoolVar(&cfg.Demo, "demo", envOr("ADGANG_DEMO", "") == "true" || envOr("ADGANG_DEMO", "") == "1", "load the demo data set into an empty store (env ADGANG_DEMO)")
+	fs.StringVar(&cfg.AuthZENEntrypoint, "authzen-entrypoint", envOr("ADGANG_AUTHZEN_ENTRYPOINT", ""), "rule the AuthZEN endpoints evaluate, e.g. todo/decision (env ADGANG_AUTHZEN_ENTRYPOINT; default: the login decision)")
+	fs.StringVar(&cfg.DecisionLog, "decision-log", envOr("ADGANG_DECISION_LOG", "stdout"), "decision log: stdout, stderr, off or a file path (env ADGANG_DECISION_LOG)")
+	fs.StringVar(&cfg.LogLevel, "log-level", envOr("ADGANG_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ADGANG_LOG_LEVEL)")
+	watch, err := time.ParseDuration(envOr("ADGANG_WATCH_INTERVAL", "1s"))
+	if err != nil {
+		return nil, fmt.Errorf("ADGANG_WATCH_INTERVAL: %w", err)
+	}
+	fs.DurationVar(&cfg.WatchInterval, "watch-interval", watch, "how often the policy directory is checked for changes (env ADGANG_WATCH_INTERVAL)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	cfg.ExtraPaths = fs.Args()
+	for _, p := range cfg.ExtraPaths {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("extra path: %w", err)
+		}
+	}
+	if k := os.Getenv("ADGANG_CPR_KEY"); k != "" {
+		if cfg.CPRKey, err = hex.DecodeString(k); err != nil || len(cfg.CPRKey) < 16 {
+			return nil, errors.New("ADGANG_CPR_KEY must be at least 16 bytes, hex-encoded")
+		}
+	}
+	if k := os.Getenv("ADGANG_ENCRYPTION_KEY"); k != "" {
+		if cfg.EncryptionKey, err = hex.DecodeString(k); err != nil {
+			return nil, errors.New("ADGANG_ENCRYPTION_KEY must be hex-encoded (16, 24 or 32 bytes)")
+		}
+	}
+	cfg.BootstrapToken = os.Getenv("ADGANG_BOOTSTRAP_TOKEN")
+	return cfg, nil
+}
+
+// Main is the program object: it owns the store, the engine and the
+// listeners, so tests can run the real binary's wiring in-process.
+type Main struct {
+	Config Config
+	Logger zerolog.Logger
+
+	Store  *store.Store
+	Engine *pdp.Engine
+
+	// DecisionURL is the decision listener's base URL once Run returned.
+	DecisionURL string
+
+	servers  []*http.Server
+	declogFh *os.File
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	m := &Main{Config: *cfg, Logger: zerolog.New(stderr).Level(level).With().Timestamp().Logger()}
+	if err := m.Run(ctx, stdout); err != nil {
+		_ = m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info().Msg("shutting down")
+	return m.Close()
+}
+
+// Run opens the store, loads the policies and starts the listeners. It
+// returns once they accept connections; Close stops everything.
+func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
+	cfg := &m.Config
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.CPRKey == nil {
+		key, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cpr.key"))
+		if err != nil {
+			return err
+		}
+		cfg.CPRKey = key
+	}
+	st, err := store.Open(store.Config{
+		Dir:           filepath.Join(cfg.DataDir, "badger"),
+		EncryptionKey: cfg.EncryptionKey,
+		CPRKey:        cfg.CPRKey,
+		Logger:        m.Logger.With().Str("component", "store").Logger(),
+	})
+	if err != nil {
+		return err
+	}
+	m.Store = st
+	if cfg.Demo {
+		loaded, err := loadDemo(ctx, st)
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		if loaded {
+			m.Logger.Info().Msg("demo data loaded")
+		} else {
+			m.Logger.Info().Msg("store not empty: demo data not loaded")
+		}
+	}
+
+	var declog io.Writer
+	switch cfg.DecisionLog {
+	case "off", "":
+	case "stdout":
+		declog = stdout
+	case "stderr":
+		declog = os.Stderr
+	default:
+		fh, err := os.OpenFile(cfg.DecisionLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("decision log: %w", err)
+		}
+		m.declogFh = fh
+		declog = fh
+	}
+	eng, err := pdp.New(ctx, st, pdp.Config{
+		Policies:          pdp.Source{Dir: cfg.PoliciesDir, Extra: cfg.ExtraPaths},
+		WatchInterval:     cfg.WatchInterval,
+		Logger:            m.Logger.With().Str("component", "pdp").Logger(),
+		DecisionLog:       declog,
+		AuthZENEntrypoint: cfg.AuthZENEntrypoint,
+	})
+	if err != nil {
+		return fmt.Errorf("policies: %w", err)
+	}
+	m.Engine = eng
+	url, err := m.listen(cfg.DecisionAddr, eng.Handler(), "decision")
+	if err != nil {
+		return err
+	}
+	m.DecisionURL = url
+	return nil
+}
+
+func (m *Main) listen(addr string, h http.Handler, name string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("%s listener: %w", name, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	m.servers = append(m.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error().Err(err).Str("listener", name).Msg("listener stopped")
+		}
+	}()
+	url := "http://" + ln.Addr().String()
+	m.Logger.Info().Str("listener", name).Str("url", url).Msg("listening")
+	return url, nil
+}
+
+// Close shuts the listeners down, stops the engine and closes the store
+// last, so every acknowledged write is on disk.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range m.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.servers = nil
+	if m.Engine != nil {
+		errs = append(errs, m.Engine.Close())
+		m.Engine = nil
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+		m.Store = nil
+	}
+	if m.declogFh != nil {
+		errs = append(errs, m.declogFh.Close())
+		m.declogFh = nil
+	}
+	return errors.Join(errs...)
+}
+
+// loadOrCreateKey reads a 32-byte secret, creating it (0600) on first use.
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 16 {
+			return nil, fmt.Errorf("%s: not a hex key of at least 16 bytes", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	// Durable before use: losing the key would orphan every CPR hash.
+	tmp := path + ".tmp"
+	fh, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("write CPR key: %w", err)
+	}
+	if _, err := fh.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("write CPR key: %w", err)
+	}
+	if err := errors.Join(fh.Sync(), fh.Close(), os.Rename(tmp, path)); err != nil {
+		return nil, fmt.Errorf("write CPR key: %w", err)
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = dir.Sync()
+		dir.Close()
+	}
+	return key, nil
+}
