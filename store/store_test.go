@@ -388,7 +388,9 @@ func TestEncryptionAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	seedOrgs(t, st)
-	mustUpdate(t, st, func(tx *store.Tx) error { return tx.CreateUser(newUser(1, func(u *store.User) { u.Name = "Plaintext Person" })) })
+	mustUpdate(t, st, func(tx *store.Tx) error {
+		return tx.CreateUser(newUser(1, func(u *store.User) { u.Name = "Plaintext Person" }))
+	})
 	st.Close()
 	if found := grepDir(t, dir, "Plaintext Person"); found != "" {
 		t.Fatalf("plain name on disk in %s despite encryption", found)
