@@ -34,9 +34,10 @@ func openBenchStore(b *testing.B) *store.Store {
 	return benchStore.st
 }
 
-func benchEngine(b *testing.B) (*pdp.Engine, *pdp.LoginRequest) {
+func benchEngine(b *testing.B, cfg pdp.Config) (*pdp.Engine, *pdp.LoginRequest) {
 	st := openBenchStore(b)
-	eng, err := pdp.New(context.Background(), st, pdp.Config{Logger: zerolog.Nop()})
+	cfg.Logger = zerolog.Nop()
+	eng, err := pdp.New(context.Background(), st, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +54,21 @@ func benchEngine(b *testing.B) (*pdp.Engine, *pdp.LoginRequest) {
 // BenchmarkDecision is the in-process login decision for a user with 10
 // direct and 5 group grants in a 100k-user store (target: < 50 µs/op).
 func BenchmarkDecision(b *testing.B) {
-	eng, req := benchEngine(b)
+	eng, req := benchEngine(b, pdp.Config{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := *req
+		if _, err := eng.Login(ctx, &r, pdp.RequestMeta{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecisionUncached is BenchmarkDecision with the decision cache
+// off: every op reads the store and evaluates the policy.
+func BenchmarkDecisionUncached(b *testing.B) {
+	eng, req := benchEngine(b, pdp.Config{CacheSize: -1})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -66,7 +81,7 @@ func BenchmarkDecision(b *testing.B) {
 
 // BenchmarkDecisionParallel runs the same decision from GOMAXPROCS goroutines.
 func BenchmarkDecisionParallel(b *testing.B) {
-	eng, req := benchEngine(b)
+	eng, req := benchEngine(b, pdp.Config{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -82,7 +97,7 @@ func BenchmarkDecisionParallel(b *testing.B) {
 // BenchmarkDecisionHTTP is the same decision through the HTTP handler
 // (no network), to show the cost of JSON in and out.
 func BenchmarkDecisionHTTP(b *testing.B) {
-	eng, req := benchEngine(b)
+	eng, req := benchEngine(b, pdp.Config{})
 	h := eng.Handler()
 	body := []byte(fmt.Sprintf(`{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":"eksamensdatabasen"}`,
 		req.Subject.ID, req.Subject.CVR))

@@ -32,6 +32,7 @@ type Store interface {
 	View(ctx context.Context, fn func(tx *store.Tx) error) error
 	Update(ctx context.Context, actor string, fn func(tx *store.Tx) error) (uint64, error)
 	Subscribe(buffer int) (<-chan store.Change, func())
+	TouchLogins(ctx context.Context, logins map[string]time.Time) error
 	Healthy() error
 	Revision() uint64
 }
@@ -58,6 +59,10 @@ type Config struct {
 	// LoginFlushInterval is how often last-login times are written in one
 	// batch (default 1s).
 	LoginFlushInterval time.Duration
+	// CacheSize bounds the login decision cache (default 100000 entries;
+	// negative disables it). Cached answers are exact for the store
+	// revision and policy set they came from.
+	CacheSize int
 }
 
 // Engine evaluates decisions. Safe for concurrent use.
@@ -76,6 +81,7 @@ type Engine struct {
 
 	knocks chan knockReq
 	logins chan loginTouch
+	cache  *decisionCache
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -104,6 +110,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		now:     cfg.Now,
 		metrics: newMetrics(cfg.Registry),
 		knocks:  make(chan knockReq, 1024),
+		cache:   newDecisionCache(cacheSize(cfg.CacheSize)),
 		logins:  make(chan loginTouch, 8192),
 	}
 	if cfg.DecisionLog != nil {
@@ -130,6 +137,13 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		e.goBackground(func() { e.watchPolicies(bg) })
 	}
 	return e, nil
+}
+
+func cacheSize(n int) int {
+	if n == 0 {
+		return 100_000
+	}
+	return n
 }
 
 func (e *Engine) goBackground(fn func()) {
@@ -410,6 +424,17 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		return failClosed(d, ReasonPolicyUnavailable, "no valid login policy is loaded")
 	}
 	d.Policy = ps.ID
+	now := e.now()
+	// A cached answer is only as good as the store behind it: a broken
+	// store must deny (fail closed), so health is checked first.
+	if query == LoginQuery && e.store.Healthy() == nil {
+		if c := e.cache.get(req, e.store.Revision(), ps, now); c != nil {
+			cached := c.d
+			cached.DecisionID = d.DecisionID
+			e.afterLogin(req, &cached, c.userID)
+			return &cached
+		}
+	}
 	view, err := e.store.LoginView(ctx, req.Subject.CVR, req.Subject.ID, req.Subject.CertificateSerial)
 	if err != nil {
 		e.metrics.storeErrors.Inc()
@@ -435,13 +460,26 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		e.log.Error().Err(err).Msg("login policy answered in an unexpected shape")
 		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
 	}
+	if query == LoginQuery {
+		e.cache.put(req, view, ps, now, d)
+	}
+	userID := ""
+	if view.User != nil {
+		userID = view.User.ID
+	}
+	e.afterLogin(req, d, userID)
+	return d
+}
+
+// afterLogin does what follows a decision off the decision path: queue a
+// knock (D2) and record the login time of an allowed user (L9).
+func (e *Engine) afterLogin(req *LoginRequest, d *Decision, userID string) {
 	if d.knock {
 		e.enqueueKnock(req)
 	}
-	if d.Allow && view.User != nil {
-		e.touchLogin(view.User.ID)
+	if d.Allow && userID != "" {
+		e.touchLogin(userID)
 	}
-	return d
 }
 
 func parseLoginResult(rs rego.ResultSet, d *Decision) error {
@@ -641,15 +679,7 @@ func (e *Engine) flushLogins(pending map[string]time.Time) {
 	if len(pending) == 0 {
 		return
 	}
-	_, err := e.store.Update(context.Background(), "system", func(tx *store.Tx) error {
-		for id, at := range pending {
-			if err := tx.TouchLogin(id, at); err != nil && !store.IsNotFound(err) {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := e.store.TouchLogins(context.Background(), pending); err != nil {
 		e.metrics.storeErrors.Inc()
 		e.log.Error().Err(err).Msg("record last login times")
 		return

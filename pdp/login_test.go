@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,5 +250,35 @@ func TestDecisionLogMasksCPR(t *testing.T) {
 	}
 	if !strings.Contains(logged, "010190-****") {
 		t.Errorf("decision log does not show the masked form: %s", logged)
+	}
+}
+
+// TestDecisionCacheHonoursTime: a cached allow is not served past the
+// expiry of a grant it relied on, even though no write happened.
+func TestDecisionCacheHonoursTime(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	e := newEnv(t, pdp.Config{Now: now})
+	exp := clock.Add(500 * time.Millisecond)
+	_, err := e.st.Update(context.Background(), "test", func(tx *store.Tx) error {
+		return tx.CreateGrant(&store.Grant{ID: "00000000-0000-4000-b000-0000000000e1", Right: "imi.case_worker",
+			HolderType: store.HolderUser, HolderID: uid["alice"], Org: cvrA,
+			Scope: store.Scope{Type: store.ScopeCVR, Value: cvrA}, ExpiresAt: &exp})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "imi"}
+	first, _ := e.login(req)
+	second, _ := e.login(req)
+	if !first.Allow || !second.Allow || first.DecisionID == second.DecisionID {
+		t.Fatalf("before expiry: %v %v ids %s %s", first.Allow, second.Allow, first.DecisionID, second.DecisionID)
+	}
+	mu.Lock()
+	clock = clock.Add(600 * time.Millisecond)
+	mu.Unlock()
+	if d, _ := e.login(req); d.Allow || !codes(d)["grant_expired/D13"] {
+		t.Fatalf("after expiry: allow=%v reasons %+v", d.Allow, d.Reasons)
 	}
 }

@@ -231,7 +231,9 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 		return &Error{Code: EInternal, Message: err.Error()}
 	}
 	return s.db.View(func(txn *badger.Txn) error {
-		return fn(&Tx{s: s, txn: txn, now: s.now().UTC()})
+		tx := &Tx{s: s, txn: txn, now: s.now().UTC()}
+		defer tx.closeIterator()
+		return fn(tx)
 	})
 }
 
@@ -341,9 +343,12 @@ func (s *Store) Subscribe(buffer int) (<-chan Change, func()) {
 // it is a member of (custom and the system group of its P-number), and the
 // certificate with certSerial if given and known. Point look-ups only.
 func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string) (*LoginView, error) {
-	v := &LoginView{}
+	// The revision is read before the snapshot is taken: the view is then
+	// at least as new as its label, never older, so a cache keyed by the
+	// label can never serve data older than the revision it names.
+	v := &LoginView{Revision: s.rev.Load()}
 	err := s.View(ctx, func(tx *Tx) error {
-		v.Revision = s.rev.Load()
+		tx.shareIterator()
 		u, err := tx.GetUser(subjectID)
 		if IsNotFound(err) && strings.HasPrefix(subjectID, "CVR:") {
 			u, err = tx.UserByLegacyID(subjectID)
@@ -397,6 +402,23 @@ type Tx struct {
 	actor  string
 	rev    uint64
 	events []AuditEvent
+	it     *badger.Iterator // shared key iterator of a read transaction
+}
+
+func (tx *Tx) closeIterator() {
+	if tx.it != nil {
+		tx.it.Close()
+		tx.it = nil
+	}
+}
+
+// shareIterator makes the read transaction's prefix scans use one iterator.
+func (tx *Tx) shareIterator() {
+	if tx.it == nil && !tx.write {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		tx.it = tx.txn.NewIterator(opts)
+	}
 }
 
 // Now returns the transaction's clock reading (stable within one tx).
@@ -482,13 +504,18 @@ func getJSON[T any](tx *Tx, key, what string) (*T, error) {
 	return v, nil
 }
 
-// keys returns the suffixes of every key under prefix, in order.
+// keys returns the suffixes of every key under prefix, in order. A read
+// transaction reuses one key iterator for all its scans: creating a Badger
+// iterator costs more than the short scans the login read does.
 func (tx *Tx) keys(prefix string) []string {
-	opts := badger.DefaultIteratorOptions
-	opts.PrefetchValues = false
-	opts.Prefix = []byte(prefix)
-	it := tx.txn.NewIterator(opts)
-	defer it.Close()
+	it := tx.it
+	if it == nil || tx.write {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = []byte(prefix)
+		it = tx.txn.NewIterator(opts)
+		defer it.Close()
+	}
 	var out []string
 	for it.Seek([]byte(prefix)); it.ValidForPrefix([]byte(prefix)); it.Next() {
 		out = append(out, string(it.Item().Key()[len(prefix):]))
@@ -799,6 +826,33 @@ func (tx *Tx) UpdateUser(u *User) error {
 	}
 	tx.audit("user.update", u.Org, u.ID, u.ID)
 	return nil
+}
+
+// TouchLogins records last-login times for many users in one transaction
+// without an audit event and without bumping the revision: a login time
+// is bookkeeping for the lifecycle jobs (L1), never an input to a
+// decision, so it must not invalidate decision caches.
+func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) error {
+	if len(logins) == 0 {
+		return nil
+	}
+	if err := s.Healthy(); err != nil {
+		return &Error{Code: EInternal, Message: err.Error()}
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return &Error{Code: EInternal, Message: "store is closed"}
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	tx := &Tx{s: s, txn: txn, write: true, now: s.now().UTC()}
+	for id, t := range logins {
+		if err := tx.TouchLogin(id, t); err != nil && !IsNotFound(err) {
+			return err
+		}
+	}
+	return txn.Commit()
 }
 
 // TouchLogin sets a user's last login time without an audit event.

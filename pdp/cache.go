@@ -1,0 +1,83 @@
+package pdp
+
+import (
+	"sync"
+	"time"
+
+	"github.com/adgang/adgang/store"
+)
+
+// decisionCache keeps recent login decisions. An entry is only served
+// while the store revision and the policy set are exactly the ones it was
+// computed from (read-your-writes at any cache size), and never past its
+// deadline: at most maxAge after it was computed, and never past the
+// expiry of any grant it saw, so time-dependent rules (D13) stay exact and
+// others (D15's password age) are at most maxAge late.
+type decisionCache struct {
+	mu      sync.Mutex
+	max     int
+	entries map[cacheKey]*cacheEntry
+}
+
+const cacheMaxAge = time.Second
+
+type cacheKey struct {
+	subject Subject
+	service string
+	right   string
+	pNumber string
+}
+
+type cacheEntry struct {
+	revision uint64
+	policy   *PolicySet
+	until    time.Time
+	userID   string // for the last-login record of an allowed decision
+	d        Decision
+}
+
+func newDecisionCache(size int) *decisionCache {
+	if size <= 0 {
+		return nil
+	}
+	return &decisionCache{max: size, entries: make(map[cacheKey]*cacheEntry, min(size, 1024))}
+}
+
+func keyOf(req *LoginRequest) cacheKey {
+	return cacheKey{subject: req.Subject, service: req.Service, right: req.Right, pNumber: req.PNumber}
+}
+
+func (c *decisionCache) get(req *LoginRequest, rev uint64, ps *PolicySet, now time.Time) *cacheEntry {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[keyOf(req)]
+	if e == nil || e.revision != rev || e.policy != ps || !now.Before(e.until) {
+		return nil
+	}
+	return e
+}
+
+func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *PolicySet, now time.Time, d *Decision) {
+	if c == nil {
+		return
+	}
+	until := now.Add(cacheMaxAge)
+	for i := range view.Grants {
+		if exp := view.Grants[i].ExpiresAt; exp != nil && exp.After(now) && exp.Before(until) {
+			until = *exp
+		}
+	}
+	e := &cacheEntry{revision: view.Revision, policy: ps, until: until, d: *d}
+	if view.User != nil {
+		e.userID = view.User.ID
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		clear(c.entries) // bounded: start over rather than track recency
+	}
+	c.entries[keyOf(req)] = e
+}
