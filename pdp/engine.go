@@ -388,6 +388,8 @@ type Decision struct {
 	knock bool
 }
 
+func newDecisionID() string { return uuid.NewString() }
+
 // Fail-closed reason codes (Adgang additions beside SPEC §2).
 const (
 	ReasonPolicyUnavailable = "policy_unavailable"
@@ -418,7 +420,7 @@ func (e *Engine) Login(ctx context.Context, req *LoginRequest, meta RequestMeta)
 
 // login evaluates query (a login entrypoint) over the enriched input.
 func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *Decision {
-	d := &Decision{DecisionID: uuid.NewString()}
+	d := &Decision{DecisionID: newDecisionID()}
 	ps := e.policy.Load()
 	if ps == nil || !ps.hasLogin {
 		return failClosed(d, ReasonPolicyUnavailable, "no valid login policy is loaded")

@@ -26,6 +26,7 @@ const maxBody = 1 << 20
 func (e *Engine) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/decisions/login", e.handleLogin)
+	mux.HandleFunc("POST /v1/authn/password", e.handlePassword)
 	mux.HandleFunc("POST /v1/data/{path...}", e.handleData)
 	mux.HandleFunc("GET /v1/data/{path...}", e.handleData)
 	mux.HandleFunc("POST /v1/data", e.handleData)

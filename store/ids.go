@@ -64,12 +64,19 @@ func ParseCPR(s string) (string, error) {
 	if len(s) != 10 || !allDigits(s[:6]) {
 		return "", Errorf(EInvalid, "CPR number must be DDMMYY-XXXX")
 	}
-	serial := strings.ToUpper(s[6:])
+	// Check the serial byte by byte before upper-casing: strings.ToUpper
+	// of non-ASCII input can change its length ("ıı" → "II").
+	var serial [4]byte
 	for i := 0; i < 4; i++ {
-		c := serial[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+		c := s[6+i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'A' && c <= 'Z':
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		default:
 			return "", Errorf(EInvalid, "CPR number must be DDMMYY-XXXX")
 		}
+		serial[i] = c
 	}
 	day := int(s[0]-'0')*10 + int(s[1]-'0')
 	month := int(s[2]-'0')*10 + int(s[3]-'0')
@@ -85,12 +92,15 @@ func ParseCPR(s string) (string, error) {
 	if time.Date(full, time.Month(month), day, 0, 0, 0, 0, time.UTC).Day() != day {
 		return "", Errorf(EInvalid, "CPR number has no valid date")
 	}
-	return s[:6] + serial, nil
+	return s[:6] + string(serial[:]), nil
 }
 
-// MaskCPR returns the display form DDMMYY-**** of a normalised CPR.
+// MaskCPR returns the display form DDMMYY-**** of a CPR number (either
+// form). Anything that does not start with six digits gives "******-****",
+// so no part of a malformed value leaks.
 func MaskCPR(cpr string) string {
-	if len(cpr) < 6 {
+	cpr = strings.TrimSpace(cpr)
+	if len(cpr) < 6 || !allDigits(cpr[:6]) {
 		return "******-****"
 	}
 	return cpr[:6] + "-****"
@@ -129,8 +139,13 @@ type CPRHasher struct{ key []byte }
 // NewCPRHasher returns a hasher with the given secret key.
 func NewCPRHasher(key []byte) *CPRHasher { return &CPRHasher{key: append([]byte(nil), key...)} }
 
-// Hash returns hex(HMAC-SHA256(key, cpr)).
+// Hash returns hex(HMAC-SHA256(key, cpr)). A CPR number that ParseCPR
+// accepts is normalised first, so DDMMYY-XXXX, DDMMYYXXXX and a lower-case
+// KOT serial all hash alike.
 func (h *CPRHasher) Hash(cpr string) string {
+	if n, err := ParseCPR(cpr); err == nil {
+		cpr = n
+	}
 	m := hmac.New(sha256.New, h.key)
 	m.Write([]byte(cpr))
 	return hex.EncodeToString(m.Sum(nil))

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters (OWASP's recommendation: 19 MiB, 2 passes, 1 lane).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// PasswordHistory is how many previous passwords may not be reused (L8).
+const PasswordHistory = 5
+
+// MaxPasswordFailures is how many wrong passwords in a row block (L8).
+const MaxPasswordFailures = 5
+
+// HashPassword returns an encoded argon2id hash of pw with a random salt.
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// VerifyPassword reports whether pw matches an encoded argon2id hash, in
+// constant time. A malformed hash never matches.
+func VerifyPassword(encoded, pw string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	var mem, time uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &time, &threads); err != nil || mem == 0 || time == 0 || threads == 0 || mem > 1<<20 || time > 16 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) == 0 || len(want) > 64 {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, time, mem, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// PasswordReused reports whether pw matches the current password or one
+// of the remembered previous ones.
+func (p *Password) PasswordReused(pw string) bool {
+	if p == nil {
+		return false
+	}
+	reused := VerifyPassword(p.Hash, pw)
+	for _, h := range p.History {
+		reused = VerifyPassword(h, pw) || reused // check all: no timing hint which one
+	}
+	return reused
+}
+
+// SetPassword replaces the password with a new hash, remembering the old
+// one (at most PasswordHistory), clearing failures and blocks.
+func (p *Password) SetPassword(hash string, temporary bool, at time.Time) {
+	if p.Hash != "" {
+		p.History = append([]string{p.Hash}, p.History...)
+		if len(p.History) > PasswordHistory {
+			p.History = p.History[:PasswordHistory]
+		}
+	}
+	p.Hash, p.Temporary, p.ChangedAt, p.Failures, p.Blocked = hash, temporary, at, 0, false
+}
