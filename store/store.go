@@ -53,6 +53,9 @@ type Store struct {
 	cpr    *CPRHasher
 	now    func() time.Time
 	closed atomic.Bool
+	// readers counts View transactions in flight, so Close can wait for
+	// them: Badger must not be closed under an open read transaction.
+	readers atomic.Int64
 
 	wmu sync.Mutex    // serialises writers
 	rev atomic.Uint64 // last committed revision
@@ -177,6 +180,12 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		close(s.stopGC)
 		<-s.gcDone
+		for waited := time.Duration(0); s.readers.Load() > 0; waited += time.Millisecond {
+			if waited > 0 && waited%(5*time.Second) == 0 {
+				s.cfg.Logger.Warn().Int64("readers", s.readers.Load()).Msg("store close waits for read transactions")
+			}
+			time.Sleep(time.Millisecond)
+		}
 		s.wmu.Lock()
 		if _, err := os.Stat(filepath.Join(s.cfg.Dir, "MANIFEST")); err != nil && !s.cfg.InMemory {
 			// The directory vanished under us: Badger's Close would retry
@@ -227,6 +236,10 @@ func (s *Store) HashCPR(cpr string) string { return s.cpr.Hash(cpr) }
 
 // View runs fn in a read-only transaction. Write methods on tx fail.
 func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
+	s.readers.Add(1)
+	defer s.readers.Add(-1)
+	// Checked after counting this reader: Close sets closed first and then
+	// waits for the count to drop, so no reader starts on a closed DB.
 	if err := s.Healthy(); err != nil {
 		return &Error{Code: EInternal, Message: err.Error()}
 	}
@@ -260,6 +273,9 @@ func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error)
 	tx := &Tx{s: s, txn: txn, write: true, now: s.now().UTC(), actor: actor, rev: rev}
 	if err := fn(tx); err != nil {
 		return 0, err
+	}
+	if tx.err != nil {
+		return 0, tx.err
 	}
 	for i := range tx.events {
 		ev := &tx.events[i]
@@ -314,7 +330,7 @@ func (s *Store) publish(c Change) {
 // Slow subscribers lose changes but never block writers; a lost change is
 // signalled by a Change with Revision gap, so caches must compare revisions.
 func (s *Store) Subscribe(buffer int) (<-chan Change, func()) {
-	ch := make(chan Change, buffer)
+	ch := make(chan Change, max(buffer, 0))
 	s.subMu.Lock()
 	id := s.subID
 	s.subID++
@@ -365,7 +381,7 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 			return err
 		}
 		if v.User != nil {
-			if v.Grants, err = tx.EffectiveGrants(v.User.ID); err != nil {
+			if v.Grants, err = tx.effectiveGrants(v.User); err != nil {
 				return err
 			}
 		}
@@ -403,6 +419,11 @@ type Tx struct {
 	rev    uint64
 	events []AuditEvent
 	it     *badger.Iterator // shared key iterator of a read transaction
+	// err is the first failed write (e.g. ErrTxnTooBig). A method that
+	// fails half-way leaves the Badger txn partly written, so once set the
+	// transaction can only be discarded: Update refuses to commit it even
+	// if fn swallowed the error.
+	err error
 }
 
 func (tx *Tx) closeIterator() {
@@ -435,7 +456,27 @@ func (tx *Tx) canWrite() error {
 	if !tx.write {
 		return &Error{Code: EInternal, Message: "write in a read-only transaction"}
 	}
-	return nil
+	return tx.err
+}
+
+// ReasonTooLarge is the reason code of the error a write method returns
+// when one Update holds more than a Badger transaction can (ErrTxnTooBig).
+// The store never splits a transaction by itself: callers such as bulk
+// imports must use several Updates.
+const ReasonTooLarge = "too_large"
+
+// writeFailed records a failed Badger write and returns the error to give.
+func (tx *Tx) writeFailed(err error) error {
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		err = &Error{Code: EInvalid, Reason: ReasonTooLarge,
+			Message: "change too large for one transaction; split it into several updates"}
+	} else {
+		err = fmt.Errorf("store: write: %w", err)
+	}
+	if tx.err == nil {
+		tx.err = err
+	}
+	return err
 }
 
 func (tx *Tx) set(key string, val []byte) error {
@@ -443,10 +484,7 @@ func (tx *Tx) set(key string, val []byte) error {
 		return err
 	}
 	if err := tx.txn.Set([]byte(key), val); err != nil {
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			return &Error{Code: EInvalid, Message: "change too large for one transaction"}
-		}
-		return err
+		return tx.writeFailed(err)
 	}
 	return nil
 }
@@ -456,10 +494,7 @@ func (tx *Tx) del(key string) error {
 		return err
 	}
 	if err := tx.txn.Delete([]byte(key)); err != nil {
-		if errors.Is(err, badger.ErrTxnTooBig) {
-			return &Error{Code: EInvalid, Message: "change too large for one transaction"}
-		}
-		return err
+		return tx.writeFailed(err)
 	}
 	return nil
 }
@@ -565,6 +600,9 @@ func (tx *Tx) CreateOrg(o *Org) error {
 	} else if ok {
 		return RuleError(EConflict, "", "duplicate", "organisation %s exists", o.CVR)
 	}
+	if err := tx.checkPUnits(o); err != nil {
+		return err
+	}
 	if o.CreatedAt.IsZero() {
 		o.CreatedAt = tx.now
 	}
@@ -582,6 +620,9 @@ func (tx *Tx) UpdateOrg(o *Org) error {
 	if err != nil {
 		return err
 	}
+	if err := tx.checkPUnits(o); err != nil {
+		return err
+	}
 	o.CreatedAt = old.CreatedAt
 	o.UpdatedAt = tx.now
 	if err := tx.setJSON("o/"+o.CVR, o); err != nil {
@@ -591,11 +632,42 @@ func (tx *Tx) UpdateOrg(o *Org) error {
 	return tx.syncSystemGroups(o, old)
 }
 
-func (tx *Tx) syncSystemGroups(o, old *Org) error {
+// checkPUnits refuses, before anything is written, P-units that are
+// malformed, repeated, or already another org's (a P-number belongs to
+// exactly one CVR).
+func (tx *Tx) checkPUnits(o *Org) error {
+	seen := make(map[string]bool, len(o.PUnits))
 	for _, p := range o.PUnits {
 		if err := ValidPNumber(p.PNumber); err != nil {
 			return err
 		}
+		if seen[p.PNumber] {
+			return Errorf(EInvalid, "P-number %s is listed twice", p.PNumber)
+		}
+		seen[p.PNumber] = true
+		gid, err := tx.getRaw("ips/"+p.PNumber, "system group")
+		if IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		g, err := tx.GetGroup(string(gid))
+		if err != nil {
+			return err
+		}
+		if g.Org != o.CVR {
+			return Errorf(EConflict, "P-number %s belongs to another organisation", p.PNumber)
+		}
+	}
+	return nil
+}
+
+// systemGroupID is the id of the system group of P-number p. CreateGroup
+// refuses ids with this prefix, so a custom group never takes it.
+func systemGroupID(p string) string { return "sys-" + p }
+
+func (tx *Tx) syncSystemGroups(o, old *Org) error {
+	for _, p := range o.PUnits {
 		if gid, err := tx.getRaw("ips/"+p.PNumber, "system group"); err == nil {
 			g, err := tx.GetGroup(string(gid))
 			if err != nil {
@@ -622,7 +694,7 @@ func (tx *Tx) syncSystemGroups(o, old *Org) error {
 		if name == "" {
 			name = p.PNumber
 		}
-		g := &Group{ID: "sys-" + p.PNumber, Org: o.CVR, Name: name, Kind: GroupSystem, PNumber: p.PNumber, CreatedAt: tx.now}
+		g := &Group{ID: systemGroupID(p.PNumber), Org: o.CVR, Name: name, Kind: GroupSystem, PNumber: p.PNumber, CreatedAt: tx.now}
 		if err := tx.putGroup(g); err != nil {
 			return err
 		}
@@ -642,7 +714,7 @@ func (tx *Tx) syncSystemGroups(o, old *Org) error {
 			} else if err != nil {
 				return err
 			}
-			if err := tx.DeleteGroup(string(gid)); err != nil {
+			if err := tx.deleteGroup(string(gid)); err != nil {
 				return err
 			}
 		}
@@ -715,6 +787,23 @@ var uniqueIndexes = []uniqueIndex{
 // userIndexes writes (or removes, when u is nil) the indexes of a user,
 // moving only those that changed between old and u.
 func (tx *Tx) moveUserIndexes(old, u *User) error {
+	// Check every unique value first: a conflict found after some index
+	// was already moved would leave the transaction half-written, and a
+	// caller that reports the row and goes on (a non-atomic import) would
+	// then commit a dangling index.
+	if u != nil {
+		for _, ix := range uniqueIndexes {
+			nv := ix.value(u)
+			if nv == "" || (old != nil && ix.value(old) == nv) {
+				continue
+			}
+			if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
+				return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
+			} else if err != nil && !IsNotFound(err) {
+				return err
+			}
+		}
+	}
 	for _, ix := range uniqueIndexes {
 		var ov, nv string
 		if old != nil {
@@ -727,11 +816,6 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 			continue
 		}
 		if nv != "" {
-			if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
-				return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
-			} else if err != nil && !IsNotFound(err) {
-				return err
-			}
 			if err := tx.set(ix.prefix+nv, []byte(u.ID)); err != nil {
 				return err
 			}
@@ -755,7 +839,7 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 				return err
 			}
 			if old.PNumber != "" {
-				if err := tx.del("iup/" + old.PNumber + "/" + old.ID); err != nil {
+				if err := tx.del(pUserKey(old.Org, old.PNumber, old.ID)); err != nil {
 					return err
 				}
 			}
@@ -765,10 +849,25 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 				return err
 			}
 			if u.PNumber != "" {
-				if err := tx.set("iup/"+u.PNumber+"/"+u.ID, nil); err != nil {
+				if err := tx.set(pUserKey(u.Org, u.PNumber, u.ID), nil); err != nil {
 					return err
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// pUserKey indexes the users of an org by home P-number: the implicit
+// members of that P-unit's system group. The org is part of the key so a
+// user whose P-number names another org's P-unit joins no system group.
+func pUserKey(org, p, userID string) string { return "iup/" + org + "/" + p + "/" + userID }
+
+// checkUserRefs validates the parts of a user that become index keys.
+func checkUserRefs(u *User) error {
+	if u.PNumber != "" {
+		if err := ValidPNumber(u.PNumber); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -789,6 +888,9 @@ func (tx *Tx) CreateUser(u *User) error {
 		return err
 	} else if !ok {
 		return Errorf(ENotFound, "organisation not found")
+	}
+	if err := checkUserRefs(u); err != nil {
+		return err
 	}
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = tx.now
@@ -814,6 +916,16 @@ func (tx *Tx) CreateUser(u *User) error {
 func (tx *Tx) UpdateUser(u *User) error {
 	old, err := tx.GetUser(u.ID)
 	if err != nil {
+		return err
+	}
+	if u.Org != old.Org {
+		if ok, err := tx.exists("o/" + u.Org); err != nil {
+			return err
+		} else if !ok {
+			return Errorf(ENotFound, "organisation not found")
+		}
+	}
+	if err := checkUserRefs(u); err != nil {
 		return err
 	}
 	u.CreatedAt = old.CreatedAt
@@ -987,6 +1099,9 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 	default:
 		return Errorf(EInvalid, "scope type must be cvr, p or se")
 	}
+	if g.Scope.Value == "" {
+		return Errorf(EInvalid, "scope value is required")
+	}
 	if ok, err := tx.exists("r/" + g.Right); err != nil {
 		return err
 	} else if !ok {
@@ -1018,7 +1133,7 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 	if err := tx.setJSON("g/"+g.ID, g); err != nil {
 		return err
 	}
-	tx.audit("grant.create", g.Org, userID, g.ID)
+	tx.Audit(grantEvent("grant.create", g, userID))
 	return nil
 }
 
@@ -1040,8 +1155,16 @@ func (tx *Tx) DeleteGrant(id string) error {
 	if err := tx.del("g/" + id); err != nil {
 		return err
 	}
-	tx.audit("grant.delete", g.Org, userID, id)
+	tx.Audit(grantEvent("grant.delete", g, userID))
 	return nil
+}
+
+// grantEvent describes a grant change: the grant itself is gone after a
+// delete, so the history keeps what it gave and to whom.
+func grantEvent(typ string, g *Grant, userID string) AuditEvent {
+	return AuditEvent{Type: typ, Org: g.Org, UserID: userID, Object: g.ID, Details: map[string]any{
+		"right": g.Right, "holder_type": g.HolderType, "holder_id": g.HolderID,
+		"scope": map[string]any{"type": g.Scope.Type, "value": g.Scope.Value}}}
 }
 
 func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) {
@@ -1067,7 +1190,15 @@ func (tx *Tx) GrantsOfGroup(groupID string) ([]*Grant, error) {
 // EffectiveGrants returns a user's direct grants and those of every group
 // it is in (custom groups and the system group of its P-number).
 func (tx *Tx) EffectiveGrants(userID string) ([]EffectiveGrant, error) {
-	direct, err := tx.GrantsOfUser(userID)
+	u, err := tx.GetUser(userID)
+	if err != nil {
+		return nil, err
+	}
+	return tx.effectiveGrants(u)
+}
+
+func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
+	direct, err := tx.GrantsOfUser(u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -1075,7 +1206,7 @@ func (tx *Tx) EffectiveGrants(userID string) ([]EffectiveGrant, error) {
 	for _, g := range direct {
 		out = append(out, EffectiveGrant{Grant: *g, Source: "direct"})
 	}
-	groups, err := tx.GroupsOfUser(userID)
+	groups, err := tx.groupsOf(u)
 	if err != nil {
 		return nil, err
 	}
@@ -1109,6 +1240,9 @@ func (tx *Tx) CreateGroup(g *Group) error {
 	if g.Kind == GroupSystem {
 		return RuleError(EForbidden, "A13", "system_group_immutable", "system groups are made from P-units")
 	}
+	if strings.HasPrefix(g.ID, systemGroupID("")) {
+		return Errorf(EInvalid, "group ids starting with %q are reserved for system groups", systemGroupID(""))
+	}
 	g.Kind = GroupCustom
 	if ok, err := tx.exists("G/" + g.ID); err != nil {
 		return err
@@ -1130,7 +1264,20 @@ func (tx *Tx) CreateGroup(g *Group) error {
 	return nil
 }
 
+// DeleteGroup deletes a custom group with its grants and memberships.
+// System groups go only with their P-unit (UpdateOrg): A13.
 func (tx *Tx) DeleteGroup(id string) error {
+	g, err := tx.GetGroup(id)
+	if err != nil {
+		return err
+	}
+	if g.Kind == GroupSystem {
+		return RuleError(EForbidden, "A13", "system_group_immutable", "system groups follow the organisation's P-units")
+	}
+	return tx.deleteGroup(id)
+}
+
+func (tx *Tx) deleteGroup(id string) error {
 	g, err := tx.GetGroup(id)
 	if err != nil {
 		return err
@@ -1239,21 +1386,30 @@ func (tx *Tx) Members(groupID string) ([]string, error) {
 		return nil, err
 	}
 	if g.Kind == GroupSystem {
-		return tx.keys("iup/" + g.PNumber + "/"), nil
+		return tx.keys(pUserKey(g.Org, g.PNumber, "")), nil
 	}
 	return tx.keys("igm/" + groupID + "/"), nil
 }
 
+// GroupsOfUser returns the ids of the custom groups the user is a member
+// of and, last, the system group of its P-number when that P-unit belongs
+// to the user's own org.
 func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
-	groups := tx.keys("ium/" + userID + "/")
 	u, err := tx.GetUser(userID)
 	if err != nil {
 		return nil, err
 	}
+	return tx.groupsOf(u)
+}
+
+func (tx *Tx) groupsOf(u *User) ([]string, error) {
+	groups := tx.keys("ium/" + u.ID + "/")
 	if u.PNumber != "" {
-		if id, err := tx.getRaw("ips/"+u.PNumber, "system group"); err == nil {
-			groups = append(groups, string(id))
-		} else if !IsNotFound(err) {
+		g, err := tx.SystemGroup(u.PNumber)
+		switch {
+		case err == nil && g.Org == u.Org:
+			groups = append(groups, g.ID)
+		case err != nil && !IsNotFound(err):
 			return nil, err
 		}
 	}
@@ -1272,9 +1428,31 @@ func (tx *Tx) KnockBySubject(cvr, subjectID string) (*Knock, error) {
 	return tx.GetKnock(string(id))
 }
 
+// PutKnock creates or replaces a knock. At most one knock exists per
+// (org, subject): another knock of the same subject is a conflict.
 func (tx *Tx) PutKnock(k *Knock) error {
 	if k.ID == "" || strings.Contains(k.ID, "/") {
 		return Errorf(EInvalid, "knock id must be non-empty without slashes")
+	}
+	if k.Org == "" || strings.Contains(k.Org, "/") || k.SubjectID == "" {
+		return Errorf(EInvalid, "knock needs an org and a subject")
+	}
+	if holder, err := tx.getRaw("iks/"+k.Org+"/"+k.SubjectID, "knock"); err == nil && string(holder) != k.ID {
+		return Errorf(EConflict, "the subject already has a knock in this org")
+	} else if err != nil && !IsNotFound(err) {
+		return err
+	}
+	old, err := tx.GetKnock(k.ID)
+	if err != nil && !IsNotFound(err) {
+		return err
+	}
+	if old != nil && (old.Org != k.Org || old.SubjectID != k.SubjectID) {
+		if err := tx.del("iok/" + old.Org + "/" + old.ID); err != nil {
+			return err
+		}
+		if err := tx.del("iks/" + old.Org + "/" + old.SubjectID); err != nil {
+			return err
+		}
 	}
 	if err := tx.setJSON("k/"+k.ID, k); err != nil {
 		return err
@@ -1317,9 +1495,29 @@ func (tx *Tx) ListKnocks(cvr string) ([]*Knock, error) {
 
 // --- tokens ---
 
+// PutToken creates or replaces a token. A replaced token's old hash stops
+// resolving at once (rotation); a hash held by another token conflicts.
 func (tx *Tx) PutToken(t *Token) error {
 	if t.ID == "" || t.Hash == "" || strings.Contains(t.ID, "/") {
 		return Errorf(EInvalid, "token needs an id and a hash")
+	}
+	if holder, err := tx.getRaw("ith/"+t.Hash, "token"); err == nil && string(holder) != t.ID {
+		return Errorf(EConflict, "token hash already in use")
+	} else if err != nil && !IsNotFound(err) {
+		return err
+	}
+	old, err := tx.GetToken(t.ID)
+	if err != nil && !IsNotFound(err) {
+		return err
+	}
+	typ := "token.create"
+	if old != nil {
+		typ = "token.update"
+		if old.Hash != t.Hash {
+			if err := tx.del("ith/" + old.Hash); err != nil {
+				return err
+			}
+		}
 	}
 	// The hash is not part of the JSON form; keep it in its own record.
 	if err := tx.setJSON("t/"+t.ID, tokenRecord{Token: *t, StoredHash: t.Hash}); err != nil {
@@ -1328,7 +1526,7 @@ func (tx *Tx) PutToken(t *Token) error {
 	if err := tx.set("ith/"+t.Hash, []byte(t.ID)); err != nil {
 		return err
 	}
-	tx.audit("token.create", "", t.UserID, t.ID)
+	tx.audit(typ, "", t.UserID, t.ID)
 	return nil
 }
 
