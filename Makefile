@@ -9,7 +9,7 @@ DATA      ?= ./data
 # make run DEMO=1 loads the demo data set into an empty store.
 DEMO      ?=
 
-.PHONY: all build run test vet gotest fuzz policy-test lint bench tools clean
+.PHONY: all build run test vet gotest fuzz policy-test lint bench bench-full bench-go tools clean
 
 all: build
 
@@ -53,7 +53,18 @@ lint: $(OPA)
 	@test -z "$$($(OPA) fmt --list policies/)" || { $(OPA) fmt --list policies/; echo "opa fmt needed"; exit 1; }
 	$(OPA) check --strict policies/
 
-bench:
+# Load benchmark against a stock OPA server and a constant baseline
+# (10k users, under 3 minutes); writes docs/benchmarks.md and .json.
+bench: build $(OPA)
+	$(GO) build -o $(BIN)/adgang-bench ./cmd/adgang-bench
+	$(BIN)/adgang-bench -sizes 10000 -duration 8s -rate-duration 4s -out docs
+
+bench-full: build $(OPA)
+	$(GO) build -o $(BIN)/adgang-bench ./cmd/adgang-bench
+	$(BIN)/adgang-bench -sizes 10000,100000,1000000 -rounds 2 -out docs
+
+# Go micro-benchmarks (login read and in-process decision, 100k users).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./pdp/
 
 clean:

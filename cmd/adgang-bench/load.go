@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// target is one system under test: how to ask it and read its answer.
+type target struct {
+	name  string
+	url   string
+	check bool // compare every answer with the expected decision
+	body  func(r *Request) []byte
+	allow func(b []byte) (bool, error)
+}
+
+func adgangBody(r *Request) []byte {
+	return fmt.Appendf(nil, `{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":%q}`,
+		r.SubjectID, r.CVR, r.Service)
+}
+
+func opaBody(r *Request) []byte {
+	return fmt.Appendf(nil, `{"input":{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":%q}}`,
+		r.SubjectID, r.CVR, r.Service)
+}
+
+func adgangAllow(b []byte) (bool, error) {
+	var d struct {
+		Allow *bool `json:"allow"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil || d.Allow == nil {
+		return false, fmt.Errorf("no allow in %.200s", b)
+	}
+	return *d.Allow, nil
+}
+
+func opaAllow(b []byte) (bool, error) {
+	var d struct {
+		Result *struct {
+			Allow *bool `json:"allow"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil || d.Result == nil || d.Result.Allow == nil {
+		return false, fmt.Errorf("no result.allow in %.200s", b)
+	}
+	return *d.Result.Allow, nil
+}
+
+// mix draws requests from a Zipf distribution over all requests.
+type mix struct {
+	reqs []Request
+	seed uint64
+}
+
+func (m *mix) drawer(worker int) func() *Request {
+	r := rand.New(rand.NewPCG(m.seed, uint64(worker)+1))
+	z := rand.NewZipf(r, 1.01, 1, uint64(len(m.reqs)-1))
+	return func() *Request { return &m.reqs[z.Uint64()] }
+}
+
+// phaseResult is what one measured phase found.
+type phaseResult struct {
+	Name       string        `json:"name"`
+	Rate       int           `json:"rate,omitempty"` // 0 = closed loop
+	Requests   int64         `json:"requests"`
+	Errors     int64         `json:"errors"`
+	Wrong      int64         `json:"wrong"`
+	Allowed    int64         `json:"allowed"`
+	Duration   time.Duration `json:"duration_ns"`
+	Throughput float64       `json:"throughput_rps"`
+	P50        time.Duration `json:"p50_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	P999       time.Duration `json:"p999_ns"`
+	CPUPer1k   time.Duration `json:"cpu_per_1k_ns"`
+}
+
+func newClient(conns int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns * 2,
+		DisableCompression: true, IdleConnTimeout: time.Minute,
+	}, Timeout: 10 * time.Second}
+}
+
+// ask sends one request and checks the answer; it returns whether it was
+// allowed.
+func ask(ctx context.Context, c *http.Client, t *target, r *Request) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(t.body(r)))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return false, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	}
+	return t.allow(b)
+}
+
+var errWrong = errors.New("wrong decision")
+
+// runPhase drives t for d. rate 0 is a closed loop with conns workers
+// (maximum throughput); rate > 0 sends at that fixed rate and measures
+// each latency from the request's intended send time, so a slow answer
+// cannot hide the requests queued behind it (no coordinated omission).
+func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Duration, cpu func() time.Duration) (*phaseResult, error) {
+	c := newClient(conns)
+	defer c.CloseIdleConnections()
+	res := &phaseResult{Name: t.name, Rate: rate}
+	var n, errs, wrong, allowed atomic.Int64
+	var firstErr atomic.Value
+	lat := make([][]time.Duration, conns)
+	start := time.Now()
+	deadline := start.Add(d)
+	var interval time.Duration
+	if rate > 0 {
+		interval = time.Second / time.Duration(rate)
+	}
+	var slot atomic.Int64
+	cpu0 := cpu()
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			draw := m.drawer(w)
+			for {
+				sent := time.Now()
+				if rate > 0 {
+					i := slot.Add(1) - 1
+					sent = start.Add(time.Duration(i) * interval)
+					if sent.After(deadline) {
+						return
+					}
+					if wait := time.Until(sent); wait > 0 {
+						time.Sleep(wait)
+					}
+				} else if sent.After(deadline) {
+					return
+				}
+				r := draw()
+				got, err := ask(ctx, c, t, r)
+				lat[w] = append(lat[w], time.Since(sent))
+				n.Add(1)
+				switch {
+				case err != nil:
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				case t.check && got != r.Allow:
+					wrong.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Errorf("%w: %s %s got allow=%v, want %v (%s)", errWrong, r.SubjectID, r.Service, got, r.Allow, r.Why))
+				case got:
+					allowed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res.Duration = time.Since(start)
+	used := cpu() - cpu0
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	pct := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[min(len(all)-1, int(float64(len(all))*p))]
+	}
+	res.Requests, res.Errors, res.Wrong, res.Allowed = n.Load(), errs.Load(), wrong.Load(), allowed.Load()
+	res.Throughput = float64(res.Requests) / res.Duration.Seconds()
+	res.P50, res.P99, res.P999 = pct(0.50), pct(0.99), pct(0.999)
+	if res.Requests > 0 {
+		res.CPUPer1k = used * 1000 / time.Duration(res.Requests)
+	}
+	if e, ok := firstErr.Load().(error); ok {
+		return res, e
+	}
+	return res, nil
+}

@@ -1,0 +1,309 @@
+// Command adgang-bench measures Adgang's login decisions side by side with
+// a stock OPA server holding the same policy and data, and with a minimal
+// net/http server answering a constant decision (the machine's ceiling).
+//
+//	adgang-bench -sizes 10000 -out docs     # what `make bench` runs
+//	adgang-bench baseline -addr 127.0.0.1:0 # the baseline server (used internally)
+//
+// Every Adgang and OPA answer is checked against the decision the data set
+// was built to give; one wrong answer fails the run.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+//go:embed opa/wrapper.rego
+var wrapperRego []byte
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "baseline" {
+		fs := flag.NewFlagSet("baseline", flag.ExitOnError)
+		addr := fs.String("addr", "127.0.0.1:0", "listen address")
+		_ = fs.Parse(os.Args[2:])
+		if err := serveBaseline(*addr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	cfg := config{}
+	flag.StringVar(&cfg.sizes, "sizes", "10000", "comma-separated user counts")
+	flag.Uint64Var(&cfg.seed, "seed", 1, "data set seed")
+	flag.StringVar(&cfg.work, "work", filepath.Join(os.TempDir(), "adgang-bench"), "work directory for generated data")
+	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of the closed-loop phase")
+	flag.DurationVar(&cfg.rateDuration, "rate-duration", 5*time.Second, "length of each fixed-rate phase")
+	flag.IntVar(&cfg.conns, "conns", 16, "connections of the closed-loop phase")
+	flag.StringVar(&cfg.rates, "rates", "1000,5000,10000", "fixed request rates (requests/s)")
+	flag.IntVar(&cfg.rounds, "rounds", 1, "times each system is measured (alternately)")
+	flag.StringVar(&cfg.adgang, "adgang", "bin/adgang", "adgang binary")
+	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")
+	flag.StringVar(&cfg.policies, "policies", "policies", "policy directory given to OPA")
+	flag.StringVar(&cfg.out, "out", "docs", "where benchmarks.md and benchmarks.json are written")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "adgang-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	sizes, work, rates, adgang, opa, policies, out string
+	seed                                           uint64
+	duration, rateDuration                         time.Duration
+	conns, rounds                                  int
+}
+
+// serveBaseline answers every request with one constant decision.
+func serveBaseline(addr string) error {
+	body := []byte(`{"decision_id":"00000000-0000-4000-8000-000000000000","allow":true,"rights":[],"reasons":[],"revision":1}` + "\n")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String())
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+}
+
+// systemResult is one measured run of one system.
+type systemResult struct {
+	System    string         `json:"system"`
+	Size      int            `json:"size"`
+	Round     int            `json:"round"`
+	ColdStart time.Duration  `json:"cold_start_ns"`
+	PeakRSS   int64          `json:"peak_rss_bytes"`
+	Phases    []*phaseResult `json:"phases"`
+}
+
+type system struct {
+	name   string
+	cmd    func(addr string) *exec.Cmd
+	target func(base string) *target
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func run(ctx context.Context, cfg *config) error {
+	var rates []int
+	for _, s := range strings.Split(cfg.rates, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			r, err := strconv.Atoi(s)
+			if err != nil {
+				return fmt.Errorf("-rates: %w", err)
+			}
+			rates = append(rates, r)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var results []*systemResult
+	for _, s := range strings.Split(cfg.sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("-sizes: %w", err)
+		}
+		dir := filepath.Join(cfg.work, strconv.Itoa(n))
+		ds := Generate(cfg.seed, n)
+		fmt.Printf("size %d: %d users, %d grants, %d requests\n", n, len(ds.Users), len(ds.Grants), len(ds.Requests))
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := LoadStore(ctx, filepath.Join(dir, "adgang"), ds); err != nil {
+			return fmt.Errorf("load store: %w", err)
+		}
+		dataJSON := filepath.Join(dir, "opa", "data.json")
+		_ = os.MkdirAll(filepath.Dir(dataJSON), 0o700)
+		if err := WriteOPAData(dataJSON, ds); err != nil {
+			return err
+		}
+		wrapper := filepath.Join(dir, "opa", "wrapper.rego")
+		if err := os.WriteFile(wrapper, wrapperRego, 0o600); err != nil {
+			return err
+		}
+		fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
+		systems := []system{
+			{name: "adgang", cmd: func(addr string) *exec.Cmd {
+				admin, _ := freeAddr()
+				return exec.Command(cfg.adgang, "serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
+					"--admin-addr", admin, "--decision-log", "off", "--log-level", "warn")
+			}, target: func(base string) *target {
+				return &target{name: "adgang", url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
+			}},
+			{name: "opa", cmd: func(addr string) *exec.Cmd {
+				return exec.Command(cfg.opa, "run", "--server", "--addr", addr, "--log-level", "error",
+					"--skip-version-check", dataJSON, wrapper, cfg.policies)
+			}, target: func(base string) *target {
+				return &target{name: "opa", url: base + "/v1/data/adgang_bench/decision", check: true, body: opaBody, allow: opaAllow}
+			}},
+			{name: "baseline", cmd: func(addr string) *exec.Cmd {
+				return exec.Command(self, "baseline", "-addr", addr)
+			}, target: func(base string) *target {
+				return &target{name: "baseline", url: base + "/v1/decisions/login", body: adgangBody, allow: adgangAllow}
+			}},
+		}
+		m := &mix{reqs: ds.Requests, seed: cfg.seed}
+		for round := range cfg.rounds {
+			for i := range systems {
+				sys := systems[(i+round)%len(systems)] // alternate the order per round
+				r, err := measure(ctx, cfg, sys, m, rates, n, round)
+				if err != nil {
+					return fmt.Errorf("%s (size %d): %w", sys.name, n, err)
+				}
+				results = append(results, r)
+			}
+		}
+	}
+	return writeReport(cfg, results)
+}
+
+func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, size, round int) (*systemResult, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := sys.cmd(addr)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	t := sys.target("http://" + addr)
+	res := &systemResult{System: sys.name, Size: size, Round: round}
+	// Cold start: process start to the first correct decision.
+	probe := &m.reqs[0]
+	c := newClient(1)
+	for {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		got, err := ask(ctx, c, t, probe)
+		if err == nil && (!t.check || got == probe.Allow) {
+			break
+		}
+		if err == nil {
+			return nil, fmt.Errorf("first answer wrong: %s got %v want %v (%s)", probe.SubjectID, got, probe.Allow, probe.Why)
+		}
+		if time.Since(start) > 3*time.Minute {
+			return nil, fmt.Errorf("no answer after 3 minutes: %w", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res.ColdStart = time.Since(start)
+	cpu := func() time.Duration { return procCPU(cmd.Process.Pid) }
+	fmt.Printf("  %-8s cold start %v\n", sys.name, res.ColdStart.Round(time.Millisecond))
+	if _, err := runPhase(ctx, t, m, cfg.conns, 0, time.Second, cpu); err != nil { // warm-up
+		return nil, err
+	}
+	p, err := runPhase(ctx, t, m, cfg.conns, 0, cfg.duration, cpu)
+	if err != nil {
+		return nil, err
+	}
+	res.Phases = append(res.Phases, p)
+	fmt.Printf("  %-8s closed loop %.0f rps (p50 %v p99 %v), CPU %v per 1k\n", sys.name, p.Throughput, p.P50, p.P99, p.CPUPer1k)
+	for _, rate := range rates {
+		p, err := runPhase(ctx, t, m, max(64, cfg.conns), rate, cfg.rateDuration, cpu)
+		if err != nil {
+			return nil, err
+		}
+		res.Phases = append(res.Phases, p)
+		fmt.Printf("  %-8s %6d rps: p50 %v p99 %v p99.9 %v (achieved %.0f rps)\n", sys.name, rate, p.P50, p.P99, p.P999, p.Throughput)
+	}
+	res.PeakRSS = procPeakRSS(cmd.Process.Pid)
+	return res, nil
+}
+
+// procCPU is the user+system CPU time a process has used (Linux /proc).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are the
+	// 14th and 15th fields of the whole line.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(fields) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / clkTck
+}
+
+// procPeakRSS is a process's peak resident set size (VmHWM).
+func procPeakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+var errNoResults = errors.New("no results")
+
+func writeReport(cfg *config, results []*systemResult) error {
+	if len(results) == 0 {
+		return errNoResults
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return err
+	}
+	raw, err := json.MarshalIndent(map[string]any{"generated": time.Now().UTC(), "results": results}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(cfg.out, "benchmarks.json"), raw, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cfg.out, "benchmarks.md"), []byte(renderMarkdown(cfg, results)), 0o644)
+}
