@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,8 @@ type Store struct {
 	subMu sync.Mutex
 	subs  map[int]chan Change
 	subID int
+
+	grants grantCache // decoded grants of read transactions
 
 	healthMu   sync.Mutex
 	healthAt   time.Time
@@ -1168,6 +1171,9 @@ func grantEvent(typ string, g *Grant, userID string) AuditEvent {
 }
 
 func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) {
+	if !tx.write {
+		return tx.cachedGrants(prefix)
+	}
 	var out []*Grant
 	for _, id := range tx.keys(prefix) {
 		g, err := tx.GetGrant(id)
@@ -1654,6 +1660,13 @@ func (tx *Tx) PutImport(b *ImportBatch) error {
 	if b.ID == "" || strings.Contains(b.ID, "/") {
 		return Errorf(EInvalid, "import id must be non-empty without slashes")
 	}
+	if old, err := tx.GetImport(b.ID); err == nil && old.Org != b.Org {
+		if err := tx.del("ioi/" + old.Org + "/" + old.ID); err != nil {
+			return err
+		}
+	} else if err != nil && !IsNotFound(err) {
+		return err
+	}
 	if err := tx.setJSON("i/"+b.ID, b); err != nil {
 		return err
 	}
@@ -1687,20 +1700,42 @@ func (tx *Tx) PutMail(m *OutboxMail) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = tx.now
 	}
+	// A mail put again (marked sent, say) keeps one entry per index.
+	old, err := getJSON[OutboxMail](tx, "x/"+m.ID, "mail")
+	if err != nil && !IsNotFound(err) {
+		return err
+	}
+	keys := mailIndexKeys(m)
+	if old != nil {
+		for _, k := range mailIndexKeys(old) {
+			if !slices.Contains(keys, k) {
+				if err := tx.del(k); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if err := tx.setJSON("x/"+m.ID, m); err != nil {
 		return err
 	}
-	order := fmt.Sprintf("%020d-%s", m.CreatedAt.UnixNano(), m.ID)
-	if err := tx.set("imt/"+lower(m.To)+"/"+order, []byte(m.ID)); err != nil {
-		return err
-	}
-	if m.UserID != "" {
-		if err := tx.set("imu/"+m.UserID+"/"+order, []byte(m.ID)); err != nil {
+	for _, k := range keys {
+		if err := tx.set(k, []byte(m.ID)); err != nil {
 			return err
 		}
 	}
 	tx.audit("mail.put", "", m.UserID, m.ID)
 	return nil
+}
+
+// mailIndexKeys are the outbox indexes of m: by recipient and by user,
+// each ordered by creation time.
+func mailIndexKeys(m *OutboxMail) []string {
+	order := fmt.Sprintf("%020d-%s", m.CreatedAt.UnixNano(), m.ID)
+	keys := []string{"imt/" + lower(m.To) + "/" + order}
+	if m.UserID != "" {
+		keys = append(keys, "imu/"+m.UserID+"/"+order)
+	}
+	return keys
 }
 
 // ListMail lists mails to an address and/or about a user, newest first.
@@ -1728,6 +1763,9 @@ func (tx *Tx) ListMail(to, userID string) ([]*OutboxMail, error) {
 		}
 		return true
 	})
+	// Each index is in time order per recipient; across recipients (no
+	// filter) the order comes from sorting.
+	slices.SortStableFunc(out, func(a, b *OutboxMail) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, ferr
 }
 

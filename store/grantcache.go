@@ -1,0 +1,92 @@
+package store
+
+import (
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// grantCacheSize bounds the decoded-grant cache (about 300 bytes each).
+const grantCacheSize = 1 << 16
+
+// grantCache holds decoded grants for read transactions, keyed by grant id
+// and the Badger version of the holder-index entry that led to it.
+//
+// Decoding JSON is most of the cost of a login read. A grant is never
+// changed in place: its index entry and record are written together and
+// removed together, so one (id, version) always names the same content,
+// and a grant deleted and made again under the same id gets a new version.
+// The cache therefore needs no invalidation; stale entries are simply
+// never asked for again, and the whole map is dropped when it is full.
+type grantCache struct {
+	mu sync.RWMutex
+	m  map[grantVersion]*Grant
+}
+
+type grantVersion struct {
+	id  string
+	ver uint64
+}
+
+func (c *grantCache) get(id string, ver uint64) (*Grant, bool) {
+	c.mu.RLock()
+	g, ok := c.m[grantVersion{id, ver}]
+	c.mu.RUnlock()
+	return g, ok
+}
+
+func (c *grantCache) put(id string, ver uint64, g *Grant) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= grantCacheSize {
+		c.m = make(map[grantVersion]*Grant, 1024)
+	}
+	c.m[grantVersion{id, ver}] = g
+	c.mu.Unlock()
+}
+
+// keyRef is a key suffix under a prefix with the version of its entry.
+type keyRef struct {
+	suffix string
+	ver    uint64
+}
+
+// keyRefs is keys with the Badger version of each entry.
+func (tx *Tx) keyRefs(prefix string) []keyRef {
+	it := tx.it
+	if it == nil || tx.write {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = []byte(prefix)
+		it = tx.txn.NewIterator(opts)
+		defer it.Close()
+	}
+	var out []keyRef
+	for it.Seek([]byte(prefix)); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		item := it.Item()
+		out = append(out, keyRef{string(item.Key()[len(prefix):]), item.Version()})
+	}
+	return out
+}
+
+// cachedGrants returns the grants listed under a holder index (iug/… or
+// igg/…) of a read transaction, decoding only those not seen before.
+// Each caller gets its own copy, so the cached value is never changed.
+// Write transactions do not use the cache: the versions of their pending
+// writes are not yet final.
+func (tx *Tx) cachedGrants(prefix string) ([]*Grant, error) {
+	refs := tx.keyRefs(prefix)
+	out := make([]*Grant, 0, len(refs))
+	for _, r := range refs {
+		g, ok := tx.s.grants.get(r.suffix, r.ver)
+		if !ok {
+			var err error
+			if g, err = tx.GetGrant(r.suffix); err != nil {
+				return nil, err
+			}
+			tx.s.grants.put(r.suffix, r.ver, g)
+		}
+		cp := *g
+		out = append(out, &cp)
+	}
+	return out, nil
+}
