@@ -146,6 +146,7 @@ func seed(t testing.TB, st *store.Store, now time.Time) {
 			grant(eks, u, uid["bob"], cvrA, store.ScopeP, pA1, nil),
 			grant(eks, store.HolderGroup, grp.ID, cvrA, store.ScopeCVR, cvrA, nil),
 			grant(eks, u, uid["dave"], cvrA, store.ScopeSE, seA, nil),
+			grant("imi.case_worker", u, uid["dave"], cvrA, store.ScopeSE, seA, nil),
 			grant(eks, u, uid["erin"], cvrA, store.ScopeP, pA1, nil),
 			grant(eks, u, uid["erin"], cvrA, store.ScopeP, pA2, nil),
 			grant(eks, u, uid["frank"], cvrA, store.ScopeCVR, cvrA, nil),
