@@ -983,6 +983,14 @@ func (tx *Tx) TouchLogin(id string, t time.Time) error {
 	return tx.putUser(u)
 }
 
+// unlinkMember removes both index entries of one custom-group membership.
+func (tx *Tx) unlinkMember(groupID, userID string) error {
+	if err := tx.del("igm/" + groupID + "/" + userID); err != nil {
+		return err
+	}
+	return tx.del("ium/" + userID + "/" + groupID)
+}
+
 // DeleteUser removes a user, its indexes, direct grants and memberships.
 // Its audit history stays.
 func (tx *Tx) DeleteUser(id string) error {
@@ -996,10 +1004,7 @@ func (tx *Tx) DeleteUser(id string) error {
 		}
 	}
 	for _, gid := range tx.keys("ium/" + id + "/") {
-		if err := tx.del("igm/" + gid + "/" + id); err != nil {
-			return err
-		}
-		if err := tx.del("ium/" + id + "/" + gid); err != nil {
+		if err := tx.unlinkMember(gid, id); err != nil {
 			return err
 		}
 	}
@@ -1294,10 +1299,7 @@ func (tx *Tx) deleteGroup(id string) error {
 		}
 	}
 	for _, uid := range tx.keys("igm/" + id + "/") {
-		if err := tx.del("igm/" + id + "/" + uid); err != nil {
-			return err
-		}
-		if err := tx.del("ium/" + uid + "/" + id); err != nil {
+		if err := tx.unlinkMember(id, uid); err != nil {
 			return err
 		}
 	}
@@ -1376,10 +1378,7 @@ func (tx *Tx) RemoveMember(groupID, userID string) error {
 	} else if !ok {
 		return Errorf(ENotFound, "member not found")
 	}
-	if err := tx.del("igm/" + groupID + "/" + userID); err != nil {
-		return err
-	}
-	if err := tx.del("ium/" + userID + "/" + groupID); err != nil {
+	if err := tx.unlinkMember(groupID, userID); err != nil {
 		return err
 	}
 	tx.Audit(AuditEvent{Type: "group.member.remove", Org: g.Org, UserID: userID, Object: groupID})

@@ -145,18 +145,22 @@ func (r *Runner) due(ctx context.Context, tx *store.Tx, org *store.Org, u *store
 	out := make([]Action, 0, len(list))
 	for _, x := range list {
 		m, _ := x.(map[string]any)
-		a := Action{Org: org.CVR, UserID: u.ID}
-		a.Job, _ = m["job"].(string)
-		a.Rule, _ = m["rule"].(string)
-		a.Action, _ = m["action"].(string)
-		if n, ok := m["due_ns"].(json.Number); ok {
-			if v, err := n.Int64(); err == nil {
-				a.Due = time.Unix(0, v).UTC()
-			}
-		}
-		out = append(out, a)
+		out = append(out, actionFrom(m, Action{Org: org.CVR, UserID: u.ID}))
 	}
 	return out, nil
+}
+
+// actionFrom fills a's job, rule, action and due time from a policy answer.
+func actionFrom(m map[string]any, a Action) Action {
+	a.Job, _ = m["job"].(string)
+	a.Rule, _ = m["rule"].(string)
+	a.Action, _ = m["action"].(string)
+	if n, ok := m["due_ns"].(json.Number); ok {
+		if v, err := n.Int64(); err == nil {
+			a.Due = time.Unix(0, v).UTC()
+		}
+	}
+	return a
 }
 
 func (r *Runner) importDue(ctx context.Context, org *store.Org, b *store.ImportBatch, at time.Time) (*Action, error) {
@@ -176,16 +180,8 @@ func (r *Runner) importDue(ctx context.Context, org *store.Org, b *store.ImportB
 	if !ok {
 		return nil, nil // undefined: not due
 	}
-	a := &Action{Org: org.CVR, ImportID: b.ID}
-	a.Job, _ = m["job"].(string)
-	a.Rule, _ = m["rule"].(string)
-	a.Action, _ = m["action"].(string)
-	if n, ok := m["due_ns"].(json.Number); ok {
-		if v, err := n.Int64(); err == nil {
-			a.Due = time.Unix(0, v).UTC()
-		}
-	}
-	return a, nil
+	a := actionFrom(m, Action{Org: org.CVR, ImportID: b.ID})
+	return &a, nil
 }
 
 // Plan lists the actions the jobs would take at `at` for one org (cvr) or
