@@ -98,7 +98,13 @@ func Open(cfg Config) (*Store, error) {
 		WithSyncWrites(!cfg.NoSync).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithNumVersionsToKeep(1).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		// Sized for a sidecar, not Badger's server defaults (5×64 MB
+		// memtables, 256 MB block cache): the login read is a few point
+		// look-ups and Adgang keeps its own caches above the store.
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(64 << 20)
 	if cfg.InMemory {
 		opts = opts.WithInMemory(true).WithDir("").WithValueDir("")
 	}
