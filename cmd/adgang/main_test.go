@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/store"
 )
 
 func startMain(t *testing.T, cfg Config) *Main {
@@ -65,6 +68,46 @@ func TestServeDemo(t *testing.T) {
 		t.Fatalf("health: %v %v", err, resp)
 	}
 	resp.Body.Close()
+}
+
+// TestServeRunsLifecycle: the scheduler inside serve applies due L-rule
+// actions; a demo user idle for years is inactivated on the first run.
+func TestServeRunsLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	m := startMain(t, Config{DataDir: dir, Demo: true})
+	// Make Alice's last login ancient, then restart with the scheduler on.
+	_, err := m.Store.Update(context.Background(), "test", func(tx *store.Tx) error {
+		u, err := tx.GetUser(demoAlice)
+		if err != nil {
+			return err
+		}
+		old := time.Now().AddDate(-1, 0, 0)
+		u.LastLogin, u.CreatedAt = &old, old
+		return tx.UpdateUser(u)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = m.Close()
+	m2 := startMain(t, Config{DataDir: dir, LifecycleInterval: time.Hour})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var status store.UserStatus
+		_ = m2.Store.View(context.Background(), func(tx *store.Tx) error {
+			u, err := tx.GetUser(demoAlice)
+			if err == nil {
+				status = u.Status
+			}
+			return err
+		})
+		if status == store.StatusInactive {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice still %s: the lifecycle scheduler did not run", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestServeRestartKeepsData: a second start on the same directory keeps

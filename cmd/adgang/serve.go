@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/adgang/adgang/admin/lifecycle"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
@@ -34,6 +35,7 @@ type Config struct {
 	DecisionLog       string        // --decision-log, ADGANG_DECISION_LOG: stdout (default), stderr, off, or a file
 	LogLevel          string        // --log-level, ADGANG_LOG_LEVEL (default info)
 	WatchInterval     time.Duration // --watch-interval, ADGANG_WATCH_INTERVAL (default 1s)
+	LifecycleInterval time.Duration // --lifecycle-interval, ADGANG_LIFECYCLE_INTERVAL (default 1h; 0 disables)
 	CPRKey            []byte        // ADGANG_CPR_KEY (hex) or <data>/cpr.key, generated on first start
 	EncryptionKey     []byte        // ADGANG_ENCRYPTION_KEY (hex, 16/24/32 bytes): Badger encryption at rest
 	BootstrapToken    string        // ADGANG_BOOTSTRAP_TOKEN
@@ -63,6 +65,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		return nil, fmt.Errorf("ADGANG_WATCH_INTERVAL: %w", err)
 	}
 	fs.DurationVar(&cfg.WatchInterval, "watch-interval", watch, "how often the policy directory is checked for changes (env ADGANG_WATCH_INTERVAL)")
+	lifecycleEvery, err := time.ParseDuration(envOr("ADGANG_LIFECYCLE_INTERVAL", "1h"))
+	if err != nil {
+		return nil, fmt.Errorf("ADGANG_LIFECYCLE_INTERVAL: %w", err)
+	}
+	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", lifecycleEvery, "how often the lifecycle jobs (L1-L5) run; 0 disables them (env ADGANG_LIFECYCLE_INTERVAL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -102,8 +109,10 @@ type Main struct {
 	// DecisionURL is the decision listener's base URL once Run returned.
 	DecisionURL string
 
-	servers  []*http.Server
-	declogFh *os.File
+	servers       []*http.Server
+	declogFh      *os.File
+	stopLifecycle context.CancelFunc
+	lifecycleDone chan struct{}
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -195,6 +204,13 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	m.DecisionURL = url
+	if cfg.LifecycleInterval > 0 {
+		runner := &lifecycle.Runner{Store: st, Policy: eng, Interval: cfg.LifecycleInterval,
+			Logger: m.Logger.With().Str("component", "lifecycle").Logger()}
+		lctx, cancel := context.WithCancel(context.Background())
+		m.stopLifecycle, m.lifecycleDone = cancel, make(chan struct{})
+		go func() { defer close(m.lifecycleDone); runner.Start(lctx) }()
+	}
 	return nil
 }
 
@@ -227,6 +243,11 @@ func (m *Main) Close() error {
 		}
 	}
 	m.servers = nil
+	if m.stopLifecycle != nil {
+		m.stopLifecycle()
+		<-m.lifecycleDone // a lifecycle action finishes its transaction first
+		m.stopLifecycle = nil
+	}
 	if m.Engine != nil {
 		errs = append(errs, m.Engine.Close())
 		m.Engine = nil
