@@ -1,0 +1,366 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// plan is a proposed change, gathered inside a store transaction: the
+// adgang.admin inputs that must all be allowed, and the writes that carry
+// the change out once they are.
+type plan struct {
+	checks []map[string]any
+	apply  func(tx *store.Tx) error
+}
+
+// planFunc reads what a change needs in tx (authorising the caller on
+// the way) and returns its plan. The same planFunc serves the real
+// request and the dry run of POST /v1/policy/check.
+type planFunc func(tx *store.Tx) (*plan, error)
+
+// refusalError is a change the adgang.admin rules refused: the first
+// deny reason as a *store.Error (for the status and the answer) and the
+// whole verdict (for the dry run).
+type refusalError struct {
+	verdict *pdp.Verdict
+	err     *store.Error
+}
+
+func (r *refusalError) Error() string { return r.err.Error() }
+func (r *refusalError) Unwrap() error { return r.err }
+
+// reasonErrorCode maps a reason code of the adgang.admin rules to the
+// error code that pdp.StatusOf turns into the HTTP status. It is the one
+// place that decides the status of a refusal:
+//
+//	409 conflict:  duplicate (A12), last_admin (A10)
+//	422 invalid:   forbidden_right (A3), deprecated_right (A4),
+//	               group_grant_not_allowed (A5), se_scope_not_allowed (A6),
+//	               scope_not_in_org (A7), anonymity_immutable (A8)
+//	403 forbidden: function_cert_immutable (A2), delete_not_allowed (A9),
+//	               escalation (A11), system_group_immutable (A13),
+//	               forbidden (A14), and any code a custom policy adds
+//	500 internal:  fail_closed reasons (policy missing, broken or given
+//	               incomplete input)
+func reasonErrorCode(code, rule string) string {
+	if rule == pdp.RuleFailClosed {
+		return store.EInternal
+	}
+	switch code {
+	case "duplicate", "last_admin":
+		return store.EConflict
+	case "forbidden_right", "deprecated_right", "group_grant_not_allowed",
+		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable":
+		return store.EInvalid // with a rule: 422
+	default:
+		return store.EForbidden
+	}
+}
+
+func refusalOf(v *pdp.Verdict) error {
+	r := v.First()
+	if r == nil {
+		return &refusalError{verdict: v, err: &store.Error{Code: store.EInternal, Rule: pdp.RuleFailClosed,
+			Reason: pdp.ReasonPolicyError, Message: "the policy refused without a reason"}}
+	}
+	return &refusalError{verdict: v, err: &store.Error{Code: reasonErrorCode(r.Code, r.Rule), Rule: r.Rule,
+		Reason: r.Code, Message: r.Message}}
+}
+
+// check asks adgang.admin about one input; a refusal is a *refusalError.
+func (s *Server) check(ctx context.Context, input map[string]any) (*pdp.Verdict, error) {
+	in, err := jsonMap(input)
+	if err != nil {
+		return nil, fmt.Errorf("policy input: %w", err)
+	}
+	v := s.eng.CheckAdmin(ctx, in)
+	if v.Allow {
+		return v, nil
+	}
+	if f := v.First(); f != nil && f.Rule == pdp.RuleFailClosed {
+		s.log.Error().Str("action", fmt.Sprint(input["action"])).Str("code", f.Code).
+			Str("message", pdp.MaskCPR(f.Message)).Msg("admin policy check failed closed")
+	}
+	return v, refusalOf(v)
+}
+
+// jsonMap normalises a policy input to plain JSON values.
+func jsonMap(in map[string]any) (map[string]any, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	return out, json.Unmarshal(b, &out)
+}
+
+// runPlan plans, checks and applies a change in tx and returns the last
+// verdict (nil when the change has no policy check).
+func (s *Server) runPlan(ctx context.Context, tx *store.Tx, pf planFunc) (*pdp.Verdict, error) {
+	p, err := pf(tx)
+	if err != nil {
+		return nil, err
+	}
+	var last *pdp.Verdict
+	for _, in := range p.checks {
+		if last, err = s.check(ctx, in); err != nil {
+			return last, err
+		}
+	}
+	return last, p.apply(tx)
+}
+
+// write carries out a change in one store transaction as the caller: a
+// refusal (of Casbin, Rego or the store) stores nothing. The role links
+// are brought up to date before it returns.
+func (s *Server) write(ctx context.Context, c *caller, pf planFunc) (uint64, error) {
+	rev, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
+		_, err := s.runPlan(ctx, tx, pf)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.syncRoles(ctx, rev)
+	return rev, nil
+}
+
+var errDryRun = errors.New("dry run: roll back")
+
+// dryRun runs a change exactly like write, store writes included, and
+// then rolls the transaction back. Refusals by a rule (Rego, A14, the
+// store's A12/A13) come back as a verdict; malformed input and objects
+// that are not found (A1) come back as errors, like the real request.
+func (s *Server) dryRun(ctx context.Context, c *caller, pf planFunc) (*pdp.Verdict, error) {
+	var verdict *pdp.Verdict
+	_, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
+		v, err := s.runPlan(ctx, tx, pf)
+		if err != nil {
+			return err
+		}
+		verdict = v
+		return errDryRun
+	})
+	var ref *refusalError
+	var se *store.Error
+	switch {
+	case errors.Is(err, errDryRun):
+		if verdict == nil {
+			verdict = &pdp.Verdict{Allow: true}
+		}
+		verdict.Reasons = nonNil(verdict.Reasons)
+		return verdict, nil
+	case errors.As(err, &ref):
+		if ref.err.Code == store.EInternal {
+			return nil, err
+		}
+		return ref.verdict, nil
+	case errors.As(err, &se) && se.Rule != "" && se.Code != store.ENotFound && se.Code != store.EInternal:
+		return &pdp.Verdict{Reasons: []pdp.Reason{{Code: se.ReasonCode(), Rule: se.Rule, Message: se.Message}}}, nil
+	default:
+		return nil, err
+	}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// --- facts for the adgang.admin input (policies/README.md) ---
+
+// baseInput is an adgang.admin input for action in org o, with every
+// field present and empty.
+func (s *Server) baseInput(c *caller, action string, o *store.Org) map[string]any {
+	return map[string]any{
+		"action":          action,
+		"actor":           s.actorInput(c, o.CVR),
+		"org":             orgInput(o),
+		"target":          nil,
+		"change":          nil,
+		"grant":           nil,
+		"right":           nil,
+		"admin_holders":   map[string]any{},
+		"remaining_roles": []string{},
+		"conflicts":       map[string]any{"email": false, "username": false},
+	}
+}
+
+func orgInput(o *store.Org) map[string]any {
+	ps := map[string]any{}
+	for _, p := range o.PUnits {
+		ps[p.PNumber] = true
+	}
+	se := map[string]any{}
+	for _, n := range o.SENumbers {
+		se[n] = true
+	}
+	deletion := o.Settings.Deletion
+	if deletion == "" {
+		deletion = store.DeletionAllowed
+	}
+	return map[string]any{"cvr": o.CVR, "type": string(o.Type), "p_units": ps, "se_numbers": se,
+		"settings": map[string]any{"deletion": deletion, "allow_knock": o.Settings.AllowKnock}}
+}
+
+func userTarget(u *store.User) map[string]any {
+	return map[string]any{"id": u.ID, "kind": string(u.Kind), "anonymous": u.Anonymous,
+		"status": string(u.Status), "org": u.Org}
+}
+
+func groupTarget(g *store.Group) map[string]any {
+	return map[string]any{"id": g.ID, "kind": g.Kind, "org": g.Org}
+}
+
+func grantInput(g *store.Grant) map[string]any {
+	return map[string]any{"id": g.ID, "right": g.Right, "org": g.Org, "holder_type": g.HolderType,
+		"holder_id": g.HolderID, "scope": map[string]any{"type": g.Scope.Type, "value": g.Scope.Value}}
+}
+
+func rightInput(r *store.Right) map[string]any {
+	return map[string]any{"id": r.ID, "title": r.Title, "service": r.Service, "forbidden": r.Forbidden,
+		"deprecated": r.Deprecated, "no_group": r.NoGroup, "no_se": r.NoSE, "require_cpr": r.RequireCPR,
+		"employees_only": r.EmployeesOnly, "admin_role": string(r.AdminRole)}
+}
+
+// adminHolders returns, for each admin role, the active users holding it
+// in org, read in tx. Candidates come from the role index; each is
+// re-read in tx, so a holder the index still lists but the store no
+// longer has is left out.
+func (s *Server) adminHolders(tx *store.Tx, org string) (map[string]any, error) {
+	holders := map[string][]string{
+		string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {},
+	}
+	rights, now := s.roles.rights(), s.now()
+	for _, sub := range s.roles.subjectsIn(org) {
+		u, err := tx.GetUser(sub)
+		if store.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		ls, err := userLinks(tx, u, rights, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			r := string(l.role)
+			if l.org == org && !slices.Contains(holders[r], u.ID) {
+				holders[r] = append(holders[r], u.ID)
+			}
+		}
+	}
+	out := map[string]any{}
+	for r, ids := range holders {
+		sort.Strings(ids)
+		out[r] = ids
+	}
+	return out, nil
+}
+
+// remainingRoles returns the admin roles user u holds in org through
+// grants other than grantID.
+func (s *Server) remainingRoles(tx *store.Tx, u *store.User, org, grantID string) ([]string, error) {
+	if !activeStatus(u.Status) {
+		return []string{}, nil
+	}
+	grants, err := tx.EffectiveGrants(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	rights, now := s.roles.rights(), s.now()
+	out := []string{}
+	for _, g := range grants {
+		role := rights[g.Right]
+		if g.ID == grantID || role == "" || g.Org != org || (g.ExpiresAt != nil && !g.ExpiresAt.After(now)) {
+			continue
+		}
+		if !slices.Contains(out, string(role)) {
+			out = append(out, string(role))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// conflicts are the A12 facts: whether email or username is held by a
+// user other than selfID.
+func conflicts(tx *store.Tx, email, username, selfID string) (map[string]any, error) {
+	out := map[string]any{"email": false, "username": false}
+	if email != "" {
+		u, err := tx.UserByEmail(email)
+		if err == nil && u.ID != selfID {
+			out["email"] = true
+		} else if err != nil && !store.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	if username != "" {
+		u, err := tx.UserByUsername(username)
+		if err == nil && u.ID != selfID {
+			out["username"] = true
+		} else if err != nil && !store.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// --- loading objects: every not-found is notFound(kind) ---
+
+func loadOrg(tx *store.Tx, cvr string) (*store.Org, error) {
+	o, err := tx.GetOrg(cvr)
+	if store.IsNotFound(err) {
+		return nil, notFound("organisation")
+	}
+	return o, err
+}
+
+func loadUser(tx *store.Tx, id string) (*store.User, error) {
+	u, err := tx.GetUser(id)
+	if store.IsNotFound(err) {
+		return nil, notFound("user")
+	}
+	return u, err
+}
+
+func loadGroup(tx *store.Tx, id string) (*store.Group, error) {
+	g, err := tx.GetGroup(id)
+	if store.IsNotFound(err) {
+		return nil, notFound("group")
+	}
+	return g, err
+}
+
+func loadGrant(tx *store.Tx, id string) (*store.Grant, error) {
+	g, err := tx.GetGrant(id)
+	if store.IsNotFound(err) {
+		return nil, notFound("grant")
+	}
+	return g, err
+}
+
+func loadKnock(tx *store.Tx, id string) (*store.Knock, error) {
+	k, err := tx.GetKnock(id)
+	if store.IsNotFound(err) {
+		return nil, notFound("knock")
+	}
+	return k, err
+}
+
+func loadToken(tx *store.Tx, id string) (*store.Token, error) {
+	t, err := tx.GetToken(id)
+	if store.IsNotFound(err) {
+		return nil, notFound("token")
+	}
+	return t, err
+}

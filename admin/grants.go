@@ -1,0 +1,252 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// grantRequest is the body of POST /v1/users/{id}/grants and
+// POST /v1/groups/{id}/grants.
+type grantRequest struct {
+	Right         string      `json:"right"`
+	Scope         *grantScope `json:"scope"`
+	ExpiresAt     *time.Time  `json:"expires_at,omitempty"`
+	Justification string      `json:"justification,omitempty"`
+}
+
+type grantScope struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// validate checks the shape of the request; whether the scope belongs to
+// the organisation is A7 (Rego).
+func (g *grantRequest) validate(now time.Time) error {
+	if err := validObjectID("right", g.Right); err != nil {
+		return err
+	}
+	if g.Scope == nil {
+		return invalid("scope is required: {type: cvr|p|se, value}")
+	}
+	var err error
+	switch g.Scope.Type {
+	case store.ScopeCVR:
+		err = fieldErrOrNil("scope.value", store.ValidCVR(g.Scope.Value))
+	case store.ScopeP:
+		err = fieldErrOrNil("scope.value", store.ValidPNumber(g.Scope.Value))
+	case store.ScopeSE:
+		err = fieldErrOrNil("scope.value", store.ValidSE(g.Scope.Value))
+	default:
+		err = invalid("scope.type must be cvr, p or se")
+	}
+	if err != nil {
+		return err
+	}
+	if g.ExpiresAt != nil && !g.ExpiresAt.After(now) {
+		return invalid("expires_at must be in the future")
+	}
+	return validText("justification", g.Justification, 2000)
+}
+
+// planGrantCreate grants a right to a user or a group (grant.create). The
+// grant belongs to the holder's organisation.
+func (s *Server) planGrantCreate(c *caller, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		var org string
+		var target map[string]any
+		switch holderType {
+		case store.HolderUser:
+			if err := validUserID(holderID); err != nil {
+				return nil, err
+			}
+			u, err := loadUser(tx, holderID)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.authorize(c, u.Org, "user", objGrant, actCreate); err != nil {
+				return nil, err
+			}
+			org, target = u.Org, userTarget(u)
+		default:
+			if err := validGroupID(holderID); err != nil {
+				return nil, err
+			}
+			g, err := loadGroup(tx, holderID)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.authorize(c, g.Org, "group", objGrant, actCreate); err != nil {
+				return nil, err
+			}
+			org, target = g.Org, groupTarget(g)
+		}
+		if err := req.validate(tx.Now()); err != nil {
+			return nil, err
+		}
+		o, err := loadOrg(tx, org)
+		if err != nil {
+			return nil, err
+		}
+		right, err := tx.GetRight(req.Right)
+		if store.IsNotFound(err) {
+			return nil, invalid("right %s is not in the catalogue", req.Right)
+		} else if err != nil {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, org)
+		if err != nil {
+			return nil, err
+		}
+		g := &store.Grant{ID: uuid.NewString(), Right: right.ID, HolderType: holderType, HolderID: holderID, Org: org,
+			Scope: store.Scope{Type: req.Scope.Type, Value: req.Scope.Value}, GrantedBy: c.actor,
+			ExpiresAt: req.ExpiresAt, Justification: req.Justification}
+		in := s.baseInput(c, "grant.create", o)
+		in["target"], in["grant"], in["right"], in["admin_holders"] = target, grantInput(g), rightInput(right), holders
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if err := tx.CreateGrant(g); err != nil {
+				return err
+			}
+			*out = g
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handleCreateUserGrant(w http.ResponseWriter, r *http.Request, c *caller) {
+	s.createGrant(w, r, c, store.HolderUser)
+}
+
+func (s *Server) handleCreateGroupGrant(w http.ResponseWriter, r *http.Request, c *caller) {
+	s.createGrant(w, r, c, store.HolderGroup)
+}
+
+func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *caller, holderType string) {
+	var req grantRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var g *store.Grant
+	rev, err := s.write(r.Context(), c, s.planGrantCreate(c, holderType, pathVar(r, "id"), &req, &g))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+}
+
+// planGrantDelete deletes a grant (grant.delete); A10 reads the roles its
+// holder keeps through other grants.
+func (s *Server) planGrantDelete(c *caller, id string) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validObjectID("grant", id); err != nil {
+			return nil, err
+		}
+		g, err := loadGrant(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		var org string
+		var target map[string]any
+		remaining := []string{}
+		if g.HolderType == store.HolderUser {
+			u, err := loadUser(tx, g.HolderID)
+			if store.IsNotFound(err) {
+				return nil, notFound("grant")
+			} else if err != nil {
+				return nil, err
+			}
+			if err := s.authorize(c, u.Org, "grant", objGrant, actDelete); err != nil {
+				return nil, err
+			}
+			if remaining, err = s.remainingRoles(tx, u, g.Org, g.ID); err != nil {
+				return nil, err
+			}
+			org, target = u.Org, userTarget(u)
+		} else {
+			grp, err := loadGroup(tx, g.HolderID)
+			if store.IsNotFound(err) {
+				return nil, notFound("grant")
+			} else if err != nil {
+				return nil, err
+			}
+			if err := s.authorize(c, grp.Org, "grant", objGrant, actDelete); err != nil {
+				return nil, err
+			}
+			org, target = grp.Org, groupTarget(grp)
+		}
+		o, err := loadOrg(tx, org)
+		if err != nil {
+			return nil, err
+		}
+		right := map[string]any{"id": g.Right, "admin_role": ""}
+		if rr, err := tx.GetRight(g.Right); err == nil {
+			right = rightInput(rr)
+		} else if !store.IsNotFound(err) {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "grant.delete", o)
+		in["target"], in["grant"], in["right"], in["admin_holders"], in["remaining_roles"] =
+			target, grantInput(g), right, holders, remaining
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteGrant(id) }}, nil
+	}
+}
+
+func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	rev, err := s.write(r.Context(), c, s.planGrantDelete(c, id))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// effectiveGrant is a grant as a user has it, with where it comes from
+// ("direct" or the group id) and whether it has expired (D13).
+type effectiveGrant struct {
+	store.EffectiveGrant
+	Expired bool `json:"expired"`
+}
+
+func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	if err := validUserID(id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	out := []effectiveGrant{}
+	now := s.now()
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		u, err := loadUser(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.authorize(c, u.Org, "user", objGrant, actRead); err != nil {
+			return err
+		}
+		gs, err := tx.EffectiveGrants(id)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			out = append(out, effectiveGrant{EffectiveGrant: g, Expired: g.ExpiresAt != nil && !g.ExpiresAt.After(now)})
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "grants": out})
+}

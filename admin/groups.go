@@ -1,0 +1,223 @@
+package admin
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// groupCreateRequest is the body of POST /v1/orgs/{cvr}/groups. Only
+// custom groups are made by hand; system groups follow the P-units.
+type groupCreateRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) planGroupCreate(c *caller, cvr string, req *groupCreateRequest, out **store.Group) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validCVR(cvr); err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, cvr, "organisation", objGroup, actCreate); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, cvr)
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSpace(req.Name)
+		if name == "" {
+			return nil, invalid("name is required")
+		}
+		if err := validText("name", name, 200); err != nil {
+			return nil, err
+		}
+		g := &store.Group{ID: uuid.NewString(), Org: cvr, Name: name, Kind: store.GroupCustom}
+		in := s.baseInput(c, "group.create", org)
+		in["change"] = map[string]any{"id": g.ID, "name": g.Name, "kind": g.Kind, "org": g.Org}
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if err := tx.CreateGroup(g); err != nil {
+				return err
+			}
+			*out = g
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req groupCreateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var g *store.Group
+	rev, err := s.write(r.Context(), c, s.planGroupCreate(c, pathVar(r, "cvr"), &req, &g))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
+}
+
+func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	if err := validGroupID(id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	var g *store.Group
+	var members []string
+	var grants []*store.Grant
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if g, err = loadGroup(tx, id); err != nil {
+			return err
+		}
+		if err := s.authorize(c, g.Org, "group", objGroup, actRead); err != nil {
+			return err
+		}
+		if members, err = tx.Members(id); err != nil {
+			return err
+		}
+		grants, err = tx.GrantsOfGroup(id)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "group": g, "members": nonNil(members),
+		"grants": nonNil(grants)})
+}
+
+func (s *Server) planGroupDelete(c *caller, id string) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validGroupID(id); err != nil {
+			return nil, err
+		}
+		g, err := loadGroup(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, g.Org, "group", objGroup, actDelete); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, g.Org)
+		if err != nil {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, g.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "group.delete", org)
+		in["target"], in["admin_holders"] = groupTarget(g), holders
+		// The store refuses to delete a system group (A13).
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteGroup(id) }}, nil
+	}
+}
+
+func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	rev, err := s.write(r.Context(), c, s.planGroupDelete(c, id))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// memberRequest is the body of POST /v1/groups/{id}/members. The user may
+// belong to another organisation.
+type memberRequest struct {
+	UserID string `json:"user_id"`
+}
+
+// planMember adds (group.member.add) or removes (group.member.remove) a
+// member of a group.
+func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validGroupID(groupID); err != nil {
+			return nil, err
+		}
+		if err := validUserID(userID); err != nil {
+			return nil, err
+		}
+		g, err := loadGroup(tx, groupID)
+		if err != nil {
+			return nil, err
+		}
+		act, action := actCreate, "group.member.add"
+		if !add {
+			act, action = actDelete, "group.member.remove"
+		}
+		if err := s.authorize(c, g.Org, "group", objMember, act); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, g.Org)
+		if err != nil {
+			return nil, err
+		}
+		if add {
+			if _, err := loadUser(tx, userID); err != nil {
+				return nil, err
+			}
+			if g.Kind != store.GroupSystem {
+				groups, err := tx.GroupsOfUser(userID)
+				if err != nil {
+					return nil, err
+				}
+				if slices.Contains(groups, groupID) {
+					return nil, store.Errorf(store.EConflict, "the user is already a member of the group")
+				}
+			}
+		}
+		holders, err := s.adminHolders(tx, g.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, action, org)
+		in["target"], in["change"], in["admin_holders"] = groupTarget(g), map[string]any{"user_id": userID}, holders
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if add {
+				return tx.AddMember(groupID, userID)
+			}
+			err := tx.RemoveMember(groupID, userID)
+			if store.IsNotFound(err) {
+				return notFound("member")
+			}
+			return err
+		}}, nil
+	}
+}
+
+func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req memberRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := pathVar(r, "id")
+	rev, err := s.write(r.Context(), c, s.planMember(c, id, req.UserID, true))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
+}
+
+func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *caller) {
+	id, uid := pathVar(r, "id"), pathVar(r, "user_id")
+	rev, err := s.write(r.Context(), c, s.planMember(c, id, uid, false))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "group_id": id, "user_id": uid})
+}

@@ -1,0 +1,168 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	var knocks []*store.Knock
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objKnock, actRead); err != nil {
+			return err
+		}
+		if _, err := loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		var err error
+		knocks, err = tx.ListKnocks(cvr)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "knocks": nonNil(knocks)})
+}
+
+// planKnockAccept creates the user a knock asked for (L6), prefilled from
+// the knock (id from its UUID, legacy id, name, e-mail; source "knock")
+// with the body's fields winning, and deletes the knock, in one
+// transaction. The user creation is checked like POST /v1/orgs/{cvr}/users
+// (user.create, and A15 when it is the organisation's first user).
+func (s *Server) planKnockAccept(c *caller, id string, req *userCreateRequest, out *userAnswer) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validObjectID("knock", id); err != nil {
+			return nil, err
+		}
+		k, err := loadKnock(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, k.Org, "knock", objKnock, actAccept); err != nil {
+			return nil, err
+		}
+		u := *req
+		if u.ID == "" {
+			u.ID = k.UUID
+		}
+		if u.LegacyID == "" {
+			u.LegacyID = k.LegacyID
+		}
+		if u.Name == "" {
+			u.Name = k.Name
+		}
+		if u.Email == "" {
+			u.Email = k.Email
+		}
+		return s.planUserCreate(c, k.Org, &u, "knock", out, func(tx *store.Tx) error { return tx.DeleteKnock(id) })(tx)
+	}
+}
+
+func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req userCreateRequest
+	if err := decodeOptionalBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var out userAnswer
+	rev, err := s.write(r.Context(), c, s.planKnockAccept(c, pathVar(r, "id"), &req, &out))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+}
+
+// Deleting knocks is no adgang.admin action: only the role check applies.
+func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+		if err := validObjectID("knock", id); err != nil {
+			return nil, err
+		}
+		k, err := loadKnock(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, k.Org, "knock", objKnock, actDelete); err != nil {
+			return nil, err
+		}
+		return &plan{apply: func(tx *store.Tx) error { return tx.DeleteKnock(id) }}, nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// maxBulk bounds the ids of one bulk request.
+const maxBulk = 1000
+
+type knocksDeleteRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// handleDeleteKnocks deletes many knocks of one organisation at once
+// (L6); every id must be a knock of that organisation, or nothing is
+// deleted.
+func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	var req knocksDeleteRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var deleted []string
+	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+		if err := validCVR(cvr); err != nil {
+			return nil, err
+		}
+		if len(req.IDs) == 0 || len(req.IDs) > maxBulk {
+			return nil, invalid("ids must list 1-%d knock ids", maxBulk)
+		}
+		if err := s.authorize(c, cvr, "organisation", objKnock, actDelete); err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for _, id := range req.IDs {
+			if err := validObjectID("knock", id); err != nil {
+				return nil, err
+			}
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			k, err := loadKnock(tx, id)
+			if err != nil {
+				return nil, err
+			}
+			if k.Org != cvr {
+				return nil, notFound("knock")
+			}
+			deleted = append(deleted, id)
+		}
+		return &plan{apply: func(tx *store.Tx) error {
+			for _, id := range deleted {
+				if err := tx.DeleteKnock(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}, nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+}

@@ -1,0 +1,285 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// orgCreateRequest is the body of POST /v1/orgs (superadmin).
+type orgCreateRequest struct {
+	CVR       string             `json:"cvr"`
+	Name      string             `json:"name"`
+	Type      store.OrgType      `json:"type"`
+	PUnits    []store.PUnit      `json:"p_units,omitempty"`
+	SENumbers []string           `json:"se_numbers,omitempty"`
+	Settings  *store.OrgSettings `json:"settings,omitempty"`
+}
+
+func validOrgType(t store.OrgType) error {
+	switch t {
+	case store.OrgAKasse, store.OrgAuthority, store.OrgInstitution, store.OrgCompany:
+		return nil
+	}
+	return invalid("type must be a-kasse, authority, institution or company")
+}
+
+func validSettings(st *store.OrgSettings) error {
+	for _, m := range st.IdentificationMeans {
+		if err := validText("settings.identification_means", m, 100); err != nil {
+			return err
+		}
+	}
+	switch st.Deletion {
+	case "", store.DeletionInactivateOnly, store.DeletionAllowed:
+	default:
+		return invalid("settings.deletion must be inactivate_only or allowed")
+	}
+	l := st.Lifecycle
+	for _, v := range []int{l.InactivateAfterDays, l.DeleteAfterDays, l.UnconfirmedAfterDays, l.WarnBeforeDays, l.ImportRetireMonths} {
+		if v < 0 {
+			return invalid("settings.lifecycle thresholds cannot be negative")
+		}
+	}
+	return nil
+}
+
+// validUnits checks the shape of P-units and SE-numbers; the store
+// refuses P-numbers that are repeated or another organisation's.
+func validUnits(ps []store.PUnit, ses []string) error {
+	for _, p := range ps {
+		if err := store.ValidPNumber(p.PNumber); err != nil {
+			return fieldErr("p_units", err)
+		}
+		if err := validText("p_units.name", p.Name, 200); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, se := range ses {
+		if err := store.ValidSE(se); err != nil {
+			return fieldErr("se_numbers", err)
+		}
+		if seen[se] {
+			return invalid("SE-number %s is listed twice", se)
+		}
+		seen[se] = true
+	}
+	return nil
+}
+
+func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req orgCreateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o := &store.Org{CVR: req.CVR, Name: strings.TrimSpace(req.Name), Type: req.Type, PUnits: nonNil(req.PUnits),
+		SENumbers: nonNil(req.SENumbers)}
+	if req.Settings != nil {
+		o.Settings = *req.Settings
+	}
+	// Creating an organisation is no adgang.admin action: only the role
+	// check (A14, superadmin) applies.
+	pf := func(tx *store.Tx) (*plan, error) {
+		if err := s.authorizeGlobal(c, objOrg, actCreate); err != nil {
+			return nil, err
+		}
+		if err := validCVR(o.CVR); err != nil {
+			return nil, err
+		}
+		if o.Name == "" {
+			return nil, invalid("name is required")
+		}
+		if err := validText("name", o.Name, 200); err != nil {
+			return nil, err
+		}
+		if err := validOrgType(o.Type); err != nil {
+			return nil, err
+		}
+		if err := validUnits(o.PUnits, o.SENumbers); err != nil {
+			return nil, err
+		}
+		if err := validSettings(&o.Settings); err != nil {
+			return nil, err
+		}
+		return &plan{apply: func(tx *store.Tx) error { return tx.CreateOrg(o) }}, nil
+	}
+	rev, err := s.write(r.Context(), c, pf)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
+}
+
+func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	var o *store.Org
+	var groups []*store.Group
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objOrg, actRead); err != nil {
+			return err
+		}
+		var err error
+		if o, err = loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		groups, err = tx.ListGroups(cvr)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
+}
+
+// orgPatchRequest is the body of PATCH /v1/orgs/{cvr}: present fields
+// change. settings is patched field by field.
+type orgPatchRequest struct {
+	Name      *string        `json:"name,omitempty"`
+	Type      *store.OrgType `json:"type,omitempty"`
+	PUnits    *[]store.PUnit `json:"p_units,omitempty"`
+	SENumbers *[]string      `json:"se_numbers,omitempty"`
+	Settings  *settingsPatch `json:"settings,omitempty"`
+
+	CVR       json.RawMessage `json:"cvr,omitempty"`
+	Revision  json.RawMessage `json:"revision,omitempty"`
+	CreatedAt json.RawMessage `json:"created_at,omitempty"`
+	UpdatedAt json.RawMessage `json:"updated_at,omitempty"`
+}
+
+type settingsPatch struct {
+	AllowKnock          *bool            `json:"allow_knock,omitempty"`
+	Deletion            *string          `json:"deletion,omitempty"`
+	IdentificationMeans *[]string        `json:"identification_means,omitempty"`
+	Lifecycle           *store.Lifecycle `json:"lifecycle,omitempty"`
+	PasswordLogin       *bool            `json:"password_login,omitempty"`
+}
+
+// applyTo applies the patch to o and returns the change for the policy.
+func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
+	if err := readOnly(map[string]json.RawMessage{"cvr": p.CVR, "revision": p.Revision,
+		"created_at": p.CreatedAt, "updated_at": p.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	change := map[string]any{}
+	if p.Name != nil {
+		o.Name = strings.TrimSpace(*p.Name)
+		if o.Name == "" {
+			return nil, invalid("name cannot be empty")
+		}
+		if err := validText("name", o.Name, 200); err != nil {
+			return nil, err
+		}
+		change["name"] = o.Name
+	}
+	if p.Type != nil {
+		if err := validOrgType(*p.Type); err != nil {
+			return nil, err
+		}
+		o.Type = *p.Type
+		change["type"] = string(o.Type)
+	}
+	if p.PUnits != nil {
+		o.PUnits = nonNil(*p.PUnits)
+		change["p_units"] = o.PUnits
+	}
+	if p.SENumbers != nil {
+		o.SENumbers = nonNil(*p.SENumbers)
+		change["se_numbers"] = o.SENumbers
+	}
+	if err := validUnits(o.PUnits, o.SENumbers); err != nil {
+		return nil, err
+	}
+	if sp := p.Settings; sp != nil {
+		sc := map[string]any{}
+		if sp.AllowKnock != nil {
+			o.Settings.AllowKnock = *sp.AllowKnock
+			sc["allow_knock"] = *sp.AllowKnock
+		}
+		if sp.Deletion != nil {
+			o.Settings.Deletion = *sp.Deletion
+			sc["deletion"] = *sp.Deletion
+		}
+		if sp.IdentificationMeans != nil {
+			o.Settings.IdentificationMeans = *sp.IdentificationMeans
+			sc["identification_means"] = *sp.IdentificationMeans
+		}
+		if sp.Lifecycle != nil {
+			o.Settings.Lifecycle = *sp.Lifecycle
+			sc["lifecycle"] = *sp.Lifecycle
+		}
+		if sp.PasswordLogin != nil {
+			o.Settings.PasswordLogin = *sp.PasswordLogin
+			sc["password_login"] = *sp.PasswordLogin
+		}
+		if err := validSettings(&o.Settings); err != nil {
+			return nil, err
+		}
+		change["settings"] = sc
+	}
+	if len(change) == 0 {
+		return nil, invalid("nothing to change")
+	}
+	return change, nil
+}
+
+func (s *Server) planOrgUpdate(c *caller, cvr string, req *orgPatchRequest, out **store.Org) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validCVR(cvr); err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, cvr, "organisation", objOrg, actUpdate); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, cvr)
+		if err != nil {
+			return nil, err
+		}
+		next := *org
+		next.PUnits = append([]store.PUnit(nil), org.PUnits...)
+		next.SENumbers = append([]string(nil), org.SENumbers...)
+		change, err := req.applyTo(&next)
+		if err != nil {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, cvr)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "org.update", org)
+		in["target"], in["change"], in["admin_holders"] = map[string]any{"cvr": org.CVR, "type": string(org.Type)}, change, holders
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if err := tx.UpdateOrg(&next); err != nil {
+				return err
+			}
+			*out = &next
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req orgPatchRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var o *store.Org
+	rev, err := s.write(r.Context(), c, s.planOrgUpdate(c, pathVar(r, "cvr"), &req, &o))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
+}

@@ -1,0 +1,124 @@
+package admin
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// fieldErr prefixes a validation error with the field it is about; the
+// store's identifier errors never repeat a CPR number.
+func fieldErr(field string, err error) error {
+	var se *store.Error
+	if errors.As(err, &se) {
+		return invalid("%s: %s", field, se.Message)
+	}
+	return invalid("%s is invalid", field)
+}
+
+// containsCPR reports whether s holds anything store.ParseCPR accepts
+// (DDMMYYXXXX or DDMMYY-XXXX, fictitious and KOT numbers included). Free
+// text that does is refused, so a CPR number typed into a name or a
+// justification is never stored, logged or answered.
+func containsCPR(s string) bool {
+	for i := 0; i+10 <= len(s); i++ {
+		for _, n := range []int{10, 11} {
+			if i+n <= len(s) {
+				if _, err := store.ParseCPR(s[i : i+n]); err == nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func validUserID(id string) error {
+	if err := store.ValidUUID(id); err != nil {
+		return fieldErr("user id", err)
+	}
+	return nil
+}
+
+func validCVR(cvr string) error {
+	if err := store.ValidCVR(cvr); err != nil {
+		return fieldErr("cvr", err)
+	}
+	return nil
+}
+
+// validGroupID accepts a custom group's UUID or a system group's
+// "sys-<P-number>".
+func validGroupID(id string) error {
+	if p, ok := strings.CutPrefix(id, "sys-"); ok {
+		if store.ValidPNumber(p) == nil {
+			return nil
+		}
+	} else if store.ValidUUID(id) == nil {
+		return nil
+	}
+	return invalid("group id must be a UUID or sys-<P-number>")
+}
+
+// validObjectID checks the shape of a grant, knock, token or right id:
+// 1–128 characters of letters, digits and . _ : -.
+func validObjectID(what, id string) error {
+	if id == "" || len(id) > 128 {
+		return invalid("%s id must be 1-128 characters", what)
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return invalid("%s id may only hold letters, digits and . _ : -", what)
+		}
+	}
+	return nil
+}
+
+func pathVar(r *http.Request, name string) string { return mux.Vars(r)[name] }
+
+// decodeBody decodes a required JSON body strictly (pdp.DecodeJSON:
+// unknown fields and trailing data refused).
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error { return pdp.DecodeJSON(w, r, v) }
+
+// decodeOptionalBody is decodeBody for a body that may be absent.
+func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil
+	}
+	br := bufio.NewReader(r.Body)
+	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+		return nil
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	return pdp.DecodeJSON(w, r, v)
+}
+
+// parseTimeParam parses a query time: RFC 3339, or a date YYYY-MM-DD
+// (the start of that day, or its end when endOfDay). Empty is zero.
+func parseTimeParam(name, v string, endOfDay bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return time.Time{}, invalid("%s must be a date (YYYY-MM-DD) or an RFC 3339 time", name)
+	}
+	if endOfDay {
+		t = t.Add(24*time.Hour - time.Nanosecond)
+	}
+	return t, nil
+}

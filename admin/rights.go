@@ -1,0 +1,104 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+func (s *Server) handleListRights(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := s.authorizeGlobal(c, objRight, actRead); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	var rights []*store.Right
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		rights, err = tx.ListRights()
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "rights": nonNil(rights)})
+}
+
+// rightRequest is the body of PUT /v1/rights/{id}: the whole catalogue
+// entry (flags absent = false). id, when given, must equal the path.
+type rightRequest struct {
+	ID            string          `json:"id,omitempty"`
+	Title         string          `json:"title"`
+	Service       string          `json:"service"`
+	Forbidden     bool            `json:"forbidden"`
+	Deprecated    bool            `json:"deprecated"`
+	NoGroup       bool            `json:"no_group"`
+	NoSE          bool            `json:"no_se"`
+	RequireCPR    bool            `json:"require_cpr"`
+	EmployeesOnly bool            `json:"employees_only"`
+	AdminRole     store.AdminRole `json:"admin_role,omitempty"`
+}
+
+func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	var req rightRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	right := &store.Right{ID: id, Title: strings.TrimSpace(req.Title), Service: strings.TrimSpace(req.Service),
+		Forbidden: req.Forbidden, Deprecated: req.Deprecated, NoGroup: req.NoGroup, NoSE: req.NoSE,
+		RequireCPR: req.RequireCPR, EmployeesOnly: req.EmployeesOnly, AdminRole: req.AdminRole}
+	created := false
+	// Changing the catalogue is no adgang.admin action: only the role
+	// check (A14, superadmin) applies.
+	pf := func(tx *store.Tx) (*plan, error) {
+		if err := s.authorizeGlobal(c, objRight, actUpdate); err != nil {
+			return nil, err
+		}
+		if err := validObjectID("right", id); err != nil {
+			return nil, err
+		}
+		if req.ID != "" && req.ID != id {
+			return nil, invalid("id in the body must equal the id in the path")
+		}
+		if right.Title == "" || right.Service == "" {
+			return nil, invalid("title and service are required")
+		}
+		if err := validText("title", right.Title, 200); err != nil {
+			return nil, err
+		}
+		if err := validObjectID("service", right.Service); err != nil {
+			return nil, err
+		}
+		switch right.AdminRole {
+		case "", store.RoleOrgAdmin, store.RoleUserAdmin, store.RoleAuditor:
+		default:
+			return nil, invalid("admin_role must be empty, org-admin, user-admin or auditor")
+		}
+		_, err := tx.GetRight(id)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, err
+		}
+		created = store.IsNotFound(err)
+		return &plan{apply: func(tx *store.Tx) error { return tx.PutRight(right) }}, nil
+	}
+	rev, err := s.write(r.Context(), c, pf)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// The decision service follows the change feed too; refreshing here
+	// makes the very next decision see the new flags.
+	if err := s.eng.RefreshRights(r.Context()); err != nil {
+		s.log.Error().Err(err).Msg("admin: refresh the decision service's rights catalogue")
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	pdp.WriteJSON(w, status, map[string]any{"revision": rev, "right": right})
+}

@@ -1,0 +1,126 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// tokenRequest is the body of POST /v1/tokens.
+type tokenRequest struct {
+	UserID     string     `json:"user_id,omitempty"`
+	Superadmin bool       `json:"superadmin,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+}
+
+// handleCreateToken makes an API token, shown once in the answer. A
+// superadmin may make any token; any other administrator only a token
+// for itself (which acts with its own roles, so no role is gained). A
+// token for another user answers 404 when that user is outside the
+// caller's organisations (A1) and 403 otherwise (A14).
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req tokenRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var tok *store.Token
+	var plain string
+	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+		if !c.superadmin {
+			if req.Superadmin {
+				return nil, forbidden("only a superadmin may create superadmin tokens")
+			}
+			if req.UserID == "" {
+				req.UserID = c.userID
+			}
+			if req.UserID != c.userID {
+				if err := validUserID(req.UserID); err != nil {
+					return nil, err
+				}
+				u, err := loadUser(tx, req.UserID)
+				if err != nil {
+					return nil, err
+				}
+				if len(s.roles.rolesIn(c.subject, u.Org)) == 0 {
+					return nil, notFound("user")
+				}
+				return nil, forbidden("an administrator may only create tokens for itself")
+			}
+			if err := s.authorizeGlobal(c, objToken, actCreate); err != nil {
+				return nil, err
+			}
+		} else if err := s.authorizeGlobal(c, objToken, actCreate); err != nil {
+			return nil, err
+		}
+		return &plan{apply: func(tx *store.Tx) error {
+			var err error
+			tok, plain, err = createTokenTx(tx, c.actor, req.UserID, req.Superadmin, req.ExpiresAt)
+			return err
+		}}, nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "id": tok.ID, "token": plain,
+		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt})
+}
+
+// handleListTokens lists tokens (never their secrets or hashes): every
+// token for a superadmin, the caller's own otherwise.
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := s.authorizeGlobal(c, objToken, actRead); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	out := []*store.Token{}
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		ts, err := tx.ListTokens()
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if c.superadmin || (c.userID != "" && t.UserID == c.userID && !t.Superadmin) {
+				out = append(out, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "tokens": out})
+}
+
+// handleDeleteToken revokes a token at once: a superadmin any token, any
+// other administrator its own (others' tokens are not found).
+func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+		if err := validObjectID("token", id); err != nil {
+			return nil, err
+		}
+		t, err := loadToken(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !c.superadmin && (c.userID == "" || t.UserID != c.userID || t.Superadmin) {
+			return nil, notFound("token")
+		}
+		if err := s.authorizeGlobal(c, objToken, actDelete); err != nil {
+			return nil, err
+		}
+		return &plan{apply: func(tx *store.Tx) error { return tx.DeleteToken(id) }}, nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}

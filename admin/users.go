@@ -1,0 +1,763 @@
+package admin
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// userCreateRequest is the body of POST /v1/orgs/{cvr}/users. Status,
+// revision and the other read-only fields are not accepted (unknown
+// fields are refused). The plain CPR number is only parsed, hashed and
+// masked; it is never stored, logged or answered.
+type userCreateRequest struct {
+	ID            string `json:"id,omitempty"`
+	Name          string `json:"name"`
+	Email         string `json:"email,omitempty"`
+	Username      string `json:"username,omitempty"`
+	LegacyID      string `json:"legacy_id,omitempty"`
+	CPR           string `json:"cpr,omitempty"`
+	BirthDate     string `json:"birth_date,omitempty"`
+	Kind          string `json:"kind,omitempty"`
+	PNumber       string `json:"p_number,omitempty"`
+	SENumber      string `json:"se_number,omitempty"`
+	Anonymous     bool   `json:"anonymous,omitempty"`
+	Language      string `json:"language,omitempty"`
+	Phone         string `json:"phone,omitempty"`
+	Justification string `json:"justification,omitempty"`
+}
+
+// firstUserRights are the rights the first user of an organisation gets
+// (A15: every admin role, org-admin and user-admin), scoped to the CVR.
+// An a-kasse gets Arbejdsmarkedsportalen's LBA right for the user-admin
+// role; every other organisation gets MitID Erhverv's user administrator.
+// Both get MitID Erhverv's organisation administrator for org-admin.
+// Rights missing from the catalogue are skipped.
+var firstUserRights = map[store.OrgType][]string{
+	store.OrgAKasse: {"amp.lba", "mitid_erhverv.org_admin"},
+}
+
+var defaultFirstUserRights = []string{"mitid_erhverv.org_admin", "mitid_erhverv.user_admin"}
+
+func firstRights(t store.OrgType) []string {
+	if r, ok := firstUserRights[t]; ok {
+		return r
+	}
+	return defaultFirstUserRights
+}
+
+func validEmail(e string) error {
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || len(e) > 254 {
+		return invalid("email must be a plain e-mail address")
+	}
+	if containsCPR(e) {
+		return invalid("email must not contain a CPR number")
+	}
+	return nil
+}
+
+func validUsername(n string) error {
+	if n == "" || len(n) > 100 {
+		return invalid("username must be 1-100 characters")
+	}
+	for _, c := range n {
+		if unicode.IsSpace(c) || unicode.IsControl(c) {
+			return invalid("username must not contain spaces or control characters")
+		}
+	}
+	if containsCPR(n) {
+		return invalid("username must not contain a CPR number")
+	}
+	return nil
+}
+
+func validKind(k string) error {
+	switch store.UserKind(k) {
+	case store.KindEmployee, store.KindFunction, store.KindPrivate:
+		return nil
+	}
+	return invalid("kind must be employee, function or private")
+}
+
+func validBirthDate(d string) error {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil || t.Year() < 1890 {
+		return invalid("birth_date must be a date YYYY-MM-DD")
+	}
+	return nil
+}
+
+func validText(field, v string, maxLen int) error {
+	if len(v) > maxLen {
+		return invalid("%s must be at most %d characters", field, maxLen)
+	}
+	for _, c := range v {
+		if unicode.IsControl(c) && c != '\n' && c != '\t' {
+			return invalid("%s must not contain control characters", field)
+		}
+	}
+	if containsCPR(v) {
+		return invalid("%s must not contain a CPR number", field)
+	}
+	return nil
+}
+
+// setCPR links a parsed CPR number to u: keyed hash and masked form only.
+func (s *Server) setCPR(u *store.User, cpr string) error {
+	if cpr == "" {
+		u.CPRHash, u.CPRMasked, u.CPRLinked = "", "", false
+		return nil
+	}
+	n, err := store.ParseCPR(cpr)
+	if err != nil {
+		return fieldErr("cpr", err)
+	}
+	u.CPRHash, u.CPRMasked, u.CPRLinked = s.st.HashCPR(n), store.MaskCPR(n), true
+	return nil
+}
+
+// buildUser validates a create request and returns the user to store.
+func (s *Server) buildUser(req *userCreateRequest, cvr, source string) (*store.User, error) {
+	u := &store.User{ID: req.ID, Org: cvr, Name: strings.TrimSpace(req.Name), Email: req.Email,
+		Username: req.Username, LegacyID: req.LegacyID, BirthDate: req.BirthDate, Kind: store.UserKind(req.Kind),
+		PNumber: req.PNumber, SENumber: req.SENumber, Anonymous: req.Anonymous, Language: req.Language,
+		Phone: req.Phone, Justification: req.Justification, Source: source}
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	} else if err := store.ValidUUID(u.ID); err != nil {
+		return nil, fieldErr("id", err)
+	}
+	if u.Name == "" {
+		return nil, invalid("name is required")
+	}
+	if u.Kind == "" {
+		u.Kind = store.KindEmployee
+	}
+	if err := s.validateUserFields(u); err != nil {
+		return nil, err
+	}
+	if err := s.setCPR(u, req.CPR); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// validateUserFields checks the shape of every identifier and text field.
+func (s *Server) validateUserFields(u *store.User) error {
+	checks := []struct {
+		set bool
+		err func() error
+	}{
+		{true, func() error { return validText("name", u.Name, 200) }},
+		{u.Email != "", func() error { return validEmail(u.Email) }},
+		{u.Username != "", func() error { return validUsername(u.Username) }},
+		{u.LegacyID != "", func() error { _, _, err := store.ParseLegacyID(u.LegacyID); return fieldErrOrNil("legacy_id", err) }},
+		{u.BirthDate != "", func() error { return validBirthDate(u.BirthDate) }},
+		{true, func() error { return validKind(string(u.Kind)) }},
+		{u.PNumber != "", func() error { return fieldErrOrNil("p_number", store.ValidPNumber(u.PNumber)) }},
+		{u.SENumber != "", func() error { return fieldErrOrNil("se_number", store.ValidSE(u.SENumber)) }},
+		{true, func() error { return validText("language", u.Language, 10) }},
+		{true, func() error { return validText("phone", u.Phone, 40) }},
+		{true, func() error { return validText("justification", u.Justification, 2000) }},
+	}
+	for _, c := range checks {
+		if c.set {
+			if err := c.err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func fieldErrOrNil(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fieldErr(field, err)
+}
+
+// changeOf is the user as the policy sees a proposed change: every API
+// field, the CPR number replaced by whether one is linked.
+func changeOf(u *store.User) map[string]any {
+	return map[string]any{"id": u.ID, "org": u.Org, "name": u.Name, "email": u.Email, "username": u.Username,
+		"legacy_id": u.LegacyID, "cpr_linked": u.CPRLinked, "birth_date": u.BirthDate, "kind": string(u.Kind),
+		"p_number": u.PNumber, "se_number": u.SENumber, "anonymous": u.Anonymous, "language": u.Language,
+		"phone": u.Phone, "justification": u.Justification, "source": u.Source}
+}
+
+type userAnswer struct {
+	user   *store.User
+	grants []*store.Grant
+}
+
+// planUserCreate creates a user in cvr (user.create); when it is the
+// organisation's first user it also gets the A15 admin grants, each
+// checked as a grant.create. extra runs in the same transaction (knock
+// accept deletes the knock).
+func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, source string, out *userAnswer, extra func(tx *store.Tx) error) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validCVR(cvr); err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, cvr, "organisation", objUser, actCreate); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, cvr)
+		if err != nil {
+			return nil, err
+		}
+		u, err := s.buildUser(req, cvr, source)
+		if err != nil {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, cvr)
+		if err != nil {
+			return nil, err
+		}
+		conf, err := conflicts(tx, u.Email, u.Username, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "user.create", org)
+		in["change"], in["admin_holders"], in["conflicts"] = changeOf(u), holders, conf
+		p := &plan{checks: []map[string]any{in}}
+
+		existing, _, err := tx.ListUsers(cvr, "", 1)
+		if err != nil {
+			return nil, err
+		}
+		var grants []*store.Grant
+		if len(existing) == 0 { // A15: the first user gets every admin role
+			target := userTarget(&store.User{ID: u.ID, Kind: u.Kind, Anonymous: u.Anonymous, Status: store.StatusNew, Org: cvr})
+			for _, rid := range firstRights(org.Type) {
+				r, err := tx.GetRight(rid)
+				if store.IsNotFound(err) {
+					continue
+				} else if err != nil {
+					return nil, err
+				}
+				g := &store.Grant{ID: uuid.NewString(), Right: r.ID, HolderType: store.HolderUser, HolderID: u.ID,
+					Org: cvr, Scope: store.Scope{Type: store.ScopeCVR, Value: cvr}, GrantedBy: c.actor,
+					Justification: "A15: first user of the organisation"}
+				gin := s.baseInput(c, "grant.create", org)
+				gin["target"], gin["grant"], gin["right"], gin["admin_holders"] = target, grantInput(g), rightInput(r), holders
+				p.checks = append(p.checks, gin)
+				grants = append(grants, g)
+			}
+		}
+		p.apply = func(tx *store.Tx) error {
+			if err := tx.CreateUser(u); err != nil {
+				return err
+			}
+			for _, g := range grants {
+				if err := tx.CreateGrant(g); err != nil {
+					return err
+				}
+			}
+			if len(grants) > 0 {
+				ids := make([]string, len(grants))
+				for i, g := range grants {
+					ids[i] = g.Right
+				}
+				tx.Audit(store.AuditEvent{Type: "user.first_admin", Org: cvr, UserID: u.ID, Object: u.ID,
+					Details: map[string]any{"rule": "A15", "rights": ids}})
+			}
+			if extra != nil {
+				if err := extra(tx); err != nil {
+					return err
+				}
+			}
+			out.user, out.grants = u, grants
+			return nil
+		}
+		return p, nil
+	}
+}
+
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req userCreateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var out userAnswer
+	rev, err := s.write(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+}
+
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	if err := validUserID(id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	var u *store.User
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if u, err = loadUser(tx, id); err != nil {
+			return err
+		}
+		return s.authorize(c, u.Org, "user", objUser, actRead)
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
+		"admin_roles": nonNil(s.roles.rolesIn(u.ID, u.Org))})
+}
+
+// userPatchRequest is the body of PATCH /v1/users/{id}: present fields
+// change, absent ones stay. Read-only fields are listed so that sending
+// one is a clear error; anonymous is passed to the policy (A8).
+type userPatchRequest struct {
+	Name          *string `json:"name,omitempty"`
+	Email         *string `json:"email,omitempty"`
+	Username      *string `json:"username,omitempty"`
+	LegacyID      *string `json:"legacy_id,omitempty"`
+	CPR           *string `json:"cpr,omitempty"`
+	BirthDate     *string `json:"birth_date,omitempty"`
+	Kind          *string `json:"kind,omitempty"`
+	PNumber       *string `json:"p_number,omitempty"`
+	SENumber      *string `json:"se_number,omitempty"`
+	Anonymous     *bool   `json:"anonymous,omitempty"`
+	Language      *string `json:"language,omitempty"`
+	Phone         *string `json:"phone,omitempty"`
+	Justification *string `json:"justification,omitempty"`
+
+	ID               json.RawMessage `json:"id,omitempty"`
+	Org              json.RawMessage `json:"org,omitempty"`
+	Status           json.RawMessage `json:"status,omitempty"`
+	Revision         json.RawMessage `json:"revision,omitempty"`
+	CPRLinked        json.RawMessage `json:"cpr_linked,omitempty"`
+	DeactivatedUntil json.RawMessage `json:"deactivated_until,omitempty"`
+	StatusChangedAt  json.RawMessage `json:"status_changed_at,omitempty"`
+	LastLogin        json.RawMessage `json:"last_login,omitempty"`
+	Source           json.RawMessage `json:"source,omitempty"`
+	ConfirmedAt      json.RawMessage `json:"confirmed_at,omitempty"`
+	CreatedAt        json.RawMessage `json:"created_at,omitempty"`
+	UpdatedAt        json.RawMessage `json:"updated_at,omitempty"`
+}
+
+func readOnly(fields map[string]json.RawMessage) error {
+	names := make([]string, 0, len(fields))
+	for k, v := range fields {
+		if v != nil {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return invalid("read-only field(s) cannot be changed: %s", strings.Join(names, ", "))
+}
+
+// applyTo validates the patch, applies it to u and returns the changed
+// fields as the policy sees them (the CPR number as cpr_linked).
+func (p *userPatchRequest) applyTo(s *Server, u *store.User) (map[string]any, []string, error) {
+	if err := readOnly(map[string]json.RawMessage{"id": p.ID, "org": p.Org, "status": p.Status,
+		"revision": p.Revision, "cpr_linked": p.CPRLinked, "deactivated_until": p.DeactivatedUntil,
+		"status_changed_at": p.StatusChangedAt, "last_login": p.LastLogin, "source": p.Source,
+		"confirmed_at": p.ConfirmedAt, "created_at": p.CreatedAt, "updated_at": p.UpdatedAt}); err != nil {
+		return nil, nil, err
+	}
+	change := map[string]any{}
+	set := func(name string, src *string, dst *string) {
+		if src != nil {
+			*dst = *src
+			change[name] = *src
+		}
+	}
+	set("name", p.Name, &u.Name)
+	set("email", p.Email, &u.Email)
+	set("username", p.Username, &u.Username)
+	set("legacy_id", p.LegacyID, &u.LegacyID)
+	set("birth_date", p.BirthDate, &u.BirthDate)
+	set("p_number", p.PNumber, &u.PNumber)
+	set("se_number", p.SENumber, &u.SENumber)
+	set("language", p.Language, &u.Language)
+	set("phone", p.Phone, &u.Phone)
+	set("justification", p.Justification, &u.Justification)
+	if p.Kind != nil {
+		u.Kind = store.UserKind(*p.Kind)
+		change["kind"] = *p.Kind
+	}
+	if p.Anonymous != nil {
+		// Never applied here: A8 (Rego) refuses any change of it, and an
+		// unchanged value changes nothing.
+		change["anonymous"] = *p.Anonymous
+	}
+	if p.CPR != nil {
+		if err := s.setCPR(u, *p.CPR); err != nil {
+			return nil, nil, err
+		}
+		change["cpr_linked"] = u.CPRLinked
+	}
+	if len(change) == 0 {
+		return nil, nil, invalid("nothing to change")
+	}
+	u.Name = strings.TrimSpace(u.Name)
+	if u.Name == "" {
+		return nil, nil, invalid("name cannot be empty")
+	}
+	if err := s.validateUserFields(u); err != nil {
+		return nil, nil, err
+	}
+	fields := make([]string, 0, len(change))
+	for k := range change {
+		fields = append(fields, k)
+	}
+	slices.Sort(fields)
+	return change, fields, nil
+}
+
+func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out *userAnswer) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validUserID(id); err != nil {
+			return nil, err
+		}
+		u, err := loadUser(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, u.Org, "user", objUser, actUpdate); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		next := *u
+		change, fields, err := req.applyTo(s, &next)
+		if err != nil {
+			return nil, err
+		}
+		email, username := "", ""
+		if !strings.EqualFold(next.Email, u.Email) {
+			email = next.Email
+		}
+		if !strings.EqualFold(next.Username, u.Username) {
+			username = next.Username
+		}
+		conf, err := conflicts(tx, email, username, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "user.update", org)
+		in["target"], in["change"], in["admin_holders"], in["conflicts"] = userTarget(u), change, holders, conf
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if err := tx.UpdateUser(&next); err != nil {
+				return err
+			}
+			tx.Audit(store.AuditEvent{Type: "user.update.fields", Org: u.Org, UserID: u.ID, Object: u.ID,
+				Details: map[string]any{"fields": fields}})
+			out.user = &next
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req userPatchRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var out userAnswer
+	rev, err := s.write(r.Context(), c, s.planUserUpdate(c, pathVar(r, "id"), &req, &out))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+}
+
+func (s *Server) planUserDelete(c *caller, id string) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validUserID(id); err != nil {
+			return nil, err
+		}
+		u, err := loadUser(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, u.Org, "user", objUser, actDelete); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "user.delete", org)
+		in["target"], in["admin_holders"] = userTarget(u), holders
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteUser(id) }}, nil
+	}
+}
+
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	rev, err := s.write(r.Context(), c, s.planUserDelete(c, id))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// statusRequest is the optional body of the status routes.
+type statusRequest struct {
+	Until *time.Time `json:"until,omitempty"`
+}
+
+var statusOf = map[string]store.UserStatus{
+	"user.inactivate": store.StatusInactive,
+	"user.activate":   store.StatusActive,
+	"user.deactivate": store.StatusDeactivated,
+}
+
+func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest, out *userAnswer) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validUserID(id); err != nil {
+			return nil, err
+		}
+		if req.Until != nil && action != "user.deactivate" {
+			return nil, invalid("until is only for deactivate")
+		}
+		if req.Until != nil && !req.Until.After(tx.Now()) {
+			return nil, invalid("until must be in the future")
+		}
+		u, err := loadUser(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, u.Org, "user", objUser, actUpdate); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		holders, err := s.adminHolders(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		next := *u
+		next.Status, next.StatusChangedAt, next.DeactivatedUntil = statusOf[action], tx.Now(), req.Until
+		change := map[string]any{"status": string(next.Status)}
+		if req.Until != nil {
+			change["until"] = req.Until.UTC().Format(time.RFC3339)
+		}
+		in := s.baseInput(c, action, org)
+		in["target"], in["change"], in["admin_holders"] = userTarget(u), change, holders
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if err := tx.UpdateUser(&next); err != nil {
+				return err
+			}
+			details := map[string]any{"from": string(u.Status), "to": string(next.Status)}
+			if req.Until != nil {
+				details["until"] = req.Until.UTC().Format(time.RFC3339)
+			}
+			tx.Audit(store.AuditEvent{Type: action, Org: u.Org, UserID: u.ID, Object: u.ID, Details: details})
+			out.user = &next
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handleUserStatus(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		var req statusRequest
+		if err := decodeOptionalBody(w, r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var out userAnswer
+		rev, err := s.write(r.Context(), c, s.planUserStatus(c, pathVar(r, "id"), action, &req, &out))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	}
+}
+
+// --- search ---
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// statusFilter matches a user status against the status query parameter:
+// active (default: new and active), inactive (inactive and deactivated),
+// all, or one exact status (new, deactivated).
+func statusFilter(q string) (func(store.UserStatus) bool, error) {
+	switch q {
+	case "", "active":
+		return func(s store.UserStatus) bool { return s == store.StatusActive || s == store.StatusNew }, nil
+	case "inactive":
+		return func(s store.UserStatus) bool { return s == store.StatusInactive || s == store.StatusDeactivated }, nil
+	case "all":
+		return func(store.UserStatus) bool { return true }, nil
+	case "new", "deactivated":
+		return func(s store.UserStatus) bool { return string(s) == q }, nil
+	}
+	return nil, invalid("status must be active, inactive, all, new or deactivated")
+}
+
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	q := r.URL.Query()
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	keep, err := statusFilter(q.Get("status"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit := defaultPageSize
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxPageSize {
+			s.writeError(w, r, invalid("limit must be 1-%d", maxPageSize))
+			return
+		}
+	}
+	after := ""
+	if v := q.Get("page_token"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || store.ValidUUID(string(b)) != nil {
+			s.writeError(w, r, invalid("page_token is not valid"))
+			return
+		}
+		after = string(b)
+	}
+	text := strings.ToLower(strings.TrimSpace(q.Get("q")))
+	email := strings.ToLower(strings.TrimSpace(q.Get("email")))
+	rid := strings.TrimSpace(q.Get("rid"))
+	role := strings.TrimSpace(q.Get("role"))
+	if rid != "" && !strings.HasPrefix(rid, "CVR:") {
+		if _, err := strconv.ParseUint(rid, 10, 64); err != nil {
+			s.writeError(w, r, invalid("rid must be a RID number or a CVR:…-RID:… id"))
+			return
+		}
+	}
+	rev := s.st.Revision()
+	users := []*store.User{}
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
+			return err
+		}
+		if _, err := loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		adminRole := false
+		switch store.AdminRole(role) {
+		case "":
+		case store.RoleOrgAdmin, store.RoleUserAdmin, store.RoleAuditor:
+			adminRole = true
+		default:
+			if _, err := tx.GetRight(role); err != nil {
+				return invalid("role must be an admin role (org-admin, user-admin, auditor) or a right id")
+			}
+		}
+		match := func(u *store.User) (bool, error) {
+			if !keep(u.Status) {
+				return false, nil
+			}
+			if email != "" && strings.ToLower(u.Email) != email {
+				return false, nil
+			}
+			if rid != "" && u.LegacyID != rid && !strings.HasSuffix(u.LegacyID, "-RID:"+rid) {
+				return false, nil
+			}
+			if text != "" && !strings.Contains(strings.ToLower(u.Name), text) && !strings.Contains(strings.ToLower(u.Email), text) &&
+				!strings.Contains(strings.ToLower(u.Username), text) && !strings.Contains(strings.ToLower(u.LegacyID), text) {
+				return false, nil
+			}
+			switch {
+			case adminRole:
+				return slices.Contains(s.roles.rolesIn(u.ID, cvr), role), nil
+			case role != "":
+				gs, err := tx.EffectiveGrants(u.ID)
+				if err != nil {
+					return false, err
+				}
+				return slices.ContainsFunc(gs, func(g store.EffectiveGrant) bool { return g.Right == role && g.Org == cvr }), nil
+			}
+			return true, nil
+		}
+		if email != "" { // the unique index answers directly
+			u, err := tx.UserByEmail(email)
+			if err == nil && u.Org == cvr {
+				if ok, err := match(u); err != nil {
+					return err
+				} else if ok {
+					users = append(users, u)
+				}
+			} else if err != nil && !store.IsNotFound(err) {
+				return err
+			}
+			return nil
+		}
+		cursor := after
+		for {
+			batch, more, err := tx.ListUsers(cvr, cursor, 200)
+			if err != nil {
+				return err
+			}
+			for _, u := range batch {
+				cursor = u.ID
+				ok, err := match(u)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				if len(users) == limit {
+					next = base64.RawURLEncoding.EncodeToString([]byte(users[len(users)-1].ID))
+					return nil
+				}
+				users = append(users, u)
+			}
+			if more == "" {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "users": users, "next_page_token": next})
+}
