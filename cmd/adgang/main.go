@@ -19,6 +19,7 @@ Usage:
   adgang serve [flags] [PATH…]      start the decision (and admin) listeners
   adgang policy test [DIR]          run the Rego policy tests (default: the embedded set)
   adgang policy check [DIR]         compile a policy set and report errors with file:line
+  adgang token create --superadmin  make an admin API token (server stopped; --user ID for a user's token)
   adgang version                    print the version
 
 Run 'adgang serve -h' for the server's flags.
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args[1:], stdout)
+	case "token":
+		return runToken(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "adgang", version)
 		return nil

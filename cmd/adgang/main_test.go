@@ -172,3 +172,79 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// call sends a JSON request with an optional bearer token.
+func call(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestServeAdminSession is the README's curl session against the real
+// wiring: the bootstrap token creates an org, a user and a grant, and the
+// next login decision allows on that P-unit.
+func TestServeAdminSession(t *testing.T) {
+	const boot = "bootstrap-token-for-tests-0123456789"
+	m := startMain(t, Config{BootstrapToken: boot})
+	if s, _ := call(t, "GET", m.AdminURL+"/v1/rights", "", ""); s != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", s)
+	}
+	s, out := call(t, "POST", m.AdminURL+"/v1/orgs", boot,
+		`{"cvr":"29190011","name":"Skolen","type":"institution","p_units":[{"p_number":"4000000001","name":"Nord"},{"p_number":"4000000002"}]}`)
+	if s != http.StatusCreated {
+		t.Fatalf("create org: %d %v", s, out)
+	}
+	s, out = call(t, "POST", m.AdminURL+"/v1/orgs/29190011/users", boot,
+		`{"name":"Ulla Underviser","email":"ulla@skolen.example","p_number":"4000000001","kind":"employee"}`)
+	if s != http.StatusCreated {
+		t.Fatalf("create user: %d %v", s, out)
+	}
+	user, _ := out["user"].(map[string]any)
+	id, _ := user["id"].(string)
+	s, out = call(t, "POST", m.AdminURL+"/v1/users/"+id+"/grants", boot,
+		`{"right":"eksamensdatabasen.view","scope":{"type":"p","value":"4000000001"}}`)
+	if s != http.StatusCreated || out["revision"] == nil {
+		t.Fatalf("grant: %d %v", s, out)
+	}
+	_, d := postJSON(t, m.DecisionURL+"/v1/decisions/login",
+		`{"subject":{"id":"`+id+`","cvr":"29190011","kind":"employee","cpr_linked":true},"service":"eksamensdatabasen"}`)
+	if d["allow"] != true || !strings.Contains(mustJSON(d["rights"]), `"p_numbers":["4000000001"]`) {
+		t.Fatalf("decision after the grant: %v", d)
+	}
+}
+
+// TestTokenCommand: `adgang token create --superadmin` on a stopped
+// server's data directory prints a token the admin API then accepts.
+func TestTokenCommand(t *testing.T) {
+	dir := t.TempDir()
+	m := startMain(t, Config{DataDir: dir})
+	_ = m.Close()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--superadmin", "--data", dir}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "token: "); ok {
+			token = v
+		}
+	}
+	m2 := startMain(t, Config{DataDir: dir})
+	if s, body := call(t, "GET", m2.AdminURL+"/v1/rights", token, ""); s != http.StatusOK {
+		t.Fatalf("token from the CLI refused: %d %v", s, body)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/adgang/adgang/admin"
 	"github.com/adgang/adgang/admin/lifecycle"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
@@ -39,6 +40,9 @@ type Config struct {
 	CPRKey            []byte        // ADGANG_CPR_KEY (hex) or <data>/cpr.key, generated on first start
 	EncryptionKey     []byte        // ADGANG_ENCRYPTION_KEY (hex, 16/24/32 bytes): Badger encryption at rest
 	BootstrapToken    string        // ADGANG_BOOTSTRAP_TOKEN
+	JWKSFile          string        // ADGANG_JWKS_FILE: enables JWT bearer tokens for the admin API
+	JWTIssuer         string        // ADGANG_JWT_ISSUER
+	JWTAudience       string        // ADGANG_JWT_AUDIENCE
 }
 
 func envOr(name, def string) string {
@@ -94,6 +98,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		}
 	}
 	cfg.BootstrapToken = os.Getenv("ADGANG_BOOTSTRAP_TOKEN")
+	cfg.JWKSFile, cfg.JWTIssuer, cfg.JWTAudience = os.Getenv("ADGANG_JWKS_FILE"), os.Getenv("ADGANG_JWT_ISSUER"), os.Getenv("ADGANG_JWT_AUDIENCE")
 	return cfg, nil
 }
 
@@ -106,8 +111,11 @@ type Main struct {
 	Store  *store.Store
 	Engine *pdp.Engine
 
-	// DecisionURL is the decision listener's base URL once Run returned.
+	// DecisionURL and AdminURL are the listeners' base URLs once Run returned.
 	DecisionURL string
+	AdminURL    string
+
+	admin *admin.Server
 
 	servers       []*http.Server
 	declogFh      *os.File
@@ -204,6 +212,31 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	m.DecisionURL = url
+
+	if cfg.BootstrapToken != "" {
+		created, err := admin.Bootstrap(ctx, st, cfg.BootstrapToken)
+		if err != nil {
+			return fmt.Errorf("bootstrap token: %w", err)
+		}
+		if created {
+			m.Logger.Info().Msg("ADGANG_BOOTSTRAP_TOKEN stored as a superadmin token")
+		}
+	} else {
+		var tokens []*store.Token
+		_ = st.View(ctx, func(tx *store.Tx) (err error) { tokens, err = tx.ListTokens(); return })
+		if len(tokens) == 0 {
+			m.Logger.Warn().Msg("no admin API token exists: set ADGANG_BOOTSTRAP_TOKEN on this start, or stop the server and run `adgang token create --superadmin`")
+		}
+	}
+	adm, err := admin.New(ctx, admin.Config{Store: st, Engine: eng, JWKSFile: cfg.JWKSFile, JWTIssuer: cfg.JWTIssuer,
+		JWTAudience: cfg.JWTAudience, Logger: m.Logger.With().Str("component", "admin").Logger()})
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	m.admin = adm
+	if m.AdminURL, err = m.listen(cfg.AdminAddr, adm.Handler(), "admin"); err != nil {
+		return err
+	}
 	if cfg.LifecycleInterval > 0 {
 		runner := &lifecycle.Runner{Store: st, Policy: eng, Interval: cfg.LifecycleInterval,
 			Logger: m.Logger.With().Str("component", "lifecycle").Logger()}
@@ -247,6 +280,10 @@ func (m *Main) Close() error {
 		m.stopLifecycle()
 		<-m.lifecycleDone // a lifecycle action finishes its transaction first
 		m.stopLifecycle = nil
+	}
+	if m.admin != nil {
+		errs = append(errs, m.admin.Close())
+		m.admin = nil
 	}
 	if m.Engine != nil {
 		errs = append(errs, m.Engine.Close())

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/admin"
+	"github.com/adgang/adgang/store"
+)
+
+// runToken implements `adgang token create`: it opens the store directly
+// (so the server must be stopped: Badger allows one process) and prints a
+// new admin API token, shown this once.
+func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError("usage: adgang token create [--superadmin] [--user ID] [--expires 720h] [--data DIR]\n")
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("ADGANG_DATA", "./data"), "data directory (env ADGANG_DATA)")
+	super := fs.Bool("superadmin", false, "a superadmin token (all organisations)")
+	user := fs.String("user", "", "make the token act as this user (with its admin roles)")
+	expires := fs.Duration("expires", 0, "expire after this long (default: never)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *super == (*user != "") {
+		return errors.New("give exactly one of --superadmin and --user ID")
+	}
+	key, err := loadOrCreateKey(filepath.Join(*data, "cpr.key"))
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Config{Dir: filepath.Join(*data, "badger"), CPRKey: key, Logger: zerolog.Nop()})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var exp *time.Time
+	if *expires > 0 {
+		t := time.Now().Add(*expires).UTC()
+		exp = &t
+	}
+	id, token, err := admin.CreateToken(ctx, st, "cli", *user, *super, exp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "id:    %s\ntoken: %s\n(shown once; use it as 'Authorization: Bearer <token>')\n", id, token)
+	return nil
+}
