@@ -347,25 +347,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// validCVR returns the first CVR number ≥ n that passes modulus-11.
-func validCVR(n int) string {
-	w := []int{2, 7, 6, 5, 4, 3, 2, 1}
-	for ; ; n++ {
-		s := fmt.Sprintf("%08d", n)
-		sum := 0
-		for i, c := range s {
-			sum += int(c-'0') * w[i]
-		}
-		if sum%11 == 0 && s[0] != '0' {
-			return s
-		}
-	}
-}
-
 // freshCVR returns a valid CVR number not used before in this test.
 func (e *env) freshCVR() string {
 	for {
-		c := validCVR(30000000 + int(e.n())*13)
+		c := storetest.ValidCVR(30000000 + int(e.n())*13)
 		var exists bool
 		_ = e.st.View(context.Background(), func(tx *store.Tx) error {
 			_, err := tx.GetOrg(c)

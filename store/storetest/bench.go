@@ -31,7 +31,7 @@ func OpenPersistent(tb testing.TB) *store.Store {
 const BenchOrgs = 100
 
 // BenchOrg returns the CVR number of bench organisation i.
-func BenchOrg(i int) string { return validCVR(10000000 + i*1000) }
+func BenchOrg(i int) string { return ValidCVR(10000000 + i*1000) }
 
 // BenchPNumber returns P-unit j of bench organisation i.
 func BenchPNumber(i, j int) string { return fmt.Sprintf("%03d%07d", 100+i, j) }
@@ -39,8 +39,9 @@ func BenchPNumber(i, j int) string { return fmt.Sprintf("%03d%07d", 100+i, j) }
 // BenchUserID returns the id of bench user i.
 func BenchUserID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
-// validCVR returns the first CVR number ≥ n that passes modulus-11.
-func validCVR(n int) string {
+// ValidCVR returns the first CVR number ≥ n that passes modulus-11 (for
+// generating test organisations).
+func ValidCVR(n int) string {
 	w := []int{2, 7, 6, 5, 4, 3, 2, 1}
 	for ; ; n++ {
 		s := fmt.Sprintf("%08d", n)
