@@ -325,6 +325,20 @@ func loadOrg(tx *store.Tx, cvr string) (*store.Org, error) {
 	return o, err
 }
 
+// authorizedUser loads a user and authorises act on obj in the user's
+// organisation: an unknown user and one in an org where the caller has no
+// role both answer not_found (A1).
+func (s *Server) authorizedUser(tx *store.Tx, c *caller, id, obj, act string) (*store.User, error) {
+	u, err := loadUser(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, u.Org, "user", obj, act); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 func loadUser(tx *store.Tx, id string) (*store.User, error) {
 	u, err := tx.GetUser(id)
 	if store.IsNotFound(err) {

@@ -64,11 +64,8 @@ func (s *Server) planGrantCreate(c *caller, holderType, holderID string, req *gr
 			if err := validUserID(holderID); err != nil {
 				return nil, err
 			}
-			u, err := loadUser(tx, holderID)
+			u, err := s.authorizedUser(tx, c, holderID, objGrant, actCreate)
 			if err != nil {
-				return nil, err
-			}
-			if err := s.authorize(c, u.Org, "user", objGrant, actCreate); err != nil {
 				return nil, err
 			}
 			org, target = u.Org, userTarget(u)
@@ -228,11 +225,7 @@ func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c 
 	out := []effectiveGrant{}
 	now := s.now()
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		u, err := loadUser(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := s.authorize(c, u.Org, "user", objGrant, actRead); err != nil {
+		if _, err := s.authorizedUser(tx, c, id, objGrant, actRead); err != nil {
 			return err
 		}
 		gs, err := tx.EffectiveGrants(id)

@@ -312,10 +312,8 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller
 	var u *store.User
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
 		var err error
-		if u, err = loadUser(tx, id); err != nil {
-			return err
-		}
-		return s.authorize(c, u.Org, "user", objUser, actRead)
+		u, err = s.authorizedUser(tx, c, id, objUser, actRead)
+		return err
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -435,11 +433,8 @@ func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out
 		if err := validUserID(id); err != nil {
 			return nil, err
 		}
-		u, err := loadUser(tx, id)
+		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.authorize(c, u.Org, "user", objUser, actUpdate); err != nil {
 			return nil, err
 		}
 		org, err := loadOrg(tx, u.Org)
@@ -500,11 +495,8 @@ func (s *Server) planUserDelete(c *caller, id string) planFunc {
 		if err := validUserID(id); err != nil {
 			return nil, err
 		}
-		u, err := loadUser(tx, id)
+		u, err := s.authorizedUser(tx, c, id, objUser, actDelete)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.authorize(c, u.Org, "user", objUser, actDelete); err != nil {
 			return nil, err
 		}
 		org, err := loadOrg(tx, u.Org)
@@ -553,11 +545,8 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 		if req.Until != nil && !req.Until.After(tx.Now()) {
 			return nil, invalid("until must be in the future")
 		}
-		u, err := loadUser(tx, id)
+		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.authorize(c, u.Org, "user", objUser, actUpdate); err != nil {
 			return nil, err
 		}
 		org, err := loadOrg(tx, u.Org)
