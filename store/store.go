@@ -583,20 +583,25 @@ func (tx *Tx) keysReverse(prefix string, fn func(suffix string) bool) {
 	}
 }
 
+// loadAll loads every record whose id is in ids, in order.
+func loadAll[T any](ids []string, get func(string) (*T, error)) ([]*T, error) {
+	out := make([]*T, 0, len(ids))
+	for _, id := range ids {
+		v, err := get(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // --- organisations ---
 
 func (tx *Tx) GetOrg(cvr string) (*Org, error) { return getJSON[Org](tx, "o/"+cvr, "organisation") }
 
 func (tx *Tx) ListOrgs() ([]*Org, error) {
-	var out []*Org
-	for _, cvr := range tx.keys("o/") {
-		o, err := tx.GetOrg(cvr)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	return loadAll(tx.keys("o/"), tx.GetOrg)
 }
 
 // CreateOrg stores a new org (conflict if it exists) and its system groups.
@@ -1084,15 +1089,7 @@ func (tx *Tx) PutRight(r *Right) error {
 }
 
 func (tx *Tx) ListRights() ([]*Right, error) {
-	var out []*Right
-	for _, id := range tx.keys("r/") {
-		r, err := tx.GetRight(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return loadAll(tx.keys("r/"), tx.GetRight)
 }
 
 // --- grants ---
@@ -1185,15 +1182,7 @@ func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) {
 	if !tx.write {
 		return tx.cachedGrants(prefix)
 	}
-	var out []*Grant
-	for _, id := range tx.keys(prefix) {
-		g, err := tx.GetGrant(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, nil
+	return loadAll(tx.keys(prefix), tx.GetGrant)
 }
 
 func (tx *Tx) GrantsOfUser(userID string) ([]*Grant, error) {
@@ -1325,15 +1314,7 @@ func (tx *Tx) deleteGroup(id string) error {
 }
 
 func (tx *Tx) ListGroups(cvr string) ([]*Group, error) {
-	var out []*Group
-	for _, id := range tx.keys("iog/" + cvr + "/") {
-		g, err := tx.GetGroup(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, nil
+	return loadAll(tx.keys("iog/"+cvr+"/"), tx.GetGroup)
 }
 
 func (tx *Tx) SystemGroup(pNumber string) (*Group, error) {
@@ -1493,15 +1474,7 @@ func (tx *Tx) DeleteKnock(id string) error {
 }
 
 func (tx *Tx) ListKnocks(cvr string) ([]*Knock, error) {
-	var out []*Knock
-	for _, id := range tx.keys("iok/" + cvr + "/") {
-		k, err := tx.GetKnock(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, nil
+	return loadAll(tx.keys("iok/"+cvr+"/"), tx.GetKnock)
 }
 
 // --- tokens ---
@@ -1580,15 +1553,7 @@ func (tx *Tx) DeleteToken(id string) error {
 }
 
 func (tx *Tx) ListTokens() ([]*Token, error) {
-	var out []*Token
-	for _, id := range tx.keys("t/") {
-		t, err := tx.GetToken(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return loadAll(tx.keys("t/"), tx.GetToken)
 }
 
 // --- certificates ---
@@ -1687,15 +1652,7 @@ func (tx *Tx) GetImport(id string) (*ImportBatch, error) {
 }
 
 func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error) {
-	var out []*ImportBatch
-	for _, id := range tx.keys("ioi/" + cvr + "/") {
-		b, err := tx.GetImport(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return loadAll(tx.keys("ioi/"+cvr+"/"), tx.GetImport)
 }
 
 func (tx *Tx) PutMail(m *OutboxMail) error {
