@@ -552,17 +552,10 @@ func getJSON[T any](tx *Tx, key, what string) (*T, error) {
 // transaction reuses one key iterator for all its scans: creating a Badger
 // iterator costs more than the short scans the login read does.
 func (tx *Tx) keys(prefix string) []string {
-	it := tx.it
-	if it == nil || tx.write {
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		opts.Prefix = []byte(prefix)
-		it = tx.txn.NewIterator(opts)
-		defer it.Close()
-	}
-	var out []string
-	for it.Seek([]byte(prefix)); it.ValidForPrefix([]byte(prefix)); it.Next() {
-		out = append(out, string(it.Item().Key()[len(prefix):]))
+	refs := tx.keyRefs(prefix)
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.suffix
 	}
 	return out
 }
