@@ -10,16 +10,17 @@ import (
 // decisionCache keeps recent login decisions. An entry is only served
 // while the store revision and the policy set are exactly the ones it was
 // computed from (read-your-writes at any cache size), and never past its
-// deadline: at most maxAge after it was computed, and never past the
-// expiry of any grant it saw, so time-dependent rules (D13) stay exact and
-// others (D15's password age) are at most maxAge late.
+// deadline: the policy's own valid_until_ns (the first instant the clock
+// alone could change the answer: a grant expiry (D13), a password's age
+// limit (D15)), and at most cacheMaxAge after it was computed, a safety
+// bound for a policy that reads the clock without declaring it.
 type decisionCache struct {
 	mu      sync.Mutex
 	max     int
 	entries map[cacheKey]*cacheEntry
 }
 
-const cacheMaxAge = time.Second
+const cacheMaxAge = 5 * time.Minute
 
 type cacheKey struct {
 	subject Subject
@@ -65,10 +66,8 @@ func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *Policy
 		return
 	}
 	until := now.Add(cacheMaxAge)
-	for i := range view.Grants {
-		if exp := view.Grants[i].ExpiresAt; exp != nil && exp.After(now) && exp.Before(until) {
-			until = *exp
-		}
+	if !d.validUntil.IsZero() && d.validUntil.Before(until) {
+		until = d.validUntil
 	}
 	e := &cacheEntry{revision: view.Revision, policy: ps, until: until, d: *d}
 	if view.User != nil {

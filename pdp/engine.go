@@ -6,6 +6,7 @@ package pdp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -386,6 +387,9 @@ type Decision struct {
 	Policy     string       `json:"policy,omitempty"`
 
 	knock bool
+	// validUntil is the policy's valid_until_ns: when the clock alone could
+	// change this answer (zero: never). It bounds the decision cache.
+	validUntil time.Time
 }
 
 func newDecisionID() string { return uuid.NewString() }
@@ -498,6 +502,12 @@ func parseLoginResult(rs rego.ResultSet, d *Decision) error {
 	}
 	d.Allow = allow
 	d.knock, _ = m["knock"].(bool)
+	d.validUntil = time.Time{}
+	if n, ok := m["valid_until_ns"].(json.Number); ok {
+		if ns, err := n.Int64(); err == nil && ns > 0 {
+			d.validUntil = time.Unix(0, ns)
+		}
+	}
 	d.Rights = []RightScope{}
 	if rights, ok := m["rights"].([]any); ok {
 		for _, r := range rights {

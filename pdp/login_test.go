@@ -265,26 +265,49 @@ func TestDecisionCacheHonoursTime(t *testing.T) {
 	var mu sync.Mutex
 	clock := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 	e := newEnv(t, pdp.Config{Now: now})
-	exp := clock.Add(500 * time.Millisecond)
+	// Both deadlines fall inside the cache's 5-minute safety bound, so only
+	// the policy's valid_until_ns can make the cache let go in time.
+	exp := clock.Add(3 * time.Minute)
 	_, err := e.st.Update(context.Background(), "test", func(tx *store.Tx) error {
-		return tx.CreateGrant(&store.Grant{ID: "00000000-0000-4000-b000-0000000000e1", Right: "imi.case_worker",
+		if err := tx.CreateGrant(&store.Grant{ID: "00000000-0000-4000-b000-0000000000e1", Right: "imi.case_worker",
 			HolderType: store.HolderUser, HolderID: uid["alice"], Org: cvrA,
-			Scope: store.Scope{Type: store.ScopeCVR, Value: cvrA}, ExpiresAt: &exp})
+			Scope: store.Scope{Type: store.ScopeCVR, Value: cvrA}, ExpiresAt: &exp}); err != nil {
+			return err
+		}
+		u, err := tx.GetUser(uid["bob"])
+		if err != nil {
+			return err
+		}
+		// A local password that reaches its 180-day limit in 2 minutes (D15).
+		u.Password = &store.Password{Hash: "x", ChangedAt: clock.Add(-180*24*time.Hour + 2*time.Minute)}
+		return tx.UpdateUser(u)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "imi"}
-	first, _ := e.login(req)
-	second, _ := e.login(req)
-	if !first.Allow || !second.Allow || first.DecisionID == second.DecisionID {
-		t.Fatalf("before expiry: %v %v ids %s %s", first.Allow, second.Allow, first.DecisionID, second.DecisionID)
+	grantReq := pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "imi"}
+	pwSubject := subj("bob", cvrA)
+	pwSubject.AuthMethod = "password"
+	pwReq := pdp.LoginRequest{Subject: pwSubject, Service: "eksamensdatabasen"}
+	for _, req := range []pdp.LoginRequest{grantReq, pwReq} {
+		first, _ := e.login(req)
+		second, _ := e.login(req)
+		if !first.Allow || !second.Allow || first.DecisionID == second.DecisionID {
+			t.Fatalf("%s before its deadline: %v %v ids %s %s %+v", req.Subject.ID, first.Allow, second.Allow,
+				first.DecisionID, second.DecisionID, first.Reasons)
+		}
 	}
-	mu.Lock()
-	clock = clock.Add(600 * time.Millisecond)
-	mu.Unlock()
-	if d, _ := e.login(req); d.Allow || !codes(d)["grant_expired/D13"] {
+	advance(150 * time.Second) // past the password's limit, before the grant's expiry
+	if d, _ := e.login(pwReq); d.Allow || !codes(d)["password_change_required/D15"] {
+		t.Fatalf("after the password limit: allow=%v reasons %+v", d.Allow, d.Reasons)
+	}
+	if d, _ := e.login(grantReq); !d.Allow {
+		t.Fatalf("grant denied before its expiry: %+v", d.Reasons)
+	}
+	advance(31 * time.Second) // past the grant's expiry
+	if d, _ := e.login(grantReq); d.Allow || !codes(d)["grant_expired/D13"] {
 		t.Fatalf("after expiry: allow=%v reasons %+v", d.Allow, d.Reasons)
 	}
 }

@@ -20,6 +20,7 @@ decision := {
 	"rights": rights,
 	"reasons": reasons,
 	"knock": knock,
+	"valid_until_ns": valid_until_ns,
 }
 
 # allow is true only when no reason denies (reasons with info: true never
@@ -42,6 +43,33 @@ _reasons := union({
 	deprecated_right, cvr_overrides_p, outside_scope, grant_expired,
 	certificate_revoked, password_change_required, password_blocked,
 })
+
+# METADATA
+# title: Decision validity
+# description: >-
+#   The earliest future time (Unix nanoseconds) at which the passing of time
+#   alone could change this decision: the expiry of a grant (D13) or the end
+#   of the local password's maximum age (D15). 0 means no such time. The
+#   decision service caches a decision for at most this long (and never
+#   across a store or policy change). A rule that reads the clock must add
+#   its deadline here.
+valid_until_ns := min(_deadlines) if {
+	count(_deadlines) > 0
+} else := 0
+
+_deadlines contains t if {
+	some g in input.grants
+	t := g.expires_at_ns
+	is_number(t)
+	t > _now
+}
+
+_deadlines contains t if {
+	c := input.user.password.changed_at_ns
+	is_number(c)
+	t := c + (_password_max_age_days * lib.ns_per_day)
+	t > _now
+}
 
 # ---------------------------------------------------------------------------
 # Facts from the input (all undefined-safe: missing input denies, never errors)

@@ -146,7 +146,7 @@ test_malformed_grants_give_nothing if {
 
 test_decision_shape if {
 	d := login.decision with input as base
-	object.keys(d) == {"allow", "rights", "reasons", "knock"}
+	object.keys(d) == {"allow", "rights", "reasons", "knock", "valid_until_ns"}
 	d.allow == true
 	login.allow with input as base
 	d.reasons == []
@@ -790,4 +790,42 @@ test_d11_scopes_are_per_right if {
 	d := login.decision with input as inp
 	scope_of(d, eks) == {"all": false, "cvr": cvr, "p_numbers": [p1], "se_numbers": []}
 	scope_of(d, "eksamensdatabasen.report") == {"all": false, "cvr": cvr, "p_numbers": [p2], "se_numbers": [se]}
+}
+
+# ---------------------------------------------------------------------------
+# valid_until_ns: how long the decision may be cached
+# ---------------------------------------------------------------------------
+
+test_valid_until_no_deadline if {
+	login.decision.valid_until_ns == 0 with input as base
+}
+
+test_valid_until_earliest_future_grant_expiry if {
+	d := login.decision with input as with_grants({
+		"g-a": expiring(grant("g-a", eks, "p", p1), now + (3 * day)),
+		"g-b": expiring(grant("g-b", eks, "p", p2), now + day),
+		"g-old": expiring(grant("g-old", eks, "p", p2), now - day),
+		"g-c": grant("g-c", eks, "cvr", cvr),
+	})
+	d.valid_until_ns == now + day
+}
+
+test_valid_until_password_age_limit if {
+	d := login.decision with input as password_login(fresh)
+	d.valid_until_ns == (now - (10 * day)) + (180 * day)
+}
+
+test_valid_until_password_already_stale_has_no_deadline if {
+	d := login.decision with input as password_login(object.union(fresh, {"changed_at_ns": now - (181 * day)}))
+	d.valid_until_ns == 0
+}
+
+test_valid_until_decision_changes_at_deadline if {
+	t := now + day
+	inp := with_grants({"g-a": expiring(grant("g-a", eks, "p", p1), t)})
+	before := login.decision with input as json.patch(inp, [{"op": "replace", "path": "/now_ns", "value": t - 1}])
+	at := login.decision with input as json.patch(inp, [{"op": "replace", "path": "/now_ns", "value": t}])
+	before.allow == true
+	before.valid_until_ns == t
+	at.allow == false
 }
