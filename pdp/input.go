@@ -131,26 +131,28 @@ func grantTerm(g *store.EffectiveGrant) *ast.Term {
 }
 
 // loginInput builds the adgang.login input from a request and the store's
-// login read (see policies/README.md).
+// login read (see policies/README.md). Only the considered rights (the
+// asked one, or else the service's) and their grants are passed: the
+// policy looks at nothing else (its _considered and _own), so the answer is
+// the same and the evaluation walks a fraction of the grants.
 func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 	idx := e.rights.Load()
 	rights := ast.NewObject()
-	addRight := func(id string) {
-		if t, ok := idx.byID[id]; ok {
-			rights.Insert(strT(id), t)
-		}
-	}
-	for _, id := range idx.byService[req.Service] {
-		addRight(id)
-	}
 	if req.Right != "" {
-		addRight(req.Right)
+		if t, ok := idx.byID[req.Right]; ok {
+			rights.Insert(strT(req.Right), t)
+		}
+	} else {
+		for _, id := range idx.byService[req.Service] {
+			rights.Insert(strT(id), idx.byID[id])
+		}
 	}
 	grants := ast.NewObject()
 	for i := range v.Grants {
 		g := &v.Grants[i]
-		grants.Insert(strT(g.ID), grantTerm(g))
-		addRight(g.Right)
+		if rights.Get(strT(g.Right)) != nil {
+			grants.Insert(strT(g.ID), grantTerm(g))
+		}
 	}
 	items := [][2]*ast.Term{
 		item("subject", subjectTerm(&req.Subject)),

@@ -58,7 +58,7 @@ valid_until_ns := min(_deadlines) if {
 } else := 0
 
 _deadlines contains t if {
-	some g in input.grants
+	some g in _own_grants
 	t := g.expires_at_ns
 	is_number(t)
 	t > _now
@@ -147,10 +147,10 @@ _considered := {r |
 	right.service == input.service
 }
 
-# _own: [right, grant id] of the grants of the considered rights that belong
-# to the subject's CVR: the one walk over all grants. Grants of other
+# _own_grants: id -> grant for the grants of the considered rights that
+# belong to the subject's CVR: the one walk over all grants. Grants of other
 # organisations (e.g. through another org's group) never count here.
-_own := {[g.right, id] |
+_own_grants := {id: g |
 	cvr := _cvr
 	considered := _considered
 	some id, g in input.grants
@@ -158,8 +158,9 @@ _own := {[g.right, id] |
 	g.org == cvr
 }
 
-# _own_rights: the considered rights that have own grants.
-_own_rights := {r | some [r, _] in _own}
+# _own: [right, grant id] of the own grants.
+_own := {[g.right, id] | some id, g in _own_grants}
+
 
 # _ignored: grants some rule ignores (each ignored grant has a reason with
 # its id: D7, D8, D9, D10, D13).
@@ -350,11 +351,10 @@ password_blocked contains lib.reason("password_blocked", "L8", "the password is 
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
 grant_via_group contains lib.info_reason("grant_via_group", "D7", msg, {"right": r, "grant": id}) if {
-	some r in _own_rights
+	some id, g in _own_grants
+	r := g.right
 	input.rights[r].no_group == true
-	some [x, id] in _own
-	x == r
-	source := object.get(input.grants[id], "source", "")
+	source := object.get(g, "source", "")
 	source != "direct"
 	msg := sprintf("grant %v of %v comes through group %v; this right must be granted directly", [id, r, source])
 }
@@ -369,11 +369,10 @@ grant_via_group contains lib.info_reason("grant_via_group", "D7", msg, {"right":
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
 grant_on_se contains lib.info_reason("grant_on_se", "D8", msg, {"right": r, "grant": id}) if {
-	some r in _own_rights
+	some id, g in _own_grants
+	r := g.right
 	input.rights[r].no_se == true
-	some [x, id] in _own
-	x == r
-	scope := input.grants[id].scope
+	scope := g.scope
 	scope.type == "se"
 	msg := sprintf("grant %v of %v is scoped to SE-number %v; this right must be scoped to the CVR or a P-number", [id, r, object.get(scope, "value", "")])
 }
@@ -387,10 +386,9 @@ grant_on_se contains lib.info_reason("grant_on_se", "D8", msg, {"right": r, "gra
 # custom:
 #   seed: 000_7043272af43671e9.txt
 forbidden_right contains lib.info_reason("forbidden_right", "D9", msg, {"right": r, "grant": id}) if {
-	some r in _own_rights
+	some id, g in _own_grants
+	r := g.right
 	input.rights[r].forbidden == true
-	some [x, id] in _own
-	x == r
 	msg := sprintf("grant %v is for %v, which may never be used", [id, r])
 }
 
@@ -416,10 +414,9 @@ forbidden_right contains lib.reason_with("forbidden_right", "D9", msg, {"right":
 # custom:
 #   seed: 000_7043272af43671e9.txt
 deprecated_right contains lib.info_reason("deprecated_right", "D10", msg, {"right": r, "grant": id}) if {
-	some r in _own_rights
+	some id, g in _own_grants
+	r := g.right
 	input.rights[r].deprecated == true
-	some [x, id] in _own
-	x == r
 	msg := sprintf("grant %v is for %v, which is deprecated and gives nothing", [id, r])
 }
 
@@ -446,8 +443,9 @@ deprecated_right contains lib.reason_with("deprecated_right", "D10", msg, {"righ
 #   seed: SPEC.md
 grant_expired contains lib.info_reason("grant_expired", "D13", msg, {"right": r, "grant": id}) if {
 	now := _now
-	some [r, id] in _own
-	expires := input.grants[id].expires_at_ns
+	some id, g in _own_grants
+	r := g.right
+	expires := g.expires_at_ns
 	_expired(expires, now)
 	msg := sprintf("grant %v of %v has expired", [id, r])
 }

@@ -74,7 +74,7 @@ var decisionPackages = map[string]bool{
 
 // apiRules are the entrypoint rules of those packages: they gather
 // reasons, they do not make them.
-var apiRules = map[string]bool{"decision": true, "allow": true, "reasons": true, "rights": true}
+var apiRules = map[string]bool{"decision": true, "allow": true, "reasons": true, "rights": true, "valid_until_ns": true}
 
 var (
 	ruleIDTitle = regexp.MustCompile(`^(D[0-9]+|A[0-9]+|L[0-9]+|fail_closed) \S`)
