@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +52,8 @@ func main() {
 	flag.DurationVar(&cfg.rateDuration, "rate-duration", 5*time.Second, "length of each fixed-rate phase")
 	flag.IntVar(&cfg.conns, "conns", 16, "connections of the closed-loop phase")
 	flag.StringVar(&cfg.rates, "rates", "1000,5000,10000", "fixed request rates (requests/s)")
+	flag.StringVar(&cfg.systems, "systems", "adgang,opa,baseline", "systems to measure (comma-separated subset of adgang,opa,baseline)")
+	flag.StringVar(&cfg.pprof, "pprof", "", "directory for CPU and heap profiles of Adgang taken during the closed loop (off when empty)")
 	flag.IntVar(&cfg.rounds, "rounds", 1, "times each system is measured (alternately)")
 	flag.StringVar(&cfg.adgang, "adgang", "bin/adgang", "adgang binary")
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")
@@ -66,10 +69,10 @@ func main() {
 }
 
 type config struct {
-	sizes, work, rates, adgang, opa, policies, out string
-	seed                                           uint64
-	duration, rateDuration                         time.Duration
-	conns, rounds                                  int
+	sizes, work, rates, adgang, opa, policies, out, systems, pprof string
+	seed                                                           uint64
+	duration, rateDuration                                         time.Duration
+	conns, rounds                                                  int
 }
 
 // serveBaseline answers every request with one constant decision.
@@ -156,8 +159,14 @@ func run(ctx context.Context, cfg *config) error {
 		systems := []system{
 			{name: "adgang", cmd: func(addr string) *exec.Cmd {
 				admin, _ := freeAddr()
-				return exec.Command(cfg.adgang, "serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
-					"--admin-addr", admin, "--decision-log", "off", "--log-level", "warn")
+				// The lifecycle jobs are off: the data set is dated, and L1
+				// would inactivate its users under the benchmark's feet.
+				cmd := exec.Command(cfg.adgang, "serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
+					"--admin-addr", admin, "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0")
+				if cfg.pprof != "" {
+					cmd.Env = append(os.Environ(), "ADGANG_PPROF_ADDR="+pprofAddr)
+				}
+				return cmd
 			}, target: func(base string) *target {
 				return &target{name: "adgang", url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
 			}},
@@ -173,6 +182,9 @@ func run(ctx context.Context, cfg *config) error {
 				return &target{name: "baseline", url: base + "/v1/decisions/login", body: adgangBody, allow: adgangAllow}
 			}},
 		}
+		systems = slices.DeleteFunc(systems, func(s system) bool {
+			return !slices.Contains(strings.Split(cfg.systems, ","), s.name)
+		})
 		m := &mix{reqs: ds.Requests, seed: cfg.seed}
 		for round := range cfg.rounds {
 			for i := range systems {
@@ -237,9 +249,21 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	if _, err := runPhase(ctx, t, m, cfg.conns, 0, time.Second, cpu); err != nil { // warm-up
 		return nil, err
 	}
+	var profiled chan error
+	if cfg.pprof != "" && sys.name == "adgang" {
+		profiled = make(chan error, 1)
+		go func() {
+			profiled <- fetchProfiles(ctx, cfg.pprof, fmt.Sprintf("adgang-%d", size), cfg.duration-time.Second)
+		}()
+	}
 	p, err := runPhase(ctx, t, m, cfg.conns, 0, cfg.duration, cpu)
 	if err != nil {
 		return nil, err
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			fmt.Fprintln(os.Stderr, "  pprof:", err)
+		}
 	}
 	res.Phases = append(res.Phases, p)
 	fmt.Printf("  %-8s closed loop %.0f rps (p50 %v p99 %v), CPU %v per 1k\n", sys.name, p.Throughput, p.P50, p.P99, p.CPUPer1k)
@@ -306,4 +330,36 @@ func writeReport(cfg *config, results []*systemResult) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(cfg.out, "benchmarks.md"), []byte(renderMarkdown(cfg, results)), 0o644)
+}
+
+// pprofAddr is where Adgang serves pprof when the -pprof flag is given.
+const pprofAddr = "127.0.0.1:18199"
+
+// fetchProfiles saves a CPU profile of d and then a heap profile.
+func fetchProfiles(ctx context.Context, dir, name string, d time.Duration) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []struct{ path, file string }{
+		{fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(1, int(d.Seconds()))), name + ".cpu.pprof"},
+		{"/debug/pprof/heap", name + ".heap.pprof"},
+	} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+p.path, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, p.file), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
