@@ -76,7 +76,16 @@ func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *Policy
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {
-		clear(c.entries) // bounded: start over rather than track recency
+		// Bounded: drop an arbitrary eighth (Go's map order is random), so
+		// a full cache keeps most of its entries without tracking recency.
+		drop := max(1, c.max/8)
+		for k := range c.entries {
+			if drop == 0 {
+				break
+			}
+			delete(c.entries, k)
+			drop--
+		}
 	}
 	c.entries[keyOf(req)] = e
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -390,6 +391,43 @@ type Decision struct {
 	// validUntil is the policy's valid_until_ns: when the clock alone could
 	// change this answer (zero: never). It bounds the decision cache.
 	validUntil time.Time
+	// body is the JSON answer after "decision_id" (see appendJSON), encoded
+	// once per computed decision and shared by its cached copies.
+	body []byte
+}
+
+// decisionBody is a Decision's JSON answer without its decision_id.
+type decisionBody struct {
+	Allow    bool         `json:"allow"`
+	Rights   []RightScope `json:"rights"`
+	Reasons  []Reason     `json:"reasons"`
+	Revision uint64       `json:"revision"`
+	Policy   string       `json:"policy,omitempty"`
+}
+
+// encodeBody fills d.body.
+func (d *Decision) encodeBody() {
+	b, err := json.Marshal(decisionBody{Allow: d.Allow, Rights: d.Rights, Reasons: d.Reasons, Revision: d.Revision, Policy: d.Policy})
+	if err != nil || len(b) < 2 {
+		d.body = nil
+		return
+	}
+	d.body = b[1:] // without the opening brace
+}
+
+// appendJSON appends the JSON answer of d, the same as encoding/json gives
+// for Decision, from the body encoded once per computed decision.
+func (d *Decision) appendJSON(dst []byte) []byte {
+	if d.body == nil {
+		d.encodeBody()
+	}
+	dst = append(dst, `{"decision_id":`...)
+	dst = strconv.AppendQuote(dst, d.DecisionID)
+	if len(d.body) > 1 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, d.body...)
+	return append(dst, '\n')
 }
 
 func newDecisionID() string { return uuid.NewString() }
@@ -467,6 +505,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
 	}
 	if query == LoginQuery {
+		d.encodeBody()
 		e.cache.put(req, view, ps, now, d)
 	}
 	userID := ""

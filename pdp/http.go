@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -143,8 +144,18 @@ func (e *Engine) handleLogin(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, d)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	buf := answerBufs.Get().(*[]byte)
+	*buf = d.appendJSON((*buf)[:0])
+	_, _ = w.Write(*buf)
+	if cap(*buf) <= 64<<10 {
+		answerBufs.Put(buf)
+	}
 }
+
+// answerBufs recycles the login answers' write buffers.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // --- OPA Data API ---
 

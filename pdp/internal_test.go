@@ -1,0 +1,65 @@
+package pdp
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/adgang/adgang/store"
+)
+
+// TestDecisionAppendJSON checks the pre-encoded login answer is the same
+// JSON document encoding/json gives for the Decision.
+func TestDecisionAppendJSON(t *testing.T) {
+	for _, d := range []Decision{
+		{DecisionID: "d-1", Rights: []RightScope{}, Reasons: []Reason{}},
+		{DecisionID: "00000000-0000-4000-8000-000000000001", Allow: true, Revision: 42, Policy: "abc",
+			Rights: []RightScope{{Right: "eksamensdatabasen.view", Scope: Scope{All: true, CVR: "12345674",
+				PNumbers: []string{"1000000001"}, SENumbers: []string{}}}},
+			Reasons: []Reason{{Code: "grant_via_group", Rule: "D7", Message: `quotes " and <æøå> & \ slashes`,
+				Right: "r", Grant: "g", Info: true}}},
+	} {
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // encoded once, then reused
+			got := d.appendJSON(nil)
+			var a, b any
+			if err := json.Unmarshal(got, &a); err != nil {
+				t.Fatalf("appendJSON gave invalid JSON %s: %v", got, err)
+			}
+			_ = json.Unmarshal(want, &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("appendJSON\n got %s\nwant %s", got, want)
+			}
+		}
+	}
+}
+
+// TestDecisionCacheBounded checks the cache never holds more than its size
+// and keeps serving the newest entry when full.
+func TestDecisionCacheBounded(t *testing.T) {
+	c := newDecisionCache(16)
+	ps := &PolicySet{}
+	now := time.Now()
+	view := &store.LoginView{Revision: 7}
+	for i := range 100 {
+		req := &LoginRequest{Subject: Subject{ID: fmt.Sprint(i), CVR: "12345674"}, Service: "s"}
+		c.put(req, view, ps, now, &Decision{Allow: true})
+		if n := len(c.entries); n > 16 {
+			t.Fatalf("after %d puts the cache holds %d entries", i+1, n)
+		}
+		if c.get(req, 7, ps, now) == nil {
+			t.Fatalf("entry %d not served right after put", i)
+		}
+		if c.get(req, 8, ps, now) != nil {
+			t.Fatalf("entry %d served for another revision", i)
+		}
+	}
+	if len(c.entries) < 16-16/8 {
+		t.Errorf("a full cache dropped too much: %d entries left", len(c.entries))
+	}
+}
