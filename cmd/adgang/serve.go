@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ type Config struct {
 	LogLevel          string        // --log-level, ADGANG_LOG_LEVEL (default info)
 	WatchInterval     time.Duration // --watch-interval, ADGANG_WATCH_INTERVAL (default 1s)
 	LifecycleInterval time.Duration // --lifecycle-interval, ADGANG_LIFECYCLE_INTERVAL (default 1h; 0 disables)
+	DecisionCache     int           // --decision-cache, ADGANG_DECISION_CACHE: cached login decisions (default 100000; 0 disables)
 	CPRKey            []byte        // ADGANG_CPR_KEY (hex) or <data>/cpr.key, generated on first start
 	EncryptionKey     []byte        // ADGANG_ENCRYPTION_KEY (hex, 16/24/32 bytes): Badger encryption at rest
 	BootstrapToken    string        // ADGANG_BOOTSTRAP_TOKEN
@@ -73,6 +75,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ADGANG_LIFECYCLE_INTERVAL: %w", err)
 	}
+	cacheSize, err := strconv.Atoi(envOr("ADGANG_DECISION_CACHE", "100000"))
+	if err != nil || cacheSize < 0 {
+		return nil, errors.New("ADGANG_DECISION_CACHE must be a number of entries (0 disables the cache)")
+	}
+	fs.IntVar(&cfg.DecisionCache, "decision-cache", cacheSize, "how many login decisions are cached, each exact for its store revision and policy set; 0 disables (env ADGANG_DECISION_CACHE)")
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", lifecycleEvery, "how often the lifecycle jobs (L1-L5) run; 0 disables them (env ADGANG_LIFECYCLE_INTERVAL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
@@ -202,6 +209,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		Logger:            m.Logger.With().Str("component", "pdp").Logger(),
 		DecisionLog:       declog,
 		AuthZENEntrypoint: cfg.AuthZENEntrypoint,
+		CacheSize:         pdpCacheSize(cfg.DecisionCache),
 	})
 	if err != nil {
 		return fmt.Errorf("policies: %w", err)
@@ -335,4 +343,13 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		dir.Close()
 	}
 	return key, nil
+}
+
+// pdpCacheSize maps --decision-cache (0 = off) onto pdp.Config.CacheSize
+// (0 = default, negative = off).
+func pdpCacheSize(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
