@@ -24,6 +24,7 @@ type Request struct {
 	Service   string `json:"service"`
 	Allow     bool   `json:"allow"`
 	Why       string `json:"why"`
+	HomeP     string `json:"home_p,omitempty"` // the user's P-unit (read-your-writes check)
 }
 
 // Dataset is a generated benchmark data set.
@@ -99,7 +100,7 @@ func Generate(seed uint64, n int) *Dataset {
 			u.Kind = store.KindFunction
 		}
 		p := func(k int) string { return org.PUnits[(i+k)%5].PNumber }
-		req := Request{SubjectID: u.ID, CVR: org.CVR, Service: "eksamensdatabasen", Allow: true}
+		req := Request{SubjectID: u.ID, CVR: org.CVR, Service: "eksamensdatabasen", Allow: true, HomeP: u.PNumber}
 		// Every user also holds ordinary grants of other services (about 5
 		// grants per user in all); amp ones only where amp is not asked.
 		background := func(amp bool) {

@@ -58,13 +58,25 @@ func opaAllow(b []byte) (bool, error) {
 	return *d.Result.Allow, nil
 }
 
-// mix draws requests from a Zipf distribution over all requests.
+// mix draws requests from a Zipf distribution over all requests, or, when
+// sequential, hands out every request once (nil when all are out).
 type mix struct {
-	reqs []Request
-	seed uint64
+	reqs       []Request
+	seed       uint64
+	sequential bool
+	next       atomic.Int64
 }
 
 func (m *mix) drawer(worker int) func() *Request {
+	if m.sequential {
+		return func() *Request {
+			i := m.next.Add(1) - 1
+			if i >= int64(len(m.reqs)) {
+				return nil
+			}
+			return &m.reqs[i]
+		}
+	}
 	r := rand.New(rand.NewPCG(m.seed, uint64(worker)+1))
 	z := rand.NewZipf(r, 1.01, 1, uint64(len(m.reqs)-1))
 	return func() *Request { return &m.reqs[z.Uint64()] }
@@ -73,6 +85,7 @@ func (m *mix) drawer(worker int) func() *Request {
 // phaseResult is what one measured phase found.
 type phaseResult struct {
 	Name       string        `json:"name"`
+	Kind       string        `json:"kind,omitempty"` // first_pass: every distinct request once, cold cache
 	Rate       int           `json:"rate,omitempty"` // 0 = closed loop
 	Requests   int64         `json:"requests"`
 	Errors     int64         `json:"errors"`
@@ -131,6 +144,9 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 	lat := make([][]time.Duration, conns)
 	start := time.Now()
 	deadline := start.Add(d)
+	if d <= 0 { // until the mix runs out
+		deadline = start.Add(24 * time.Hour)
+	}
 	var interval time.Duration
 	if rate > 0 {
 		interval = time.Second / time.Duration(rate)
@@ -163,6 +179,9 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 					return
 				}
 				r := draw()
+				if r == nil {
+					return
+				}
 				got, err := ask(ctx, c, t, r)
 				lat[w] = append(lat[w], time.Since(sent))
 				n.Add(1)
@@ -187,12 +206,7 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	pct := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[min(len(all)-1, int(float64(len(all))*p))]
-	}
+	pct := func(p float64) time.Duration { return percentile(all, p) }
 	res.Requests, res.Errors, res.Wrong, res.Allowed = n.Load(), errs.Load(), wrong.Load(), allowed.Load()
 	res.Throughput = float64(res.Requests) / res.Duration.Seconds()
 	res.P50, res.P99, res.P999 = pct(0.50), pct(0.99), pct(0.999)
@@ -226,3 +240,12 @@ func pace(ctx context.Context, slots chan<- time.Time, start, deadline time.Time
 }
 
 const prSetTimerSlack = 29 // PR_SET_TIMERSLACK, linux/prctl.h
+
+// percentile of sorted-or-not durations (sorts xs).
+func percentile(xs []time.Duration, p float64) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[min(len(xs)-1, int(float64(len(xs))*p))]
+}

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -52,8 +53,9 @@ func main() {
 	flag.DurationVar(&cfg.rateDuration, "rate-duration", 5*time.Second, "length of each fixed-rate phase")
 	flag.IntVar(&cfg.conns, "conns", 16, "connections of the closed-loop phase")
 	flag.StringVar(&cfg.rates, "rates", "1000,5000,10000", "fixed request rates (requests/s)")
-	flag.StringVar(&cfg.systems, "systems", "adgang,opa,baseline", "systems to measure (comma-separated subset of adgang,opa,baseline)")
+	flag.StringVar(&cfg.systems, "systems", "adgang,adgang-nocache,opa,baseline", "systems to measure (comma-separated subset of adgang,adgang-nocache,opa,baseline)")
 	flag.StringVar(&cfg.pprof, "pprof", "", "directory for CPU and heap profiles of Adgang taken during the closed loop (off when empty)")
+	flag.IntVar(&cfg.firstPass, "first-pass", 100_000, "at most this many distinct requests in Adgang's first pass (cold cache)")
 	flag.IntVar(&cfg.rounds, "rounds", 1, "times each system is measured (alternately)")
 	flag.StringVar(&cfg.adgang, "adgang", "bin/adgang", "adgang binary")
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")
@@ -72,7 +74,7 @@ type config struct {
 	sizes, work, rates, adgang, opa, policies, out, systems, pprof string
 	seed                                                           uint64
 	duration, rateDuration                                         time.Duration
-	conns, rounds                                                  int
+	conns, rounds, firstPass                                       int
 }
 
 // serveBaseline answers every request with one constant decision.
@@ -98,13 +100,40 @@ type systemResult struct {
 	ColdStart time.Duration  `json:"cold_start_ns"`
 	PeakRSS   int64          `json:"peak_rss_bytes"`
 	Phases    []*phaseResult `json:"phases"`
+
+	ReadYourWrites *rywResult `json:"read_your_writes,omitempty"`
 }
 
 type system struct {
 	name   string
 	cmd    func(addr string) *exec.Cmd
 	target func(base string) *target
+	// firstPass: send every distinct request once before the closed loop
+	// (measured: the throughput of a cold decision cache). Otherwise a
+	// one-second warm-up.
+	firstPass bool
+	rates     bool // run the fixed-rate phases
+	ryw       bool // run the read-your-writes check through the admin API
 }
+
+// adminAddr is the admin listener the benchmark gives Adgang: the
+// decision port + 1 would collide, so it is derived from the decision
+// address's port in a separate range.
+func adminAddr(decisionAddr string) string {
+	adminAddrs.Lock()
+	defer adminAddrs.Unlock()
+	if a, ok := adminAddrs.m[decisionAddr]; ok {
+		return a
+	}
+	a, _ := freeAddr()
+	adminAddrs.m[decisionAddr] = a
+	return a
+}
+
+var adminAddrs = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
 
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -156,27 +185,35 @@ func run(ctx context.Context, cfg *config) error {
 			return err
 		}
 		fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
+		adgangCmd := func(addr string, cache int) *exec.Cmd {
+			// The lifecycle jobs are off: the data set is dated, and L1
+			// would inactivate its users under the benchmark's feet.
+			cmd := exec.Command(cfg.adgang, "serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
+				"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0",
+				"--decision-cache", strconv.Itoa(cache))
+			cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
+			if cfg.pprof != "" && cache > 0 {
+				cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
+			}
+			return cmd
+		}
+		adgangTarget := func(name string) func(base string) *target {
+			return func(base string) *target {
+				return &target{name: name, url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
+			}
+		}
 		systems := []system{
-			{name: "adgang", cmd: func(addr string) *exec.Cmd {
-				admin, _ := freeAddr()
-				// The lifecycle jobs are off: the data set is dated, and L1
-				// would inactivate its users under the benchmark's feet.
-				cmd := exec.Command(cfg.adgang, "serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
-					"--admin-addr", admin, "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0")
-				if cfg.pprof != "" {
-					cmd.Env = append(os.Environ(), "ADGANG_PPROF_ADDR="+pprofAddr)
-				}
-				return cmd
-			}, target: func(base string) *target {
-				return &target{name: "adgang", url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
-			}},
-			{name: "opa", cmd: func(addr string) *exec.Cmd {
+			{name: "adgang", firstPass: true, rates: true, ryw: true,
+				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 100_000) }, target: adgangTarget("adgang")},
+			{name: "adgang-nocache", ryw: true,
+				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 0) }, target: adgangTarget("adgang-nocache")},
+			{name: "opa", rates: true, cmd: func(addr string) *exec.Cmd {
 				return exec.Command(cfg.opa, "run", "--server", "--addr", addr, "--log-level", "error",
 					"--skip-version-check", dataJSON, wrapper, cfg.policies)
 			}, target: func(base string) *target {
 				return &target{name: "opa", url: base + "/v1/data/adgang_bench/decision", check: true, body: opaBody, allow: opaAllow}
 			}},
-			{name: "baseline", cmd: func(addr string) *exec.Cmd {
+			{name: "baseline", rates: true, cmd: func(addr string) *exec.Cmd {
 				return exec.Command(self, "baseline", "-addr", addr)
 			}, target: func(base string) *target {
 				return &target{name: "baseline", url: base + "/v1/decisions/login", body: adgangBody, allow: adgangAllow}
@@ -246,7 +283,15 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	res.ColdStart = time.Since(start)
 	cpu := func() time.Duration { return procCPU(cmd.Process.Pid) }
 	fmt.Printf("  %-8s cold start %v\n", sys.name, res.ColdStart.Round(time.Millisecond))
-	if _, err := runPhase(ctx, t, m, cfg.conns, 0, time.Second, cpu); err != nil { // warm-up
+	if sys.firstPass {
+		p, err := runPhase(ctx, t, &mix{reqs: m.reqs[:min(len(m.reqs), cfg.firstPass)], seed: m.seed, sequential: true}, cfg.conns, 0, 0, cpu)
+		if err != nil {
+			return nil, err
+		}
+		p.Kind = "first_pass"
+		res.Phases = append(res.Phases, p)
+		fmt.Printf("  %-8s first pass (%d distinct requests, cold cache) %.0f rps, CPU %v per 1k\n", sys.name, p.Requests, p.Throughput, p.CPUPer1k)
+	} else if _, err := runPhase(ctx, t, m, cfg.conns, 0, time.Second, cpu); err != nil { // warm-up
 		return nil, err
 	}
 	var profiled chan error
@@ -268,12 +313,23 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	res.Phases = append(res.Phases, p)
 	fmt.Printf("  %-8s closed loop %.0f rps (p50 %v p99 %v), CPU %v per 1k\n", sys.name, p.Throughput, p.P50, p.P99, p.CPUPer1k)
 	for _, rate := range rates {
+		if !sys.rates {
+			break
+		}
 		p, err := runPhase(ctx, t, m, max(64, cfg.conns), rate, cfg.rateDuration, cpu)
 		if err != nil {
 			return nil, err
 		}
 		res.Phases = append(res.Phases, p)
 		fmt.Printf("  %-8s %6d rps: p50 %v p99 %v p99.9 %v (achieved %.0f rps)\n", sys.name, rate, p.P50, p.P99, p.P999, p.Throughput)
+	}
+	if sys.ryw {
+		ryw, err := readYourWrites(ctx, t, "http://"+adminAddr(addr), m.reqs, 20)
+		if err != nil {
+			return nil, err
+		}
+		res.ReadYourWrites = ryw
+		fmt.Printf("  %-8s read-your-writes: %d grants written and deleted, %d stale decisions (admin write p50 %v)\n", sys.name, ryw.Checks, ryw.Stale, ryw.WriteP50)
 	}
 	res.PeakRSS = procPeakRSS(cmd.Process.Pid)
 	return res, nil

@@ -11,6 +11,8 @@ import (
 // summary averages one system's rounds at one size.
 type summary struct {
 	throughput float64
+	firstPass  float64 // first pass over every distinct request (cold cache), rps
+	ryw        *rywResult
 	rates      map[int][3]time.Duration // p50, p99, p99.9
 	achieved   map[int]float64
 	rss        int64
@@ -23,7 +25,19 @@ func summarise(rs []*systemResult) *summary {
 	for _, r := range rs {
 		s.rss = max(s.rss, r.PeakRSS)
 		s.cold += r.ColdStart / time.Duration(len(rs))
+		if r.ReadYourWrites != nil {
+			if s.ryw == nil {
+				s.ryw = &rywResult{}
+			}
+			s.ryw.Checks += r.ReadYourWrites.Checks
+			s.ryw.Stale += r.ReadYourWrites.Stale
+			s.ryw.WriteP50 = max(s.ryw.WriteP50, r.ReadYourWrites.WriteP50)
+		}
 		for _, p := range r.Phases {
+			if p.Kind == "first_pass" {
+				s.firstPass += p.Throughput / float64(len(rs))
+				continue
+			}
 			if p.Rate == 0 {
 				s.throughput += p.Throughput / float64(len(rs))
 				s.cpu1k += p.CPUPer1k / time.Duration(len(rs))
@@ -56,7 +70,11 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 	fmt.Fprintf(&b, "checked against the decision the data set was built to give. The load driver runs on the same\n")
 	fmt.Fprintf(&b, "machine as the server under test, so all three systems share the cores with it; figures are\n")
 	fmt.Fprintf(&b, "comparable within one run only. Closed loop: %d keep-alive connections for %v; fixed rates: %v\n", cfg.conns, cfg.duration, cfg.rateDuration)
-	fmt.Fprintf(&b, "each, latency measured from each request's intended send time. Rounds: %d, systems alternated.\n", cfg.rounds)
+	fmt.Fprintf(&b, "each, latency measured from each request's intended send time (a pacer on its own thread\n")
+	fmt.Fprintf(&b, "sleeping with nanosleep; the baseline's figures are the floor of this driver on this machine).\n")
+	fmt.Fprintf(&b, "`adgang` runs with its default decision cache: before its closed loop it answers every distinct\n")
+	fmt.Fprintf(&b, "request once (\"first pass\", a cold cache: each answer computed); `adgang-nocache` runs with\n")
+	fmt.Fprintf(&b, "`--decision-cache 0` (every answer read from the store and evaluated). Rounds: %d, systems alternated.\n", cfg.rounds)
 	fmt.Fprintf(&b, "Raw figures: `benchmarks.json`.\n\n")
 	sizes := []int{}
 	for _, r := range results {
@@ -77,17 +95,36 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 		}
 		fmt.Fprintf(&b, "## %d users\n\n", size)
 		fmt.Fprintf(&b, "| system | max throughput | CPU per 1k decisions | peak RSS | cold start |\n|---|---|---|---|---|\n")
-		for _, name := range []string{"adgang", "opa", "baseline"} {
+		for _, name := range systemNames {
 			s := sum[name]
 			if s == nil {
 				continue
 			}
 			fmt.Fprintf(&b, "| %s | %.0f rps | %s | %.1f MB | %s |\n", name, s.throughput, ms(s.cpu1k), float64(s.rss)/1e6, ms(s.cold))
 		}
-		if a, o, base := sum["adgang"], sum["opa"], sum["baseline"]; a != nil && o != nil && base != nil {
-			fmt.Fprintf(&b, "\nThroughput ratios: **Adgang/OPA %s**, **Adgang/baseline %s**. CPU per decision: Adgang/OPA %s.\n\n",
+		a, nc, o, base := sum["adgang"], sum["adgang-nocache"], sum["opa"], sum["baseline"]
+		if a != nil && o != nil && base != nil {
+			fmt.Fprintf(&b, "\nThroughput ratios: **Adgang/OPA %s**, **Adgang/baseline %s**. CPU per decision: Adgang/OPA %s.\n",
 				ratio(a.throughput, o.throughput), ratio(a.throughput, base.throughput), ratio(float64(a.cpu1k), float64(o.cpu1k)))
 		}
+		if a != nil && a.firstPass > 0 {
+			fmt.Fprintf(&b, "Adgang's first pass (cold cache, every distinct request once): %.0f rps", a.firstPass)
+			if o != nil {
+				fmt.Fprintf(&b, " (%s OPA)", ratio(a.firstPass, o.throughput))
+			}
+			b.WriteString(".\n")
+		}
+		if nc != nil && o != nil && base != nil {
+			fmt.Fprintf(&b, "Without the cache: **Adgang/OPA %s**, Adgang/baseline %s.\n",
+				ratio(nc.throughput, o.throughput), ratio(nc.throughput, base.throughput))
+		}
+		for _, name := range []string{"adgang", "adgang-nocache"} {
+			if s := sum[name]; s != nil && s.ryw != nil {
+				fmt.Fprintf(&b, "Read-your-writes (%s): %d grants written and deleted through the admin API, each followed at once by a decision: %d stale (admin write p50 %s).\n",
+					name, s.ryw.Checks, s.ryw.Stale, ms(s.ryw.WriteP50))
+			}
+		}
+		b.WriteString("\n")
 		rates := []int{}
 		for _, s := range sum {
 			for r := range s.rates {
@@ -99,13 +136,16 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 		slices.Sort(rates)
 		if len(rates) > 0 {
 			fmt.Fprintf(&b, "| system | rate | achieved | p50 | p99 | p99.9 |\n|---|---|---|---|---|---|\n")
-			for _, name := range []string{"adgang", "opa", "baseline"} {
+			for _, name := range systemNames {
 				s := sum[name]
 				if s == nil {
 					continue
 				}
 				for _, r := range rates {
-					q := s.rates[r]
+					q, ok := s.rates[r]
+					if !ok {
+						continue
+					}
 					fmt.Fprintf(&b, "| %s | %d rps | %.0f rps | %s | %s | %s |\n", name, r, s.achieved[r], ms(q[0]), ms(q[1]), ms(q[2]))
 				}
 			}
@@ -114,3 +154,5 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 	}
 	return b.String()
 }
+
+var systemNames = []string{"adgang", "adgang-nocache", "opa", "baseline"}
