@@ -220,6 +220,38 @@ func userLinks(tx *store.Tx, u *store.User, adminRights map[string]store.AdminRo
 	return out, nil
 }
 
+// adminRightHolders lists (sorted, once each) the users that hold a grant
+// of an admin-role right, directly or through a group: found through the
+// store's grants-by-right index, not by scanning every user.
+func adminRightHolders(tx *store.Tx, adminRights map[string]store.AdminRole) ([]string, error) {
+	seen := map[string]bool{}
+	for right := range adminRights {
+		grants, err := tx.GrantsOfRight(right)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grants {
+			if g.HolderType == store.HolderUser {
+				seen[g.HolderID] = true
+				continue
+			}
+			members, err := tx.Members(g.HolderID)
+			if err != nil && !store.IsNotFound(err) {
+				return nil, err
+			}
+			for _, m := range members {
+				seen[m] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 func tokenLinks(t *store.Token) []link {
 	if t == nil || !t.Superadmin {
 		return nil
@@ -253,14 +285,25 @@ func (ri *roleIndex) rebuild(ctx context.Context) error {
 		if rights, err = readAdminRights(tx); err != nil {
 			return err
 		}
-		if err := tx.EachUser(func(u *store.User) error {
+		holders, err := adminRightHolders(tx, rights)
+		if err != nil {
+			return err
+		}
+		for _, id := range holders {
+			u, err := tx.GetUser(id)
+			if store.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
 			ls, err := userLinks(tx, u, rights, now)
+			if err != nil {
+				return err
+			}
 			if len(ls) > 0 {
 				links[u.ID] = ls
 			}
-			return err
-		}); err != nil {
-			return err
 		}
 		tokens, err := tx.ListTokens()
 		if err != nil {

@@ -143,6 +143,10 @@ func Open(cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: read revision: %w", err)
 	}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
 	if s.rev.Load() == 0 {
 		if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
 			for _, r := range DefaultRights() {
@@ -1134,6 +1138,9 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 	if g.GrantedAt.IsZero() {
 		g.GrantedAt = tx.now
 	}
+	if err := tx.set(rightGrantKey(g.Right, g.ID), nil); err != nil {
+		return err
+	}
 	if err := tx.setJSON("g/"+g.ID, g); err != nil {
 		return err
 	}
@@ -1156,6 +1163,9 @@ func (tx *Tx) DeleteGrant(id string) error {
 	if err != nil {
 		return err
 	}
+	if err := tx.del(rightGrantKey(g.Right, id)); err != nil {
+		return err
+	}
 	if err := tx.del("g/" + id); err != nil {
 		return err
 	}
@@ -1176,6 +1186,15 @@ func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) {
 		return tx.cachedGrants(prefix)
 	}
 	return loadAll(tx.keys(prefix), tx.GetGrant)
+}
+
+// rightGrantKey indexes grants by right ("igr/<right>/<grant id>"), so the
+// holders of a right (e.g. the admin roles) are found without a scan.
+func rightGrantKey(right, id string) string { return "igr/" + right + "/" + id }
+
+// GrantsOfRight returns every grant of a right (to users and to groups).
+func (tx *Tx) GrantsOfRight(right string) ([]*Grant, error) {
+	return loadAll(tx.keys("igr/"+right+"/"), tx.GetGrant)
 }
 
 func (tx *Tx) GrantsOfUser(userID string) ([]*Grant, error) {
@@ -1734,4 +1753,73 @@ func (tx *Tx) GetMeta(name string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// keyGrantRightIndex marks a store whose grants are indexed by right.
+const keyGrantRightIndex = "m/index/grants-by-right"
+
+// migrate adds indexes that stores written by earlier versions lack: the
+// grants-by-right index. It changes no record (no revision, no audit), is
+// done in bounded batches, and is marked done only after the last one, so
+// an interrupted migration is simply redone on the next start.
+func (s *Store) migrate() error {
+	done := false
+	if err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get([]byte(keyGrantRightIndex))
+		if err == nil {
+			done = true
+			return nil
+		}
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	}); err != nil || done {
+		return err
+	}
+	var pending []string
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for _, k := range pending {
+				if err := txn.Set([]byte(k), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		pending = pending[:0]
+		return err
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = []byte("g/")
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var g struct {
+				ID    string `json:"id"`
+				Right string `json:"right"`
+			}
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &g) }); err != nil {
+				return fmt.Errorf("grant %s: %w", it.Item().Key(), err)
+			}
+			pending = append(pending, rightGrantKey(g.Right, g.ID))
+			if len(pending) >= 5000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyGrantRightIndex), []byte{1}) })
 }

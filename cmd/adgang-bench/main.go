@@ -192,7 +192,7 @@ func run(ctx context.Context, cfg *config) error {
 				"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0",
 				"--decision-cache", strconv.Itoa(cache))
 			cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
-			if cfg.pprof != "" && cache > 0 {
+			if cfg.pprof != "" {
 				cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
 			}
 			return cmd
@@ -295,10 +295,10 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 		return nil, err
 	}
 	var profiled chan error
-	if cfg.pprof != "" && sys.name == "adgang" {
+	if cfg.pprof != "" && strings.HasPrefix(sys.name, "adgang") {
 		profiled = make(chan error, 1)
 		go func() {
-			profiled <- fetchProfiles(ctx, cfg.pprof, fmt.Sprintf("adgang-%d", size), cfg.duration-time.Second)
+			profiled <- fetchProfiles(ctx, cfg.pprof, fmt.Sprintf("%s-%d", sys.name, size), cfg.duration-time.Second)
 		}()
 	}
 	p, err := runPhase(ctx, t, m, cfg.conns, 0, cfg.duration, cpu)

@@ -31,6 +31,17 @@ func readYourWrites(ctx context.Context, t *target, adminBase string, reqs []Req
 	c := newClient(1)
 	defer c.CloseIdleConnections()
 	res := &rywResult{}
+	// The admin listener opens once its role links are built, which takes
+	// a while on a large store: wait for it.
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		err := adminCall(ctx, c, http.MethodGet, adminBase+"/v1/rights", "", nil)
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			return res, fmt.Errorf("admin API not ready: %w", err)
+		}
+	}
 	var writes []time.Duration
 	expect := func(r *Request, want bool, when string) error {
 		got, err := ask(ctx, c, t, r)
