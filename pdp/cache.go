@@ -62,14 +62,14 @@ func (c *decisionCache) get(req *LoginRequest, rev uint64, ps *PolicySet, now ti
 }
 
 func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *PolicySet, now time.Time, d *Decision) {
-	if c == nil {
+	if c == nil || d.body == nil {
 		return
 	}
 	until := now.Add(cacheMaxAge)
 	if !d.validUntil.IsZero() && d.validUntil.Before(until) {
 		until = d.validUntil
 	}
-	e := &cacheEntry{revision: view.Revision, policy: ps, until: until, d: *d}
+	e := &cacheEntry{revision: view.Revision, policy: ps, until: until, d: d.compacted()}
 	if view.User != nil {
 		e.userID = view.User.ID
 	}

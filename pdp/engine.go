@@ -394,6 +394,35 @@ type Decision struct {
 	// body is the JSON answer after "decision_id" (see appendJSON), encoded
 	// once per computed decision and shared by its cached copies.
 	body []byte
+	// compact: Rights is nil and Reasons carry only code, rule and info;
+	// the full answer is in body (a cached decision, see expand).
+	compact bool
+}
+
+// compacted is the form a decision is cached in: the encoded answer plus
+// what the decision log and metrics read, not the decoded rights and
+// messages (which would double the cache's memory).
+func (d *Decision) compacted() Decision {
+	c := *d
+	c.Rights, c.compact = nil, true
+	c.Reasons = make([]Reason, len(d.Reasons))
+	for i, r := range d.Reasons {
+		c.Reasons[i] = Reason{Code: r.Code, Rule: r.Rule, Info: r.Info}
+	}
+	return c
+}
+
+// expand restores a compact decision's rights and reasons from its body.
+func (d *Decision) expand() error {
+	if !d.compact {
+		return nil
+	}
+	var full decisionBody
+	if err := json.Unmarshal(append([]byte{'{'}, d.body...), &full); err != nil {
+		return err
+	}
+	d.Rights, d.Reasons, d.compact = full.Rights, full.Reasons, false
+	return nil
 }
 
 // decisionBody is a Decision's JSON answer without its decision_id.
@@ -451,6 +480,19 @@ func failClosed(d *Decision, code, msg string) *Decision {
 // with a fail_closed reason, never an allow. Only a malformed request
 // returns an error.
 func (e *Engine) Login(ctx context.Context, req *LoginRequest, meta RequestMeta) (*Decision, error) {
+	d, err := e.loginAnswer(ctx, req, meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.expand(); err != nil {
+		return failClosed(d, ReasonPolicyError, "the cached login decision could not be read"), nil
+	}
+	return d, nil
+}
+
+// loginAnswer is Login for the HTTP handler: a cached decision comes back
+// compact (its encoded answer only), which is all the handler writes.
+func (e *Engine) loginAnswer(ctx context.Context, req *LoginRequest, meta RequestMeta) (*Decision, error) {
 	start := time.Now()
 	if err := req.Validate(); err != nil {
 		return nil, err

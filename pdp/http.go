@@ -139,7 +139,7 @@ func (e *Engine) handleLogin(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
-	d, err := e.Login(r.Context(), &req, meta(r))
+	d, err := e.loginAnswer(r.Context(), &req, meta(r))
 	if err != nil {
 		WriteError(w, err)
 		return

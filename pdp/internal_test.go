@@ -25,6 +25,17 @@ func TestDecisionAppendJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		d.encodeBody()
+		c := d.compacted()
+		if c.Rights != nil || !c.compact {
+			t.Fatalf("compacted decision keeps its rights: %+v", c)
+		}
+		if err := c.expand(); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := jsonOf(t, c.Rights, c.Reasons), jsonOf(t, d.Rights, d.Reasons); a != b {
+			t.Errorf("expand gave\n %+v %+v\nwant\n %+v %+v", c.Rights, c.Reasons, d.Rights, d.Reasons)
+		}
 		for range 2 { // encoded once, then reused
 			got := d.appendJSON(nil)
 			var a, b any
@@ -48,7 +59,9 @@ func TestDecisionCacheBounded(t *testing.T) {
 	view := &store.LoginView{Revision: 7}
 	for i := range 100 {
 		req := &LoginRequest{Subject: Subject{ID: fmt.Sprint(i), CVR: "12345674"}, Service: "s"}
-		c.put(req, view, ps, now, &Decision{Allow: true})
+		d := &Decision{Allow: true}
+		d.encodeBody()
+		c.put(req, view, ps, now, d)
 		if n := len(c.entries); n > 16 {
 			t.Fatalf("after %d puts the cache holds %d entries", i+1, n)
 		}
@@ -62,4 +75,13 @@ func TestDecisionCacheBounded(t *testing.T) {
 	if len(c.entries) < 16-16/8 {
 		t.Errorf("a full cache dropped too much: %d entries left", len(c.entries))
 	}
+}
+
+func jsonOf(t *testing.T, v ...any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
