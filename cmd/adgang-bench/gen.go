@@ -107,7 +107,12 @@ func Generate(seed uint64, n int) *Dataset {
 			if amp {
 				grant("amp.sagsbehandler", store.HolderUser, u.ID, org, store.ScopeP, p(1))
 			}
-			grant("imi.user_admin", store.HolderUser, u.ID, org, store.ScopeP, p(2))
+			// One user in 50 administers users (IMI); the rest work cases.
+			if i%50 == 0 {
+				grant("imi.user_admin", store.HolderUser, u.ID, org, store.ScopeP, p(2))
+			} else {
+				grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(2))
+			}
 		}
 		switch r := rng.IntN(100); {
 		case r < 50:
