@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -73,6 +74,16 @@ func TestGrantsOfRightIndex(t *testing.T) {
 		return tx.CreateGrant(&store.Grant{ID: gid(5), Right: "amp.lba", HolderType: store.HolderUser,
 			HolderID: uid(2), Org: cvrA, Scope: store.Scope{Type: store.ScopeCVR, Value: cvrA}})
 	})
+	// Two mails, one sent: only the unsent one is pending after migration.
+	mustUpdate(t, st, func(tx *store.Tx) error {
+		if err := tx.PutMail(&store.OutboxMail{ID: "waiting", To: "a@example.dk", Subject: "s", Secret: "x"}); err != nil {
+			return err
+		}
+		if err := tx.PutMail(&store.OutboxMail{ID: "sent", To: "b@example.dk", Subject: "s"}); err != nil {
+			return err
+		}
+		return tx.MarkMailSent("sent", tx.Now())
+	})
 	rev := st.Revision()
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
@@ -83,7 +94,7 @@ func TestGrantsOfRightIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DropPrefix([]byte("igr/"), []byte("m/index/")); err != nil {
+	if err := db.DropPrefix([]byte("igr/"), []byte("imp/"), []byte("m/index/")); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -99,5 +110,17 @@ func TestGrantsOfRightIndex(t *testing.T) {
 	}
 	if st.Revision() != rev {
 		t.Errorf("migration changed the revision: %d, want %d", st.Revision(), rev)
+	}
+	if err := st.View(context.Background(), func(tx *store.Tx) error {
+		ms, err := tx.PendingMail(0)
+		if err != nil {
+			return err
+		}
+		if len(ms) != 1 || ms[0].ID != "waiting" || ms[0].Secret != "x" {
+			t.Errorf("pending mails after migration: %+v", ms)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

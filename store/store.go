@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -753,7 +752,9 @@ type userRecord struct {
 }
 
 func (tx *Tx) putUser(u *User) error {
-	return tx.setJSON("u/"+u.ID, userRecord{User: *u, StoredCPRHash: u.CPRHash, StoredCPREncrypted: u.CPREncrypted,
+	rec := *u
+	rec.PasswordStatus = "" // computed for answers, never stored
+	return tx.setJSON("u/"+u.ID, userRecord{User: rec, StoredCPRHash: u.CPRHash, StoredCPREncrypted: u.CPREncrypted,
 		StoredPassword: u.Password, StoredActivationHash: u.ActivationHash})
 }
 
@@ -1674,82 +1675,6 @@ func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error) {
 	return loadAll(tx.keys("ioi/"+cvr+"/"), tx.GetImport)
 }
 
-func (tx *Tx) PutMail(m *OutboxMail) error {
-	if m.ID == "" || strings.Contains(m.ID, "/") {
-		return Errorf(EInvalid, "mail id must be non-empty without slashes")
-	}
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = tx.now
-	}
-	// A mail put again (marked sent, say) keeps one entry per index.
-	old, err := getJSON[OutboxMail](tx, "x/"+m.ID, "mail")
-	if err != nil && !IsNotFound(err) {
-		return err
-	}
-	keys := mailIndexKeys(m)
-	if old != nil {
-		for _, k := range mailIndexKeys(old) {
-			if !slices.Contains(keys, k) {
-				if err := tx.del(k); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if err := tx.setJSON("x/"+m.ID, m); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := tx.set(k, []byte(m.ID)); err != nil {
-			return err
-		}
-	}
-	tx.audit("mail.put", "", m.UserID, m.ID)
-	return nil
-}
-
-// mailIndexKeys are the outbox indexes of m: by recipient and by user,
-// each ordered by creation time.
-func mailIndexKeys(m *OutboxMail) []string {
-	order := fmt.Sprintf("%020d-%s", m.CreatedAt.UnixNano(), m.ID)
-	keys := []string{"imt/" + lower(m.To) + "/" + order}
-	if m.UserID != "" {
-		keys = append(keys, "imu/"+m.UserID+"/"+order)
-	}
-	return keys
-}
-
-// ListMail lists mails to an address and/or about a user, newest first.
-func (tx *Tx) ListMail(to, userID string) ([]*OutboxMail, error) {
-	var prefix string
-	switch {
-	case to != "":
-		prefix = "imt/" + lower(to) + "/"
-	case userID != "":
-		prefix = "imu/" + userID + "/"
-	default:
-		prefix = "imt/"
-	}
-	var out []*OutboxMail
-	var ferr error
-	tx.keysReverse(prefix, func(suffix string) bool {
-		_, id, _ := strings.Cut(suffix[strings.LastIndex(suffix, "/")+1:], "-")
-		m, err := getJSON[OutboxMail](tx, "x/"+id, "mail")
-		if err != nil {
-			ferr = err
-			return false
-		}
-		if userID == "" || m.UserID == userID {
-			out = append(out, m)
-		}
-		return true
-	})
-	// Each index is in time order per recipient; across recipients (no
-	// filter) the order comes from sorting.
-	slices.SortStableFunc(out, func(a, b *OutboxMail) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	return out, ferr
-}
-
 // PutMeta stores a small JSON value under a name (job checkpoints etc.).
 func (tx *Tx) PutMeta(name string, v any) error { return tx.setJSON("M/"+name, v) }
 
@@ -1766,13 +1691,49 @@ func (tx *Tx) GetMeta(name string, v any) error {
 const keyGrantRightIndex = "m/index/grants-by-right"
 
 // migrate adds indexes that stores written by earlier versions lack: the
-// grants-by-right index. It changes no record (no revision, no audit), is
+// grants-by-right index and the outbox pending index. It changes no record (no revision, no audit), is
 // done in bounded batches, and is marked done only after the last one, so
 // an interrupted migration is simply redone on the next start.
 func (s *Store) migrate() error {
+	if err := s.buildIndex(keyGrantRightIndex, "g/", func(v []byte) (map[string][]byte, error) {
+		var g struct {
+			ID    string `json:"id"`
+			Right string `json:"right"`
+		}
+		if err := json.Unmarshal(v, &g); err != nil {
+			return nil, err
+		}
+		return map[string][]byte{rightGrantKey(g.Right, g.ID): nil}, nil
+	}); err != nil {
+		return err
+	}
+	// Mails stored before the pending index existed are delivered too.
+	return s.buildIndex(keyMailPendingIndex, "x/", func(v []byte) (map[string][]byte, error) {
+		var m struct {
+			ID        string     `json:"id"`
+			CreatedAt time.Time  `json:"created_at"`
+			SentAt    *time.Time `json:"sent_at"`
+		}
+		if err := json.Unmarshal(v, &m); err != nil {
+			return nil, err
+		}
+		if m.SentAt != nil {
+			return nil, nil
+		}
+		return map[string][]byte{fmt.Sprintf("imp/%020d-%s", m.CreatedAt.UnixNano(), m.ID): []byte(m.ID)}, nil
+	})
+}
+
+// keyMailPendingIndex marks a store whose outbox pending index is built.
+const keyMailPendingIndex = "m/index/mail-pending"
+
+// buildIndex adds the index entries keysOf derives from every record
+// under prefix, in batches, once: meta records that it is done. Index
+// entries are idempotent, so a crash mid-way only repeats work.
+func (s *Store) buildIndex(meta, prefix string, keysOf func(v []byte) (map[string][]byte, error)) error {
 	done := false
 	if err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get([]byte(keyGrantRightIndex))
+		_, err := txn.Get([]byte(meta))
 		if err == nil {
 			done = true
 			return nil
@@ -1784,36 +1745,39 @@ func (s *Store) migrate() error {
 	}); err != nil || done {
 		return err
 	}
-	var pending []string
+	pending := map[string][]byte{}
 	flush := func() error {
 		if len(pending) == 0 {
 			return nil
 		}
 		err := s.db.Update(func(txn *badger.Txn) error {
-			for _, k := range pending {
-				if err := txn.Set([]byte(k), nil); err != nil {
+			for k, v := range pending {
+				if err := txn.Set([]byte(k), v); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
-		pending = pending[:0]
+		clear(pending)
 		return err
 	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte("g/")
+		opts.Prefix = []byte(prefix)
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			var g struct {
-				ID    string `json:"id"`
-				Right string `json:"right"`
+			var keys map[string][]byte
+			if err := it.Item().Value(func(v []byte) error {
+				var err error
+				keys, err = keysOf(v)
+				return err
+			}); err != nil {
+				return fmt.Errorf("%s: %w", it.Item().Key(), err)
 			}
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &g) }); err != nil {
-				return fmt.Errorf("grant %s: %w", it.Item().Key(), err)
+			for k, v := range keys {
+				pending[k] = v
 			}
-			pending = append(pending, rightGrantKey(g.Right, g.ID))
 			if len(pending) >= 5000 {
 				if err := flush(); err != nil {
 					return err
@@ -1828,5 +1792,5 @@ func (s *Store) migrate() error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyGrantRightIndex), []byte{1}) })
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(meta), []byte{1}) })
 }

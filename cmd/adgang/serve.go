@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/adgang/adgang/admin"
 	"github.com/adgang/adgang/admin/lifecycle"
+	"github.com/adgang/adgang/admin/outbox"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
@@ -45,6 +47,11 @@ type Config struct {
 	JWKSFile          string        // ADGANG_JWKS_FILE: enables JWT bearer tokens for the admin API
 	JWTIssuer         string        // ADGANG_JWT_ISSUER
 	JWTAudience       string        // ADGANG_JWT_AUDIENCE
+	SMTPAddr          string        // --smtp-addr, ADGANG_SMTP_ADDR: outbox delivery (empty: none, mails stay readable via the API)
+	SMTPFrom          string        // --smtp-from, ADGANG_SMTP_FROM (default adgang@localhost)
+	SMTPUsername      string        // --smtp-username, ADGANG_SMTP_USERNAME
+	SMTPPassword      string        // ADGANG_SMTP_PASSWORD only: a flag would show in ps
+	SMTPInterval      time.Duration // --smtp-interval, ADGANG_SMTP_INTERVAL (default 10s)
 }
 
 func envOr(name, def string) string {
@@ -80,6 +87,14 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		return nil, errors.New("ADGANG_DECISION_CACHE must be a number of entries (0 disables the cache)")
 	}
 	fs.IntVar(&cfg.DecisionCache, "decision-cache", cacheSize, "how many login decisions are cached, each exact for its store revision and policy set; 0 disables (env ADGANG_DECISION_CACHE)")
+	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", envOr("ADGANG_SMTP_ADDR", ""), "SMTP server host:port the outbox is delivered to; empty: no delivery, mails stay readable via the API (env ADGANG_SMTP_ADDR)")
+	fs.StringVar(&cfg.SMTPFrom, "smtp-from", envOr("ADGANG_SMTP_FROM", "adgang@localhost"), "sender address of outbox mails (env ADGANG_SMTP_FROM)")
+	fs.StringVar(&cfg.SMTPUsername, "smtp-username", envOr("ADGANG_SMTP_USERNAME", ""), "SMTP PLAIN auth user, sent only over TLS or to localhost; the password comes from env ADGANG_SMTP_PASSWORD only (env ADGANG_SMTP_USERNAME)")
+	smtpEvery, err := time.ParseDuration(envOr("ADGANG_SMTP_INTERVAL", "10s"))
+	if err != nil {
+		return nil, fmt.Errorf("ADGANG_SMTP_INTERVAL: %w", err)
+	}
+	fs.DurationVar(&cfg.SMTPInterval, "smtp-interval", smtpEvery, "how often pending outbox mails are sent (env ADGANG_SMTP_INTERVAL)")
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", lifecycleEvery, "how often the lifecycle jobs (L1-L5) run; 0 disables them (env ADGANG_LIFECYCLE_INTERVAL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
@@ -105,6 +120,18 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		}
 	}
 	cfg.BootstrapToken = os.Getenv("ADGANG_BOOTSTRAP_TOKEN")
+	cfg.SMTPPassword = os.Getenv("ADGANG_SMTP_PASSWORD")
+	if cfg.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.SMTPAddr); err != nil {
+			return nil, fmt.Errorf("--smtp-addr must be host:port: %w", err)
+		}
+		if _, err := mail.ParseAddress(cfg.SMTPFrom); err != nil {
+			return nil, fmt.Errorf("--smtp-from: %w", err)
+		}
+		if cfg.SMTPInterval <= 0 {
+			return nil, errors.New("--smtp-interval must be positive")
+		}
+	}
 	cfg.JWKSFile, cfg.JWTIssuer, cfg.JWTAudience = os.Getenv("ADGANG_JWKS_FILE"), os.Getenv("ADGANG_JWT_ISSUER"), os.Getenv("ADGANG_JWT_AUDIENCE")
 	return cfg, nil
 }
@@ -128,6 +155,8 @@ type Main struct {
 	declogFh      *os.File
 	stopLifecycle context.CancelFunc
 	lifecycleDone chan struct{}
+	stopOutbox    context.CancelFunc
+	outboxDone    chan struct{}
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -252,6 +281,14 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		m.stopLifecycle, m.lifecycleDone = cancel, make(chan struct{})
 		go func() { defer close(m.lifecycleDone); runner.Start(lctx) }()
 	}
+	if cfg.SMTPAddr != "" {
+		d := &outbox.Deliverer{Store: st, Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword, Interval: cfg.SMTPInterval, Logger: m.Logger.With().Str("component", "outbox").Logger()}
+		octx, cancel := context.WithCancel(context.Background())
+		m.stopOutbox, m.outboxDone = cancel, make(chan struct{})
+		go func() { defer close(m.outboxDone); d.Start(octx) }()
+		m.Logger.Info().Str("smtp_addr", cfg.SMTPAddr).Msg("outbox delivery on")
+	}
 	return nil
 }
 
@@ -288,6 +325,11 @@ func (m *Main) Close() error {
 		m.stopLifecycle()
 		<-m.lifecycleDone // a lifecycle action finishes its transaction first
 		m.stopLifecycle = nil
+	}
+	if m.stopOutbox != nil {
+		m.stopOutbox() // a send in progress is cut off; the mail stays pending
+		<-m.outboxDone
+		m.stopOutbox = nil
 	}
 	if m.admin != nil {
 		errs = append(errs, m.admin.Close())

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/admin/lifecycle"
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+	"github.com/adgang/adgang/store/storetest"
+)
+
+// crashChildEnv carries the `adgang` arguments (JSON list) of the server
+// process TestLifecycleCrash starts: the test binary itself, re-executed,
+// runs the same run() that main() runs.
+const crashChildEnv = "ADGANG_TEST_CRASH_CHILD_ARGS"
+
+// TestLifecycleCrashChild is the `adgang serve` process of
+// TestLifecycleCrash; on its own it skips.
+func TestLifecycleCrashChild(t *testing.T) {
+	raw := os.Getenv(crashChildEnv)
+	if raw == "" {
+		t.Skip("the server process of TestLifecycleCrash")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(raw), &args); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, args, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "adgang:", err)
+		os.Exit(1)
+	}
+}
+
+const crashCVR = "12345674"
+
+func crashUserID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+// TestLifecycleCrash kills `adgang serve` with SIGKILL while its lifecycle
+// job is inactivating thousands of idle users (L1), then checks that every
+// user is either untouched or fully inactivated with exactly one audit
+// event, and that the next run finishes the job without doing anything
+// twice. ADGANG_TEST_CRASH_USERS sets the number of users (default 20000).
+func TestLifecycleCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 20k users and runs the server as a subprocess")
+	}
+	if os.Getenv(crashChildEnv) != "" {
+		t.Skip("child")
+	}
+	n := 20000
+	if v := os.Getenv("ADGANG_TEST_CRASH_USERS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 2 {
+			t.Fatalf("ADGANG_TEST_CRASH_USERS=%q", v)
+		}
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	// The server reads its CPR key from DIR/cpr.key; the test opens the
+	// store directly with the same key.
+	if err := os.WriteFile(filepath.Join(dir, "cpr.key"), []byte(hex.EncodeToString(storetest.Key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	openStore := func() *store.Store {
+		t.Helper()
+		st, err := store.Open(store.Config{Dir: filepath.Join(dir, "badger"), CPRKey: storetest.Key, NoSync: true,
+			Logger: zerolog.Nop(), GCInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+
+	// Seed: n active users whose last login is 200 days old (L1: 90).
+	start := time.Now()
+	st := openStore()
+	idle := time.Now().AddDate(0, 0, -200).UTC()
+	if _, err := st.Update(ctx, "test", func(tx *store.Tx) error {
+		return tx.CreateOrg(&store.Org{CVR: crashCVR, Name: "Skolen", Type: store.OrgInstitution})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const batch = 1000
+	for lo := 0; lo < n; lo += batch {
+		if _, err := st.Update(ctx, "test", func(tx *store.Tx) error {
+			for i := lo; i < min(lo+batch, n); i++ {
+				if err := tx.CreateUser(&store.User{ID: crashUserID(i), Org: crashCVR, Name: "U " + strconv.Itoa(i),
+					Kind: store.KindEmployee, Status: store.StatusActive, CreatedAt: idle, StatusChangedAt: idle, LastLogin: &idle}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seeded %d users in %v", n, time.Since(start).Round(time.Millisecond))
+
+	// Start the server with the lifecycle scheduler on; its first run
+	// starts at once.
+	const token = "crash-test-bootstrap-token-0123456789"
+	args, _ := json.Marshal([]string{"serve", "--data", dir, "--lifecycle-interval", "1s",
+		"--decision-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--decision-log", "off"})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLifecycleCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(args), "ADGANG_BOOTSTRAP_TOKEN="+token)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	adminURL := make(chan string, 1)
+	var logMu sync.Mutex
+	var childLog strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			logMu.Lock()
+			childLog.WriteString(line + "\n")
+			logMu.Unlock()
+			var rec struct{ Listener, URL string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Listener == "admin" && rec.URL != "" {
+				adminURL <- rec.URL
+			}
+		}
+	}()
+	log := func() string { logMu.Lock(); defer logMu.Unlock(); return childLog.String() }
+	var base string
+	select {
+	case base = <-adminURL:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not start:\n%s", log())
+	}
+
+	// Poll until the job has inactivated someone, then kill at once.
+	inactiveSeen := func() bool {
+		req, _ := http.NewRequest("GET", base+"/v1/orgs/"+crashCVR+"/users?status=inactive&limit=1", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("list users: %v", err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Users []json.RawMessage `json:"users"`
+		}
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil {
+			t.Fatalf("list users: HTTP %d", resp.StatusCode)
+		}
+		return len(out.Users) > 0
+	}
+	serverUp := time.Now()
+	deadline := serverUp.Add(5 * time.Minute)
+	for !inactiveSeen() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no user inactivated after 5 minutes:\n%s", log())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	killed = true
+	t.Logf("first inactivation seen %v after the server started; killed", time.Since(serverUp).Round(time.Millisecond))
+
+	// After the crash: no user is half-done.
+	st = openStore()
+	defer func() { st.Close() }()
+	inactive := checkLifecycleConsistent(t, st, n)
+	t.Logf("after SIGKILL: %d of %d users inactive", inactive, n)
+	if inactive == 0 || inactive == n {
+		t.Fatalf("%d of %d inactive: the kill did not land mid-run (raise ADGANG_TEST_CRASH_USERS)", inactive, n)
+	}
+
+	// The next run finishes the job, touching only the users left.
+	eng, err := pdp.New(ctx, st, pdp.Config{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	runner := &lifecycle.Runner{Store: st, Policy: eng, Logger: zerolog.Nop()}
+	start = time.Now()
+	applied, err := runner.RunOnce(ctx, time.Now())
+	if err != nil {
+		t.Fatalf("resumed run: %v", err)
+	}
+	t.Logf("resumed run applied %d actions in %v", applied, time.Since(start).Round(time.Millisecond))
+	if applied != n-inactive {
+		t.Errorf("resumed run applied %d actions, want %d", applied, n-inactive)
+	}
+	if got := checkLifecycleConsistent(t, st, n); got != n {
+		t.Errorf("after the resumed run %d of %d users inactive", got, n)
+	}
+	if again, err := runner.RunOnce(ctx, time.Now()); err != nil || again != 0 {
+		t.Errorf("third run applied %d, %v; want nothing", again, err)
+	}
+}
+
+// checkLifecycleConsistent checks that each of the n users is either
+// active with no lifecycle.inactivate event or inactive with exactly one,
+// and returns how many are inactive.
+func checkLifecycleConsistent(t *testing.T, st *store.Store, n int) int {
+	t.Helper()
+	inactive, bad := 0, 0
+	err := st.View(context.Background(), func(tx *store.Tx) error {
+		for i := 0; i < n; i++ {
+			u, err := tx.GetUser(crashUserID(i))
+			if err != nil {
+				return fmt.Errorf("user %d: %w", i, err)
+			}
+			evs, err := tx.History(u.ID, time.Time{}, time.Time{}, "lifecycle.inactivate", 0)
+			if err != nil {
+				return err
+			}
+			ok := false
+			switch u.Status {
+			case store.StatusActive:
+				ok = len(evs) == 0
+			case store.StatusInactive:
+				inactive++
+				ok = len(evs) == 1 && evs[0].Actor == lifecycle.Actor
+			}
+			if !ok {
+				if bad++; bad <= 10 {
+					t.Errorf("user %s is %s with %d lifecycle.inactivate events", u.ID, u.Status, len(evs))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad > 0 {
+		t.Fatalf("%d users half-done", bad)
+	}
+	return inactive
+}
