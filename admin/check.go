@@ -209,12 +209,23 @@ func orgInput(o *store.Org) map[string]any {
 		deletion = store.DeletionAllowed
 	}
 	return map[string]any{"cvr": o.CVR, "type": string(o.Type), "p_units": ps, "se_numbers": se,
-		"settings": map[string]any{"deletion": deletion, "allow_knock": o.Settings.AllowKnock}}
+		"settings": map[string]any{"deletion": deletion, "allow_knock": o.Settings.AllowKnock,
+			"password_login": o.Settings.PasswordLogin}}
 }
 
 func userTarget(u *store.User) map[string]any {
 	return map[string]any{"id": u.ID, "kind": string(u.Kind), "anonymous": u.Anonymous,
-		"status": string(u.Status), "org": u.Org}
+		"status": string(u.Status), "org": u.Org, "cpr_linked": u.CPRLinked, "birth_date": u.BirthDate,
+		"source": u.Source, "association": association(u)}
+}
+
+// association is "manual" for a Unilogin-style manual association (L4):
+// source manual with a user type.
+func association(u *store.User) string {
+	if u.Source == "manual" && u.UserType != "" {
+		return "manual"
+	}
+	return ""
 }
 
 func groupTarget(g *store.Group) map[string]any {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -139,6 +140,82 @@ var routeCases = []routeCase{
 	{"POST", "/v1/policy/check", dryRun, 200, func(e *env, org, _ string) (string, any) {
 		return "/v1/policy/check", map[string]any{"action": "user.update", "user_id": e.newUser(org), "name": "Nyt navn"}
 	}},
+
+	{"POST", "/v1/orgs/{cvr}/imports", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/imports?mode=create", importHeader + fmt.Sprintf(";;;Ny;Import;imp%d@example.dk;;;;;;;;;\n", e.n())
+	}},
+	{"GET", "/v1/imports/template.csv", globalRead, 200, func(e *env, _, _ string) (string, any) { return "/v1/imports/template.csv", nil }},
+	{"POST", "/v1/users/{id}/activation", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/users/" + e.newUser(org, newBirthDateUser) + "/activation", nil
+	}},
+	{"POST", "/v1/orgs/{cvr}/activations", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/activations", map[string]any{"user_ids": []string{e.newUser(org, newCPRUser)}}
+	}},
+	{"POST", "/v1/activate", public, 200, func(e *env, org, _ string) (string, any) {
+		id := e.newUser(org, newBirthDateUser)
+		r := e.do("superadmin", "POST", "/v1/users/"+id+"/activation", nil)
+		return "/v1/activate", map[string]any{"user_id": id, "code": r.body["code"]}
+	}},
+	{"GET", "/v1/outbox", globalRead, 200, func(e *env, _, _ string) (string, any) { return "/v1/outbox", nil }},
+	{"GET", "/v1/orgs/{cvr}/login-activity", readAll, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/login-activity?not_since=2026-01-01", nil
+	}},
+	{"POST", "/v1/orgs/{cvr}/users:inactivate", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/users:inactivate", map[string]any{"user_ids": []string{e.newUser(org), e.newUser(org)}}
+	}},
+	{"POST", "/v1/orgs/{cvr}/users:activate", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		inactive := func(u *store.User) { u.Status = store.StatusInactive }
+		return "/v1/orgs/" + org + "/users:activate", map[string]any{"user_ids": []string{e.newUser(org, inactive)}}
+	}},
+	{"POST", "/v1/orgs/{cvr}/associations", userWrite, 201, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/associations", map[string]any{"cpr": fmt.Sprintf("610190-%04d", e.n()),
+			"user_type": "elev", "class": "7.b", "name": "Ny Elev"}
+	}},
+	{"POST", "/v1/users/{id}/confirm", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/users/" + e.newUser(org, manualAssociation) + "/confirm", nil
+	}},
+	{"GET", "/v1/orgs/{cvr}/lifecycle", readAll, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/lifecycle?at=2030-01-01", nil
+	}},
+	{"POST", "/v1/users/{id}/password:reset", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		e.usePasswords(org)
+		return "/v1/users/" + e.newUser(org, withPassword(false)) + "/password:reset", nil
+	}},
+	{"POST", "/v1/users/{id}/unblock", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		e.usePasswords(org)
+		return "/v1/users/" + e.newUser(org, withPassword(true)) + "/unblock", nil
+	}},
+}
+
+// importHeader is the 15-column header row of the CSV import.
+const importHeader = "UUID;CPR-nummer;Fødselsdato;Fornavn;Efternavn;E-mail;Telefon;Brugernavn;P-nummer;SE-nummer;Anonym;Identifikationsmidler;Rettigheder;Sprog;Begrundelse\n"
+
+func newBirthDateUser(u *store.User) {
+	u.Status, u.CPRLinked, u.BirthDate = store.StatusNew, false, "1990-02-03"
+}
+
+func newCPRUser(u *store.User) { u.Status, u.CPRLinked = store.StatusNew, true }
+
+func manualAssociation(u *store.User) { u.Source, u.UserType, u.Class = "manual", "elev", "7.b" }
+
+func withPassword(blocked bool) func(*store.User) {
+	return func(u *store.User) {
+		u.Password = &store.Password{Hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g", Blocked: blocked,
+			Failures: 5, ChangedAt: time.Now()}
+	}
+}
+
+// usePasswords turns on local password login (IMI-style) for org.
+func (e *env) usePasswords(org string) {
+	e.t.Helper()
+	mustUpdate(e.t, e.st, func(tx *store.Tx) error {
+		o, err := tx.GetOrg(org)
+		if err != nil || o.Settings.PasswordLogin {
+			return err
+		}
+		o.Settings.PasswordLogin = true
+		return tx.UpdateOrg(o)
+	})
 }
 
 // expect is the status a caller gets on a route in its own org or

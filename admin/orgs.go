@@ -38,6 +38,9 @@ func validSettings(st *store.OrgSettings) error {
 	default:
 		return invalid("settings.deletion must be inactivate_only or allowed")
 	}
+	if st.PasswordMaxAgeDays < 0 || st.PasswordMaxAgeDays > 3650 {
+		return invalid("settings.password_max_age_days must be 0 (default 180) to 3650")
+	}
 	l := st.Lifecycle
 	for _, v := range []int{l.InactivateAfterDays, l.DeleteAfterDays, l.UnconfirmedAfterDays, l.WarnBeforeDays, l.ImportRetireMonths} {
 		if v < 0 {

@@ -168,6 +168,23 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodDelete, "/v1/tokens/{id}", s.handleDeleteToken)
 
 	h(http.MethodPost, "/v1/policy/check", s.handlePolicyCheck)
+
+	// Issue 5: bulk CSV, activation, outbox, login activity, associations,
+	// lifecycle preview and local passwords.
+	h(http.MethodPost, "/v1/orgs/{cvr}/imports", s.handleImport)
+	h(http.MethodGet, "/v1/imports/template.csv", s.handleImportTemplate)
+	h(http.MethodPost, "/v1/users/{id}/activation", s.handleSendActivation)
+	h(http.MethodPost, "/v1/orgs/{cvr}/activations", s.handleBulkActivation)
+	s.handle(r, http.MethodPost, "/v1/activate", false, s.handleActivate)
+	h(http.MethodGet, "/v1/outbox", s.handleOutbox)
+	h(http.MethodGet, "/v1/orgs/{cvr}/login-activity", s.handleLoginActivity)
+	h(http.MethodPost, "/v1/orgs/{cvr}/users:inactivate", s.handleBulkStatus("user.inactivate"))
+	h(http.MethodPost, "/v1/orgs/{cvr}/users:activate", s.handleBulkStatus("user.activate"))
+	h(http.MethodPost, "/v1/orgs/{cvr}/associations", s.handleCreateAssociation)
+	h(http.MethodPost, "/v1/users/{id}/confirm", s.handleConfirm)
+	h(http.MethodGet, "/v1/orgs/{cvr}/lifecycle", s.handleLifecyclePreview)
+	h(http.MethodPost, "/v1/users/{id}/password:reset", s.handlePasswordReset)
+	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
 	return r
 }
 

@@ -36,6 +36,9 @@ type userCreateRequest struct {
 	Language      string `json:"language,omitempty"`
 	Phone         string `json:"phone,omitempty"`
 	Justification string `json:"justification,omitempty"`
+
+	// Set by the associations route (Unilogin), never from JSON.
+	userType, class string
 }
 
 // firstUserRights are the rights the first user of an organisation gets
@@ -133,7 +136,7 @@ func (s *Server) buildUser(req *userCreateRequest, cvr, source string) (*store.U
 	u := &store.User{ID: req.ID, Org: cvr, Name: strings.TrimSpace(req.Name), Email: req.Email,
 		Username: req.Username, LegacyID: req.LegacyID, BirthDate: req.BirthDate, Kind: store.UserKind(req.Kind),
 		PNumber: req.PNumber, SENumber: req.SENumber, Anonymous: req.Anonymous, Language: req.Language,
-		Phone: req.Phone, Justification: req.Justification, Source: source}
+		Phone: req.Phone, Justification: req.Justification, Source: source, UserType: req.userType, Class: req.class}
 	if u.ID == "" {
 		u.ID = uuid.NewString()
 	} else if err := store.ValidUUID(u.ID); err != nil {
@@ -313,6 +316,9 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
 		var err error
 		u, err = s.authorizedUser(tx, c, id, objUser, actRead)
+		if err == nil {
+			s.withPasswordStatus(r.Context(), tx, u)
+		}
 		return err
 	})
 	if err != nil {
@@ -716,6 +722,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 			} else if err != nil && !store.IsNotFound(err) {
 				return err
 			}
+			s.withPasswordStatus(r.Context(), tx, users...)
 			return nil
 		}
 		cursor := after
@@ -735,11 +742,13 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 				}
 				if len(users) == limit {
 					next = base64.RawURLEncoding.EncodeToString([]byte(users[len(users)-1].ID))
+					s.withPasswordStatus(r.Context(), tx, users...)
 					return nil
 				}
 				users = append(users, u)
 			}
 			if more == "" {
+				s.withPasswordStatus(r.Context(), tx, users...)
 				return nil
 			}
 		}

@@ -97,13 +97,17 @@ func StatusOf(err error) int {
 // WriteError writes err as {error:{code,message,rule}} with its status.
 // Internal errors are not described to the client.
 func WriteError(w http.ResponseWriter, err error) {
-	status := StatusOf(err)
-	d := ErrorDetail{Code: store.EInternal, Message: "internal error"}
+	WriteJSON(w, StatusOf(err), ErrorBody{Error: DetailOf(err)})
+}
+
+// DetailOf is the JSON error detail of err as WriteError answers it: the
+// reason code, a masked message and the rule; internals are hidden.
+func DetailOf(err error) ErrorDetail {
 	var e *store.Error
 	if errors.As(err, &e) && e.Code != store.EInternal {
-		d = ErrorDetail{Code: e.ReasonCode(), Message: MaskCPR(e.Message), Rule: e.Rule}
+		return ErrorDetail{Code: e.ReasonCode(), Message: MaskCPR(e.Message), Rule: e.Rule}
 	}
-	WriteJSON(w, status, ErrorBody{Error: d})
+	return ErrorDetail{Code: store.EInternal, Message: "internal error"}
 }
 
 // WriteJSON writes v as JSON with status.

@@ -2,7 +2,10 @@ package pdp
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/adgang/adgang/store"
 )
@@ -28,8 +31,11 @@ const DefaultPasswordService = "imi"
 // reasons a new password was refused (L8), if one was given.
 type PasswordAnswer struct {
 	Decision
-	PasswordChanged bool     `json:"password_changed"`
-	PasswordReasons []Reason `json:"password_reasons,omitempty"`
+	// PasswordChangeRequired is true while the password is temporary or
+	// expired (D15): the login is denied until new_password is accepted.
+	PasswordChangeRequired bool     `json:"password_change_required"`
+	PasswordChanged        bool     `json:"password_changed"`
+	PasswordReasons        []Reason `json:"password_reasons,omitempty"`
 }
 
 // ReasonInvalidCredentials answers an unknown username and a wrong
@@ -94,7 +100,7 @@ func (e *Engine) PasswordLogin(ctx context.Context, req *PasswordRequest, m Requ
 				return err
 			}
 			u.Password.Failures++
-			blocked = u.Password.Failures >= store.MaxPasswordFailures
+			blocked = e.PasswordBlocks(ctx, u.Password.Failures)
 			u.Password.Blocked = u.Password.Blocked || blocked
 			tx.Audit(store.AuditEvent{Type: "password.failure", Org: u.Org, UserID: u.ID, Object: u.ID,
 				Details: map[string]any{"failures": u.Password.Failures, "blocked": u.Password.Blocked}})
@@ -158,7 +164,60 @@ func (e *Engine) PasswordLogin(ctx context.Context, req *PasswordRequest, m Requ
 		return nil, err
 	}
 	ans.Decision = *d
+	for _, r := range d.Reasons {
+		if r.Code == "password_change_required" {
+			ans.PasswordChangeRequired = true
+		}
+	}
 	return ans, nil
+}
+
+// PasswordBlockQuery decides whether a count of wrong passwords in a row
+// blocks the account (L8, adgang.password).
+const PasswordBlockQuery = "data.adgang.password.block_after_failures"
+
+// PasswordStatusQuery is the status of a stored password shown to
+// administrators: blocked, temporary, expired or valid.
+const PasswordStatusQuery = "data.adgang.password.status"
+
+// PasswordBlocks asks the policy whether failures wrong passwords in a
+// row block the account. A policy that cannot answer does not block (the
+// login is denied anyway); it is logged.
+func (e *Engine) PasswordBlocks(ctx context.Context, failures int) bool {
+	res, _, err := e.Evaluate(ctx, PasswordBlockQuery, []byte(fmt.Sprintf(`{"failures":%d}`, failures)))
+	if err != nil {
+		e.log.Error().Err(err).Msg("password block rule could not be evaluated")
+		return false
+	}
+	b, _ := res.(bool)
+	return b
+}
+
+// PasswordStatus is the status of a user's local password at now, as the
+// adgang.password rules see it; "" when the user has none or the policy
+// cannot answer.
+func (e *Engine) PasswordStatus(ctx context.Context, p *store.Password, org *store.Org, now time.Time) string {
+	if p == nil {
+		return ""
+	}
+	in := map[string]any{
+		"password": map[string]any{"blocked": p.Blocked, "temporary": p.Temporary, "changed_at_ns": p.ChangedAt.UnixNano()},
+		"now_ns":   now.UnixNano(),
+	}
+	if org != nil {
+		in["org"] = map[string]any{"settings": org.Settings}
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return ""
+	}
+	res, _, err := e.Evaluate(ctx, PasswordStatusQuery, raw)
+	if err != nil {
+		e.log.Error().Err(err).Msg("password status rule could not be evaluated")
+		return ""
+	}
+	st, _ := res.(string)
+	return st
 }
 
 // dummyHash makes checks for unknown users cost what a real one costs.

@@ -66,8 +66,8 @@ func TestPasswordLogin(t *testing.T) {
 	})
 	t.Run("temporary password must be changed (D15)", func(t *testing.T) {
 		a := e.password(pdp.PasswordRequest{Username: "lars", Password: "Midlertidig1"})
-		if a.Allow || !codes(a.Decision)["password_change_required/D15"] {
-			t.Fatalf("%+v", a.Reasons)
+		if a.Allow || !codes(a.Decision)["password_change_required/D15"] || !a.PasswordChangeRequired {
+			t.Fatalf("%+v change_required=%v", a.Reasons, a.PasswordChangeRequired)
 		}
 	})
 	tests := []struct {
@@ -104,8 +104,12 @@ func TestPasswordLogin(t *testing.T) {
 	})
 	t.Run("five failures block until unblocked", func(t *testing.T) {
 		var last pdp.PasswordAnswer
-		for range 5 {
+		// "unknown user and wrong password look alike" made the first.
+		for i := range 4 {
 			last = e.password(pdp.PasswordRequest{Username: "nils", Password: "forkert"})
+			if i == 2 && last.Reasons[0].Code != "invalid_credentials" {
+				t.Fatalf("fourth failure already blocks: %+v", last.Reasons)
+			}
 		}
 		if last.Reasons[0].Code != "password_blocked" {
 			t.Fatalf("fifth failure: %+v", last.Reasons)
@@ -123,6 +127,26 @@ func TestPasswordLogin(t *testing.T) {
 		}
 		if a := e.password(pdp.PasswordRequest{Username: "nils", Password: "Korrekt1hest"}); !a.Allow {
 			t.Fatalf("after unblock: %+v", a.Reasons)
+		}
+	})
+	t.Run("the last 5 passwords cannot come back, the sixth can", func(t *testing.T) {
+		cur := "Ny1Sikker"
+		seq := []string{"Anden2pw", "Tredje3pw", "Fjerde4pw", "Femte5pw"}
+		for _, next := range seq {
+			if a := e.password(pdp.PasswordRequest{Username: "lars", Password: cur, NewPassword: next}); !a.PasswordChanged {
+				t.Fatalf("change to a fresh password refused: %+v", a.PasswordReasons)
+			}
+			cur = next
+		}
+		// The last 5 are Ny1Sikker, Anden2pw, Tredje3pw, Fjerde4pw and the
+		// current Femte5pw; Midlertidig1 is the sixth latest.
+		for _, old := range []string{"Ny1Sikker", "Tredje3pw", "Femte5pw"} {
+			if a := e.password(pdp.PasswordRequest{Username: "lars", Password: cur, NewPassword: old}); a.PasswordChanged {
+				t.Fatalf("%s is one of the last 5 but was accepted", old)
+			}
+		}
+		if a := e.password(pdp.PasswordRequest{Username: "lars", Password: cur, NewPassword: "Midlertidig1"}); !a.PasswordChanged {
+			t.Fatalf("the sixth latest password should be allowed again: %+v", a.PasswordReasons)
 		}
 	})
 	t.Run("no password reaches the decision log", func(t *testing.T) {

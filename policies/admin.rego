@@ -27,7 +27,9 @@ _reasons := union({
 	input_incomplete, function_cert_immutable, forbidden_right,
 	deprecated_right, group_grant_not_allowed, se_scope_not_allowed,
 	scope_not_in_org, anonymity_immutable, delete_not_allowed, last_admin,
-	escalation, duplicate, system_group_immutable,
+	escalation, duplicate, system_group_immutable, activation_not_possible,
+	activation_one_at_a_time, already_active, password_login_not_enabled,
+	not_manual_association,
 })
 
 # ---------------------------------------------------------------------------
@@ -38,10 +40,14 @@ _actions := {
 	"user.create", "user.update", "user.delete", "user.inactivate",
 	"user.activate", "user.deactivate", "grant.create", "grant.delete",
 	"group.create", "group.delete", "group.member.add",
-	"group.member.remove", "org.update",
+	"group.member.remove", "org.update", "user.activation", "user.confirm",
+	"user.password.reset", "user.password.unblock",
 }
 
-_user_actions := {"user.update", "user.delete", "user.inactivate", "user.activate", "user.deactivate"}
+_user_actions := {
+	"user.update", "user.delete", "user.inactivate", "user.activate", "user.deactivate",
+	"user.activation", "user.confirm", "user.password.reset", "user.password.unblock",
+}
 
 _grant_actions := {"grant.create", "grant.delete"}
 
@@ -468,3 +474,87 @@ system_group_immutable contains lib.reason("system_group_immutable", "A13", msg)
 	input.target.kind == "system"
 	msg := sprintf("group %v is a system group; its members cannot be changed by hand", [_target_id])
 }
+
+# ---------------------------------------------------------------------------
+# L7: activation, L8: local passwords
+# ---------------------------------------------------------------------------
+
+# METADATA
+# title: L7 activation needs a CPR number or a birth date
+# description: >-
+#   A user is activated either by an activation mail (created with a CPR
+#   number) or by a one-time activation code (created with a birth date).
+#   A user with neither cannot be sent an activation.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+activation_not_possible contains lib.reason("activation_not_possible", "L7", msg) if {
+	input.action == "user.activation"
+	not _target_cpr_linked
+	not _target_has_birth_date
+	msg := sprintf("user %v has neither a CPR number nor a birth date to activate with", [_target_id])
+}
+
+_target_has_birth_date if lib.non_empty_string(input.target.birth_date)
+
+_target_cpr_linked if input.target.cpr_linked == true
+
+_org_uses_passwords if input.org.settings.password_login == true
+
+# METADATA
+# title: L7 bulk activation only for CPR users
+# description: >-
+#   Bulk activation sends activation mails to users created with a CPR
+#   number. A user created with a birth date gets a one-time code, which is
+#   issued one user at a time only ("Aktivering af brugere oprettet med
+#   fødselsdato skal ske enkeltvis").
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+activation_one_at_a_time contains lib.reason("activation_one_at_a_time", "L7", msg) if {
+	input.action == "user.activation"
+	input.change.bulk == true
+	not _target_cpr_linked
+	msg := sprintf("user %v was created with a birth date; its activation code is issued one user at a time", [_target_id])
+}
+
+# METADATA
+# title: L7 only new users are activated
+# description: >-
+#   An activation (mail or code) is sent, resent or regenerated only while
+#   the user's status is new; an active, inactive or deactivated user is
+#   handled with activate/inactivate instead.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+already_active contains lib.reason("already_active", "L7", msg) if {
+	input.action == "user.activation"
+	input.target.status != "new"
+	msg := sprintf("user %v is %v, not new; it needs no activation", [_target_id, input.target.status])
+}
+
+# METADATA
+# title: L8 local passwords only where the org uses them
+# description: >-
+#   Passwords are reset or unblocked only for users of an organisation with
+#   local password login (IMI-style, settings.password_login).
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_login_not_enabled contains lib.reason("password_login_not_enabled", "L8", msg) if {
+	input.action in {"user.password.reset", "user.password.unblock"}
+	not _org_uses_passwords
+	msg := sprintf("organisation %v does not use local passwords", [input.org.cvr])
+}
+
+# METADATA
+# title: L4 only manual associations are confirmed
+# description: >-
+#   Confirming restarts the L4 clock of a manually associated user
+#   (Unilogin, source manual with a user type). Other users have no such
+#   clock to restart.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+not_manual_association contains lib.reason("not_manual_association", "L4", msg) if {
+	input.action == "user.confirm"
+	not _target_manual
+	msg := sprintf("user %v is not a manual association; there is nothing to confirm", [_target_id])
+}
+
+_target_manual if input.target.association == "manual"

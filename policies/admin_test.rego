@@ -489,3 +489,66 @@ test_a13_system_group_member_remove_denied if {
 	d := admin.decision with input as member_change("group.member.remove", {"id": "sys-1", "kind": "system", "org": cvr})
 	"system_group_immutable/A13" in codes(d)
 }
+
+# ---------------------------------------------------------------------------
+# L7 activation, L8 password administration
+# ---------------------------------------------------------------------------
+
+new_cpr_user := object.union(employee, {"status": "new", "cpr_linked": true, "birth_date": ""})
+
+new_birth_user := object.union(employee, {"status": "new", "cpr_linked": false, "birth_date": "1990-02-03"})
+
+activation(target, bulk) := object.union(base, {"action": "user.activation", "target": target, "change": {"bulk": bulk}})
+
+activation_codes(target, bulk) := c if {
+	d := admin.decision with input as activation(target, bulk)
+	c := {r.code | some r in d.reasons}
+}
+
+test_l7_single_activation_allowed_for_cpr_and_birth_date_users if {
+	admin.allow with input as activation(new_cpr_user, false)
+	admin.allow with input as activation(new_birth_user, false)
+}
+
+test_l7_bulk_activation_only_for_cpr_users if {
+	admin.allow with input as activation(new_cpr_user, true)
+	activation_codes(new_birth_user, true) == {"activation_one_at_a_time"}
+}
+
+test_l7_activation_needs_cpr_or_birth_date if {
+	neither := object.union(new_cpr_user, {"cpr_linked": false})
+	activation_codes(neither, false) == {"activation_not_possible"}
+	missing := object.remove(neither, ["birth_date"])
+	"activation_not_possible" in activation_codes(missing, false)
+}
+
+test_l7_only_new_users_are_activated if {
+	activation_codes(object.union(new_cpr_user, {"status": "active"}), false) == {"already_active"}
+}
+
+test_l7_a2_function_users_get_no_activation if {
+	f := object.union(new_cpr_user, {"kind": "function"})
+	"function_cert_immutable" in activation_codes(f, false)
+}
+
+pw_org := object.union(org, {"settings": {"deletion": "allowed", "password_login": true}})
+
+test_l8_password_reset_and_unblock_only_with_password_login if {
+	every action in {"user.password.reset", "user.password.unblock"} {
+		admin.allow with input as object.union(base, {"action": action, "org": pw_org, "change": {}})
+		d := admin.decision with input as object.union(base, {"action": action, "change": {}})
+		{r.code | some r in d.reasons} == {"password_login_not_enabled"}
+	}
+}
+
+test_l8_a2_function_users_passwords_untouchable if {
+	d := admin.decision with input as object.union(base, {"action": "user.password.reset", "org": pw_org, "target": function_user, "change": {}})
+	{r.code | some r in d.reasons} == {"function_cert_immutable"}
+}
+
+test_l4_confirm_only_manual_associations if {
+	manual := object.union(employee, {"association": "manual"})
+	admin.allow with input as object.union(base, {"action": "user.confirm", "target": manual, "change": {}})
+	d := admin.decision with input as object.union(base, {"action": "user.confirm", "change": {}})
+	{r.code | some r in d.reasons} == {"not_manual_association"}
+}

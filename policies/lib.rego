@@ -39,6 +39,14 @@ deny_reasons(reasons) := {r | some r in reasons; not is_info(r)}
 # older_than_days holds when timestamp t lies more than days days before now.
 older_than_days(t, days, now) if now - t > days * ns_per_day
 
+# password_max_age_days is how many days a local password lasts (L8, D15):
+# the org's settings.password_max_age_days, default 180.
+password_max_age_days(org) := d if {
+	d := org.settings.password_max_age_days
+	is_number(d)
+	d > 0
+} else := 180
+
 # non_empty_string holds for a string with at least one character.
 non_empty_string(s) if {
 	is_string(s)

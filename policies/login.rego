@@ -161,7 +161,6 @@ _own_grants := {id: g |
 # _own: [right, grant id] of the own grants.
 _own := {[g.right, id] | some id, g in _own_grants}
 
-
 # _ignored: grants some rule ignores (each ignored grant has a reason with
 # its id: D7, D8, D9, D10, D13).
 _ignored := {r.grant | some r in _grant_reasons}
@@ -283,11 +282,7 @@ certificate_revoked contains lib.reason("certificate_revoked", "D14", msg) if {
 
 _password_login if input.subject.auth_method == "password"
 
-_password_max_age_days := d if {
-	d := _org.settings.password_max_age_days
-	is_number(d)
-	d > 0
-} else := 180
+_password_max_age_days := lib.password_max_age_days(_org)
 
 _password_stale contains "the password is temporary and must be changed" if {
 	input.user.password.temporary == true

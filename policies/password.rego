@@ -88,3 +88,43 @@ password_needs_digit contains lib.reason("password_needs_digit", "L8", "the pass
 password_reused contains lib.reason("password_reused", "L8", "the password was one of the last 5 passwords") if {
 	input.reused == true
 }
+
+# max_failures is how many wrong passwords in a row block an account.
+max_failures := 5
+
+# METADATA
+# title: L8 block after repeated failures
+# description: >-
+#   After 5 wrong passwords in a row (input.failures, counted by the
+#   caller and reset by a correct password) the account is blocked until
+#   an administrator unblocks it (POST /v1/users/{id}/unblock).
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+block_after_failures if {
+	is_number(input.failures)
+	input.failures >= max_failures
+}
+
+# METADATA
+# title: L8 password status shown to administrators
+# description: >-
+#   The status of a stored local password: blocked (too many failures),
+#   temporary (after a reset, must be changed at the next login), expired
+#   (older than the org's password_max_age_days, default 180) or valid.
+#   Input: {password: {blocked, temporary, changed_at_ns}, org, now_ns}.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+status := "blocked" if {
+	input.password.blocked == true
+} else := "temporary" if {
+	input.password.temporary == true
+} else := "expired" if {
+	not _fresh
+} else := "valid"
+
+_fresh if {
+	t := input.password.changed_at_ns
+	is_number(t)
+	t > 0
+	not lib.older_than_days(t, lib.password_max_age_days(object.get(input, "org", {})), input.now_ns)
+}

@@ -90,3 +90,37 @@ test_l8_non_string_password_denied if {
 	d.allow == false
 	"password_too_short" in codes(d)
 }
+
+test_l8_block_after_five_failures if {
+	not password.block_after_failures with input as {"failures": 4}
+	password.block_after_failures with input as {"failures": 5}
+	password.block_after_failures with input as {"failures": 6}
+	not password.block_after_failures with input as {}
+	not password.block_after_failures with input as {"failures": "5"}
+}
+
+day := 86400000000000
+
+pw_status(p, now) := s if {
+	s := password.status with input as {"password": p, "now_ns": now}
+}
+
+test_l8_status_valid_until_180_days if {
+	pw_status({"changed_at_ns": day}, day + (180 * day)) == "valid"
+	pw_status({"changed_at_ns": day}, (day + (180 * day)) + 1) == "expired"
+}
+
+test_l8_status_org_max_age if {
+	s := password.status with input as {
+		"password": {"changed_at_ns": day},
+		"org": {"settings": {"password_max_age_days": 30}},
+		"now_ns": day + (31 * day),
+	}
+	s == "expired"
+}
+
+test_l8_status_order if {
+	pw_status({"changed_at_ns": day, "blocked": true, "temporary": true}, day) == "blocked"
+	pw_status({"changed_at_ns": day, "temporary": true}, day) == "temporary"
+	pw_status({}, day) == "expired"
+}

@@ -19,11 +19,10 @@ const (
 	argonKeyLen  = 32
 )
 
-// PasswordHistory is how many previous passwords may not be reused (L8).
+// PasswordHistory is how many of the latest passwords, the current one
+// included, may not be reused (L8: "de sidste 5 passwords"). The block
+// threshold after repeated failures is a Rego rule (adgang.password).
 const PasswordHistory = 5
-
-// MaxPasswordFailures is how many wrong passwords in a row block (L8).
-const MaxPasswordFailures = 5
 
 // HashPassword returns an encoded argon2id hash of pw with a random salt.
 func HashPassword(pw string) (string, error) {
@@ -80,12 +79,13 @@ func (p *Password) PasswordReused(pw string) bool {
 }
 
 // SetPassword replaces the password with a new hash, remembering the old
-// one (at most PasswordHistory), clearing failures and blocks.
+// one (the current and PasswordHistory-1 previous ones are kept),
+// clearing failures and blocks.
 func (p *Password) SetPassword(hash string, temporary bool, at time.Time) {
 	if p.Hash != "" {
 		p.History = append([]string{p.Hash}, p.History...)
-		if len(p.History) > PasswordHistory {
-			p.History = p.History[:PasswordHistory]
+		if len(p.History) > PasswordHistory-1 {
+			p.History = p.History[:PasswordHistory-1]
 		}
 	}
 	p.Hash, p.Temporary, p.ChangedAt, p.Failures, p.Blocked = hash, temporary, at, 0, false

@@ -41,7 +41,8 @@ type OrgSettings struct {
 	Deletion            string    `json:"deletion,omitempty"` // inactivate_only | allowed (default allowed)
 	IdentificationMeans []string  `json:"identification_means,omitempty"`
 	Lifecycle           Lifecycle `json:"lifecycle"`
-	PasswordLogin       bool      `json:"password_login,omitempty"` // IMI-style local accounts
+	PasswordLogin       bool      `json:"password_login,omitempty"`        // IMI-style local accounts
+	PasswordMaxAgeDays  int       `json:"password_max_age_days,omitempty"` // L8/D15, default 180
 }
 
 // Org is an organisation, identified by its CVR number.
@@ -102,7 +103,7 @@ const (
 // argon2id encoded strings; the plain password is never stored.
 type Password struct {
 	Hash      string    `json:"hash"`
-	History   []string  `json:"history,omitempty"` // previous hashes, newest first, at most 5
+	History   []string  `json:"history,omitempty"` // previous hashes, newest first, at most 4 (with Hash: the last 5)
 	ChangedAt time.Time `json:"changed_at"`
 	Temporary bool      `json:"temporary"`
 	Failures  int       `json:"failures"`
@@ -142,9 +143,12 @@ type User struct {
 	IdentificationMeans []string   `json:"identification_means,omitempty"`
 	ConfirmedAt         *time.Time `json:"confirmed_at,omitempty"`
 	Password            *Password  `json:"-"`
-	ActivationHash      string     `json:"-"` // hashed one-time activation code / token (L7)
-	CreatedAt           time.Time  `json:"created_at"`
-	UpdatedAt           time.Time  `json:"updated_at"`
+	// PasswordStatus is filled by the admin API for its answers (blocked,
+	// temporary, expired, valid; empty without a local password). Never stored.
+	PasswordStatus string    `json:"password_status,omitempty"`
+	ActivationHash string    `json:"-"` // hashed one-time activation code / token (L7)
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // AdminRole names an administrator role (SPEC §3).
@@ -293,15 +297,23 @@ type ImportBatch struct {
 
 // OutboxMail is a mail waiting or sent (activation, warnings, passwords).
 type OutboxMail struct {
-	ID        string     `json:"id"`
-	To        string     `json:"to"`
-	UserID    string     `json:"user_id,omitempty"`
-	Kind      string     `json:"kind"`
-	Subject   string     `json:"subject"`
-	Body      string     `json:"body"`
+	ID      string `json:"id"`
+	To      string `json:"to"`
+	UserID  string `json:"user_id,omitempty"`
+	Kind    string `json:"kind"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+	// Secret is the one-time secret the mail carries (activation link
+	// token, temporary password). Body holds the placeholder SecretMark
+	// where it goes; the SMTP delivery fills it in, the API never shows it,
+	// and it is wiped once the mail is sent.
+	Secret    string     `json:"-"`
 	CreatedAt time.Time  `json:"created_at"`
 	SentAt    *time.Time `json:"sent_at,omitempty"`
 }
+
+// SecretMark is the placeholder of OutboxMail.Secret in a mail's body.
+const SecretMark = "{{secret}}"
 
 // EffectiveGrant is a grant as seen by one user, with where it came from:
 // Source is "direct" or the id of the group it came through.

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPolicy(ctx, args[1:], stdout)
 	case "token":
 		return runToken(ctx, args[1:], stdout, stderr)
+	case "import":
+		return runImport(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "adgang", version)
 		return nil

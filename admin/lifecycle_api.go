@@ -1,0 +1,795 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/adgang/adgang/admin/lifecycle"
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// This file holds the user lifecycle routes of SPEC §5 (L3–L9): activation
+// and the outbox, login activity and bulk status changes, Unilogin-style
+// manual associations, the lifecycle preview, and local password
+// administration. Every change goes through a planFunc, so it is checked
+// by the adgang.admin rules and stored with its audit event in one
+// transaction.
+
+// maxBulkIDs bounds the user_ids of one bulk request.
+const maxBulkIDs = 1000
+
+// bulkRequest is the body of the bulk routes.
+type bulkRequest struct {
+	UserIDs []string `json:"user_ids"`
+}
+
+// bulkResult is one user's line of a bulk answer.
+type bulkResult struct {
+	UserID string           `json:"user_id"`
+	Status string           `json:"status"` // ok | error
+	Detail map[string]any   `json:"detail,omitempty"`
+	Error  *pdp.ErrorDetail `json:"error,omitempty"`
+}
+
+func (s *Server) decodeBulk(w http.ResponseWriter, r *http.Request) ([]string, error) {
+	var req bulkRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return nil, err
+	}
+	if len(req.UserIDs) == 0 || len(req.UserIDs) > maxBulkIDs {
+		return nil, invalid("user_ids must list 1-%d user ids", maxBulkIDs)
+	}
+	seen := map[string]bool{}
+	for _, id := range req.UserIDs {
+		if seen[id] {
+			return nil, invalid("user_ids lists %s twice", id)
+		}
+		seen[id] = true
+	}
+	return req.UserIDs, nil
+}
+
+// runBulk applies one planFunc per user, each in its own transaction, so
+// a refused user changes nothing and does not stop the others.
+func (s *Server) runBulk(ctx context.Context, c *caller, ids []string, pf func(id string, detail map[string]any) planFunc) (uint64, []bulkResult) {
+	results := make([]bulkResult, 0, len(ids))
+	rev := s.st.Revision()
+	for _, id := range ids {
+		detail := map[string]any{}
+		r, err := s.write(ctx, c, pf(id, detail))
+		res := bulkResult{UserID: id, Status: "ok"}
+		if err != nil {
+			res.Status, res.Error = "error", errorDetail(err)
+		} else {
+			rev = r
+			if len(detail) > 0 {
+				res.Detail = detail
+			}
+		}
+		results = append(results, res)
+	}
+	return rev, results
+}
+
+// errorDetail is the JSON error of err, as the single-object routes
+// answer it (masked, no internals).
+func errorDetail(err error) *pdp.ErrorDetail {
+	d := pdp.DetailOf(err)
+	return &d
+}
+
+// inOrg wraps a per-user plan so that a user of another org than the
+// route's is reported as not found (A1), like a user the caller cannot see.
+func inOrg(cvr, id string, pf planFunc) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validUserID(id); err != nil {
+			return nil, err
+		}
+		u, err := loadUser(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if u.Org != cvr {
+			return nil, notFound("user")
+		}
+		return pf(tx)
+	}
+}
+
+// --- activation (L7) ---
+
+// randomSecret returns n random characters of an alphabet without look-
+// alikes (no 0/O, 1/I/l), for activation codes and temporary passwords.
+func randomSecret(n int, alphabet string) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // 32 characters: 5 bits each
+
+// newActivationSecret is a one-time activation code (birth-date users,
+// 12 characters, 60 bits) or mail token (CPR users, 32 bytes).
+func newActivationSecret(mail bool) string {
+	if mail {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			panic(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	c := randomSecret(12, codeAlphabet)
+	return c[:4] + "-" + c[4:8] + "-" + c[8:]
+}
+
+// activationOut is what one activation issued.
+type activationOut struct {
+	method string // mail | code
+	code   string // the code, for the one answer that shows it
+	mailID string
+}
+
+// planActivation sends (CPR users: a mail with a one-time link token to
+// the outbox) or issues (birth-date users: a one-time code) the activation
+// of a new user; again means resend or regenerate: the previous secret
+// stops working. bulk marks the bulk route, where L7 refuses birth-date
+// users.
+func (s *Server) planActivation(c *caller, id string, bulk bool, out *activationOut) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validUserID(id); err != nil {
+			return nil, err
+		}
+		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
+		if err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "user.activation", org)
+		in["target"], in["change"] = userTarget(u), map[string]any{"bulk": bulk}
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			mail := u.CPRLinked
+			if mail && u.Email == "" {
+				return invalid("user %s has no e-mail address to send the activation to", u.ID)
+			}
+			secret := newActivationSecret(mail)
+			hash, err := store.HashPassword(secret)
+			if err != nil {
+				return err
+			}
+			next := *u
+			next.ActivationHash = hash
+			if err := tx.UpdateUser(&next); err != nil {
+				return err
+			}
+			out.method = "code"
+			if mail {
+				out.method = "mail"
+				out.mailID = fmt.Sprintf("activation-%s-%d", u.ID, tx.Now().UnixNano())
+				if err := tx.PutMail(&store.OutboxMail{ID: out.mailID, To: u.Email, UserID: u.ID, Kind: "activation",
+					Subject: "Aktivér din bruger / Activate your user",
+					Body: "Hej " + u.Name + "\n\nDin bruger er oprettet. Aktivér den med denne kode:\n\n    " + store.SecretMark +
+						"\n\nBrug koden sammen med dit bruger-id " + u.ID + " (POST /v1/activate).\n",
+					Secret: secret, CreatedAt: tx.Now()}); err != nil {
+					return err
+				}
+			} else {
+				out.code = secret
+			}
+			tx.Audit(store.AuditEvent{Type: "user.activation", Org: u.Org, UserID: u.ID, Object: u.ID,
+				Details: map[string]any{"rule": "L7", "method": out.method, "bulk": bulk}})
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := pathVar(r, "id")
+	var out activationOut
+	rev, err := s.write(r.Context(), c, s.planActivation(c, id, false, &out))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ans := map[string]any{"revision": rev, "user_id": id, "method": out.method}
+	if out.code != "" {
+		ans["code"] = out.code // shown in this answer only; stored hashed
+	}
+	if out.mailID != "" {
+		ans["mail_id"] = out.mailID
+	}
+	pdp.WriteJSON(w, http.StatusOK, ans)
+}
+
+func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ids, err := s.decodeBulk(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objUser, actUpdate); err != nil {
+			return err
+		}
+		_, err := loadOrg(tx, cvr)
+		return err
+	}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev, results := s.runBulk(r.Context(), c, ids, func(id string, detail map[string]any) planFunc {
+		var out activationOut
+		pf := s.planActivation(c, id, true, &out)
+		return inOrg(cvr, id, func(tx *store.Tx) (*plan, error) {
+			p, err := pf(tx)
+			if err != nil {
+				return nil, err
+			}
+			apply := p.apply
+			p.apply = func(tx *store.Tx) error {
+				if err := apply(tx); err != nil {
+					return err
+				}
+				detail["method"], detail["mail_id"] = out.method, out.mailID
+				return nil
+			}
+			return p, nil
+		})
+	})
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+}
+
+// activateRequest is the body of POST /v1/activate: the user's own
+// activation with the code (birth-date users) or the mailed token.
+type activateRequest struct {
+	UserID string `json:"user_id"`
+	Code   string `json:"code,omitempty"`
+	Token  string `json:"token,omitempty"`
+}
+
+// errActivation answers every failed activation alike, so the answer does
+// not tell whether the user exists or has an activation pending.
+var errActivation = store.RuleError(store.EInvalid, "L7", "invalid_activation", "unknown user, or wrong or used activation code")
+
+// handleActivate is the user's own activation (no admin credentials: the
+// one-time secret is the credential). The status becomes active and the
+// secret stops working.
+func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *caller) {
+	var req activateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	secret := req.Code
+	if secret == "" {
+		secret = req.Token
+	}
+	if req.UserID == "" || secret == "" || (req.Code != "" && req.Token != "") {
+		s.writeError(w, r, invalid("user_id and one of code or token are required"))
+		return
+	}
+	if len(secret) > 200 || store.ValidUUID(req.UserID) != nil {
+		store.VerifyPassword(dummyActivationHash, secret)
+		s.writeError(w, r, errActivation)
+		return
+	}
+	secret = strings.ToUpper(strings.TrimSpace(secret))
+	if req.Token != "" {
+		secret = strings.TrimSpace(req.Token) // tokens are case-sensitive
+	}
+	var user *store.User
+	rev, err := s.st.Update(r.Context(), "user:"+req.UserID, func(tx *store.Tx) error {
+		u, err := tx.GetUser(req.UserID)
+		if store.IsNotFound(err) {
+			store.VerifyPassword(dummyActivationHash, secret)
+			return errActivation
+		} else if err != nil {
+			return err
+		}
+		if u.ActivationHash == "" || u.Status != store.StatusNew {
+			store.VerifyPassword(dummyActivationHash, secret)
+			return errActivation
+		}
+		if !store.VerifyPassword(u.ActivationHash, secret) {
+			return errActivation
+		}
+		u.ActivationHash, u.Status, u.StatusChangedAt = "", store.StatusActive, tx.Now()
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		tx.Audit(store.AuditEvent{Type: "user.activated", Org: u.Org, UserID: u.ID, Object: u.ID,
+			Details: map[string]any{"rule": "L7", "from": string(store.StatusNew), "to": string(store.StatusActive)}})
+		user = u
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
+}
+
+var dummyActivationHash = func() string {
+	h, _ := store.HashPassword("not a real activation code")
+	return h
+}()
+
+// --- outbox ---
+
+// outboxMail is a mail as the API shows it: the one-time secret replaced.
+type outboxMail struct {
+	*store.OutboxMail
+	Body   string `json:"body"`
+	Status string `json:"status"` // waiting | sent
+}
+
+const maxOutbox = 500
+
+// handleOutbox lists mails waiting or sent, newest first. A superadmin
+// sees every mail; others see the mails about users of orgs where they
+// may read users. Secrets (activation tokens, temporary passwords) are
+// never shown.
+func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller) {
+	q := r.URL.Query()
+	to, userID := strings.TrimSpace(q.Get("to")), strings.TrimSpace(q.Get("user_id"))
+	if userID != "" {
+		if err := validUserID(userID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if len(to) > 254 {
+		s.writeError(w, r, invalid("to is too long"))
+		return
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxOutbox {
+			s.writeError(w, r, invalid("limit must be 1-%d", maxOutbox))
+			return
+		}
+		limit = n
+	}
+	rev := s.st.Revision()
+	mails := []outboxMail{}
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if userID != "" && !c.superadmin {
+			if _, err := s.authorizedUser(tx, c, userID, objUser, actRead); err != nil {
+				return err
+			}
+		}
+		list, err := tx.ListMail(to, userID)
+		if err != nil {
+			return err
+		}
+		orgOf := map[string]string{}
+		for _, m := range list {
+			if len(mails) == limit {
+				break
+			}
+			if !c.superadmin {
+				if m.UserID == "" {
+					continue
+				}
+				org, ok := orgOf[m.UserID]
+				if !ok {
+					if u, err := tx.GetUser(m.UserID); err == nil {
+						org = u.Org
+					}
+					orgOf[m.UserID] = org
+				}
+				if org == "" || s.authorize(c, org, "mail", objUser, actRead) != nil {
+					continue
+				}
+			}
+			status := "waiting"
+			if m.SentAt != nil {
+				status = "sent"
+			}
+			mails = append(mails, outboxMail{OutboxMail: m, Status: status,
+				Body: strings.ReplaceAll(m.Body, store.SecretMark, "[redacted]")})
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "mails": mails})
+}
+
+// --- login activity and bulk status (L9) ---
+
+// parseDay reads a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
+func parseDay(name, v string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, invalid("%s must be a date YYYY-MM-DD or an RFC 3339 time", name)
+}
+
+// activityUser is one line of the login activity list.
+type activityUser struct {
+	ID        string           `json:"id"`
+	Name      string           `json:"name"`
+	Email     string           `json:"email,omitempty"`
+	Kind      store.UserKind   `json:"kind"`
+	Status    store.UserStatus `json:"status"`
+	LastLogin *time.Time       `json:"last_login"`
+}
+
+// handleLoginActivity lists the org's users with no login since a date
+// (never logged in counts), default status filter: new and active.
+func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	q := r.URL.Query()
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if q.Get("not_since") == "" {
+		s.writeError(w, r, invalid("not_since is required (YYYY-MM-DD)"))
+		return
+	}
+	since, err := parseDay("not_since", q.Get("not_since"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	keep, err := statusFilter(q.Get("status"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	users := []activityUser{}
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
+			return err
+		}
+		if _, err := loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		after := ""
+		for {
+			batch, next, err := tx.ListUsers(cvr, after, 500)
+			if err != nil {
+				return err
+			}
+			for _, u := range batch {
+				if keep(u.Status) && (u.LastLogin == nil || u.LastLogin.Before(since)) {
+					users = append(users, activityUser{ID: u.ID, Name: u.Name, Email: u.Email, Kind: u.Kind,
+						Status: u.Status, LastLogin: u.LastLogin})
+				}
+			}
+			if next == "" || len(batch) == 0 {
+				return nil
+			}
+			after = next
+		}
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "not_since": since, "users": users})
+}
+
+// handleBulkStatus inactivates or activates many users of one org; each
+// is checked like the single route (A2 refuses function certificate
+// users, A10 the last admin) and answered on its own line.
+func (s *Server) handleBulkStatus(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		cvr := pathVar(r, "cvr")
+		if err := validCVR(cvr); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ids, err := s.decodeBulk(w, r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.st.View(r.Context(), func(tx *store.Tx) error {
+			if err := s.authorize(c, cvr, "organisation", objUser, actUpdate); err != nil {
+				return err
+			}
+			_, err := loadOrg(tx, cvr)
+			return err
+		}); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		rev, results := s.runBulk(r.Context(), c, ids, func(id string, _ map[string]any) planFunc {
+			var out userAnswer
+			return inOrg(cvr, id, s.planUserStatus(c, id, action, &statusRequest{}, &out))
+		})
+		pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+	}
+}
+
+// --- manual associations (Unilogin, L4) ---
+
+// associationRequest is the body of POST /v1/orgs/{cvr}/associations: a
+// person associated by hand by CPR number (fictitious day+60 and KOT
+// numbers accepted) or Unilogin id, with a user type and class.
+type associationRequest struct {
+	CPR        string `json:"cpr,omitempty"`
+	UniloginID string `json:"unilogin_id,omitempty"`
+	UserType   string `json:"user_type"`
+	Class      string `json:"class,omitempty"`
+	Name       string `json:"name"`
+	Email      string `json:"email,omitempty"`
+	PNumber    string `json:"p_number,omitempty"`
+}
+
+func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req associationRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if (req.CPR == "") == (req.UniloginID == "") {
+		s.writeError(w, r, invalid("exactly one of cpr and unilogin_id is required"))
+		return
+	}
+	req.UserType, req.Class = strings.TrimSpace(req.UserType), strings.TrimSpace(req.Class)
+	if req.UserType == "" {
+		s.writeError(w, r, invalid("user_type is required (e.g. elev, lærer, pædagog, medarbejder)"))
+		return
+	}
+	for _, f := range []struct{ name, v string }{{"user_type", req.UserType}, {"class", req.Class}} {
+		if err := validText(f.name, f.v, 50); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	create := &userCreateRequest{Name: req.Name, Email: req.Email, Username: req.UniloginID, CPR: req.CPR,
+		PNumber: req.PNumber, userType: req.UserType, class: req.Class}
+	var out userAnswer
+	rev, err := s.write(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), create, "manual", &out, nil))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+}
+
+// planConfirm confirms a manual association: the L4 clock restarts.
+func (s *Server) planConfirm(c *caller, id string, out *userAnswer) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validUserID(id); err != nil {
+			return nil, err
+		}
+		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
+		if err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "user.confirm", org)
+		in["target"], in["change"] = userTarget(u), map[string]any{}
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			next := *u
+			now := tx.Now()
+			next.ConfirmedAt = &now
+			if err := tx.UpdateUser(&next); err != nil {
+				return err
+			}
+			tx.Audit(store.AuditEvent{Type: "user.confirm", Org: u.Org, UserID: u.ID, Object: u.ID,
+				Details: map[string]any{"rule": "L4"}})
+			out.user = &next
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var out userAnswer
+	rev, err := s.write(r.Context(), c, s.planConfirm(c, pathVar(r, "id"), &out))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+}
+
+// --- lifecycle preview ---
+
+// handleLifecyclePreview answers what the lifecycle jobs would do in the
+// org if they ran at `at` (default now). It asks the same adgang.lifecycle
+// rules as the jobs and changes nothing.
+func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	at := s.now().UTC()
+	if v := r.URL.Query().Get("at"); v != "" {
+		t, err := parseDay("at", v)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		at = t
+	}
+	if err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
+			return err
+		}
+		_, err := loadOrg(tx, cvr)
+		return err
+	}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	runner := &lifecycle.Runner{Store: s.st, Policy: s.eng, Logger: s.log}
+	actions, err := runner.Plan(r.Context(), cvr, at)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "at": at, "actions": nonNil(actions)})
+}
+
+// --- local passwords (L8) ---
+
+// newTemporaryPassword satisfies every L8 rule: 12 characters with upper
+// and lower case letters and digits (the policy still checks it).
+func newTemporaryPassword() string {
+	const upper, lower, digits = "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz", "23456789"
+	return randomSecret(4, upper) + randomSecret(4, lower) + randomSecret(4, digits)
+}
+
+// passwordOut is what a reset issued.
+type passwordOut struct {
+	password string
+	mailID   string
+}
+
+func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOut) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := validUserID(id); err != nil {
+			return nil, err
+		}
+		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
+		if err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, action, org)
+		in["target"], in["change"] = userTarget(u), map[string]any{}
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			next := *u
+			if next.Password != nil {
+				p := *next.Password
+				next.Password = &p
+			}
+			switch action {
+			case "user.password.unblock":
+				if next.Password == nil {
+					return invalid("user %s has no local password", u.ID)
+				}
+				next.Password.Blocked, next.Password.Failures = false, 0
+			case "user.password.reset":
+				pw := newTemporaryPassword()
+				if v := s.eng.CheckPassword(context.Background(), pw, false); !v.Allow {
+					return fmt.Errorf("generated temporary password refused by the policy: %v", v.First())
+				}
+				hash, err := store.HashPassword(pw)
+				if err != nil {
+					return err
+				}
+				if next.Password == nil {
+					next.Password = &store.Password{}
+				}
+				next.Password.SetPassword(hash, true, tx.Now())
+				out.password = pw
+				if u.Email != "" {
+					out.mailID = fmt.Sprintf("password-%s-%d", u.ID, tx.Now().UnixNano())
+					if err := tx.PutMail(&store.OutboxMail{ID: out.mailID, To: u.Email, UserID: u.ID, Kind: "temporary_password",
+						Subject: "Midlertidigt password / Temporary password",
+						Body: "Hej " + u.Name + "\n\nDit midlertidige password er:\n\n    " + store.SecretMark +
+							"\n\nDu skal skifte det, næste gang du logger på.\n",
+						Secret: pw, CreatedAt: tx.Now()}); err != nil {
+						return err
+					}
+				}
+			}
+			if err := tx.UpdateUser(&next); err != nil {
+				return err
+			}
+			tx.Audit(store.AuditEvent{Type: action, Org: u.Org, UserID: u.ID, Object: u.ID, Details: map[string]any{"rule": "L8"}})
+			return nil
+		}}, nil
+	}
+}
+
+func (s *Server) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := pathVar(r, "id")
+	var out passwordOut
+	rev, err := s.write(r.Context(), c, s.planPasswordAdmin(c, id, "user.password.reset", &out))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ans := map[string]any{"revision": rev, "user_id": id, "temporary_password": out.password, "password_status": "temporary"}
+	if out.mailID != "" {
+		ans["mail_id"] = out.mailID
+	}
+	pdp.WriteJSON(w, http.StatusOK, ans)
+}
+
+func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := pathVar(r, "id")
+	var out passwordOut
+	rev, err := s.write(r.Context(), c, s.planPasswordAdmin(c, id, "user.password.unblock", &out))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
+}
+
+// withPasswordStatus fills the password_status shown to administrators
+// (blocked, temporary, expired, valid — decided by adgang.password).
+func (s *Server) withPasswordStatus(ctx context.Context, tx *store.Tx, users ...*store.User) {
+	orgs := map[string]*store.Org{}
+	for _, u := range users {
+		if u.Password == nil {
+			continue
+		}
+		org, ok := orgs[u.Org]
+		if !ok {
+			org, _ = tx.GetOrg(u.Org)
+			orgs[u.Org] = org
+		}
+		u.PasswordStatus = s.eng.PasswordStatus(ctx, u.Password, org, s.now())
+	}
+}
