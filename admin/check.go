@@ -43,7 +43,8 @@ func (r *refusalError) Unwrap() error { return r.err }
 //	409 conflict:  duplicate (A12), last_admin (A10)
 //	422 invalid:   forbidden_right (A3), deprecated_right (A4),
 //	               group_grant_not_allowed (A5), se_scope_not_allowed (A6),
-//	               scope_not_in_org (A7), anonymity_immutable (A8)
+//	               scope_not_in_org (A7), anonymity_immutable (A8),
+//	               external_grant_not_admin (M17)
 //	403 forbidden: function_cert_immutable (A2), delete_not_allowed (A9),
 //	               escalation (A11), system_group_immutable (A13),
 //	               forbidden (A14), and any code a custom policy adds
@@ -57,7 +58,7 @@ func reasonErrorCode(code, rule string) string {
 	case "duplicate", "last_admin":
 		return store.EConflict
 	case "forbidden_right", "deprecated_right", "group_grant_not_allowed",
-		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable":
+		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable", "external_grant_not_admin":
 		return store.EInvalid // with a rule: 422
 	default:
 		return store.EForbidden

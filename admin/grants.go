@@ -56,11 +56,31 @@ func (g *grantRequest) validate(now time.Time) error {
 // planGrantCreate grants a right to a user or a group (grant.create). The
 // grant belongs to the holder's organisation.
 func (s *Server) planGrantCreate(c *caller, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
+	return s.planGrantCreateIn(c, "", holderType, holderID, req, out)
+}
+
+// planGrantCreateIn is planGrantCreate; a non-empty inOrg makes the grant
+// belong to that org instead of the holder's (supplementary admins of
+// another org, M17): the caller is authorised there, and the rules see
+// the holder as a user of another org.
+func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		var org string
 		var target map[string]any
-		switch holderType {
-		case store.HolderUser:
+		switch {
+		case inOrg != "":
+			if err := validUserID(holderID); err != nil {
+				return nil, err
+			}
+			if err := s.authorize(c, inOrg, "organisation", objGrant, actCreate); err != nil {
+				return nil, err
+			}
+			u, err := loadUser(tx, holderID)
+			if err != nil {
+				return nil, err
+			}
+			org, target = inOrg, userTarget(u)
+		case holderType == store.HolderUser:
 			if err := validUserID(holderID); err != nil {
 				return nil, err
 			}
@@ -158,13 +178,15 @@ func (s *Server) planGrantDelete(c *caller, id string) planFunc {
 			} else if err != nil {
 				return nil, err
 			}
-			if err := s.authorize(c, u.Org, "grant", objGrant, actDelete); err != nil {
+			// A grant belongs to its org: the holder's, or the org that made
+			// a user of another org its supplementary admin (M17).
+			if err := s.authorize(c, g.Org, "grant", objGrant, actDelete); err != nil {
 				return nil, err
 			}
 			if remaining, err = s.remainingRoles(tx, u, g.Org, g.ID); err != nil {
 				return nil, err
 			}
-			org, target = u.Org, userTarget(u)
+			org, target = g.Org, userTarget(u)
 		} else {
 			grp, err := loadGroup(tx, g.HolderID)
 			if store.IsNotFound(err) {

@@ -185,6 +185,17 @@ var routeCases = []routeCase{
 		e.usePasswords(org)
 		return "/v1/users/" + e.newUser(org, withPassword(true)) + "/unblock", nil
 	}},
+	{"POST", "/v1/orgs/{cvr}/admins", userWrite, 201, func(e *env, org, caller string) (string, any) {
+		right := "mitid_erhverv.user_admin" // a role the caller holds (A11)
+		switch {
+		case org == cvrB:
+			right = "amp.lba"
+		case caller == "org-admin":
+			right = "mitid_erhverv.org_admin"
+		}
+		return "/v1/orgs/" + org + "/admins", map[string]any{"user_id": e.newUser(cvrB), "right": right}
+	}},
+	{"GET", "/v1/orgs/{cvr}/admins", readAll, 200, func(e *env, org, _ string) (string, any) { return "/v1/orgs/" + org + "/admins", nil }},
 }
 
 // importHeader is the 15-column header row of the CSV import.

@@ -185,6 +185,8 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodGet, "/v1/orgs/{cvr}/lifecycle", s.handleLifecyclePreview)
 	h(http.MethodPost, "/v1/users/{id}/password:reset", s.handlePasswordReset)
 	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
+	h(http.MethodPost, "/v1/orgs/{cvr}/admins", s.handleCreateAdmin)
+	h(http.MethodGet, "/v1/orgs/{cvr}/admins", s.handleListAdmins)
 	return r
 }
 

@@ -29,7 +29,7 @@ _reasons := union({
 	scope_not_in_org, anonymity_immutable, delete_not_allowed, last_admin,
 	escalation, duplicate, system_group_immutable, activation_not_possible,
 	activation_one_at_a_time, already_active, password_login_not_enabled,
-	not_manual_association,
+	not_manual_association, external_grant_not_admin,
 })
 
 # ---------------------------------------------------------------------------
@@ -558,3 +558,24 @@ not_manual_association contains lib.reason("not_manual_association", "L4", msg) 
 }
 
 _target_manual if input.target.association == "manual"
+
+# METADATA
+# title: M17 users of another org get admin roles only
+# description: >-
+#   An organisation may make a user of another organisation its
+#   supplementary (external) administrator: the grant belongs to the
+#   granting org, so the external admin acts only there. Such a grant must
+#   be an administrator role; ordinary rights are given by the user's own
+#   organisation.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+external_grant_not_admin contains lib.reason("external_grant_not_admin", "M17", msg) if {
+	input.action == "grant.create"
+	input.grant.holder_type == "user"
+	lib.non_empty_string(input.target.org)
+	input.target.org != input.org.cvr
+	not _admin_role_right
+	msg := sprintf("user %v belongs to another organisation; it can only be given an administrator role here, not %v", [_target_id, _right_id])
+}
+
+_admin_role_right if lib.non_empty_string(input.right.admin_role)

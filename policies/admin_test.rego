@@ -552,3 +552,13 @@ test_l4_confirm_only_manual_associations if {
 	d := admin.decision with input as object.union(base, {"action": "user.confirm", "change": {}})
 	{r.code | some r in d.reasons} == {"not_manual_association"}
 }
+
+test_m17_external_users_get_admin_roles_only if {
+	outsider := object.union(employee, {"id": "u-ext", "org": "12345674"})
+	lba := right("amp.lba", {"admin_role": "user-admin"})
+	ok := object.union(base, {"action": "grant.create", "target": outsider, "right": lba, "grant": grant_of(lba, "user", "u-ext", "cvr", cvr)})
+	admin.allow with input as ok
+	bad := object.union(base, {"action": "grant.create", "target": outsider, "right": sagsbehandler, "grant": grant_of(sagsbehandler, "user", "u-ext", "cvr", cvr)})
+	d := admin.decision with input as bad
+	{r.code | some r in d.reasons} == {"external_grant_not_admin"}
+}

@@ -89,8 +89,8 @@ password_reused contains lib.reason("password_reused", "L8", "the password was o
 	input.reused == true
 }
 
-# max_failures is how many wrong passwords in a row block an account.
-max_failures := 5
+# _max_failures is how many wrong passwords in a row block an account.
+_max_failures := 5
 
 # METADATA
 # title: L8 block after repeated failures
@@ -102,7 +102,7 @@ max_failures := 5
 #   seed: 003_5f84fadfd940cc68.txt
 block_after_failures if {
 	is_number(input.failures)
-	input.failures >= max_failures
+	input.failures >= _max_failures
 }
 
 # METADATA

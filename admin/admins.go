@@ -1,0 +1,103 @@
+package admin
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// adminRequest is the body of POST /v1/orgs/{cvr}/admins: make a user of
+// this org (internal) or of another org (external) a supplementary
+// administrator here (M17, Unilogin). Scope defaults to the whole CVR.
+type adminRequest struct {
+	UserID string `json:"user_id"`
+	grantRequest
+}
+
+// handleCreateAdmin grants an administrator role in {cvr} to any user.
+// The grant belongs to {cvr}, so an external admin acts only in the orgs
+// that granted it; the adgang.admin rules refuse anything but an admin
+// role for a user of another org (M17) and roles the caller lacks (A11).
+func (s *Server) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req adminRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Scope == nil {
+		req.Scope = &grantScope{Type: store.ScopeCVR, Value: cvr}
+	}
+	var g *store.Grant
+	rev, err := s.write(r.Context(), c, s.planGrantCreateIn(c, cvr, store.HolderUser, req.UserID, &req.grantRequest, &g))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+}
+
+// adminEntry is one administrator of an org.
+type adminEntry struct {
+	UserID   string   `json:"user_id"`
+	Name     string   `json:"name"`
+	Org      string   `json:"org"`
+	Roles    []string `json:"roles"`
+	External bool     `json:"external"`
+}
+
+// handleListAdmins lists the org's active administrators with their
+// roles; external ones (users of another org) are marked.
+func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	admins := []adminEntry{}
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
+			return err
+		}
+		if _, err := loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		holders, err := s.adminHolders(tx, cvr)
+		if err != nil {
+			return err
+		}
+		byUser := map[string]*adminEntry{}
+		for role, ids := range holders {
+			for _, id := range ids.([]string) {
+				e, ok := byUser[id]
+				if !ok {
+					u, err := tx.GetUser(id)
+					if err != nil {
+						return err
+					}
+					e = &adminEntry{UserID: id, Name: u.Name, Org: u.Org, External: u.Org != cvr}
+					byUser[id] = e
+				}
+				e.Roles = append(e.Roles, role)
+			}
+		}
+		for _, e := range byUser {
+			sort.Strings(e.Roles)
+			admins = append(admins, *e)
+		}
+		sort.Slice(admins, func(i, j int) bool { return admins[i].UserID < admins[j].UserID })
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "admins": admins})
+}
