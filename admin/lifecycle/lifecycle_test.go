@@ -232,3 +232,44 @@ func TestLifecycleRetiresImports(t *testing.T) {
 		t.Fatalf("retired twice: %d", n)
 	}
 }
+
+// TestLifecyclePerOrgThresholds walks one user across an org's own
+// thresholds (L1 30 days, L2 10 days) with the injectable clock: each step
+// just before a limit changes nothing, each step at it acts once.
+func TestLifecyclePerOrgThresholds(t *testing.T) {
+	u := user(1, func(u *store.User) { u.LastLogin = ptr(t0) })
+	f := setup(t, u)
+	if _, err := f.st.Update(context.Background(), "test", func(tx *store.Tx) error {
+		o, err := tx.GetOrg(cvr)
+		if err != nil {
+			return err
+		}
+		o.Settings.Lifecycle = store.Lifecycle{InactivateAfterDays: 30, DeleteAfterDays: 10}
+		return tx.UpdateOrg(o)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		at     time.Duration
+		status store.UserStatus // "" = deleted
+	}{
+		{30*day - time.Second, store.StatusActive},
+		{30 * day, store.StatusInactive},
+		{40*day - time.Second, store.StatusInactive},
+		{40 * day, ""},
+	}
+	for _, s := range steps {
+		now := t0.Add(s.at)
+		f.runner.Now = func() time.Time { return now }
+		if _, err := f.runner.RunOnce(context.Background(), f.runner.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got := f.get(t, u.ID)
+		switch {
+		case s.status == "" && got != nil:
+			t.Fatalf("at %v: user still there (%s)", s.at, got.Status)
+		case s.status != "" && (got == nil || got.Status != s.status):
+			t.Fatalf("at %v: user %+v, want %s", s.at, got, s.status)
+		}
+	}
+}
