@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -94,12 +95,15 @@ func serveBaseline(addr string) error {
 
 // systemResult is one measured run of one system.
 type systemResult struct {
-	System    string         `json:"system"`
-	Size      int            `json:"size"`
-	Round     int            `json:"round"`
-	ColdStart time.Duration  `json:"cold_start_ns"`
-	PeakRSS   int64          `json:"peak_rss_bytes"`
-	Phases    []*phaseResult `json:"phases"`
+	System    string        `json:"system"`
+	Size      int           `json:"size"`
+	Round     int           `json:"round"`
+	ColdStart time.Duration `json:"cold_start_ns"`
+	PeakRSS   int64         `json:"peak_rss_bytes"`
+	// PeakAnonRSS is the peak of RssAnon sampled every 100 ms: the
+	// process's own memory without the page cache of mapped files.
+	PeakAnonRSS int64          `json:"peak_anon_rss_bytes"`
+	Phases      []*phaseResult `json:"phases"`
 
 	ReadYourWrites *rywResult `json:"read_your_writes,omitempty"`
 }
@@ -248,6 +252,7 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	anon := sampleAnonRSS(cmd.Process.Pid)
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
@@ -332,7 +337,52 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 		fmt.Printf("  %-8s read-your-writes: %d grants written and deleted, %d stale decisions (admin write p50 %v)\n", sys.name, ryw.Checks, ryw.Stale, ryw.WriteP50)
 	}
 	res.PeakRSS = procPeakRSS(cmd.Process.Pid)
+	res.PeakAnonRSS = anon()
 	return res, nil
+}
+
+// sampleAnonRSS samples a process's anonymous resident memory (RssAnon:
+// heap and stacks, not the page cache of memory-mapped store files) every
+// 100 ms; the returned func stops sampling and gives the peak seen.
+func sampleAnonRSS(pid int) func() int64 {
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := procStatusKB(pid, "RssAnon:"); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return peak.Load()
+	}
+}
+
+// procStatusKB reads one "kB" field of /proc/<pid>/status, in bytes.
+func procStatusKB(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // procCPU is the user+system CPU time a process has used (Linux /proc).
@@ -354,20 +404,9 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / clkTck
 }
 
-// procPeakRSS is a process's peak resident set size (VmHWM).
-func procPeakRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
+// procPeakRSS is a process's peak resident set size (VmHWM), file-backed
+// pages of memory-mapped files included.
+func procPeakRSS(pid int) int64 { return procStatusKB(pid, "VmHWM:") }
 
 var errNoResults = errors.New("no results")
 
