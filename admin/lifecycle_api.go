@@ -296,9 +296,10 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		s.writeError(w, r, errActivation)
 		return
 	}
-	secret = strings.ToUpper(strings.TrimSpace(secret))
 	if req.Token != "" {
 		secret = strings.TrimSpace(req.Token) // tokens are case-sensitive
+	} else {
+		secret = normaliseCode(req.Code)
 	}
 	var user *store.User
 	rev, err := s.st.Update(r.Context(), "user:"+req.UserID, func(tx *store.Tx) error {
@@ -330,6 +331,22 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		return
 	}
 	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
+}
+
+// normaliseCode accepts a code as people type it: any case, with or
+// without the dashes or with spaces; the stored form is XXXX-XXXX-XXXX.
+func normaliseCode(code string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(code) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	c := b.String()
+	if len(c) != 12 {
+		return c
+	}
+	return c[:4] + "-" + c[4:8] + "-" + c[8:]
 }
 
 var dummyActivationHash = func() string {
