@@ -59,6 +59,8 @@ type rowResult struct {
 	Status string           `json:"status"`
 	UserID string           `json:"user_id,omitempty"`
 	Error  *pdp.ErrorDetail `json:"error,omitempty"`
+
+	applyErr error // the row's writes failed after its checks passed
 }
 
 // importer carries out one import request: one or two passes over the
@@ -76,7 +78,9 @@ type importer struct {
 	// pass, so a dry run, whose earlier transactions are rolled back,
 	// still finds duplicates within the file. Nil in a real pass: there
 	// the store's unique indexes find them.
-	seen map[uint64]int
+	seen      map[uint64]int
+	batchSeen map[uint64]int // keys of rows that passed in the current batch attempt
+	rowKeys   []importKey    // keys of the current row
 
 	results []rowResult
 	rows    int // data rows read
@@ -89,6 +93,16 @@ type importer struct {
 // errDiscardBatch rolls back a batch transaction in which a row's writes
 // failed half-way; the batch is then run again without that row.
 var errDiscardBatch = errors.New("import: discard batch")
+
+// errNothingApplied rolls back a batch in which no row changed anything,
+// so that a file of refused rows leaves the store (and its revision) as
+// it was.
+var errNothingApplied = errors.New("import: nothing applied")
+
+func isTooLarge(err error) bool {
+	var se *store.Error
+	return errors.As(err, &se) && se.Reason == store.ReasonTooLarge
+}
 
 // errAtomicStop rolls back the batch of an atomic pass at its first
 // refused row.
@@ -289,27 +303,29 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 	res := make([]rowResult, len(rows))
 	final := make([]bool, len(rows)) // the row's result is settled (its writes failed)
 	for {
-		var seenAdd map[uint64]int
 		applied := 0
 		rev, err := im.s.st.Update(ctx, im.c.actor, func(tx *store.Tx) error {
-			seenAdd, applied = nil, 0
+			im.batchSeen, applied = nil, 0
 			if im.seen != nil {
-				seenAdd = map[uint64]int{}
+				im.batchSeen = map[uint64]int{}
 			}
 			for i, row := range rows {
 				if final[i] {
 					continue
 				}
-				res[i] = im.runRow(ctx, tx, row, seenAdd)
+				res[i] = im.runRow(ctx, tx, row)
 				if res[i].Status != rowError {
 					if res[i].Status != rowUnchanged {
 						applied++
 					}
 					continue
 				}
-				if res[i].Error == nil { // writes failed half-way: see runRow
+				if res[i].applyErr != nil { // writes failed half-way: see runRow
+					if isTooLarge(res[i].applyErr) && len(rows) > 1 {
+						return res[i].applyErr
+					}
 					final[i] = true
-					res[i].Error = res[i].errorFrom()
+					res[i].Error, res[i].applyErr = rowErrorDetail(res[i].applyErr), nil
 					return errDiscardBatch
 				}
 				if im.atomic {
@@ -319,19 +335,21 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 			if im.dryRun {
 				return errDryRun
 			}
-			if applied > 0 {
+			if applied == 0 {
+				return errNothingApplied // no empty revision
+			}
+			{
 				if err := tx.PutImport(&store.ImportBatch{ID: im.id, Org: im.cvr, Mode: im.mode, CreatedAt: tx.Now(),
 					Rows: im.rows}); err != nil {
-					return &applyError{err}
+					return err
 				}
 			}
 			return nil
 		})
-		var se *store.Error
 		switch {
 		case errors.Is(err, errDiscardBatch):
 			continue
-		case errors.As(err, &se) && se.Reason == store.ReasonTooLarge && len(rows) > 1:
+		case isTooLarge(err) && len(rows) > 1:
 			half := len(rows) / 2
 			if err := im.runBatch(ctx, rows[:half]); err != nil {
 				return err
@@ -351,7 +369,7 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 				im.results = append(im.results, res[i])
 			}
 			return nil
-		case errors.Is(err, errDryRun):
+		case errors.Is(err, errDryRun), errors.Is(err, errNothingApplied):
 		case err != nil:
 			return fmt.Errorf("import batch from row %d: %w", rows[0].Row, err)
 		default:
@@ -361,9 +379,10 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 				im.s.syncRoles(ctx, rev)
 			}
 		}
-		for k, v := range seenAdd {
+		for k, v := range im.batchSeen {
 			im.seen[k] = v
 		}
+		im.batchSeen = nil
 		for _, r := range res {
 			if r.Status == rowError {
 				im.failed = true
@@ -375,8 +394,9 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 }
 
 // runRow plans, checks and (unless refused) applies one row in tx.
-func (im *importer) runRow(ctx context.Context, tx *store.Tx, row csvRow, seenAdd map[uint64]int) (res rowResult) {
+func (im *importer) runRow(ctx context.Context, tx *store.Tx, row csvRow) (res rowResult) {
 	res.Row = row.Row
+	im.rowKeys = im.rowKeys[:0]
 	fail := func(err error) rowResult {
 		res.Status, res.Error, res.UserID = rowError, rowErrorDetail(err), ""
 		return res
@@ -387,12 +407,13 @@ func (im *importer) runRow(ctx context.Context, tx *store.Tx, row csvRow, seenAd
 	f := row.Fields
 	trimRecord(f)
 	var pf planFunc
-	var keys []uint64
-	var err error
 	var status string
 	switch im.mode {
 	case importModeCreate:
-		pf, keys, err = im.planCreate(f, &res.UserID)
+		var err error
+		if pf, err = im.planCreate(f, &res.UserID); err != nil {
+			return fail(err)
+		}
 		status = pick(im.dryRun, rowWouldCreate, rowCreated)
 	case importModeUpdate:
 		pf = im.planUpdate(f, &res.UserID, &status)
@@ -400,43 +421,23 @@ func (im *importer) runRow(ctx context.Context, tx *store.Tx, row csvRow, seenAd
 		pf = im.planDelete(f, &res.UserID)
 		status = pick(im.dryRun, rowWouldDelete, rowDeleted)
 	}
-	if err != nil {
-		return fail(err)
-	}
-	if im.seen != nil {
-		for _, k := range keys {
-			if prev, ok := im.seen[k]; ok {
-				return fail(store.RuleError(store.EConflict, "A12", "duplicate",
-					"%s is already used by row %d of this file", keyColumn(k, f), prev))
-			}
-			if prev, ok := seenAdd[k]; ok {
-				return fail(store.RuleError(store.EConflict, "A12", "duplicate",
-					"%s is already used by row %d of this file", keyColumn(k, f), prev))
-			}
-		}
-	}
-	_, err = im.s.runPlan(ctx, tx, pf)
-	if err != nil {
+	if _, err := im.s.runPlan(ctx, tx, pf); err != nil {
 		var ae *applyError
 		if errors.As(err, &ae) {
 			// The row's writes failed after its checks passed: the
-			// transaction may hold part of it. The caller discards it.
-			res.Status, res.UserID = rowError, ""
-			res.applyErr = ae.err
+			// transaction may hold part of it, so the caller discards it.
+			res.Status, res.UserID, res.applyErr = rowError, "", ae.err
 			return res
 		}
 		return fail(err)
 	}
-	if status == "" {
+	if status == "" { // an update that changed something
 		status = pick(im.dryRun, rowWouldUpdate, rowUpdated)
 	}
 	res.Status = status
-	if seenAdd != nil {
-		for _, k := range keys {
-			seenAdd[k] = row.Row
-		}
-		if res.UserID != "" {
-			seenAdd[uniqueKey("id", res.UserID)] = row.Row
+	if im.batchSeen != nil && status != rowUnchanged {
+		for _, k := range im.rowKeys {
+			im.batchSeen[k.h] = row.Row
 		}
 	}
 	return res
@@ -447,4 +448,605 @@ func pick(dry bool, ifDry, ifReal string) string {
 		return ifDry
 	}
 	return ifReal
+}
+
+// importKey is a value that must be unique among the rows of a file (an
+// e-mail, a username, a CPR number, a user), hashed: a dry run keeps one
+// per row that passed, not the values.
+type importKey struct {
+	col int
+	h   uint64
+}
+
+func newImportKey(col int, kind, v string) importKey {
+	h := fnv.New64a()
+	_, _ = io.WriteString(h, kind)
+	_, _ = h.Write([]byte{0})
+	_, _ = io.WriteString(h, strings.ToLower(v))
+	return importKey{col: col, h: h.Sum64()}
+}
+
+// claim records keys for the current row and refuses one an earlier row
+// of the file already used (only in a dry run: see importer.seen).
+func (im *importer) claim(keys ...importKey) error {
+	if im.seen == nil {
+		return nil
+	}
+	for _, k := range keys {
+		prev, ok := im.seen[k.h]
+		if !ok {
+			prev, ok = im.batchSeen[k.h]
+		}
+		if ok {
+			what := csvColumns[k.col]
+			if k.col == colUUID {
+				what = "the user"
+			}
+			return store.RuleError(store.EConflict, "A12", "duplicate", "%s is already used by row %d of this file", what, prev)
+		}
+	}
+	im.rowKeys = append(im.rowKeys, keys...)
+	return nil
+}
+
+// parsedCPR is a CPR-nummer cell parsed: the normalised number (never
+// shown) and its keyed hash.
+func (im *importer) parseCPR(cell string) (string, string, error) {
+	n, err := store.ParseCPR(cell)
+	if err != nil {
+		return "", "", cellErr(colCPR, err)
+	}
+	return n, im.s.st.HashCPR(n), nil
+}
+
+// rowName joins Fornavn and Efternavn into the user's name.
+func rowName(f []string) string {
+	return strings.TrimSpace(f[colFirstName] + " " + f[colLastName])
+}
+
+// checkCells validates the cells whose errors should name their column
+// before the single-user validation runs (which names the API field).
+func checkCells(f []string) error {
+	checks := []struct {
+		col int
+		fn  func(string) error
+	}{
+		{colUUID, store.ValidUUID},
+		{colEmail, validEmail},
+		{colUsername, validUsername},
+		{colPNumber, store.ValidPNumber},
+		{colSENumber, store.ValidSE},
+	}
+	for _, c := range checks {
+		if v := f[c.col]; v != "" {
+			if err := c.fn(v); err != nil {
+				return cellErr(c.col, err)
+			}
+		}
+	}
+	for _, m := range splitList(f[colMeans]) {
+		if err := validText("identification means", m, 100); err != nil {
+			return cellErr(colMeans, err)
+		}
+	}
+	for _, rid := range splitList(f[colRights]) {
+		if err := validObjectID("right", rid); err != nil {
+			return cellErr(colRights, err)
+		}
+	}
+	return nil
+}
+
+// planCreate is a row of a create import: planUserCreate (status new,
+// no activation mail, source import:<id>) and a grant.create for each
+// right of Rettigheder, every check passed before anything is written.
+func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
+	if err := checkCells(f); err != nil {
+		return nil, err
+	}
+	req := &userCreateRequest{ID: strings.ToLower(f[colUUID]), Name: rowName(f), Email: f[colEmail], Username: f[colUsername],
+		PNumber: f[colPNumber], SENumber: f[colSENumber], Language: f[colLanguage], Phone: f[colPhone],
+		Justification: f[colJustification]}
+	if req.ID == "" {
+		req.ID = uuid.NewString()
+	}
+	var keys []importKey
+	keys = append(keys, newImportKey(colUUID, "id", req.ID))
+	if req.Email != "" {
+		keys = append(keys, newImportKey(colEmail, "email", req.Email))
+	}
+	if req.Username != "" {
+		keys = append(keys, newImportKey(colUsername, "username", req.Username))
+	}
+	if f[colCPR] != "" {
+		n, h, err := im.parseCPR(f[colCPR])
+		if err != nil {
+			return nil, err
+		}
+		req.CPR = n
+		keys = append(keys, newImportKey(colCPR, "cpr", h))
+	}
+	bd, err := parseBirthDate(f[colBirthDate])
+	if err != nil {
+		return nil, err
+	}
+	req.BirthDate = bd
+	if req.Anonymous, _, err = parseAnonymous(f[colAnonymous]); err != nil {
+		return nil, err
+	}
+	if req.Name == "" {
+		return nil, invalid("Fornavn or Efternavn is required")
+	}
+	means, rights := splitList(f[colMeans]), splitList(f[colRights])
+	var out userAnswer
+	var extra func(tx *store.Tx) error
+	if len(means) > 0 {
+		extra = func(tx *store.Tx) error { return setMeans(tx, req.ID, means) }
+	}
+	create := im.s.planUserCreate(im.c, im.cvr, req, "import:"+im.id, &out, extra)
+	return func(tx *store.Tx) (*plan, error) {
+		if err := im.claim(keys...); err != nil {
+			return nil, err
+		}
+		p, err := create(tx)
+		if err != nil {
+			return nil, err
+		}
+		target := &store.User{ID: req.ID, Org: im.cvr, Kind: store.KindEmployee, Anonymous: req.Anonymous,
+			Status: store.StatusNew, PNumber: req.PNumber, BirthDate: req.BirthDate, CPRLinked: req.CPR != "",
+			Source: "import:" + im.id}
+		grants, checks, err := im.planGrants(tx, target, rights, req.Justification)
+		if err != nil {
+			return nil, err
+		}
+		*userID = req.ID
+		return &plan{checks: append(p.checks, checks...), apply: im.applyAll(p.apply, grants)}, nil
+	}, nil
+}
+
+// applyAll runs a row's writes: the user's plan, then its grants. Any
+// error is an applyError (the batch is discarded and run again).
+func (im *importer) applyAll(first func(tx *store.Tx) error, grants []*store.Grant) func(tx *store.Tx) error {
+	return func(tx *store.Tx) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return &applyError{err}
+			}
+		}
+		for _, g := range grants {
+			if err := tx.CreateGrant(g); err != nil {
+				return &applyError{fmt.Errorf("grant %s: %w", g.Right, err)}
+			}
+		}
+		return nil
+	}
+}
+
+func setMeans(tx *store.Tx, id string, means []string) error {
+	u, err := tx.GetUser(id)
+	if err != nil {
+		return err
+	}
+	u.IdentificationMeans = means
+	return tx.UpdateUser(u)
+}
+
+// planGrants is a grant.create of each right for user u, scoped to the
+// user's P-number if set, else to the CVR; rights u already holds
+// directly with that scope are left out. Each is authorised and checked
+// like POST /v1/users/{id}/grants (admin/grants.go).
+func (im *importer) planGrants(tx *store.Tx, u *store.User, rights []string, justification string) ([]*store.Grant, []map[string]any, error) {
+	if len(rights) == 0 {
+		return nil, nil, nil
+	}
+	if err := im.s.authorize(im.c, im.cvr, "user", objGrant, actCreate); err != nil {
+		return nil, nil, err
+	}
+	scope := &grantScope{Type: store.ScopeCVR, Value: im.cvr}
+	if u.PNumber != "" {
+		scope = &grantScope{Type: store.ScopeP, Value: u.PNumber}
+	}
+	var held []store.EffectiveGrant
+	if _, err := tx.GetUser(u.ID); err == nil {
+		if held, err = tx.EffectiveGrants(u.ID); err != nil {
+			return nil, nil, err
+		}
+	} else if !store.IsNotFound(err) {
+		return nil, nil, err
+	}
+	org, err := loadOrg(tx, im.cvr)
+	if err != nil {
+		return nil, nil, err
+	}
+	holders, err := im.s.adminHolders(tx, im.cvr)
+	if err != nil {
+		return nil, nil, err
+	}
+	var grants []*store.Grant
+	var checks []map[string]any
+	for _, rid := range rights {
+		if slices.ContainsFunc(held, func(g store.EffectiveGrant) bool {
+			return g.Source == "direct" && g.Right == rid && g.Scope.Type == scope.Type && g.Scope.Value == scope.Value
+		}) {
+			continue
+		}
+		req := &grantRequest{Right: rid, Scope: scope, Justification: justification}
+		if err := req.validate(tx.Now()); err != nil {
+			return nil, nil, cellErr(colRights, err)
+		}
+		r, err := tx.GetRight(rid)
+		if store.IsNotFound(err) {
+			return nil, nil, invalid("Rettigheder: right %s is not in the catalogue", rid)
+		} else if err != nil {
+			return nil, nil, err
+		}
+		g := &store.Grant{ID: uuid.NewString(), Right: r.ID, HolderType: store.HolderUser, HolderID: u.ID, Org: im.cvr,
+			Scope: store.Scope{Type: scope.Type, Value: scope.Value}, GrantedBy: im.c.actor, Justification: justification}
+		in := im.s.baseInput(im.c, "grant.create", org)
+		in["target"], in["grant"], in["right"], in["admin_holders"] = userTarget(u), grantInput(g), rightInput(r), holders
+		grants, checks = append(grants, g), append(checks, in)
+	}
+	return grants, checks, nil
+}
+
+// identify finds the user of an update or delete row: at least 2 of
+// UUID, CPR-nummer and E-mail, all naming the same user of the org. The
+// errors name the columns, never their values.
+func (im *importer) identify(tx *store.Tx, f []string) (*store.User, error) {
+	n := 0
+	for _, col := range []int{colUUID, colCPR, colEmail} {
+		if f[col] != "" {
+			n++
+		}
+	}
+	if n < 2 {
+		return nil, invalid("identify the user by at least 2 of UUID, CPR-nummer and E-mail")
+	}
+	var found *store.User
+	same := func(col int, u *store.User, err error) error {
+		if store.IsNotFound(err) {
+			return store.Errorf(store.ENotFound, "user not found: no user of the organisation has this %s", csvColumns[col])
+		} else if err != nil {
+			return err
+		}
+		if u.Org != im.cvr {
+			return store.Errorf(store.ENotFound, "user not found: no user of the organisation has this %s", csvColumns[col])
+		}
+		if found != nil && found.ID != u.ID {
+			return invalid("UUID, CPR-nummer and E-mail point to different users")
+		}
+		found = u
+		return nil
+	}
+	if id := f[colUUID]; id != "" {
+		if err := store.ValidUUID(id); err != nil {
+			return nil, cellErr(colUUID, err)
+		}
+		u, err := tx.GetUser(strings.ToLower(id))
+		if err := same(colUUID, u, err); err != nil {
+			return nil, err
+		}
+	}
+	if f[colCPR] != "" {
+		_, h, err := im.parseCPR(f[colCPR])
+		if err != nil {
+			return nil, err
+		}
+		u, err := tx.UserByCPRHash(h)
+		if err := same(colCPR, u, err); err != nil {
+			return nil, err
+		}
+	}
+	if e := f[colEmail]; e != "" {
+		if err := validEmail(e); err != nil {
+			return nil, cellErr(colEmail, err)
+		}
+		u, err := tx.UserByEmail(e)
+		if err := same(colEmail, u, err); err != nil {
+			return nil, err
+		}
+	}
+	if err := im.claim(newImportKey(colUUID, "id", found.ID)); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// planUpdate is a row of an update import: the non-empty cells that
+// differ from the user become a PATCH (planUserUpdate, same checks), and
+// Rettigheder adds grants. Empty cells leave fields unchanged; the
+// identifying cells (UUID, CPR-nummer, E-mail) are not changed. A row
+// that changes nothing is "unchanged" and writes nothing.
+func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if err := checkCells(f); err != nil {
+			return nil, err
+		}
+		u, err := im.identify(tx, f)
+		if err != nil {
+			return nil, err
+		}
+		var patch userPatchRequest
+		changed := false
+		set := func(dst **string, v, cur string) {
+			if v != "" && v != cur {
+				*dst, changed = &v, true
+			}
+		}
+		if f[colFirstName] != "" || f[colLastName] != "" {
+			if f[colFirstName] == "" || f[colLastName] == "" {
+				return nil, invalid("Fornavn and Efternavn must both be given to change the name")
+			}
+			set(&patch.Name, rowName(f), u.Name)
+		}
+		bd, err := parseBirthDate(f[colBirthDate])
+		if err != nil {
+			return nil, err
+		}
+		set(&patch.BirthDate, bd, u.BirthDate)
+		set(&patch.Phone, f[colPhone], u.Phone)
+		if !strings.EqualFold(f[colUsername], u.Username) {
+			set(&patch.Username, f[colUsername], u.Username)
+		}
+		set(&patch.PNumber, f[colPNumber], u.PNumber)
+		set(&patch.SENumber, f[colSENumber], u.SENumber)
+		set(&patch.Language, f[colLanguage], u.Language)
+		set(&patch.Justification, f[colJustification], u.Justification)
+		anon, anonSet, err := parseAnonymous(f[colAnonymous])
+		if err != nil {
+			return nil, err
+		}
+		if anonSet && anon != u.Anonymous {
+			patch.Anonymous, changed = &anon, true // A8 refuses it
+		}
+		if patch.Username != nil {
+			if err := im.claim(newImportKey(colUsername, "username", *patch.Username)); err != nil {
+				return nil, err
+			}
+		}
+		means := splitList(f[colMeans])
+		meansChanged := len(means) > 0 && !slices.Equal(means, u.IdentificationMeans)
+		next := *u
+		if patch.PNumber != nil {
+			next.PNumber = *patch.PNumber
+		}
+		grants, checks, err := im.planGrants(tx, &next, splitList(f[colRights]), f[colJustification])
+		if err != nil {
+			return nil, err
+		}
+		*userID = u.ID
+		p := &plan{}
+		switch {
+		case changed:
+			var out userAnswer
+			if p, err = im.s.planUserUpdate(im.c, u.ID, &patch, &out)(tx); err != nil {
+				return nil, err
+			}
+		case meansChanged:
+			if p, err = im.planMeans(tx, u, means); err != nil {
+				return nil, err
+			}
+		case len(grants) == 0:
+			*status = rowUnchanged
+			return &plan{apply: func(*store.Tx) error { return nil }}, nil
+		default: // grants only
+			p.apply = nil
+		}
+		apply := p.apply
+		if changed && meansChanged {
+			apply = func(tx *store.Tx) error {
+				if err := p.apply(tx); err != nil {
+					return err
+				}
+				return setMeans(tx, u.ID, means)
+			}
+		}
+		return &plan{checks: append(p.checks, checks...), apply: im.applyAll(apply, grants)}, nil
+	}
+}
+
+// planMeans is an update that only changes the identification means: a
+// user.update like PATCH, checked with the same input shape.
+func (im *importer) planMeans(tx *store.Tx, u *store.User, means []string) (*plan, error) {
+	if err := im.s.authorize(im.c, u.Org, "user", objUser, actUpdate); err != nil {
+		return nil, err
+	}
+	org, err := loadOrg(tx, u.Org)
+	if err != nil {
+		return nil, err
+	}
+	holders, err := im.s.adminHolders(tx, u.Org)
+	if err != nil {
+		return nil, err
+	}
+	in := im.s.baseInput(im.c, "user.update", org)
+	in["target"], in["change"], in["admin_holders"] = userTarget(u), map[string]any{"identification_means": means}, holders
+	return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+		if err := setMeans(tx, u.ID, means); err != nil {
+			return err
+		}
+		tx.Audit(store.AuditEvent{Type: "user.update.fields", Org: u.Org, UserID: u.ID, Object: u.ID,
+			Details: map[string]any{"fields": []string{"identification_means"}}})
+		return nil
+	}}, nil
+}
+
+// planDelete is a row of a delete import: planUserDelete of the
+// identified user (A2, A9 and the rest checked as for DELETE).
+func (im *importer) planDelete(f []string, userID *string) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		u, err := im.identify(tx, f)
+		if err != nil {
+			return nil, err
+		}
+		p, err := im.s.planUserDelete(im.c, u.ID)(tx)
+		if err != nil {
+			return nil, err
+		}
+		*userID = u.ID
+		return &plan{checks: p.checks, apply: im.applyAll(p.apply, nil)}, nil
+	}
+}
+
+// rowErrorDetail is the {code, message, rule} of a refused row; the
+// message never holds a CPR number. An error that is not a *store.Error
+// (a store or policy fault) is reported as internal without detail.
+func rowErrorDetail(err error) *pdp.ErrorDetail {
+	var se *store.Error
+	if !errors.As(err, &se) {
+		return &pdp.ErrorDetail{Code: store.EInternal, Message: "internal error"}
+	}
+	return &pdp.ErrorDetail{Code: se.ReasonCode(), Message: pdp.MaskCPR(columnMessage(se.Message)), Rule: se.Rule}
+}
+
+// apiFieldColumns names the CSV column of a field of the single-user
+// API, whose validation messages start with the field name.
+var apiFieldColumns = []struct{ field, col string }{
+	{"birth_date", "Fødselsdato"}, {"p_number", "P-nummer"}, {"se_number", "SE-nummer"},
+	{"justification", "Begrundelse"}, {"language", "Sprog"}, {"phone", "Telefon"},
+	{"username", "Brugernavn"}, {"email", "E-mail"}, {"cpr", "CPR-nummer"}, {"name", "Fornavn/Efternavn"},
+	{"id", "UUID"},
+}
+
+func columnMessage(msg string) string {
+	for _, fc := range apiFieldColumns {
+		if rest, ok := strings.CutPrefix(msg, fc.field); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, ":")) {
+			return fc.col + rest
+		}
+	}
+	return msg
+}
+
+// markNotApplied reports the rows of an atomic import that passed but
+// were not applied because another row was refused.
+func (im *importer) markNotApplied() {
+	if !im.failed && im.fatal == nil {
+		return
+	}
+	for i := range im.results {
+		if im.results[i].Status != rowError && im.applied == 0 {
+			im.results[i].Status = rowNotApplied
+		}
+	}
+}
+
+// finish records the import batch with its final row count and the
+// import's audit event.
+func (im *importer) finish(ctx context.Context) error {
+	counts := im.counts()
+	rev, err := im.s.st.Update(ctx, im.c.actor, func(tx *store.Tx) error {
+		if err := tx.PutImport(&store.ImportBatch{ID: im.id, Org: im.cvr, Mode: im.mode, CreatedAt: tx.Now(),
+			Rows: im.rows}); err != nil {
+			return err
+		}
+		tx.Audit(store.AuditEvent{Type: "import." + im.mode, Org: im.cvr, Object: im.id,
+			Details: map[string]any{"rows": im.rows, "applied": im.applied, "statuses": counts,
+				"atomic": im.atomic, "stopped": im.fatal != nil}})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("import %s: record batch: %w", im.id, err)
+	}
+	im.rev = rev
+	return nil
+}
+
+func (im *importer) counts() map[string]int {
+	out := map[string]int{}
+	for _, r := range im.results {
+		out[r.Status]++
+	}
+	return out
+}
+
+// writeReport streams {revision, import_id, mode, dry_run, atomic,
+// applied, summary, error?, rows:[…]} row by row.
+func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) error {
+	head := map[string]any{"revision": im.rev, "import_id": im.id, "mode": im.mode, "dry_run": dryRun,
+		"atomic": atomic, "applied": im.applied, "summary": im.counts()}
+	if dryRun {
+		head["import_id"] = ""
+	}
+	if im.fatal != nil {
+		d := rowErrorDetail(im.fatal)
+		if isBodyLimit(im.fatal) {
+			d = &pdp.ErrorDetail{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
+				"the file is larger than %d bytes; the rows after row %d were not read", maxImportBytes, im.rows+1)}
+		}
+		head["error"] = d
+	}
+	b, err := json.Marshal(head)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	_, _ = bw.Write(b[:len(b)-1])
+	_, _ = bw.WriteString(`,"rows":[`)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range im.results {
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		_ = enc.Encode(&im.results[i])
+	}
+	_, _ = bw.WriteString("]}\n")
+	return bw.Flush()
+}
+
+// spoolFile holds the body of an atomic import for its two passes: an
+// unlinked temporary file, AES-CTR encrypted with a key that exists only
+// in memory, so the CPR numbers in it never rest readable on disk.
+type spoolFile struct {
+	f      *os.File
+	block  cipher.Block
+	iv     []byte
+	reader func() io.Reader
+}
+
+func spoolBody(body io.Reader) (*spoolFile, error) {
+	key, iv := make([]byte, 32), make([]byte, aes.BlockSize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(iv); err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp("", "adgang-import-*")
+	if err != nil {
+		return nil, fmt.Errorf("import spool: %w", err)
+	}
+	_ = os.Remove(f.Name()) // unlinked: gone when closed, even after a crash
+	sp := &spoolFile{f: f, block: block, iv: iv}
+	sp.reader = func() io.Reader {
+		return bufio.NewReaderSize(&cipher.StreamReader{S: cipher.NewCTR(sp.block, sp.iv), R: sp.f}, 64<<10)
+	}
+	bw := bufio.NewWriterSize(&cipher.StreamWriter{S: cipher.NewCTR(block, iv), W: f}, 64<<10)
+	if _, err := io.Copy(bw, body); err != nil {
+		sp.Close()
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		sp.Close()
+		return nil, fmt.Errorf("import spool: %w", err)
+	}
+	return sp, sp.rewind()
+}
+
+func (sp *spoolFile) rewind() error {
+	_, err := sp.f.Seek(0, io.SeekStart)
+	return err
+}
+
+func (sp *spoolFile) Close() error {
+	name := sp.f.Name()
+	err := sp.f.Close()
+	_ = os.Remove(name)
+	return err
 }
