@@ -411,7 +411,9 @@ func affectedBy(events []store.AuditEvent) affected {
 				}
 			}
 		}
-		if ev.UserID != "" {
+		// A user just created holds nothing yet: its grants and group
+		// memberships are events of their own that name it.
+		if ev.UserID != "" && ev.Type != "user.create" {
 			a.subjects[ev.UserID] = true
 		}
 	}

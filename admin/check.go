@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -77,11 +76,10 @@ func refusalOf(v *pdp.Verdict) error {
 
 // check asks adgang.admin about one input; a refusal is a *refusalError.
 func (s *Server) check(ctx context.Context, input map[string]any) (*pdp.Verdict, error) {
-	in, err := jsonMap(input)
-	if err != nil {
-		return nil, fmt.Errorf("policy input: %w", err)
-	}
-	v := s.eng.CheckAdmin(ctx, in)
+	// ast.InterfaceToValue (in CheckAdmin) converts the plain maps,
+	// slices and scalars the plans build directly and round-trips any
+	// other type through JSON, so no JSON round trip is needed here.
+	v := s.eng.CheckAdmin(ctx, input)
 	if v.Allow {
 		return v, nil
 	}
@@ -90,16 +88,6 @@ func (s *Server) check(ctx context.Context, input map[string]any) (*pdp.Verdict,
 			Str("message", pdp.MaskCPR(f.Message)).Msg("admin policy check failed closed")
 	}
 	return v, refusalOf(v)
-}
-
-// jsonMap normalises a policy input to plain JSON values.
-func jsonMap(in map[string]any) (map[string]any, error) {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]any
-	return out, json.Unmarshal(b, &out)
 }
 
 // runPlan plans, checks and applies a change in tx and returns the last
@@ -248,7 +236,101 @@ func rightInput(r *store.Right) map[string]any {
 // in org, read in tx. Candidates come from the role index; each is
 // re-read in tx, so a holder the index still lists but the store no
 // longer has is left out.
+//
+// Inside an import batch (see txMemo) the answer is computed once per
+// org and batch.
 func (s *Server) adminHolders(tx *store.Tx, org string) (map[string]any, error) {
+	m := s.memoOf(tx)
+	if m != nil {
+		if h, ok := m.holders[org]; ok {
+			return h, nil
+		}
+	}
+	h, err := s.readAdminHolders(tx, org)
+	if err == nil && m != nil {
+		m.holders[org] = h
+	}
+	return h, err
+}
+
+// txMemo holds what an import batch reads again and again and its rows
+// do not change: an org's admin holders (the role index a holder must be
+// in is only updated after the commit) and that an org has users. The
+// importer registers one per batch transaction and drops it after each
+// row that could change a holder (an update or a delete).
+type txMemo struct {
+	holders  map[string]map[string]any
+	hasUsers map[string]bool
+	orgs     map[string]*store.Org
+	authz    map[[4]string]error // authorize's answer (the roles change only after a commit)
+}
+
+func (s *Server) memoStart(tx *store.Tx) {
+	s.memo.Store(tx, &txMemo{holders: map[string]map[string]any{}, hasUsers: map[string]bool{},
+		orgs: map[string]*store.Org{}, authz: map[[4]string]error{}})
+}
+
+// loadOrgIn is loadOrg, remembered within an import batch (a row never
+// changes its organisation).
+func (s *Server) loadOrgIn(tx *store.Tx, cvr string) (*store.Org, error) {
+	m := s.memoOf(tx)
+	if m != nil {
+		if o, ok := m.orgs[cvr]; ok {
+			return o, nil
+		}
+	}
+	o, err := loadOrg(tx, cvr)
+	if err == nil && m != nil {
+		m.orgs[cvr] = o
+	}
+	return o, err
+}
+
+// authorizeIn is authorize, remembered within an import batch: one
+// caller, and role links that only change after the batch commits.
+func (s *Server) authorizeIn(tx *store.Tx, c *caller, org, what, obj, act string) error {
+	m := s.memoOf(tx)
+	key := [4]string{org, what, obj, act}
+	if m != nil {
+		if err, ok := m.authz[key]; ok {
+			return err
+		}
+	}
+	err := s.authorize(c, org, what, obj, act)
+	if m != nil {
+		m.authz[key] = err
+	}
+	return err
+}
+
+func (s *Server) memoEnd(tx *store.Tx) { s.memo.Delete(tx) }
+
+// memoOf is tx's memo, or nil outside an import batch.
+func (s *Server) memoOf(tx *store.Tx) *txMemo {
+	if m, ok := s.memo.Load(tx); ok {
+		return m.(*txMemo)
+	}
+	return nil
+}
+
+// orgHasUsers reports whether org has a user (for A15), remembered once
+// true within an import batch.
+func (s *Server) orgHasUsers(tx *store.Tx, org string) (bool, error) {
+	m := s.memoOf(tx)
+	if m != nil && m.hasUsers[org] {
+		return true, nil
+	}
+	existing, _, err := tx.ListUsers(org, "", 1)
+	if err != nil {
+		return false, err
+	}
+	if len(existing) > 0 && m != nil {
+		m.hasUsers[org] = true
+	}
+	return len(existing) > 0, nil
+}
+
+func (s *Server) readAdminHolders(tx *store.Tx, org string) (map[string]any, error) {
 	holders := map[string][]string{
 		string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {},
 	}

@@ -30,6 +30,9 @@ func fieldErr(field string, err error) error {
 // justification is never stored, logged or answered.
 func containsCPR(s string) bool {
 	for i := 0; i+10 <= len(s); i++ {
+		if !sixDigits(s[i:]) { // cheap test first: most text has no digit run
+			continue
+		}
 		for _, n := range []int{10, 11} {
 			if i+n <= len(s) {
 				if _, err := store.ParseCPR(s[i : i+n]); err == nil {
@@ -39,6 +42,15 @@ func containsCPR(s string) bool {
 		}
 	}
 	return false
+}
+
+func sixDigits(s string) bool {
+	for i := range 6 {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func validUserID(id string) error {

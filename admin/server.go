@@ -55,6 +55,7 @@ type Server struct {
 	now   func() time.Time
 	roles *roleIndex
 	jwt   *jwtVerifier
+	memo  sync.Map // *store.Tx → *txMemo, for import batches
 
 	router *mux.Router
 	cancel context.CancelFunc

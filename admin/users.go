@@ -215,10 +215,10 @@ func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, s
 		if err := validCVR(cvr); err != nil {
 			return nil, err
 		}
-		if err := s.authorize(c, cvr, "organisation", objUser, actCreate); err != nil {
+		if err := s.authorizeIn(tx, c, cvr, "organisation", objUser, actCreate); err != nil {
 			return nil, err
 		}
-		org, err := loadOrg(tx, cvr)
+		org, err := s.loadOrgIn(tx, cvr)
 		if err != nil {
 			return nil, err
 		}
@@ -238,12 +238,12 @@ func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, s
 		in["change"], in["admin_holders"], in["conflicts"] = changeOf(u), holders, conf
 		p := &plan{checks: []map[string]any{in}}
 
-		existing, _, err := tx.ListUsers(cvr, "", 1)
+		hasUsers, err := s.orgHasUsers(tx, cvr)
 		if err != nil {
 			return nil, err
 		}
 		var grants []*store.Grant
-		if len(existing) == 0 { // A15: the first user gets every admin role
+		if !hasUsers { // A15: the first user gets every admin role
 			target := userTarget(&store.User{ID: u.ID, Kind: u.Kind, Anonymous: u.Anonymous, Status: store.StatusNew, Org: cvr})
 			for _, rid := range firstRights(org.Type) {
 				r, err := tx.GetRight(rid)

@@ -32,7 +32,7 @@ func (v *Verdict) First() *Reason {
 // policy refuses (fail closed).
 func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict {
 	return e.check(ctx, AdminQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
-		return ps.admin, ps.HasRule(AdminQuery)
+		return ps.admin, ps.hasAdmin
 	}, input)
 }
 
@@ -40,7 +40,7 @@ func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict 
 // is acceptable (L8). The password itself never reaches a log.
 func (e *Engine) CheckPassword(ctx context.Context, password string, reused bool) *Verdict {
 	return e.check(ctx, PasswordQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
-		return ps.password, ps.HasRule(PasswordQuery)
+		return ps.password, ps.hasPassword
 	}, map[string]any{"password": password, "reused": reused})
 }
 

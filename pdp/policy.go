@@ -57,8 +57,8 @@ type PolicySet struct {
 	store    storage.Store
 	modules  map[string]*ast.Module
 
-	login, admin, password rego.PreparedEvalQuery
-	hasLogin               bool
+	login, admin, password          rego.PreparedEvalQuery
+	hasLogin, hasAdmin, hasPassword bool
 
 	mu       sync.Mutex
 	prepared map[string]*rego.PreparedEvalQuery // data API paths prepared on first use
@@ -97,10 +97,10 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 	if ps.login, ps.hasLogin, err = ps.prepareIfDefined(ctx, LoginQuery); err != nil {
 		return nil, err
 	}
-	if ps.admin, _, err = ps.prepareIfDefined(ctx, AdminQuery); err != nil {
+	if ps.admin, ps.hasAdmin, err = ps.prepareIfDefined(ctx, AdminQuery); err != nil {
 		return nil, err
 	}
-	if ps.password, _, err = ps.prepareIfDefined(ctx, PasswordQuery); err != nil {
+	if ps.password, ps.hasPassword, err = ps.prepareIfDefined(ctx, PasswordQuery); err != nil {
 		return nil, err
 	}
 	return ps, nil
