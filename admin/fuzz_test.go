@@ -78,3 +78,50 @@ func cprsIn(s string) []string {
 	}
 	return out
 }
+
+// FuzzImportCSV posts arbitrary data rows (after the header) to the
+// import route as a dry run in each mode: the answer is never a server
+// error, a dry run never changes the store, a 200 report has one line per
+// data row, and a CPR number in the file never comes back in the answer.
+func FuzzImportCSV(f *testing.F) {
+	for _, s := range []string{
+		";;;Anna;Andersen;anna@example.dk;;;;;;;;da;Ny\r\n",
+		";0101901234;;Bo;Berg;bo@example.dk;;;;;;;;;\n;;;\n",
+		"\"unterminated;;;;;;;;;;;;;;\n",
+		"00000000-0000-4000-8000-00000000a001;;;;;x@example.dk;;;;;;;;;\n",
+		";;01-01-1990;Åse;Æbelø;;;;1000000001;;ja;MitID;mitid_erhverv.user_admin;da;\"a; b\"\r\n",
+		"010190-1234;;;;;;;;;;;;;;;;\n\xff;;;;;;;;;;;;;;\n",
+	} {
+		f.Add(s)
+	}
+	e := newEnv(f)
+	f.Fuzz(func(t *testing.T, rows string) {
+		e.t = t
+		cprs := cprsIn(rows)
+		snap := e.snap()
+		for _, mode := range []string{"create", "update", "delete"} {
+			status, raw := e.imPost("org-admin", cvrA, "mode="+mode+"&dry_run=true", strings.NewReader(imHeader+"\r\n"+rows))
+			if status >= 500 {
+				t.Fatalf("%s: %d %s", mode, status, raw)
+			}
+			for _, c := range cprs {
+				if strings.Contains(string(raw), c) {
+					t.Fatalf("%s answered a CPR number: %s", mode, raw)
+				}
+			}
+			if status != http.StatusOK {
+				continue
+			}
+			var rep imReport
+			if err := json.Unmarshal(raw, &rep); err != nil {
+				t.Fatalf("%s: %v: %s", mode, err, raw)
+			}
+			for i, r := range rep.Rows {
+				if r.Row != i+2 {
+					t.Fatalf("%s: report line %d is row %d", mode, i, r.Row)
+				}
+			}
+		}
+		e.unchanged(t, snap)
+	})
+}
