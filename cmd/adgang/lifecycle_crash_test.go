@@ -122,48 +122,9 @@ func TestLifecycleCrash(t *testing.T) {
 	// Start the server with the lifecycle scheduler on; its first run
 	// starts at once.
 	const token = "crash-test-bootstrap-token-0123456789"
-	args, _ := json.Marshal([]string{"serve", "--data", dir, "--lifecycle-interval", "1s",
-		"--decision-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--decision-log", "off"})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLifecycleCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(args), "ADGANG_BOOTSTRAP_TOKEN="+token)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	adminURL := make(chan string, 1)
-	var logMu sync.Mutex
-	var childLog strings.Builder
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			logMu.Lock()
-			childLog.WriteString(line + "\n")
-			logMu.Unlock()
-			var rec struct{ Listener, URL string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Listener == "admin" && rec.URL != "" {
-				adminURL <- rec.URL
-			}
-		}
-	}()
-	log := func() string { logMu.Lock(); defer logMu.Unlock(); return childLog.String() }
-	var base string
-	select {
-	case base = <-adminURL:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("server did not start:\n%s", log())
-	}
+	child := startServerChild(t, token, "serve", "--data", dir, "--lifecycle-interval", "1s",
+		"--decision-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--decision-log", "off")
+	base, log := child.base, child.log
 
 	// Poll until the job has inactivated someone, then kill at once.
 	inactiveSeen := func() bool {
@@ -190,11 +151,7 @@ func TestLifecycleCrash(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	killed = true
+	child.kill()
 	t.Logf("first inactivation seen %v after the server started; killed", time.Since(serverUp).Round(time.Millisecond))
 
 	// After the crash: no user is half-done.
@@ -269,4 +226,67 @@ func checkLifecycleConsistent(t *testing.T, st *store.Store, n int) int {
 		t.Fatalf("%d users half-done", bad)
 	}
 	return inactive
+}
+
+// serverChild is an `adgang serve` process started by startServerChild.
+type serverChild struct {
+	cmd  *exec.Cmd
+	base string // the admin listener's URL
+	mu   sync.Mutex
+	out  strings.Builder
+	done bool
+}
+
+// startServerChild runs `adgang ARGS…` in a re-executed test binary (see
+// TestLifecycleCrashChild) with ADGANG_BOOTSTRAP_TOKEN=token and waits
+// until its admin listener is up. The process is killed when the test
+// ends, if it is still running.
+func startServerChild(t *testing.T, token string, args ...string) *serverChild {
+	t.Helper()
+	raw, _ := json.Marshal(args)
+	c := &serverChild{cmd: exec.Command(os.Args[0], "-test.run=^TestLifecycleCrashChild$", "-test.count=1")}
+	c.cmd.Env = append(os.Environ(), crashChildEnv+"="+string(raw), "ADGANG_BOOTSTRAP_TOKEN="+token)
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Stdout = io.Discard
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.kill)
+	adminURL := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			c.mu.Lock()
+			c.out.WriteString(line + "\n")
+			c.mu.Unlock()
+			var rec struct{ Listener, URL string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Listener == "admin" && rec.URL != "" {
+				adminURL <- rec.URL
+			}
+		}
+	}()
+	select {
+	case c.base = <-adminURL:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not start:\n%s", c.log())
+	}
+	return c
+}
+
+// log is what the server has written to stderr so far.
+func (c *serverChild) log() string { c.mu.Lock(); defer c.mu.Unlock(); return c.out.String() }
+
+// kill sends SIGKILL (no shutdown of any kind) and waits for the exit.
+func (c *serverChild) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.done {
+		_ = c.cmd.Process.Signal(syscall.SIGKILL)
+		_ = c.cmd.Wait()
+		c.done = true
+	}
 }
