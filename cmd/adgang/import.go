@@ -2,11 +2,405 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
 )
 
-// STUB — owned by the CSV import work (issue 5); replace wholesale.
-func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("adgang import: not implemented yet")
+const importUsage = "usage: adgang import FILE --org CVR --mode create|update|delete [--dry-run] [--atomic] [--json] [--admin-addr URL] [--token TOKEN]\n" +
+	"FILE is a CSV file of the import template's 15 columns, or - for standard input.\n"
+
+// importFlags is the parsed command line of `adgang import`.
+type importFlags struct {
+	file      string // a path, or "-" for standard input
+	org       string
+	mode      string
+	dryRun    bool
+	atomic    bool
+	json      bool
+	adminAddr string // as given: host:port or http(s)://…
+	token     string // never printed
+}
+
+// runImport implements `adgang import`: it streams a CSV file to the
+// admin API's import route of a running server and prints the per-row
+// report. It fails when any row was refused, so a script can tell.
+// Its errors and usage go to main, which prints them on stderr.
+func runImport(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	return importCSV(ctx, args, os.Stdin, stdout)
+}
+
+// importCSV is runImport with standard input as a parameter (for tests).
+func importCSV(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	f, err := parseImportFlags(args, stdout)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	base, err := adminBaseURL(f.adminAddr)
+	if err != nil {
+		return usageError(fmt.Sprintf("adgang import: --admin-addr: %v\n%s", err, importUsage))
+	}
+	body, size, closeBody, err := openImportBody(f.file, stdin)
+	if err != nil {
+		return err
+	}
+	defer closeBody()
+
+	q := url.Values{}
+	q.Set("mode", f.mode)
+	q.Set("dry_run", strconv.FormatBool(f.dryRun))
+	q.Set("atomic", strconv.FormatBool(f.atomic))
+	target := base + "/v1/orgs/" + url.PathEscape(f.org) + "/imports?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	if size >= 0 {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	req.Header.Set("Content-Type", "text/csv; charset=utf-8")
+	req.Header.Set("Accept", "application/json")
+	client := &http.Client{
+		// A redirect would resend the token and a body that cannot be
+		// read twice: report it instead of following it.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer resp.Body.Close()
+
+	isJSON := strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
+	if resp.StatusCode != http.StatusOK {
+		return importRefused(resp, isJSON, f.json, stdout)
+	}
+	if !isJSON {
+		return fmt.Errorf("import: the server answered %s with %q, not a JSON report", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	var out io.Reader = resp.Body
+	if f.json {
+		out = io.TeeReader(resp.Body, stdout)
+	}
+	rep, err := readImportReport(out, !f.json, stdout)
+	if err != nil {
+		return fmt.Errorf("import: read the report: %w", err)
+	}
+	if f.json {
+		if _, err := io.Copy(stdout, resp.Body); err != nil { // the report's final newline
+			return fmt.Errorf("import: read the report: %w", err)
+		}
+	} else {
+		rep.printSummary(stdout)
+	}
+	return rep.err()
+}
+
+// parseImportFlags parses the command line; FILE may come before, after
+// or between the flags. A missing or bad argument is a usageError; -h
+// prints the usage to stdout and returns flag.ErrHelp.
+func parseImportFlags(args []string, stdout io.Writer) (*importFlags, error) {
+	f := &importFlags{}
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned as usageError, printed once by main
+	fs.StringVar(&f.org, "org", "", "CVR number of the organisation the users are imported into (required)")
+	fs.StringVar(&f.mode, "mode", "", "create, update or delete (required)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "check every row and report, store nothing")
+	fs.BoolVar(&f.atomic, "atomic", false, "all or nothing: apply the rows only if every row passes")
+	fs.BoolVar(&f.json, "json", false, "print the server's JSON report instead of the summary")
+	fs.StringVar(&f.adminAddr, "admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API address, host:port or http(s)://host:port (env ADGANG_ADMIN_ADDR)")
+	// No env default here: PrintDefaults would show the token.
+	fs.StringVar(&f.token, "token", "", "admin API token (default: env ADGANG_TOKEN)")
+	bad := func(format string, a ...any) error {
+		return usageError(fmt.Sprintf("adgang import: "+format+"\n%s", append(a, importUsage)...))
+	}
+
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, importUsage+"\nFlags:\n")
+				fs.SetOutput(stdout)
+				fs.PrintDefaults()
+				return nil, err
+			}
+			return nil, bad("%v", err)
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			files = append(files, rest...) // after --, everything is FILE
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		files, args = append(files, rest[0]), rest[1:]
+	}
+	switch {
+	case len(files) == 0:
+		return nil, bad("FILE is required")
+	case len(files) > 1:
+		return nil, bad("one FILE only, got %d", len(files))
+	case f.org == "":
+		return nil, bad("--org is required")
+	case !slices.Contains([]string{"create", "update", "delete"}, f.mode):
+		return nil, bad("--mode must be create, update or delete")
+	}
+	f.file = files[0]
+	if f.token == "" {
+		f.token = os.Getenv("ADGANG_TOKEN")
+	}
+	if f.token = strings.TrimSpace(f.token); f.token == "" {
+		return nil, bad("a token is required: --token or env ADGANG_TOKEN")
+	}
+	return f, nil
+}
+
+// adminBaseURL turns --admin-addr (host:port or an http(s) URL, possibly
+// with a path prefix) into a base URL without a trailing slash.
+func adminBaseURL(addr string) (string, error) {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("want host:port or http(s)://host:port")
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// openImportBody opens FILE ("-": stdin) for streaming. size is the
+// number of bytes left to read when known (a regular file), else -1.
+func openImportBody(name string, stdin io.Reader) (body io.Reader, size int64, closeFn func(), err error) {
+	if name == "-" {
+		size = -1
+		if fh, ok := stdin.(*os.File); ok {
+			size = remaining(fh)
+		}
+		// The HTTP client closes a body it can close: not our stdin.
+		return io.NopCloser(stdin), size, func() {}, nil
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
+		fh.Close()
+		return nil, 0, nil, fmt.Errorf("%s is a directory", name)
+	}
+	return fh, remaining(fh), func() { _ = fh.Close() }, nil
+}
+
+// remaining is the number of bytes from fh's offset to its end when fh is
+// a regular file, else -1 (a pipe or terminal: sent chunked).
+func remaining(fh *os.File) int64 {
+	fi, err := fh.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return -1
+	}
+	off, err := fh.Seek(0, io.SeekCurrent)
+	if err != nil || off > fi.Size() {
+		return -1
+	}
+	return fi.Size() - off
+}
+
+// importRefused is the error for a non-200 answer: the server's
+// {error:{code,message,rule}} when it sent one.
+func importRefused(resp *http.Response, isJSON, printJSON bool, stdout io.Writer) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if isJSON && printJSON {
+		_, _ = stdout.Write(raw)
+	}
+	var eb struct {
+		Error *errorDetail `json:"error"`
+	}
+	if isJSON && json.Unmarshal(raw, &eb) == nil && eb.Error != nil {
+		return fmt.Errorf("import refused (%s): %s", resp.Status, eb.Error)
+	}
+	return fmt.Errorf("import refused: the server answered %s", resp.Status)
+}
+
+// errorDetail is the {code, message, rule} of the admin API's errors and
+// of a refused row (pdp.ErrorDetail on the wire).
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Rule    string `json:"rule"`
+}
+
+func (d *errorDetail) String() string {
+	if d.Rule != "" {
+		return fmt.Sprintf("%s (%s): %s", d.Code, d.Rule, d.Message)
+	}
+	return fmt.Sprintf("%s: %s", d.Code, d.Message)
+}
+
+// importReport is the head of the import route's answer (admin/imports.go,
+// writeReport) and the count of rows seen; the rows themselves are not
+// kept, so a report of 100k rows is read in bounded memory.
+type importReport struct {
+	Revision uint64         `json:"revision"`
+	ImportID string         `json:"import_id"`
+	Mode     string         `json:"mode"`
+	DryRun   bool           `json:"dry_run"`
+	Atomic   bool           `json:"atomic"`
+	Applied  int            `json:"applied"`
+	Summary  map[string]int `json:"summary"`
+	Error    *errorDetail   `json:"error"`
+
+	rows    int // rows in the report
+	refused int // rows with status error
+}
+
+// importRow is one row of the report (admin's rowResult).
+type importRow struct {
+	Row    int          `json:"row"`
+	Status string       `json:"status"`
+	UserID string       `json:"user_id"`
+	Error  *errorDetail `json:"error"`
+}
+
+// readImportReport decodes the report one row at a time, printing a line
+// for each refused row to stdout when printRows is set.
+func readImportReport(r io.Reader, printRows bool, stdout io.Writer) (*importReport, error) {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
+	}
+	rep := &importReport{}
+	head := map[string]any{"revision": &rep.Revision, "import_id": &rep.ImportID, "mode": &rep.Mode,
+		"dry_run": &rep.DryRun, "atomic": &rep.Atomic, "applied": &rep.Applied, "summary": &rep.Summary, "error": &rep.Error}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		if key != "rows" {
+			dst, ok := head[key]
+			if !ok {
+				dst = new(json.RawMessage) // a field this client does not know
+			}
+			if err := dec.Decode(dst); err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			continue
+		}
+		if err := expectDelim(dec, '['); err != nil {
+			return nil, err
+		}
+		for dec.More() {
+			var row importRow
+			if err := dec.Decode(&row); err != nil {
+				return nil, err
+			}
+			rep.rows++
+			if row.Status != "error" {
+				continue
+			}
+			rep.refused++
+			if printRows {
+				d := row.Error
+				if d == nil {
+					d = &errorDetail{Code: "error", Message: "refused"}
+				}
+				fmt.Fprintf(stdout, "row %d: %s\n", row.Row, d)
+			}
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("want %q, got %v", want, t)
+	}
+	return nil
+}
+
+// summaryOrder is the order of the statuses in the count line; others
+// follow in the order of their names.
+var summaryOrder = []string{"created", "would_create", "updated", "would_update", "deleted", "would_delete",
+	"unchanged", "not_applied", "error"}
+
+// printSummary prints the report's stop error, if any, and the count line.
+func (rep *importReport) printSummary(w io.Writer) {
+	if rep.Error != nil {
+		fmt.Fprintf(w, "import stopped: %s\n", rep.Error)
+	}
+	keys := make([]string, 0, len(rep.Summary))
+	for k := range rep.Summary {
+		if !slices.Contains(summaryOrder, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range append(slices.Clone(summaryOrder), keys...) {
+		if n := rep.Summary[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+		}
+	}
+	counts := "no rows"
+	if len(parts) > 0 {
+		counts = strings.Join(parts, ", ")
+	}
+	switch {
+	case rep.DryRun:
+		fmt.Fprintf(w, "dry run: %s; nothing was stored\n", counts)
+	case rep.Applied == 0:
+		fmt.Fprintf(w, "%s; nothing was changed\n", counts)
+	default:
+		fmt.Fprintf(w, "%s; %d applied (import %s, revision %d)\n", counts, rep.Applied, rep.ImportID, rep.Revision)
+	}
+}
+
+// err is the command's result: nil only when every row succeeded.
+func (rep *importReport) err() error {
+	switch {
+	case rep.Error != nil:
+		return fmt.Errorf("import stopped: %s", rep.Error)
+	case rep.refused > 0 || rep.Summary["error"] > 0:
+		n := max(rep.refused, rep.Summary["error"])
+		msg := fmt.Sprintf("%d of %d rows refused", n, rep.rows)
+		if rep.Atomic && rep.Applied == 0 && !rep.DryRun {
+			msg += "; nothing was applied"
+		}
+		return errors.New(msg)
+	case rep.Summary["not_applied"] > 0:
+		return fmt.Errorf("%d rows not applied", rep.Summary["not_applied"])
+	}
+	return nil
 }

@@ -20,6 +20,9 @@ Usage:
   adgang policy test [DIR]          run the Rego policy tests (default: the embedded set)
   adgang policy check [DIR]         compile a policy set and report errors with file:line
   adgang token create --superadmin  make an admin API token (server stopped; --user ID for a user's token)
+  adgang import FILE --org CVR --mode create|update|delete
+                                    import users from a CSV file (- is stdin) through
+                                    the admin API (token: ADGANG_TOKEN; -h for flags)
   adgang version                    print the version
 
 Run 'adgang serve -h' for the server's flags.
