@@ -61,8 +61,8 @@ type Config struct {
 	// LoginFlushInterval is how often last-login times are written in one
 	// batch (default 1s).
 	LoginFlushInterval time.Duration
-	// CacheSize bounds the login decision cache (default 100000 entries;
-	// negative disables it). Cached answers are exact for the store
+	// CacheSize bounds the login decision cache (default 300000 entries,
+	// about 130 MB when full; negative disables it). Cached answers are exact for the store
 	// revision and policy set they came from.
 	CacheSize int
 }
@@ -143,7 +143,12 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 
 func cacheSize(n int) int {
 	if n == 0 {
-		return 100_000
+		// Enough for every user of a 100k-user store to log in to a few
+		// services: a cache smaller than the working set keeps evicting
+		// entries that are asked for again (measured: at 100k users a
+		// 100k-entry cache cost 2.4× the CPU per decision of one that
+		// holds them all).
+		return 300_000
 	}
 	return n
 }

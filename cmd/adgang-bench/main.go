@@ -189,12 +189,17 @@ func run(ctx context.Context, cfg *config) error {
 			return err
 		}
 		fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
+		// adgangCmd starts `adgang serve` with its default decision cache,
+		// or with --decision-cache N when cache is 0 or more.
 		adgangCmd := func(addr string, cache int) *exec.Cmd {
 			// The lifecycle jobs are off: the data set is dated, and L1
 			// would inactivate its users under the benchmark's feet.
-			cmd := exec.Command(cfg.adgang, "serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
-				"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0",
-				"--decision-cache", strconv.Itoa(cache))
+			args := []string{"serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
+				"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0"}
+			if cache >= 0 {
+				args = append(args, "--decision-cache", strconv.Itoa(cache))
+			}
+			cmd := exec.Command(cfg.adgang, args...)
 			cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
 			if cfg.pprof != "" {
 				cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
@@ -208,7 +213,7 @@ func run(ctx context.Context, cfg *config) error {
 		}
 		systems := []system{
 			{name: "adgang", firstPass: true, rates: true, ryw: true,
-				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 100_000) }, target: adgangTarget("adgang")},
+				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, -1) }, target: adgangTarget("adgang")},
 			{name: "adgang-nocache", ryw: true,
 				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 0) }, target: adgangTarget("adgang-nocache")},
 			{name: "opa", rates: true, cmd: func(addr string) *exec.Cmd {

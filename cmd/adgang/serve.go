@@ -40,7 +40,7 @@ type Config struct {
 	LogLevel          string        // --log-level, ADGANG_LOG_LEVEL (default info)
 	WatchInterval     time.Duration // --watch-interval, ADGANG_WATCH_INTERVAL (default 1s)
 	LifecycleInterval time.Duration // --lifecycle-interval, ADGANG_LIFECYCLE_INTERVAL (default 1h; 0 disables)
-	DecisionCache     int           // --decision-cache, ADGANG_DECISION_CACHE: cached login decisions (default 100000; 0 disables)
+	DecisionCache     int           // --decision-cache, ADGANG_DECISION_CACHE: cached login decisions (default 300000; 0 disables)
 	CPRKey            []byte        // ADGANG_CPR_KEY (hex) or <data>/cpr.key, generated on first start
 	EncryptionKey     []byte        // ADGANG_ENCRYPTION_KEY (hex, 16/24/32 bytes): Badger encryption at rest
 	BootstrapToken    string        // ADGANG_BOOTSTRAP_TOKEN
@@ -82,7 +82,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ADGANG_LIFECYCLE_INTERVAL: %w", err)
 	}
-	cacheSize, err := strconv.Atoi(envOr("ADGANG_DECISION_CACHE", "100000"))
+	cacheSize, err := strconv.Atoi(envOr("ADGANG_DECISION_CACHE", "300000"))
 	if err != nil || cacheSize < 0 {
 		return nil, errors.New("ADGANG_DECISION_CACHE must be a number of entries (0 disables the cache)")
 	}
