@@ -192,57 +192,32 @@ func LoadStore(ctx context.Context, dir string, ds *Dataset) error {
 		return err
 	}
 	defer st.Close()
-	update := func(fn func(tx *store.Tx) error) error {
-		_, err := st.Update(ctx, "bench", fn)
+	// Orgs and groups first (a user refers to its org, a grant to its
+	// group), each kind in transactions of 1000.
+	if err := inBatches(ctx, st, ds.Orgs, (*store.Tx).CreateOrg); err != nil {
 		return err
 	}
-	if err := update(func(tx *store.Tx) error {
-		for _, o := range ds.Orgs {
-			if err := tx.CreateOrg(o); err != nil {
-				return err
-			}
-		}
-		for _, g := range ds.Groups {
-			if err := tx.CreateGroup(g); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := inBatches(ctx, st, ds.Groups, (*store.Tx).CreateGroup); err != nil {
 		return err
 	}
+	if err := inBatches(ctx, st, ds.Users, (*store.Tx).CreateUser); err != nil {
+		return err
+	}
+	if err := inBatches(ctx, st, ds.Members, func(tx *store.Tx, m [2]string) error { return tx.AddMember(m[0], m[1]) }); err != nil {
+		return err
+	}
+	return inBatches(ctx, st, ds.Grants, (*store.Tx).CreateGrant)
+}
+
+// inBatches writes items with fn in transactions of 1000 (one for all
+// of them exceeds Badger's transaction size at 1M users).
+func inBatches[T any](ctx context.Context, st *store.Store, items []T, fn func(*store.Tx, T) error) error {
 	const batch = 1000
-	for i := 0; i < len(ds.Users); i += batch {
-		users := ds.Users[i:min(i+batch, len(ds.Users))]
-		if err := update(func(tx *store.Tx) error {
-			for _, u := range users {
-				if err := tx.CreateUser(u); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for i := 0; i < len(ds.Members); i += batch {
-		members := ds.Members[i:min(i+batch, len(ds.Members))]
-		if err := update(func(tx *store.Tx) error {
-			for _, m := range members {
-				if err := tx.AddMember(m[0], m[1]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	for i := 0; i < len(ds.Grants); i += batch {
-		grants := ds.Grants[i:min(i+batch, len(ds.Grants))]
-		if err := update(func(tx *store.Tx) error {
-			for _, g := range grants {
-				if err := tx.CreateGrant(g); err != nil {
+	for i := 0; i < len(items); i += batch {
+		chunk := items[i:min(i+batch, len(items))]
+		if _, err := st.Update(ctx, "bench", func(tx *store.Tx) error {
+			for _, it := range chunk {
+				if err := fn(tx, it); err != nil {
 					return err
 				}
 			}

@@ -62,7 +62,15 @@ func main() {
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")
 	flag.StringVar(&cfg.policies, "policies", "policies", "policy directory given to OPA")
 	flag.StringVar(&cfg.out, "out", "docs", "where benchmarks.md and benchmarks.json are written")
+	render := flag.String("render", "", "write benchmarks.md to -out from this raw benchmarks.json instead of measuring (give the run's -duration, -rate-duration, -conns and -rounds)")
 	flag.Parse()
+	if *render != "" {
+		if err := renderFrom(&cfg, *render); err != nil {
+			fmt.Fprintln(os.Stderr, "adgang-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, &cfg); err != nil {
@@ -242,8 +250,13 @@ func run(ctx context.Context, cfg *config) error {
 				results = append(results, r)
 			}
 		}
+		// Written after every size, so a later size that fails (e.g. out
+		// of memory at 1M) leaves the figures of the earlier ones.
+		if err := writeReport(cfg, results); err != nil {
+			return err
+		}
 	}
-	return writeReport(cfg, results)
+	return nil
 }
 
 func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, size, round int) (*systemResult, error) {
@@ -430,6 +443,27 @@ func writeReport(cfg *config, results []*systemResult) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(cfg.out, "benchmarks.md"), []byte(renderMarkdown(cfg, results)), 0o644)
+}
+
+// renderFrom writes benchmarks.md from the raw figures of an earlier run.
+func renderFrom(cfg *config, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Results []*systemResult `json:"results"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(doc.Results) == 0 {
+		return errNoResults
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cfg.out, "benchmarks.md"), []byte(renderMarkdown(cfg, doc.Results)), 0o644)
 }
 
 // pprofAddr is where Adgang serves pprof when the -pprof flag is given.

@@ -81,6 +81,7 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 		"(Badger's tables) the process touched — page cache the kernel can reclaim; peak anon RSS is the\n"+
 		"largest RssAnon sampled every 100 ms: the process's own heap and stacks.\n")
 	fmt.Fprintf(&b, "Raw figures: `benchmarks.json`.\n\n")
+	renderTargets(&b, results)
 	sizes := []int{}
 	for _, r := range results {
 		if !slices.Contains(sizes, r.Size) {
@@ -161,3 +162,76 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 }
 
 var systemNames = []string{"adgang", "adgang-nocache", "opa", "baseline"}
+
+// renderTargets compares the run with the targets of the load benchmark
+// (issue 6), met or missed; a size the run did not measure is said so.
+func renderTargets(b *strings.Builder, results []*systemResult) {
+	at := func(size int) map[string]*summary {
+		by := map[string][]*systemResult{}
+		for _, r := range results {
+			if r.Size == size {
+				by[r.System] = append(by[r.System], r)
+			}
+		}
+		out := map[string]*summary{}
+		for name, rs := range by {
+			out[name] = summarise(rs)
+		}
+		return out
+	}
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**missed**"
+	}
+	const notRun = "not measured in this run | –"
+	b.WriteString("## Targets\n\n| target | measured | |\n|---|---|---|\n")
+	s100 := at(100_000)
+	a, o, base := s100["adgang"], s100["opa"], s100["baseline"]
+	if a != nil && o != nil && base != nil {
+		r := a.throughput / o.throughput
+		fmt.Fprintf(b, "| throughput at 100k users ≥ 3× OPA | %.0f / %.0f rps = %.2f× | %s |\n", a.throughput, o.throughput, r, verdict(r >= 3))
+		r = a.throughput / base.throughput
+		fmt.Fprintf(b, "| throughput at 100k users ≥ 60%% of the baseline | %.0f / %.0f rps = %.0f%% | %s |\n", a.throughput, base.throughput, 100*r, verdict(r >= 0.6))
+	} else {
+		fmt.Fprintf(b, "| throughput at 100k users ≥ 3× OPA and ≥ 60%% of the baseline | %s |\n", notRun)
+	}
+	if q, ok := a.rateQuantiles(5000); ok {
+		floor := "–"
+		if bq, ok := base.rateQuantiles(5000); ok {
+			floor = ms(bq[1])
+		}
+		fmt.Fprintf(b, "| p99 ≤ 1 ms at 5k rps, 100k users | %s (the baseline's p99 at the same rate, the driver's floor: %s) | %s |\n",
+			ms(q[1]), floor, verdict(q[1] <= time.Millisecond))
+	} else {
+		fmt.Fprintf(b, "| p99 ≤ 1 ms at 5k rps, 100k users | %s |\n", notRun)
+	}
+	if a1m := at(1_000_000)["adgang"]; a1m != nil {
+		fmt.Fprintf(b, "| peak RSS at 1M users ≤ 400 MB | %.0f MB (VmHWM, mapped files included); %.0f MB anonymous | %s (VmHWM), %s (anonymous) |\n",
+			float64(a1m.rss)/1e6, float64(a1m.anonRSS)/1e6, verdict(a1m.rss <= 400e6), verdict(a1m.anonRSS <= 400e6))
+		fmt.Fprintf(b, "| cold start at 1M users ≤ 2 s | %s | %s |\n", ms(a1m.cold), verdict(a1m.cold <= 2*time.Second))
+	} else {
+		fmt.Fprintf(b, "| peak RSS ≤ 400 MB and cold start ≤ 2 s at 1M users | %s |\n", notRun)
+	}
+	checks, stale := 0, 0
+	for _, r := range results {
+		if r.ReadYourWrites != nil {
+			checks += r.ReadYourWrites.Checks
+			stale += r.ReadYourWrites.Stale
+		}
+	}
+	if checks > 0 {
+		fmt.Fprintf(b, "| read-your-writes at any cache setting | %d stale of %d decisions after an admin write | %s |\n", stale, checks, verdict(stale == 0))
+	}
+	b.WriteString("\n")
+}
+
+// rateQuantiles is p50, p99 and p99.9 at a fixed rate, if measured.
+func (s *summary) rateQuantiles(rate int) ([3]time.Duration, bool) {
+	if s == nil {
+		return [3]time.Duration{}, false
+	}
+	q, ok := s.rates[rate]
+	return q, ok
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRenderTargets: the targets table says met or missed from the
+// figures, and names what the run did not measure.
+func TestRenderTargets(t *testing.T) {
+	closed := func(rps float64) *phaseResult { return &phaseResult{Kind: "closed", Throughput: rps} }
+	at5k := func(p99 time.Duration) *phaseResult {
+		return &phaseResult{Kind: "rate", Rate: 5000, Throughput: 5000, P99: p99}
+	}
+	results := []*systemResult{
+		{System: "adgang", Size: 100_000, Phases: []*phaseResult{closed(24000), at5k(8 * time.Millisecond)},
+			ReadYourWrites: &rywResult{Checks: 20}},
+		{System: "opa", Size: 100_000, Phases: []*phaseResult{closed(2500)}},
+		{System: "baseline", Size: 100_000, Phases: []*phaseResult{closed(50000), at5k(6 * time.Millisecond)}},
+	}
+	var b strings.Builder
+	renderTargets(&b, results)
+	got := b.String()
+	for _, want := range []string{
+		"| throughput at 100k users ≥ 3× OPA | 24000 / 2500 rps = 9.60× | met |",
+		"| throughput at 100k users ≥ 60% of the baseline | 24000 / 50000 rps = 48% | **missed** |",
+		"| p99 ≤ 1 ms at 5k rps, 100k users | 8.000 ms (the baseline's p99 at the same rate, the driver's floor: 6.000 ms) | **missed** |",
+		"| peak RSS ≤ 400 MB and cold start ≤ 2 s at 1M users | not measured in this run | – |",
+		"| read-your-writes at any cache setting | 0 stale of 20 decisions after an admin write | met |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+
+	results = append(results, &systemResult{System: "adgang", Size: 1_000_000, PeakRSS: 900e6, PeakAnonRSS: 350e6,
+		ColdStart: 1500 * time.Millisecond, ReadYourWrites: &rywResult{Checks: 20, Stale: 1}})
+	b.Reset()
+	renderTargets(&b, results)
+	got = b.String()
+	for _, want := range []string{
+		"| peak RSS at 1M users ≤ 400 MB | 900 MB (VmHWM, mapped files included); 350 MB anonymous | **missed** (VmHWM), met (anonymous) |",
+		"| cold start at 1M users ≤ 2 s | 1500.000 ms | met |",
+		"| read-your-writes at any cache setting | 1 stale of 40 decisions after an admin write | **missed** |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}
