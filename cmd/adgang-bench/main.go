@@ -114,6 +114,8 @@ type systemResult struct {
 	Phases      []*phaseResult `json:"phases"`
 
 	ReadYourWrites *rywResult `json:"read_your_writes,omitempty"`
+	// Error is why the system could not be measured at this size.
+	Error string `json:"error,omitempty"`
 }
 
 type system struct {
@@ -245,7 +247,14 @@ func run(ctx context.Context, cfg *config) error {
 				sys := systems[(i+round)%len(systems)] // alternate the order per round
 				r, err := measure(ctx, cfg, sys, m, rates, n, round)
 				if err != nil {
-					return fmt.Errorf("%s (size %d): %w", sys.name, n, err)
+					if ctx.Err() != nil {
+						return err
+					}
+					// A system that cannot serve this size (e.g. OPA at 1M
+					// users, stalled past the client timeout) is a result:
+					// reported as failed, and the run goes on.
+					fmt.Printf("  %-8s FAILED: %v\n", sys.name, err)
+					r = &systemResult{System: sys.name, Size: n, Round: round, Error: err.Error()}
 				}
 				results = append(results, r)
 			}

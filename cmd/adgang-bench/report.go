@@ -89,19 +89,13 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 		}
 	}
 	for _, size := range sizes {
-		by := map[string][]*systemResult{}
-		for _, r := range results {
-			if r.Size == size {
-				by[r.System] = append(by[r.System], r)
-			}
-		}
-		sum := map[string]*summary{}
-		for name, rs := range by {
-			sum[name] = summarise(rs)
-		}
+		sum := summariesAt(results, size)
 		fmt.Fprintf(&b, "## %d users\n\n", size)
 		fmt.Fprintf(&b, "| system | max throughput | CPU per 1k decisions | peak RSS | peak anon RSS | cold start |\n|---|---|---|---|---|---|\n")
 		for _, name := range systemNames {
+			if msg := failure(results, size, name); msg != "" {
+				fmt.Fprintf(&b, "| %s | failed: %s | – | – | – | – |\n", name, msg)
+			}
 			s := sum[name]
 			if s == nil {
 				continue
@@ -166,19 +160,7 @@ var systemNames = []string{"adgang", "adgang-nocache", "opa", "baseline"}
 // renderTargets compares the run with the targets of the load benchmark
 // (issue 6), met or missed; a size the run did not measure is said so.
 func renderTargets(b *strings.Builder, results []*systemResult) {
-	at := func(size int) map[string]*summary {
-		by := map[string][]*systemResult{}
-		for _, r := range results {
-			if r.Size == size {
-				by[r.System] = append(by[r.System], r)
-			}
-		}
-		out := map[string]*summary{}
-		for name, rs := range by {
-			out[name] = summarise(rs)
-		}
-		return out
-	}
+	at := func(size int) map[string]*summary { return summariesAt(results, size) }
 	verdict := func(ok bool) string {
 		if ok {
 			return "met"
@@ -234,4 +216,30 @@ func (s *summary) rateQuantiles(rate int) ([3]time.Duration, bool) {
 	}
 	q, ok := s.rates[rate]
 	return q, ok
+}
+
+// summariesAt summarises each system's measured rounds at one size; a
+// system none of whose rounds could be measured has no summary.
+func summariesAt(results []*systemResult, size int) map[string]*summary {
+	by := map[string][]*systemResult{}
+	for _, r := range results {
+		if r.Size == size && r.Error == "" {
+			by[r.System] = append(by[r.System], r)
+		}
+	}
+	out := map[string]*summary{}
+	for name, rs := range by {
+		out[name] = summarise(rs)
+	}
+	return out
+}
+
+// failure is the error of a round of system at size that failed, if any.
+func failure(results []*systemResult, size int, system string) string {
+	for _, r := range results {
+		if r.Size == size && r.System == system && r.Error != "" {
+			return strings.ReplaceAll(r.Error, "|", "/")
+		}
+	}
+	return ""
 }

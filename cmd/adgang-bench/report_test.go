@@ -49,3 +49,21 @@ func TestRenderTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderFailedSystem: a system that could not be measured at a size
+// is a row of the report, and the others are still summarised.
+func TestRenderFailedSystem(t *testing.T) {
+	results := []*systemResult{
+		{System: "adgang", Size: 1_000_000, Phases: []*phaseResult{{Throughput: 9000}}},
+		{System: "opa", Size: 1_000_000, Error: "Post …: context deadline exceeded | timeout"},
+	}
+	got := renderMarkdown(&config{conns: 16, duration: time.Second, rateDuration: time.Second, rounds: 1}, results)
+	for _, want := range []string{
+		"| adgang | 9000 rps |",
+		"| opa | failed: Post …: context deadline exceeded / timeout | – | – | – | – |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}
