@@ -13,7 +13,7 @@ func TestDecisionCacheFlag(t *testing.T) {
 		pdp     int
 		wantErr bool
 	}{
-		{args: nil, want: 100000, pdp: 100000},
+		{args: nil, want: 300000, pdp: 300000},
 		{args: []string{"--decision-cache", "0"}, want: 0, pdp: -1},
 		{args: []string{"--decision-cache", "500"}, want: 500, pdp: 500},
 		{env: "0", want: 0, pdp: -1},
