@@ -34,12 +34,13 @@ vet:
 # The long tests (a 100k-row and a 50 MB import with sync writes, and
 # the SIGKILL crash tests that run the server as a subprocess) skip under
 # -short; they run once more without the race detector, which would make
-# them ten times slower without testing anything the short run does not.
+# them ten times slower without testing anything the short run does not,
+# one package at a time so the import timings are not shared with others.
 LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash)$$
 
 gotest:
 	$(GO) test -race -short -count=1 ./...
-	$(GO) test -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
+	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
 
 # Every identifier and CSV parser is fuzzed for a few seconds per target.
 fuzz:
