@@ -96,29 +96,13 @@ func TestImportCrash(t *testing.T) {
 		raw, err := io.ReadAll(res.Body)
 		return res.StatusCode, raw, err
 	}
-	countUsers := func(base string) int {
-		req, _ := http.NewRequest("GET", base+"/v1/orgs/"+importCrashCVR+"/users?limit=1", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("list users: %v", err)
-		}
-		defer res.Body.Close()
-		var out struct {
-			Users []json.RawMessage `json:"users"`
-		}
-		if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&out) != nil {
-			t.Fatalf("list users: HTTP %d", res.StatusCode)
-		}
-		return len(out.Users)
-	}
 
 	// 1. Import, and kill the server as soon as the first batch is in.
 	child := startServerChild(t, token, serve...)
 	answered := make(chan error, 1)
 	go func() { _, _, err := post(child.base); answered <- err }()
 	start := time.Now()
-	for countUsers(child.base) == 0 {
+	for !child.anyUser(t, token, importCrashCVR, "") {
 		select {
 		case <-answered:
 			t.Fatalf("the import finished before the kill:\n%s", child.log())

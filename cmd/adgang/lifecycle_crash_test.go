@@ -124,28 +124,12 @@ func TestLifecycleCrash(t *testing.T) {
 	const token = "crash-test-bootstrap-token-0123456789"
 	child := startServerChild(t, token, "serve", "--data", dir, "--lifecycle-interval", "1s",
 		"--decision-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--decision-log", "off")
-	base, log := child.base, child.log
+	log := child.log
 
 	// Poll until the job has inactivated someone, then kill at once.
-	inactiveSeen := func() bool {
-		req, _ := http.NewRequest("GET", base+"/v1/orgs/"+crashCVR+"/users?status=inactive&limit=1", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("list users: %v", err)
-		}
-		defer resp.Body.Close()
-		var out struct {
-			Users []json.RawMessage `json:"users"`
-		}
-		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil {
-			t.Fatalf("list users: HTTP %d", resp.StatusCode)
-		}
-		return len(out.Users) > 0
-	}
 	serverUp := time.Now()
 	deadline := serverUp.Add(5 * time.Minute)
-	for !inactiveSeen() {
+	for !child.anyUser(t, token, crashCVR, "inactive") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no user inactivated after 5 minutes:\n%s", log())
 		}
@@ -289,4 +273,24 @@ func (c *serverChild) kill() {
 		_ = c.cmd.Wait()
 		c.done = true
 	}
+}
+
+// anyUser reports whether org has a user (with status, when given),
+// asked through the admin API with token.
+func (c *serverChild) anyUser(t *testing.T, token, org, status string) bool {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.base+"/v1/orgs/"+org+"/users?limit=1&status="+status, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("list users: %v", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Users []json.RawMessage `json:"users"`
+	}
+	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&out) != nil {
+		t.Fatalf("list users: HTTP %d", res.StatusCode)
+	}
+	return len(out.Users) > 0
 }
