@@ -392,10 +392,15 @@ type affected struct {
 	subjects map[string]bool // users (ids) and token subjects to recompute
 	groups   map[string]bool // groups whose members (past and present) to recompute
 	tokens   map[string]bool // token ids to reload
+	// created are users whose only event is their creation: they hold
+	// nothing but what their P-unit's system group holds (an implicit
+	// membership no event names), so they are read only when that group
+	// holds an admin right.
+	created map[string]bool
 }
 
 func affectedBy(events []store.AuditEvent) affected {
-	a := affected{subjects: map[string]bool{}, groups: map[string]bool{}, tokens: map[string]bool{}}
+	a := affected{subjects: map[string]bool{}, groups: map[string]bool{}, tokens: map[string]bool{}, created: map[string]bool{}}
 	for _, ev := range events {
 		switch {
 		case strings.HasPrefix(ev.Type, "right."):
@@ -411,11 +416,16 @@ func affectedBy(events []store.AuditEvent) affected {
 				}
 			}
 		}
-		// A user just created holds nothing yet: its grants and group
-		// memberships are events of their own that name it.
-		if ev.UserID != "" && ev.Type != "user.create" {
+		switch {
+		case ev.UserID == "":
+		case ev.Type == "user.create":
+			a.created[ev.UserID] = true
+		default:
 			a.subjects[ev.UserID] = true
 		}
+	}
+	for id := range a.subjects {
+		delete(a.created, id)
 	}
 	return a
 }
@@ -426,7 +436,7 @@ func (ri *roleIndex) apply(ctx context.Context, events []store.AuditEvent) error
 	if a.full {
 		return ri.rebuild(ctx)
 	}
-	if len(a.subjects) == 0 && len(a.groups) == 0 && len(a.tokens) == 0 {
+	if len(a.subjects) == 0 && len(a.groups) == 0 && len(a.tokens) == 0 && len(a.created) == 0 {
 		return nil
 	}
 	return ri.recompute(ctx, a)
@@ -456,6 +466,25 @@ func (ri *roleIndex) recompute(ctx context.Context, a affected) error {
 			}
 			for _, m := range members {
 				a.subjects[m] = true
+			}
+		}
+		viaSystemGroup := map[string]bool{} // P-number → its system group holds an admin right
+		for id := range a.created {
+			u, err := tx.GetUser(id)
+			if store.IsNotFound(err) || (err == nil && u.PNumber == "") {
+				continue
+			} else if err != nil {
+				return err
+			}
+			held, seen := viaSystemGroup[u.PNumber]
+			if !seen {
+				if held, err = systemGroupHoldsAdminRight(tx, u.PNumber, rights); err != nil {
+					return err
+				}
+				viaSystemGroup[u.PNumber] = held
+			}
+			if held {
+				a.subjects[id] = true
 			}
 		}
 		for sub := range a.subjects {
@@ -528,7 +557,7 @@ func containsRow(rows [][]string, r []string) bool {
 // expire recomputes every subject holding a link that has expired.
 func (ri *roleIndex) expire(ctx context.Context) error {
 	now := ri.now()
-	a := affected{subjects: map[string]bool{}, groups: map[string]bool{}, tokens: map[string]bool{}}
+	a := affected{subjects: map[string]bool{}, groups: map[string]bool{}, tokens: map[string]bool{}, created: map[string]bool{}}
 	ri.rw.RLock()
 	for sub, ls := range ri.links {
 		for _, l := range ls {
@@ -614,4 +643,25 @@ func (ri *roleIndex) enforce(subject, dom, obj, act string) (bool, error) {
 	ri.rw.RLock()
 	defer ri.rw.RUnlock()
 	return ri.enf.Enforce(subject, dom, obj, act)
+}
+
+// systemGroupHoldsAdminRight reports whether the system group of P-unit
+// pNumber holds a grant of an admin-role right.
+func systemGroupHoldsAdminRight(tx *store.Tx, pNumber string, adminRights map[string]store.AdminRole) (bool, error) {
+	g, err := tx.SystemGroup(pNumber)
+	if store.IsNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	grants, err := tx.GrantsOfGroup(g.ID)
+	if err != nil && !store.IsNotFound(err) {
+		return false, err
+	}
+	for _, gr := range grants {
+		if role, ok := adminRights[gr.Right]; ok && role != "" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
