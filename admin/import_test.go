@@ -289,6 +289,8 @@ func TestImportRefusedRows(t *testing.T) {
 		{"duplicate username against the store", "user-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"Fornavn": "X", "Brugernavn": "TAKEN"})), 2, "duplicate", "A12"},
 		{"duplicate UUID against the store", "org-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"UUID": target, "Fornavn": "X"})), 2, "duplicate", "A12"},
 		{"unknown right", "org-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"Fornavn": "X", "Rettigheder": "amp.sagsbehandler,no.such.right"})), 2, "invalid", ""},
+		{"unknown right that is a fictitious CPR number", "org-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"Fornavn": "X", "Rettigheder": "6101901234"})), 2, "invalid", ""},
+		{"unknown right that starts with a CPR number", "org-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"Fornavn": "X", "Rettigheder": cpr + "x"})), 2, "invalid", ""},
 		{"forbidden right (A3)", "org-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"Fornavn": "X", "Rettigheder": "amp.lss"})), 2, "forbidden_right", "A3"},
 		{"escalation (A11)", "user-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"Fornavn": "X", "Rettigheder": "mitid_erhverv.org_admin"})), 2, "escalation", "A11"},
 		{"P-number of another org (A7)", "org-admin", cvrA, "mode=create", imFile(imRow(map[string]string{"Fornavn": "X", "P-nummer": pB1})), 2, "scope_not_in_org", "A7"},
@@ -313,7 +315,7 @@ func TestImportRefusedRows(t *testing.T) {
 			before := e.snap()
 			status, raw := e.imPost(c.caller, c.cvr, c.query, strings.NewReader(c.csv))
 			defer e.unchanged(t, before)
-			if strings.Contains(string(raw), cpr) || strings.Contains(string(raw), "010190-1234") {
+			if strings.Contains(string(raw), cpr) || strings.Contains(string(raw), "010190-1234") || strings.Contains(string(raw), "6101901234") {
 				t.Errorf("the answer echoes the CPR number: %s", raw)
 			}
 			if c.row == 0 { // refused as a whole

@@ -338,6 +338,11 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 					}
 					final[i] = true
 					res[i].Error, res[i].applyErr = rowErrorDetail(res[i].applyErr), nil
+					if im.atomic {
+						// All or nothing: the row is refused, so the batch
+						// is rolled back rather than run again without it.
+						return errAtomicStop
+					}
 					return errDiscardBatch
 				}
 				if im.atomic {
@@ -908,7 +913,14 @@ func rowErrorDetail(err error) *pdp.ErrorDetail {
 	if !errors.As(err, &se) {
 		return &pdp.ErrorDetail{Code: store.EInternal, Message: "internal error"}
 	}
-	return &pdp.ErrorDetail{Code: se.ReasonCode(), Message: pdp.MaskCPR(columnMessage(se.Message)), Rule: se.Rule}
+	msg := pdp.MaskCPR(columnMessage(se.Message))
+	if containsCPR(msg) {
+		// A cell echoed in a message (e.g. an unknown right) that holds a
+		// CPR number the display mask does not catch (a fictitious day,
+		// no word boundary): the message is withheld.
+		msg = "the row was refused; the message is withheld because it would contain a CPR number"
+	}
+	return &pdp.ErrorDetail{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
 }
 
 // apiFieldColumns names the CSV column of a field of the single-user
