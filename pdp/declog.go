@@ -15,8 +15,9 @@ type RequestMeta struct {
 }
 
 // cprLike matches anything shaped like a CPR number (DDMMYY-XXXX, with or
-// without the dash, KOT letters included). Decision logs mask every match.
-var cprLike = regexp.MustCompile(`\b([0-3][0-9][01][0-9][0-9]{2})-?([0-9A-Za-z]{4})\b`)
+// without the dash, KOT letters included, fictitious days 61-91 too).
+// Decision logs mask every match.
+var cprLike = regexp.MustCompile(`\b([0-36-9][0-9][01][0-9][0-9]{2})-?([0-9A-Za-z]{4})\b`)
 
 // MaskCPR replaces every CPR-shaped substring of s with DDMMYY-****.
 func MaskCPR(s string) string {
