@@ -472,3 +472,35 @@ func loadToken(tx *store.Tx, id string) (*store.Token, error) {
 	}
 	return t, err
 }
+
+// userInput loads user id for act by the caller (Casbin, per the user's
+// organisation) and starts the policy input of action on it: the actor,
+// the organisation and the target user.
+func (s *Server) userInput(tx *store.Tx, c *caller, id, act, action string) (*store.User, map[string]any, error) {
+	if err := validUserID(id); err != nil {
+		return nil, nil, err
+	}
+	u, err := s.authorizedUser(tx, c, id, objUser, act)
+	if err != nil {
+		return nil, nil, err
+	}
+	org, err := loadOrg(tx, u.Org)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := s.baseInput(c, action, org)
+	in["target"] = userTarget(u)
+	return u, in, nil
+}
+
+// authorizeOrg checks that cvr is a valid CVR number, that the caller may
+// act on users there (Casbin) and that the organisation exists.
+func (s *Server) authorizeOrg(ctx context.Context, c *caller, cvr, act string) error {
+	if err := validCVR(cvr); err != nil {
+		return err
+	}
+	if err := s.authorize(c, cvr, "organisation", objUser, act); err != nil {
+		return err
+	}
+	return s.st.View(ctx, func(tx *store.Tx) error { _, err := loadOrg(tx, cvr); return err })
+}

@@ -180,13 +180,7 @@ func boolParam(v, name string) (bool, error) {
 // report; an error before the first row is returned for writeError.
 func (s *Server) startImport(w http.ResponseWriter, r *http.Request, c *caller, cvr, mode, act string, dryRun, atomic bool) error {
 	ctx := r.Context()
-	if err := validCVR(cvr); err != nil {
-		return err
-	}
-	if err := s.authorize(c, cvr, "organisation", objUser, act); err != nil {
-		return err
-	}
-	if err := s.st.View(ctx, func(tx *store.Tx) error { _, err := loadOrg(tx, cvr); return err }); err != nil {
+	if err := s.authorizeOrg(ctx, c, cvr, act); err != nil {
 		return err
 	}
 	if r.ContentLength > maxImportBytes {

@@ -38,6 +38,25 @@ type bulkResult struct {
 	Error  *pdp.ErrorDetail `json:"error,omitempty"`
 }
 
+// bulkRequestIn reads the org and the user ids of a bulk route and
+// checks that the caller may update users there; on failure the error is
+// written and ok is false.
+func (s *Server) bulkRequestIn(w http.ResponseWriter, r *http.Request, c *caller) (cvr string, ids []string, ok bool) {
+	cvr = pathVar(r, "cvr")
+	err := validCVR(cvr)
+	if err == nil {
+		ids, err = s.decodeBulk(w, r)
+	}
+	if err == nil {
+		err = s.authorizeOrg(r.Context(), c, cvr, actUpdate)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return "", nil, false
+	}
+	return cvr, ids, true
+}
+
 func (s *Server) decodeBulk(w http.ResponseWriter, r *http.Request) ([]string, error) {
 	var req bulkRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -148,19 +167,11 @@ type activationOut struct {
 // users.
 func (s *Server) planActivation(c *caller, id string, bulk bool, out *activationOut) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
-		if err := validUserID(id); err != nil {
-			return nil, err
-		}
-		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
+		u, in, err := s.userInput(tx, c, id, actUpdate, "user.activation")
 		if err != nil {
 			return nil, err
 		}
-		org, err := loadOrg(tx, u.Org)
-		if err != nil {
-			return nil, err
-		}
-		in := s.baseInput(c, "user.activation", org)
-		in["target"], in["change"] = userTarget(u), map[string]any{"bulk": bulk}
+		in["change"] = map[string]any{"bulk": bulk}
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			mail := u.CPRLinked
 			if mail && u.Email == "" {
@@ -220,24 +231,8 @@ func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ids, err := s.decodeBulk(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		if err := s.authorize(c, cvr, "organisation", objUser, actUpdate); err != nil {
-			return err
-		}
-		_, err := loadOrg(tx, cvr)
-		return err
-	}); err != nil {
-		s.writeError(w, r, err)
+	cvr, ids, ok := s.bulkRequestIn(w, r, c)
+	if !ok {
 		return
 	}
 	rev, results := s.runBulk(r.Context(), c, ids, func(id string, detail map[string]any) planFunc {
@@ -524,24 +519,8 @@ func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *
 // users, A10 the last admin) and answered on its own line.
 func (s *Server) handleBulkStatus(action string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *caller) {
-		cvr := pathVar(r, "cvr")
-		if err := validCVR(cvr); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		ids, err := s.decodeBulk(w, r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if err := s.st.View(r.Context(), func(tx *store.Tx) error {
-			if err := s.authorize(c, cvr, "organisation", objUser, actUpdate); err != nil {
-				return err
-			}
-			_, err := loadOrg(tx, cvr)
-			return err
-		}); err != nil {
-			s.writeError(w, r, err)
+		cvr, ids, ok := s.bulkRequestIn(w, r, c)
+		if !ok {
 			return
 		}
 		rev, results := s.runBulk(r.Context(), c, ids, func(id string, _ map[string]any) planFunc {
@@ -602,19 +581,11 @@ func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request,
 // planConfirm confirms a manual association: the L4 clock restarts.
 func (s *Server) planConfirm(c *caller, id string, out *userAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
-		if err := validUserID(id); err != nil {
-			return nil, err
-		}
-		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
+		u, in, err := s.userInput(tx, c, id, actUpdate, "user.confirm")
 		if err != nil {
 			return nil, err
 		}
-		org, err := loadOrg(tx, u.Org)
-		if err != nil {
-			return nil, err
-		}
-		in := s.baseInput(c, "user.confirm", org)
-		in["target"], in["change"] = userTarget(u), map[string]any{}
+		in["change"] = map[string]any{}
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			next := *u
 			now := tx.Now()
@@ -701,19 +672,11 @@ type passwordOut struct {
 
 func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOut) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
-		if err := validUserID(id); err != nil {
-			return nil, err
-		}
-		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
+		u, in, err := s.userInput(tx, c, id, actUpdate, action)
 		if err != nil {
 			return nil, err
 		}
-		org, err := loadOrg(tx, u.Org)
-		if err != nil {
-			return nil, err
-		}
-		in := s.baseInput(c, action, org)
-		in["target"], in["change"] = userTarget(u), map[string]any{}
+		in["change"] = map[string]any{}
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			next := *u
 			if next.Password != nil {

@@ -436,14 +436,7 @@ func (p *userPatchRequest) applyTo(s *Server, u *store.User) (map[string]any, []
 
 func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out *userAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
-		if err := validUserID(id); err != nil {
-			return nil, err
-		}
-		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
-		if err != nil {
-			return nil, err
-		}
-		org, err := loadOrg(tx, u.Org)
+		u, in, err := s.userInput(tx, c, id, actUpdate, "user.update")
 		if err != nil {
 			return nil, err
 		}
@@ -467,8 +460,7 @@ func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out
 		if err != nil {
 			return nil, err
 		}
-		in := s.baseInput(c, "user.update", org)
-		in["target"], in["change"], in["admin_holders"], in["conflicts"] = userTarget(u), change, holders, conf
+		in["change"], in["admin_holders"], in["conflicts"] = change, holders, conf
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if err := tx.UpdateUser(&next); err != nil {
 				return err
@@ -498,14 +490,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 
 func (s *Server) planUserDelete(c *caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
-		if err := validUserID(id); err != nil {
-			return nil, err
-		}
-		u, err := s.authorizedUser(tx, c, id, objUser, actDelete)
-		if err != nil {
-			return nil, err
-		}
-		org, err := loadOrg(tx, u.Org)
+		u, in, err := s.userInput(tx, c, id, actDelete, "user.delete")
 		if err != nil {
 			return nil, err
 		}
@@ -513,8 +498,7 @@ func (s *Server) planUserDelete(c *caller, id string) planFunc {
 		if err != nil {
 			return nil, err
 		}
-		in := s.baseInput(c, "user.delete", org)
-		in["target"], in["admin_holders"] = userTarget(u), holders
+		in["admin_holders"] = holders
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteUser(id) }}, nil
 	}
 }
@@ -551,11 +535,7 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 		if req.Until != nil && !req.Until.After(tx.Now()) {
 			return nil, invalid("until must be in the future")
 		}
-		u, err := s.authorizedUser(tx, c, id, objUser, actUpdate)
-		if err != nil {
-			return nil, err
-		}
-		org, err := loadOrg(tx, u.Org)
+		u, in, err := s.userInput(tx, c, id, actUpdate, action)
 		if err != nil {
 			return nil, err
 		}
@@ -569,8 +549,7 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 		if req.Until != nil {
 			change["until"] = req.Until.UTC().Format(time.RFC3339)
 		}
-		in := s.baseInput(c, action, org)
-		in["target"], in["change"], in["admin_holders"] = userTarget(u), change, holders
+		in["change"], in["admin_holders"] = change, holders
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if err := tx.UpdateUser(&next); err != nil {
 				return err
