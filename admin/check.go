@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -17,6 +18,20 @@ import (
 type plan struct {
 	checks []map[string]any
 	apply  func(tx *store.Tx) error
+
+	// roleUsers are the users whose effective admin roles in roleOrg the
+	// change may alter (A11, A10). runPlan reads their roles before and
+	// after apply, in the same transaction, and when any changed asks
+	// adgang.admin again: the first check's input with role_changes.
+	roleUsers []string
+	roleOrg   string
+}
+
+// watchRoles marks p as a change of the effective admin roles of users in
+// org and returns it.
+func (p *plan) watchRoles(org string, users ...string) *plan {
+	p.roleOrg, p.roleUsers = org, users
+	return p
 }
 
 // planFunc reads what a change needs in tx (authorising the caller on
@@ -97,13 +112,73 @@ func (s *Server) runPlan(ctx context.Context, tx *store.Tx, pf planFunc) (*pdp.V
 	if err != nil {
 		return nil, err
 	}
+	var before map[string][]string
+	if len(p.roleUsers) > 0 {
+		if before, err = s.rolesOf(tx, p.roleOrg, p.roleUsers); err != nil {
+			return nil, err
+		}
+	}
 	var last *pdp.Verdict
 	for _, in := range p.checks {
 		if last, err = s.check(ctx, in); err != nil {
 			return last, err
 		}
 	}
-	return last, p.apply(tx)
+	if err := p.apply(tx); err != nil || len(p.roleUsers) == 0 {
+		return last, err
+	}
+	// The effective roles the change produces: tx reads its own writes.
+	after, err := s.rolesOf(tx, p.roleOrg, p.roleUsers)
+	if err != nil {
+		return last, err
+	}
+	changes := roleChanges(p.roleUsers, before, after)
+	if len(changes) == 0 {
+		return last, nil
+	}
+	if len(p.checks) == 0 {
+		return last, fmt.Errorf("plan changes admin roles without a policy input")
+	}
+	in := maps.Clone(p.checks[0])
+	in["role_changes"] = changes
+	if last, err = s.check(ctx, in); err != nil {
+		// The transaction holds the change: an import must discard its
+		// batch, like a row whose writes failed (applyError).
+		return last, &applyError{err}
+	}
+	return last, nil
+}
+
+// rolesOf returns the admin roles each user holds in org, read in tx
+// (a user that does not exist holds none).
+func (s *Server) rolesOf(tx *store.Tx, org string, users []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(users))
+	for _, id := range users {
+		u, err := tx.GetUser(id)
+		if store.IsNotFound(err) {
+			out[id] = []string{}
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if out[id], err = s.remainingRoles(tx, u, org, ""); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// roleChanges are the role_changes facts of adgang.admin: for each user
+// whose admin roles differ, {user_id, before, after}.
+func roleChanges(users []string, before, after map[string][]string) []any {
+	out := []any{}
+	for _, id := range users {
+		if slices.Equal(before[id], after[id]) {
+			continue
+		}
+		out = append(out, map[string]any{"user_id": id, "before": before[id], "after": after[id]})
+	}
+	return out
 }
 
 // write carries out a change in one store transaction as the caller: a
@@ -180,6 +255,7 @@ func (s *Server) baseInput(c *caller, action string, o *store.Org) map[string]an
 		"right":           nil,
 		"admin_holders":   map[string]any{},
 		"remaining_roles": []string{},
+		"role_changes":    []any{},
 		"conflicts":       map[string]any{"email": false, "username": false},
 	}
 }
@@ -362,7 +438,9 @@ func (s *Server) readAdminHolders(tx *store.Tx, org string) (map[string]any, err
 }
 
 // remainingRoles returns the admin roles user u holds in org through
-// grants other than grantID.
+// grants other than grantID (through every grant when grantID is empty),
+// directly or through its groups, the system group of its P-unit
+// included.
 func (s *Server) remainingRoles(tx *store.Tx, u *store.User, org, grantID string) ([]string, error) {
 	if !activeStatus(u.Status) {
 		return []string{}, nil

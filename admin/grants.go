@@ -124,13 +124,19 @@ func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string
 			ExpiresAt: req.ExpiresAt, Justification: req.Justification}
 		in := s.baseInput(c, "grant.create", o)
 		in["target"], in["grant"], in["right"], in["admin_holders"] = target, grantInput(g), rightInput(right), holders
-		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+		p := &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if err := tx.CreateGrant(g); err != nil {
 				return err
 			}
 			*out = g
 			return nil
-		}}, nil
+		}}
+		if holderType == store.HolderUser {
+			// A grant to a group gives its right's admin_role to every
+			// member: A11 reads input.right for it.
+			p.watchRoles(org, holderID)
+		}
+		return p, nil
 	}
 }
 
@@ -216,7 +222,11 @@ func (s *Server) planGrantDelete(c *caller, id string) planFunc {
 		in := s.baseInput(c, "grant.delete", o)
 		in["target"], in["grant"], in["right"], in["admin_holders"], in["remaining_roles"] =
 			target, grantInput(g), right, holders, remaining
-		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteGrant(id) }}, nil
+		p := &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteGrant(id) }}
+		if g.HolderType == store.HolderUser {
+			p.watchRoles(org, g.HolderID)
+		}
+		return p, nil
 	}
 }
 

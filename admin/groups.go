@@ -184,7 +184,7 @@ func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFun
 		}
 		in := s.baseInput(c, action, org)
 		in["target"], in["change"], in["admin_holders"] = groupTarget(g), map[string]any{"user_id": userID}, holders
-		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if add {
 				return tx.AddMember(groupID, userID)
 			}
@@ -193,7 +193,7 @@ func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFun
 				return notFound("member")
 			}
 			return err
-		}}, nil
+		}}).watchRoles(g.Org, userID), nil
 	}
 }
 

@@ -108,8 +108,9 @@ func isTooLarge(err error) bool {
 // refused row.
 var errAtomicStop = errors.New("import: atomic stop")
 
-// applyError marks an error of a row's writes (not of its checks): the
-// transaction may hold part of the row, so the batch must be discarded.
+// applyError marks an error of a row's writes, or a refusal of the role
+// check that runs after them (runPlan): the transaction may hold part or
+// all of the row, so the batch must be discarded.
 type applyError struct{ err error }
 
 func (e *applyError) Error() string { return e.err.Error() }
@@ -611,7 +612,7 @@ func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
 			return nil, err
 		}
 		*userID = req.ID
-		return &plan{checks: append(p.checks, checks...), apply: im.applyAll(p.apply, grants)}, nil
+		return (&plan{checks: append(p.checks, checks...), apply: im.applyAll(p.apply, grants)}).watchRoles(im.cvr, req.ID), nil
 	}, nil
 }
 
@@ -852,7 +853,7 @@ func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 				return setMeans(tx, u.ID, means)
 			}
 		}
-		return &plan{checks: append(p.checks, checks...), apply: im.applyAll(apply, grants)}, nil
+		return (&plan{checks: append(p.checks, checks...), apply: im.applyAll(apply, grants)}).watchRoles(u.Org, u.ID), nil
 	}
 }
 
@@ -895,7 +896,7 @@ func (im *importer) planDelete(f []string, userID *string) planFunc {
 			return nil, err
 		}
 		*userID = u.ID
-		return &plan{checks: p.checks, apply: im.applyAll(p.apply, nil)}, nil
+		return (&plan{checks: p.checks, apply: im.applyAll(p.apply, nil)}).watchRoles(u.Org, u.ID), nil
 	}
 }
 

@@ -236,7 +236,7 @@ func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, s
 		}
 		in := s.baseInput(c, "user.create", org)
 		in["change"], in["admin_holders"], in["conflicts"] = changeOf(u), holders, conf
-		p := &plan{checks: []map[string]any{in}}
+		p := (&plan{checks: []map[string]any{in}}).watchRoles(cvr, u.ID)
 
 		hasUsers, err := s.orgHasUsers(tx, cvr)
 		if err != nil {
@@ -461,7 +461,7 @@ func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out
 			return nil, err
 		}
 		in["change"], in["admin_holders"], in["conflicts"] = change, holders, conf
-		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if err := tx.UpdateUser(&next); err != nil {
 				return err
 			}
@@ -469,7 +469,7 @@ func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out
 				Details: map[string]any{"fields": fields}})
 			out.user = &next
 			return nil
-		}}, nil
+		}}).watchRoles(u.Org, u.ID), nil
 	}
 }
 
@@ -499,7 +499,8 @@ func (s *Server) planUserDelete(c *caller, id string) planFunc {
 			return nil, err
 		}
 		in["admin_holders"] = holders
-		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteUser(id) }}, nil
+		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteUser(id) }}).
+			watchRoles(u.Org, u.ID), nil
 	}
 }
 
@@ -550,7 +551,7 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 			change["until"] = req.Until.UTC().Format(time.RFC3339)
 		}
 		in["change"], in["admin_holders"] = change, holders
-		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if err := tx.UpdateUser(&next); err != nil {
 				return err
 			}
@@ -561,7 +562,7 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 			tx.Audit(store.AuditEvent{Type: action, Org: u.Org, UserID: u.ID, Object: u.ID, Details: details})
 			out.user = &next
 			return nil
-		}}, nil
+		}}).watchRoles(u.Org, u.ID), nil
 	}
 }
 

@@ -331,6 +331,96 @@ escalation contains lib.reason("escalation", "A11", msg) if {
 	msg := sprintf("%v gives the admin role %v, which the administrator does not hold", [_right_id, role])
 }
 
+# _role_changes: the users whose effective admin roles in the organisation
+# the change alters, {user_id, before, after} (policies/README.md).
+_role_changes := rc if {
+	rc := input.role_changes
+	is_array(rc)
+} else := []
+
+# _roles_at(ch, k): the roles of a role change at k ("before", "after"); a
+# missing list is empty, so a change without "before" gains all of "after".
+_roles_at(ch, k) := r if {
+	r := ch[k]
+	is_array(r)
+} else := []
+
+_gained(ch) := {role |
+	some role in _roles_at(ch, "after")
+	not role in _roles_at(ch, "before")
+}
+
+_lost(ch) := {role |
+	some role in _roles_at(ch, "before")
+	not role in _roles_at(ch, "after")
+}
+
+# An administrator may take an admin role away when it holds that role
+# itself; an org-admin manages every user of its organisation (A14), the
+# other administrators included.
+_may_remove(role) if _actor_holds(role)
+
+_may_remove(_) if _actor_holds("org-admin")
+
+_change_user(ch) := id if {
+	id := ch.user_id
+	lib.non_empty_string(id)
+} else := "(none)"
+
+# METADATA
+# title: A11 no privilege escalation
+# description: >-
+#   Nobody gains an admin role that the administrator making the change
+#   does not hold in the organisation, whatever the path: a grant to the
+#   user or to one of its groups, a group membership, a new home P-unit
+#   whose system group holds an admin right, the creation of a user in such
+#   a P-unit (by hand, knock acceptance or CSV import), a reactivation. The
+#   facts are the user's effective admin roles before and after the change
+#   (role_changes). A superadmin may.
+# custom:
+#   seed: SPEC.md
+escalation contains lib.reason("escalation", "A11", msg) if {
+	some ch in _role_changes
+	some role in _gained(ch)
+	not _superadmin
+	not _actor_holds(role)
+	msg := sprintf("user %v would gain the admin role %v, which the administrator does not hold (%v)", [_change_user(ch), role, _action])
+}
+
+# METADATA
+# title: A11 no privilege escalation
+# description: >-
+#   An administrator cannot take an admin role it does not hold away from
+#   a user (a user-admin cannot demote, inactivate, deactivate or delete an
+#   org-admin, nor move it off the P-unit or out of the group that makes
+#   it one). An org-admin and a superadmin may.
+# custom:
+#   seed: SPEC.md
+escalation contains lib.reason("escalation", "A11", msg) if {
+	some ch in _role_changes
+	some role in _lost(ch)
+	not _superadmin
+	not _may_remove(role)
+	msg := sprintf("user %v would lose the admin role %v, which the administrator does not hold (%v)", [_change_user(ch), role, _action])
+}
+
+# METADATA
+# title: A11 no privilege escalation
+# description: >-
+#   An administrator cannot revoke a grant of an admin role it does not
+#   hold (from a user or from a group, whose members all hold it). An
+#   org-admin and a superadmin may.
+# custom:
+#   seed: SPEC.md
+escalation contains lib.reason("escalation", "A11", msg) if {
+	input.action == "grant.delete"
+	role := input.right.admin_role
+	lib.non_empty_string(role)
+	not _superadmin
+	not _may_remove(role)
+	msg := sprintf("%v gives the admin role %v, which the administrator does not hold; it cannot revoke it", [_right_id, role])
+}
+
 # ---------------------------------------------------------------------------
 # A8, A9, A10, A12: users
 # ---------------------------------------------------------------------------
@@ -430,6 +520,22 @@ last_admin contains lib.reason("last_admin", "A10", msg) if {
 	not _keeps_role(role)
 	_sole_holder(role, holder)
 	msg := sprintf("user %v is the last %v of the organisation", [holder, role])
+}
+
+# METADATA
+# title: A10 the last administrator stays
+# description: >-
+#   Any change that takes an admin role away from its only holder in the
+#   organisation (a group membership removed, a move to another P-unit) is
+#   refused (role_changes).
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+last_admin contains lib.reason("last_admin", "A10", msg) if {
+	some ch in _role_changes
+	some role in _lost(ch)
+	role in _must_have_roles
+	_sole_holder(role, ch.user_id)
+	msg := sprintf("user %v is the last %v of the organisation", [ch.user_id, role])
 }
 
 # METADATA

@@ -441,6 +441,155 @@ test_a11_superadmin_may_grant_any_role if {
 	d.allow == true
 }
 
+# role_change: the input of action with the effective admin roles of user
+# u-1 before and after the change (the check runPlan makes after apply).
+role_change(action, before, after) := with_(base, {
+	"action": action,
+	"role_changes": [{"user_id": "u-1", "before": before, "after": after}],
+})
+
+org_admin_actor := object.union(actor, {"roles": ["org-admin"]})
+
+test_a11_member_add_gaining_unheld_role_denied if {
+	inp := with_(role_change("group.member.add", [], ["org-admin"]), {"target": {"id": "grp-1", "kind": "custom", "org": cvr}})
+	d := admin.decision with input as inp
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_member_add_gaining_held_role_allowed if {
+	inp := with_(role_change("group.member.add", [], ["user-admin"]), {"target": {"id": "grp-1", "kind": "custom", "org": cvr}})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a11_p_unit_move_gaining_unheld_role_denied if {
+	d := admin.decision with input as role_change("user.update", ["user-admin"], ["org-admin", "user-admin"])
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_p_unit_move_by_org_admin_allowed if {
+	inp := with_(role_change("user.update", ["user-admin"], ["org-admin", "user-admin"]), {"actor": object.union(actor, {"roles": ["org-admin", "user-admin"]})})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a11_create_in_admin_p_unit_denied if {
+	inp := with_(role_change("user.create", [], ["org-admin"]), {"target": null})
+	d := admin.decision with input as inp
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_create_in_admin_p_unit_by_superadmin_allowed if {
+	inp := with_(role_change("user.create", [], ["org-admin", "auditor"]), {
+		"target": null,
+		"actor": {"id": "root", "superadmin": true, "roles": []},
+	})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a11_reactivating_org_admin_denied if {
+	d := admin.decision with input as role_change("user.activate", [], ["org-admin"])
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_removing_unheld_role_denied if {
+	every action in ["user.inactivate", "user.deactivate", "user.delete", "user.update", "group.member.remove"] {
+		d := admin.decision with input as role_change(action, ["org-admin"], [])
+		d.allow == false
+		"escalation/A11" in codes(d)
+	}
+}
+
+test_a11_removing_held_role_allowed if {
+	every action in ["user.inactivate", "user.deactivate", "user.delete"] {
+		d := admin.decision with input as role_change(action, ["user-admin"], [])
+		d.allow == true
+	}
+}
+
+test_a11_org_admin_removes_other_roles_allowed if {
+	inp := with_(role_change("user.delete", ["auditor", "user-admin"], []), {"actor": org_admin_actor})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a11_missing_before_counts_as_gain_denied if {
+	inp := with_(base, {"role_changes": [{"user_id": "u-1", "after": ["org-admin"]}]})
+	d := admin.decision with input as inp
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_no_role_change_allowed if {
+	d := admin.decision with input as with_(base, {"role_changes": []})
+	d.allow == true
+}
+
+test_a11_revoke_unheld_admin_grant_denied if {
+	inp := json.patch(revoke_org_admin(["org-admin"]), [{"op": "replace", "path": "/actor", "value": actor}])
+	d := admin.decision with input as inp
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_revoke_unheld_admin_group_grant_denied if {
+	inp := json.patch(revoke_org_admin(["org-admin"]), [
+		{"op": "replace", "path": "/actor", "value": actor},
+		{"op": "replace", "path": "/grant/holder_type", "value": "group"},
+		{"op": "replace", "path": "/target", "value": {"id": "grp-1", "kind": "custom", "org": cvr}},
+	])
+	d := admin.decision with input as inp
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_revoke_admin_grant_by_org_admin_allowed if {
+	d := admin.decision with input as revoke_org_admin(["org-admin"])
+	d.allow == true
+}
+
+test_a11_revoke_held_admin_grant_allowed if {
+	inp := json.patch(revoke_org_admin(["user-admin"]), [
+		{"op": "replace", "path": "/actor", "value": actor},
+		{"op": "replace", "path": "/right/admin_role", "value": "user-admin"},
+	])
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a11_group_grant_of_unheld_role_denied if {
+	inp := json.patch(grant_create(admin_role_right), [
+		{"op": "replace", "path": "/grant/holder_type", "value": "group"},
+		{"op": "replace", "path": "/target", "value": {"id": "grp-1", "kind": "custom", "org": cvr}},
+	])
+	d := admin.decision with input as inp
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a10_sole_holder_losing_role_by_move_denied if {
+	inp := with_(role_change("group.member.remove", ["org-admin"], []), {
+		"actor": org_admin_actor,
+		"role_changes": [{"user_id": "oa-1", "before": ["org-admin"], "after": []}],
+	})
+	d := admin.decision with input as inp
+	d.allow == false
+	"last_admin/A10" in codes(d)
+}
+
+test_a10_holder_losing_role_with_other_holder_allowed if {
+	inp := with_(role_change("user.update", ["user-admin"], []), {
+		"role_changes": [{"user_id": "lba-2", "before": ["user-admin"], "after": []}],
+	})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
 # ---------------------------------------------------------------------------
 # A12 unique e-mail and username
 # ---------------------------------------------------------------------------
