@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/adgang/adgang/admin"
 	"github.com/adgang/adgang/store"
 )
 
@@ -318,4 +320,237 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 	}
 	t.Logf("%d routes × %d callers × own/other = %d cells", len(routeCases), len(callers), cells)
+}
+
+// Fixture of the effective-rights matrix: in each org a P-unit whose
+// system group holds the org-admin right (pA2; pB2, added to org B).
+const (
+	pB2        = "2000000002"
+	orgAdminRt = "mitid_erhverv.org_admin"
+)
+
+// adminPUnit is the P-unit of org whose system group makes its users
+// org-admins; plainPUnit is one that gives no admin role.
+func adminPUnit(org string) string {
+	if org == cvrA {
+		return pA2
+	}
+	return pB2
+}
+
+func plainPUnit(org string) string { return userIn(org) }
+
+// newRightsEnv is newEnv with the admin P-units of adminPUnit and a token
+// "user" of a plain user of org A (no admin role anywhere).
+func newRightsEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	mustUpdate(t, e.st, func(tx *store.Tx) error {
+		o, err := tx.GetOrg(cvrB)
+		if err != nil {
+			return err
+		}
+		o.PUnits = append(o.PUnits, store.PUnit{PNumber: pB2})
+		return tx.UpdateOrg(o)
+	})
+	for _, org := range []string{cvrA, cvrB} {
+		p := adminPUnit(org)
+		e.newGrant(store.HolderGroup, "sys-"+p, org, orgAdminRt, store.Scope{Type: "p", Value: p})
+	}
+	plain := e.newUser(cvrA)
+	_, tok, err := admin.CreateToken(context.Background(), e.st, "test", plain, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["user"], e.userOf["user"] = tok, plain
+	return e
+}
+
+// adminGroup is a fresh custom group of org holding the org-admin right.
+func (e *env) adminGroup(org string, members ...string) string {
+	g := e.newGroup(org, members...)
+	e.newGrant(store.HolderGroup, g, org, orgAdminRt, store.Scope{Type: "cvr", Value: org})
+	return g
+}
+
+// newOrgAdmin is a fresh user of org holding the org-admin right directly;
+// it also returns the grant.
+func (e *env) newOrgAdmin(org string, mut ...func(*store.User)) (string, string) {
+	u := e.newUser(org, mut...)
+	return u, e.newGrant(store.HolderUser, u, org, orgAdminRt, store.Scope{Type: "cvr", Value: org})
+}
+
+// rightsCase is one path that changes a user's effective admin roles:
+// every setup makes the change give or take away the org-admin role.
+type rightsCase struct {
+	name   string
+	method string
+	ok     int
+	within string // "": the answer is the outcome; "rows"/"results": the first row/result of a 200 answer is
+	setup  func(e *env, org string) (path string, body any)
+}
+
+var rightsCases = []rightsCase{
+	{"member add to a group with an admin right", "POST", 201, "", func(e *env, org string) (string, any) {
+		return "/v1/groups/" + e.adminGroup(org) + "/members", map[string]any{"user_id": e.newUser(org)}
+	}},
+	{"member remove from a group with an admin right", "DELETE", 200, "", func(e *env, org string) (string, any) {
+		u := e.newUser(org)
+		return "/v1/groups/" + e.adminGroup(org, u) + "/members/" + u, nil
+	}},
+	{"P-unit move onto an admin P-unit", "PATCH", 200, "", func(e *env, org string) (string, any) {
+		return "/v1/users/" + e.newUser(org), map[string]any{"p_number": adminPUnit(org)}
+	}},
+	{"P-unit move off an admin P-unit", "PATCH", 200, "", func(e *env, org string) (string, any) {
+		u := e.newUser(org, func(u *store.User) { u.PNumber = adminPUnit(org) })
+		return "/v1/users/" + u, map[string]any{"p_number": plainPUnit(org)}
+	}},
+	{"user creation in an admin P-unit", "POST", 201, "", func(e *env, org string) (string, any) {
+		return "/v1/orgs/" + org + "/users", map[string]any{"name": "Ny", "email": fmt.Sprintf("ny%d@example.dk", e.n()),
+			"p_number": adminPUnit(org)}
+	}},
+	{"association in an admin P-unit", "POST", 201, "", func(e *env, org string) (string, any) {
+		return "/v1/orgs/" + org + "/associations", map[string]any{"cpr": fmt.Sprintf("610190-%04d", e.n()),
+			"user_type": "elev", "class": "7.b", "name": "Ny Elev", "p_number": adminPUnit(org)}
+	}},
+	{"knock accept into an admin P-unit", "POST", 201, "", func(e *env, org string) (string, any) {
+		return "/v1/knocks/" + e.newKnock(org) + "/accept", map[string]any{"p_number": adminPUnit(org)}
+	}},
+	{"CSV create in an admin P-unit", "POST", 200, "rows", func(e *env, org string) (string, any) {
+		return "/v1/orgs/" + org + "/imports?mode=create",
+			importHeader + fmt.Sprintf(";;;Ny;Import;imp%d@example.dk;;;%s;;;;;;\n", e.n(), adminPUnit(org))
+	}},
+	{"CSV update onto an admin P-unit", "POST", 200, "rows", func(e *env, org string) (string, any) {
+		u := e.newUser(org)
+		return "/v1/orgs/" + org + "/imports?mode=update", importHeader + fmt.Sprintf("%s;;;;;%s@example.dk;;;%s;;;;;;\n", u, u[:8], adminPUnit(org))
+	}},
+	{"CSV update granting the admin right", "POST", 200, "rows", func(e *env, org string) (string, any) {
+		u := e.newUser(org)
+		return "/v1/orgs/" + org + "/imports?mode=update", importHeader + fmt.Sprintf("%s;;;;;%s@example.dk;;;;;;;%s;;\n", u, u[:8], orgAdminRt)
+	}},
+	{"CSV delete of an org-admin", "POST", 200, "rows", func(e *env, org string) (string, any) {
+		u, _ := e.newOrgAdmin(org)
+		return "/v1/orgs/" + org + "/imports?mode=delete", importHeader + fmt.Sprintf("%s;;;;;%s@example.dk;;;;;;;;;\n", u, u[:8])
+	}},
+	{"direct grant of the admin right", "POST", 201, "", func(e *env, org string) (string, any) {
+		return "/v1/users/" + e.newUser(org) + "/grants", map[string]any{"right": orgAdminRt, "scope": map[string]any{"type": "cvr", "value": org}}
+	}},
+	{"group grant of the admin right", "POST", 201, "", func(e *env, org string) (string, any) {
+		return "/v1/groups/" + e.newGroup(org, e.newUser(org)) + "/grants", map[string]any{"right": orgAdminRt,
+			"scope": map[string]any{"type": "cvr", "value": org}}
+	}},
+	{"supplementary admin grant (M17)", "POST", 201, "", func(e *env, org string) (string, any) {
+		return "/v1/orgs/" + org + "/admins", map[string]any{"user_id": e.newUser(cvrB), "right": orgAdminRt}
+	}},
+	{"revoke of a user's admin grant", "DELETE", 200, "", func(e *env, org string) (string, any) {
+		_, g := e.newOrgAdmin(org)
+		return "/v1/grants/" + g, nil
+	}},
+	{"revoke of a group's admin grant", "DELETE", 200, "", func(e *env, org string) (string, any) {
+		g := e.newGroup(org, e.newUser(org))
+		return "/v1/grants/" + e.newGrant(store.HolderGroup, g, org, orgAdminRt, store.Scope{Type: "cvr", Value: org}), nil
+	}},
+	{"inactivate an org-admin", "POST", 200, "", func(e *env, org string) (string, any) {
+		u, _ := e.newOrgAdmin(org)
+		return "/v1/users/" + u + "/inactivate", nil
+	}},
+	{"deactivate an org-admin", "POST", 200, "", func(e *env, org string) (string, any) {
+		u, _ := e.newOrgAdmin(org)
+		return "/v1/users/" + u + "/deactivate", map[string]any{"until": "2099-01-01T00:00:00Z"}
+	}},
+	{"delete an org-admin", "DELETE", 200, "", func(e *env, org string) (string, any) {
+		u, _ := e.newOrgAdmin(org)
+		return "/v1/users/" + u, nil
+	}},
+	{"activate an inactive org-admin", "POST", 200, "", func(e *env, org string) (string, any) {
+		u, _ := e.newOrgAdmin(org, func(u *store.User) { u.Status = store.StatusInactive })
+		return "/v1/users/" + u + "/activate", nil
+	}},
+	{"bulk inactivate an org-admin", "POST", 200, "results", func(e *env, org string) (string, any) {
+		u, _ := e.newOrgAdmin(org)
+		return "/v1/orgs/" + org + "/users:inactivate", map[string]any{"user_ids": []string{u}}
+	}},
+	{"bulk activate an inactive org-admin", "POST", 200, "results", func(e *env, org string) (string, any) {
+		u, _ := e.newOrgAdmin(org, func(u *store.User) { u.Status = store.StatusInactive })
+		return "/v1/orgs/" + org + "/users:activate", map[string]any{"user_ids": []string{u}}
+	}},
+}
+
+// rightsOutcome is what a caller gets on a rightsCase: "ok", "A11"
+// (403 escalation, or that refusal on the row/result), "A14" (403
+// forbidden) or "404" (A1: not found).
+func rightsOutcome(caller string, other bool) string {
+	switch {
+	case caller == "superadmin":
+		return "ok"
+	case caller == "user" || other:
+		return "404"
+	case caller == "org-admin":
+		return "ok"
+	case caller == "user-admin":
+		return "A11"
+	}
+	return "A14"
+}
+
+// TestAuthorisationMatrixEffectiveRights asserts every path that changes
+// a user's effective admin roles (membership, P-unit moves, creation in
+// a P-unit, knock accept, CSV, grants, revokes, status changes) × every
+// role × own/other org: the status, the rule of a refusal, and that a
+// refusal leaves the store (revision and audit log) unchanged. Only a
+// superadmin or an org-admin (who holds the org-admin role) may make or
+// unmake an org-admin; a user-admin gets A11, everyone else A14 or A1.
+func TestAuthorisationMatrixEffectiveRights(t *testing.T) {
+	e := newRightsEnv(t)
+	callers := []string{"superadmin", "org-admin", "user-admin", "auditor", "user"}
+	for _, rc := range rightsCases {
+		for _, caller := range callers {
+			for _, other := range []bool{false, true} {
+				org, where := cvrA, "own"
+				if other {
+					org, where = cvrB, "other"
+				}
+				t.Run(fmt.Sprintf("%s/%s/%s", rc.name, caller, where), func(t *testing.T) {
+					path, body := rc.setup(e, org)
+					before := e.snap()
+					r := e.do(caller, rc.method, path, body)
+					want := rightsOutcome(caller, other)
+					status, code, rule := r.status, r.errCode(), r.errRule()
+					if rc.within != "" && r.status == http.StatusOK {
+						items, _ := r.body[rc.within].([]any)
+						if len(items) != 1 {
+							t.Fatalf("want one %s: %s", rc.within, r)
+						}
+						code, rule = str(dig(items[0], "error", "code")), str(dig(items[0], "error", "rule"))
+						if code != "" {
+							status = http.StatusForbidden // the row's refusal
+						}
+					}
+					switch want {
+					case "ok":
+						if status != rc.ok {
+							t.Fatalf("got %s, want %d", r, rc.ok)
+						}
+						if e.snap().rev <= before.rev {
+							t.Errorf("allowed change stored nothing: %s", r)
+						}
+						return
+					case "A11":
+						if status != http.StatusForbidden || code != "escalation" || rule != "A11" {
+							t.Fatalf("got %s, want 403 escalation/A11", r)
+						}
+					case "A14":
+						if status != http.StatusForbidden || code != "forbidden" || rule != "A14" {
+							t.Fatalf("got %s, want 403 forbidden/A14", r)
+						}
+					case "404":
+						if status != http.StatusNotFound || code != "not_found" || rule != "" {
+							t.Fatalf("got %s, want a plain 404 not_found", r)
+						}
+					}
+					e.unchanged(t, before)
+				})
+			}
+		}
+	}
 }
