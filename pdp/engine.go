@@ -65,6 +65,10 @@ type Config struct {
 	// about 130 MB when full; negative disables it). Cached answers are exact for the store
 	// revision and policy set they came from.
 	CacheSize int
+	// CacheBytes bounds the approximate bytes the login decision cache
+	// holds (default DefaultCacheBytes, 128 MiB; negative disables the
+	// cache). Both bounds apply.
+	CacheBytes int64
 }
 
 // Engine evaluates decisions. Safe for concurrent use.
@@ -112,7 +116,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		now:     cfg.Now,
 		metrics: newMetrics(cfg.Registry),
 		knocks:  make(chan knockReq, 1024),
-		cache:   newDecisionCache(cacheSize(cfg.CacheSize)),
+		cache:   newDecisionCache(cacheSize(cfg.CacheSize), cacheBytes(cfg.CacheBytes)),
 		logins:  make(chan loginTouch, 8192),
 	}
 	if cfg.DecisionLog != nil {
@@ -149,6 +153,13 @@ func cacheSize(n int) int {
 		// 100k-entry cache cost 2.4× the CPU per decision of one that
 		// holds them all).
 		return 300_000
+	}
+	return n
+}
+
+func cacheBytes(n int64) int64 {
+	if n == 0 {
+		return DefaultCacheBytes
 	}
 	return n
 }
@@ -325,6 +336,16 @@ type LoginRequest struct {
 // Validate checks the request's shape; it decides nothing about access.
 func (r *LoginRequest) Validate() error {
 	s := &r.Subject
+	for _, f := range [...]struct{ name, v string }{
+		{"subject.id", s.ID}, {"subject.cvr", s.CVR}, {"subject.p_number", s.PNumber},
+		{"subject.kind", s.Kind}, {"subject.auth_method", s.AuthMethod},
+		{"subject.certificate_serial", s.CertificateSerial}, {"subject.name", s.Name},
+		{"subject.email", s.Email}, {"service", r.Service}, {"right", r.Right}, {"p_number", r.PNumber},
+	} {
+		if err := checkLen(f.name, f.v); err != nil {
+			return err
+		}
+	}
 	if s.ID == "" {
 		return store.Errorf(store.EInvalid, "subject.id is required (a UUID or CVR:…-RID:…)")
 	}

@@ -53,7 +53,7 @@ func TestDecisionAppendJSON(t *testing.T) {
 // TestDecisionCacheBounded checks the cache never holds more than its size
 // and keeps serving the newest entry when full.
 func TestDecisionCacheBounded(t *testing.T) {
-	c := newDecisionCache(16)
+	c := newDecisionCache(16, DefaultCacheBytes)
 	ps := &PolicySet{}
 	now := time.Now()
 	view := &store.LoginView{Revision: 7}
