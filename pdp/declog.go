@@ -114,8 +114,12 @@ func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta
 			res = "allow"
 		}
 	}
-	e.metrics.decisions.WithLabelValues(path, res, "").Inc()
-	e.metrics.latency.WithLabelValues(path).Observe(elapsed.Seconds())
+	label := path
+	if !strings.HasPrefix(path, "authzen:") { // the configured entrypoint
+		label = e.metricPath(path)
+	}
+	e.metrics.decisions.WithLabelValues(label, res, "").Inc()
+	e.metrics.latency.WithLabelValues(label).Observe(elapsed.Seconds())
 	if e.declog == nil {
 		return
 	}

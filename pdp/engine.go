@@ -94,6 +94,7 @@ type Engine struct {
 	rights    atomic.Pointer[rightsIndex]
 
 	metrics *metrics
+	paths   atomic.Pointer[knownPaths] // metric labels of Data API paths
 
 	knocks chan knockReq
 	logins chan loginTouch
