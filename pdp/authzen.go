@@ -69,12 +69,53 @@ func (e *Engine) handleEvaluation(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
+	if err := req.checkSizes(""); err != nil {
+		WriteError(w, err)
+		return
+	}
 	res, err := e.EvaluateAuthZEN(r.Context(), &req, meta(r))
 	if err != nil {
 		WriteError(w, err)
 		return
 	}
 	WriteJSON(w, http.StatusOK, res)
+}
+
+// azIdentProps are the properties the login mapping reads as identifiers
+// and names (see loginFromAuthZEN).
+var azIdentProps = []string{"cvr", "p_number", "kind", "auth_method", "certificate_serial", "name", "email", "right"}
+
+// checkSizes refuses an identifier or name field longer than MaxIdentifier
+// bytes (SPEC §8): the entities' type and id, the action's name and the
+// identifier properties of the login mapping.
+func (r *AZRequest) checkSizes(prefix string) error {
+	check := func(field string, ent *AZEntity) error {
+		if ent == nil {
+			return nil
+		}
+		if err := checkLen(prefix+field+".type", ent.Type); err != nil {
+			return err
+		}
+		if err := checkLen(prefix+field+".id", ent.ID); err != nil {
+			return err
+		}
+		for _, k := range azIdentProps {
+			if err := checkLen(prefix+field+".properties."+k, propString(ent.Properties, k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := check("subject", r.Subject); err != nil {
+		return err
+	}
+	if err := check("resource", r.Resource); err != nil {
+		return err
+	}
+	if r.Action != nil {
+		return checkLen(prefix+"action.name", r.Action.Name)
+	}
+	return nil
 }
 
 func (e *Engine) handleEvaluations(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +133,16 @@ func (e *Engine) handleEvaluations(w http.ResponseWriter, r *http.Request) {
 	default:
 		WriteError(w, store.Errorf(store.EInvalid, "options.evaluations_semantic must be execute_all, deny_on_first_deny or permit_on_first_permit"))
 		return
+	}
+	if err := req.checkSizes(""); err != nil {
+		WriteError(w, err)
+		return
+	}
+	for i := range req.Evaluations {
+		if err := req.Evaluations[i].checkSizes(fmt.Sprintf("evaluations[%d].", i)); err != nil {
+			WriteError(w, err)
+			return
+		}
 	}
 	if len(req.Evaluations) == 0 {
 		// No evaluations array: a single evaluation with the top-level values.
@@ -155,6 +206,9 @@ func mergeAZ(def, item *AZRequest) *AZRequest {
 func (e *Engine) EvaluateAuthZEN(ctx context.Context, req *AZRequest, m RequestMeta) (*AZResponse, error) {
 	if req.Subject == nil || req.Resource == nil || req.Action == nil {
 		return nil, store.Errorf(store.EInvalid, "subject, resource and action are required")
+	}
+	if err := req.checkSizes(""); err != nil {
+		return nil, err
 	}
 	if ep := strings.Trim(e.cfg.AuthZENEntrypoint, "/"); ep != "" {
 		return e.authzenCustom(ctx, ep, req, m)

@@ -2,11 +2,15 @@ package pdp
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/store"
 )
 
 // RequestMeta carries per-request facts for the decision log.
@@ -15,11 +19,14 @@ type RequestMeta struct {
 }
 
 // cprLike matches anything shaped like a CPR number (DDMMYY-XXXX, with or
-// without the dash, KOT letters included, fictitious days 61-91 too).
-// Decision logs mask every match.
-var cprLike = regexp.MustCompile(`\b([0-36-9][0-9][01][0-9][0-9]{2})-?([0-9A-Za-z]{4})\b`)
+// without the dash, KOT letters included, fictitious days 61-91 too): a
+// day and a month that can be a date, so 10-digit P-numbers such as
+// 1000000001 (month 00) are not taken for one. Free text is masked by it.
+var cprLike = regexp.MustCompile(`\b((?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])(?:0[1-9]|1[0-2])[0-9]{2})-?([0-9A-Za-z]{4})\b`)
 
-// MaskCPR replaces every CPR-shaped substring of s with DDMMYY-****.
+// MaskCPR replaces every CPR-shaped substring of s with DDMMYY-****. It is
+// meant for free text (messages, names, e-mails); a field known to hold an
+// identifier such as a P-number is not passed through it (see maskValue).
 func MaskCPR(s string) string {
 	if len(s) < 10 {
 		return s
@@ -27,33 +34,98 @@ func MaskCPR(s string) string {
 	return cprLike.ReplaceAllString(s, "$1-****")
 }
 
-// secretKeys are input fields whose values never reach a log.
-var secretKeys = map[string]bool{"password": true, "new_password": true, "code": true, "token": true, "cpr": true}
+// secretKeys are fields whose values never reach a log, in any input.
+var secretKeys = map[string]bool{"password": true, "new_password": true, "token": true, "secret": true}
 
-// maskValue returns a copy of a decoded JSON value with CPR-shaped strings
-// masked and secret fields replaced.
-func maskValue(v any) any {
+// cprKeys are fields that hold a CPR number: logged in the masked form.
+var cprKeys = map[string]bool{"cpr": true, "cpr_number": true, "cpr_nummer": true, "personnummer": true}
+
+// identifierKeys are fields that hold an identifier which is never a CPR
+// number: a valid value is logged as it is (a P-number stays a P-number);
+// an invalid one is masked like free text.
+var identifierKeys = map[string]func(string) error{
+	"cvr": store.ValidCVR, "se_number": store.ValidSE, "se_numbers": store.ValidSE,
+	"p_number": store.ValidPNumber, "p_numbers": store.ValidPNumber, "target_p_number": store.ValidPNumber,
+}
+
+// maskValue returns a copy of a decoded JSON value for the decision log,
+// masked by what each field is: secrets are replaced, CPR fields masked,
+// valid identifiers (p_number, cvr, se_number, …) kept, and everything
+// else (free text, unknown fields, keys, CPR-shaped numbers) masked by
+// shape. In an input, "code" is a secret (an activation or one-time
+// code); in a result it is a reason code and kept.
+func maskValue(v any, inResult bool) any {
+	return maskField("", v, inResult)
+}
+
+func maskField(key string, v any, inResult bool) any {
+	k := strings.ToLower(key)
+	switch {
+	case secretKeys[k] || k == "code" && !inResult:
+		return "***"
+	case cprKeys[k]:
+		return maskCPRField(v)
+	}
 	switch x := v.(type) {
 	case string:
+		if valid := identifierKeys[k]; valid != nil && valid(x) == nil {
+			return x
+		}
 		return MaskCPR(x)
+	case float64:
+		return maskNumber(x)
+	case json.Number:
+		if f, err := x.Float64(); err == nil {
+			if m, ok := maskNumber(f).(string); ok {
+				return m
+			}
+		}
+		return x
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for k, vv := range x {
-			if secretKeys[strings.ToLower(k)] {
-				out[k] = "***"
-				continue
-			}
-			out[k] = maskValue(vv)
+		for kk, vv := range x {
+			out[MaskCPR(kk)] = maskField(kk, vv, inResult)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, vv := range x {
-			out[i] = maskValue(vv)
+			out[i] = maskField(key, vv, inResult) // list elements are what the list's key names
 		}
 		return out
 	default:
 		return v
+	}
+}
+
+// maskNumber masks a number whose ten digits (a leading zero is lost in
+// JSON) read as a CPR number; any other number is returned as it is.
+func maskNumber(f float64) any {
+	if f < 1e8 || f >= 1e10 || f != float64(int64(f)) {
+		return f
+	}
+	s := strconv.FormatInt(int64(f), 10)
+	if len(s) == 9 {
+		s = "0" + s
+	}
+	if m := MaskCPR(s); m != s {
+		return m
+	}
+	return f
+}
+
+// maskCPRField masks the value of a CPR field whatever its shape.
+func maskCPRField(v any) any {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return x
+		}
+		return store.MaskCPR(x)
+	case nil, bool:
+		return v
+	default:
+		return "******-****"
 	}
 }
 
@@ -78,17 +150,19 @@ func (e *Engine) finish(_ context.Context, path string, req *LoginRequest, d *De
 	}
 	ev := e.declog.Info().
 		Str("decision_id", d.DecisionID).
-		Str("request_id", meta.RequestID).
+		Str("request_id", MaskCPR(meta.RequestID)).
 		Str("path", path).
+		// cvr and the P-numbers were validated (Validate): identifiers,
+		// kept; every other client-chosen string is masked by shape.
 		Dict("input", zerolog.Dict().
 			Str("subject_id", MaskCPR(req.Subject.ID)).
 			Str("cvr", req.Subject.CVR).
 			Str("p_number", req.Subject.PNumber).
 			Str("kind", req.Subject.Kind).
 			Bool("cpr_linked", req.Subject.CPRLinked).
-			Str("auth_method", req.Subject.AuthMethod).
-			Str("service", req.Service).
-			Str("right", req.Right).
+			Str("auth_method", MaskCPR(req.Subject.AuthMethod)).
+			Str("service", MaskCPR(req.Service)).
+			Str("right", MaskCPR(req.Right)).
 			Str("target_p_number", req.PNumber)).
 		Bool("allow", d.Allow).
 		Str("reason", reason).
@@ -114,17 +188,21 @@ func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta
 			res = "allow"
 		}
 	}
-	e.metrics.decisions.WithLabelValues(path, res, "").Inc()
-	e.metrics.latency.WithLabelValues(path).Observe(elapsed.Seconds())
+	label := path
+	if !strings.HasPrefix(path, "authzen:") { // the configured entrypoint
+		label = e.metricPath(path)
+	}
+	e.metrics.decisions.WithLabelValues(label, res, "").Inc()
+	e.metrics.latency.WithLabelValues(label).Observe(elapsed.Seconds())
 	if e.declog == nil {
 		return
 	}
 	e.declog.Info().
 		Str("decision_id", decisionID).
-		Str("request_id", meta.RequestID).
-		Str("path", path).
-		Interface("input", maskValue(input)).
-		Interface("result", maskValue(result)).
+		Str("request_id", MaskCPR(meta.RequestID)).
+		Str("path", MaskCPR(path)).
+		Interface("input", maskValue(input, false)).
+		Interface("result", maskValue(result, true)).
 		Uint64("revision", revision).
 		Dur("latency", elapsed).
 		Msg("decision")

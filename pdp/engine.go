@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -65,6 +68,17 @@ type Config struct {
 	// about 130 MB when full; negative disables it). Cached answers are exact for the store
 	// revision and policy set they came from.
 	CacheSize int
+	// CacheBytes bounds the approximate bytes the login decision cache
+	// holds (default DefaultCacheBytes, 128 MiB; negative disables the
+	// cache). Both bounds apply.
+	CacheBytes int64
+	// KnockLimitPerOrg bounds the pending knocks of one organisation
+	// (default 1000); a new identity beyond it is not queued, a known one
+	// still updates its knock.
+	KnockLimitPerOrg int
+	// KnockLimitTotal bounds the pending knocks of all organisations
+	// together (default 100000).
+	KnockLimitTotal int
 }
 
 // Engine evaluates decisions. Safe for concurrent use.
@@ -80,6 +94,7 @@ type Engine struct {
 	rights    atomic.Pointer[rightsIndex]
 
 	metrics *metrics
+	paths   atomic.Pointer[knownPaths] // metric labels of Data API paths
 
 	knocks chan knockReq
 	logins chan loginTouch
@@ -105,6 +120,12 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.KnockLimitPerOrg <= 0 {
+		cfg.KnockLimitPerOrg = 1000
+	}
+	if cfg.KnockLimitTotal <= 0 {
+		cfg.KnockLimitTotal = 100_000
+	}
 	e := &Engine{
 		cfg:     cfg,
 		store:   st,
@@ -112,7 +133,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		now:     cfg.Now,
 		metrics: newMetrics(cfg.Registry),
 		knocks:  make(chan knockReq, 1024),
-		cache:   newDecisionCache(cacheSize(cfg.CacheSize)),
+		cache:   newDecisionCache(cacheSize(cfg.CacheSize), cacheBytes(cfg.CacheBytes)),
 		logins:  make(chan loginTouch, 8192),
 	}
 	if cfg.DecisionLog != nil {
@@ -149,6 +170,13 @@ func cacheSize(n int) int {
 		// 100k-entry cache cost 2.4× the CPU per decision of one that
 		// holds them all).
 		return 300_000
+	}
+	return n
+}
+
+func cacheBytes(n int64) int64 {
+	if n == 0 {
+		return DefaultCacheBytes
 	}
 	return n
 }
@@ -325,6 +353,16 @@ type LoginRequest struct {
 // Validate checks the request's shape; it decides nothing about access.
 func (r *LoginRequest) Validate() error {
 	s := &r.Subject
+	for _, f := range [...]struct{ name, v string }{
+		{"subject.id", s.ID}, {"subject.cvr", s.CVR}, {"subject.p_number", s.PNumber},
+		{"subject.kind", s.Kind}, {"subject.auth_method", s.AuthMethod},
+		{"subject.certificate_serial", s.CertificateSerial}, {"subject.name", s.Name},
+		{"subject.email", s.Email}, {"service", r.Service}, {"right", r.Right}, {"p_number", r.PNumber},
+	} {
+		if err := checkLen(f.name, f.v); err != nil {
+			return err
+		}
+	}
 	if s.ID == "" {
 		return store.Errorf(store.EInvalid, "subject.id is required (a UUID or CVR:…-RID:…)")
 	}
@@ -644,14 +682,91 @@ type knockReq struct {
 	at                          time.Time
 }
 
+// enqueueKnock queues a knock off the decision path. The name and e-mail
+// come from an unauthenticated request: they are cleaned before they are
+// queued (see knockName, knockEmail), so no CPR number is ever held.
 func (e *Engine) enqueueKnock(req *LoginRequest) {
-	k := knockReq{cvr: req.Subject.CVR, subjectID: req.Subject.ID, name: req.Subject.Name,
-		email: req.Subject.Email, at: e.now().UTC()}
+	k := knockReq{cvr: req.Subject.CVR, subjectID: req.Subject.ID, name: knockName(req.Subject.Name),
+		email: knockEmail(req.Subject.Email), at: e.now().UTC()}
 	select {
 	case e.knocks <- k:
 	default:
 		e.metrics.knocksDropped.Inc()
 	}
+}
+
+// knockName is a knock's display name: valid UTF-8 without control
+// characters, at most store.MaxKnockField bytes, every CPR-shaped part
+// masked (DDMMYY-****).
+func knockName(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(maskCPRAnywhere(s))
+	for len(s) > store.MaxKnockField {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return s
+}
+
+// knockEmail is a knock's e-mail: a plain address of at most 254 bytes
+// with no CPR number in it, or "" (an e-mail is not worth keeping masked:
+// a user created from the knock could not use it).
+func knockEmail(s string) string {
+	if s == "" || len(s) > 254 || maskCPRAnywhere(s) != s {
+		return ""
+	}
+	if a, err := mail.ParseAddress(s); err != nil || a.Address != s {
+		return ""
+	}
+	return s
+}
+
+// maskCPRAnywhere masks every substring that parses as a CPR number
+// (DDMMYYXXXX or DDMMYY-XXXX with a valid date), also inside longer
+// words, where MaskCPR's word boundaries would not see it.
+func maskCPRAnywhere(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+10 <= len(s); i++ {
+		if !sixDigits(s[i:]) {
+			continue
+		}
+		for _, n := range []int{11, 10} {
+			if i+n > len(s) || n == 11 && s[i+6] != '-' {
+				continue
+			}
+			if _, err := store.ParseCPR(s[i : i+n]); err == nil {
+				b.WriteString(s[last:i])
+				b.WriteString(s[i:i+6] + "-****")
+				last = i + n
+				i += n - 1
+				break
+			}
+		}
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func sixDigits(s string) bool {
+	if len(s) < 6 {
+		return false
+	}
+	for i := 0; i < 6; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // writeKnocks records knocks off the decision path, one transaction per
@@ -686,10 +801,18 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 	if len(batch) == 0 {
 		return
 	}
+	dropped := 0
 	_, err := e.store.Update(context.Background(), "system", func(tx *store.Tx) error {
+		dropped = 0
+		q := &knockQuota{perOrgLimit: e.cfg.KnockLimitPerOrg, totalLimit: e.cfg.KnockLimitTotal,
+			perOrg: map[string]int{}, total: -1}
 		for _, k := range batch {
-			if err := recordKnock(tx, k); err != nil {
+			ok, err := recordKnock(tx, k, q)
+			if err != nil {
 				return err
+			}
+			if !ok {
+				dropped++
 			}
 		}
 		return nil
@@ -697,10 +820,27 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 	if err != nil {
 		e.metrics.storeErrors.Inc()
 		e.log.Error().Err(err).Int("knocks", len(batch)).Msg("record knocks")
+		return
+	}
+	if dropped > 0 {
+		e.metrics.knocksDropped.Add(float64(dropped))
 	}
 }
 
-func recordKnock(tx *store.Tx, k knockReq) error {
+// knockQuota counts pending knocks during one batch: per organisation and
+// in total, each read from the store once (up to its limit) and then kept.
+type knockQuota struct {
+	perOrgLimit, totalLimit int
+	perOrg                  map[string]int
+	total                   int // -1: not counted yet
+}
+
+// recordKnock records one knock: a known identity (same org and subject
+// id) updates its knock; a new one is queued only while the org and the
+// whole queue are under their bounds, and only when no user already holds
+// the subject's id (in any org: accepting such a knock could only fail).
+// ok is false when the knock was dropped.
+func recordKnock(tx *store.Tx, k knockReq, q *knockQuota) (ok bool, err error) {
 	existing, err := tx.KnockBySubject(k.cvr, k.subjectID)
 	switch {
 	case err == nil:
@@ -712,19 +852,55 @@ func recordKnock(tx *store.Tx, k knockReq) error {
 		if k.email != "" {
 			existing.Email = k.email
 		}
-		return tx.PutKnock(existing)
-	case store.IsNotFound(err):
-		kn := &store.Knock{ID: uuid.NewString(), Org: k.cvr, SubjectID: k.subjectID, Name: k.name,
-			Email: k.email, First: k.at, Last: k.at, Count: 1}
-		if store.ValidUUID(k.subjectID) == nil {
-			kn.UUID = k.subjectID
-		} else {
-			kn.LegacyID = k.subjectID
-		}
-		return tx.PutKnock(kn)
-	default:
-		return err
+		return putKnock(tx, existing)
+	case !store.IsNotFound(err):
+		return false, err
 	}
+	if store.ValidUUID(k.subjectID) == nil {
+		_, err = tx.GetUser(k.subjectID)
+	} else {
+		_, err = tx.UserByLegacyID(k.subjectID)
+	}
+	switch {
+	case err == nil:
+		return false, nil // already a user
+	case !store.IsNotFound(err):
+		return false, err
+	}
+	if q.total < 0 {
+		q.total = tx.CountKnocks("", q.totalLimit)
+	}
+	n, counted := q.perOrg[k.cvr]
+	if !counted {
+		n = tx.CountKnocks(k.cvr, q.perOrgLimit)
+		q.perOrg[k.cvr] = n
+	}
+	if q.total >= q.totalLimit || n >= q.perOrgLimit {
+		return false, nil
+	}
+	kn := &store.Knock{ID: uuid.NewString(), Org: k.cvr, SubjectID: k.subjectID, Name: k.name,
+		Email: k.email, First: k.at, Last: k.at, Count: 1}
+	if store.ValidUUID(k.subjectID) == nil {
+		kn.UUID = k.subjectID
+	} else {
+		kn.LegacyID = k.subjectID
+	}
+	if ok, err := putKnock(tx, kn); !ok || err != nil {
+		return ok, err
+	}
+	q.perOrg[k.cvr]++
+	q.total++
+	return true, nil
+}
+
+// putKnock writes a knock; a knock the store refuses is dropped rather
+// than failing the whole batch.
+func putKnock(tx *store.Tx, k *store.Knock) (bool, error) {
+	err := tx.PutKnock(k)
+	if c := store.ErrorCode(err); c == store.EInvalid || c == store.EConflict {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // --- last login (L9), batched off the decision path ---

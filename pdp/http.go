@@ -2,6 +2,7 @@ package pdp
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,8 +21,18 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// maxBody bounds every request body on the decision listener.
+// maxBody bounds a request body read with DecodeJSON (the admin API's
+// bodies too); decision routes are bounded tighter by MaxDecisionBody.
 const maxBody = 1 << 20
+
+// MaxDecisionBody bounds every request body on the decision listener,
+// counted after gzip decompression (SPEC §8); a larger one is answered 413
+// {error:{code:"too_large"}} before any handler sees it.
+const MaxDecisionBody = 64 << 10
+
+// MaxIdentifier bounds every identifier and name field of login and
+// AuthZEN requests, in bytes (SPEC §8); a longer one is answered 400.
+const MaxIdentifier = 256
 
 // Handler returns the decision listener's HTTP API. Every route is here.
 func (e *Engine) Handler() http.Handler {
@@ -40,7 +51,73 @@ func (e *Engine) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
-	return withRequestID(mux)
+	return withRequestID(limitBody(mux))
+}
+
+// limitBody enforces MaxDecisionBody on every decision route: the body is
+// read up front (gzip decompressed when Content-Encoding says so), so no
+// handler, cache or log ever holds more than MaxDecisionBody of it.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// The wire bound leaves room for gzip's framing around a body that
+		// is at the limit once decompressed.
+		var src io.Reader = http.MaxBytesReader(w, r.Body, MaxDecisionBody+4096)
+		switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+		case "", "identity":
+		case "gzip", "x-gzip":
+			zr, err := gzip.NewReader(src)
+			if err != nil {
+				if tooLarge(err) {
+					writeTooLarge(w)
+					return
+				}
+				WriteError(w, store.Errorf(store.EInvalid, "malformed gzip body"))
+				return
+			}
+			defer zr.Close()
+			src = zr
+		default:
+			WriteJSON(w, http.StatusUnsupportedMediaType, ErrorBody{Error: ErrorDetail{Code: "unsupported_encoding",
+				Message: "Content-Encoding must be gzip or identity"}})
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(src, MaxDecisionBody+1))
+		switch {
+		case tooLarge(err) || err == nil && len(body) > MaxDecisionBody:
+			writeTooLarge(w)
+			return
+		case err != nil:
+			WriteError(w, store.Errorf(store.EInvalid, "request body unreadable or malformed gzip"))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Del("Content-Encoding")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+// writeTooLarge answers 413 {error:{code:"too_large"}}.
+func writeTooLarge(w http.ResponseWriter) {
+	WriteJSON(w, http.StatusRequestEntityTooLarge, ErrorBody{Error: ErrorDetail{Code: store.ReasonTooLarge,
+		Message: fmt.Sprintf("request body larger than %d bytes (after decompression)", MaxDecisionBody)}})
+}
+
+// checkLen refuses a field value longer than MaxIdentifier bytes.
+func checkLen(field, v string) error {
+	if len(v) > MaxIdentifier {
+		return store.Errorf(store.EInvalid, "%s is longer than %d bytes", field, MaxIdentifier)
+	}
+	return nil
 }
 
 // withRequestID echoes X-Request-ID (AuthZEN) and makes one if absent.

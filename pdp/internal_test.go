@@ -53,7 +53,7 @@ func TestDecisionAppendJSON(t *testing.T) {
 // TestDecisionCacheBounded checks the cache never holds more than its size
 // and keeps serving the newest entry when full.
 func TestDecisionCacheBounded(t *testing.T) {
-	c := newDecisionCache(16)
+	c := newDecisionCache(16, DefaultCacheBytes)
 	ps := &PolicySet{}
 	now := time.Now()
 	view := &store.LoginView{Revision: 7}
@@ -84,4 +84,46 @@ func jsonOf(t *testing.T, v ...any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestDecisionCacheByteAccounting: replacing an entry does not count it
+// twice, evicting keeps the byte count equal to the sum of the entries,
+// and an answer too large for an eighth of the cache is not cached.
+func TestDecisionCacheByteAccounting(t *testing.T) {
+	c := newDecisionCache(1000, 16<<10)
+	ps := &PolicySet{}
+	now := time.Now()
+	view := &store.LoginView{Revision: 1}
+	put := func(id string, bodyLen int) {
+		d := &Decision{Allow: true}
+		d.encodeBody()
+		d.body = append(d.body, make([]byte, bodyLen)...)
+		c.put(&LoginRequest{Subject: Subject{ID: id, CVR: "12345674"}, Service: "s"}, view, ps, now, d)
+	}
+	put("a", 100)
+	_, one := c.stats()
+	for range 10 {
+		put("a", 100)
+	}
+	if n, b := c.stats(); n != 1 || b != one {
+		t.Fatalf("re-put: %d entries, %d bytes, want 1 and %d", n, b, one)
+	}
+	for i := range 200 {
+		put(fmt.Sprint(i), 200)
+		var sum int64
+		for k, e := range c.entries {
+			if e.size != sizeOf(&k, e) {
+				t.Fatalf("entry size %d, recomputed %d", e.size, sizeOf(&k, e))
+			}
+			sum += e.size
+		}
+		if n, b := c.stats(); b != sum || b > 16<<10 || n == 0 {
+			t.Fatalf("after %d puts: %d entries, %d bytes (sum %d, bound %d)", i+1, n, b, sum, 16<<10)
+		}
+	}
+	n, b := c.stats()
+	put("huge", 4<<10)
+	if m, bb := c.stats(); m > n || bb > b {
+		t.Errorf("an answer over an eighth of the cache was cached")
+	}
 }

@@ -1,6 +1,9 @@
 package pdp
 
 import (
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -45,4 +48,73 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// otherPath is the path label of every Data API request whose path the
+// serving policy set does not define.
+const otherPath = "other"
+
+// knownPaths are the data paths a policy set defines, computed once per set.
+type knownPaths struct {
+	ps    *PolicySet
+	paths map[string]bool
+}
+
+// metricPath is the path label of a Data API decision: the path itself
+// when the serving policy set defines it (a package, a parent of one, or a
+// rule), else "other". Label values come from the policy, never from the
+// client, so random paths cannot create new series.
+func (e *Engine) metricPath(path string) string {
+	ps := e.policy.Load()
+	if ps == nil {
+		return otherPath
+	}
+	kp := e.paths.Load()
+	if kp == nil || kp.ps != ps {
+		kp = &knownPaths{ps: ps, paths: policyPaths(ps.Modules())}
+		e.paths.Store(kp)
+	}
+	if kp.paths[path] {
+		return path
+	}
+	return otherPath
+}
+
+// policyPaths lists, slash-separated and without "data", every package of
+// the modules, its parents, and every rule (the ground prefix of its head).
+func policyPaths(modules map[string]*ast.Module) map[string]bool {
+	out := map[string]bool{"": true}
+	add := func(segs []string) {
+		for i := 1; i <= len(segs); i++ {
+			out[strings.Join(segs[:i], "/")] = true
+		}
+	}
+	for _, m := range modules {
+		if m.Package == nil || len(m.Package.Path) == 0 {
+			continue
+		}
+		pkg := refSegments(m.Package.Path[1:])
+		add(pkg)
+		for _, r := range m.Rules {
+			add(append(pkg[:len(pkg):len(pkg)], refSegments(r.Head.Ref().GroundPrefix())...))
+		}
+	}
+	return out
+}
+
+// refSegments turns the leading names and strings of a ref into path
+// segments, stopping at the first term that is neither.
+func refSegments(ref ast.Ref) []string {
+	var out []string
+	for _, t := range ref {
+		switch v := t.Value.(type) {
+		case ast.Var:
+			out = append(out, string(v))
+		case ast.String:
+			out = append(out, string(v))
+		default:
+			return out
+		}
+	}
+	return out
 }

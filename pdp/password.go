@@ -52,6 +52,10 @@ func (e *Engine) handlePassword(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, store.Errorf(store.EInvalid, "username and password are required"))
 		return
 	}
+	if err := checkLen("username", req.Username); err != nil {
+		WriteError(w, err)
+		return
+	}
 	ans, err := e.PasswordLogin(r.Context(), &req, meta(r))
 	if err != nil {
 		WriteError(w, err)

@@ -244,6 +244,12 @@ test_d2_user_of_other_org_denied if {
 	"unknown_user/D2" in codes(d)
 }
 
+test_d2_no_knock_for_user_of_other_org if {
+	d := login.decision with input as merged({"user": {"org": other_cvr}})
+	"unknown_user/D2" in codes(d)
+	d.knock == false
+}
+
 test_d2_no_knock_when_org_does_not_allow if {
 	inp := json.patch(base, [
 		{"op": "replace", "path": "/user", "value": null},

@@ -1449,6 +1449,9 @@ func (tx *Tx) PutKnock(k *Knock) error {
 	if k.Org == "" || strings.Contains(k.Org, "/") || k.SubjectID == "" {
 		return Errorf(EInvalid, "knock needs an org and a subject")
 	}
+	if len(k.SubjectID) > MaxKnockField || len(k.Name) > MaxKnockField || len(k.Email) > MaxKnockField {
+		return Errorf(EInvalid, "knock subject, name and e-mail are at most %d bytes", MaxKnockField)
+	}
 	if holder, err := tx.getRaw("iks/"+k.Org+"/"+k.SubjectID, "knock"); err == nil && string(holder) != k.ID {
 		return Errorf(EConflict, "the subject already has a knock in this org")
 	} else if err != nil && !IsNotFound(err) {
@@ -1491,6 +1494,30 @@ func (tx *Tx) DeleteKnock(id string) error {
 	}
 	tx.audit("knock.delete", k.Org, "", id)
 	return nil
+}
+
+// MaxKnockField bounds a knock's subject id, name and e-mail, in bytes
+// (the decision API's identifier limit, SPEC §8).
+const MaxKnockField = 256
+
+// CountKnocks counts the pending knocks of one organisation, or of all
+// when cvr is "", reading keys only and stopping at limit: enough to keep
+// the queue bounded without loading it.
+func (tx *Tx) CountKnocks(cvr string, limit int) int {
+	prefix := "iok/"
+	if cvr != "" {
+		prefix += cvr + "/"
+	}
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(prefix)
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	n := 0
+	for it.Seek([]byte(prefix)); n < limit && it.ValidForPrefix([]byte(prefix)); it.Next() {
+		n++
+	}
+	return n
 }
 
 func (tx *Tx) ListKnocks(cvr string) ([]*Knock, error) {

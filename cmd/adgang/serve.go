@@ -41,6 +41,7 @@ type Config struct {
 	WatchInterval     time.Duration // --watch-interval, ADGANG_WATCH_INTERVAL (default 1s)
 	LifecycleInterval time.Duration // --lifecycle-interval, ADGANG_LIFECYCLE_INTERVAL (default 1h; 0 disables)
 	DecisionCache     int           // --decision-cache, ADGANG_DECISION_CACHE: cached login decisions (default 300000; 0 disables)
+	CacheBytes        int64         // --decision-cache-bytes, ADGANG_DECISION_CACHE_BYTES: bytes the decision cache may hold (default 128 MiB; 0 disables)
 	CPRKey            []byte        // ADGANG_CPR_KEY (hex) or <data>/cpr.key, generated on first start
 	EncryptionKey     []byte        // ADGANG_ENCRYPTION_KEY (hex, 16/24/32 bytes): Badger encryption at rest
 	BootstrapToken    string        // ADGANG_BOOTSTRAP_TOKEN
@@ -87,6 +88,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		return nil, errors.New("ADGANG_DECISION_CACHE must be a number of entries (0 disables the cache)")
 	}
 	fs.IntVar(&cfg.DecisionCache, "decision-cache", cacheSize, "how many login decisions are cached, each exact for its store revision and policy set; 0 disables (env ADGANG_DECISION_CACHE)")
+	cacheBytes, err := strconv.ParseInt(envOr("ADGANG_DECISION_CACHE_BYTES", strconv.Itoa(pdp.DefaultCacheBytes)), 10, 64)
+	if err != nil || cacheBytes < 0 {
+		return nil, errors.New("ADGANG_DECISION_CACHE_BYTES must be a number of bytes (0 disables the cache)")
+	}
+	fs.Int64Var(&cfg.CacheBytes, "decision-cache-bytes", cacheBytes, "how many bytes the cached login decisions may hold together (approximate); 0 disables (env ADGANG_DECISION_CACHE_BYTES)")
 	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", envOr("ADGANG_SMTP_ADDR", ""), "SMTP server host:port the outbox is delivered to; empty: no delivery, mails stay readable via the API (env ADGANG_SMTP_ADDR)")
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", envOr("ADGANG_SMTP_FROM", "adgang@localhost"), "sender address of outbox mails (env ADGANG_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", envOr("ADGANG_SMTP_USERNAME", ""), "SMTP PLAIN auth user, sent only over TLS or to localhost; the password comes from env ADGANG_SMTP_PASSWORD only (env ADGANG_SMTP_USERNAME)")
@@ -239,6 +245,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		DecisionLog:       declog,
 		AuthZENEntrypoint: cfg.AuthZENEntrypoint,
 		CacheSize:         pdpCacheSize(cfg.DecisionCache),
+		CacheBytes:        pdpCacheBytes(cfg.CacheBytes),
 	})
 	if err != nil {
 		return fmt.Errorf("policies: %w", err)
@@ -385,6 +392,15 @@ func loadOrCreateKey(path string) ([]byte, error) {
 		dir.Close()
 	}
 	return key, nil
+}
+
+// pdpCacheBytes maps --decision-cache-bytes (0 = off) onto
+// pdp.Config.CacheBytes (0 = default, negative = off).
+func pdpCacheBytes(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // pdpCacheSize maps --decision-cache (0 = off) onto pdp.Config.CacheSize

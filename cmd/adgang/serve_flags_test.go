@@ -38,3 +38,40 @@ func TestDecisionCacheFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestDecisionCacheBytesFlag: --decision-cache-bytes / ADGANG_DECISION_CACHE_BYTES
+// bound the cache by bytes (SPEC §8, default 128 MiB; 0 disables).
+func TestDecisionCacheBytesFlag(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		args    []string
+		want    int64
+		pdp     int64
+		wantErr bool
+	}{
+		{args: nil, want: 128 << 20, pdp: 128 << 20},
+		{args: []string{"--decision-cache-bytes", "0"}, want: 0, pdp: -1},
+		{args: []string{"--decision-cache-bytes", "1048576"}, want: 1 << 20, pdp: 1 << 20},
+		{env: "0", want: 0, pdp: -1},
+		{env: "2000000", want: 2000000, pdp: 2000000},
+		{env: "2000000", args: []string{"--decision-cache-bytes", "3000"}, want: 3000, pdp: 3000},
+		{env: "lots", wantErr: true},
+		{env: "-1", wantErr: true},
+	} {
+		t.Setenv("ADGANG_DECISION_CACHE_BYTES", tc.env)
+		cfg, err := parseServeFlags(tc.args, io.Discard)
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("env %q args %v: no error", tc.env, tc.args)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("env %q args %v: %v", tc.env, tc.args, err)
+		}
+		if cfg.CacheBytes != tc.want || pdpCacheBytes(cfg.CacheBytes) != tc.pdp {
+			t.Errorf("env %q args %v: cache bytes %d (pdp %d), want %d (pdp %d)", tc.env, tc.args,
+				cfg.CacheBytes, pdpCacheBytes(cfg.CacheBytes), tc.want, tc.pdp)
+		}
+	}
+}
