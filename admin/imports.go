@@ -743,7 +743,7 @@ func (im *importer) identify(tx *store.Tx, f []string) (*store.User, error) {
 		if err != nil {
 			return nil, err
 		}
-		u, err := tx.UserByCPRHash(h)
+		u, err := tx.UserByCPRHash(im.cvr, h)
 		if err := same(colCPR, u, err); err != nil {
 			return nil, err
 		}
