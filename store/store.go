@@ -949,7 +949,7 @@ func checkUserRefs(u *User) error {
 }
 
 // CreateUser stores a new user; unique index clashes (email, username,
-// legacy id, CPR hash, id) give conflict/A12/duplicate.
+// legacy id, id; the CPR hash within the org) give conflict/A12/duplicate.
 func (tx *Tx) CreateUser(u *User) error {
 	if err := ValidUUID(u.ID); err != nil {
 		return err
