@@ -186,6 +186,7 @@ func roleChanges(users []string, before, after map[string][]string) []any {
 // are brought up to date before it returns.
 func (s *Server) write(ctx context.Context, c *caller, pf planFunc) (uint64, error) {
 	rev, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
+		tx.GuardCPR(s.cprGuardOf(c))
 		_, err := s.runPlan(ctx, tx, pf)
 		return err
 	})
@@ -205,6 +206,7 @@ var errDryRun = errors.New("dry run: roll back")
 func (s *Server) dryRun(ctx context.Context, c *caller, pf planFunc) (*pdp.Verdict, error) {
 	var verdict *pdp.Verdict
 	_, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
+		tx.GuardCPR(s.cprGuardOf(c))
 		v, err := s.runPlan(ctx, tx, pf)
 		if err != nil {
 			return err

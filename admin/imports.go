@@ -305,6 +305,7 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 	for {
 		applied := 0
 		rev, err := im.s.st.Update(ctx, im.c.actor, func(tx *store.Tx) error {
+			tx.GuardCPR(im.s.cprGuardOf(im.c))
 			im.s.memoStart(tx)
 			defer im.s.memoEnd(tx)
 			im.batchSeen, applied = nil, 0
@@ -575,6 +576,11 @@ func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Refused here, not by the store's guard when the row is applied:
+		// a refusal there discards and re-runs the batch.
+		if err := im.s.cpr.allow(cprKey(im.c)); err != nil {
+			return nil, err
+		}
 		req.CPR = n
 		keys = append(keys, newImportKey(colCPR, "cpr", h))
 	}
@@ -702,9 +708,27 @@ func (im *importer) planGrants(tx *store.Tx, u *store.User, rights []string, jus
 }
 
 // identify finds the user of an update or delete row: at least 2 of
-// UUID, CPR-nummer and E-mail, all naming the same user of the org. The
-// errors name the columns, never their values.
-func (im *importer) identify(tx *store.Tx, f []string) (*store.User, error) {
+// UUID, CPR-nummer and E-mail, all naming the same user of the org (the
+// CPR number is looked up in the org's own index only). The errors name
+// the columns, never their values. A row whose CPR-nummer names no user
+// or another user than its other cells is a CPR refusal (cprLimiter):
+// it could tell a guessed number of a known user.
+func (im *importer) identify(tx *store.Tx, f []string) (u *store.User, err error) {
+	if f[colCPR] != "" {
+		if err := im.s.cpr.allow(cprKey(im.c)); err != nil {
+			return nil, err
+		}
+	}
+	cprLooked := false
+	defer func() {
+		if err != nil && cprLooked {
+			im.s.cpr.refused(cprKey(im.c))
+		}
+	}()
+	return im.identifyIn(tx, f, &cprLooked)
+}
+
+func (im *importer) identifyIn(tx *store.Tx, f []string, cprLooked *bool) (*store.User, error) {
 	n := 0
 	for _, col := range []int{colUUID, colCPR, colEmail} {
 		if f[col] != "" {
@@ -744,7 +768,8 @@ func (im *importer) identify(tx *store.Tx, f []string) (*store.User, error) {
 		if err != nil {
 			return nil, err
 		}
-		u, err := tx.UserByCPRHash(h)
+		*cprLooked = true
+		u, err := tx.UserByCPRHash(im.cvr, h)
 		if err := same(colCPR, u, err); err != nil {
 			return nil, err
 		}

@@ -44,6 +44,10 @@ type Config struct {
 	JWKSFile    string
 	JWTIssuer   string
 	JWTAudience string
+	// CPRRefusalsPerDay is how many CPR refusals an administrator may meet
+	// per day before changes by CPR number answer 429 (0: the default,
+	// DefaultCPRRefusalsPerDay). See cprLimiter.
+	CPRRefusalsPerDay int
 }
 
 // Server is the admin API. Safe for concurrent use. Close stops its
@@ -56,6 +60,7 @@ type Server struct {
 	roles *roleIndex
 	jwt   *jwtVerifier
 	memo  sync.Map // *store.Tx → *txMemo, for import batches
+	cpr   *cprLimiter
 
 	router *mux.Router
 	cancel context.CancelFunc
@@ -72,7 +77,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{})}
+	s := &Server{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}),
+		cpr: newCPRLimiter(cfg.CPRRefusalsPerDay, cfg.Now)}
 	if cfg.JWKSFile != "" {
 		if cfg.JWTIssuer == "" || cfg.JWTAudience == "" {
 			return nil, errors.New("admin: JWT authentication needs an issuer and an audience")

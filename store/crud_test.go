@@ -93,7 +93,7 @@ func TestUserSecretsStoredButNotShown(t *testing.T) {
 	}
 	defer st.Close()
 	view(t, st, func(tx *store.Tx) error {
-		u, err := tx.UserByCPRHash(hash)
+		u, err := tx.UserByCPRHash(cvrA, hash)
 		if err != nil {
 			return err
 		}
@@ -148,7 +148,7 @@ func TestRefusedWriteLeavesNoIndex(t *testing.T) {
 		if u, err := tx.UserByEmail("u1@example.dk"); err != nil || u.ID != uid(1) {
 			t.Errorf("user 1 lost its email: %v", err)
 		}
-		if u, err := tx.UserByCPRHash("h3"); err != nil || u.ID != uid(3) {
+		if u, err := tx.UserByCPRHash(cvrA, "h3"); err != nil || u.ID != uid(3) {
 			t.Errorf("user 3 lost its CPR hash: %v", err)
 		}
 		return nil

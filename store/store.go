@@ -443,7 +443,23 @@ type Tx struct {
 	// transaction can only be discarded: Update refuses to commit it even
 	// if fn swallowed the error.
 	err error
+	// cprGuard, when set (GuardCPR), is asked before a CPR number newly
+	// set on a user is checked against its organisation's index.
+	cprGuard CPRGuard
 }
+
+// CPRGuard limits what changes can learn about the CPR numbers of an
+// organisation (see GuardCPR): Allow is called before a CPR number newly
+// given to a user is checked against the organisation's index (an error
+// refuses the change before the check), Duplicate when the number turned
+// out to be in use there.
+type CPRGuard interface {
+	Allow() error
+	Duplicate()
+}
+
+// GuardCPR makes g the CPRGuard of the transaction's user writes.
+func (tx *Tx) GuardCPR(g CPRGuard) { tx.cprGuard = g }
 
 func (tx *Tx) closeIterator() {
 	if tx.it != nil {
@@ -789,7 +805,27 @@ func (tx *Tx) UserByUsername(username string) (*User, error) {
 	return tx.userByIndex("in/" + lower(username))
 }
 func (tx *Tx) UserByLegacyID(legacy string) (*User, error) { return tx.userByIndex("il/" + legacy) }
-func (tx *Tx) UserByCPRHash(hash string) (*User, error)    { return tx.userByIndex("ic/" + hash) }
+
+// UserByCPRHash finds the user of org with the CPR hash. A CPR number is
+// unique per organisation only (one person may be a user of several), so
+// the look-up never sees another organisation's users.
+func (tx *Tx) UserByCPRHash(org, hash string) (*User, error) {
+	return tx.userByIndex(cprIndexKey(org, hash))
+}
+
+// cprIndexKey is the key of the per-organisation CPR index.
+func cprIndexKey(org, hash string) string { return "ic/" + org + "/" + hash }
+
+// cprDuplicateMessage is the message of the A12 refusal of a CPR number
+// already held by a user of the same organisation (IsCPRDuplicate).
+const cprDuplicateMessage = "CPR number already in use in the organisation"
+
+// IsCPRDuplicate reports whether err is the A12 refusal of a CPR number
+// that a user of the same organisation already holds.
+func IsCPRDuplicate(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == EConflict && e.Rule == "A12" && e.Message == cprDuplicateMessage
+}
 
 type uniqueIndex struct {
 	prefix, field string
@@ -800,7 +836,15 @@ var uniqueIndexes = []uniqueIndex{
 	{"ie/", "email", func(u *User) string { return lower(u.Email) }},
 	{"in/", "username", func(u *User) string { return lower(u.Username) }},
 	{"il/", "legacy id", func(u *User) string { return u.LegacyID }},
-	{"ic/", "CPR number", func(u *User) string { return u.CPRHash }},
+	// CPR numbers are unique per organisation (ic/<cvr>/<hash>): a person
+	// may be a user of several, and a refusal must not tell one
+	// organisation that another knows the person.
+	{"ic/", "CPR number", func(u *User) string {
+		if u.CPRHash == "" {
+			return ""
+		}
+		return u.Org + "/" + u.CPRHash
+	}},
 }
 
 // userIndexes writes (or removes, when u is nil) the indexes of a user,
@@ -816,7 +860,19 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 			if nv == "" || (old != nil && ix.value(old) == nv) {
 				continue
 			}
+			cpr := ix.prefix == "ic/" && tx.cprGuard != nil
+			if cpr {
+				if err := tx.cprGuard.Allow(); err != nil {
+					return err
+				}
+			}
 			if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
+				if ix.prefix == "ic/" {
+					if cpr {
+						tx.cprGuard.Duplicate()
+					}
+					return RuleError(EConflict, "A12", "duplicate", cprDuplicateMessage)
+				}
 				return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
 			} else if err != nil && !IsNotFound(err) {
 				return err
@@ -893,7 +949,7 @@ func checkUserRefs(u *User) error {
 }
 
 // CreateUser stores a new user; unique index clashes (email, username,
-// legacy id, CPR hash, id) give conflict/A12/duplicate.
+// legacy id, id; the CPR hash within the org) give conflict/A12/duplicate.
 func (tx *Tx) CreateUser(u *User) error {
 	if err := ValidUUID(u.ID); err != nil {
 		return err
@@ -1718,7 +1774,8 @@ func (tx *Tx) GetMeta(name string, v any) error {
 const keyGrantRightIndex = "m/index/grants-by-right"
 
 // migrate adds indexes that stores written by earlier versions lack: the
-// grants-by-right index and the outbox pending index. It changes no record (no revision, no audit), is
+// grants-by-right index, the per-organisation CPR index and the outbox
+// pending index. It changes no record (no revision, no audit), is
 // done in bounded batches, and is marked done only after the last one, so
 // an interrupted migration is simply redone on the next start.
 func (s *Store) migrate() error {
@@ -1732,6 +1789,9 @@ func (s *Store) migrate() error {
 		}
 		return map[string][]byte{rightGrantKey(g.Right, g.ID): nil}, nil
 	}); err != nil {
+		return err
+	}
+	if err := s.migrateCPRIndex(); err != nil {
 		return err
 	}
 	// Mails stored before the pending index existed are delivered too.
@@ -1748,6 +1808,79 @@ func (s *Store) migrate() error {
 			return nil, nil
 		}
 		return map[string][]byte{fmt.Sprintf("imp/%020d-%s", m.CreatedAt.UnixNano(), m.ID): []byte(m.ID)}, nil
+	})
+}
+
+// keyCPRPerOrgIndex marks a store whose CPR index is per organisation
+// (ic/<cvr>/<hash>). Stores written before kept one store-wide index
+// (ic/<hash>), whose refusals told any organisation that a CPR number
+// was known in another.
+const keyCPRPerOrgIndex = "m/index/cpr-per-org"
+
+// migrateCPRIndex rebuilds a store-wide CPR index as the per-organisation
+// one, once: it deletes the old-format keys (ic/<hash>, no second slash)
+// in bounded batches and then indexes every user's CPR hash under its
+// organisation. Both steps are idempotent, so an interrupted migration is
+// redone on the next start; the old index was unique store-wide, so the
+// new one holds no clash.
+func (s *Store) migrateCPRIndex() error {
+	done := false
+	if err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get([]byte(keyCPRPerOrgIndex))
+		if err == nil {
+			done = true
+			return nil
+		}
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	}); err != nil || done {
+		return err
+	}
+	for {
+		var old [][]byte
+		if err := s.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix, opts.PrefetchValues = []byte("ic/"), false
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(old) < 5000; it.Next() {
+				if k := it.Item().Key(); !strings.Contains(string(k[len("ic/"):]), "/") {
+					old = append(old, it.Item().KeyCopy(nil))
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(old) == 0 {
+			break
+		}
+		if err := s.db.Update(func(txn *badger.Txn) error {
+			for _, k := range old {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return s.buildIndex(keyCPRPerOrgIndex, "u/", func(v []byte) (map[string][]byte, error) {
+		var u struct {
+			ID      string `json:"id"`
+			Org     string `json:"org"`
+			CPRHash string `json:"cpr_hash"`
+		}
+		if err := json.Unmarshal(v, &u); err != nil {
+			return nil, err
+		}
+		if u.CPRHash == "" {
+			return nil, nil
+		}
+		return map[string][]byte{cprIndexKey(u.Org, u.CPRHash): []byte(u.ID)}, nil
 	})
 }
 

@@ -454,7 +454,7 @@ func TestNoPlainCPROnDisk(t *testing.T) {
 		return nil
 	})
 	view(t, st, func(tx *store.Tx) error {
-		u, err := tx.UserByCPRHash(st.HashCPR(cprs[0]))
+		u, err := tx.UserByCPRHash(cvrA, st.HashCPR(cprs[0]))
 		if err != nil || u.ID != uid(1) || u.CPRMasked != "010190-****" {
 			t.Errorf("look-up by CPR hash: %+v %v", u, err)
 		}
