@@ -370,6 +370,7 @@ type caller struct {
 	userID     string // the user the credentials act for ("" for unbound superadmin tokens)
 	tokenID    string // the API token used ("" for JWT)
 	superadmin bool
+	expires    *time.Time // when the credentials expire (JWT exp, token expires_at); nil: never
 }
 
 // actorInput is the policy input's actor: its roles in org.
