@@ -57,6 +57,8 @@ type Server struct {
 	jwt   *jwtVerifier
 	memo  sync.Map // *store.Tx → *txMemo, for import batches
 
+	activation *activationThrottle // POST /v1/activate attempts per user and source
+
 	router *mux.Router
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -73,6 +75,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{})}
+	s.activation = newActivationThrottle(cfg.Now)
 	if cfg.JWKSFile != "" {
 		if cfg.JWTIssuer == "" || cfg.JWTAudience == "" {
 			return nil, errors.New("admin: JWT authentication needs an issuer and an audience")

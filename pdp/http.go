@@ -89,6 +89,8 @@ func StatusOf(err error) int {
 		return http.StatusForbidden
 	case store.EUnauthorized:
 		return http.StatusUnauthorized
+	case store.ERateLimited:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}
