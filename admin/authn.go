@@ -170,7 +170,7 @@ func (s *Server) authToken(ctx context.Context, plain string) (*caller, error) {
 	if t.ExpiresAt != nil && !t.ExpiresAt.After(s.now()) {
 		return nil, unauthorized("token expired")
 	}
-	c := &caller{tokenID: t.ID, superadmin: t.Superadmin}
+	c := &caller{tokenID: t.ID, superadmin: t.Superadmin, expires: t.ExpiresAt}
 	if u != nil {
 		c.userID = u.ID
 	}
@@ -260,9 +260,16 @@ func (s *Server) authJWT(ctx context.Context, cred string) (*caller, error) {
 	if err != nil || len(msg.Signatures()) != 1 {
 		return nil, unauthorized("invalid token")
 	}
-	alg, ok := msg.Signatures()[0].ProtectedHeaders().Algorithm()
+	hdr := msg.Signatures()[0].ProtectedHeaders()
+	alg, ok := hdr.Algorithm()
 	if !ok || (alg.String() != jwa.RS256().String() && alg.String() != jwa.ES256().String()) {
 		return nil, unauthorized("invalid token: only RS256 and ES256 are accepted")
+	}
+	// RFC 7515 §4.1.11: a recipient must reject a JWS whose "crit" header
+	// lists an extension it does not understand. Adgang understands none,
+	// so any "crit" is refused (an empty list is malformed as well).
+	if hdr.Has(jws.CriticalKey) {
+		return nil, unauthorized("invalid token: unsupported critical header")
 	}
 	tok, err := jwt.ParseString(cred,
 		jwt.WithKeySet(s.jwt.keys, jws.WithUseDefault(true)),
@@ -290,5 +297,9 @@ func (s *Server) authJWT(ctx context.Context, cred string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &caller{subject: sub, actor: sub, userID: sub}, nil
+	c := &caller{subject: sub, actor: sub, userID: sub}
+	if exp, ok := tok.Expiration(); ok {
+		c.expires = &exp
+	}
+	return c, nil
 }

@@ -269,9 +269,42 @@ type activateRequest struct {
 // not tell whether the user exists or has an activation pending.
 var errActivation = store.RuleError(store.EInvalid, "L7", "invalid_activation", "unknown user, or wrong or used activation code")
 
+// Activation throttling (POST /v1/activate is reachable without
+// credentials): failed attempts per user id, and every attempt per source
+// address, each with a budget per window; over budget answers 429
+// rate_limited without hashing anything.
+const (
+	activationUserFailures = 5
+	activationUserWindow   = 15 * time.Minute
+	activationSourceLimit  = 30
+	activationSourceWindow = time.Minute
+)
+
+// activationThrottle holds the two budgets of POST /v1/activate.
+type activationThrottle struct {
+	user, source *pdp.Throttle
+}
+
+func newActivationThrottle(now func() time.Time) *activationThrottle {
+	return &activationThrottle{
+		user:   pdp.NewThrottle(activationUserFailures, activationUserWindow, now),
+		source: pdp.NewThrottle(activationSourceLimit, activationSourceWindow, now),
+	}
+}
+
+// verifyActivation checks a secret against a stored activation hash. It
+// is a variable so that tests can observe (and hold) a hash in progress.
+var verifyActivation = store.VerifyPassword
+
 // handleActivate is the user's own activation (no admin credentials: the
 // one-time secret is the credential). The status becomes active and the
 // secret stops working.
+//
+// The argon2id check runs outside every store transaction: the hash is
+// read in a view, verified with no lock held (concurrent hashing is
+// bounded by the store's argon2 slots), and the change is written in a
+// short update that first checks that the user and its activation hash
+// are still the ones verified. Attempts are throttled per user and source.
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *caller) {
 	var req activateRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -286,9 +319,17 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		s.writeError(w, r, invalid("user_id and one of code or token are required"))
 		return
 	}
-	if len(secret) > 200 || store.ValidUUID(req.UserID) != nil {
-		store.VerifyPassword(dummyActivationHash, secret)
+	if !s.activation.source.Take(pdp.SourceOf(r)) || s.activation.user.Limited(req.UserID) {
+		s.writeError(w, r, pdp.ErrRateLimited)
+		return
+	}
+	fail := func() {
+		s.activation.user.Add(req.UserID)
 		s.writeError(w, r, errActivation)
+	}
+	if len(secret) > 200 || store.ValidUUID(req.UserID) != nil {
+		verifyActivation(dummyActivationHash, secret)
+		fail()
 		return
 	}
 	if req.Token != "" {
@@ -296,20 +337,43 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 	} else {
 		secret = normaliseCode(req.Code)
 	}
+	var hash string
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		u, err := tx.GetUser(req.UserID)
+		if store.IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if u.Status == store.StatusNew {
+			hash = u.ActivationHash
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if hash == "" { // unknown user, or nothing to activate: the same work and answer
+		verifyActivation(dummyActivationHash, secret)
+		fail()
+		return
+	}
+	if !verifyActivation(hash, secret) {
+		fail()
+		return
+	}
 	var user *store.User
 	rev, err := s.st.Update(r.Context(), "user:"+req.UserID, func(tx *store.Tx) error {
 		u, err := tx.GetUser(req.UserID)
 		if store.IsNotFound(err) {
-			store.VerifyPassword(dummyActivationHash, secret)
 			return errActivation
 		} else if err != nil {
 			return err
 		}
-		if u.ActivationHash == "" || u.Status != store.StatusNew {
-			store.VerifyPassword(dummyActivationHash, secret)
-			return errActivation
-		}
-		if !store.VerifyPassword(u.ActivationHash, secret) {
+		// Changed since the check (activated, a new code issued, deleted
+		// and re-made): the verified secret is no longer the one stored.
+		if u.ActivationHash != hash || u.Status != store.StatusNew {
 			return errActivation
 		}
 		u.ActivationHash, u.Status, u.StatusChangedAt = "", store.StatusActive, tx.Now()
@@ -325,6 +389,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		s.writeError(w, r, err)
 		return
 	}
+	s.activation.user.Reset(req.UserID)
 	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
 }
 

@@ -62,6 +62,8 @@ type Server struct {
 	memo  sync.Map // *store.Tx → *txMemo, for import batches
 	cpr   *cprLimiter
 
+	activation *activationThrottle // POST /v1/activate attempts per user and source
+
 	router *mux.Router
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -79,6 +81,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}),
 		cpr: newCPRLimiter(cfg.CPRRefusalsPerDay, cfg.Now)}
+	s.activation = newActivationThrottle(cfg.Now)
 	if cfg.JWKSFile != "" {
 		if cfg.JWTIssuer == "" || cfg.JWTAudience == "" {
 			return nil, errors.New("admin: JWT authentication needs an issuer and an audience")
@@ -376,6 +379,7 @@ type caller struct {
 	userID     string // the user the credentials act for ("" for unbound superadmin tokens)
 	tokenID    string // the API token used ("" for JWT)
 	superadmin bool
+	expires    *time.Time // when the credentials expire (JWT exp, token expires_at); nil: never
 }
 
 // actorInput is the policy input's actor: its roles in org.

@@ -26,6 +26,15 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
+	// A token never outlives the credentials that made it: a JWT caller's
+	// token expires at the JWT's exp at the latest (an expiring API token's
+	// likewise at its expires_at). A later or missing expires_at is capped,
+	// and the answer says so with expires_at_capped.
+	capped := false
+	if c.expires != nil && (req.ExpiresAt == nil || req.ExpiresAt.After(*c.expires)) {
+		exp := c.expires.UTC()
+		req.ExpiresAt, capped = &exp, true
+	}
 	var tok *store.Token
 	var plain string
 	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
@@ -66,8 +75,12 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "id": tok.ID, "token": plain,
-		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt})
+	ans := map[string]any{"revision": rev, "id": tok.ID, "token": plain,
+		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt}
+	if capped {
+		ans["expires_at_capped"] = true
+	}
+	pdp.WriteJSON(w, http.StatusCreated, ans)
 }
 
 // handleListTokens lists tokens (never their secrets or hashes): every

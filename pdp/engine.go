@@ -100,6 +100,8 @@ type Engine struct {
 	logins chan loginTouch
 	cache  *decisionCache
 
+	passwords *passwordThrottle // password login budgets per source and username
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -136,6 +138,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		cache:   newDecisionCache(cacheSize(cfg.CacheSize), cacheBytes(cfg.CacheBytes)),
 		logins:  make(chan loginTouch, 8192),
 	}
+	e.passwords = newPasswordThrottle(cfg.Now)
 	if cfg.DecisionLog != nil {
 		l := zerolog.New(cfg.DecisionLog).With().Timestamp().Logger()
 		e.declog = &l

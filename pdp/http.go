@@ -419,6 +419,9 @@ func (e *Engine) Evaluate(ctx context.Context, query string, rawInput []byte) (a
 // --- health ---
 
 type healthPolicy struct {
+	// Status is "ok", or "refused" while a changed set on disk was refused
+	// and the previous set keeps serving.
+	Status   string    `json:"status"`
 	ID       string    `json:"id,omitempty"`
 	LoadedAt time.Time `json:"loaded_at,omitzero"`
 	Tests    int       `json:"tests"`
@@ -431,30 +434,39 @@ type healthStore struct {
 }
 
 type healthBody struct {
-	Status string       `json:"status"`
-	Policy healthPolicy `json:"policy"`
-	Store  healthStore  `json:"store"`
+	Status  string       `json:"status"`
+	Reasons []string     `json:"reasons"` // why status is not ok; empty when it is
+	Policy  healthPolicy `json:"policy"`
+	Store   healthStore  `json:"store"`
 }
 
 // handleHealth is ready (200) only when a policy set is loaded and the
-// store is usable; a refused reload is shown but does not make it unready,
-// since the previous set keeps serving.
+// store is usable; a refused reload makes it "degraded" (still 200, with
+// the reason), since the previous set keeps serving.
 func (e *Engine) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	body := healthBody{Status: "ok"}
+	body := healthBody{Status: "ok", Reasons: []string{}}
 	if ps := e.policy.Load(); ps != nil {
-		body.Policy = healthPolicy{ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests}
+		body.Policy = healthPolicy{Status: "ok", ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests}
 	} else {
-		body.Status = "unavailable"
+		body.Status, body.Policy.Status = "unavailable", "none"
+		body.Reasons = append(body.Reasons, "policy_unavailable: no policy set is loaded")
 	}
-	body.Policy.Error = e.PolicyError()
+	if body.Policy.Error = e.PolicyError(); body.Policy.Error != "" {
+		body.Policy.Status = "refused"
+		if body.Status == "ok" {
+			body.Status = "degraded"
+		}
+		body.Reasons = append(body.Reasons, "policy_refused: the policy set on disk was refused; the previous set keeps serving: "+body.Policy.Error)
+	}
 	if err := e.store.Healthy(); err != nil {
+		body.Reasons = append(body.Reasons, "store_unavailable: "+err.Error())
 		body.Status = "unavailable"
 		body.Store.Error = err.Error()
 	} else {
 		body.Store.Revision = e.store.Revision()
 	}
 	status := http.StatusOK
-	if body.Status != "ok" {
+	if body.Status == "unavailable" {
 		status = http.StatusServiceUnavailable
 	}
 	WriteJSON(w, status, body)

@@ -56,10 +56,21 @@ func (e *Engine) handlePassword(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
+	source := SourceOf(r)
+	if !e.passwords.allow(source, req.Username) {
+		WriteError(w, ErrRateLimited)
+		return
+	}
 	ans, err := e.PasswordLogin(r.Context(), &req, meta(r))
 	if err != nil {
 		WriteError(w, err)
 		return
+	}
+	for _, rs := range ans.Reasons {
+		if rs.Code == ReasonInvalidCredentials || rs.Code == "password_blocked" {
+			e.passwords.failed(source)
+			break
+		}
 	}
 	WriteJSON(w, http.StatusOK, ans)
 }

@@ -66,7 +66,9 @@ type PolicySet struct {
 
 // LoadPolicySet reads, compiles and (unless src.SkipTests) tests a policy
 // set. A set that does not parse, compile or pass its own tests is refused
-// with an error naming file:line; nothing is returned in that case.
+// with an error naming file:line; nothing is returned in that case. A set
+// must also pass a test_<ID>_… test for every rule ID of the embedded
+// default set (CheckRuleTests); extra paths need no tests of their own.
 func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 	modules, docs, digest, err := readSource(src)
 	if err != nil {
@@ -88,11 +90,14 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 		prepared: map[string]*rego.PreparedEvalQuery{},
 	}
 	if !src.SkipTests {
-		n, err := runTests(ctx, modules, docs)
+		results, err := runTestsChecked(ctx, modules, docs)
 		if err != nil {
 			return nil, err
 		}
-		ps.Tests = n
+		if err := CheckRuleTests(results); err != nil {
+			return nil, err
+		}
+		ps.Tests = len(results)
 	}
 	if ps.login, ps.hasLogin, err = ps.prepareIfDefined(ctx, LoginQuery); err != nil {
 		return nil, err
@@ -295,10 +300,11 @@ func RunTests(ctx context.Context, src Source) ([]TestResult, error) {
 	return runTestsResults(ctx, modules, docs)
 }
 
-func runTests(ctx context.Context, modules map[string]*ast.Module, docs map[string]any) (int, error) {
+// runTestsChecked runs the tests and fails unless every one passes.
+func runTestsChecked(ctx context.Context, modules map[string]*ast.Module, docs map[string]any) ([]TestResult, error) {
 	results, err := runTestsResults(ctx, modules, docs)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var failed []string
 	for _, r := range results {
@@ -311,9 +317,9 @@ func runTests(ctx context.Context, modules map[string]*ast.Module, docs map[stri
 		}
 	}
 	if len(failed) > 0 {
-		return 0, fmt.Errorf("policy tests fail (%d of %d): %s", len(failed), len(results), strings.Join(failed, "; "))
+		return nil, fmt.Errorf("policy tests fail (%d of %d): %s", len(failed), len(results), strings.Join(failed, "; "))
 	}
-	return len(results), nil
+	return results, nil
 }
 
 func runTestsResults(ctx context.Context, modules map[string]*ast.Module, docs map[string]any) ([]TestResult, error) {

@@ -13,7 +13,7 @@ const (
 	EForbidden    = "forbidden"    // 403
 	EUnauthorized = "unauthorized" // 401
 	EInternal     = "internal"     // 500 / 503
-	ERateLimited  = "rate_limited" // 429
+	ERateLimited  = "rate_limited" // 429: too many attempts
 )
 
 // Error is the one error type of Adgang's domain: a code from the list

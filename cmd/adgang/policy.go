@@ -47,7 +47,9 @@ func runPolicy(ctx context.Context, args []string, stdout io.Writer) error {
 		if failed > 0 {
 			return fmt.Errorf("%d policy tests failed", failed)
 		}
-		return nil
+		// The gate `adgang serve --policies DIR` applies: a test for
+		// every rule ID of the serving set.
+		return pdp.CheckRuleTests(results)
 	case "check":
 		if err := pdp.Check(src); err != nil {
 			return err

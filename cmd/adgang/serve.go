@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/mail"
@@ -53,6 +56,12 @@ type Config struct {
 	SMTPUsername      string        // --smtp-username, ADGANG_SMTP_USERNAME
 	SMTPPassword      string        // ADGANG_SMTP_PASSWORD only: a flag would show in ps
 	SMTPInterval      time.Duration // --smtp-interval, ADGANG_SMTP_INTERVAL (default 10s)
+
+	// Listener security (issue 12 finding 10).
+	TLSCert       string // --tls-cert, ADGANG_TLS_CERT: PEM certificate (chain) both listeners serve TLS with
+	TLSKey        string // --tls-key, ADGANG_TLS_KEY: its PEM private key
+	TLSClientCA   string // --tls-client-ca, ADGANG_TLS_CLIENT_CA: PEM CA(s); the decision listener then requires client certificates they sign
+	DecisionToken string // ADGANG_DECISION_TOKEN only (a flag would show in ps): Authorization: Bearer required on the decision listener
 }
 
 func envOr(name, def string) string {
@@ -102,6 +111,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	}
 	fs.DurationVar(&cfg.SMTPInterval, "smtp-interval", smtpEvery, "how often pending outbox mails are sent (env ADGANG_SMTP_INTERVAL)")
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", lifecycleEvery, "how often the lifecycle jobs (L1-L5) run; 0 disables them (env ADGANG_LIFECYCLE_INTERVAL)")
+	// Listener security: TLS on both listeners, client certificates and a bearer token on the decision listener.
+	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr("ADGANG_TLS_CERT", ""), "PEM certificate file; with --tls-key both listeners serve TLS only (env ADGANG_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", envOr("ADGANG_TLS_KEY", ""), "PEM private key file of --tls-cert (env ADGANG_TLS_KEY)")
+	fs.StringVar(&cfg.TLSClientCA, "tls-client-ca", envOr("ADGANG_TLS_CLIENT_CA", ""), "PEM CA file: the decision listener requires client certificates signed by it; needs --tls-cert (env ADGANG_TLS_CLIENT_CA)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -126,6 +139,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		}
 	}
 	cfg.BootstrapToken = os.Getenv("ADGANG_BOOTSTRAP_TOKEN")
+	cfg.DecisionToken = os.Getenv("ADGANG_DECISION_TOKEN")
 	cfg.SMTPPassword = os.Getenv("ADGANG_SMTP_PASSWORD")
 	if cfg.SMTPAddr != "" {
 		if _, _, err := net.SplitHostPort(cfg.SMTPAddr); err != nil {
@@ -251,9 +265,23 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("policies: %w", err)
 	}
 	m.Engine = eng
-	url, err := m.listen(cfg.DecisionAddr, eng.Handler(), "decision")
+	adminTLS, decisionTLS, err := listenerTLS(cfg)
 	if err != nil {
 		return err
+	}
+	decisionHandler := eng.Handler()
+	if cfg.DecisionToken != "" {
+		decisionHandler = pdp.RequireBearer(cfg.DecisionToken, decisionHandler)
+	}
+	url, err := m.listen(cfg.DecisionAddr, decisionHandler, "decision", decisionTLS)
+	if err != nil {
+		return err
+	}
+	if decisionTLS == nil || decisionTLS.ClientAuth != tls.RequireAndVerifyClientCert {
+		if cfg.DecisionToken == "" && !isLoopback(url) {
+			m.Logger.Warn().Str("listener", "decision").Str("url", url).
+				Msg("the decision listener accepts anyone who reaches it: set ADGANG_DECISION_TOKEN or --tls-client-ca")
+		}
 	}
 	m.DecisionURL = url
 
@@ -278,7 +306,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	m.admin = adm
-	if m.AdminURL, err = m.listen(cfg.AdminAddr, adm.Handler(), "admin"); err != nil {
+	if m.AdminURL, err = m.listen(cfg.AdminAddr, adm.Handler(), "admin", adminTLS); err != nil {
 		return err
 	}
 	if cfg.LifecycleInterval > 0 {
@@ -299,21 +327,88 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
-func (m *Main) listen(addr string, h http.Handler, name string) (string, error) {
+// listen serves h on addr, over TLS when tlsCfg is set. It warns when a
+// listener reachable from other hosts serves plain HTTP.
+func (m *Main) listen(addr string, h http.Handler, name string, tlsCfg *tls.Config) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("%s listener: %w", name, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: tlsCfg,
+		ErrorLog: log.New(debugWriter{m.Logger.With().Str("listener", name).Logger()}, "", 0)} // e.g. failed TLS handshakes
 	m.servers = append(m.servers, srv)
+	scheme := "http://"
+	if tlsCfg != nil {
+		scheme = "https://"
+		ln = tls.NewListener(ln, tlsCfg)
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error().Err(err).Str("listener", name).Msg("listener stopped")
 		}
 	}()
-	url := "http://" + ln.Addr().String()
-	m.Logger.Info().Str("listener", name).Str("url", url).Msg("listening")
+	url := scheme + ln.Addr().String()
+	m.Logger.Info().Str("listener", name).Str("url", url).Bool("tls", tlsCfg != nil).Msg("listening")
+	if tlsCfg == nil && !isLoopback(url) {
+		m.Logger.Warn().Str("listener", name).Str("url", url).
+			Msg("listener binds a non-loopback address without TLS: credentials and answers cross the network in clear; set --tls-cert and --tls-key")
+	}
 	return url, nil
+}
+
+// debugWriter turns net/http's server log lines (failed TLS handshakes,
+// mostly: the client's problem) into debug log entries.
+type debugWriter struct{ l zerolog.Logger }
+
+func (d debugWriter) Write(p []byte) (int, error) {
+	d.l.Debug().Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// listenerTLS builds the TLS configurations of the admin and decision
+// listeners from --tls-cert, --tls-key and --tls-client-ca: both nil
+// without a certificate; with --tls-client-ca the decision listener
+// requires a client certificate signed by one of its CAs.
+func listenerTLS(cfg *Config) (admin, decision *tls.Config, err error) {
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if cfg.TLSCert == "" {
+		if cfg.TLSClientCA != "" {
+			return nil, nil, errors.New("--tls-client-ca needs --tls-cert and --tls-key (client certificates are checked in TLS)")
+		}
+		return nil, nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	admin = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	decision = admin.Clone()
+	if cfg.TLSClientCA != "" {
+		pem, err := os.ReadFile(cfg.TLSClientCA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--tls-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("--tls-client-ca: %s holds no PEM certificate", cfg.TLSClientCA)
+		}
+		decision.ClientCAs, decision.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return admin, decision, nil
+}
+
+// isLoopback reports whether a listener URL's host is a loopback address
+// (an unspecified address such as 0.0.0.0 or [::] is not: it binds all).
+func isLoopback(url string) bool {
+	_, hostport, _ := strings.Cut(url, "://")
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Close shuts the listeners down, stops the engine and closes the store
