@@ -257,12 +257,14 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		}
 		if created {
 			m.Logger.Info().Msg("ADGANG_BOOTSTRAP_TOKEN stored as a superadmin token")
+		} else {
+			m.Logger.Info().Msg("the store was bootstrapped before: ADGANG_BOOTSTRAP_TOKEN is ignored (bootstrapping happens once per store); remove it from the environment")
 		}
 	} else {
 		var tokens []*store.Token
 		_ = st.View(ctx, func(tx *store.Tx) (err error) { tokens, err = tx.ListTokens(); return })
 		if len(tokens) == 0 {
-			m.Logger.Warn().Msg("no admin API token exists: set ADGANG_BOOTSTRAP_TOKEN on this start, or stop the server and run `adgang token create --superadmin`")
+			m.Logger.Warn().Msg("no admin API token exists: stop the server and run `adgang token create --superadmin` or, on a store never bootstrapped, set ADGANG_BOOTSTRAP_TOKEN")
 		}
 	}
 	adm, err := admin.New(ctx, admin.Config{Store: st, Engine: eng, JWKSFile: cfg.JWKSFile, JWTIssuer: cfg.JWTIssuer,
