@@ -89,6 +89,8 @@ func StatusOf(err error) int {
 		return http.StatusForbidden
 	case store.EUnauthorized:
 		return http.StatusUnauthorized
+	case store.EInsufficientStorage:
+		return http.StatusInsufficientStorage
 	default:
 		return http.StatusInternalServerError
 	}

@@ -37,6 +37,10 @@ type Config struct {
 	Logger zerolog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MinFreeDisk refuses writes (insufficient_storage) while the file
+	// system of Dir has fewer bytes free; 0 disables the guard. Badger
+	// maps its files into memory, so a full disk would crash the process.
+	MinFreeDisk uint64
 }
 
 // Change is one committed write, as published on the change feed.
@@ -66,6 +70,7 @@ type Store struct {
 	subID int
 
 	grants grantCache // decoded grants of read transactions
+	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	healthMu   sync.Mutex
 	healthAt   time.Time
@@ -129,6 +134,16 @@ func Open(cfg Config) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if cfg.MinFreeDisk > 0 && !cfg.InMemory {
+		s.disk = &diskGuard{dir: cfg.Dir, min: cfg.MinFreeDisk, log: func(low bool, free uint64) {
+			if low {
+				cfg.Logger.Error().Uint64("free_bytes", free).Uint64("min_free_bytes", cfg.MinFreeDisk).
+					Msg("disk nearly full: writes are refused (insufficient_storage) until space is freed; decisions go on")
+			} else {
+				cfg.Logger.Info().Uint64("free_bytes", free).Msg("disk space is back: writes are accepted again")
+			}
+		}}
+	}
 	err = db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keyRevision))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -187,7 +202,7 @@ func (s *Store) runGC(every time.Duration) {
 		case <-s.stopGC:
 			return
 		case <-t.C:
-			for s.db.RunValueLogGC(0.5) == nil {
+			for s.disk.check() == nil && s.db.RunValueLogGC(0.5) == nil {
 			}
 		}
 	}
@@ -210,6 +225,13 @@ func (s *Store) Close() error {
 			// The directory vanished under us: Badger's Close would retry
 			// flushing the memtable into it forever. Nothing can be saved.
 			s.closeError = fmt.Errorf("store: data directory %q is gone; closed without flushing: %w", s.cfg.Dir, err)
+			s.cfg.Logger.Error().Err(s.closeError).Msg("store close")
+		} else if free, ok := freeBytes(s.cfg.Dir); ok && !s.cfg.InMemory && free < flushRoom(s.cfg.Dir) {
+			// Flushing the memtable would write a table into a (nearly)
+			// full disk through a memory map: SIGBUS. Every acknowledged
+			// write is already in the synced write-ahead log, which the
+			// next Open replays, as after a crash.
+			s.closeError = fmt.Errorf("store: only %s free on the data directory's disk: closed without flushing (the next start replays the write-ahead log)", formatBytes(free))
 			s.cfg.Logger.Error().Err(s.closeError).Msg("store close")
 		} else {
 			s.closeError = s.db.Close()
@@ -321,6 +343,10 @@ func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error)
 	var rb [8]byte
 	binary.BigEndian.PutUint64(rb[:], rev)
 	if err := tx.set(keyRevision, rb[:]); err != nil {
+		return 0, err
+	}
+	// Checked last, so a dry run (fn fails on purpose) works on a full disk.
+	if err := s.disk.check(); err != nil {
 		return 0, err
 	}
 	if err := txn.Commit(); err != nil {
@@ -974,6 +1000,9 @@ func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) er
 	defer s.wmu.Unlock()
 	if s.closed.Load() {
 		return &Error{Code: EInternal, Message: "store is closed"}
+	}
+	if err := s.disk.check(); err != nil {
+		return err
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
@@ -1750,6 +1779,9 @@ func (s *Store) buildIndex(meta, prefix string, keysOf func(v []byte) (map[strin
 		if len(pending) == 0 {
 			return nil
 		}
+		if err := s.disk.check(); err != nil {
+			return err
+		}
 		err := s.db.Update(func(txn *badger.Txn) error {
 			for k, v := range pending {
 				if err := txn.Set([]byte(k), v); err != nil {
@@ -1790,6 +1822,9 @@ func (s *Store) buildIndex(meta, prefix string, keysOf func(v []byte) (map[strin
 		err = flush()
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.disk.check(); err != nil {
 		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(meta), []byte{1}) })
