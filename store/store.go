@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,6 +170,10 @@ func Open(cfg Config) (*Store, error) {
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := s.checkCPRKey(); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if s.rev.Load() == 0 {
 		if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
@@ -1714,6 +1721,55 @@ func (tx *Tx) GetMeta(name string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// keyCPRKeyCheck holds HMAC-SHA256(CPR key, cprKeyCheckLabel), hex: it
+// tells whether the store is opened with the key its CPR hashes were made
+// with, and reveals nothing of the key.
+const (
+	keyCPRKeyCheck   = "m/cpr-key-check"
+	cprKeyCheckLabel = "adgang-cpr-key-check"
+)
+
+// ErrCPRKeyMismatch is returned by Open when the CPR key is not the one the
+// store was first opened with: every CPR look-up would silently miss.
+var ErrCPRKeyMismatch = errors.New("store: the CPR key does not match this store's check value: it is not the key its CPR numbers were stored with")
+
+// checkCPRKey compares the CPR key with the store's check value, storing
+// the value on the first open (also of stores made before it existed).
+func (s *Store) checkCPRKey() error {
+	m := hmac.New(sha256.New, s.cfg.CPRKey)
+	m.Write([]byte(cprKeyCheckLabel))
+	want := []byte(hex.EncodeToString(m.Sum(nil)))
+	var have []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyCPRKeyCheck))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		have, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: read the CPR key check value: %w", err)
+	}
+	if have != nil {
+		if !hmac.Equal(have, want) {
+			return fmt.Errorf("%w; start with that key (ADGANG_CPR_KEY or --cpr-key-file) — a new key means re-entering every CPR number", ErrCPRKeyMismatch)
+		}
+		return nil
+	}
+	if err := s.disk.check(); err != nil {
+		s.cfg.Logger.Warn().Err(err).Msg("the CPR key check value is stored on a later start")
+		return nil
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyCPRKeyCheck), want) }); err != nil {
+		return fmt.Errorf("store: store the CPR key check value: %w", err)
+	}
+	return nil
 }
 
 // keyGrantRightIndex marks a store whose grants are indexed by right.
