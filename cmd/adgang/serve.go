@@ -52,6 +52,10 @@ type Config struct {
 	SMTPUsername      string        // --smtp-username, ADGANG_SMTP_USERNAME
 	SMTPPassword      string        // ADGANG_SMTP_PASSWORD only: a flag would show in ps
 	SMTPInterval      time.Duration // --smtp-interval, ADGANG_SMTP_INTERVAL (default 10s)
+
+	// Disk and key safety (issue 12).
+	MinFreeDisk uint64 // --min-free-disk, ADGANG_MIN_FREE_DISK: writes are refused (507) below this many free bytes (default 512MiB; 0 disables)
+	CPRKeyFile  string // --cpr-key-file, ADGANG_CPR_KEY_FILE: file holding the CPR key (hex), kept outside --data
 }
 
 func envOr(name, def string) string {
@@ -96,6 +100,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	}
 	fs.DurationVar(&cfg.SMTPInterval, "smtp-interval", smtpEvery, "how often pending outbox mails are sent (env ADGANG_SMTP_INTERVAL)")
 	fs.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", lifecycleEvery, "how often the lifecycle jobs (L1-L5) run; 0 disables them (env ADGANG_LIFECYCLE_INTERVAL)")
+	// Disk and key safety (issue 12).
+	minFreeDisk := fs.String("min-free-disk", envOr("ADGANG_MIN_FREE_DISK", "512MiB"), "refuse writes (507 insufficient_storage) while the data directory's disk has less free: bytes or e.g. 512MiB, 1GiB; 0 disables (env ADGANG_MIN_FREE_DISK)")
+	fs.StringVar(&cfg.CPRKeyFile, "cpr-key-file", envOr("ADGANG_CPR_KEY_FILE", ""), "file with the CPR key (hex, at least 16 bytes), kept outside --data; or env ADGANG_CPR_KEY (env ADGANG_CPR_KEY_FILE)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -103,16 +110,17 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if cfg.MinFreeDisk, err = parseDiskSize(*minFreeDisk); err != nil {
+		return nil, fmt.Errorf("--min-free-disk: %w", err)
+	}
 	cfg.ExtraPaths = fs.Args()
 	for _, p := range cfg.ExtraPaths {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("extra path: %w", err)
 		}
 	}
-	if k := os.Getenv("ADGANG_CPR_KEY"); k != "" {
-		if cfg.CPRKey, err = hex.DecodeString(k); err != nil || len(cfg.CPRKey) < 16 {
-			return nil, errors.New("ADGANG_CPR_KEY must be at least 16 bytes, hex-encoded")
-		}
+	if cfg.CPRKey, err = cprKeyFromEnv(cfg.CPRKeyFile); err != nil {
+		return nil, err
 	}
 	if k := os.Getenv("ADGANG_ENCRYPTION_KEY"); k != "" {
 		if cfg.EncryptionKey, err = hex.DecodeString(k); err != nil {
@@ -173,12 +181,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	m := &Main{Config: *cfg, Logger: zerolog.New(stderr).Level(level).With().Timestamp().Logger()}
 	if err := m.Run(ctx, stdout); err != nil {
-		_ = m.Close()
+		_ = m.closeWithin(shutdownLimit)
 		return err
 	}
 	<-ctx.Done()
 	m.Logger.Info().Msg("shutting down")
-	return m.Close()
+	return m.closeWithin(shutdownLimit)
 }
 
 // Run opens the store, loads the policies and starts the listeners. It
@@ -189,7 +197,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	if cfg.CPRKey == nil {
-		key, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cpr.key"))
+		key, err := m.loadCPRKey()
 		if err != nil {
 			return err
 		}
@@ -200,6 +208,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		EncryptionKey: cfg.EncryptionKey,
 		CPRKey:        cfg.CPRKey,
 		Logger:        m.Logger.With().Str("component", "store").Logger(),
+		MinFreeDisk:   cfg.MinFreeDisk,
 	})
 	if err != nil {
 		return err
@@ -314,7 +323,7 @@ func (m *Main) listen(addr string, h http.Handler, name string) (string, error) 
 // Close shuts the listeners down, stops the engine and closes the store
 // last, so every acknowledged write is on disk.
 func (m *Main) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var errs []error
 	for _, s := range m.servers {
