@@ -47,8 +47,8 @@ func readCPRKeyFile(path string) ([]byte, error) {
 }
 
 // loadCPRKey finds the CPR key of `adgang serve` when ADGANG_CPR_KEY is not
-// set: --cpr-key-file, else <data>/cpr.key, created on first start so that
-// a plain `make run` works. A key inside the data directory is warned
+// set: --cpr-key-file, else <data>/cpr.key, created on the first start of
+// a new store so that a plain `make run` works. A key inside the data directory is warned
 // about: a copy of the directory would then give back every CPR number.
 func (m *Main) loadCPRKey() ([]byte, error) {
 	cfg := &m.Config
@@ -65,6 +65,13 @@ func (m *Main) loadCPRKey() ([]byte, error) {
 		}
 	} else {
 		path = filepath.Join(cfg.DataDir, cprKeyFileName)
+		_, kerr := os.Stat(path)
+		_, serr := os.Stat(filepath.Join(cfg.DataDir, "badger"))
+		if errors.Is(kerr, os.ErrNotExist) && serr == nil {
+			// A new key would not be the store's: it was started with
+			// ADGANG_CPR_KEY or --cpr-key-file before.
+			return nil, fmt.Errorf("no CPR key for the existing store in %q: give its key by ADGANG_CPR_KEY or --cpr-key-file", cfg.DataDir)
+		}
 		key, err = loadOrCreateKey(path)
 	}
 	if err != nil {

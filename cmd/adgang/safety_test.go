@@ -129,6 +129,16 @@ func TestServeCPRKeySources(t *testing.T) {
 			t.Errorf("no key made in the data directory: %v", err)
 		}
 		_ = m.Close()
+		// Without its key file the existing store does not get a new one.
+		if err := os.Rename(filepath.Join(dir, "cpr.key"), filepath.Join(keys, "moved.key")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := runMain(t, Config{DataDir: dir}); err == nil || !strings.Contains(err.Error(), "no CPR key for the existing store") {
+			t.Fatalf("start of an existing store without its key = %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "cpr.key")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("a new key was made for an existing store: %v", err)
+		}
 		// The env key is another one: refused.
 		env := bytes.Repeat([]byte{0xc}, 32)
 		if _, _, err := runMain(t, Config{DataDir: dir, CPRKey: env}); !errors.Is(err, store.ErrCPRKeyMismatch) {

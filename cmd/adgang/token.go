@@ -21,7 +21,7 @@ import (
 // new admin API token, shown this once.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return usageError("usage: adgang token create [--superadmin] [--user ID] [--expires 720h] [--data DIR]\n")
+		return usageError("usage: adgang token create [--superadmin] [--user ID] [--expires 720h] [--data DIR] [--cpr-key-file FILE]\n")
 	}
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
