@@ -424,6 +424,7 @@ func TestShutdownBounded(t *testing.T) {
 			t.Skipf("cannot remount read-only (%v: %s)", err, bytes.TrimSpace(out))
 		}
 		mountTmpfs(t, badgerDir, "64m") // the server's volume
+		writeKeyFile(t, filepath.Join(data, "cpr.key"), bytes.Repeat([]byte{0xa}, 32))
 		c := startServerChild(t, boot, serverArgs(data, "--min-free-disk", "1MiB")...)
 		createOrg(c)
 		if out, err := exec.Command("umount", "-l", badgerDir).CombinedOutput(); err != nil {
