@@ -51,22 +51,40 @@ func unauthorized(msg string) error { return store.Errorf(store.EUnauthorized, "
 
 var errNothingToDo = errors.New("nothing to do")
 
-// Bootstrap stores plaintext as a superadmin API token when the store
-// holds no token at all (first start; SPEC §5 ADGANG_BOOTSTRAP_TOKEN).
-// It reports whether it created the token; on a store that already has
-// tokens it changes nothing. Only the hash of plaintext is stored.
+// bootstrappedMeta is the store meta record that says the store has been
+// bootstrapped: ADGANG_BOOTSTRAP_TOKEN is honoured once per store, ever.
+const bootstrappedMeta = "admin/bootstrapped"
+
+// Bootstrap stores plaintext as a superadmin API token when the store has
+// never been bootstrapped and holds no token at all (first start; SPEC §5
+// ADGANG_BOOTSTRAP_TOKEN). It reports whether it created the token. The
+// first call on a store records that the store is bootstrapped, whether
+// it created the token or found tokens already there, so a bootstrap token
+// that was later deleted never comes back, even when no token is left.
+// Only the hash of plaintext is stored.
 func Bootstrap(ctx context.Context, st *store.Store, plaintext string) (created bool, err error) {
 	if len(plaintext) < minBootstrapLen {
 		return false, fmt.Errorf("admin: the bootstrap token must be at least %d characters", minBootstrapLen)
 	}
 	_, err = st.Update(ctx, "system:bootstrap", func(tx *store.Tx) error {
+		var at time.Time
+		switch err := tx.GetMeta(bootstrappedMeta, &at); {
+		case err == nil:
+			return errNothingToDo
+		case !store.IsNotFound(err):
+			return err
+		}
+		if err := tx.PutMeta(bootstrappedMeta, tx.Now()); err != nil {
+			return err
+		}
 		tokens, err := tx.ListTokens()
 		if err != nil {
 			return err
 		}
 		if len(tokens) > 0 {
-			return errNothingToDo
+			return nil // set up already: only the marker is recorded
 		}
+		created = true
 		return tx.PutToken(&store.Token{ID: uuid.NewString(), Hash: hashToken(plaintext), Superadmin: true,
 			CreatedBy: "system:bootstrap", CreatedAt: tx.Now()})
 	})
@@ -76,7 +94,7 @@ func Bootstrap(ctx context.Context, st *store.Store, plaintext string) (created 
 	if err != nil {
 		return false, fmt.Errorf("admin: bootstrap token: %w", err)
 	}
-	return true, nil
+	return created, nil
 }
 
 // CreateToken makes an API token for userID (acting with that user's

@@ -168,6 +168,8 @@ func StatusOf(err error) int {
 		return http.StatusUnauthorized
 	case store.ERateLimited:
 		return http.StatusTooManyRequests
+	case store.EInsufficientStorage:
+		return http.StatusInsufficientStorage
 	default:
 		return http.StatusInternalServerError
 	}

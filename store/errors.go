@@ -16,6 +16,10 @@ const (
 	ERateLimited  = "rate_limited" // 429: too many attempts
 )
 
+// EInsufficientStorage means the data directory's disk is (nearly) full and
+// writes are refused (507); reads go on.
+const EInsufficientStorage = "insufficient_storage"
+
 // Error is the one error type of Adgang's domain: a code from the list
 // above, the rule ID (SPEC.md) that refused the change if any, and a
 // message that is safe to show (never a CPR number).

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +40,10 @@ type Config struct {
 	Logger zerolog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MinFreeDisk refuses writes (insufficient_storage) while the file
+	// system of Dir has fewer bytes free; 0 disables the guard. Badger
+	// maps its files into memory, so a full disk would crash the process.
+	MinFreeDisk uint64
 }
 
 // Change is one committed write, as published on the change feed.
@@ -66,6 +73,7 @@ type Store struct {
 	subID int
 
 	grants grantCache // decoded grants of read transactions
+	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	healthMu   sync.Mutex
 	healthAt   time.Time
@@ -129,6 +137,16 @@ func Open(cfg Config) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if cfg.MinFreeDisk > 0 && !cfg.InMemory {
+		s.disk = &diskGuard{dir: cfg.Dir, min: cfg.MinFreeDisk, log: func(low bool, free uint64) {
+			if low {
+				cfg.Logger.Error().Uint64("free_bytes", free).Uint64("min_free_bytes", cfg.MinFreeDisk).
+					Msg("disk nearly full: writes are refused (insufficient_storage) until space is freed; decisions go on")
+			} else {
+				cfg.Logger.Info().Uint64("free_bytes", free).Msg("disk space is back: writes are accepted again")
+			}
+		}}
+	}
 	err = db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keyRevision))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -152,6 +170,10 @@ func Open(cfg Config) (*Store, error) {
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := s.checkCPRKey(); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if s.rev.Load() == 0 {
 		if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
@@ -187,7 +209,7 @@ func (s *Store) runGC(every time.Duration) {
 		case <-s.stopGC:
 			return
 		case <-t.C:
-			for s.db.RunValueLogGC(0.5) == nil {
+			for s.disk.check() == nil && s.db.RunValueLogGC(0.5) == nil {
 			}
 		}
 	}
@@ -210,6 +232,13 @@ func (s *Store) Close() error {
 			// The directory vanished under us: Badger's Close would retry
 			// flushing the memtable into it forever. Nothing can be saved.
 			s.closeError = fmt.Errorf("store: data directory %q is gone; closed without flushing: %w", s.cfg.Dir, err)
+			s.cfg.Logger.Error().Err(s.closeError).Msg("store close")
+		} else if free, ok := freeBytes(s.cfg.Dir); ok && !s.cfg.InMemory && free < flushRoom(s.cfg.Dir) {
+			// Flushing the memtable would write a table into a (nearly)
+			// full disk through a memory map: SIGBUS. Every acknowledged
+			// write is already in the synced write-ahead log, which the
+			// next Open replays, as after a crash.
+			s.closeError = fmt.Errorf("store: only %s free on the data directory's disk: closed without flushing (the next start replays the write-ahead log)", formatBytes(free))
 			s.cfg.Logger.Error().Err(s.closeError).Msg("store close")
 		} else {
 			s.closeError = s.db.Close()
@@ -321,6 +350,10 @@ func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error)
 	var rb [8]byte
 	binary.BigEndian.PutUint64(rb[:], rev)
 	if err := tx.set(keyRevision, rb[:]); err != nil {
+		return 0, err
+	}
+	// Checked last, so a dry run (fn fails on purpose) works on a full disk.
+	if err := s.disk.check(); err != nil {
 		return 0, err
 	}
 	if err := txn.Commit(); err != nil {
@@ -1030,6 +1063,9 @@ func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) er
 	defer s.wmu.Unlock()
 	if s.closed.Load() {
 		return &Error{Code: EInternal, Message: "store is closed"}
+	}
+	if err := s.disk.check(); err != nil {
+		return err
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
@@ -1770,6 +1806,55 @@ func (tx *Tx) GetMeta(name string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// keyCPRKeyCheck holds HMAC-SHA256(CPR key, cprKeyCheckLabel), hex: it
+// tells whether the store is opened with the key its CPR hashes were made
+// with, and reveals nothing of the key.
+const (
+	keyCPRKeyCheck   = "m/cpr-key-check"
+	cprKeyCheckLabel = "adgang-cpr-key-check"
+)
+
+// ErrCPRKeyMismatch is returned by Open when the CPR key is not the one the
+// store was first opened with: every CPR look-up would silently miss.
+var ErrCPRKeyMismatch = errors.New("store: the CPR key does not match this store's check value: it is not the key its CPR numbers were stored with")
+
+// checkCPRKey compares the CPR key with the store's check value, storing
+// the value on the first open (also of stores made before it existed).
+func (s *Store) checkCPRKey() error {
+	m := hmac.New(sha256.New, s.cfg.CPRKey)
+	m.Write([]byte(cprKeyCheckLabel))
+	want := []byte(hex.EncodeToString(m.Sum(nil)))
+	var have []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyCPRKeyCheck))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		have, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: read the CPR key check value: %w", err)
+	}
+	if have != nil {
+		if !hmac.Equal(have, want) {
+			return fmt.Errorf("%w; start with that key (ADGANG_CPR_KEY or --cpr-key-file) — a new key means re-entering every CPR number", ErrCPRKeyMismatch)
+		}
+		return nil
+	}
+	if err := s.disk.check(); err != nil {
+		s.cfg.Logger.Warn().Err(err).Msg("the CPR key check value is stored on a later start")
+		return nil
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyCPRKeyCheck), want) }); err != nil {
+		return fmt.Errorf("store: store the CPR key check value: %w", err)
+	}
+	return nil
+}
+
 // keyGrantRightIndex marks a store whose grants are indexed by right.
 const keyGrantRightIndex = "m/index/grants-by-right"
 
@@ -1910,6 +1995,9 @@ func (s *Store) buildIndex(meta, prefix string, keysOf func(v []byte) (map[strin
 		if len(pending) == 0 {
 			return nil
 		}
+		if err := s.disk.check(); err != nil {
+			return err
+		}
 		err := s.db.Update(func(txn *badger.Txn) error {
 			for k, v := range pending {
 				if err := txn.Set([]byte(k), v); err != nil {
@@ -1950,6 +2038,9 @@ func (s *Store) buildIndex(meta, prefix string, keysOf func(v []byte) (map[strin
 		err = flush()
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.disk.check(); err != nil {
 		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(meta), []byte{1}) })

@@ -62,6 +62,10 @@ type Config struct {
 	TLSKey        string // --tls-key, ADGANG_TLS_KEY: its PEM private key
 	TLSClientCA   string // --tls-client-ca, ADGANG_TLS_CLIENT_CA: PEM CA(s); the decision listener then requires client certificates they sign
 	DecisionToken string // ADGANG_DECISION_TOKEN only (a flag would show in ps): Authorization: Bearer required on the decision listener
+
+	// Disk and key safety (issue 12).
+	MinFreeDisk uint64 // --min-free-disk, ADGANG_MIN_FREE_DISK: writes are refused (507) below this many free bytes (default 512MiB; 0 disables)
+	CPRKeyFile  string // --cpr-key-file, ADGANG_CPR_KEY_FILE: file holding the CPR key (hex), kept outside --data
 }
 
 func envOr(name, def string) string {
@@ -115,6 +119,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr("ADGANG_TLS_CERT", ""), "PEM certificate file; with --tls-key both listeners serve TLS only (env ADGANG_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr("ADGANG_TLS_KEY", ""), "PEM private key file of --tls-cert (env ADGANG_TLS_KEY)")
 	fs.StringVar(&cfg.TLSClientCA, "tls-client-ca", envOr("ADGANG_TLS_CLIENT_CA", ""), "PEM CA file: the decision listener requires client certificates signed by it; needs --tls-cert (env ADGANG_TLS_CLIENT_CA)")
+
+	// Disk and key safety (issue 12).
+	minFreeDisk := fs.String("min-free-disk", envOr("ADGANG_MIN_FREE_DISK", "512MiB"), "refuse writes (507 insufficient_storage) while the data directory's disk has less free: bytes or e.g. 512MiB, 1GiB; 0 disables (env ADGANG_MIN_FREE_DISK)")
+	fs.StringVar(&cfg.CPRKeyFile, "cpr-key-file", envOr("ADGANG_CPR_KEY_FILE", ""), "file with the CPR key (hex, at least 16 bytes), kept outside --data; or env ADGANG_CPR_KEY (env ADGANG_CPR_KEY_FILE)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -122,16 +130,17 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if cfg.MinFreeDisk, err = parseDiskSize(*minFreeDisk); err != nil {
+		return nil, fmt.Errorf("--min-free-disk: %w", err)
+	}
 	cfg.ExtraPaths = fs.Args()
 	for _, p := range cfg.ExtraPaths {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("extra path: %w", err)
 		}
 	}
-	if k := os.Getenv("ADGANG_CPR_KEY"); k != "" {
-		if cfg.CPRKey, err = hex.DecodeString(k); err != nil || len(cfg.CPRKey) < 16 {
-			return nil, errors.New("ADGANG_CPR_KEY must be at least 16 bytes, hex-encoded")
-		}
+	if cfg.CPRKey, err = cprKeyFromEnv(cfg.CPRKeyFile); err != nil {
+		return nil, err
 	}
 	if k := os.Getenv("ADGANG_ENCRYPTION_KEY"); k != "" {
 		if cfg.EncryptionKey, err = hex.DecodeString(k); err != nil {
@@ -193,12 +202,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	m := &Main{Config: *cfg, Logger: zerolog.New(stderr).Level(level).With().Timestamp().Logger()}
 	if err := m.Run(ctx, stdout); err != nil {
-		_ = m.Close()
+		_ = m.closeWithin(shutdownLimit)
 		return err
 	}
 	<-ctx.Done()
 	m.Logger.Info().Msg("shutting down")
-	return m.Close()
+	return m.closeWithin(shutdownLimit)
 }
 
 // Run opens the store, loads the policies and starts the listeners. It
@@ -209,7 +218,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	if cfg.CPRKey == nil {
-		key, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "cpr.key"))
+		key, err := m.loadCPRKey()
 		if err != nil {
 			return err
 		}
@@ -220,6 +229,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		EncryptionKey: cfg.EncryptionKey,
 		CPRKey:        cfg.CPRKey,
 		Logger:        m.Logger.With().Str("component", "store").Logger(),
+		MinFreeDisk:   cfg.MinFreeDisk,
 	})
 	if err != nil {
 		return err
@@ -292,12 +302,14 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		}
 		if created {
 			m.Logger.Info().Msg("ADGANG_BOOTSTRAP_TOKEN stored as a superadmin token")
+		} else {
+			m.Logger.Info().Msg("the store was bootstrapped before: ADGANG_BOOTSTRAP_TOKEN is ignored (bootstrapping happens once per store); remove it from the environment")
 		}
 	} else {
 		var tokens []*store.Token
 		_ = st.View(ctx, func(tx *store.Tx) (err error) { tokens, err = tx.ListTokens(); return })
 		if len(tokens) == 0 {
-			m.Logger.Warn().Msg("no admin API token exists: set ADGANG_BOOTSTRAP_TOKEN on this start, or stop the server and run `adgang token create --superadmin`")
+			m.Logger.Warn().Msg("no admin API token exists: stop the server and run `adgang token create --superadmin` or, on a store never bootstrapped, set ADGANG_BOOTSTRAP_TOKEN")
 		}
 	}
 	adm, err := admin.New(ctx, admin.Config{Store: st, Engine: eng, JWKSFile: cfg.JWKSFile, JWTIssuer: cfg.JWTIssuer,
@@ -414,7 +426,7 @@ func isLoopback(url string) bool {
 // Close shuts the listeners down, stops the engine and closes the store
 // last, so every acknowledged write is on disk.
 func (m *Main) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var errs []error
 	for _, s := range m.servers {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 // new admin API token, shown this once.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return usageError("usage: adgang token create [--superadmin] [--user ID] [--expires 720h] [--data DIR]\n")
+		return usageError("usage: adgang token create [--superadmin] [--user ID] [--expires 720h] [--data DIR] [--cpr-key-file FILE]\n")
 	}
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,13 +29,19 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	super := fs.Bool("superadmin", false, "a superadmin token (all organisations)")
 	user := fs.String("user", "", "make the token act as this user (with its admin roles)")
 	expires := fs.Duration("expires", 0, "expire after this long (default: never)")
+	keyFile := fs.String("cpr-key-file", envOr("ADGANG_CPR_KEY_FILE", ""), "the server's CPR key file, if it has one; or env ADGANG_CPR_KEY (env ADGANG_CPR_KEY_FILE)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if *super == (*user != "") {
 		return errors.New("give exactly one of --superadmin and --user ID")
 	}
-	key, err := loadOrCreateKey(filepath.Join(*data, "cpr.key"))
+	// The store must exist: a mistyped --data would otherwise get a new,
+	// empty store holding nothing but this token.
+	if _, err := os.Stat(filepath.Join(*data, "badger")); err != nil {
+		return fmt.Errorf("no store in data directory %q (%w): give --data the directory of a stopped `adgang serve`", *data, err)
+	}
+	key, err := cliCPRKey(*data, *keyFile)
 	if err != nil {
 		return err
 	}
@@ -54,4 +61,22 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "id:    %s\ntoken: %s\n(shown once; use it as 'Authorization: Bearer <token>')\n", id, token)
 	return nil
+}
+
+// cliCPRKey finds the CPR key for a command that opens the store of a
+// stopped server: ADGANG_CPR_KEY, --cpr-key-file, or <data>/cpr.key. It
+// never makes a key; the store checks that the key is its own.
+func cliCPRKey(data, keyFile string) ([]byte, error) {
+	key, err := cprKeyFromEnv(keyFile)
+	switch {
+	case err != nil || key != nil:
+		return key, err
+	case keyFile != "":
+		return readCPRKeyFile(keyFile)
+	}
+	key, err = readCPRKeyFile(filepath.Join(data, cprKeyFileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errors.New("no CPR key: give the server's key by ADGANG_CPR_KEY or --cpr-key-file")
+	}
+	return key, err
 }
