@@ -39,7 +39,7 @@ func copyPolicies(t *testing.T) string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // a hang detector: a policy reload runs every test of the set, slow under -race on a loaded machine
 	for time.Now().Before(deadline) {
 		if cond() {
 			return
