@@ -792,3 +792,12 @@ test_a8_anonymity_approve_last_admin_denied if {
 	d := admin.decision with input as inp
 	"last_admin/A10" in codes(d)
 }
+
+test_a8_anonymity_decided_request_refused_by_state_only if {
+	inp := json.patch(anon_approve, [
+		{"op": "replace", "path": "/anonymity/request/status", "value": "rejected"},
+		{"op": "replace", "path": "/anonymity/rights", "value": []},
+	])
+	d := admin.decision with input as inp
+	codes(d) == {"anonymity_request_state/A8"}
+}
