@@ -58,7 +58,9 @@ type anonymityRequestBody struct {
 // effective grant (direct or through a group), sorted.
 func (s *Server) anonymityRights(tx *store.Tx, u *store.User) ([]string, error) {
 	grants, err := tx.EffectiveGrants(u.ID)
-	if err != nil {
+	if store.IsNotFound(err) { // a deleted user holds nothing
+		return []string{}, nil
+	} else if err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -194,6 +196,11 @@ func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
 				return nil, err
 			}
 			u, err := loadUser(tx, req.UserID)
+			if store.IsNotFound(err) && !approve {
+				// The user was deleted while its request waited: the
+				// request can still be rejected (and so leave the list).
+				u, err = &store.User{ID: req.UserID, Org: req.Org, Kind: store.KindEmployee, Status: store.StatusDeleted}, nil
+			}
 			if err != nil {
 				return nil, err
 			}

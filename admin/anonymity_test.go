@@ -240,6 +240,20 @@ func TestAnonymityRequestRefusals(t *testing.T) {
 	if r := e.do("org-admin", "POST", "/v1/anonymity-requests/"+rejected+"/reject", nil); r.status != http.StatusOK {
 		t.Fatalf("reject: %s", r)
 	}
+	orphan := e.newAnonymityRequest(cvrA) // its user is deleted while it waits
+	mustUpdate(t, e.st, func(tx *store.Tx) error {
+		r, err := tx.GetAnonymityRequest(orphan)
+		if err != nil {
+			return err
+		}
+		return tx.DeleteUser(r.UserID)
+	})
+	if r := e.do("org-admin", "POST", "/v1/anonymity-requests/"+orphan+"/approve", nil); r.status != http.StatusNotFound {
+		t.Errorf("approve for a deleted user: %s", r)
+	}
+	if r := e.do("org-admin", "POST", "/v1/anonymity-requests/"+orphan+"/reject", nil); r.status != http.StatusOK {
+		t.Errorf("reject for a deleted user: %s", r)
+	}
 	for _, tc := range []struct {
 		name, caller, path string
 		status             int
