@@ -58,7 +58,9 @@ func (r *refusalError) Unwrap() error { return r.err }
 //	422 invalid:   forbidden_right (A3), deprecated_right (A4),
 //	               group_grant_not_allowed (A5), se_scope_not_allowed (A6),
 //	               scope_not_in_org (A7), anonymity_immutable (A8),
-//	               external_grant_not_admin (M17)
+//	               external_grant_not_admin (M17), anonymity_not_offered
+//	               and already_anonymous (A8); 409 also
+//	               anonymity_request_pending and anonymity_request_state (A8)
 //	403 forbidden: function_cert_immutable (A2), delete_not_allowed (A9),
 //	               escalation (A11), system_group_immutable (A13),
 //	               forbidden (A14), and any code a custom policy adds
@@ -71,6 +73,10 @@ func reasonErrorCode(code, rule string) string {
 	switch code {
 	case "duplicate", "last_admin":
 		return store.EConflict
+	case "anonymity_request_pending", "anonymity_request_state":
+		return store.EConflict
+	case "anonymity_not_offered", "already_anonymous":
+		return store.EInvalid // with a rule: 422
 	case "forbidden_right", "deprecated_right", "group_grant_not_allowed",
 		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable", "external_grant_not_admin":
 		return store.EInvalid // with a rule: 422
@@ -307,7 +313,7 @@ func grantInput(g *store.Grant) map[string]any {
 func rightInput(r *store.Right) map[string]any {
 	return map[string]any{"id": r.ID, "title": r.Title, "service": r.Service, "forbidden": r.Forbidden,
 		"deprecated": r.Deprecated, "no_group": r.NoGroup, "no_se": r.NoSE, "require_cpr": r.RequireCPR,
-		"employees_only": r.EmployeesOnly, "admin_role": string(r.AdminRole)}
+		"employees_only": r.EmployeesOnly, "admin_role": string(r.AdminRole), "anonymity_allowed": r.AnonymityAllowed}
 }
 
 // adminHolders returns, for each admin role, the active users holding it

@@ -26,6 +26,7 @@ const (
 	selfService               // every role for itself; another org's object is not found
 	dryRun                    // policy check: every role gets 200 (a verdict) in its own org
 	public                    // no authentication (OpenAPI document)
+	own                       // any caller bound to a user, on its own things; an unbound superadmin token has none (404)
 )
 
 // routeCase is one route of SPEC §5 with a setup that makes a fresh
@@ -198,6 +199,25 @@ var routeCases = []routeCase{
 		return "/v1/orgs/" + org + "/admins", map[string]any{"user_id": e.newUser(cvrB), "right": right}
 	}},
 	{"GET", "/v1/orgs/{cvr}/admins", readAll, 200, func(e *env, org, _ string) (string, any) { return "/v1/orgs/" + org + "/admins", nil }},
+
+	// Issue 17 (part 2): anonymity requests, notifications, my profile.
+	{"POST", "/v1/users/{id}/anonymity-requests", userWrite, 201, func(e *env, org, _ string) (string, any) {
+		return "/v1/users/" + e.newBrokerUser(org) + "/anonymity-requests", map[string]any{"reason": "beskyttet adresse"}
+	}},
+	{"GET", "/v1/orgs/{cvr}/anonymity-requests", readAll, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/anonymity-requests?status=all&limit=5", nil
+	}},
+	{"POST", "/v1/anonymity-requests/{id}/approve", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/anonymity-requests/" + e.newAnonymityRequest(org) + "/approve", nil
+	}},
+	{"POST", "/v1/anonymity-requests/{id}/reject", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/anonymity-requests/" + e.newAnonymityRequest(org) + "/reject", nil
+	}},
+	{"GET", "/v1/notifications", own, 200, func(e *env, _, _ string) (string, any) { return "/v1/notifications?unread=true", nil }},
+	{"POST", "/v1/notifications/{id}/read", own, 200, func(e *env, org, caller string) (string, any) {
+		return "/v1/notifications/" + e.newNotification(e.userOf[caller], org) + "/read", nil
+	}},
+	{"GET", "/v1/me", own, 200, func(e *env, _, _ string) (string, any) { return "/v1/me", nil }},
 }
 
 // importHeader is the 15-column header row of the CSV import.
@@ -234,6 +254,15 @@ func (e *env) usePasswords(org string) {
 // expect is the status a caller gets on a route in its own org or
 // another (other = true).
 func expect(rc routeCase, caller string, other bool) int {
+	if rc.access == own {
+		switch caller {
+		case "none", "expired":
+			return http.StatusUnauthorized
+		case "superadmin": // an unbound token: no user, nothing of its own
+			return http.StatusNotFound
+		}
+		return rc.ok
+	}
 	switch caller {
 	case "none", "expired":
 		if rc.access == public {

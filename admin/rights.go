@@ -40,6 +40,9 @@ type rightRequest struct {
 	RequireCPR    bool            `json:"require_cpr"`
 	EmployeesOnly bool            `json:"employees_only"`
 	AdminRole     store.AdminRole `json:"admin_role,omitempty"`
+	// AnonymityAllowed: a service using NemLog-in as broker (anonymity
+	// requests, see anonymity.go).
+	AnonymityAllowed bool `json:"anonymity_allowed"`
 }
 
 func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -51,7 +54,8 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 	}
 	right := &store.Right{ID: id, Title: strings.TrimSpace(req.Title), Service: strings.TrimSpace(req.Service),
 		Forbidden: req.Forbidden, Deprecated: req.Deprecated, NoGroup: req.NoGroup, NoSE: req.NoSE,
-		RequireCPR: req.RequireCPR, EmployeesOnly: req.EmployeesOnly, AdminRole: req.AdminRole}
+		RequireCPR: req.RequireCPR, EmployeesOnly: req.EmployeesOnly, AdminRole: req.AdminRole,
+		AnonymityAllowed: req.AnonymityAllowed}
 	created := false
 	// Changing the catalogue is no adgang.admin action: only the role
 	// check (A14, superadmin) applies.

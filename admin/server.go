@@ -108,12 +108,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.followFeed(bg, feed, last)
 	}()
 	s.router = s.routes()
+	// New knocks notify the org's administrators (notifications.go).
+	cfg.Engine.SetKnockHook(s.notifyKnock)
 	return s, nil
 }
 
 // Close stops the change-feed goroutine. Idempotent.
 func (s *Server) Close() error {
 	s.once.Do(func() {
+		s.eng.SetKnockHook(nil)
 		s.cancel()
 		<-s.done
 	})
@@ -197,6 +200,15 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
 	h(http.MethodPost, "/v1/orgs/{cvr}/admins", s.handleCreateAdmin)
 	h(http.MethodGet, "/v1/orgs/{cvr}/admins", s.handleListAdmins)
+
+	// Issue 17 (part 2): anonymity requests, notifications, my profile.
+	h(http.MethodPost, "/v1/users/{id}/anonymity-requests", s.handleCreateAnonymityRequest)
+	h(http.MethodGet, "/v1/orgs/{cvr}/anonymity-requests", s.handleListAnonymityRequests)
+	h(http.MethodPost, "/v1/anonymity-requests/{id}/approve", s.handleDecideAnonymityRequest(true))
+	h(http.MethodPost, "/v1/anonymity-requests/{id}/reject", s.handleDecideAnonymityRequest(false))
+	h(http.MethodGet, "/v1/notifications", s.handleListNotifications)
+	h(http.MethodPost, "/v1/notifications/{id}/read", s.handleReadNotification)
+	h(http.MethodGet, "/v1/me", s.handleMe)
 	return r
 }
 

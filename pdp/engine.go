@@ -102,6 +102,8 @@ type Engine struct {
 
 	passwords *passwordThrottle // password login budgets per source and username
 
+	knockHook atomic.Pointer[KnockHook] // runs in the knock flush transaction (knockhook.go)
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -808,7 +810,7 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 	_, err := e.store.Update(context.Background(), "system", func(tx *store.Tx) error {
 		dropped = 0
 		q := &knockQuota{perOrgLimit: e.cfg.KnockLimitPerOrg, totalLimit: e.cfg.KnockLimitTotal,
-			perOrg: map[string]int{}, total: -1}
+			perOrg: map[string]int{}, total: -1, onNew: e.knockHook.Load()}
 		for _, k := range batch {
 			ok, err := recordKnock(tx, k, q)
 			if err != nil {
@@ -835,7 +837,8 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 type knockQuota struct {
 	perOrgLimit, totalLimit int
 	perOrg                  map[string]int
-	total                   int // -1: not counted yet
+	total                   int        // -1: not counted yet
+	onNew                   *KnockHook // called for each newly queued knock (nil: none)
 }
 
 // recordKnock records one knock: a known identity (same org and subject
@@ -893,6 +896,11 @@ func recordKnock(tx *store.Tx, k knockReq, q *knockQuota) (ok bool, err error) {
 	}
 	q.perOrg[k.cvr]++
 	q.total++
+	if q.onNew != nil {
+		if err := (*q.onNew)(tx, kn); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 

@@ -30,6 +30,7 @@ _reasons := union({
 	escalation, duplicate, system_group_immutable, activation_not_possible,
 	activation_one_at_a_time, already_active, password_login_not_enabled,
 	not_manual_association, external_grant_not_admin,
+	anonymity_request,
 })
 
 # ---------------------------------------------------------------------------
@@ -42,6 +43,7 @@ _actions := {
 	"group.create", "group.delete", "group.member.add",
 	"group.member.remove", "org.update", "user.activation", "user.confirm",
 	"user.password.reset", "user.password.unblock",
+	"user.anonymity.request", "user.anonymity.approve", "user.anonymity.reject",
 }
 
 _user_actions := {
@@ -685,3 +687,109 @@ external_grant_not_admin contains lib.reason("external_grant_not_admin", "M17", 
 }
 
 _admin_role_right if lib.non_empty_string(input.right.admin_role)
+
+# ---------------------------------------------------------------------------
+# A8: anonymity requests (an existing user asks; an approval re-creates it)
+# ---------------------------------------------------------------------------
+
+_anonymity_actions := {"user.anonymity.request", "user.anonymity.approve", "user.anonymity.reject"}
+
+_has_anonymity if is_object(input.anonymity)
+
+_missing contains "target" if {
+	input.action in _anonymity_actions
+	not _has_target
+}
+
+_missing contains "anonymity" if {
+	input.action in _anonymity_actions
+	not _has_anonymity
+}
+
+_offers_anonymity if {
+	some r in input.anonymity.rights
+	lib.non_empty_string(r)
+}
+
+_request_status := st if {
+	st := input.anonymity.request.status
+	lib.non_empty_string(st)
+} else := "(none)"
+
+# _asks_anonymity: a request, or the approval of a pending one (a decided
+# request is refused by its state alone).
+_asks_anonymity if input.action == "user.anonymity.request"
+
+_asks_anonymity if {
+	input.action == "user.anonymity.approve"
+	_request_status == "pending"
+}
+
+# METADATA
+# title: A8 anonymity only for services using NemLog-in as broker
+# description: >-
+#   Anonymity works only on services that use NemLog-in as broker
+#   ("Anonymisering kun fungerer på tjenester, der anvender NemLog-in som
+#   Broker"): a user may ask for anonymity, and an administrator may
+#   approve it, only while the user holds some right flagged
+#   anonymity_allowed. Function certificate users are systems, never
+#   anonymous persons.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+anonymity_request contains lib.reason("anonymity_not_offered", "A8", msg) if {
+	_asks_anonymity
+	not _offers_anonymity
+	msg := sprintf("user %v holds no right of a service that uses NemLog-in as broker (anonymity_allowed); anonymity is not offered", [_target_id])
+}
+
+# METADATA
+# title: A8 anonymity only for services using NemLog-in as broker
+# description: >-
+#   A function certificate user cannot ask for anonymity or be made
+#   anonymous.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+anonymity_request contains lib.reason("anonymity_not_offered", "A8", msg) if {
+	_asks_anonymity
+	input.target.kind == "function"
+	msg := sprintf("user %v is a function certificate user; it cannot be anonymous", [_target_id])
+}
+
+# METADATA
+# title: A8 an anonymous user is not made anonymous again
+# description: >-
+#   A user created anonymous (or already re-created as anonymous) has
+#   nothing to ask for.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+anonymity_request contains lib.reason("already_anonymous", "A8", msg) if {
+	_asks_anonymity
+	_target_anonymous == true
+	msg := sprintf("user %v is already anonymous", [_target_id])
+}
+
+# METADATA
+# title: A8 one pending anonymity request per user
+# description: >-
+#   While a user's request waits for the administrators ("én mail og én
+#   notifikation …, som du skal godkende"), it cannot ask again.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+anonymity_request contains lib.reason("anonymity_request_pending", "A8", msg) if {
+	input.action == "user.anonymity.request"
+	input.anonymity.pending == true
+	msg := sprintf("user %v already has a pending anonymity request", [_target_id])
+}
+
+# METADATA
+# title: A8 only a pending anonymity request is decided
+# description: >-
+#   An anonymity request is approved or rejected once; an approved or
+#   rejected request (or a missing one) cannot be decided again.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+anonymity_request contains lib.reason("anonymity_request_state", "A8", msg) if {
+	input.action in {"user.anonymity.approve", "user.anonymity.reject"}
+	_request_status != "pending"
+	msg := sprintf("the anonymity request is %v, not pending; it cannot be decided again", [_request_status])
+}

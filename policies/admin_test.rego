@@ -711,3 +711,93 @@ test_m17_external_users_get_admin_roles_only if {
 	d := admin.decision with input as bad
 	{r.code | some r in d.reasons} == {"external_grant_not_admin"}
 }
+
+# ---------------------------------------------------------------------------
+# A8 anonymity requests (an existing user asks; approval re-creates it)
+# ---------------------------------------------------------------------------
+
+anon_facts := {"rights": ["nemlogin.service"], "pending": false, "request": null}
+
+anon_request := with_(base, {"action": "user.anonymity.request", "change": null, "anonymity": anon_facts})
+
+anon_pending_req := {"id": "r-1", "status": "pending", "user_id": "u-1"}
+
+anon_approve := with_(base, {
+	"action": "user.anonymity.approve", "change": null,
+	"anonymity": object.union(anon_facts, {"pending": true, "request": anon_pending_req}),
+})
+
+test_a8_anonymity_request_with_broker_right_allowed if {
+	d := admin.decision with input as anon_request
+	d.allow == true
+}
+
+test_a8_anonymity_request_without_broker_right_denied if {
+	d := admin.decision with input as json.patch(anon_request, [{"op": "replace", "path": "/anonymity/rights", "value": []}])
+	d.allow == false
+	"anonymity_not_offered/A8" in codes(d)
+}
+
+test_a8_anonymity_request_function_user_denied if {
+	d := admin.decision with input as with_(anon_request, {"target": function_user})
+	"anonymity_not_offered/A8" in codes(d)
+}
+
+test_a8_anonymity_request_already_anonymous_denied if {
+	d := admin.decision with input as with_(anon_request, {"target": object.union(employee, {"anonymous": true})})
+	"already_anonymous/A8" in codes(d)
+}
+
+test_a8_anonymity_request_twice_denied if {
+	d := admin.decision with input as json.patch(anon_request, [{"op": "replace", "path": "/anonymity/pending", "value": true}])
+	"anonymity_request_pending/A8" in codes(d)
+}
+
+test_a8_anonymity_request_missing_facts_fail_closed if {
+	d := admin.decision with input as object.remove(anon_request, ["anonymity"])
+	d.allow == false
+	"input_incomplete/fail_closed" in codes(d)
+}
+
+test_a8_anonymity_approve_pending_allowed if {
+	d := admin.decision with input as anon_approve
+	d.allow == true
+}
+
+test_a8_anonymity_approve_decided_denied if {
+	inp := json.patch(anon_approve, [{"op": "replace", "path": "/anonymity/request/status", "value": "approved"}])
+	d := admin.decision with input as inp
+	"anonymity_request_state/A8" in codes(d)
+}
+
+test_a8_anonymity_approve_lost_broker_right_denied if {
+	d := admin.decision with input as json.patch(anon_approve, [{"op": "replace", "path": "/anonymity/rights", "value": []}])
+	"anonymity_not_offered/A8" in codes(d)
+}
+
+test_a8_anonymity_reject_pending_allowed if {
+	inp := with_(anon_approve, {"action": "user.anonymity.reject"})
+	d := admin.decision with input as json.patch(inp, [{"op": "replace", "path": "/anonymity/rights", "value": []}])
+	d.allow == true
+}
+
+test_a8_anonymity_reject_twice_denied if {
+	inp := json.patch(with_(anon_approve, {"action": "user.anonymity.reject"}), [{"op": "replace", "path": "/anonymity/request/status", "value": "rejected"}])
+	d := admin.decision with input as inp
+	"anonymity_request_state/A8" in codes(d)
+}
+
+test_a8_anonymity_approve_last_admin_denied if {
+	inp := with_(anon_approve, {"role_changes": [{"user_id": "oa-1", "before": ["org-admin"], "after": []}], "actor": object.union(actor, {"roles": ["org-admin", "user-admin"]})})
+	d := admin.decision with input as inp
+	"last_admin/A10" in codes(d)
+}
+
+test_a8_anonymity_decided_request_refused_by_state_only if {
+	inp := json.patch(anon_approve, [
+		{"op": "replace", "path": "/anonymity/request/status", "value": "rejected"},
+		{"op": "replace", "path": "/anonymity/rights", "value": []},
+	])
+	d := admin.decision with input as inp
+	codes(d) == {"anonymity_request_state/A8"}
+}

@@ -147,3 +147,36 @@ import_retirement := {"job": "retire_import", "rule": "L5", "action": "retire", 
 	due := input.import.created_at_ns + ((_days("import_retire_months", 12) * 30) * _day)
 	due <= _now
 }
+
+# _password_reminder_days: how many days before a local password expires
+# its user is reminded by e-mail (once per password).
+_password_reminder_days := 14
+
+_pw := object.get(input, "password", {})
+
+# METADATA
+# title: L8 password expiry reminder
+# description: >-
+#   A user with a local password (IMI-style, in an organisation with
+#   password_login) gets one reminder e-mail 14 days before the password
+#   expires (password_max_age_days, default 180): "Passwords bør ændres
+#   hver sjette måned. Brugerne får en påmindelse pr. e-mail". Only an
+#   active or new user with an e-mail address and a password that is not
+#   temporary is reminded, and only once per password (reminded_for_ns is
+#   the change time of the password last reminded about).
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_reminder := {"job": "remind_password", "rule": "L8", "action": "remind", "due_ns": due, "expires_ns": expires} if {
+	input.org.settings.password_login == true
+	_user.status in {"active", "new"}
+	_user.has_email == true
+	_pw.temporary == false
+	changed := _pw.changed_at_ns
+	is_number(changed)
+	changed > 0
+	_pw.reminded_for_ns != changed
+	expires := changed + (lib.password_max_age_days(input.org) * _day)
+	due := expires - (_password_reminder_days * _day)
+	due <= _now
+	_now < expires
+}

@@ -100,3 +100,39 @@ test_l5_retired_import_not_retired_again if {
 test_empty_input_no_actions if {
 	lifecycle.actions == [] with input as {}
 }
+
+_pw_input(now, pw, user, settings) := {
+	"now_ns": now,
+	"org": {"cvr": "12345674", "settings": object.union({"password_login": true}, settings)},
+	"user": object.union({"id": "u1", "kind": "employee", "status": "active", "has_email": true}, user),
+	"password": object.union({"changed_at_ns": _t0, "temporary": false, "reminded_for_ns": 0}, pw),
+}
+
+test_l8_password_reminder_14_days_before_expiry if {
+	r := lifecycle.password_reminder with input as _pw_input(_t0 + (166 * _day), {}, {}, {})
+	r.rule == "L8"
+	r.expires_ns == _t0 + (180 * _day)
+}
+
+test_l8_password_reminder_not_before_day_166 if {
+	not lifecycle.password_reminder with input as _pw_input(_t0 + (165 * _day), {}, {}, {})
+}
+
+test_l8_password_reminder_once_per_password if {
+	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {"reminded_for_ns": _t0}, {}, {})
+}
+
+test_l8_password_reminder_follows_org_max_age if {
+	lifecycle.password_reminder with input as _pw_input(_t0 + (17 * _day), {}, {}, {"password_max_age_days": 30})
+}
+
+test_l8_password_reminder_not_after_expiry if {
+	not lifecycle.password_reminder with input as _pw_input(_t0 + (181 * _day), {}, {}, {})
+}
+
+test_l8_password_reminder_needs_password_login_email_and_final_password if {
+	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {}, {}, {"password_login": false})
+	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {}, {"has_email": false}, {})
+	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {"temporary": true}, {}, {})
+	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {}, {"status": "inactive"}, {})
+}

@@ -174,6 +174,11 @@ type Right struct {
 	RequireCPR    bool      `json:"require_cpr"`
 	EmployeesOnly bool      `json:"employees_only"`
 	AdminRole     AdminRole `json:"admin_role,omitempty"` // "", user-admin, org-admin, auditor
+	// AnonymityAllowed marks a right of a service that uses NemLog-in as
+	// broker, where an anonymous user works (MitID Erhverv): only a user
+	// holding such a right may ask for anonymity, and only such grants
+	// move to the anonymous user an approval creates.
+	AnonymityAllowed bool `json:"anonymity_allowed"`
 }
 
 // Scope types of a grant.

@@ -60,6 +60,10 @@ type Runner struct {
 	Logger   zerolog.Logger
 	Now      func() time.Time // injectable clock (default time.Now)
 	Interval time.Duration    // default 1h
+	// Notify, when set, fans a notification out to the administrators of
+	// its org inside the action's transaction (admin.Server.Notify; the
+	// L4 warning is mailed by warn itself, so Notify adds no mail).
+	Notify func(tx *store.Tx, n store.Notification) error
 
 	mu sync.Mutex // one run at a time
 }
@@ -276,6 +280,9 @@ func (r *Runner) RunOnce(ctx context.Context, at time.Time) (int, error) {
 			applied++
 		}
 	}
+	reminded, err := r.remindPasswords(ctx, at) // L8 reminders (reminder.go)
+	applied += reminded
+	errs = append(errs, err)
 	if applied > 0 {
 		r.Logger.Info().Int("actions", applied).Msg("lifecycle run applied actions")
 	}
@@ -365,6 +372,13 @@ func (r *Runner) warn(tx *store.Tx, org *store.Org, u *store.User, a Action, at 
 			Body:      fmt.Sprintf("The manual association of %s (%s) has not been confirmed and will be deleted on %s unless an administrator confirms it.", u.Name, u.ID, deleteAt.Format("2006-01-02")),
 			CreatedAt: at,
 		}); err != nil {
+			return err
+		}
+	}
+	if r.Notify != nil {
+		if err := r.Notify(tx, store.Notification{Org: org.CVR, Kind: store.NotifyLifecycleWarning, Object: u.ID, UserID: u.ID,
+			Subject: "Unconfirmed user will be deleted",
+			Body:    fmt.Sprintf("The manual association of %s (%s) has not been confirmed and will be deleted on %s unless an administrator confirms it.", u.Name, u.ID, deleteAt.Format("2006-01-02"))}); err != nil {
 			return err
 		}
 	}

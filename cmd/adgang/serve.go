@@ -323,7 +323,9 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 	}
 	if cfg.LifecycleInterval > 0 {
 		runner := &lifecycle.Runner{Store: st, Policy: eng, Interval: cfg.LifecycleInterval,
-			Logger: m.Logger.With().Str("component", "lifecycle").Logger()}
+			Logger: m.Logger.With().Str("component", "lifecycle").Logger(),
+			// L4 warnings also notify the org's administrators (the mail goes out already).
+			Notify: func(tx *store.Tx, n store.Notification) error { return adm.Notify(tx, n, false) }}
 		lctx, cancel := context.WithCancel(context.Background())
 		m.stopLifecycle, m.lifecycleDone = cancel, make(chan struct{})
 		go func() { defer close(m.lifecycleDone); runner.Start(lctx) }()

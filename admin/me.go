@@ -1,0 +1,44 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// handleMe answers the caller's own profile ("Min profil",
+// Eksamensdatabasen): GET /v1/me → {user, rights:[{right, scope:{all,
+// cvr, p_numbers}}], revision}. The rights are those the user's own login
+// decisions allow, in the login answer's shape: a scope with all=true is
+// the whole organisation (the "empty unit"), otherwise the P-numbers it
+// applies to. Any token made for a user and any JWT may ask, a user
+// without an administrator role included; no Casbin role is needed, since
+// the answer is only ever about the caller itself. The CPR number is
+// masked (DDMMYY-****) as in every answer.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *caller) {
+	me, err := ownUser(c, "profile")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var u *store.User
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if u, err = loadUser(tx, me); err != nil {
+			return err
+		}
+		s.withPasswordStatus(r.Context(), tx, u)
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.eng.Profile(r.Context(), u)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
+}

@@ -1,0 +1,201 @@
+package admin
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// Notifications (SPEC §8): each goes to every org-admin and user-admin
+// of the organisation it is about (settled detail), is kept per
+// administrator (at most store.MaxNotificationsPerUser each, the oldest
+// dropped), and is also mailed through the outbox to each recipient with
+// an e-mail address.
+
+// notificationRoles are the admin roles whose holders are notified.
+var notificationRoles = []store.AdminRole{store.RoleOrgAdmin, store.RoleUserAdmin}
+
+// Notify fans n out to the org-admin and user-admin holders of n.Org,
+// read in tx (the active ones, external administrators of n.Org
+// included): one notification each and, when mail is true, one outbox
+// mail to each recipient that has an e-mail address. n's ID, Recipient
+// and CreatedAt are filled in per recipient. It writes in tx, so the
+// notification commits with the change it is about.
+func (s *Server) Notify(tx *store.Tx, n store.Notification, mail bool) error {
+	holders, err := s.readAdminHolders(tx, n.Org)
+	if err != nil {
+		return err
+	}
+	var recipients []string
+	for _, r := range notificationRoles {
+		ids, _ := holders[string(r)].([]string)
+		for _, id := range ids {
+			if !slices.Contains(recipients, id) {
+				recipients = append(recipients, id)
+			}
+		}
+	}
+	slices.Sort(recipients)
+	n.Subject, n.Body = pdp.MaskCPR(n.Subject), pdp.MaskCPR(n.Body)
+	for _, rid := range recipients {
+		one := n
+		one.ID, one.Recipient, one.CreatedAt = uuid.NewString(), rid, tx.Now()
+		if err := tx.CreateNotification(&one); err != nil {
+			return err
+		}
+		if !mail {
+			continue
+		}
+		u, err := tx.GetUser(rid)
+		if err != nil {
+			return err
+		}
+		if u.Email == "" {
+			continue
+		}
+		if err := tx.PutMail(&store.OutboxMail{ID: "notification-" + one.ID, To: u.Email, UserID: n.UserID,
+			Kind: "notification_" + n.Kind, Subject: n.Subject, Body: n.Body}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyKnock is the decision service's knock hook: a newly queued knock
+// notifies the org's administrators (D2, L6). It runs in the knock flush
+// transaction, off the decision path.
+func (s *Server) notifyKnock(tx *store.Tx, k *store.Knock) error {
+	who := k.Name
+	if who == "" {
+		who = k.SubjectID
+	}
+	return s.Notify(tx, store.Notification{Org: k.Org, Kind: store.NotifyKnock, Object: k.ID,
+		Subject: "New knock: an unknown employee asks for access",
+		Body: fmt.Sprintf("%s tried to log in for organisation %s and is waiting in the knock queue (knock %s).",
+			who, k.Org, k.ID)}, true)
+}
+
+// notificationCursor is a page token of the notification list: the order
+// key of the last notification answered, base64url.
+func notificationCursor(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) < 22 || b[20] != '-' || strings.Contains(string(b), "/") {
+		return "", invalid("page_token is not valid")
+	}
+	return string(b), nil
+}
+
+// pageLimit reads the limit query parameter (default 100, 1–1000).
+func pageLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return defaultPageSize, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPageSize {
+		return 0, invalid("limit must be 1-%d", maxPageSize)
+	}
+	return n, nil
+}
+
+// ownUser is the user the caller's credentials are bound to; a token
+// made without a user (a plain superadmin token) has none.
+func ownUser(c *caller, what string) (string, error) {
+	if c.userID == "" {
+		return "", store.Errorf(store.ENotFound, "this token is not bound to a user, so it has no %s; use a token made for a user (POST /v1/tokens with user_id) or a JWT", what)
+	}
+	return c.userID, nil
+}
+
+// handleListNotifications answers the caller's own notifications, newest
+// first: GET /v1/notifications?unread=true&limit=&page_token=.
+func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request, c *caller) {
+	me, err := ownUser(c, "notifications")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	unread := false
+	switch q.Get("unread") {
+	case "", "false":
+	case "true":
+		unread = true
+	default:
+		s.writeError(w, r, invalid("unread must be true or false"))
+		return
+	}
+	limit, err := pageLimit(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	after, err := notificationCursor(q.Get("page_token"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev := s.st.Revision()
+	var list []*store.Notification
+	var next string
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		list, next, err = tx.ListNotifications(me, unread, after, limit)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if next != "" {
+		next = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "notifications": list, "next_page_token": next})
+}
+
+// handleReadNotification marks one of the caller's own notifications
+// read: POST /v1/notifications/{id}/read. Another administrator's
+// notification answers 404, like a missing one.
+func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "id")
+	me, err := ownUser(c, "notifications")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := store.ValidUUID(id); err != nil {
+		s.writeError(w, r, fieldErr("notification id", err))
+		return
+	}
+	var n *store.Notification
+	rev, err := s.st.Update(r.Context(), c.actor, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.GetNotification(id)
+		if store.IsNotFound(err) || (err == nil && n.Recipient != me) {
+			return notFound("notification")
+		} else if err != nil {
+			return err
+		}
+		if err := tx.MarkNotificationRead(id, tx.Now()); err != nil {
+			return err
+		}
+		n, err = tx.GetNotification(id)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+}
