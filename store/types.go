@@ -174,6 +174,9 @@ type Right struct {
 	RequireCPR    bool      `json:"require_cpr"`
 	EmployeesOnly bool      `json:"employees_only"`
 	AdminRole     AdminRole `json:"admin_role,omitempty"` // "", user-admin, org-admin, auditor
+	// Privilege is the right's OIO BPP privilege URI in NemLog-in
+	// privilege lists; empty means urn:dk:adgang:<id>.
+	Privilege string `json:"privilege,omitempty"`
 }
 
 // Scope types of a grant.
