@@ -197,6 +197,9 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
 	h(http.MethodPost, "/v1/orgs/{cvr}/admins", s.handleCreateAdmin)
 	h(http.MethodGet, "/v1/orgs/{cvr}/admins", s.handleListAdmins)
+
+	// Issue 16: NemLog-in privilege lists in (dry run, changes nothing).
+	h(http.MethodPost, "/v1/orgs/{cvr}/privileges:check", s.handlePrivilegesCheck)
 	return r
 }
 
