@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
@@ -408,4 +409,35 @@ func containsAll(s []string, vs ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestAuthZENSearchIsNoLogin: confirming search results evaluates the
+// login decision, but a search is not the user logging in: no last-login
+// time is recorded for the users it finds (L1 counts days without login).
+// A real login afterwards is recorded; once it is, any earlier touch
+// would have been written too (one writer, in order).
+func TestAuthZENSearchIsNoLogin(t *testing.T) {
+	e := newEnv(t, pdp.Config{LoginFlushInterval: 10 * time.Millisecond})
+	e.searchAll("subject", map[string]any{"subject": map[string]any{"type": "user"},
+		"resource": map[string]any{"type": "org", "id": cvrA}, "action": map[string]any{"name": eks}}, 10)
+	e.searchAll("action", map[string]any{"subject": map[string]any{"type": "user", "id": uid["bob"]},
+		"resource": map[string]any{"type": "org", "id": cvrA}}, 10)
+	var ev pdp.AZResponse
+	e.post("/access/v1/evaluation", map[string]any{"subject": map[string]any{"type": "user", "id": uid["bob"]},
+		"resource": map[string]any{"type": "org", "id": cvrA}, "action": map[string]any{"name": eks}}, &ev)
+	if !ev.Decision {
+		t.Fatalf("bob on org A: %+v", ev)
+	}
+	if d, _ := e.login(pdp.LoginRequest{Subject: subj("alice", cvrA), Right: eks}); !d.Allow {
+		t.Fatalf("alice: %+v", d)
+	}
+	lastLogin := func(name string) *time.Time {
+		var u *store.User
+		_ = e.st.View(context.Background(), func(tx *store.Tx) error { var err error; u, err = tx.GetUser(uid[name]); return err })
+		return u.LastLogin
+	}
+	waitFor(t, "alice's login recorded", func() bool { return lastLogin("alice") != nil })
+	if got := lastLogin("bob"); got != nil {
+		t.Errorf("bob's last login = %v after searches and an evaluation, want none", got)
+	}
 }
