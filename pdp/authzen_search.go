@@ -637,22 +637,23 @@ func (e *Engine) customSearch(ctx context.Context, ep, kind string, raw []byte, 
 		if !ok {
 			return nil, false, store.Errorf(store.EInternal, "%s answered an entity that is not an object", q)
 		}
-		var key string
+		props, _ := obj["properties"].(map[string]any)
 		if kind == searchAction {
 			name, ok := obj["name"].(string)
 			if !ok || name == "" {
 				return nil, false, store.Errorf(store.EInternal, "%s answered an action without a name", q)
 			}
-			key = name
-		} else {
-			typ, ok1 := obj["type"].(string)
-			id, ok2 := obj["id"].(string)
-			if !ok1 || !ok2 || typ == "" || id == "" {
-				return nil, false, store.Errorf(store.EInternal, "%s answered an entity without type and id", q)
-			}
-			key = typ + "\x00" + id
+			byKey[name] = AZAction{Name: name, Properties: props}
+			continue
 		}
-		byKey[key] = obj
+		typ, ok1 := obj["type"].(string)
+		id, ok2 := obj["id"].(string)
+		if !ok1 || !ok2 || typ == "" || id == "" {
+			return nil, false, store.Errorf(store.EInternal, "%s answered an entity without type and id", q)
+		}
+		// The spec's member order (type, id, properties): clients that
+		// compare serialised entities see what they sent.
+		byKey[typ+"\x00"+id] = AZEntity{Type: typ, ID: id, Properties: props}
 	}
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
