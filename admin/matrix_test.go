@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"testing"
@@ -27,6 +28,7 @@ const (
 	dryRun                    // policy check: every role gets 200 (a verdict) in its own org
 	public                    // no authentication (OpenAPI document)
 	own                       // any caller bound to a user, on its own things; an unbound superadmin token has none (404)
+	userCheck                 // a dry run for grant writers (privileges:check): userWrite's roles, changes nothing
 )
 
 // routeCase is one route of SPEC §5 with a setup that makes a fresh
@@ -218,6 +220,11 @@ var routeCases = []routeCase{
 		return "/v1/notifications/" + e.newNotification(e.userOf[caller], org) + "/read", nil
 	}},
 	{"GET", "/v1/me", own, 200, func(e *env, _, _ string) (string, any) { return "/v1/me", nil }},
+	{"POST", "/v1/orgs/{cvr}/privileges:check", userCheck, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/privileges:check", map[string]any{"privileges": base64.StdEncoding.EncodeToString([]byte(
+			`<PrivilegeList xmlns="http://digst.dk/oiosaml/basic_privilege_profile"><PrivilegeGroup Scope="urn:dk:gov:saml:cvrNumberIdentifier:` +
+				org + `"><Privilege>urn:dk:adgang:imi.case_worker</Privilege></PrivilegeGroup></PrivilegeList>`))}
+	}},
 }
 
 // importHeader is the 15-column header row of the CSV import.
@@ -303,6 +310,7 @@ func expect(rc routeCase, caller string, other bool) int {
 		readAll:     {"org-admin", "user-admin", "auditor"},
 		auditRead:   {"org-admin", "auditor"},
 		userWrite:   {"org-admin", "user-admin"},
+		userCheck:   {"org-admin", "user-admin"},
 		orgWrite:    {"org-admin"},
 		selfService: {"org-admin", "user-admin", "auditor"},
 		dryRun:      {"org-admin", "user-admin", "auditor"},
@@ -357,6 +365,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 						if r.status == http.StatusNotFound && (r.errCode() != "not_found" || r.errRule() != "") {
 							t.Errorf("404 must be a plain not_found: %s", r)
 						}
+					case rc.access == userCheck:
+						e.unchanged(t, before)
 					case rc.method != "GET" && rc.access != dryRun:
 						if rev, _ := r.body["revision"].(float64); uint64(rev) <= before.rev {
 							t.Errorf("write answered revision %v, store was at %d", r.body["revision"], before.rev)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/adgang/adgang/pdp"
@@ -43,6 +44,9 @@ type rightRequest struct {
 	// AnonymityAllowed: a service using NemLog-in as broker (anonymity
 	// requests, see anonymity.go).
 	AnonymityAllowed bool `json:"anonymity_allowed"`
+	// Privilege is the OIO BPP privilege URI of NemLog-in privilege
+	// lists (default urn:dk:adgang:<id>).
+	Privilege string `json:"privilege,omitempty"`
 }
 
 func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -55,7 +59,8 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 	right := &store.Right{ID: id, Title: strings.TrimSpace(req.Title), Service: strings.TrimSpace(req.Service),
 		Forbidden: req.Forbidden, Deprecated: req.Deprecated, NoGroup: req.NoGroup, NoSE: req.NoSE,
 		RequireCPR: req.RequireCPR, EmployeesOnly: req.EmployeesOnly, AdminRole: req.AdminRole,
-		AnonymityAllowed: req.AnonymityAllowed}
+		AnonymityAllowed: req.AnonymityAllowed,
+		Privilege:        strings.TrimSpace(req.Privilege)}
 	created := false
 	// Changing the catalogue is no adgang.admin action: only the role
 	// check (A14, superadmin) applies.
@@ -83,7 +88,19 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 		default:
 			return nil, invalid("admin_role must be empty, org-admin, user-admin or auditor")
 		}
-		_, err := tx.GetRight(id)
+		if err := validPrivilegeURI(right); err != nil {
+			return nil, err
+		}
+		others, err := tx.ListRights()
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range others {
+			if o.ID != id && pdp.PrivilegeURI(o) == right.Privilege {
+				return nil, store.Errorf(store.EConflict, "privilege %s is already the privilege of right %s", right.Privilege, o.ID)
+			}
+		}
+		_, err = tx.GetRight(id)
 		if err != nil && !store.IsNotFound(err) {
 			return nil, err
 		}
@@ -105,4 +122,21 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 		status = http.StatusCreated
 	}
 	pdp.WriteJSON(w, status, map[string]any{"revision": rev, "right": right})
+}
+
+// validPrivilegeURI checks a right's privilege URI (empty gets the
+// default urn:dk:adgang:<id>): an absolute URI of at most 256 bytes with
+// no spaces or control characters. (The caller also keeps it unique in
+// the catalogue, so that a privilege list reads back to one right.)
+func validPrivilegeURI(r *store.Right) error {
+	if r.Privilege == "" {
+		r.Privilege = pdp.PrivilegeURI(r)
+	}
+	u, err := url.Parse(r.Privilege)
+	if len(r.Privilege) > 256 || err != nil || u.Scheme == "" || strings.ContainsFunc(r.Privilege, func(c rune) bool {
+		return c <= ' ' || c == 0x7f
+	}) {
+		return invalid("privilege must be an absolute URI (e.g. urn:dk:adgang:%s) of at most 256 bytes without spaces", r.ID)
+	}
+	return nil
 }

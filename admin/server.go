@@ -209,6 +209,8 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodGet, "/v1/notifications", s.handleListNotifications)
 	h(http.MethodPost, "/v1/notifications/{id}/read", s.handleReadNotification)
 	h(http.MethodGet, "/v1/me", s.handleMe)
+	// Issue 16: NemLog-in privilege lists in (dry run, changes nothing).
+	h(http.MethodPost, "/v1/orgs/{cvr}/privileges:check", s.handlePrivilegesCheck)
 	return r
 }
 

@@ -65,7 +65,7 @@ const (
 
 func (e *Engine) handleEvaluation(w http.ResponseWriter, r *http.Request) {
 	var req AZRequest
-	if err := DecodeJSON(w, r, &req); err != nil {
+	if err := decodeAZ(r, &req); err != nil {
 		WriteError(w, err)
 		return
 	}
@@ -120,7 +120,7 @@ func (r *AZRequest) checkSizes(prefix string) error {
 
 func (e *Engine) handleEvaluations(w http.ResponseWriter, r *http.Request) {
 	var req AZBatch
-	if err := DecodeJSON(w, r, &req); err != nil {
+	if err := decodeAZ(r, &req); err != nil {
 		WriteError(w, err)
 		return
 	}
@@ -181,7 +181,7 @@ func errorContext(err error) map[string]any {
 	} else {
 		d = ErrorDetail{Code: store.EInternal, Message: "internal error"}
 	}
-	return map[string]any{"code": d.Code, "message": d.Message, "rule": d.Rule}
+	return map[string]any{"status": StatusOf(err), "code": d.Code, "message": d.Message, "rule": d.Rule}
 }
 
 // mergeAZ fills an evaluation item's missing parts from the batch defaults.
@@ -204,14 +204,17 @@ func mergeAZ(def, item *AZRequest) *AZRequest {
 
 // EvaluateAuthZEN answers one AuthZEN access evaluation.
 func (e *Engine) EvaluateAuthZEN(ctx context.Context, req *AZRequest, m RequestMeta) (*AZResponse, error) {
-	if req.Subject == nil || req.Resource == nil || req.Action == nil {
-		return nil, store.Errorf(store.EInvalid, "subject, resource and action are required")
+	if err := req.checkRequired("", ""); err != nil {
+		return nil, err
 	}
 	if err := req.checkSizes(""); err != nil {
 		return nil, err
 	}
 	if ep := strings.Trim(e.cfg.AuthZENEntrypoint, "/"); ep != "" {
 		return e.authzenCustom(ctx, ep, req, m)
+	}
+	if loginMapped(req) {
+		return e.evaluateUnit(ctx, req, m)
 	}
 	if req.Action.Name != "login" {
 		return &AZResponse{Decision: false, Context: map[string]any{
@@ -319,9 +322,11 @@ func (e *Engine) handleAuthZENConfig(w http.ResponseWriter, r *http.Request) {
 		scheme = "https"
 	}
 	base := scheme + "://" + r.Host
-	WriteJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"policy_decision_point":       base,
 		"access_evaluation_endpoint":  base + "/access/v1/evaluation",
 		"access_evaluations_endpoint": base + "/access/v1/evaluations",
-	})
+	}
+	e.searchEndpoints(doc, base)
+	WriteJSON(w, http.StatusOK, doc)
 }

@@ -565,7 +565,9 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		if c := e.cache.get(req, e.store.Revision(), ps, now); c != nil {
 			cached := c.d
 			cached.DecisionID = d.DecisionID
-			e.afterLogin(req, &cached, c.userID)
+			if !isQuiet(ctx) {
+				e.afterLogin(req, &cached, c.userID)
+			}
 			return &cached
 		}
 	}
@@ -602,7 +604,9 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	if view.User != nil {
 		userID = view.User.ID
 	}
-	e.afterLogin(req, d, userID)
+	if !isQuiet(ctx) {
+		e.afterLogin(req, d, userID)
+	}
 	return d
 }
 

@@ -46,6 +46,10 @@ func (e *Engine) Handler() http.Handler {
 	mux.HandleFunc("POST /access/v1/evaluation", e.handleEvaluation)
 	mux.HandleFunc("POST /access/v1/evaluations", e.handleEvaluations)
 	mux.HandleFunc("GET /.well-known/authzen-configuration", e.handleAuthZENConfig)
+	mux.HandleFunc("POST /access/v1/search/subject", e.handleSearch(searchSubject))
+	mux.HandleFunc("POST /access/v1/search/resource", e.handleSearch(searchResource))
+	mux.HandleFunc("POST /access/v1/search/action", e.handleSearch(searchAction))
+	mux.HandleFunc("POST /v1/privileges", e.handlePrivileges)
 	mux.HandleFunc("GET /health", e.handleHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

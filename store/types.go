@@ -179,6 +179,9 @@ type Right struct {
 	// holding such a right may ask for anonymity, and only such grants
 	// move to the anonymous user an approval creates.
 	AnonymityAllowed bool `json:"anonymity_allowed"`
+	// Privilege is the right's OIO BPP privilege URI in NemLog-in
+	// privilege lists; empty means urn:dk:adgang:<id>.
+	Privilege string `json:"privilege,omitempty"`
 }
 
 // Scope types of a grant.

@@ -23,6 +23,8 @@ Usage:
   adgang import FILE --org CVR --mode create|update|delete
                                     import users from a CSV file (- is stdin) through
                                     the admin API (token: ADGANG_TOKEN; -h for flags)
+  adgang privileges parse FILE      read a NemLog-in privilege list (OIO BPP) into the grants
+                                    it corresponds to (--org CVR: checked by a running server)
   adgang version                    print the version
 
 Run 'adgang serve -h' for the server's flags.
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "privileges":
+		return runPrivileges(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "adgang", version)
 		return nil

@@ -1,0 +1,135 @@
+package admin
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// handlePrivilegesCheck is POST /v1/orgs/{cvr}/privileges:check: a NemLog-in
+// privilege list (OIO BPP XML, its base64, or {"privileges": base64}) read
+// into the grants it corresponds to in the org, each asked of adgang.admin
+// as a grant.create would be (A3, A4, A6 no SE scope for no_se rights, A7
+// scope outside the org, A11 …). Nothing is stored. With ?user_id= the
+// whole grant-create path of that user of the org is dry-run (A2 and the
+// role checks included); without it the holder is a new employee of the org.
+// Answer: {grants:[{right, privilege, scope}], refused:[{scope, privilege?,
+// right?, code, rule?, message}]}.
+func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	userID := r.URL.Query().Get("user_id")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pdp.MaxPrivilegeList))
+	if err != nil {
+		s.writeError(w, r, invalid("privilege list larger than %d bytes", pdp.MaxPrivilegeList))
+		return
+	}
+	var (
+		o      *store.Org
+		rights []*store.Right
+	)
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := store.ValidCVR(cvr); err != nil {
+			return notFound("organisation")
+		}
+		if err := s.authorize(c, cvr, "organisation", objGrant, actCreate); err != nil {
+			return err
+		}
+		var err error
+		if o, err = loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		if userID != "" {
+			if err := validUserID(userID); err != nil {
+				return err
+			}
+			u, err := loadUser(tx, userID)
+			if err != nil {
+				return err
+			}
+			if u.Org != cvr {
+				return notFound("user")
+			}
+		}
+		rights, err = tx.ListRights()
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := pdp.PrivilegeListFromBody(body)
+	if err != nil {
+		s.writeError(w, r, invalid("%v", err))
+		return
+	}
+	parsed, refused := pdp.GrantsOfPrivileges(list, rights)
+	byID := map[string]*store.Right{}
+	for _, rt := range rights {
+		byID[rt.ID] = rt
+	}
+	grants := []pdp.PrivilegeGrant{}
+	for _, g := range parsed {
+		reason, err := s.checkPrivilegeGrant(r, c, o, userID, g, byID[g.Right])
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if reason == nil {
+			grants = append(grants, g)
+			continue
+		}
+		refused = append(refused, pdp.PrivilegeRefusal{Scope: pdp.ScopeURI(g.Scope), Privilege: g.Privilege,
+			Right: g.Right, Code: reason.Code, Rule: reason.Rule, Message: pdp.MaskCPR(reason.Message)})
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": s.st.Revision(), "grants": grants, "refused": refused})
+}
+
+// checkPrivilegeGrant asks adgang.admin whether g may be granted in o: the
+// first deny reason, or nil when allowed.
+func (s *Server) checkPrivilegeGrant(r *http.Request, c *caller, o *store.Org, userID string, g pdp.PrivilegeGrant, right *store.Right) (*pdp.Reason, error) {
+	req := &grantRequest{Right: g.Right, Scope: &grantScope{Type: g.Scope.Type, Value: g.Scope.Value}}
+	if userID != "" {
+		var out *store.Grant
+		v, err := s.dryRun(r.Context(), c, s.planGrantCreate(c, store.HolderUser, userID, req, &out))
+		var se *store.Error
+		switch {
+		case err == nil:
+			return v.First(), nil
+		case errors.As(err, &se) && se.Code == store.EInvalid:
+			return &pdp.Reason{Code: se.ReasonCode(), Rule: se.Rule, Message: se.Message}, nil
+		default:
+			return nil, err
+		}
+	}
+	if err := req.validate(s.now()); err != nil {
+		var se *store.Error
+		if errors.As(err, &se) {
+			return &pdp.Reason{Code: se.ReasonCode(), Rule: se.Rule, Message: se.Message}, nil
+		}
+		return nil, err
+	}
+	var verdict *pdp.Verdict
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		holders, err := s.adminHolders(tx, o.CVR)
+		if err != nil {
+			return err
+		}
+		in := s.baseInput(c, "grant.create", o)
+		// The holder is a new employee of the org: no A2 (function
+		// certificate) or anonymity facts apply to it.
+		in["target"] = map[string]any{"id": "", "kind": string(store.KindEmployee), "anonymous": false,
+			"status": string(store.StatusNew), "org": o.CVR, "cpr_linked": false, "birth_date": "", "source": "", "association": ""}
+		in["grant"] = map[string]any{"id": "", "right": g.Right, "org": o.CVR, "holder_type": store.HolderUser,
+			"holder_id": "", "scope": map[string]any{"type": g.Scope.Type, "value": g.Scope.Value}}
+		in["right"], in["admin_holders"] = rightInput(right), holders
+		verdict, _ = s.check(r.Context(), in)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return verdict.First(), nil
+}
