@@ -171,8 +171,10 @@ type transferRequest struct {
 // user of its org in one transaction: the new holder gets a grant of the
 // right with the old holder's scope, and the old holder's direct grants
 // of it (in that org) are deleted. It is checked as the grant.create of
-// the new grant and, once applied, with both users' role changes (A11 for
-// both, A10 and A17 see that the role moves rather than disappears).
+// the new grant and a grant.delete of each old one and, once applied,
+// with both users' role changes (A11 for both, A10 and A17 see that the
+// role moves rather than disappears; A2 protects function certificate
+// users on either side).
 func (s *Server) planTransferAdmin(c *caller, id string, req *transferRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
@@ -233,7 +235,23 @@ func (s *Server) planTransferAdmin(c *caller, id string, req *transferRequest, o
 			Scope: old[0].Scope, GrantedBy: c.actor, Justification: "transfer-admin from " + from.ID}
 		in := s.baseInput(c, "grant.create", o)
 		in["target"], in["grant"], in["right"], in["admin_holders"] = userTarget(to), grantInput(g), rightInput(right), holders
-		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+		checks := []map[string]any{in}
+		// Each revoke is a grant.delete (A2, A11), with the holders as
+		// the hand-over leaves them: the new holder holds the role (A10).
+		after := map[string]any{}
+		for role, ids := range holders {
+			after[role] = ids
+		}
+		role := string(right.AdminRole)
+		if ids, _ := after[role].([]string); !slices.Contains(ids, to.ID) {
+			after[role] = append(slices.Clone(ids), to.ID)
+		}
+		for _, og := range old {
+			din := s.baseInput(c, "grant.delete", o)
+			din["target"], din["grant"], din["right"], din["admin_holders"] = userTarget(from), grantInput(og), rightInput(right), after
+			checks = append(checks, din)
+		}
+		return (&plan{checks: checks, apply: func(tx *store.Tx) error {
 			if err := tx.CreateGrant(g); err != nil {
 				return err
 			}
