@@ -410,13 +410,12 @@ func TestTransferAdmin(t *testing.T) {
 
 	// A function certificate user's grants are not an administrator's to
 	// take (A2), nor to give.
-	fnGrant := e.newGrant(store.HolderUser, fnA, cvrA, "mitid_erhverv.org_admin", store.Scope{Type: store.ScopeCVR, Value: cvrA})
+	e.newGrant(store.HolderUser, fnA, cvrA, "mitid_erhverv.org_admin", store.Scope{Type: store.ScopeCVR, Value: cvrA})
 	toA := e.newUser(cvrA)
 	before = e.snap()
 	wantRefusal(t, e.do("org-admin", "POST", "/v1/users/"+fnA+"/transfer-admin", map[string]any{"to_user_id": toA, "right": "mitid_erhverv.org_admin"}), 403, "function_cert_immutable", "A2")
 	wantRefusal(t, e.do("org-admin", "POST", "/v1/users/"+oaA+"/transfer-admin", map[string]any{"to_user_id": fnA, "right": "mitid_erhverv.org_admin"}), 403, "function_cert_immutable", "A2")
 	e.unchanged(t, before)
-	_ = fnGrant
 
 	// The last org-admin of B hands its role over in one step (A10 does
 	// not stop a transfer).
