@@ -190,7 +190,7 @@ func (s *Server) authToken(ctx context.Context, plain string) (*caller, error) {
 	}
 	c := &caller{tokenID: t.ID, superadmin: t.Superadmin, expires: t.ExpiresAt}
 	if u != nil {
-		c.userID = u.ID
+		c.userID, c.cprLinked = u.ID, u.CPRLinked
 	}
 	switch {
 	case t.Superadmin:
@@ -305,8 +305,12 @@ func (s *Server) authJWT(ctx context.Context, cred string) (*caller, error) {
 	if store.ValidUUID(sub) != nil {
 		return nil, unauthorized("invalid token: sub must be a user id")
 	}
+	cprLinked := false
 	err = s.st.View(ctx, func(tx *store.Tx) error {
-		_, err := tx.GetUser(sub)
+		u, err := tx.GetUser(sub)
+		if err == nil {
+			cprLinked = u.CPRLinked
+		}
 		return err
 	})
 	if store.IsNotFound(err) {
@@ -315,7 +319,7 @@ func (s *Server) authJWT(ctx context.Context, cred string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &caller{subject: sub, actor: sub, userID: sub}
+	c := &caller{subject: sub, actor: sub, userID: sub, cprLinked: cprLinked}
 	if exp, ok := tok.Expiration(); ok {
 		c.expires = &exp
 	}

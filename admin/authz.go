@@ -37,17 +37,18 @@ m = (g(r.sub, p.sub, r.dom) || g(r.sub, p.sub, "*")) && (p.dom == "*" || r.dom =
 
 // Objects and actions of the Casbin policy.
 const (
-	objOrg     = "org"     // an organisation and its settings
-	objUser    = "user"    // users and their status
-	objGrant   = "grant"   // grants of users and groups
-	objGroup   = "group"   // custom groups
-	objMember  = "member"  // group membership
-	objKnock   = "knock"   // the knock queue
-	objHistory = "history" // one user's audit history
-	objAudit   = "audit"   // an organisation's whole audit log
-	objRight   = "right"   // the rights catalogue (global)
-	objToken   = "token"   // API tokens (global; own tokens only unless superadmin)
-	objPolicy  = "policy"  // the dry-run policy check
+	objOrg     = "org"         // an organisation and its settings
+	objUser    = "user"        // users and their status
+	objGrant   = "grant"       // grants of users and groups
+	objGroup   = "group"       // custom groups
+	objMember  = "member"      // group membership
+	objKnock   = "knock"       // the knock queue
+	objHistory = "history"     // one user's audit history
+	objAudit   = "audit"       // an organisation's whole audit log
+	objRight   = "right"       // the rights catalogue (global)
+	objToken   = "token"       // API tokens (global; own tokens only unless superadmin)
+	objPolicy  = "policy"      // the dry-run policy check
+	objCert    = "certificate" // certificate records (issue 17)
 
 	actRead   = "read"
 	actCreate = "create"
@@ -108,6 +109,12 @@ var casbinPolicy = [][]string{
 	{string(store.RoleAuditor), "*", objRight, actRead},
 	{string(store.RoleAuditor), "*", objToken, "*"},
 	{string(store.RoleAuditor), "*", objPolicy, actCheck},
+
+	// Certificates (issue 17): the org's administrators manage them, the
+	// auditor reads them.
+	{string(store.RoleOrgAdmin), "*", objCert, "*"},
+	{string(store.RoleUserAdmin), "*", objCert, "*"},
+	{string(store.RoleAuditor), "*", objCert, actRead},
 }
 
 // anyDomain is the Casbin domain of links that hold in every organisation.

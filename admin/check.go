@@ -54,13 +54,18 @@ func (r *refusalError) Unwrap() error { return r.err }
 // error code that pdp.StatusOf turns into the HTTP status. It is the one
 // place that decides the status of a refusal:
 //
-//	409 conflict:  duplicate (A12), last_admin (A10)
+//	409 conflict:  duplicate (A12), last_admin (A10), must_have_role (A17),
+//	               certificate_state (C2)
 //	422 invalid:   forbidden_right (A3), deprecated_right (A4),
 //	               group_grant_not_allowed (A5), se_scope_not_allowed (A6),
 //	               scope_not_in_org (A7), anonymity_immutable (A8),
 //	               external_grant_not_admin (M17), anonymity_not_offered
 //	               and already_anonymous (A8); 409 also
 //	               anonymity_request_pending and anonymity_request_state (A8)
+//	               external_grant_not_admin (M17),
+//	               identification_means_not_allowed (A16),
+//	               admin_not_cpr_identified (A18), import_not_allowed (A19),
+//	               certificate_type_not_allowed (C1)
 //	403 forbidden: function_cert_immutable (A2), delete_not_allowed (A9),
 //	               escalation (A11), system_group_immutable (A13),
 //	               forbidden (A14), and any code a custom policy adds
@@ -71,14 +76,16 @@ func reasonErrorCode(code, rule string) string {
 		return store.EInternal
 	}
 	switch code {
-	case "duplicate", "last_admin":
+	case "duplicate", "last_admin", "must_have_role", "certificate_state":
 		return store.EConflict
 	case "anonymity_request_pending", "anonymity_request_state":
 		return store.EConflict
 	case "anonymity_not_offered", "already_anonymous":
 		return store.EInvalid // with a rule: 422
 	case "forbidden_right", "deprecated_right", "group_grant_not_allowed",
-		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable", "external_grant_not_admin":
+		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable", "external_grant_not_admin",
+		"identification_means_not_allowed", "admin_not_cpr_identified", "import_not_allowed",
+		"certificate_type_not_allowed":
 		return store.EInvalid // with a rule: 422
 	default:
 		return store.EForbidden
@@ -130,16 +137,34 @@ func (s *Server) runPlan(ctx context.Context, tx *store.Tx, pf planFunc) (*pdp.V
 			return last, err
 		}
 	}
-	if err := p.apply(tx); err != nil || len(p.roleUsers) == 0 {
-		return last, err
-	}
-	// The effective roles the change produces: tx reads its own writes.
-	after, err := s.rolesOf(tx, p.roleOrg, p.roleUsers)
+	// A17: whether the org's must-have rights are held, before the change.
+	mh, err := s.mustHaveBefore(ctx, tx, p)
 	if err != nil {
 		return last, err
 	}
-	changes := roleChanges(p.roleUsers, before, after)
-	if len(changes) == 0 {
+	if err := p.apply(tx); err != nil || (len(p.roleUsers) == 0 && mh == nil) {
+		return last, err
+	}
+	// The effective roles the change produces: tx reads its own writes.
+	changes := []any{}
+	if len(p.roleUsers) > 0 {
+		after, err := s.rolesOf(tx, p.roleOrg, p.roleUsers)
+		if err != nil {
+			return last, err
+		}
+		changes = roleChanges(p.roleUsers, before, after)
+	}
+	var mustHave []any
+	if mh != nil {
+		facts, unheld, err := s.mustHaveAfter(ctx, tx, mh)
+		if err != nil {
+			return last, err
+		}
+		if unheld {
+			mustHave = facts
+		}
+	}
+	if len(changes) == 0 && mustHave == nil {
 		return last, nil
 	}
 	if len(p.checks) == 0 {
@@ -147,6 +172,9 @@ func (s *Server) runPlan(ctx context.Context, tx *store.Tx, pf planFunc) (*pdp.V
 	}
 	in := maps.Clone(p.checks[0])
 	in["role_changes"] = changes
+	if mustHave != nil {
+		in["must_have"] = mustHave
+	}
 	if last, err = s.check(ctx, in); err != nil {
 		// The transaction holds the change: an import must discard its
 		// batch, like a row whose writes failed (applyError).
@@ -281,9 +309,16 @@ func orgInput(o *store.Org) map[string]any {
 	if deletion == "" {
 		deletion = store.DeletionAllowed
 	}
-	return map[string]any{"cvr": o.CVR, "type": string(o.Type), "p_units": ps, "se_numbers": se,
-		"settings": map[string]any{"deletion": deletion, "allow_knock": o.Settings.AllowKnock,
-			"password_login": o.Settings.PasswordLogin}}
+	settings := map[string]any{"deletion": deletion, "allow_knock": o.Settings.AllowKnock,
+		"password_login": o.Settings.PasswordLogin, "admins_cpr_identified": o.Settings.AdminsCPRIdentified}
+	// Lists are given only when set: an absent list limits nothing (A16, C1).
+	for name, l := range map[string][]string{"identification_means": o.Settings.IdentificationMeans,
+		"certificate_types": o.Settings.CertificateTypes, "must_have_roles": o.Settings.MustHaveRoles} {
+		if len(l) > 0 {
+			settings[name] = l
+		}
+	}
+	return map[string]any{"cvr": o.CVR, "type": string(o.Type), "p_units": ps, "se_numbers": se, "settings": settings}
 }
 
 func userTarget(u *store.User) map[string]any {

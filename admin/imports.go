@@ -184,6 +184,9 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, c *caller, 
 	if err := s.authorizeOrg(ctx, c, cvr, act); err != nil {
 		return err
 	}
+	if err := s.checkImport(ctx, c, cvr, mode, dryRun); err != nil {
+		return err
+	}
 	if r.ContentLength > maxImportBytes {
 		writeTooLarge(w)
 		return nil
@@ -597,11 +600,9 @@ func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
 	}
 	means, rights := splitList(f[colMeans]), splitList(f[colRights])
 	var out userAnswer
-	var extra func(tx *store.Tx) error
-	if len(means) > 0 {
-		extra = func(tx *store.Tx) error { return setMeans(tx, req.ID, means) }
-	}
-	create := im.s.planUserCreate(im.c, im.cvr, req, "import:"+im.id, &out, extra)
+	// The means go in the create itself, so A16 sees them.
+	req.IdentificationMeans = means
+	create := im.s.planUserCreate(im.c, im.cvr, req, "import:"+im.id, &out, nil)
 	return func(tx *store.Tx) (*plan, error) {
 		if err := im.claim(keys...); err != nil {
 			return nil, err
@@ -855,6 +856,10 @@ func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 		p := &plan{}
 		switch {
 		case changed:
+			if meansChanged {
+				// One user.update with the means in its change (A16).
+				patch.IdentificationMeans, meansChanged = &means, false
+			}
 			var out userAnswer
 			if p, err = im.s.planUserUpdate(im.c, u.ID, &patch, &out)(tx); err != nil {
 				return nil, err

@@ -225,6 +225,58 @@ var routeCases = []routeCase{
 			`<PrivilegeList xmlns="http://digst.dk/oiosaml/basic_privilege_profile"><PrivilegeGroup Scope="urn:dk:gov:saml:cvrNumberIdentifier:` +
 				org + `"><Privilege>urn:dk:adgang:imi.case_worker</Privilege></PrivilegeGroup></PrivilegeList>`))}
 	}},
+	// Issue 17 part 1: certificates and the admin transfer.
+	{"POST", "/v1/orgs/{cvr}/certificates", userWrite, 201, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/certificates", map[string]any{"type": "user", "user_id": e.newUser(org)}
+	}},
+	{"GET", "/v1/orgs/{cvr}/certificates", readAll, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/orgs/" + org + "/certificates?status=ordered", nil
+	}},
+	{"GET", "/v1/certificates/{serial}", readAll, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/certificates/" + e.newCert(org, store.CertOrdered), nil
+	}},
+	{"POST", "/v1/certificates/{serial}/issue", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/certificates/" + e.newCert(org, store.CertOrdered) + "/issue", nil
+	}},
+	{"POST", "/v1/certificates/{serial}/revoke", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/certificates/" + e.newCert(org, store.CertIssued) + "/revoke", nil
+	}},
+	{"POST", "/v1/certificates/{serial}/renew", userWrite, 201, func(e *env, org, _ string) (string, any) {
+		return "/v1/certificates/" + e.newCert(org, store.CertIssued) + "/renew", nil
+	}},
+	{"DELETE", "/v1/certificates/{serial}", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/certificates/" + e.newCert(org, store.CertOrdered), nil
+	}},
+	{"POST", "/v1/users/{id}/transfer-admin", userWrite, 200, func(e *env, org, caller string) (string, any) {
+		right := "mitid_erhverv.user_admin" // a role the caller holds (A11)
+		switch {
+		case org == cvrB:
+			right = "amp.lba"
+		case caller == "org-admin":
+			right = "mitid_erhverv.org_admin"
+		}
+		from := e.newUser(org)
+		e.newGrant(store.HolderUser, from, org, right, store.Scope{Type: store.ScopeCVR, Value: org})
+		return "/v1/users/" + from + "/transfer-admin", map[string]any{"to_user_id": e.newUser(org), "right": right}
+	}},
+}
+
+// newCert stores a user certificate of a fresh user of org with status
+// and returns its serial.
+func (e *env) newCert(org, status string) string {
+	e.t.Helper()
+	serial := fmt.Sprintf("T-%d-%s", e.n(), org)
+	u := e.newUser(org)
+	mustUpdate(e.t, e.st, func(tx *store.Tx) error {
+		now := time.Now()
+		c := &store.Certificate{Serial: serial, Org: org, UserID: u, Type: store.CertTypeUser, Status: status, OrderedAt: now}
+		if status == store.CertIssued {
+			until := now.Add(24 * time.Hour)
+			c.IssuedAt, c.ExpiresAt = &now, &until
+		}
+		return tx.SaveCertificate(c, "certificate.order")
+	})
+	return serial
 }
 
 // importHeader is the 15-column header row of the CSV import.
@@ -269,6 +321,9 @@ func expect(rc routeCase, caller string, other bool) int {
 			return http.StatusNotFound
 		}
 		return rc.ok
+	}
+	if other && caller == "superadmin" && rc.route == "/v1/orgs/{cvr}/imports" {
+		return http.StatusUnprocessableEntity // A19: the other org is an a-kasse
 	}
 	switch caller {
 	case "none", "expired":
@@ -577,6 +632,14 @@ func TestAuthorisationMatrixEffectiveRights(t *testing.T) {
 					path, body := rc.setup(e, org)
 					before := e.snap()
 					r := e.do(caller, rc.method, path, body)
+					if rc.within == "rows" && other && caller == "superadmin" {
+						// A19: the other org is an a-kasse, which cannot import.
+						if r.status != http.StatusUnprocessableEntity || r.errRule() != "A19" {
+							t.Fatalf("got %s, want 422 A19", r)
+						}
+						e.unchanged(t, before)
+						return
+					}
 					want := rightsOutcome(caller, other)
 					status, code, rule := r.status, r.errCode(), r.errRule()
 					if rc.within != "" && r.status == http.StatusOK {

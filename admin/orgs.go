@@ -38,6 +38,27 @@ func validSettings(st *store.OrgSettings) error {
 	default:
 		return invalid("settings.deletion must be inactivate_only or allowed")
 	}
+	seen := map[string]bool{}
+	for _, t := range st.CertificateTypes {
+		switch t {
+		case store.CertTypeUser, store.CertTypeOrg, store.CertTypeFunction:
+		default:
+			return invalid("settings.certificate_types: %q is not user, org or function", t)
+		}
+		if seen["c/"+t] {
+			return invalid("settings.certificate_types lists %s twice", t)
+		}
+		seen["c/"+t] = true
+	}
+	for _, r := range st.MustHaveRoles {
+		if err := validText("settings.must_have_roles", r, 200); err != nil {
+			return err
+		}
+		if strings.TrimSpace(r) == "" || seen["r/"+r] {
+			return invalid("settings.must_have_roles must list right ids, each once")
+		}
+		seen["r/"+r] = true
+	}
 	if st.PasswordMaxAgeDays < 0 || st.PasswordMaxAgeDays > 3650 {
 		return invalid("settings.password_max_age_days must be 0 (default 180) to 3650")
 	}
@@ -109,6 +130,9 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *call
 		if err := validSettings(&o.Settings); err != nil {
 			return nil, err
 		}
+		if err := knownRights(tx, o.Settings.MustHaveRoles); err != nil {
+			return nil, err
+		}
 		return &plan{apply: func(tx *store.Tx) error { return tx.CreateOrg(o) }}, nil
 	}
 	rev, err := s.write(r.Context(), c, pf)
@@ -167,6 +191,10 @@ type settingsPatch struct {
 	IdentificationMeans *[]string        `json:"identification_means,omitempty"`
 	Lifecycle           *store.Lifecycle `json:"lifecycle,omitempty"`
 	PasswordLogin       *bool            `json:"password_login,omitempty"`
+	PasswordMaxAgeDays  *int             `json:"password_max_age_days,omitempty"` // M20
+	CertificateTypes    *[]string        `json:"certificate_types,omitempty"`     // C1
+	MustHaveRoles       *[]string        `json:"must_have_roles,omitempty"`       // A17
+	AdminsCPRIdentified *bool            `json:"admins_cpr_identified,omitempty"` // A18
 }
 
 // applyTo applies the patch to o and returns the change for the policy.
@@ -226,6 +254,22 @@ func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 			o.Settings.PasswordLogin = *sp.PasswordLogin
 			sc["password_login"] = *sp.PasswordLogin
 		}
+		if sp.PasswordMaxAgeDays != nil {
+			o.Settings.PasswordMaxAgeDays = *sp.PasswordMaxAgeDays
+			sc["password_max_age_days"] = *sp.PasswordMaxAgeDays
+		}
+		if sp.CertificateTypes != nil {
+			o.Settings.CertificateTypes = *sp.CertificateTypes
+			sc["certificate_types"] = *sp.CertificateTypes
+		}
+		if sp.MustHaveRoles != nil {
+			o.Settings.MustHaveRoles = *sp.MustHaveRoles
+			sc["must_have_roles"] = *sp.MustHaveRoles
+		}
+		if sp.AdminsCPRIdentified != nil {
+			o.Settings.AdminsCPRIdentified = *sp.AdminsCPRIdentified
+			sc["admins_cpr_identified"] = *sp.AdminsCPRIdentified
+		}
 		if err := validSettings(&o.Settings); err != nil {
 			return nil, err
 		}
@@ -254,6 +298,9 @@ func (s *Server) planOrgUpdate(c *caller, cvr string, req *orgPatchRequest, out 
 		next.SENumbers = append([]string(nil), org.SENumbers...)
 		change, err := req.applyTo(&next)
 		if err != nil {
+			return nil, err
+		}
+		if err := knownRights(tx, next.Settings.MustHaveRoles); err != nil {
 			return nil, err
 		}
 		holders, err := s.adminHolders(tx, cvr)

@@ -134,3 +134,19 @@ func parseTimeParam(name, v string, endOfDay bool) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// validMeans checks a user's identification means (A16 decides whether
+// the org allows them): short texts, each once.
+func validMeans(means []string) error {
+	seen := map[string]bool{}
+	for _, m := range means {
+		if err := validText("identification_means", m, 100); err != nil {
+			return err
+		}
+		if strings.TrimSpace(m) == "" || seen[m] {
+			return invalid("identification_means must list non-empty means, each once")
+		}
+		seen[m] = true
+	}
+	return nil
+}

@@ -211,6 +211,15 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodGet, "/v1/me", s.handleMe)
 	// Issue 16: NemLog-in privilege lists in (dry run, changes nothing).
 	h(http.MethodPost, "/v1/orgs/{cvr}/privileges:check", s.handlePrivilegesCheck)
+	// Issue 17 (part 1): certificates, role transfer.
+	h(http.MethodPost, "/v1/orgs/{cvr}/certificates", s.handleOrderCertificate)
+	h(http.MethodGet, "/v1/orgs/{cvr}/certificates", s.handleListCertificates)
+	h(http.MethodGet, "/v1/certificates/{serial}", s.handleGetCertificate)
+	h(http.MethodPost, "/v1/certificates/{serial}/issue", s.handleCertificateAction("certificate.issue"))
+	h(http.MethodPost, "/v1/certificates/{serial}/revoke", s.handleCertificateAction("certificate.revoke"))
+	h(http.MethodPost, "/v1/certificates/{serial}/renew", s.handleCertificateAction("certificate.renew"))
+	h(http.MethodDelete, "/v1/certificates/{serial}", s.handleCertificateAction("certificate.delete"))
+	h(http.MethodPost, "/v1/users/{id}/transfer-admin", s.handleTransferAdmin)
 	return r
 }
 
@@ -394,6 +403,7 @@ type caller struct {
 	tokenID    string // the API token used ("" for JWT)
 	superadmin bool
 	expires    *time.Time // when the credentials expire (JWT exp, token expires_at); nil: never
+	cprLinked  bool       // the user the credentials act for has a linked CPR number (A18)
 }
 
 // actorInput is the policy input's actor: its roles in org.
@@ -402,7 +412,8 @@ func (s *Server) actorInput(c *caller, org string) map[string]any {
 	if id == "" {
 		id = c.actor
 	}
-	return map[string]any{"id": id, "superadmin": c.superadmin, "roles": s.roles.rolesIn(c.subject, org)}
+	return map[string]any{"id": id, "superadmin": c.superadmin, "roles": s.roles.rolesIn(c.subject, org),
+		"cpr_linked": c.cprLinked}
 }
 
 // notFound is the one not-found answer for an object: a missing object

@@ -36,6 +36,8 @@ type userCreateRequest struct {
 	Language      string `json:"language,omitempty"`
 	Phone         string `json:"phone,omitempty"`
 	Justification string `json:"justification,omitempty"`
+	// IdentificationMeans are the user's means (A16: within the org's).
+	IdentificationMeans []string `json:"identification_means,omitempty"`
 
 	// Set by the associations route (Unilogin), never from JSON.
 	userType, class string
@@ -136,7 +138,8 @@ func (s *Server) buildUser(req *userCreateRequest, cvr, source string) (*store.U
 	u := &store.User{ID: req.ID, Org: cvr, Name: strings.TrimSpace(req.Name), Email: req.Email,
 		Username: req.Username, LegacyID: req.LegacyID, BirthDate: req.BirthDate, Kind: store.UserKind(req.Kind),
 		PNumber: req.PNumber, SENumber: req.SENumber, Anonymous: req.Anonymous, Language: req.Language,
-		Phone: req.Phone, Justification: req.Justification, Source: source, UserType: req.userType, Class: req.class}
+		Phone: req.Phone, Justification: req.Justification, Source: source, UserType: req.userType, Class: req.class,
+		IdentificationMeans: req.IdentificationMeans}
 	if u.ID == "" {
 		u.ID = uuid.NewString()
 	} else if err := store.ValidUUID(u.ID); err != nil {
@@ -174,6 +177,7 @@ func (s *Server) validateUserFields(u *store.User) error {
 		{true, func() error { return validText("language", u.Language, 10) }},
 		{true, func() error { return validText("phone", u.Phone, 40) }},
 		{true, func() error { return validText("justification", u.Justification, 2000) }},
+		{len(u.IdentificationMeans) > 0, func() error { return validMeans(u.IdentificationMeans) }},
 	}
 	for _, c := range checks {
 		if c.set {
@@ -198,7 +202,8 @@ func changeOf(u *store.User) map[string]any {
 	return map[string]any{"id": u.ID, "org": u.Org, "name": u.Name, "email": u.Email, "username": u.Username,
 		"legacy_id": u.LegacyID, "cpr_linked": u.CPRLinked, "birth_date": u.BirthDate, "kind": string(u.Kind),
 		"p_number": u.PNumber, "se_number": u.SENumber, "anonymous": u.Anonymous, "language": u.Language,
-		"phone": u.Phone, "justification": u.Justification, "source": u.Source}
+		"phone": u.Phone, "justification": u.Justification, "source": u.Source,
+		"identification_means": nonNil(u.IdentificationMeans)}
 }
 
 type userAnswer struct {
@@ -346,6 +351,8 @@ type userPatchRequest struct {
 	Language      *string `json:"language,omitempty"`
 	Phone         *string `json:"phone,omitempty"`
 	Justification *string `json:"justification,omitempty"`
+	// IdentificationMeans replaces the user's means (A16).
+	IdentificationMeans *[]string `json:"identification_means,omitempty"`
 
 	ID               json.RawMessage `json:"id,omitempty"`
 	Org              json.RawMessage `json:"org,omitempty"`
@@ -404,6 +411,10 @@ func (p *userPatchRequest) applyTo(s *Server, u *store.User) (map[string]any, []
 	if p.Kind != nil {
 		u.Kind = store.UserKind(*p.Kind)
 		change["kind"] = *p.Kind
+	}
+	if p.IdentificationMeans != nil {
+		u.IdentificationMeans = nonNil(*p.IdentificationMeans)
+		change["identification_means"] = u.IdentificationMeans
 	}
 	if p.Anonymous != nil {
 		// Never applied here: A8 (Rego) refuses any change of it, and an

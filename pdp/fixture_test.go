@@ -169,11 +169,11 @@ func seed(t testing.TB, st *store.Store, now time.Time) {
 			}
 		}
 		if err := tx.PutCertificate(&store.Certificate{Serial: "REVOKED-1", Org: cvrA, UserID: uid["alice"],
-			Kind: "user", Status: store.CertRevoked}); err != nil {
+			Type: "user", Status: store.CertRevoked}); err != nil {
 			return err
 		}
 		return tx.PutCertificate(&store.Certificate{Serial: "ISSUED-1", Org: cvrA, UserID: uid["alice"],
-			Kind: "user", Status: store.CertIssued})
+			Type: "user", Status: store.CertIssued})
 	})
 	if err != nil {
 		t.Fatalf("seed: %v", err)

@@ -107,6 +107,11 @@ func orgTerm(o *store.Org) *ast.Term {
 		item("allow_knock", boolT(o.Settings.AllowKnock)),
 		item("deletion", strT(o.Settings.Deletion)),
 	}
+	if d := o.Settings.PasswordMaxAgeDays; d > 0 {
+		// M20: D15 counts the org's own maximum age, as the admin API's
+		// password_status does.
+		settings = append(settings, item("password_max_age_days", ast.IntNumberTerm(d)))
+	}
 	return obj(
 		item("cvr", strT(o.CVR)),
 		item("type", strT(string(o.Type))),
@@ -170,7 +175,13 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 		items = append(items, item("p_number", strT(req.PNumber)))
 	}
 	if c := v.Certificate; c != nil {
-		items = append(items, item("certificate", obj(item("serial", strT(c.Serial)), item("status", strT(c.Status)))))
+		// D14 reads the registry's record: its stored status and, for
+		// the expiry, the end of its validity.
+		cert := [][2]*ast.Term{item("serial", strT(c.Serial)), item("status", strT(c.Status))}
+		if c.ExpiresAt != nil {
+			cert = append(cert, item("expires_at_ns", nsT(*c.ExpiresAt)))
+		}
+		items = append(items, item("certificate", obj(cert...)))
 	} else {
 		items = append(items, item("certificate", ast.NullTerm()))
 	}

@@ -13,7 +13,7 @@ import (
 
 // ruleIDTitle matches a rule's METADATA title: its ID, then its name
 // ("D1 no valid grant", "A10 the last administrator stays").
-var ruleIDTitle = regexp.MustCompile(`^([DALM][0-9]+)\s`)
+var ruleIDTitle = regexp.MustCompile(`^([DALMC][0-9]+)\s`)
 
 // servingRuleIDs are the rule IDs the embedded default set decides, read
 // from its METADATA titles once.

@@ -31,6 +31,8 @@ _reasons := union({
 	activation_one_at_a_time, already_active, password_login_not_enabled,
 	not_manual_association, external_grant_not_admin,
 	anonymity_request,
+	identification_means_not_allowed, must_have_role, admin_not_cpr_identified,
+	import_not_allowed, certificate_type_not_allowed, certificate_state,
 })
 
 # ---------------------------------------------------------------------------
@@ -44,6 +46,14 @@ _actions := {
 	"group.member.remove", "org.update", "user.activation", "user.confirm",
 	"user.password.reset", "user.password.unblock",
 	"user.anonymity.request", "user.anonymity.approve", "user.anonymity.reject",
+	"user.import",
+	"certificate.order", "certificate.issue", "certificate.revoke",
+	"certificate.renew", "certificate.delete",
+}
+
+_certificate_actions := {
+	"certificate.issue", "certificate.revoke", "certificate.renew",
+	"certificate.delete",
 }
 
 _user_actions := {
@@ -53,7 +63,7 @@ _user_actions := {
 
 _grant_actions := {"grant.create", "grant.delete"}
 
-_needs_target := (_user_actions | _grant_actions) | {"group.member.add", "group.member.remove"}
+_needs_target := ((_user_actions | _grant_actions) | _certificate_actions) | {"group.member.add", "group.member.remove"}
 
 _superadmin if input.actor.superadmin == true
 
@@ -474,6 +484,12 @@ _sole_holder(role, user_id) if {
 
 _keeps_role(role) if role in input.remaining_roles
 
+_gained_by_another(role, user_id) if {
+	some other in _role_changes
+	other.user_id != user_id
+	role in _gained(other)
+}
+
 # METADATA
 # title: A10 the last administrator stays
 # description: >-
@@ -529,7 +545,9 @@ last_admin contains lib.reason("last_admin", "A10", msg) if {
 # description: >-
 #   Any change that takes an admin role away from its only holder in the
 #   organisation (a group membership removed, a move to another P-unit) is
-#   refused (role_changes).
+#   refused (role_changes), unless the same change gives the role to
+#   another user (a transfer: "Rollen som administrator kan også
+#   overdrages").
 # custom:
 #   seed: 003_5f84fadfd940cc68.txt
 last_admin contains lib.reason("last_admin", "A10", msg) if {
@@ -537,6 +555,7 @@ last_admin contains lib.reason("last_admin", "A10", msg) if {
 	some role in _lost(ch)
 	role in _must_have_roles
 	_sole_holder(role, ch.user_id)
+	not _gained_by_another(role, ch.user_id)
 	msg := sprintf("user %v is the last %v of the organisation", [ch.user_id, role])
 }
 
@@ -792,4 +811,173 @@ anonymity_request contains lib.reason("anonymity_request_state", "A8", msg) if {
 	input.action in {"user.anonymity.approve", "user.anonymity.reject"}
 	_request_status != "pending"
 	msg := sprintf("the anonymity request is %v, not pending; it cannot be decided again", [_request_status])
+}
+
+# ---------------------------------------------------------------------------
+# Issue 17: A16-A19, certificates (C1, C2)
+# ---------------------------------------------------------------------------
+
+_org_setting(name) := v if {
+	v := input.org.settings[name]
+}
+
+_allowed_means := {m | some m in _org_setting("identification_means")}
+
+_org_limits_means if count(_allowed_means) > 0
+
+# METADATA
+# title: A16 identification means within the organisation's
+# description: >-
+#   A user's identification means must be among those the organisation's
+#   settings allow (settings.identification_means). An organisation without
+#   that setting (or with an empty list) allows any.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+identification_means_not_allowed contains lib.reason("identification_means_not_allowed", "A16", msg) if {
+	input.action in {"user.create", "user.update"}
+	_org_limits_means
+	some m in input.change.identification_means
+	not m in _allowed_means
+	msg := sprintf("identification means %v is not allowed by organisation %v", [m, _org_text])
+}
+
+# _must_have: per right the organisation marks must-have (after the
+# change), whether it was marked and held before and is held after
+# (policies/README.md).
+_must_have := mh if {
+	mh := input.must_have
+	is_array(mh)
+} else := []
+
+_left_without_holder(m) if {
+	m.held_after == false
+	m.held_before == true
+}
+
+_left_without_holder(m) if {
+	m.held_after == false
+	m.marked_before == false
+}
+
+# METADATA
+# title: A17 must-have roles keep a holder
+# description: >-
+#   An organisation may mark rights (settings.must_have_roles) that must
+#   always have at least one active holder: a user whose login decision for
+#   that right allows. A change that would leave such a right without a
+#   holder (a revoke, an inactivation, a move, marking a right nobody holds)
+#   is refused; another holder must be appointed first ("Visse brugerroller
+#   skal gives til mindst én bruger i myndigheden").
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+must_have_role contains lib.reason("must_have_role", "A17", msg) if {
+	some m in _must_have
+	_left_without_holder(m)
+	msg := sprintf("the right %v must keep at least one active holder in organisation %v (%v)", [m.right, _org_text, _action])
+}
+
+_actor_cpr_linked if input.actor.cpr_linked == true
+
+# METADATA
+# title: A18 administrators are CPR-identified
+# description: >-
+#   In an organisation whose settings require it (admins_cpr_identified),
+#   every administrative change must be made by an administrator whose own
+#   user has a linked CPR number (Unilogin: administrators log in
+#   CPR-identified). It does not bind a superadmin.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+admin_not_cpr_identified contains lib.reason("admin_not_cpr_identified", "A18", msg) if {
+	input.org.settings.admins_cpr_identified == true
+	not _superadmin
+	not _actor_cpr_linked
+	msg := sprintf("organisation %v requires CPR-identified administrators", [_org_text])
+}
+
+# METADATA
+# title: A19 no CSV import for a-kasser
+# description: >-
+#   Organisations of type a-kasse cannot create, update or delete users by
+#   CSV import (Arbejdsmarkedsportalen: "Importér bruger: kan ikke benyttes
+#   af a-kasser").
+# custom:
+#   seed: 000_7043272af43671e9.txt
+import_not_allowed contains lib.reason("import_not_allowed", "A19", msg) if {
+	input.action == "user.import"
+	input.org.type == "a-kasse"
+	msg := sprintf("organisation %v is an a-kasse; it cannot import users from CSV", [_org_text])
+}
+
+_allowed_cert_types := {t | some t in _org_setting("certificate_types")}
+
+_cert_type := t if {
+	t := input.change.type
+	is_string(t)
+} else := "(none)"
+
+_cert_type_allowed if count(_allowed_cert_types) == 0
+
+_cert_type_allowed if _cert_type in _allowed_cert_types
+
+# METADATA
+# title: C1 certificate types the organisation allows
+# description: >-
+#   A certificate (MitID Erhverv: user, organisation or function
+#   certificate) is ordered only of a type the organisation's settings
+#   allow (settings.certificate_types; no list allows every type).
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+certificate_type_not_allowed contains lib.reason("certificate_type_not_allowed", "C1", msg) if {
+	input.action == "certificate.order"
+	not _cert_type_allowed
+	msg := sprintf("organisation %v does not allow %v certificates", [_org_text, _cert_type])
+}
+
+_cert_holder_kind := {"user": "employee", "function": "function"}
+
+# METADATA
+# title: C1 certificate types the organisation allows
+# description: >-
+#   A user certificate belongs to an employee, a function certificate to a
+#   function certificate user (system user) of the organisation; an
+#   organisation certificate to the organisation itself.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+certificate_type_not_allowed contains lib.reason("certificate_type_not_allowed", "C1", msg) if {
+	input.action == "certificate.order"
+	want := _cert_holder_kind[_cert_type]
+	input.change.holder.kind != want
+	msg := sprintf("a %v certificate needs a holder of kind %v", [_cert_type, want])
+}
+
+# _cert_from: the states each certificate action starts from.
+_cert_from := {
+	"certificate.issue": {"ordered"},
+	"certificate.delete": {"ordered"},
+	"certificate.revoke": {"issued", "expired"},
+	"certificate.renew": {"issued", "expired"},
+}
+
+_cert_serial := s if {
+	s := input.target.serial
+	is_string(s)
+} else := "(none)"
+
+_cert_status := s if {
+	s := input.target.status
+	is_string(s)
+} else := "(none)"
+
+# METADATA
+# title: C2 certificate life cycle
+# description: >-
+#   A certificate is ordered, then issued, and may be revoked (for good) or
+#   renewed (a new certificate) once issued or expired. An order can be
+#   deleted only before it is issued; a revoked certificate changes no more.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+certificate_state contains lib.reason("certificate_state", "C2", msg) if {
+	from := _cert_from[input.action]
+	not _cert_status in from
+	msg := sprintf("certificate %v is %v; %v is not possible", [_cert_serial, _cert_status, _action])
 }

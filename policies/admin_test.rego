@@ -582,6 +582,18 @@ test_a10_sole_holder_losing_role_by_move_denied if {
 	"last_admin/A10" in codes(d)
 }
 
+test_a10_transfer_from_sole_holder_allowed if {
+	inp := with_(role_change("user.update", ["org-admin"], []), {
+		"actor": org_admin_actor,
+		"role_changes": [
+			{"user_id": "oa-1", "before": ["org-admin"], "after": []},
+			{"user_id": "u-1", "before": [], "after": ["org-admin"]},
+		],
+	})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
 test_a10_holder_losing_role_with_other_holder_allowed if {
 	inp := with_(role_change("user.update", ["user-admin"], []), {
 		"role_changes": [{"user_id": "lba-2", "before": ["user-admin"], "after": []}],
@@ -800,4 +812,128 @@ test_a8_anonymity_decided_request_refused_by_state_only if {
 	])
 	d := admin.decision with input as inp
 	codes(d) == {"anonymity_request_state/A8"}
+}
+
+# ---------------------------------------------------------------------------
+# Issue 17: A16-A19, C1, C2
+# ---------------------------------------------------------------------------
+
+with_settings(inp, settings) := json.patch(inp, [{"op": "replace", "path": "/org/settings", "value": object.union(inp.org.settings, settings)}])
+
+means_change(action, means) := with_(base, {"action": action, "change": {"identification_means": means}})
+
+test_a16_means_within_org_allowed if {
+	d := admin.decision with input as with_settings(means_change("user.update", ["mitid"]), {"identification_means": ["mitid", "nemid"]})
+	d.allow == true
+}
+
+test_a16_means_outside_org_denied if {
+	d := admin.decision with input as with_settings(means_change("user.create", ["mitid", "token"]), {"identification_means": ["mitid"]})
+	d.allow == false
+	"identification_means_not_allowed/A16" in codes(d)
+}
+
+test_a16_org_without_setting_allows_any if {
+	d := admin.decision with input as means_change("user.update", ["anything"])
+	d.allow == true
+}
+
+must_have(marked, before, after) := with_(base, {"must_have": [{"right": "imi.admin", "marked_before": marked, "held_before": before, "held_after": after}]})
+
+test_a17_holder_kept_allowed if {
+	d := admin.decision with input as must_have(true, true, true)
+	d.allow == true
+}
+
+test_a17_last_holder_lost_denied if {
+	d := admin.decision with input as must_have(true, true, false)
+	d.allow == false
+	"must_have_role/A17" in codes(d)
+}
+
+test_a17_marking_unheld_right_denied if {
+	d := admin.decision with input as must_have(false, false, false)
+	"must_have_role/A17" in codes(d)
+}
+
+test_a17_already_unheld_does_not_block_other_changes if {
+	d := admin.decision with input as must_have(true, false, false)
+	d.allow == true
+}
+
+test_a18_cpr_identified_admin_allowed if {
+	inp := json.patch(with_settings(base, {"admins_cpr_identified": true}), [{"op": "add", "path": "/actor/cpr_linked", "value": true}])
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a18_admin_without_cpr_denied if {
+	d := admin.decision with input as with_settings(base, {"admins_cpr_identified": true})
+	d.allow == false
+	"admin_not_cpr_identified/A18" in codes(d)
+}
+
+test_a18_superadmin_not_bound if {
+	inp := json.patch(with_settings(base, {"admins_cpr_identified": true}), [{"op": "replace", "path": "/actor/superadmin", "value": true}])
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+import_in(type) := json.patch(with_(base, {"action": "user.import", "target": null, "change": {"mode": "create"}}), [{"op": "add", "path": "/org/type", "value": type}])
+
+test_a19_akasse_import_denied if {
+	d := admin.decision with input as import_in("a-kasse")
+	d.allow == false
+	"import_not_allowed/A19" in codes(d)
+}
+
+test_a19_institution_import_allowed if {
+	d := admin.decision with input as import_in("institution")
+	d.allow == true
+}
+
+cert_order(type, holder) := with_(base, {"action": "certificate.order", "target": null, "change": {"type": type, "holder": holder}})
+
+test_c1_allowed_type_ordered if {
+	d := admin.decision with input as with_settings(cert_order("user", {"kind": "employee"}), {"certificate_types": ["user"]})
+	d.allow == true
+}
+
+test_c1_type_not_in_settings_denied if {
+	d := admin.decision with input as with_settings(cert_order("org", null), {"certificate_types": ["user", "function"]})
+	d.allow == false
+	"certificate_type_not_allowed/C1" in codes(d)
+}
+
+test_c1_no_setting_allows_every_type if {
+	d := admin.decision with input as cert_order("org", null)
+	d.allow == true
+}
+
+test_c1_function_certificate_needs_function_user if {
+	d := admin.decision with input as cert_order("function", {"kind": "employee"})
+	"certificate_type_not_allowed/C1" in codes(d)
+	e := admin.decision with input as cert_order("function", {"kind": "function"})
+	e.allow == true
+}
+
+cert_action(action, status) := with_(base, {"action": action, "target": {"serial": "S1", "status": status}, "change": null})
+
+test_c2_legal_transitions_allowed if {
+	every pair in [["certificate.issue", "ordered"], ["certificate.delete", "ordered"], ["certificate.revoke", "issued"], ["certificate.renew", "expired"]] {
+		d := admin.decision with input as cert_action(pair[0], pair[1])
+		d.allow == true
+	}
+}
+
+test_c2_wrong_state_denied if {
+	every pair in [["certificate.issue", "revoked"], ["certificate.delete", "issued"], ["certificate.revoke", "revoked"], ["certificate.renew", "ordered"]] {
+		d := admin.decision with input as cert_action(pair[0], pair[1])
+		"certificate_state/C2" in codes(d)
+	}
+}
+
+test_c2_certificate_action_without_target_fails_closed if {
+	d := admin.decision with input as with_(cert_action("certificate.revoke", "issued"), {"target": null})
+	d.allow == false
 }

@@ -65,6 +65,12 @@ _deadlines contains t if {
 }
 
 _deadlines contains t if {
+	t := input.certificate.expires_at_ns
+	is_number(t)
+	t > _now
+}
+
+_deadlines contains t if {
 	c := input.user.password.changed_at_ns
 	is_number(c)
 	t := c + (_password_max_age_days * lib.ns_per_day)
@@ -281,6 +287,28 @@ org_mismatch contains lib.reason("org_mismatch", "D6", msg) if {
 certificate_revoked contains lib.reason("certificate_revoked", "D14", msg) if {
 	input.certificate.status == "revoked"
 	msg := sprintf("certificate %v is revoked", [object.get(input.certificate, "serial", "")])
+}
+
+_certificate_expired if input.certificate.status == "expired"
+
+_certificate_expired if {
+	t := input.certificate.expires_at_ns
+	is_number(t)
+	t <= _now
+}
+
+# METADATA
+# title: D14 certificate revoked
+# description: >-
+#   A login with a certificate of the registry that has expired (status
+#   expired, or its validity ended) is denied like a revoked one. A serial
+#   the registry does not know is not judged here.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+certificate_revoked contains lib.reason("certificate_revoked", "D14", msg) if {
+	input.certificate.status != "revoked"
+	_certificate_expired
+	msg := sprintf("certificate %v has expired", [object.get(input.certificate, "serial", "")])
 }
 
 _password_login if input.subject.auth_method == "password"

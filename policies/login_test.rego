@@ -726,6 +726,32 @@ test_d14_revoked_certificate_denied if {
 	"certificate_revoked/D14" in codes(d)
 }
 
+test_d14_expired_status_denied if {
+	d := login.decision with input as cert_login("expired")
+	d.allow == false
+	"certificate_revoked/D14" in codes(d)
+}
+
+test_d14_validity_ended_denied if {
+	inp := json.patch(cert_login("issued"), [{"op": "add", "path": "/certificate/expires_at_ns", "value": now - day}])
+	d := login.decision with input as inp
+	d.allow == false
+	"certificate_revoked/D14" in codes(d)
+}
+
+test_d14_valid_until_expiry_allowed if {
+	inp := json.patch(cert_login("issued"), [{"op": "add", "path": "/certificate/expires_at_ns", "value": now + day}])
+	d := login.decision with input as inp
+	d.allow == true
+	d.valid_until_ns <= now + day
+}
+
+test_d14_unknown_serial_not_judged if {
+	inp := json.patch(cert_login("issued"), [{"op": "replace", "path": "/certificate", "value": null}])
+	d := login.decision with input as inp
+	d.allow == true
+}
+
 # ---------------------------------------------------------------------------
 # D15 password change required, L8 blocked password
 # ---------------------------------------------------------------------------

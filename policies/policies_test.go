@@ -77,7 +77,7 @@ var decisionPackages = map[string]bool{
 var apiRules = map[string]bool{"decision": true, "allow": true, "reasons": true, "rights": true, "valid_until_ns": true}
 
 var (
-	ruleIDTitle = regexp.MustCompile(`^(D[0-9]+|A[0-9]+|L[0-9]+|M[0-9]+|fail_closed) \S`)
+	ruleIDTitle = regexp.MustCompile(`^(D[0-9]+|A[0-9]+|L[0-9]+|M[0-9]+|C[0-9]+|fail_closed) \S`)
 	seedName    = regexp.MustCompile(`^([0-9]{3}_[0-9a-f]{16}\.txt|SPEC\.md)$`)
 	reasonFuncs = map[string]bool{"lib.reason": true, "lib.reason_with": true, "lib.info_reason": true}
 )

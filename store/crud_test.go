@@ -595,7 +595,7 @@ func TestCertificatesImportsMailMeta(t *testing.T) {
 		if err := tx.CreateUser(newUser(1, nil)); err != nil {
 			return err
 		}
-		if err := tx.PutCertificate(&store.Certificate{Serial: "C1", Org: cvrA, UserID: uid(1), Kind: "user", Status: store.CertIssued}); err != nil {
+		if err := tx.PutCertificate(&store.Certificate{Serial: "C1", Org: cvrA, UserID: uid(1), Type: "user", Status: store.CertIssued}); err != nil {
 			return err
 		}
 		if err := tx.PutImport(&store.ImportBatch{ID: "i1", Org: cvrA, Mode: "create", CreatedAt: t0, Rows: 3}); err != nil {
@@ -670,10 +670,10 @@ func TestCertificatesImportsMailMeta(t *testing.T) {
 	})
 	// Revocation is irreversible.
 	mustUpdate(t, st, func(tx *store.Tx) error {
-		return tx.PutCertificate(&store.Certificate{Serial: "C1", Org: cvrA, Kind: "user", Status: store.CertRevoked})
+		return tx.PutCertificate(&store.Certificate{Serial: "C1", Org: cvrA, Type: "user", Status: store.CertRevoked})
 	})
 	_, err := st.Update(ctx, "t", func(tx *store.Tx) error {
-		return tx.PutCertificate(&store.Certificate{Serial: "C1", Org: cvrA, Kind: "user", Status: store.CertIssued})
+		return tx.PutCertificate(&store.Certificate{Serial: "C1", Org: cvrA, Type: "user", Status: store.CertIssued})
 	})
 	wantCode(t, err, store.EInvalid, "")
 }

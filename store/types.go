@@ -43,6 +43,12 @@ type OrgSettings struct {
 	Lifecycle           Lifecycle `json:"lifecycle"`
 	PasswordLogin       bool      `json:"password_login,omitempty"`        // IMI-style local accounts
 	PasswordMaxAgeDays  int       `json:"password_max_age_days,omitempty"` // L8/D15, default 180
+
+	// Issue 17 (SPEC §8): what may be ordered, which rights keep a holder,
+	// whether administrators must be CPR-identified.
+	CertificateTypes    []string `json:"certificate_types,omitempty"`     // C1: user | org | function; empty: any
+	MustHaveRoles       []string `json:"must_have_roles,omitempty"`       // A17: right ids that keep an active holder
+	AdminsCPRIdentified bool     `json:"admins_cpr_identified,omitempty"` // A18
 }
 
 // Org is an organisation, identified by its CVR number.
@@ -267,16 +273,40 @@ const (
 	CertExpired = "expired"
 )
 
-// Certificate is a user, organisation or function certificate.
+// Certificate types (SPEC §8).
+const (
+	CertTypeUser     = "user"
+	CertTypeOrg      = "org"
+	CertTypeFunction = "function"
+)
+
+// Certificate is a record of a user, organisation or function certificate
+// (MitID Erhverv): no key material. UserID is the holder of a user or
+// function certificate; Org holds an organisation certificate (and every
+// certificate belongs to one org). Status is the stored status; an issued
+// certificate past ExpiresAt reads as expired (EffectiveStatus).
 type Certificate struct {
-	Serial    string     `json:"serial"`
-	Org       string     `json:"org"`
-	UserID    string     `json:"user_id,omitempty"`
-	Kind      string     `json:"kind"` // user | org | function
-	Status    string     `json:"status"`
-	ValidFrom *time.Time `json:"valid_from,omitempty"`
-	ValidTo   *time.Time `json:"valid_to,omitempty"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Serial      string     `json:"serial"`
+	Org         string     `json:"org"`
+	UserID      string     `json:"user_id,omitempty"`
+	Type        string     `json:"type"` // user | org | function
+	Status      string     `json:"status"`
+	OrderedBy   string     `json:"ordered_by,omitempty"`
+	OrderedAt   time.Time  `json:"ordered_at"`
+	IssuedAt    *time.Time `json:"issued_at,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	RenewedFrom string     `json:"renewed_from,omitempty"` // the serial this one renews
+	RenewedBy   string     `json:"renewed_by,omitempty"`   // the serial that renews this one
+}
+
+// EffectiveStatus is the certificate's status at now: an issued
+// certificate whose ExpiresAt has passed is expired.
+func (c *Certificate) EffectiveStatus(now time.Time) string {
+	if c.Status == CertIssued && c.ExpiresAt != nil && !c.ExpiresAt.After(now) {
+		return CertExpired
+	}
+	return c.Status
 }
 
 // AuditEvent is one entry of the audit history. Events are written in the

@@ -1,0 +1,365 @@
+package admin
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// Certificates (issue 17, SPEC §8): records of MitID Erhverv user,
+// organisation and function certificates, no key material. Every change
+// is authorised by Casbin in the certificate's org (objCert), checked by
+// adgang.admin (C1 what may be ordered, C2 the life cycle, A18) and
+// audited by the store in the same transaction.
+
+// certValidity is how long an issued certificate is valid unless the
+// issue request says otherwise (MitID Erhverv certificates: 3 years).
+const certValidity = 3 * 365 * 24 * time.Hour
+
+// Certificate list paging (SPEC §8: default 100, at most 1000).
+const (
+	certPageSize    = 100
+	certMaxPageSize = 1000
+	certMaxExport   = 100000
+)
+
+// certOrderRequest is the body of POST /v1/orgs/{cvr}/certificates.
+type certOrderRequest struct {
+	Type   string `json:"type"`
+	UserID string `json:"user_id,omitempty"`
+}
+
+// certIssueRequest is the optional body of …/issue and …/renew.
+type certIssueRequest struct {
+	ExpiresAt string `json:"expires_at,omitempty"`
+}
+
+// certView is a certificate as answered: its status at now.
+func certView(c *store.Certificate, now time.Time) *store.Certificate {
+	v := *c
+	v.Status = c.EffectiveStatus(now)
+	return &v
+}
+
+// certTarget is a certificate as the adgang.admin rules see it.
+func certTarget(c *store.Certificate, now time.Time) map[string]any {
+	return map[string]any{"serial": c.Serial, "type": c.Type, "status": c.EffectiveStatus(now),
+		"org": c.Org, "user_id": c.UserID}
+}
+
+func newSerial() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// validSerial checks the shape of a serial in a path: 1-64 characters
+// of letters, digits, '-', '_' and '.'.
+func validSerial(s string) error {
+	if s == "" || len(s) > 64 {
+		return notFound("certificate")
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return notFound("certificate")
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req certOrderRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	cvr := pathVar(r, "cvr")
+	var out *store.Certificate
+	pf := func(tx *store.Tx) (*plan, error) {
+		if err := validCVR(cvr); err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, cvr, "organisation", objCert, actCreate); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, cvr)
+		if err != nil {
+			return nil, err
+		}
+		var holder any
+		switch req.Type {
+		case store.CertTypeUser, store.CertTypeFunction:
+			if err := validUserID(req.UserID); err != nil {
+				return nil, invalid("user_id: a %s certificate needs its holder's user id", req.Type)
+			}
+			u, err := loadUser(tx, req.UserID)
+			if err != nil {
+				return nil, err
+			}
+			if u.Org != cvr {
+				return nil, notFound("user")
+			}
+			holder = map[string]any{"id": u.ID, "kind": string(u.Kind), "status": string(u.Status)}
+		case store.CertTypeOrg:
+			if req.UserID != "" {
+				return nil, invalid("user_id: an org certificate belongs to the organisation, not a user")
+			}
+		default:
+			return nil, invalid("type must be user, org or function")
+		}
+		now := tx.Now()
+		cert := &store.Certificate{Serial: newSerial(), Org: cvr, UserID: req.UserID, Type: req.Type,
+			Status: store.CertOrdered, OrderedBy: c.actor, OrderedAt: now}
+		in := s.baseInput(c, "certificate.order", org)
+		in["change"] = map[string]any{"type": req.Type, "user_id": req.UserID, "holder": holder}
+		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if err := tx.SaveCertificate(cert, "certificate.order"); err != nil {
+				return err
+			}
+			out = cert
+			return nil
+		}}, nil
+	}
+	rev, err := s.write(r.Context(), c, pf)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "certificate": certView(out, s.now())})
+}
+
+// loadCertificate loads a certificate and authorises act on it in its
+// org: an unknown serial and another org's certificate answer alike (A1).
+func (s *Server) loadCertificate(tx *store.Tx, c *caller, serial, act string) (*store.Certificate, error) {
+	if err := validSerial(serial); err != nil {
+		return nil, err
+	}
+	cert, err := tx.GetCertificate(serial)
+	if store.IsNotFound(err) {
+		return nil, notFound("certificate")
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, cert.Org, "certificate", objCert, act); err != nil {
+		return nil, err
+	}
+	return cert, nil
+}
+
+func (s *Server) handleGetCertificate(w http.ResponseWriter, r *http.Request, c *caller) {
+	rev := s.st.Revision()
+	var cert *store.Certificate
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		cert, err = s.loadCertificate(tx, c, pathVar(r, "serial"), actRead)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificate": certView(cert, s.now())})
+}
+
+// handleCertificateAction is issue, revoke, renew and delete: each asks
+// adgang.admin (C2 decides from which status) and is audited.
+func (s *Server) handleCertificateAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		var req certIssueRequest
+		if action == "certificate.issue" || action == "certificate.renew" {
+			if err := decodeOptionalBody(w, r, &req); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		expires, err := parseTimeParam("expires_at", req.ExpiresAt, false)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		act := actUpdate
+		if action == "certificate.delete" {
+			act = actDelete
+		}
+		var out *store.Certificate
+		pf := func(tx *store.Tx) (*plan, error) {
+			cert, err := s.loadCertificate(tx, c, pathVar(r, "serial"), act)
+			if err != nil {
+				return nil, err
+			}
+			org, err := loadOrg(tx, cert.Org)
+			if err != nil {
+				return nil, err
+			}
+			now := tx.Now()
+			until := now.Add(certValidity)
+			if !expires.IsZero() {
+				if !expires.After(now) {
+					return nil, invalid("expires_at must be in the future")
+				}
+				until = expires.UTC()
+			}
+			in := s.baseInput(c, action, org)
+			in["target"] = certTarget(cert, now)
+			p := &plan{checks: []map[string]any{in}}
+			next := *cert
+			switch action {
+			case "certificate.issue":
+				next.Status, next.IssuedAt, next.ExpiresAt = store.CertIssued, &now, &until
+				p.apply = func(tx *store.Tx) error { out = &next; return tx.SaveCertificate(&next, action) }
+			case "certificate.revoke":
+				next.Status, next.RevokedAt = store.CertRevoked, &now
+				p.apply = func(tx *store.Tx) error { out = &next; return tx.SaveCertificate(&next, action) }
+			case "certificate.renew":
+				renewed := &store.Certificate{Serial: newSerial(), Org: cert.Org, UserID: cert.UserID, Type: cert.Type,
+					Status: store.CertIssued, OrderedBy: c.actor, OrderedAt: now, IssuedAt: &now, ExpiresAt: &until,
+					RenewedFrom: cert.Serial}
+				next.RenewedBy = renewed.Serial
+				p.apply = func(tx *store.Tx) error {
+					if err := tx.SaveCertificate(&next, "certificate.renewed"); err != nil {
+						return err
+					}
+					out = renewed
+					return tx.SaveCertificate(renewed, action)
+				}
+			case "certificate.delete":
+				p.apply = func(tx *store.Tx) error { out = cert; return tx.DeleteCertificate(cert.Serial) }
+			}
+			return p, nil
+		}
+		rev, err := s.write(r.Context(), c, pf)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		if action == "certificate.renew" {
+			status = http.StatusCreated
+		}
+		body := map[string]any{"revision": rev, "certificate": certView(out, s.now())}
+		if action == "certificate.delete" {
+			body = map[string]any{"revision": rev, "deleted": out.Serial}
+		}
+		pdp.WriteJSON(w, status, body)
+	}
+}
+
+// handleListCertificates searches an org's certificates: status= (one or
+// more, comma-separated, as read now), q= (part of the serial, the
+// holder's user id or the type), paged by serial; format=csv exports
+// every match (semicolon-separated, like the import) instead.
+func (s *Server) handleListCertificates(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	q := r.URL.Query()
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	statuses := map[string]bool{}
+	for _, st := range strings.Split(q.Get("status"), ",") {
+		switch st = strings.TrimSpace(st); st {
+		case "":
+		case store.CertOrdered, store.CertIssued, store.CertRevoked, store.CertExpired:
+			statuses[st] = true
+		default:
+			s.writeError(w, r, invalid("status must be ordered, issued, revoked or expired"))
+			return
+		}
+	}
+	csvOut := false
+	switch q.Get("format") {
+	case "", "json":
+	case "csv":
+		csvOut = true
+	default:
+		s.writeError(w, r, invalid("format must be json or csv"))
+		return
+	}
+	limit := certPageSize
+	if v := q.Get("limit"); v != "" {
+		var err error
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > certMaxPageSize {
+			s.writeError(w, r, invalid("limit must be 1-%d", certMaxPageSize))
+			return
+		}
+	}
+	if csvOut {
+		limit = certMaxExport
+	}
+	after := ""
+	if v := q.Get("page_token"); v != "" && !csvOut {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || validSerial(string(b)) != nil {
+			s.writeError(w, r, invalid("page_token is not valid"))
+			return
+		}
+		after = string(b)
+	}
+	text := strings.ToLower(strings.TrimSpace(q.Get("q")))
+	now := s.now()
+	rev := s.st.Revision()
+	certs := []*store.Certificate{}
+	next := ""
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objCert, actRead); err != nil {
+			return err
+		}
+		if _, err := loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		return tx.EachCertificate(cvr, after, func(cert *store.Certificate) (bool, error) {
+			v := certView(cert, now)
+			if len(statuses) > 0 && !statuses[v.Status] {
+				return true, nil
+			}
+			if text != "" && !strings.Contains(strings.ToLower(v.Serial+" "+v.UserID+" "+v.Type), text) {
+				return true, nil
+			}
+			if len(certs) == limit {
+				next = base64.RawURLEncoding.EncodeToString([]byte(certs[len(certs)-1].Serial))
+				return false, nil
+			}
+			certs = append(certs, v)
+			return true, nil
+		})
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if csvOut {
+		writeCertCSV(w, certs)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificates": certs, "next_page_token": next})
+}
+
+func writeCertCSV(w http.ResponseWriter, certs []*store.Certificate) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="certificates.csv"`)
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	_ = cw.Write([]string{"serial", "type", "status", "org", "user_id", "ordered_by", "ordered_at", "issued_at",
+		"expires_at", "revoked_at", "renewed_from", "renewed_by"})
+	for _, c := range certs {
+		ordered := c.OrderedAt
+		_ = cw.Write([]string{c.Serial, c.Type, c.Status, c.Org, c.UserID, c.OrderedBy, ts(&ordered), ts(c.IssuedAt),
+			ts(c.ExpiresAt), ts(c.RevokedAt), c.RenewedFrom, c.RenewedBy})
+	}
+	cw.Flush()
+}
