@@ -108,6 +108,10 @@ var casbinPolicy = [][]string{
 	{string(store.RoleAuditor), "*", objRight, actRead},
 	{string(store.RoleAuditor), "*", objToken, "*"},
 	{string(store.RoleAuditor), "*", objPolicy, actCheck},
+
+	// Issue 16: the stored decision log is read by auditors (superadmin
+	// holds everything).
+	{string(store.RoleAuditor), "*", objDecision, actRead},
 }
 
 // anyDomain is the Casbin domain of links that hold in every organisation.

@@ -197,6 +197,10 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
 	h(http.MethodPost, "/v1/orgs/{cvr}/admins", s.handleCreateAdmin)
 	h(http.MethodGet, "/v1/orgs/{cvr}/admins", s.handleListAdmins)
+
+	// Issue 16: the queryable decision log (S11).
+	h(http.MethodGet, "/v1/decisions", s.handleListDecisions)
+	h(http.MethodGet, "/v1/decisions/{decision_id}", s.handleGetDecision)
 	return r
 }
 

@@ -51,7 +51,7 @@ func (e *Engine) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
-	return withRequestID(limitBody(mux))
+	return withRequestID(e.withDurableLog(limitBody(mux)))
 }
 
 // limitBody enforces MaxDecisionBody on every decision route: the body is
@@ -131,7 +131,9 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-func meta(r *http.Request) RequestMeta { return RequestMeta{RequestID: r.Header.Get("X-Request-ID")} }
+func meta(r *http.Request) RequestMeta {
+	return RequestMeta{RequestID: r.Header.Get("X-Request-ID"), pending: pendingFrom(r.Context())}
+}
 
 // ErrorBody is the JSON error shape of every Adgang API.
 type ErrorBody struct {
