@@ -36,7 +36,7 @@ vet:
 # -short; they run once more without the race detector, which would make
 # them ten times slower without testing anything the short run does not,
 # one package at a time so the import timings are not shared with others.
-LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash)$$
+LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash)$$
 
 gotest:
 	$(GO) test -race -short -count=1 ./...
