@@ -1,8 +1,11 @@
 package pdp_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -207,6 +210,50 @@ func TestDecisionLogLossless(t *testing.T) {
 					t.Errorf("answer %s, want error code %s and no decision", raw, tc.code)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkDecisionLogMode measures login decisions over HTTP (16
+// parallel clients) with the stored decision log in best-effort and in
+// lossless mode, on a store that fsyncs every write; the ratio of the two
+// is the cost of lossless logging (docs/benchmarks.md).
+func BenchmarkDecisionLogMode(b *testing.B) {
+	for _, mode := range []string{pdp.DecisionLogBestEffort, pdp.DecisionLogLossless} {
+		b.Run(mode, func(b *testing.B) {
+			st, err := store.Open(store.Config{Dir: b.TempDir(), CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+			seed(b, st, now)
+			eng, err := pdp.New(context.Background(), st, pdp.Config{Now: func() time.Time { return now }, DecisionStore: st, DecisionLogMode: mode})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer eng.Close()
+			srv := httptest.NewServer(eng.Handler())
+			defer srv.Close()
+			body, _ := json.Marshal(pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "eksamensdatabasen"})
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					res, err := client.Post(srv.URL+"/v1/decisions/login", "application/json", bytes.NewReader(body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						b.Errorf("status %d", res.StatusCode)
+						return
+					}
+				}
+			})
 		})
 	}
 }

@@ -23,6 +23,8 @@ Usage:
   adgang import FILE --org CVR --mode create|update|delete
                                     import users from a CSV file (- is stdin) through
                                     the admin API (token: ADGANG_TOKEN; -h for flags)
+  adgang decisions [ID] [--user-id ID] [--cvr CVR] [--from T] [--to T] [--allow B]
+                                    the stored decision log (auditor token; -h for flags)
   adgang version                    print the version
 
 Run 'adgang serve -h' for the server's flags.
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "decisions":
+		return runDecisions(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "adgang", version)
 		return nil
