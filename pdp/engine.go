@@ -89,6 +89,9 @@ type Config struct {
 	// DecisionLogRetention is how long stored decisions are kept
 	// (default DefaultDecisionLogRetention).
 	DecisionLogRetention time.Duration
+	// DefaultDecision is the rule OPA's default-decision endpoint POST /
+	// evaluates, as a slash path (default DefaultDecision).
+	DefaultDecision string
 }
 
 // Engine evaluates decisions. Safe for concurrent use.
