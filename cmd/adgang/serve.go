@@ -71,6 +71,8 @@ type Config struct {
 	DecisionLogStore     bool          // --decision-log-store on|off, ADGANG_DECISION_LOG_STORE (default off)
 	DecisionLogMode      string        // --decision-log-mode lossless|best-effort, ADGANG_DECISION_LOG_MODE (default best-effort)
 	DecisionLogRetention time.Duration // --decision-log-retention, ADGANG_DECISION_LOG_RETENTION (default 720h)
+	// OPA Data API parity (issue 16).
+	DefaultDecision string // --default-decision, ADGANG_DEFAULT_DECISION: the rule POST / evaluates (default adgang/login/decision)
 }
 
 func envOr(name, def string) string {
@@ -135,6 +137,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ADGANG_DECISION_LOG_RETENTION: %w", err)
 	}
+	fs.StringVar(&cfg.DefaultDecision, "default-decision", envOr("ADGANG_DEFAULT_DECISION", pdp.DefaultDecision), "rule OPA's default-decision endpoint POST / evaluates, as a path (env ADGANG_DEFAULT_DECISION)")
 	fs.DurationVar(&cfg.DecisionLogRetention, "decision-log-retention", logRetention, "how long stored decisions are kept; older ones are deleted by a background job (env ADGANG_DECISION_LOG_RETENTION)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
@@ -303,6 +306,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		DecisionStore:        decisionStore(cfg, st),
 		DecisionLogMode:      cfg.DecisionLogMode,
 		DecisionLogRetention: cfg.DecisionLogRetention,
+		DefaultDecision:      cfg.DefaultDecision,
 	})
 	if err != nil {
 		return fmt.Errorf("policies: %w", err)
