@@ -59,7 +59,7 @@ func freePort(t *testing.T) string {
 func startOPA(t *testing.T, defaultDecision string, files ...string) string {
 	t.Helper()
 	addr := freePort(t)
-	args := append([]string{"run", "--server", "--addr", addr, "--log-level", "error", "--disable-telemetry",
+	args := append([]string{"run", "--server", "--addr", addr, "--log-level", "error", "--skip-version-check",
 		"--set", "default_decision=" + defaultDecision}, files...)
 	cmd := exec.Command(opaBinary(t), args...)
 	var out bytes.Buffer
