@@ -257,3 +257,34 @@ func BenchmarkDecisionLogMode(b *testing.B) {
 		})
 	}
 }
+
+// TestDecisionLogRetention: the writer's background job deletes stored
+// decisions older than the retention (record and every index), and keeps
+// newer ones.
+func TestDecisionLogRetention(t *testing.T) {
+	st := storetest.Open(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	old := &store.DecisionRecord{DecisionID: "00000000-0000-4000-8000-0000000000a1", Time: now.Add(-721 * time.Hour), Path: "adgang/login", UserID: uid["alice"], CVR: cvrA}
+	recent := &store.DecisionRecord{DecisionID: "00000000-0000-4000-8000-0000000000a2", Time: now.Add(-719 * time.Hour), Path: "adgang/login", UserID: uid["alice"], CVR: cvrA}
+	if err := st.AppendDecisions(context.Background(), []*store.DecisionRecord{old, recent}, true); err != nil {
+		t.Fatal(err)
+	}
+	newEnvWithStore(t, st, pdp.Config{DecisionStore: st, DecisionLogRetention: 720 * time.Hour})
+	waitFor(t, "the old decision deleted", func() bool {
+		return len(listDecisions(t, st, store.DecisionQuery{})) == 1
+	})
+	for _, q := range []store.DecisionQuery{{}, {UserID: uid["alice"]}, {CVR: cvrA}} {
+		got := listDecisions(t, st, q)
+		if len(got) != 1 || got[0].DecisionID != recent.DecisionID {
+			t.Errorf("%+v: %d records left, want only the recent one", q, len(got))
+		}
+	}
+	if err := st.View(context.Background(), func(tx *store.Tx) error {
+		if _, err := tx.GetDecision(old.DecisionID); !store.IsNotFound(err) {
+			t.Errorf("old record: %v, want not found", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
