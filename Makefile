@@ -24,7 +24,16 @@ $(OPA): go.mod
 	GOBIN=$(TOOLS) $(GO) install github.com/open-policy-agent/opa@$(OPA_VER)
 	@touch $(OPA)
 
-tools: $(OPA)
+# The official OPA TypeScript SDK, driven unchanged by pdp's
+# TestOPATypeScriptSDK (node and npm needed); installed only when missing.
+OPA_SDK_VER := 1.7.10
+OPA_SDK     := $(CURDIR)/.tools/node/node_modules/@styra/opa/package.json
+$(OPA_SDK):
+	mkdir -p $(CURDIR)/.tools/node
+	cd $(CURDIR)/.tools/node && npm install --no-audit --no-fund --no-save @styra/opa@$(OPA_SDK_VER)
+	@touch $(OPA_SDK)
+
+tools: $(OPA) $(OPA_SDK)
 
 test: vet gotest fuzz policy-test
 
@@ -36,9 +45,10 @@ vet:
 # -short; they run once more without the race detector, which would make
 # them ten times slower without testing anything the short run does not,
 # one package at a time so the import timings are not shared with others.
-LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash)$$
+LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash)$$
 
-gotest:
+# The OPA differential and SDK tests (pdp) need both tools: never skipped.
+gotest: $(OPA) $(OPA_SDK)
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
 

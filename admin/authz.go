@@ -115,6 +115,9 @@ var casbinPolicy = [][]string{
 	{string(store.RoleOrgAdmin), "*", objCert, "*"},
 	{string(store.RoleUserAdmin), "*", objCert, "*"},
 	{string(store.RoleAuditor), "*", objCert, actRead},
+	// Issue 16: the stored decision log is read by auditors (superadmin
+	// holds everything).
+	{string(store.RoleAuditor), "*", objDecision, actRead},
 }
 
 // anyDomain is the Casbin domain of links that hold in every organisation.

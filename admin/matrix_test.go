@@ -18,17 +18,18 @@ import (
 type access int
 
 const (
-	readAll     access = iota // every role reads its own org
-	auditRead                 // org-admin and auditor (not user-admin)
-	userWrite                 // org-admin and user-admin (A14: users, grants, members, knocks)
-	orgWrite                  // org-admin only (A14: settings, custom groups)
-	superOnly                 // superadmin only, no org (org creation, rights catalogue)
-	globalRead                // every role (rights catalogue, own tokens)
-	selfService               // every role for itself; another org's object is not found
-	dryRun                    // policy check: every role gets 200 (a verdict) in its own org
-	public                    // no authentication (OpenAPI document)
-	own                       // any caller bound to a user, on its own things; an unbound superadmin token has none (404)
-	userCheck                 // a dry run for grant writers (privileges:check): userWrite's roles, changes nothing
+	readAll      access = iota // every role reads its own org
+	auditRead                  // org-admin and auditor (not user-admin)
+	userWrite                  // org-admin and user-admin (A14: users, grants, members, knocks)
+	orgWrite                   // org-admin only (A14: settings, custom groups)
+	superOnly                  // superadmin only, no org (org creation, rights catalogue)
+	globalRead                 // every role (rights catalogue, own tokens)
+	selfService                // every role for itself; another org's object is not found
+	dryRun                     // policy check: every role gets 200 (a verdict) in its own org
+	public                     // no authentication (OpenAPI document)
+	own                        // any caller bound to a user, on its own things; an unbound superadmin token has none (404)
+	userCheck                  // a dry run for grant writers (privileges:check): userWrite's roles, changes nothing
+	decisionRead               // auditor only (the stored decision log, issue 16)
 )
 
 // routeCase is one route of SPEC §5 with a setup that makes a fresh
@@ -259,6 +260,13 @@ var routeCases = []routeCase{
 		e.newGrant(store.HolderUser, from, org, right, store.Scope{Type: store.ScopeCVR, Value: org})
 		return "/v1/users/" + from + "/transfer-admin", map[string]any{"to_user_id": e.newUser(org), "right": right}
 	}},
+	// Issue 16: the stored decision log.
+	{"GET", "/v1/decisions", decisionRead, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/decisions?cvr=" + org, nil
+	}},
+	{"GET", "/v1/decisions/{decision_id}", decisionRead, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/decisions/" + e.newDecision(org), nil
+	}},
 }
 
 // newCert stores a user certificate of a fresh user of org with status
@@ -277,6 +285,17 @@ func (e *env) newCert(org, status string) string {
 		return tx.SaveCertificate(c, "certificate.order")
 	})
 	return serial
+}
+
+// newDecision stores one decision record of org in the decision log.
+func (e *env) newDecision(org string) string {
+	e.t.Helper()
+	id := uuid.NewString()
+	rec := &store.DecisionRecord{DecisionID: id, Time: time.Now(), Path: "adgang/login", CVR: org, Allow: true}
+	if err := e.st.AppendDecisions(context.Background(), []*store.DecisionRecord{rec}, true); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
 }
 
 // importHeader is the 15-column header row of the CSV import.
@@ -362,13 +381,14 @@ func expect(rc routeCase, caller string, other bool) int {
 		return http.StatusNotFound // A1: never 403 outside one's own orgs
 	}
 	allowed := map[access][]string{
-		readAll:     {"org-admin", "user-admin", "auditor"},
-		auditRead:   {"org-admin", "auditor"},
-		userWrite:   {"org-admin", "user-admin"},
-		userCheck:   {"org-admin", "user-admin"},
-		orgWrite:    {"org-admin"},
-		selfService: {"org-admin", "user-admin", "auditor"},
-		dryRun:      {"org-admin", "user-admin", "auditor"},
+		readAll:      {"org-admin", "user-admin", "auditor"},
+		auditRead:    {"org-admin", "auditor"},
+		userWrite:    {"org-admin", "user-admin"},
+		userCheck:    {"org-admin", "user-admin"},
+		orgWrite:     {"org-admin"},
+		selfService:  {"org-admin", "user-admin", "auditor"},
+		dryRun:       {"org-admin", "user-admin", "auditor"},
+		decisionRead: {"auditor"},
 	}[rc.access]
 	for _, a := range allowed {
 		if a == caller {

@@ -220,6 +220,9 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodPost, "/v1/certificates/{serial}/renew", s.handleCertificateAction("certificate.renew"))
 	h(http.MethodDelete, "/v1/certificates/{serial}", s.handleCertificateAction("certificate.delete"))
 	h(http.MethodPost, "/v1/users/{id}/transfer-admin", s.handleTransferAdmin)
+	// Issue 16: the queryable decision log (S11).
+	h(http.MethodGet, "/v1/decisions", s.handleListDecisions)
+	h(http.MethodGet, "/v1/decisions/{decision_id}", s.handleGetDecision)
 	return r
 }
 

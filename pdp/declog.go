@@ -16,6 +16,8 @@ import (
 // RequestMeta carries per-request facts for the decision log.
 type RequestMeta struct {
 	RequestID string
+	// pending collects the request's stored-log writes in lossless mode.
+	pending *pendingLog
 }
 
 // cprLike matches anything shaped like a CPR number (DDMMYY-XXXX, with or
@@ -145,6 +147,9 @@ func (e *Engine) finish(_ context.Context, path string, req *LoginRequest, d *De
 	}
 	e.metrics.decisions.WithLabelValues(path, result, reason).Inc()
 	e.metrics.latency.WithLabelValues(path).Observe(elapsed.Seconds())
+	if e.dlog != nil {
+		e.storeDecision(meta, e.loginRecord(path, req, d, e.now()))
+	}
 	if e.declog == nil {
 		return
 	}
@@ -194,6 +199,9 @@ func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta
 	}
 	e.metrics.decisions.WithLabelValues(label, res, "").Inc()
 	e.metrics.latency.WithLabelValues(label).Observe(elapsed.Seconds())
+	if e.dlog != nil {
+		e.storeDecision(meta, e.genericRecord(path, decisionID, input, result, revision, e.now()))
+	}
 	if e.declog == nil {
 		return
 	}

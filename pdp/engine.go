@@ -79,6 +79,19 @@ type Config struct {
 	// KnockLimitTotal bounds the pending knocks of all organisations
 	// together (default 100000).
 	KnockLimitTotal int
+
+	// DecisionStore, when set, keeps every decision in the store's
+	// queryable decision log (--decision-log-store on).
+	DecisionStore DecisionLogStore
+	// DecisionLogMode is DecisionLogBestEffort (default) or
+	// DecisionLogLossless.
+	DecisionLogMode string
+	// DecisionLogRetention is how long stored decisions are kept
+	// (default DefaultDecisionLogRetention).
+	DecisionLogRetention time.Duration
+	// DefaultDecision is the rule OPA's default-decision endpoint POST /
+	// evaluates, as a slash path (default DefaultDecision).
+	DefaultDecision string
 }
 
 // Engine evaluates decisions. Safe for concurrent use.
@@ -101,6 +114,7 @@ type Engine struct {
 	cache  *decisionCache
 
 	passwords *passwordThrottle // password login budgets per source and username
+	dlog      *declogWriter     // the stored decision log; nil when off
 
 	knockHook atomic.Pointer[KnockHook] // runs in the knock flush transaction (knockhook.go)
 
@@ -161,6 +175,10 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	e.goBackground(func() { defer unsubscribe(); e.followFeed(bg, feed) })
 	e.goBackground(func() { e.writeKnocks(bg) })
 	e.goBackground(func() { e.writeLogins(bg) })
+	if cfg.DecisionStore != nil {
+		e.dlog = newDeclogWriter(cfg.DecisionStore, cfg.DecisionLogMode, cfg.DecisionLogRetention, cfg.Now, cfg.Registry)
+		e.goBackground(func() { e.dlog.run(bg) })
+	}
 	if (cfg.Policies.Dir != "" || len(cfg.Policies.Extra) > 0) && cfg.WatchInterval > 0 {
 		e.goBackground(func() { e.watchPolicies(bg) })
 	}
@@ -445,6 +463,9 @@ type Decision struct {
 	// compact: Rights is nil and Reasons carry only code, rule and info;
 	// the full answer is in body (a cached decision, see expand).
 	compact bool
+	// userID is the store user the decision is about ("" if none), for
+	// the stored decision log.
+	userID string
 }
 
 // compacted is the form a decision is cached in: the encoded answer plus
@@ -565,6 +586,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		if c := e.cache.get(req, e.store.Revision(), ps, now); c != nil {
 			cached := c.d
 			cached.DecisionID = d.DecisionID
+			cached.userID = c.userID
 			if !isQuiet(ctx) {
 				e.afterLogin(req, &cached, c.userID)
 			}
@@ -604,6 +626,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	if view.User != nil {
 		userID = view.User.ID
 	}
+	d.userID = userID
 	if !isQuiet(ctx) {
 		e.afterLogin(req, d, userID)
 	}

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -39,10 +38,10 @@ func (e *Engine) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/decisions/login", e.handleLogin)
 	mux.HandleFunc("POST /v1/authn/password", e.handlePassword)
-	mux.HandleFunc("POST /v1/data/{path...}", e.handleData)
-	mux.HandleFunc("GET /v1/data/{path...}", e.handleData)
-	mux.HandleFunc("POST /v1/data", e.handleData)
-	mux.HandleFunc("GET /v1/data", e.handleData)
+	mux.HandleFunc("POST /v1/data/{path...}", e.handleDataAPI)
+	mux.HandleFunc("GET /v1/data/{path...}", e.handleDataAPI)
+	mux.HandleFunc("POST /v1/data", e.handleDataAPI)
+	mux.HandleFunc("GET /v1/data", e.handleDataAPI)
 	mux.HandleFunc("POST /access/v1/evaluation", e.handleEvaluation)
 	mux.HandleFunc("POST /access/v1/evaluations", e.handleEvaluations)
 	mux.HandleFunc("GET /.well-known/authzen-configuration", e.handleAuthZENConfig)
@@ -52,10 +51,14 @@ func (e *Engine) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/privileges", e.handlePrivileges)
 	mux.HandleFunc("GET /health", e.handleHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.cfg.Registry, promhttp.HandlerOpts{}))
+	// OPA Data API parity (issue 16): the default decision and the batch API.
+	mux.HandleFunc("POST /{$}", e.handleDefaultDecision)
+	mux.HandleFunc("POST /v1/batch/data/{path...}", e.handleBatchData)
+	mux.HandleFunc("POST /v1/batch/data", e.handleBatchData)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
-	return withRequestID(limitBody(mux))
+	return withRequestID(e.withDurableLog(limitBody(mux)))
 }
 
 // limitBody enforces MaxDecisionBody on every decision route: the body is
@@ -135,7 +138,9 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-func meta(r *http.Request) RequestMeta { return RequestMeta{RequestID: r.Header.Get("X-Request-ID")} }
+func meta(r *http.Request) RequestMeta {
+	return RequestMeta{RequestID: r.Header.Get("X-Request-ID"), pending: pendingFrom(r.Context())}
+}
 
 // ErrorBody is the JSON error shape of every Adgang API.
 type ErrorBody struct {
@@ -247,71 +252,6 @@ func (e *Engine) handleLogin(w http.ResponseWriter, r *http.Request) {
 var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // --- OPA Data API ---
-
-type dataRequest struct {
-	Input *json.RawMessage `json:"input"`
-}
-
-type dataResponse struct {
-	Result     any    `json:"result,omitempty"`
-	DecisionID string `json:"decision_id"`
-}
-
-// handleData serves OPA's Data API: POST/GET /v1/data/{path} evaluates
-// data.<path> with the given input. Inputs to adgang/login paths that are
-// login requests are enriched from the store exactly like
-// /v1/decisions/login.
-func (e *Engine) handleData(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	path := strings.Trim(r.PathValue("path"), "/")
-	query := "data"
-	if path != "" {
-		for _, seg := range strings.Split(path, "/") {
-			if seg == "" || !validSegment(seg) {
-				WriteError(w, store.Errorf(store.EInvalid, "invalid data path %q", path))
-				return
-			}
-			query += fmt.Sprintf("[%q]", seg)
-		}
-	}
-	var rawInput []byte
-	if r.Method == http.MethodPost && r.ContentLength != 0 {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		if err != nil {
-			WriteError(w, store.Errorf(store.EInvalid, "request body too large or unreadable"))
-			return
-		}
-		if len(bytes.TrimSpace(body)) > 0 {
-			var req dataRequest
-			if err := json.Unmarshal(body, &req); err != nil {
-				WriteError(w, store.Errorf(store.EInvalid, "malformed JSON body: %s", MaskCPR(err.Error())))
-				return
-			}
-			if req.Input != nil {
-				rawInput = *req.Input
-			}
-		}
-	}
-	id := uuid.NewString()
-	if path == "adgang/login" || strings.HasPrefix(path, "adgang/login/") {
-		if res, ok, err := e.enrichedLogin(r.Context(), query, rawInput, id); ok || err != nil {
-			if err != nil {
-				WriteError(w, err)
-				return
-			}
-			e.logGeneric(path, id, rawJSONValue(rawInput), res.result, meta(r), start, res.revision)
-			WriteJSON(w, http.StatusOK, dataResponse{Result: res.result, DecisionID: id})
-			return
-		}
-	}
-	result, rev, err := e.Evaluate(r.Context(), query, rawInput)
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	e.logGeneric(path, id, rawJSONValue(rawInput), result, meta(r), start, rev)
-	WriteJSON(w, http.StatusOK, dataResponse{Result: result, DecisionID: id})
-}
 
 func validSegment(s string) bool {
 	for _, c := range s {

@@ -25,6 +25,8 @@ Usage:
                                     the admin API (token: ADGANG_TOKEN; -h for flags)
   adgang privileges parse FILE      read a NemLog-in privilege list (OIO BPP) into the grants
                                     it corresponds to (--org CVR: checked by a running server)
+  adgang decisions [ID] [--user-id ID] [--cvr CVR] [--from T] [--to T] [--allow B]
+                                    the stored decision log (auditor token; -h for flags)
   adgang version                    print the version
 
 Run 'adgang serve -h' for the server's flags.
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, args[1:], stdout, stderr)
 	case "privileges":
 		return runPrivileges(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "decisions":
+		return runDecisions(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "adgang", version)
 		return nil

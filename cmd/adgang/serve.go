@@ -66,6 +66,13 @@ type Config struct {
 	// Disk and key safety (issue 12).
 	MinFreeDisk uint64 // --min-free-disk, ADGANG_MIN_FREE_DISK: writes are refused (507) below this many free bytes (default 512MiB; 0 disables)
 	CPRKeyFile  string // --cpr-key-file, ADGANG_CPR_KEY_FILE: file holding the CPR key (hex), kept outside --data
+
+	// Queryable decision log (issue 16, S11/B7).
+	DecisionLogStore     bool          // --decision-log-store on|off, ADGANG_DECISION_LOG_STORE (default off)
+	DecisionLogMode      string        // --decision-log-mode lossless|best-effort, ADGANG_DECISION_LOG_MODE (default best-effort)
+	DecisionLogRetention time.Duration // --decision-log-retention, ADGANG_DECISION_LOG_RETENTION (default 720h)
+	// OPA Data API parity (issue 16).
+	DefaultDecision string // --default-decision, ADGANG_DEFAULT_DECISION: the rule POST / evaluates (default adgang/login/decision)
 }
 
 func envOr(name, def string) string {
@@ -123,12 +130,37 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	// Disk and key safety (issue 12).
 	minFreeDisk := fs.String("min-free-disk", envOr("ADGANG_MIN_FREE_DISK", "512MiB"), "refuse writes (507 insufficient_storage) while the data directory's disk has less free: bytes or e.g. 512MiB, 1GiB; 0 disables (env ADGANG_MIN_FREE_DISK)")
 	fs.StringVar(&cfg.CPRKeyFile, "cpr-key-file", envOr("ADGANG_CPR_KEY_FILE", ""), "file with the CPR key (hex, at least 16 bytes), kept outside --data; or env ADGANG_CPR_KEY (env ADGANG_CPR_KEY_FILE)")
+	// Queryable decision log (issue 16): decisions kept in the store, optionally lossless.
+	logStore := fs.String("decision-log-store", envOr("ADGANG_DECISION_LOG_STORE", "off"), "on: keep every decision (masked input, result, reasons, revision, policy) in the store, queryable at GET /v1/decisions (env ADGANG_DECISION_LOG_STORE)")
+	fs.StringVar(&cfg.DecisionLogMode, "decision-log-mode", envOr("ADGANG_DECISION_LOG_MODE", pdp.DecisionLogBestEffort), "best-effort, or lossless: a decision is answered only once its stored log entry is durable, else 503 (env ADGANG_DECISION_LOG_MODE)")
+	logRetention, err := time.ParseDuration(envOr("ADGANG_DECISION_LOG_RETENTION", "720h"))
+	if err != nil {
+		return nil, fmt.Errorf("ADGANG_DECISION_LOG_RETENTION: %w", err)
+	}
+	fs.StringVar(&cfg.DefaultDecision, "default-decision", envOr("ADGANG_DEFAULT_DECISION", pdp.DefaultDecision), "rule OPA's default-decision endpoint POST / evaluates, as a path (env ADGANG_DEFAULT_DECISION)")
+	fs.DurationVar(&cfg.DecisionLogRetention, "decision-log-retention", logRetention, "how long stored decisions are kept; older ones are deleted by a background job (env ADGANG_DECISION_LOG_RETENTION)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	switch *logStore {
+	case "on", "true", "1":
+		cfg.DecisionLogStore = true
+	case "off", "false", "0", "":
+	default:
+		return nil, errors.New("--decision-log-store must be on or off")
+	}
+	if cfg.DecisionLogMode != pdp.DecisionLogBestEffort && cfg.DecisionLogMode != pdp.DecisionLogLossless {
+		return nil, errors.New("--decision-log-mode must be lossless or best-effort")
+	}
+	if cfg.DecisionLogMode == pdp.DecisionLogLossless && !cfg.DecisionLogStore {
+		return nil, errors.New("--decision-log-mode lossless needs --decision-log-store on")
+	}
+	if cfg.DecisionLogRetention <= 0 {
+		return nil, errors.New("--decision-log-retention must be positive")
 	}
 	if cfg.MinFreeDisk, err = parseDiskSize(*minFreeDisk); err != nil {
 		return nil, fmt.Errorf("--min-free-disk: %w", err)
@@ -270,6 +302,11 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		AuthZENEntrypoint: cfg.AuthZENEntrypoint,
 		CacheSize:         pdpCacheSize(cfg.DecisionCache),
 		CacheBytes:        pdpCacheBytes(cfg.CacheBytes),
+		// Queryable decision log (issue 16).
+		DecisionStore:        decisionStore(cfg, st),
+		DecisionLogMode:      cfg.DecisionLogMode,
+		DecisionLogRetention: cfg.DecisionLogRetention,
+		DefaultDecision:      cfg.DefaultDecision,
 	})
 	if err != nil {
 		return fmt.Errorf("policies: %w", err)
@@ -519,4 +556,13 @@ func pdpCacheSize(n int) int {
 		return -1
 	}
 	return n
+}
+
+// decisionStore is the stored decision log's store: st when
+// --decision-log-store is on, else nil (off).
+func decisionStore(cfg *Config, st *store.Store) pdp.DecisionLogStore {
+	if !cfg.DecisionLogStore {
+		return nil
+	}
+	return st
 }

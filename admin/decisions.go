@@ -1,0 +1,154 @@
+package admin
+
+import (
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// objDecision is the stored decision log (S11): auditors and superadmin
+// read it, each auditor only its own organisations' decisions (A1).
+const objDecision = "decision"
+
+// decisionPageToken is the inner form of a decisions page token.
+var decisionPageToken = regexp.MustCompile(`^[0-9]{20}/[0-9A-Za-z-]{1,64}$`)
+
+// decisionOrgs is the caller's A1 scope of the decision log: nil for
+// superadmin (every decision), else the organisations where one of its
+// roles may read decisions.
+func (s *Server) decisionOrgs(c *caller) ([]string, error) {
+	if c.superadmin {
+		return nil, nil
+	}
+	orgs := []string{}
+	for _, d := range s.roles.domainsOf(c.subject) {
+		if d == anyDomain {
+			continue
+		}
+		ok, err := s.roles.enforce(c.subject, d, objDecision, actRead)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			orgs = append(orgs, d)
+		}
+	}
+	return orgs, nil
+}
+
+// handleListDecisions answers GET /v1/decisions: the stored decision log,
+// newest first, filtered by user_id, cvr, from, to and allow, paged by
+// limit and page_token. An auditor sees its own organisations' decisions
+// only; asking for another organisation's cvr answers 404 (A1).
+func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *caller) {
+	q := r.URL.Query()
+	var dq store.DecisionQuery
+	var err error
+	if dq.From, err = parseTimeParam("from", q.Get("from"), false); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if dq.To, err = parseTimeParam("to", q.Get("to"), true); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if dq.UserID = q.Get("user_id"); dq.UserID != "" {
+		if err := validUserID(dq.UserID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if dq.CVR = q.Get("cvr"); dq.CVR != "" {
+		if err := validCVR(dq.CVR); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if v := q.Get("allow"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.writeError(w, r, invalid("allow must be true or false"))
+			return
+		}
+		dq.Allow = &b
+	}
+	dq.Limit = defaultPageSize
+	if v := q.Get("limit"); v != "" {
+		if dq.Limit, err = strconv.Atoi(v); err != nil || dq.Limit < 1 || dq.Limit > maxPageSize {
+			s.writeError(w, r, invalid("limit must be 1-%d", maxPageSize))
+			return
+		}
+	}
+	if v := q.Get("page_token"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || !decisionPageToken.Match(b) {
+			s.writeError(w, r, invalid("page_token is not valid"))
+			return
+		}
+		dq.After = string(b)
+	}
+	if dq.CVR != "" {
+		if err := s.authorize(c, dq.CVR, "organisation", objDecision, actRead); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	} else {
+		if dq.Orgs, err = s.decisionOrgs(c); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if dq.Orgs != nil && len(dq.Orgs) == 0 {
+			s.writeError(w, r, forbidden("your roles may not read decisions"))
+			return
+		}
+	}
+	var recs []*store.DecisionRecord
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		recs, next, err = tx.ListDecisions(dq)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if next != "" {
+		next = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"decisions": nonNil(recs), "next_page_token": next})
+}
+
+// handleGetDecision answers GET /v1/decisions/{decision_id}. A decision
+// of an organisation where the caller holds no role answers 404 like a
+// missing one (A1), a role that may not read decisions 403 (A14);
+// decisions without an organisation are for superadmin only.
+func (s *Server) handleGetDecision(w http.ResponseWriter, r *http.Request, c *caller) {
+	id := pathVar(r, "decision_id")
+	var rec *store.DecisionRecord
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if rec, err = tx.GetDecision(id); err != nil {
+			if store.IsNotFound(err) {
+				return notFound("decision")
+			}
+			return err
+		}
+		if c.superadmin {
+			return nil
+		}
+		if rec.CVR == "" {
+			return notFound("decision")
+		}
+		return s.authorize(c, rec.CVR, "decision", objDecision, actRead)
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, rec)
+}
