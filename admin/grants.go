@@ -15,7 +15,7 @@ import (
 type grantRequest struct {
 	Right         string      `json:"right"`
 	Scope         *grantScope `json:"scope"`
-	ExpiresAt     *time.Time  `json:"expires_at,omitempty"`
+	ExpiresAt     *store.Time `json:"expires_at,omitempty"`
 	Justification string      `json:"justification,omitempty"`
 }
 
@@ -121,7 +121,7 @@ func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string
 		}
 		g := &store.Grant{ID: uuid.NewString(), Right: right.ID, HolderType: holderType, HolderID: holderID, Org: org,
 			Scope: store.Scope{Type: req.Scope.Type, Value: req.Scope.Value}, GrantedBy: c.actor,
-			ExpiresAt: req.ExpiresAt, Justification: req.Justification}
+			ExpiresAt: req.ExpiresAt.Std(), Justification: req.Justification}
 		in := s.baseInput(c, "grant.create", o)
 		in["target"], in["grant"], in["right"], in["admin_holders"] = target, grantInput(g), rightInput(right), holders
 		p := &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {

@@ -501,16 +501,9 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller)
 
 // --- login activity and bulk status (L9) ---
 
-// parseDay reads a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
-func parseDay(name, v string) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, invalid("%s must be a date YYYY-MM-DD or an RFC 3339 time", name)
-}
+// parseDay reads a date-time query parameter (parseTimeParam: RFC 3339
+// or a date, 00:00 Europe/Copenhagen).
+func parseDay(name, v string) (time.Time, error) { return parseTimeParam(name, v, false) }
 
 // activityUser is one line of the login activity list.
 type activityUser struct {

@@ -514,9 +514,12 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *cal
 	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
-// statusRequest is the optional body of the status routes.
+// statusRequest is the optional body of the status routes. until is the
+// contract's name (SPEC §5); deactivated_until, the user's field it sets,
+// is accepted as an alias.
 type statusRequest struct {
-	Until *time.Time `json:"until,omitempty"`
+	Until            *store.Time `json:"until,omitempty"`
+	DeactivatedUntil *store.Time `json:"deactivated_until,omitempty"`
 }
 
 var statusOf = map[string]store.UserStatus{
@@ -529,6 +532,12 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
+		}
+		if req.DeactivatedUntil != nil {
+			if req.Until != nil && !req.Until.Equal(req.DeactivatedUntil.Time) {
+				return nil, invalid("until and deactivated_until differ; give one")
+			}
+			req.Until = req.DeactivatedUntil
 		}
 		if req.Until != nil && action != "user.deactivate" {
 			return nil, invalid("until is only for deactivate")
@@ -545,7 +554,7 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 			return nil, err
 		}
 		next := *u
-		next.Status, next.StatusChangedAt, next.DeactivatedUntil = statusOf[action], tx.Now(), req.Until
+		next.Status, next.StatusChangedAt, next.DeactivatedUntil = statusOf[action], tx.Now(), req.Until.Std()
 		change := map[string]any{"status": string(next.Status)}
 		if req.Until != nil {
 			change["until"] = req.Until.UTC().Format(time.RFC3339)
