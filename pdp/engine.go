@@ -416,7 +416,7 @@ type Scope struct {
 	All       bool     `json:"all"`
 	CVR       string   `json:"cvr"`
 	PNumbers  []string `json:"p_numbers"`
-	SENumbers []string `json:"se_numbers,omitempty"`
+	SENumbers []string `json:"se_numbers"`
 }
 
 // RightScope is a right with its effective scope.
