@@ -253,10 +253,16 @@ func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	out := []effectiveGrant{}
+	next := ""
 	now := s.now()
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if _, err := s.authorizedUser(tx, c, id, objGrant, actRead); err != nil {
 			return err
 		}
@@ -267,11 +273,14 @@ func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c 
 		for _, g := range gs {
 			out = append(out, effectiveGrant{EffectiveGrant: g, Expired: g.ExpiresAt != nil && !g.ExpiresAt.After(now)})
 		}
+		// By right, then grant id and source (a grant reaches a user once
+		// per source).
+		out, next = pageOf(pg, out, func(g effectiveGrant) string { return g.Right + "\x00" + g.ID + "\x00" + g.Source })
 		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "grants": out})
+	writePage(w, rev, "grants", out, next)
 }

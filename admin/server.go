@@ -197,6 +197,10 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
 	h(http.MethodPost, "/v1/orgs/{cvr}/admins", s.handleCreateAdmin)
 	h(http.MethodGet, "/v1/orgs/{cvr}/admins", s.handleListAdmins)
+
+	// Issue 18: every collection pages (admin/page.go).
+	h(http.MethodGet, "/v1/orgs", s.handleListOrgs)
+	h(http.MethodGet, "/v1/groups/{id}/members", s.handleListMembers)
 	return r
 }
 

@@ -89,9 +89,15 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	out := []*store.Token{}
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		ts, err := tx.ListTokens()
 		if err != nil {
 			return err
@@ -101,13 +107,14 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *cal
 				out = append(out, t)
 			}
 		}
+		out, next = pageOf(pg, out, func(t *store.Token) string { return t.ID })
 		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "tokens": out})
+	writePage(w, rev, "tokens", out, next)
 }
 
 // handleDeleteToken revokes a token at once: a superadmin any token, any

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/mail"
@@ -594,11 +593,6 @@ func (s *Server) handleUserStatus(action string) handlerFunc {
 
 // --- search ---
 
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-)
-
 // statusFilter matches a user status against the status query parameter:
 // active (default: new and active), inactive (inactive and deactivated),
 // all, or one exact status (new, deactivated).
@@ -628,21 +622,10 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	limit := defaultPageSize
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxPageSize {
-			s.writeError(w, r, invalid("limit must be 1-%d", maxPageSize))
-			return
-		}
-	}
-	after := ""
-	if v := q.Get("page_token"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || store.ValidUUID(string(b)) != nil {
-			s.writeError(w, r, invalid("page_token is not valid"))
-			return
-		}
-		after = string(b)
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	text := strings.ToLower(strings.TrimSpace(q.Get("q")))
 	email := strings.ToLower(strings.TrimSpace(q.Get("email")))
@@ -711,10 +694,13 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 			} else if err != nil && !store.IsNotFound(err) {
 				return err
 			}
+			users, next = pageOf(pg, users, userPageKey)
 			s.withPasswordStatus(r.Context(), tx, users...)
 			return nil
 		}
-		cursor := after
+		// Users come by name (case-insensitive), then id: the order a
+		// person reads a list in, stable across pages.
+		cursor := ""
 		for {
 			batch, more, err := tx.ListUsers(cvr, cursor, 200)
 			if err != nil {
@@ -726,25 +712,24 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 				if err != nil {
 					return err
 				}
-				if !ok {
-					continue
+				if ok {
+					users = append(users, u)
 				}
-				if len(users) == limit {
-					next = base64.RawURLEncoding.EncodeToString([]byte(users[len(users)-1].ID))
-					s.withPasswordStatus(r.Context(), tx, users...)
-					return nil
-				}
-				users = append(users, u)
 			}
 			if more == "" {
-				s.withPasswordStatus(r.Context(), tx, users...)
-				return nil
+				break
 			}
 		}
+		users, next = pageOf(pg, users, userPageKey)
+		s.withPasswordStatus(r.Context(), tx, users...)
+		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "users": users, "next_page_token": next})
+	writePage(w, rev, "users", users, next)
 }
+
+// userPageKey orders users by name (case-insensitive), then id.
+func userPageKey(u *store.User) string { return strings.ToLower(u.Name) + "\x00" + u.ID }
