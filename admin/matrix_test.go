@@ -198,6 +198,12 @@ var routeCases = []routeCase{
 		return "/v1/orgs/" + org + "/admins", map[string]any{"user_id": e.newUser(cvrB), "right": right}
 	}},
 	{"GET", "/v1/orgs/{cvr}/admins", readAll, 200, func(e *env, org, _ string) (string, any) { return "/v1/orgs/" + org + "/admins", nil }},
+
+	// Issue 18: paged lists.
+	{"GET", "/v1/orgs", globalRead, 200, func(e *env, _, _ string) (string, any) { return "/v1/orgs", nil }},
+	{"GET", "/v1/groups/{id}/members", readAll, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/groups/" + e.newGroup(org, e.newUser(org)) + "/members", nil
+	}},
 }
 
 // importHeader is the 15-column header row of the CSV import.

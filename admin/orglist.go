@@ -8,8 +8,12 @@ import (
 
 // handleListOrgs lists the organisations the caller may see, by CVR: a
 // superadmin every one, anyone else those where it holds a role that may
-// read the organisation.
+// read the organisation; a caller without any admin role gets 403.
 func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := s.authorizeGlobal(c, objOrg, actRead); err != nil {
+		s.writeError(w, r, err) // a caller without any admin role (A14), like GET /v1/tokens
+		return
+	}
 	pg, err := parsePage(r)
 	if err != nil {
 		s.writeError(w, r, err)
