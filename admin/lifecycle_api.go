@@ -700,6 +700,11 @@ func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, 
 		}
 		at = t
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.st.View(r.Context(), func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
@@ -717,7 +722,12 @@ func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "at": at, "actions": nonNil(actions)})
+	// By due date, then job, object and action; a walk over the pages is
+	// stable for a fixed `at` (the default, now, moves).
+	actions, next := pageOf(pg, actions, func(a lifecycle.Action) string {
+		return fmt.Sprintf("%020d\x00%s\x00%s%s\x00%s", a.Due.UnixNano(), a.Job, a.UserID, a.ImportID, a.Action)
+	})
+	writePageWith(w, rev, "actions", actions, next, map[string]any{"at": at})
 }
 
 // --- local passwords (L8) ---
