@@ -122,7 +122,9 @@ func TestEveryListPages(t *testing.T) {
 		{name: "admins", caller: "superadmin", path: "/v1/orgs/" + cvrA + "/admins", array: "admins", id: field("user_id"), min: 3},
 		{name: "orgs", caller: "superadmin", path: "/v1/orgs", array: "orgs", id: field("cvr"), min: 7},
 		{name: "lifecycle preview", caller: "org-admin", path: "/v1/orgs/" + cvrA + "/lifecycle?at=2099-01-01", array: "actions",
-			id: func(v any) string { return str(dig(v, "job")) + "/" + str(dig(v, "user_id")) + "/" + str(dig(v, "action")) }, min: 5},
+			id: func(v any) string {
+				return str(dig(v, "job")) + "/" + str(dig(v, "user_id")) + "/" + str(dig(v, "action"))
+			}, min: 5},
 	}
 	for _, l := range lists {
 		t.Run(l.name, func(t *testing.T) {
