@@ -1,6 +1,8 @@
 package pdp_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -134,5 +136,24 @@ func TestLoginKnockAnswer(t *testing.T) {
 	ks := e.knocksAfterFlush(cvrA)
 	if len(ks) != 1 || ks[0].SubjectID == uid["ida"] {
 		t.Fatalf("knocks of org A: %+v", ks)
+	}
+}
+
+// TestLoginScopeSENumbersNeverNull: a right's scope always has
+// se_numbers, [] when empty, like p_numbers.
+func TestLoginScopeSENumbersNeverNull(t *testing.T) {
+	e := newEnv(t, pdp.Config{})
+	raw, err := json.Marshal(pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "eksamensdatabasen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(e.srv.URL+"/v1/decisions/login", "application/json", bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `"p_numbers":["`+pA1+`"],"se_numbers":[]`) {
+		t.Fatalf("answer %s", body)
 	}
 }
