@@ -60,9 +60,15 @@ func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	admins := []adminEntry{}
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
 		}
@@ -92,12 +98,12 @@ func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *cal
 			sort.Strings(e.Roles)
 			admins = append(admins, *e)
 		}
-		sort.Slice(admins, func(i, j int) bool { return admins[i].UserID < admins[j].UserID })
+		admins, next = pageOf(pg, admins, func(a adminEntry) string { return a.UserID })
 		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "admins": admins})
+	writePage(w, rev, "admins", admins, next)
 }

@@ -76,10 +76,10 @@ func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *
 		}
 		dq.Allow = &b
 	}
-	dq.Limit = defaultPageSize
+	dq.Limit = defaultPageLimit
 	if v := q.Get("limit"); v != "" {
-		if dq.Limit, err = strconv.Atoi(v); err != nil || dq.Limit < 1 || dq.Limit > maxPageSize {
-			s.writeError(w, r, invalid("limit must be 1-%d", maxPageSize))
+		if dq.Limit, err = strconv.Atoi(v); err != nil || dq.Limit < 1 || dq.Limit > maxPageLimit {
+			s.writeError(w, r, invalid("limit must be 1-%d", maxPageLimit))
 			return
 		}
 	}

@@ -15,7 +15,7 @@ import (
 type grantRequest struct {
 	Right         string      `json:"right"`
 	Scope         *grantScope `json:"scope"`
-	ExpiresAt     *time.Time  `json:"expires_at,omitempty"`
+	ExpiresAt     *store.Time `json:"expires_at,omitempty"`
 	Justification string      `json:"justification,omitempty"`
 }
 
@@ -121,7 +121,7 @@ func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string
 		}
 		g := &store.Grant{ID: uuid.NewString(), Right: right.ID, HolderType: holderType, HolderID: holderID, Org: org,
 			Scope: store.Scope{Type: req.Scope.Type, Value: req.Scope.Value}, GrantedBy: c.actor,
-			ExpiresAt: req.ExpiresAt, Justification: req.Justification}
+			ExpiresAt: req.ExpiresAt.Std(), Justification: req.Justification}
 		in := s.baseInput(c, "grant.create", o)
 		in["target"], in["grant"], in["right"], in["admin_holders"] = target, grantInput(g), rightInput(right), holders
 		p := &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
@@ -253,10 +253,16 @@ func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	out := []effectiveGrant{}
+	next := ""
 	now := s.now()
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if _, err := s.authorizedUser(tx, c, id, objGrant, actRead); err != nil {
 			return err
 		}
@@ -267,11 +273,14 @@ func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c 
 		for _, g := range gs {
 			out = append(out, effectiveGrant{EffectiveGrant: g, Expired: g.ExpiresAt != nil && !g.ExpiresAt.After(now)})
 		}
+		// By right, then grant id and source (a grant reaches a user once
+		// per source).
+		out, next = pageOf(pg, out, func(g effectiveGrant) string { return g.Right + "\x00" + g.ID + "\x00" + g.Source })
 		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "grants": out})
+	writePage(w, rev, "grants", out, next)
 }

@@ -92,8 +92,12 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *calle
 		s.writeError(w, r, err)
 		return
 	}
+	// A system group can hold every user of a P-unit: only the first
+	// members are inline; GET /v1/groups/{id}/members pages through all.
+	count := len(members)
+	members, next := pageOf(page{Limit: groupInlineMembers}, members, func(id string) string { return id })
 	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "group": g, "members": nonNil(members),
-		"grants": nonNil(grants)})
+		"member_count": count, "members_next_page_token": next, "grants": nonNil(grants)})
 }
 
 func (s *Server) planGroupDelete(c *caller, id string) planFunc {

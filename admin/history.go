@@ -2,15 +2,29 @@ package admin
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
-// historyLimit is how many events a user's history shows (L10).
+// historyLimit is how many events a user's history shows by default
+// (L10: the latest 200); page_token pages beyond.
 const historyLimit = 200
+
+// auditPage reads one page of audit events, newest first: read fetches up
+// to n events after the cursor (store.AuditCursor; "" = newest).
+func auditPage(p page, read func(before string, n int) ([]store.AuditEvent, error)) ([]store.AuditEvent, string, error) {
+	evs, err := read(p.After, p.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(evs) > p.Limit {
+		evs = evs[:p.Limit]
+		next = pageToken(store.AuditCursor(evs[len(evs)-1]))
+	}
+	return evs, next, nil
+}
 
 // historyQuery parses from, to and type.
 func historyQuery(r *http.Request) (from, to time.Time, typ string, err error) {
@@ -42,8 +56,14 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePageDefault(r, historyLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	var events []store.AuditEvent
+	next := ""
 	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		org := ""
 		u, err := tx.GetUser(id)
@@ -65,19 +85,21 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, c *caller
 		if err := s.authorize(c, org, "user", objHistory, actRead); err != nil {
 			return err
 		}
-		events, err = tx.History(id, from, to, typ, historyLimit)
+		events, next, err = auditPage(pg, func(before string, n int) ([]store.AuditEvent, error) {
+			return tx.HistoryPage(id, before, from, to, typ, n)
+		})
 		return err
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "events": nonNil(events)})
+	writePage(w, rev, "events", events, next)
 }
 
 // handleOrgAudit answers an organisation's audit log, newest first
-// (auditors and org-admins): from, to, type and limit (default 200, at
-// most 1000).
+// (auditors and org-admins): from, to, type, limit (default 200, at most
+// 1000) and page_token.
 func (s *Server) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *caller) {
 	cvr := pathVar(r, "cvr")
 	if err := validCVR(cvr); err != nil {
@@ -89,15 +111,14 @@ func (s *Server) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *calle
 		s.writeError(w, r, err)
 		return
 	}
-	limit := historyLimit
-	if v := r.URL.Query().Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
-			s.writeError(w, r, invalid("limit must be 1-1000"))
-			return
-		}
+	pg, err := parsePageDefault(r, historyLimit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	rev := s.st.Revision()
 	var events []store.AuditEvent
+	next := ""
 	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objAudit, actRead); err != nil {
 			return err
@@ -106,12 +127,14 @@ func (s *Server) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *calle
 			return err
 		}
 		var err error
-		events, err = tx.OrgAudit(cvr, from, to, typ, limit)
+		events, next, err = auditPage(pg, func(before string, n int) ([]store.AuditEvent, error) {
+			return tx.OrgAuditPage(cvr, before, from, to, typ, n)
+		})
 		return err
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "events": nonNil(events)})
+	writePage(w, rev, "events", events, next)
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/adgang/adgang/pdp"
@@ -13,9 +14,15 @@ func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	var knocks []*store.Knock
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objKnock, actRead); err != nil {
 			return err
 		}
@@ -24,13 +31,18 @@ func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		var err error
 		knocks, err = tx.ListKnocks(cvr)
+		// Queue order: the first attempt, oldest first, then id (a knock's
+		// first attempt never changes, so its place is stable across pages).
+		knocks, next = pageOf(pg, knocks, func(k *store.Knock) string {
+			return fmt.Sprintf("%020d-%s", k.First.UnixNano(), k.ID)
+		})
 		return err
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "knocks": nonNil(knocks)})
+	writePage(w, rev, "knocks", knocks, next)
 }
 
 // planKnockAccept creates the user a knock asked for (L6), prefilled from
@@ -48,6 +60,9 @@ func (s *Server) planKnockAccept(c *caller, id string, req *userCreateRequest, o
 			return nil, err
 		}
 		if err := s.authorize(c, k.Org, "knock", objKnock, actAccept); err != nil {
+			return nil, err
+		}
+		if err := knockIdentityFree(tx, k); err != nil {
 			return nil, err
 		}
 		u := *req
@@ -165,4 +180,29 @@ func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+}
+
+// knockIdentityFree refuses, with a message that says what to do, a knock
+// whose identity (UUID or legacy id) has since become a user — of another
+// organisation, typically: the login decision no longer queues such a
+// knock (D2), but one queued before the user was made would otherwise
+// fail with the store's bare "user id already in use". The conflict is
+// the store's id uniqueness (A12), so the answer carries its code.
+func knockIdentityFree(tx *store.Tx, k *store.Knock) error {
+	var err error
+	switch {
+	case k.UUID != "":
+		_, err = tx.GetUser(k.UUID)
+	case k.LegacyID != "":
+		_, err = tx.UserByLegacyID(k.LegacyID)
+	default:
+		return nil
+	}
+	if store.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return store.RuleError(store.EConflict, "A12", "duplicate",
+		"knock %s: its identity is already a user (of another organisation); it cannot be accepted — delete the knock", k.ID)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -423,8 +422,6 @@ type outboxMail struct {
 	Status string `json:"status"` // waiting | sent
 }
 
-const maxOutbox = 500
-
 // handleOutbox lists mails waiting or sent, newest first. A superadmin
 // sees every mail; others see the mails about users of orgs where they
 // may read users. Secrets (activation tokens, temporary passwords) are
@@ -442,18 +439,15 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller)
 		s.writeError(w, r, invalid("to is too long"))
 		return
 	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxOutbox {
-			s.writeError(w, r, invalid("limit must be 1-%d", maxOutbox))
-			return
-		}
-		limit = n
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	rev := s.st.Revision()
 	mails := []outboxMail{}
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if userID != "" && !c.superadmin {
 			if _, err := s.authorizedUser(tx, c, userID, objUser, actRead); err != nil {
 				return err
@@ -464,10 +458,10 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller)
 			return err
 		}
 		orgOf := map[string]string{}
+		// Newest first; the key is the mail's creation time and id.
+		key := func(m *store.OutboxMail) string { return fmt.Sprintf("%020d-%s", m.CreatedAt.UnixNano(), m.ID) }
+		list, _ = pageOfDesc(page{Limit: len(list) + 1, After: pg.After}, list, key)
 		for _, m := range list {
-			if len(mails) == limit {
-				break
-			}
 			if !c.superadmin {
 				if m.UserID == "" {
 					continue
@@ -483,6 +477,10 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller)
 					continue
 				}
 			}
+			if len(mails) == pg.Limit {
+				next = pageToken(key(mails[len(mails)-1].OutboxMail))
+				break
+			}
 			status := "waiting"
 			if m.SentAt != nil {
 				status = "sent"
@@ -496,21 +494,14 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller)
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "mails": mails})
+	writePage(w, rev, "mails", mails, next)
 }
 
 // --- login activity and bulk status (L9) ---
 
-// parseDay reads a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
-func parseDay(name, v string) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, invalid("%s must be a date YYYY-MM-DD or an RFC 3339 time", name)
-}
+// parseDay reads a date-time query parameter (parseTimeParam: RFC 3339
+// or a date, 00:00 Europe/Copenhagen).
+func parseDay(name, v string) (time.Time, error) { return parseTimeParam(name, v, false) }
 
 // activityUser is one line of the login activity list.
 type activityUser struct {
@@ -545,8 +536,14 @@ func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	users := []activityUser{}
+	next := ""
 	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
@@ -567,16 +564,19 @@ func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *
 				}
 			}
 			if next == "" || len(batch) == 0 {
-				return nil
+				break
 			}
 			after = next
 		}
+		// Ordered like the user search: by name, then id.
+		users, next = pageOf(pg, users, func(u activityUser) string { return strings.ToLower(u.Name) + "\x00" + u.ID })
+		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "not_since": since, "users": users})
+	writePageWith(w, rev, "users", users, next, map[string]any{"not_since": since})
 }
 
 // handleBulkStatus inactivates or activates many users of one org; each
@@ -700,6 +700,11 @@ func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, 
 		}
 		at = t
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.st.View(r.Context(), func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
@@ -717,7 +722,12 @@ func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "at": at, "actions": nonNil(actions)})
+	// By due date, then job, object and action; a walk over the pages is
+	// stable for a fixed `at` (the default, now, moves).
+	actions, next := pageOf(pg, actions, func(a lifecycle.Action) string {
+		return fmt.Sprintf("%020d\x00%s\x00%s%s\x00%s", a.Due.UnixNano(), a.Job, a.UserID, a.ImportID, a.Action)
+	})
+	writePageWith(w, rev, "actions", actions, next, map[string]any{"at": at})
 }
 
 // --- local passwords (L8) ---

@@ -267,6 +267,11 @@ var routeCases = []routeCase{
 	{"GET", "/v1/decisions/{decision_id}", decisionRead, 200, func(e *env, org, _ string) (string, any) {
 		return "/v1/decisions/" + e.newDecision(org), nil
 	}},
+	// Issue 18: paged lists.
+	{"GET", "/v1/orgs", globalRead, 200, func(e *env, _, _ string) (string, any) { return "/v1/orgs", nil }},
+	{"GET", "/v1/groups/{id}/members", readAll, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/groups/" + e.newGroup(org, e.newUser(org)) + "/members", nil
+	}},
 }
 
 // newCert stores a user certificate of a fresh user of org with status

@@ -100,11 +100,11 @@ func notificationCursor(v string) (string, error) {
 func pageLimit(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
-		return defaultPageSize, nil
+		return defaultPageLimit, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxPageSize {
-		return 0, invalid("limit must be 1-%d", maxPageSize)
+	if err != nil || n < 1 || n > maxPageLimit {
+		return 0, invalid("limit must be 1-%d", maxPageLimit)
 	}
 	return n, nil
 }

@@ -116,23 +116,12 @@ func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) error {
 	return pdp.DecodeJSON(w, r, v)
 }
 
-// parseTimeParam parses a query time: RFC 3339, or a date YYYY-MM-DD
-// (the start of that day, or its end when endOfDay). Empty is zero.
+// parseTimeParam parses a date-time query parameter with store.ParseTime
+// (SPEC §8): RFC 3339, or a date YYYY-MM-DD meaning 00:00
+// Europe/Copenhagen of that day (its last instant when endOfDay, a
+// range's `to`). Empty is zero; the result is UTC.
 func parseTimeParam(name, v string, endOfDay bool) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse(time.DateOnly, v)
-	if err != nil {
-		return time.Time{}, invalid("%s must be a date (YYYY-MM-DD) or an RFC 3339 time", name)
-	}
-	if endOfDay {
-		t = t.Add(24*time.Hour - time.Nanosecond)
-	}
-	return t, nil
+	return store.ParseTime(name, v, endOfDay)
 }
 
 // validMeans checks a user's identification means (A16 decides whether

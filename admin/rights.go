@@ -14,18 +14,25 @@ func (s *Server) handleListRights(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	var rights []*store.Right
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		var err error
 		rights, err = tx.ListRights()
+		rights, next = pageOf(pg, rights, func(r *store.Right) string { return r.ID })
 		return err
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "rights": nonNil(rights)})
+	writePage(w, rev, "rights", rights, next)
 }
 
 // rightRequest is the body of PUT /v1/rights/{id}: the whole catalogue

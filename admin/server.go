@@ -223,6 +223,9 @@ func (s *Server) routes() *mux.Router {
 	// Issue 16: the queryable decision log (S11).
 	h(http.MethodGet, "/v1/decisions", s.handleListDecisions)
 	h(http.MethodGet, "/v1/decisions/{decision_id}", s.handleGetDecision)
+	// Issue 18: every collection pages (admin/page.go).
+	h(http.MethodGet, "/v1/orgs", s.handleListOrgs)
+	h(http.MethodGet, "/v1/groups/{id}/members", s.handleListMembers)
 	return r
 }
 

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
@@ -10,9 +9,9 @@ import (
 
 // tokenRequest is the body of POST /v1/tokens.
 type tokenRequest struct {
-	UserID     string     `json:"user_id,omitempty"`
-	Superadmin bool       `json:"superadmin,omitempty"`
-	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	UserID     string      `json:"user_id,omitempty"`
+	Superadmin bool        `json:"superadmin,omitempty"`
+	ExpiresAt  *store.Time `json:"expires_at,omitempty"`
 }
 
 // handleCreateToken makes an API token, shown once in the answer. A
@@ -33,7 +32,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 	capped := false
 	if c.expires != nil && (req.ExpiresAt == nil || req.ExpiresAt.After(*c.expires)) {
 		exp := c.expires.UTC()
-		req.ExpiresAt, capped = &exp, true
+		req.ExpiresAt, capped = &store.Time{Time: exp}, true
 	}
 	var tok *store.Token
 	var plain string
@@ -66,7 +65,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		return &plan{apply: func(tx *store.Tx) error {
 			var err error
-			tok, plain, err = createTokenTx(tx, c.actor, req.UserID, req.Superadmin, req.ExpiresAt)
+			tok, plain, err = createTokenTx(tx, c.actor, req.UserID, req.Superadmin, req.ExpiresAt.Std())
 			return err
 		}}, nil
 	})
@@ -90,9 +89,15 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rev := s.st.Revision()
 	out := []*store.Token{}
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	next := ""
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		ts, err := tx.ListTokens()
 		if err != nil {
 			return err
@@ -102,13 +107,14 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *cal
 				out = append(out, t)
 			}
 		}
+		out, next = pageOf(pg, out, func(t *store.Token) string { return t.ID })
 		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "tokens": out})
+	writePage(w, rev, "tokens", out, next)
 }
 
 // handleDeleteToken revokes a token at once: a superadmin any token, any

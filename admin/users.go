@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/mail"
@@ -525,9 +524,12 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *cal
 	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
-// statusRequest is the optional body of the status routes.
+// statusRequest is the optional body of the status routes. until is the
+// contract's name (SPEC §5); deactivated_until, the user's field it sets,
+// is accepted as an alias.
 type statusRequest struct {
-	Until *time.Time `json:"until,omitempty"`
+	Until            *store.Time `json:"until,omitempty"`
+	DeactivatedUntil *store.Time `json:"deactivated_until,omitempty"`
 }
 
 var statusOf = map[string]store.UserStatus{
@@ -540,6 +542,12 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
+		}
+		if req.DeactivatedUntil != nil {
+			if req.Until != nil && !req.Until.Equal(req.DeactivatedUntil.Time) {
+				return nil, invalid("until and deactivated_until differ; give one")
+			}
+			req.Until = req.DeactivatedUntil
 		}
 		if req.Until != nil && action != "user.deactivate" {
 			return nil, invalid("until is only for deactivate")
@@ -556,7 +564,7 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 			return nil, err
 		}
 		next := *u
-		next.Status, next.StatusChangedAt, next.DeactivatedUntil = statusOf[action], tx.Now(), req.Until
+		next.Status, next.StatusChangedAt, next.DeactivatedUntil = statusOf[action], tx.Now(), req.Until.Std()
 		change := map[string]any{"status": string(next.Status)}
 		if req.Until != nil {
 			change["until"] = req.Until.UTC().Format(time.RFC3339)
@@ -596,11 +604,6 @@ func (s *Server) handleUserStatus(action string) handlerFunc {
 
 // --- search ---
 
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-)
-
 // statusFilter matches a user status against the status query parameter:
 // active (default: new and active), inactive (inactive and deactivated),
 // all, or one exact status (new, deactivated).
@@ -630,21 +633,10 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	limit := defaultPageSize
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxPageSize {
-			s.writeError(w, r, invalid("limit must be 1-%d", maxPageSize))
-			return
-		}
-	}
-	after := ""
-	if v := q.Get("page_token"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || store.ValidUUID(string(b)) != nil {
-			s.writeError(w, r, invalid("page_token is not valid"))
-			return
-		}
-		after = string(b)
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	text := strings.ToLower(strings.TrimSpace(q.Get("q")))
 	email := strings.ToLower(strings.TrimSpace(q.Get("email")))
@@ -713,10 +705,13 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 			} else if err != nil && !store.IsNotFound(err) {
 				return err
 			}
+			users, next = pageOf(pg, users, userPageKey)
 			s.withPasswordStatus(r.Context(), tx, users...)
 			return nil
 		}
-		cursor := after
+		// Users come by name (case-insensitive), then id: the order a
+		// person reads a list in, stable across pages.
+		cursor := ""
 		for {
 			batch, more, err := tx.ListUsers(cvr, cursor, 200)
 			if err != nil {
@@ -728,25 +723,24 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 				if err != nil {
 					return err
 				}
-				if !ok {
-					continue
+				if ok {
+					users = append(users, u)
 				}
-				if len(users) == limit {
-					next = base64.RawURLEncoding.EncodeToString([]byte(users[len(users)-1].ID))
-					s.withPasswordStatus(r.Context(), tx, users...)
-					return nil
-				}
-				users = append(users, u)
 			}
 			if more == "" {
-				s.withPasswordStatus(r.Context(), tx, users...)
-				return nil
+				break
 			}
 		}
+		users, next = pageOf(pg, users, userPageKey)
+		s.withPasswordStatus(r.Context(), tx, users...)
+		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "users": users, "next_page_token": next})
+	writePage(w, rev, "users", users, next)
 }
+
+// userPageKey orders users by name (case-insensitive), then id.
+func userPageKey(u *store.User) string { return strings.ToLower(u.Name) + "\x00" + u.ID }

@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -435,7 +436,7 @@ type Scope struct {
 	All       bool     `json:"all"`
 	CVR       string   `json:"cvr"`
 	PNumbers  []string `json:"p_numbers"`
-	SENumbers []string `json:"se_numbers,omitempty"`
+	SENumbers []string `json:"se_numbers"`
 }
 
 // RightScope is a right with its effective scope.
@@ -452,6 +453,10 @@ type Decision struct {
 	Reasons    []Reason     `json:"reasons"`
 	Revision   uint64       `json:"revision"`
 	Policy     string       `json:"policy,omitempty"`
+	// Knock is present on a D2 denial (SPEC §8): whether the attempt was
+	// put in the organisation's knock queue, so the application can tell
+	// the person that an administrator will see the request.
+	Knock *KnockAnswer `json:"knock,omitempty"`
 
 	knock bool
 	// validUntil is the policy's valid_until_ns: when the clock alone could
@@ -466,6 +471,29 @@ type Decision struct {
 	// userID is the store user the decision is about ("" if none), for
 	// the stored decision log.
 	userID string
+}
+
+// KnockAnswer is a D2 denial's knock field. Queued is true when the
+// policy put the attempt in the knock queue (adgang.login knock: an
+// employee of an organisation that allows knocks, whose id is no user of
+// another organisation); a known identity's knock is counted again. The
+// queue's bounds (Config.KnockLimitPerOrg, KnockLimitTotal) may still
+// drop a new knock; that is counted in adgang_knocks_dropped_total.
+type KnockAnswer struct {
+	Queued bool `json:"queued"`
+}
+
+// UnmarshalJSON reads {queued} and also the policy's own boolean knock,
+// which the OPA Data API answers unchanged
+// (POST /v1/data/adgang/login/decision), so both decode into a Decision.
+func (k *KnockAnswer) UnmarshalJSON(b []byte) error {
+	var queued bool
+	if err := json.Unmarshal(b, &queued); err == nil {
+		k.Queued = queued
+		return nil
+	}
+	type plain KnockAnswer
+	return json.Unmarshal(b, (*plain)(k))
 }
 
 // compacted is the form a decision is cached in: the encoded answer plus
@@ -490,7 +518,7 @@ func (d *Decision) expand() error {
 	if err := json.Unmarshal(append([]byte{'{'}, d.body...), &full); err != nil {
 		return err
 	}
-	d.Rights, d.Reasons, d.compact = full.Rights, full.Reasons, false
+	d.Rights, d.Reasons, d.Knock, d.compact = full.Rights, full.Reasons, full.Knock, false
 	return nil
 }
 
@@ -501,11 +529,12 @@ type decisionBody struct {
 	Reasons  []Reason     `json:"reasons"`
 	Revision uint64       `json:"revision"`
 	Policy   string       `json:"policy,omitempty"`
+	Knock    *KnockAnswer `json:"knock,omitempty"`
 }
 
 // encodeBody fills d.body.
 func (d *Decision) encodeBody() {
-	b, err := json.Marshal(decisionBody{Allow: d.Allow, Rights: d.Rights, Reasons: d.Reasons, Revision: d.Revision, Policy: d.Policy})
+	b, err := json.Marshal(decisionBody{Allow: d.Allow, Rights: d.Rights, Reasons: d.Reasons, Revision: d.Revision, Policy: d.Policy, Knock: d.Knock})
 	if err != nil || len(b) < 2 {
 		d.body = nil
 		return
@@ -687,6 +716,11 @@ func parseLoginResult(rs rego.ResultSet, d *Decision) error {
 			rr.Info, _ = rm["info"].(bool)
 			d.Reasons = append(d.Reasons, rr)
 		}
+	}
+	sortReasons(d.Reasons)
+	d.Knock = nil
+	if slices.ContainsFunc(d.Reasons, func(r Reason) bool { return r.Rule == "D2" && !r.Info }) {
+		d.Knock = &KnockAnswer{Queued: d.knock}
 	}
 	return nil
 }

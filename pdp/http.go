@@ -219,6 +219,9 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return store.Errorf(store.EInvalid, "request body larger than %d bytes", maxBody)
 		}
+		if terr, ok := store.TimeFieldError(err); ok {
+			return terr
+		}
 		return store.Errorf(store.EInvalid, "malformed JSON body: %s", MaskCPR(err.Error()))
 	}
 	if dec.More() {

@@ -1,0 +1,134 @@
+package admin
+
+import (
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/adgang/adgang/pdp"
+)
+
+// Paging of every GET collection (SPEC §8): `limit` (default 100, 1–1000,
+// anything else 400) and an opaque `page_token`; the answer is
+// {revision, <resource>: [...], next_page_token}, next_page_token empty on
+// the last page.
+//
+// A list pages in three steps:
+//
+//	p, err := parsePage(r)                 // or parsePageDefault(r, 200)
+//	items, next := pageOf(p, all, key)     // all in any order; key unique
+//	writePage(w, rev, "things", items, next)
+//
+// key is the item's sort key, unique within the list: the list is ordered
+// by it (pageOfDesc: newest first) and the token is the last key of the
+// page, so a walk never repeats or skips an item that stays in the list,
+// even when others are added or removed between pages.
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// page is one request's paging: at most Limit items after the cursor
+// After (the decoded page_token; "" on the first page).
+type page struct {
+	Limit int
+	After string
+}
+
+// parsePage reads limit (default 100) and page_token.
+func parsePage(r *http.Request) (page, error) { return parsePageDefault(r, defaultPageLimit) }
+
+// parsePageDefault is parsePage with another default limit (history: 200).
+func parsePageDefault(r *http.Request, def int) (page, error) {
+	q := r.URL.Query()
+	p := page{Limit: def}
+	if v := q.Get("limit"); v != "" || q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageLimit {
+			return page{}, invalid("limit must be a number from 1 to %d", maxPageLimit)
+		}
+		p.Limit = n
+	}
+	if v := q.Get("page_token"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 || !strings.HasPrefix(string(b), pageTokenMark) {
+			return page{}, invalid("page_token is not valid (pass next_page_token of the previous page unchanged)")
+		}
+		p.After = string(b[len(pageTokenMark):])
+	}
+	return p, nil
+}
+
+// pageTokenMark versions the token format.
+const pageTokenMark = "p1:"
+
+// pageToken encodes the cursor after key.
+func pageToken(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(pageTokenMark + key))
+}
+
+// pageOf orders items by key (ascending) and returns the page after p's
+// cursor and the token of the next page ("" on the last page). items may
+// be reordered.
+func pageOf[T any](p page, items []T, key func(T) string) ([]T, string) {
+	return pageBy(p, items, key, false)
+}
+
+// pageOfDesc is pageOf for lists ordered by key descending (newest first).
+func pageOfDesc[T any](p page, items []T, key func(T) string) ([]T, string) {
+	return pageBy(p, items, key, true)
+}
+
+func pageBy[T any](p page, items []T, key func(T) string, desc bool) ([]T, string) {
+	keys := make([]string, len(items))
+	idx := make([]int, len(items))
+	for i := range items {
+		idx[i], keys[i] = i, key(items[i])
+	}
+	cmpKeys := func(a, b string) int {
+		if desc {
+			return strings.Compare(b, a)
+		}
+		return strings.Compare(a, b)
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmpKeys(keys[a], keys[b]) })
+	start := 0
+	if p.After != "" {
+		start, _ = slices.BinarySearchFunc(idx, p.After, func(i int, after string) int {
+			if cmpKeys(keys[i], after) <= 0 {
+				return -1
+			}
+			return 1
+		})
+	}
+	end := min(start+p.Limit, len(idx))
+	out := make([]T, 0, end-start)
+	for _, i := range idx[start:end] {
+		out = append(out, items[i])
+	}
+	next := ""
+	if end < len(idx) && end > start {
+		next = pageToken(keys[idx[end-1]])
+	}
+	return out, next
+}
+
+// writePage answers one page: {revision, <name>: items, next_page_token}.
+// A nil slice is answered as [].
+func writePage[T any](w http.ResponseWriter, rev uint64, name string, items []T, next string) {
+	writePageWith(w, rev, name, items, next, nil)
+}
+
+// writePageWith is writePage with further fields in the answer.
+func writePageWith[T any](w http.ResponseWriter, rev uint64, name string, items []T, next string, extra map[string]any) {
+	if items == nil {
+		items = []T{}
+	}
+	body := map[string]any{"revision": rev, name: items, "next_page_token": next}
+	for k, v := range extra {
+		body[k] = v
+	}
+	pdp.WriteJSON(w, http.StatusOK, body)
+}
