@@ -150,13 +150,21 @@ _function_user_target if {
 	input.target.kind == "function"
 }
 
+# A group membership changes a user's effective rights, so adding a
+# function certificate user to a group, or removing it, is an edit too.
+_function_user_target if {
+	input.action in {"group.member.add", "group.member.remove"}
+	input.member.kind == "function"
+}
+
 # METADATA
 # title: A2 function certificate users are immutable
 # description: >-
 #   A function certificate user (a system user, "funktionscertifikat") cannot
 #   be edited, inactivated, activated, deactivated or deleted, nor have its
-#   grants created or deleted, by organisation administrators. Only a
-#   superadmin may change it.
+#   grants created or deleted, nor be added to or removed from a group
+#   (which changes its effective rights), by organisation administrators.
+#   Only a superadmin may change it.
 # custom:
 #   seed: 000_7043272af43671e9.txt
 function_cert_immutable contains lib.reason("function_cert_immutable", "A2", msg) if {

@@ -159,6 +159,23 @@ test_a2_function_user_grant_delete_denied if {
 	"function_cert_immutable/A2" in codes(d)
 }
 
+test_A2_function_user_group_membership_denied if {
+	every action in ["group.member.add", "group.member.remove"] {
+		inp := with_(member_change(action, custom_group), {"member": {"id": function_user.id, "kind": "function", "org": cvr}})
+		d := admin.decision with input as inp
+		d.allow == false
+		"function_cert_immutable/A2" in codes(d)
+	}
+}
+
+test_A2_employee_group_membership_allowed if {
+	every action in ["group.member.add", "group.member.remove"] {
+		inp := with_(member_change(action, custom_group), {"member": {"id": employee.id, "kind": "employee", "org": cvr}})
+		d := admin.decision with input as inp
+		d.allow == true
+	}
+}
+
 test_a2_superadmin_may_change_function_user if {
 	inp := with_(base, {"target": function_user, "actor": object.union(actor, {"superadmin": true})})
 	d := admin.decision with input as inp
