@@ -198,6 +198,21 @@ var routeCases = []routeCase{
 		return "/v1/orgs/" + org + "/admins", map[string]any{"user_id": e.newUser(cvrB), "right": right}
 	}},
 	{"GET", "/v1/orgs/{cvr}/admins", readAll, 200, func(e *env, org, _ string) (string, any) { return "/v1/orgs/" + org + "/admins", nil }},
+	{"GET", "/v1/orgs/{cvr}/imports", readAll, 200, func(e *env, org, _ string) (string, any) { return "/v1/orgs/" + org + "/imports", nil }},
+	{"POST", "/v1/imports/{id}/retire", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/imports/" + e.newImport(org) + "/retire", nil
+	}},
+}
+
+// newImport stores an import batch of org made yesterday, with one user.
+func (e *env) newImport(org string) string {
+	e.t.Helper()
+	id := uuid.NewString()
+	mustUpdate(e.t, e.st, func(tx *store.Tx) error {
+		return tx.PutImport(&store.ImportBatch{ID: id, Org: org, Mode: "create", CreatedAt: time.Now().Add(-24 * time.Hour), Rows: 1})
+	})
+	e.newUser(org, func(u *store.User) { u.Source = "import:" + id })
+	return id
 }
 
 // importHeader is the 15-column header row of the CSV import.

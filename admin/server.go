@@ -197,6 +197,9 @@ func (s *Server) routes() *mux.Router {
 	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
 	h(http.MethodPost, "/v1/orgs/{cvr}/admins", s.handleCreateAdmin)
 	h(http.MethodGet, "/v1/orgs/{cvr}/admins", s.handleListAdmins)
+	// Issue 17 (half done): import batches ("Vis importerede", "Nedlæg import").
+	h(http.MethodGet, "/v1/orgs/{cvr}/imports", s.handleListImports)
+	h(http.MethodPost, "/v1/imports/{id}/retire", s.handleRetireImport)
 	return r
 }
 

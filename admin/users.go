@@ -639,6 +639,8 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 	email := strings.ToLower(strings.TrimSpace(q.Get("email")))
 	rid := strings.TrimSpace(q.Get("rid"))
 	role := strings.TrimSpace(q.Get("role"))
+	// Unilogin's "Vis importerede": by user type (elev, lærer, …) and class.
+	userType, class := strings.TrimSpace(q.Get("user_type")), strings.TrimSpace(q.Get("class"))
 	if rid != "" && !strings.HasPrefix(rid, "CVR:") {
 		if _, err := strconv.ParseUint(rid, 10, 64); err != nil {
 			s.writeError(w, r, invalid("rid must be a RID number or a CVR:…-RID:… id"))
@@ -670,6 +672,9 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 				return false, nil
 			}
 			if email != "" && strings.ToLower(u.Email) != email {
+				return false, nil
+			}
+			if (userType != "" && !strings.EqualFold(u.UserType, userType)) || (class != "" && !strings.EqualFold(u.Class, class)) {
 				return false, nil
 			}
 			if rid != "" && u.LegacyID != rid && !strings.HasSuffix(u.LegacyID, "-RID:"+rid) {

@@ -30,6 +30,7 @@ _reasons := union({
 	escalation, duplicate, system_group_immutable, activation_not_possible,
 	activation_one_at_a_time, already_active, password_login_not_enabled,
 	not_manual_association, external_grant_not_admin,
+	import_retired,
 })
 
 # ---------------------------------------------------------------------------
@@ -42,6 +43,7 @@ _actions := {
 	"group.create", "group.delete", "group.member.add",
 	"group.member.remove", "org.update", "user.activation", "user.confirm",
 	"user.password.reset", "user.password.unblock",
+	"import.retire",
 }
 
 _user_actions := {
@@ -658,11 +660,13 @@ password_login_not_enabled contains lib.reason("password_login_not_enabled", "L8
 }
 
 # METADATA
-# title: L4 only manual associations are confirmed
+# title: L4 only manual associations and imported users are confirmed
 # description: >-
 #   Confirming restarts the L4 clock of a manually associated user
-#   (Unilogin, source manual with a user type). Other users have no such
-#   clock to restart.
+#   (Unilogin, source manual with a user type), and keeps a user an import
+#   batch brought in when that batch is retired (L5: "Det er muligt at
+#   undgå sletningen ved at bekræfte de i mailen nævnte brugere"). Other
+#   users have no such clock to restart.
 # custom:
 #   seed: 002_cf0e3ab59867a24b.txt
 not_manual_association contains lib.reason("not_manual_association", "L4", msg) if {
@@ -671,7 +675,7 @@ not_manual_association contains lib.reason("not_manual_association", "L4", msg) 
 	msg := sprintf("user %v is not a manual association; there is nothing to confirm", [_target_id])
 }
 
-_target_manual if input.target.association == "manual"
+_target_manual if input.target.association in {"manual", "import"}
 
 # METADATA
 # title: M17 users of another org get admin roles only
@@ -693,3 +697,18 @@ external_grant_not_admin contains lib.reason("external_grant_not_admin", "M17", 
 }
 
 _admin_role_right if lib.non_empty_string(input.right.admin_role)
+
+# METADATA
+# title: L5 an import is retired once
+# description: >-
+#   An administrator may retire an import batch by hand ("Nedlæg import"):
+#   its users that nobody confirmed lose their association, confirmed ones
+#   stay. A batch that is already retired (by hand or by the L5 job) cannot
+#   be retired again.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+import_retired contains lib.reason("import_retired", "L5", msg) if {
+	input.action == "import.retire"
+	input.target.retired == true
+	msg := sprintf("import %v is already retired", [_target_id])
+}

@@ -719,6 +719,14 @@ test_l4_confirm_only_manual_associations if {
 	{r.code | some r in d.reasons} == {"not_manual_association"}
 }
 
+test_L4_imported_users_confirmable if {
+	imported := object.union(employee, {"association": "import", "source": "import:b1"})
+	admin.allow with input as object.union(base, {"action": "user.confirm", "target": imported, "change": {}})
+	plain := object.union(employee, {"association": "", "source": "manual"})
+	d := admin.decision with input as object.union(base, {"action": "user.confirm", "target": plain, "change": {}})
+	{r.code | some r in d.reasons} == {"not_manual_association"}
+}
+
 test_m17_external_users_get_admin_roles_only if {
 	outsider := object.union(employee, {"id": "u-ext", "org": "12345674"})
 	lba := right("amp.lba", {"admin_role": "user-admin"})
@@ -727,4 +735,12 @@ test_m17_external_users_get_admin_roles_only if {
 	bad := object.union(base, {"action": "grant.create", "target": outsider, "right": sagsbehandler, "grant": grant_of(sagsbehandler, "user", "u-ext", "cvr", cvr)})
 	d := admin.decision with input as bad
 	{r.code | some r in d.reasons} == {"external_grant_not_admin"}
+}
+
+test_L5_import_retire_allowed_once if {
+	retire := object.union(base, {"action": "import.retire", "target": {"id": "b1", "kind": "import", "org": cvr, "retired": false}, "change": {}})
+	admin.allow with input as retire
+	again := json.patch(retire, [{"op": "replace", "path": "/target/retired", "value": true}])
+	d := admin.decision with input as again
+	{r.code | some r in d.reasons} == {"import_retired"}
 }
