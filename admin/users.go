@@ -297,12 +297,25 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *cal
 		return
 	}
 	var out userAnswer
-	rev, err := s.write(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil))
+	var act activationOut // L7: the activation issued at creation, if any
+	pf := s.withActivation(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil), &out, &act)
+	rev, err := s.write(r.Context(), c, pf)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	ans := map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)}
+	if act.method != "" {
+		a := map[string]any{"method": act.method}
+		if act.code != "" {
+			a["code"] = act.code // shown in this answer only; stored hashed
+		}
+		if act.mailID != "" {
+			a["mail_id"] = act.mailID
+		}
+		ans["activation"] = a
+	}
+	pdp.WriteJSON(w, http.StatusCreated, ans)
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -712,3 +712,29 @@ import_retired contains lib.reason("import_retired", "L5", msg) if {
 	input.target.retired == true
 	msg := sprintf("import %v is already retired", [_target_id])
 }
+
+# METADATA
+# title: L7 activation at creation
+# description: >-
+#   How a user created by an administrator (POST /v1/orgs/{cvr}/users) is
+#   activated at once: "mail" for a user created with a CPR number and an
+#   e-mail address (the activation mail is queued in the outbox), "code"
+#   for one created with a birth date (a one-time code shown once in the
+#   create answer, stored hashed). Undefined otherwise (no activation; it
+#   can be sent later with /activation). Function certificate users are
+#   not activated. Users created by a CSV import get no activation at
+#   creation ("Hvis du opretter brugere via brugerimport, modtager
+#   brugerne ikke automatisk en aktiveringsmail"): the import does not ask.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+activation_at_creation := "mail" if {
+	input.action == "user.create"
+	input.change.kind != "function"
+	input.change.cpr_linked == true
+	lib.non_empty_string(input.change.email)
+} else := "code" if {
+	input.action == "user.create"
+	input.change.kind != "function"
+	not input.change.cpr_linked == true
+	lib.non_empty_string(input.change.birth_date)
+}

@@ -744,3 +744,20 @@ test_L5_import_retire_allowed_once if {
 	d := admin.decision with input as again
 	{r.code | some r in d.reasons} == {"import_retired"}
 }
+
+_create(change) := object.union(base, {"action": "user.create", "target": null, "change": change})
+
+test_L7_activation_at_creation_mail_for_cpr_users if {
+	admin.activation_at_creation == "mail" with input as _create({"kind": "employee", "cpr_linked": true, "email": "a@b.dk"})
+}
+
+test_L7_activation_at_creation_code_for_birth_date_users if {
+	admin.activation_at_creation == "code" with input as _create({"kind": "employee", "cpr_linked": false, "birth_date": "1990-01-01"})
+}
+
+test_L7_no_activation_at_creation_otherwise if {
+	not admin.activation_at_creation with input as _create({"kind": "employee", "cpr_linked": true, "email": ""})
+	not admin.activation_at_creation with input as _create({"kind": "function", "cpr_linked": true, "email": "f@b.dk"})
+	not admin.activation_at_creation with input as _create({"kind": "employee", "cpr_linked": false, "birth_date": ""})
+	not admin.activation_at_creation with input as object.union(_create({"kind": "employee", "cpr_linked": true, "email": "a@b.dk"}), {"action": "user.update"})
+}
