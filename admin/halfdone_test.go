@@ -172,3 +172,27 @@ func TestActivationAtCreation(t *testing.T) {
 		}
 	})
 }
+
+// TestAssociationInSecondInstitution (M17, Unilogin): a person already
+// associated with one institution can be associated with a second by the
+// same CPR number; the same CPR twice in one institution is a duplicate.
+func TestAssociationInSecondInstitution(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]any{"cpr": "610190-4321", "user_type": "elev", "class": "7.b", "name": "To Skoler"}
+	first := e.do("superadmin", "POST", "/v1/orgs/"+cvrA+"/associations", body)
+	if first.status != http.StatusCreated {
+		t.Fatalf("first institution: %s", first)
+	}
+	second := e.do("superadmin", "POST", "/v1/orgs/"+cvrB+"/associations", body)
+	if second.status != http.StatusCreated || dig(second.body, "user", "org") != cvrB ||
+		dig(second.body, "user", "id") == dig(first.body, "user", "id") {
+		t.Fatalf("second institution: %s", second)
+	}
+	if strings.Contains(string(second.raw), "4321") {
+		t.Error("the CPR number shows in the answer")
+	}
+	again := e.do("superadmin", "POST", "/v1/orgs/"+cvrA+"/associations", body)
+	if again.status != http.StatusConflict || again.errCode() != "duplicate" {
+		t.Fatalf("same institution twice: %s", again)
+	}
+}
