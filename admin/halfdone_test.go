@@ -1,7 +1,10 @@
 package admin_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +197,52 @@ func TestAssociationInSecondInstitution(t *testing.T) {
 	again := e.do("superadmin", "POST", "/v1/orgs/"+cvrA+"/associations", body)
 	if again.status != http.StatusConflict || again.errCode() != "duplicate" {
 		t.Fatalf("same institution twice: %s", again)
+	}
+}
+
+// TestExternalGroupMemberLogin (M16): an org-B administrator adds a user
+// of org A to a custom group of B that holds a right; the user's login
+// answer, with its own CVR or with B's, shows the right scoped to B.
+func TestExternalGroupMemberLogin(t *testing.T) {
+	e := newEnv(t)
+	dec := httptest.NewServer(e.eng.Handler())
+	t.Cleanup(dec.Close)
+	member := e.newUser(cvrA)
+	g := e.do("superadmin", "POST", "/v1/orgs/"+cvrB+"/groups", map[string]any{"name": "Eksterne sagsbehandlere"})
+	group := str(dig(g.body, "group", "id"))
+	if g.status != http.StatusCreated || group == "" {
+		t.Fatalf("group: %s", g)
+	}
+	if r := e.do("superadmin", "POST", "/v1/groups/"+group+"/grants", map[string]any{"right": "amp.sagsbehandler",
+		"scope": map[string]any{"type": "cvr", "value": cvrB}}); r.status != http.StatusCreated {
+		t.Fatalf("group grant: %s", r)
+	}
+	login := func(cvr string) map[string]any {
+		body, _ := json.Marshal(map[string]any{"service": "amp",
+			"subject": map[string]any{"id": member, "cvr": cvr, "kind": "employee", "cpr_linked": true}})
+		resp, err := http.Post(dec.URL+"/v1/decisions/login", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var d map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("login: %d %v", resp.StatusCode, err)
+		}
+		return d
+	}
+	if d := login(cvrA); d["allow"] != false {
+		t.Fatalf("before membership: %v", d)
+	}
+	if r := e.do("superadmin", "POST", "/v1/groups/"+group+"/members", map[string]any{"user_id": member}); r.status != http.StatusCreated {
+		t.Fatalf("member: %s", r)
+	}
+	for _, cvr := range []string{cvrA, cvrB} {
+		d := login(cvr)
+		rights, _ := d["rights"].([]any)
+		if d["allow"] != true || len(rights) != 1 || dig(rights[0], "right") != "amp.sagsbehandler" ||
+			dig(rights[0], "scope", "cvr") != cvrB || dig(rights[0], "scope", "all") != true {
+			t.Errorf("login with %s: %v", cvr, d)
+		}
 	}
 }

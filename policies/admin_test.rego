@@ -159,7 +159,7 @@ test_a2_function_user_grant_delete_denied if {
 	"function_cert_immutable/A2" in codes(d)
 }
 
-test_A2_function_user_group_membership_denied if {
+test_a2_function_user_group_membership_denied if {
 	every action in ["group.member.add", "group.member.remove"] {
 		inp := with_(member_change(action, custom_group), {"member": {"id": function_user.id, "kind": "function", "org": cvr}})
 		d := admin.decision with input as inp
@@ -168,7 +168,7 @@ test_A2_function_user_group_membership_denied if {
 	}
 }
 
-test_A2_employee_group_membership_allowed if {
+test_a2_employee_group_membership_allowed if {
 	every action in ["group.member.add", "group.member.remove"] {
 		inp := with_(member_change(action, custom_group), {"member": {"id": employee.id, "kind": "employee", "org": cvr}})
 		d := admin.decision with input as inp
@@ -719,7 +719,7 @@ test_l4_confirm_only_manual_associations if {
 	{r.code | some r in d.reasons} == {"not_manual_association"}
 }
 
-test_L4_imported_users_confirmable if {
+test_l4_imported_users_confirmable if {
 	imported := object.union(employee, {"association": "import", "source": "import:b1"})
 	admin.allow with input as object.union(base, {"action": "user.confirm", "target": imported, "change": {}})
 	plain := object.union(employee, {"association": "", "source": "manual"})
@@ -737,7 +737,7 @@ test_m17_external_users_get_admin_roles_only if {
 	{r.code | some r in d.reasons} == {"external_grant_not_admin"}
 }
 
-test_L5_import_retire_allowed_once if {
+test_l5_import_retire_allowed_once if {
 	retire := object.union(base, {"action": "import.retire", "target": {"id": "b1", "kind": "import", "org": cvr, "retired": false}, "change": {}})
 	admin.allow with input as retire
 	again := json.patch(retire, [{"op": "replace", "path": "/target/retired", "value": true}])
@@ -747,15 +747,15 @@ test_L5_import_retire_allowed_once if {
 
 _create(change) := object.union(base, {"action": "user.create", "target": null, "change": change})
 
-test_L7_activation_at_creation_mail_for_cpr_users if {
+test_l7_activation_at_creation_mail_for_cpr_users if {
 	admin.activation_at_creation == "mail" with input as _create({"kind": "employee", "cpr_linked": true, "email": "a@b.dk"})
 }
 
-test_L7_activation_at_creation_code_for_birth_date_users if {
+test_l7_activation_at_creation_code_for_birth_date_users if {
 	admin.activation_at_creation == "code" with input as _create({"kind": "employee", "cpr_linked": false, "birth_date": "1990-01-01"})
 }
 
-test_L7_no_activation_at_creation_otherwise if {
+test_l7_no_activation_at_creation_otherwise if {
 	not admin.activation_at_creation with input as _create({"kind": "employee", "cpr_linked": true, "email": ""})
 	not admin.activation_at_creation with input as _create({"kind": "function", "cpr_linked": true, "email": "f@b.dk"})
 	not admin.activation_at_creation with input as _create({"kind": "employee", "cpr_linked": false, "birth_date": ""})

@@ -85,7 +85,7 @@ test_l4_ordinary_users_never_unconfirmed if {
 	_jobs(u, _t0 + (1000 * _day)) == set()
 }
 
-test_L5_import_retired_after_12_calendar_months if {
+test_l5_import_retired_after_12_calendar_months if {
 	# _t0 is 2023-11-14T22:13:20Z; 12 calendar months later is
 	# 2024-11-14, 366 days (2024 is a leap year), not 360.
 	b := {"id": "b1", "created_at_ns": _t0, "retired": false}
@@ -95,7 +95,7 @@ test_L5_import_retired_after_12_calendar_months if {
 	not lifecycle.import_retirement with input as {"now_ns": _t0 + (360 * _day), "import": b}
 }
 
-test_L5_warning_a_month_before_retirement if {
+test_l5_warning_a_month_before_retirement if {
 	# 2024-10-14T22:13:20Z, one calendar month before the retirement
 	b := {"id": "b1", "created_at_ns": _t0, "retired": false, "users": 3}
 	w := lifecycle.import_warning with input as {"now_ns": _t0 + (335 * _day), "import": b}
@@ -104,25 +104,25 @@ test_L5_warning_a_month_before_retirement if {
 	not lifecycle.import_warning with input as {"now_ns": _t0 + (366 * _day), "import": b}
 }
 
-test_L5_no_warning_without_users_or_when_warned if {
+test_l5_no_warning_without_users_or_when_warned if {
 	b := {"id": "b1", "created_at_ns": _t0, "retired": false, "users": 0}
 	not lifecycle.import_warning with input as {"now_ns": _t0 + (340 * _day), "import": b}
 	warned := object.union(b, {"users": 2, "warned_at_ns": _t0 + (336 * _day)})
 	not lifecycle.import_warning with input as {"now_ns": _t0 + (340 * _day), "import": warned}
 }
 
-test_L1_new_user_counts_from_creation if {
+test_l1_new_user_counts_from_creation if {
 	_jobs(_user({"status": "new"}), _t0 + (90 * _day)) == {"inactivate_idle"}
 	_jobs(_user({"status": "new"}), _t0 + (89 * _day)) == set()
 }
 
-test_L1_first_login_activates_new_user if {
+test_l1_first_login_activates_new_user if {
 	a := lifecycle.login_activation with input as {"login_ns": _t0, "user": {"id": "u1", "status": "new"}}
 	a.action == "activate"
 	a.rule == "L1"
 }
 
-test_L1_login_leaves_other_statuses if {
+test_l1_login_leaves_other_statuses if {
 	every st in ["active", "inactive", "deactivated"] {
 		not lifecycle.login_activation with input as {"login_ns": _t0, "user": {"id": "u1", "status": st}}
 	}
@@ -135,7 +135,7 @@ _two := [{"org": "12345674", "role": "org-admin", "holders": 2}]
 
 _acts(user, now) := {[a.job, a.rule, a.action] | some a in lifecycle.actions with input as {"now_ns": now, "user": user}}
 
-test_A10_lifecycle_skips_last_admin if {
+test_a10_lifecycle_skips_last_admin if {
 	idle := _user({"last_login_ns": _t0, "admin_roles": _last})
 	_acts(idle, _t0 + (90 * _day)) == {
 		["inactivate_idle", "A10", "skip"],
@@ -148,12 +148,12 @@ test_A10_lifecycle_skips_last_admin if {
 	}
 }
 
-test_A10_last_admin_warned_once if {
+test_a10_last_admin_warned_once if {
 	u := _user({"last_login_ns": _t0, "admin_roles": _last, "last_admin_warned_ns": _t0 + (90 * _day)})
 	_acts(u, _t0 + (95 * _day)) == {["inactivate_idle", "A10", "skip"]}
 }
 
-test_A10_lifecycle_removes_admin_with_other_holders if {
+test_a10_lifecycle_removes_admin_with_other_holders if {
 	u := _user({"last_login_ns": _t0, "admin_roles": _two})
 	_acts(u, _t0 + (90 * _day)) == {["inactivate_idle", "L1", "inactivate"]}
 }
