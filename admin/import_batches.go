@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"sort"
@@ -156,7 +157,7 @@ func importUserCounts(tx *store.Tx, cvr string, page []*store.ImportBatch) (map[
 // planRetireImport retires an import batch by hand ("Nedlæg import", L5):
 // the same retirement the L5 job does, at once. Its unconfirmed users are
 // deleted, so the change is watched for A10 like any other removal.
-func (s *Server) planRetireImport(c *caller, id string, out *store.ImportBatch) planFunc {
+func (s *Server) planRetireImport(ctx context.Context, c *caller, id string, out *store.ImportBatch) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if id == "" || strings.Contains(id, "/") || len(id) > 200 {
 			return nil, invalid("import id is not valid")
@@ -186,7 +187,7 @@ func (s *Server) planRetireImport(c *caller, id string, out *store.ImportBatch) 
 			users = counts
 		}
 		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
-			if err := lifecycle.RetireImport(tx, org, b, nil, map[string]any{"rule": "L5", "by": "administrator"}); err != nil {
+			if err := lifecycle.RetireImport(ctx, tx, s.eng, org, b, nil, map[string]any{"rule": "L5", "by": "administrator"}); err != nil {
 				return err
 			}
 			*out = *b
@@ -224,7 +225,7 @@ func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	var b store.ImportBatch
-	rev, err := s.write(r.Context(), c, s.planRetireImport(c, pathVar(r, "id"), &b))
+	rev, err := s.write(r.Context(), c, s.planRetireImport(r.Context(), c, pathVar(r, "id"), &b))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -242,3 +242,21 @@ last_admin_warning contains {"job": "warn_last_admin", "rule": "A10", "action": 
 }
 
 _warned_last_admin(due) if _ts("last_admin_warned_ns") >= due
+
+# METADATA
+# title: L5 who loses the association when an import is retired
+# description: >-
+#   When an import batch is retired (by the L5 job or by hand), each user it
+#   brought in is kept ("keep", now as a manual association) when someone
+#   confirmed it after the import, and otherwise loses the association
+#   ("remove", the user is deleted). The organisation's last administrator
+#   is always kept (A10).
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+import_user_action := "keep" if {
+	_confirmed_since_import
+} else := "keep" if {
+	_last_admin
+} else := "remove"
+
+_confirmed_since_import if _ts("confirmed_at_ns") > input.import.created_at_ns

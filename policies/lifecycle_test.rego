@@ -166,3 +166,12 @@ test_l5_retired_import_not_retired_again if {
 test_empty_input_no_actions if {
 	lifecycle.actions == [] with input as {}
 }
+
+test_l5_retirement_keeps_confirmed_users_and_the_last_admin if {
+	b := {"id": "b1", "created_at_ns": _t0}
+	lifecycle.import_user_action == "remove" with input as {"import": b, "user": _user({})}
+	lifecycle.import_user_action == "remove" with input as {"import": b, "user": _user({"confirmed_at_ns": _t0 - _day})}
+	lifecycle.import_user_action == "keep" with input as {"import": b, "user": _user({"confirmed_at_ns": _t0 + _day})}
+	lifecycle.import_user_action == "keep" with input as {"import": b, "user": _user({"admin_roles": _last})}
+	lifecycle.import_user_action == "remove" with input as {"import": b, "user": _user({"admin_roles": _two})}
+}

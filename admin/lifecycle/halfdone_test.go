@@ -166,3 +166,34 @@ func TestLifecycleKeepsLastAdmin(t *testing.T) {
 	}
 	_ = lifecycle.Actor
 }
+
+// TestLifecycleRetirementKeepsLastAdmin: retiring an import batch (L5)
+// never deletes the org's last administrator, even one the batch brought
+// in and nobody confirmed (A10); its other unconfirmed users go.
+func TestLifecycleRetirementKeepsLastAdmin(t *testing.T) {
+	ctx := context.Background()
+	other := user(3, func(u *store.User) { u.Source = "import:batch-3"; u.LastLogin = ptr(t0.Add(364 * day)) })
+	f := setup(t, other)
+	if _, err := f.st.Update(ctx, "test", func(tx *store.Tx) error {
+		u, err := tx.GetUser(id(999))
+		if err != nil {
+			return err
+		}
+		u.Source = "import:batch-3"
+		if err := tx.UpdateUser(u); err != nil {
+			return err
+		}
+		return tx.PutImport(&store.ImportBatch{ID: "batch-3", Org: cvr, Mode: "create", CreatedAt: t0, Rows: 2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runner.RunOnce(ctx, t0.Add(365*day)); err != nil {
+		t.Fatal(err)
+	}
+	if u := f.get(t, id(999)); u == nil || u.Source != "manual" {
+		t.Fatalf("last admin after retirement: %+v", u)
+	}
+	if f.get(t, other.ID) != nil {
+		t.Error("the unconfirmed imported user kept its association")
+	}
+}

@@ -485,35 +485,56 @@ func (r *Runner) applyImport(ctx context.Context, tx *store.Tx, org *store.Org, 
 			Details: map[string]any{"job": a.Job, "rule": a.Rule, "users_unconfirmed": unconfirmed}})
 		return true, nil
 	}
-	return true, RetireImport(tx, org, b, users, map[string]any{"job": a.Job, "rule": a.Rule})
+	return true, RetireImport(ctx, tx, r.Policy, org, b, users, map[string]any{"job": a.Job, "rule": a.Rule})
 }
 
+// ImportUserQuery decides, when an import batch is retired, whether one of
+// its users keeps the org (as a manual association) or loses it (L5, A10).
+const ImportUserQuery = "data.adgang.lifecycle.import_user_action"
+
 // RetireImport retires an import batch (L5, also "Nedlæg import" by an
-// administrator): its users that nobody confirmed since the import lose
-// their association with the org (they are deleted); confirmed ones stay,
-// now as manual associations. users are the batch's users (nil: read
-// them); details go into the audit event.
-func RetireImport(tx *store.Tx, org *store.Org, b *store.ImportBatch, users []*store.User, details map[string]any) error {
+// administrator): for each user the batch brought in, the lifecycle policy
+// says whether it is kept (confirmed since the import, or the org's last
+// administrator: it stays, now as a manual association) or loses its
+// association with the org (it is deleted). users are the batch's users
+// (nil: read them); details go into the audit event.
+func RetireImport(ctx context.Context, tx *store.Tx, policy Evaluator, org *store.Org, b *store.ImportBatch, users []*store.User, details map[string]any) error {
 	if users == nil {
 		var err error
 		if users, _, err = importUsers(tx, org, b); err != nil {
 			return err
 		}
 	}
+	h, err := readHolding(tx, tx.Now())
+	if err != nil {
+		return err
+	}
 	removed, kept := 0, 0
 	for _, u := range users {
-		if confirmedSince(u, b) {
+		user := map[string]any{"id": u.ID, "confirmed_at_ns": ns(u.ConfirmedAt), "admin_roles": h.rolesOf(u.ID)}
+		input, err := json.Marshal(map[string]any{"import": map[string]any{"id": b.ID, "created_at_ns": b.CreatedAt.UnixNano()}, "user": user})
+		if err != nil {
+			return err
+		}
+		res, _, err := policy.Evaluate(ctx, ImportUserQuery, input)
+		if err != nil {
+			return fmt.Errorf("lifecycle policy: %w", err)
+		}
+		switch res {
+		case "keep":
 			u.Source = "manual"
 			if err := tx.UpdateUser(u); err != nil {
 				return err
 			}
 			kept++
-			continue
+		case "remove":
+			if err := tx.DeleteUser(u.ID); err != nil {
+				return err
+			}
+			removed++
+		default:
+			return fmt.Errorf("lifecycle policy: %s answered %v", ImportUserQuery, res)
 		}
-		if err := tx.DeleteUser(u.ID); err != nil {
-			return err
-		}
-		removed++
 	}
 	b.Retired = true
 	if err := tx.PutImport(b); err != nil {
