@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
@@ -55,7 +56,7 @@ func (r *refusalError) Unwrap() error { return r.err }
 // place that decides the status of a refusal:
 //
 //	409 conflict:  duplicate (A12), last_admin (A10), must_have_role (A17),
-//	               certificate_state (C2)
+//	               certificate_state (C2), import_retired (L5)
 //	422 invalid:   forbidden_right (A3), deprecated_right (A4),
 //	               group_grant_not_allowed (A5), se_scope_not_allowed (A6),
 //	               scope_not_in_org (A7), anonymity_immutable (A8),
@@ -76,7 +77,7 @@ func reasonErrorCode(code, rule string) string {
 		return store.EInternal
 	}
 	switch code {
-	case "duplicate", "last_admin", "must_have_role", "certificate_state":
+	case "duplicate", "last_admin", "must_have_role", "certificate_state", "import_retired":
 		return store.EConflict
 	case "anonymity_request_pending", "anonymity_request_state":
 		return store.EConflict
@@ -328,10 +329,14 @@ func userTarget(u *store.User) map[string]any {
 }
 
 // association is "manual" for a Unilogin-style manual association (L4):
-// source manual with a user type.
+// source manual with a user type; "import" for a user an import batch
+// brought in (L5: confirming it keeps it when the batch is retired).
 func association(u *store.User) string {
 	if u.Source == "manual" && u.UserType != "" {
 		return "manual"
+	}
+	if strings.HasPrefix(u.Source, "import:") {
+		return "import"
 	}
 	return ""
 }

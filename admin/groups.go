@@ -168,10 +168,13 @@ func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFun
 		if err != nil {
 			return nil, err
 		}
+		member := map[string]any{"id": userID}
+		if u, err := loadUser(tx, userID); err == nil {
+			member["kind"], member["org"] = u.Kind, u.Org
+		} else if add || !store.IsNotFound(err) {
+			return nil, err
+		}
 		if add {
-			if _, err := loadUser(tx, userID); err != nil {
-				return nil, err
-			}
 			if g.Kind != store.GroupSystem {
 				groups, err := tx.GroupsOfUser(userID)
 				if err != nil {
@@ -188,6 +191,7 @@ func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFun
 		}
 		in := s.baseInput(c, action, org)
 		in["target"], in["change"], in["admin_holders"] = groupTarget(g), map[string]any{"user_id": userID}, holders
+		in["member"] = member // A2: a function certificate user's memberships are fixed too
 		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if add {
 				return tx.AddMember(groupID, userID)

@@ -172,39 +172,46 @@ func (s *Server) planActivation(c *caller, id string, bulk bool, out *activation
 		}
 		in["change"] = map[string]any{"bulk": bulk}
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
-			mail := u.CPRLinked
-			if mail && u.Email == "" {
-				return invalid("user %s has no e-mail address to send the activation to", u.ID)
-			}
-			secret := newActivationSecret(mail)
-			hash, err := store.HashPassword(secret)
-			if err != nil {
-				return err
-			}
-			next := *u
-			next.ActivationHash = hash
-			if err := tx.UpdateUser(&next); err != nil {
-				return err
-			}
-			out.method = "code"
-			if mail {
-				out.method = "mail"
-				out.mailID = fmt.Sprintf("activation-%s-%d", u.ID, tx.Now().UnixNano())
-				if err := tx.PutMail(&store.OutboxMail{ID: out.mailID, To: u.Email, UserID: u.ID, Kind: "activation",
-					Subject: "Aktivér din bruger / Activate your user",
-					Body: "Hej " + u.Name + "\n\nDin bruger er oprettet. Aktivér den med denne kode:\n\n    " + store.SecretMark +
-						"\n\nBrug koden sammen med dit bruger-id " + u.ID + " (POST /v1/activate).\n",
-					Secret: secret, CreatedAt: tx.Now()}); err != nil {
-					return err
-				}
-			} else {
-				out.code = secret
-			}
-			tx.Audit(store.AuditEvent{Type: "user.activation", Org: u.Org, UserID: u.ID, Object: u.ID,
-				Details: map[string]any{"rule": "L7", "method": out.method, "bulk": bulk}})
-			return nil
+			return issueActivation(tx, u, bulk, out)
 		}}, nil
 	}
+}
+
+// issueActivation sends (CPR users: a mail with a one-time token to the
+// outbox) or issues (birth-date users: a one-time code in out) u's
+// activation and stores only its hash; a previous secret stops working.
+func issueActivation(tx *store.Tx, u *store.User, bulk bool, out *activationOut) error {
+	mail := u.CPRLinked
+	if mail && u.Email == "" {
+		return invalid("user %s has no e-mail address to send the activation to", u.ID)
+	}
+	secret := newActivationSecret(mail)
+	hash, err := store.HashPassword(secret)
+	if err != nil {
+		return err
+	}
+	next := *u
+	next.ActivationHash = hash
+	if err := tx.UpdateUser(&next); err != nil {
+		return err
+	}
+	out.method = "code"
+	if mail {
+		out.method = "mail"
+		out.mailID = fmt.Sprintf("activation-%s-%d", u.ID, tx.Now().UnixNano())
+		if err := tx.PutMail(&store.OutboxMail{ID: out.mailID, To: u.Email, UserID: u.ID, Kind: "activation",
+			Subject: "Aktivér din bruger / Activate your user",
+			Body: "Hej " + u.Name + "\n\nDin bruger er oprettet. Aktivér den med denne kode:\n\n    " + store.SecretMark +
+				"\n\nBrug koden sammen med dit bruger-id " + u.ID + " (POST /v1/activate).\n",
+			Secret: secret, CreatedAt: tx.Now()}); err != nil {
+			return err
+		}
+	} else {
+		out.code = secret
+	}
+	tx.Audit(store.AuditEvent{Type: "user.activation", Org: u.Org, UserID: u.ID, Object: u.ID,
+		Details: map[string]any{"rule": "L7", "method": out.method, "bulk": bulk}})
+	return nil
 }
 
 func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -272,6 +272,10 @@ var routeCases = []routeCase{
 	{"GET", "/v1/groups/{id}/members", readAll, 200, func(e *env, org, _ string) (string, any) {
 		return "/v1/groups/" + e.newGroup(org, e.newUser(org)) + "/members", nil
 	}},
+	{"GET", "/v1/orgs/{cvr}/imports", readAll, 200, func(e *env, org, _ string) (string, any) { return "/v1/orgs/" + org + "/imports", nil }},
+	{"POST", "/v1/imports/{id}/retire", userWrite, 200, func(e *env, org, _ string) (string, any) {
+		return "/v1/imports/" + e.newImport(org) + "/retire", nil
+	}},
 }
 
 // newCert stores a user certificate of a fresh user of org with status
@@ -300,6 +304,17 @@ func (e *env) newDecision(org string) string {
 	if err := e.st.AppendDecisions(context.Background(), []*store.DecisionRecord{rec}, true); err != nil {
 		e.t.Fatal(err)
 	}
+	return id
+}
+
+// newImport stores an import batch of org made yesterday, with one user.
+func (e *env) newImport(org string) string {
+	e.t.Helper()
+	id := uuid.NewString()
+	mustUpdate(e.t, e.st, func(tx *store.Tx) error {
+		return tx.PutImport(&store.ImportBatch{ID: id, Org: org, Mode: "create", CreatedAt: time.Now().Add(-24 * time.Hour), Rows: 1})
+	})
+	e.newUser(org, func(u *store.User) { u.Source = "import:" + id })
 	return id
 }
 

@@ -42,6 +42,7 @@ func TestAdminRules(t *testing.T) {
 	e.newUser(cvrA, func(u *store.User) { u.Email, u.Username = "taken@example.dk", "taken" })
 	target := e.newUser(cvrA)
 	group := e.newGroup(cvrA)
+	fnGroup := e.newGroup(cvrA, fnA) // a membership given before A2 covered groups
 	waitFor(t, "org D's admins to be indexed", func() bool {
 		r := e.do("superadmin", "GET", "/v1/orgs/"+cvrD+"/users?role=org-admin", nil)
 		users, _ := r.body["users"].([]any)
@@ -64,6 +65,10 @@ func TestAdminRules(t *testing.T) {
 			map[string]any{"name": "X"}, map[string]any{"action": "user.update", "user_id": fnA, "name": "X"}},
 		{"A2", "function_cert_immutable", 403, "user-admin", "POST", "/v1/users/" + fnA + "/grants",
 			grant(fnA, "amp.sagsbehandler", "cvr", cvrA), nil},
+		{"A2", "function_cert_immutable", 403, "user-admin", "POST", "/v1/groups/" + group + "/members",
+			map[string]any{"user_id": fnA}, map[string]any{"action": "group.member.add", "group_id": group, "user_id": fnA}},
+		{"A2", "function_cert_immutable", 403, "user-admin", "DELETE", "/v1/groups/" + fnGroup + "/members/" + fnA, nil,
+			map[string]any{"action": "group.member.remove", "group_id": fnGroup, "user_id": fnA}},
 		{"A3", "forbidden_right", 422, "org-admin", "POST", "/v1/users/" + target + "/grants",
 			grant(target, "amp.lss", "cvr", cvrA), map[string]any{"action": "grant.create", "user_id": target, "right": "amp.lss",
 				"scope": map[string]any{"type": "cvr", "value": cvrA}}},

@@ -226,6 +226,9 @@ func (s *Server) routes() *mux.Router {
 	// Issue 18: every collection pages (admin/page.go).
 	h(http.MethodGet, "/v1/orgs", s.handleListOrgs)
 	h(http.MethodGet, "/v1/groups/{id}/members", s.handleListMembers)
+	// Issue 17 (half done): import batches ("Vis importerede", "Nedlæg import").
+	h(http.MethodGet, "/v1/orgs/{cvr}/imports", s.handleListImports)
+	h(http.MethodPost, "/v1/imports/{id}/retire", s.handleRetireImport)
 	return r
 }
 

@@ -301,12 +301,25 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *cal
 		return
 	}
 	var out userAnswer
-	rev, err := s.write(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil))
+	var act activationOut // L7: the activation issued at creation, if any
+	pf := s.withActivation(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil), &out, &act)
+	rev, err := s.write(r.Context(), c, pf)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	ans := map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)}
+	if act.method != "" {
+		a := map[string]any{"method": act.method}
+		if act.code != "" {
+			a["code"] = act.code // shown in this answer only; stored hashed
+		}
+		if act.mailID != "" {
+			a["mail_id"] = act.mailID
+		}
+		ans["activation"] = a
+	}
+	pdp.WriteJSON(w, http.StatusCreated, ans)
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -642,6 +655,8 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 	email := strings.ToLower(strings.TrimSpace(q.Get("email")))
 	rid := strings.TrimSpace(q.Get("rid"))
 	role := strings.TrimSpace(q.Get("role"))
+	// Unilogin's "Vis importerede": by user type (elev, lærer, …) and class.
+	userType, class := strings.TrimSpace(q.Get("user_type")), strings.TrimSpace(q.Get("class"))
 	if rid != "" && !strings.HasPrefix(rid, "CVR:") {
 		if _, err := strconv.ParseUint(rid, 10, 64); err != nil {
 			s.writeError(w, r, invalid("rid must be a RID number or a CVR:…-RID:… id"))
@@ -673,6 +688,9 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 				return false, nil
 			}
 			if email != "" && strings.ToLower(u.Email) != email {
+				return false, nil
+			}
+			if (userType != "" && !strings.EqualFold(u.UserType, userType)) || (class != "" && !strings.EqualFold(u.Class, class)) {
 				return false, nil
 			}
 			if rid != "" && u.LegacyID != rid && !strings.HasSuffix(u.LegacyID, "-RID:"+rid) {

@@ -1030,5 +1030,11 @@ func (e *Engine) flushLogins(pending map[string]time.Time) {
 		e.log.Error().Err(err).Msg("record last login times")
 		return
 	}
+	if err := e.activateFirstLogins(context.Background(), pending); err != nil {
+		// The login times are recorded; the next login of a user still
+		// new tries again (L1 keeps counting from its last login).
+		e.metrics.storeErrors.Inc()
+		e.log.Error().Err(err).Msg("activate users after their first login")
+	}
 	clear(pending)
 }

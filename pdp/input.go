@@ -174,6 +174,13 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 	if req.PNumber != "" {
 		items = append(items, item("p_number", strT(req.PNumber)))
 	}
+	// M16: the orgs whose groups give the user grants (external group
+	// membership), with their units.
+	grantOrgs := ast.NewObject()
+	for cvr, o := range v.GrantOrgs {
+		grantOrgs.Insert(strT(cvr), orgTerm(o))
+	}
+	items = append(items, item("grant_orgs", ast.NewTerm(grantOrgs)))
 	if c := v.Certificate; c != nil {
 		// D14 reads the registry's record: its stored status and, for
 		// the expiry, the end of its validity.

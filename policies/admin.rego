@@ -33,6 +33,7 @@ _reasons := union({
 	anonymity_request,
 	identification_means_not_allowed, must_have_role, admin_not_cpr_identified,
 	import_not_allowed, certificate_type_not_allowed, certificate_state,
+	import_retired,
 })
 
 # ---------------------------------------------------------------------------
@@ -49,6 +50,7 @@ _actions := {
 	"user.import",
 	"certificate.order", "certificate.issue", "certificate.revoke",
 	"certificate.renew", "certificate.delete",
+	"import.retire",
 }
 
 _certificate_actions := {
@@ -162,13 +164,21 @@ _function_user_target if {
 	input.target.kind == "function"
 }
 
+# A group membership changes a user's effective rights, so adding a
+# function certificate user to a group, or removing it, is an edit too.
+_function_user_target if {
+	input.action in {"group.member.add", "group.member.remove"}
+	input.member.kind == "function"
+}
+
 # METADATA
 # title: A2 function certificate users are immutable
 # description: >-
 #   A function certificate user (a system user, "funktionscertifikat") cannot
 #   be edited, inactivated, activated, deactivated or deleted, nor have its
-#   grants created or deleted, by organisation administrators. Only a
-#   superadmin may change it.
+#   grants created or deleted, nor be added to or removed from a group
+#   (which changes its effective rights), by organisation administrators.
+#   Only a superadmin may change it.
 # custom:
 #   seed: 000_7043272af43671e9.txt
 function_cert_immutable contains lib.reason("function_cert_immutable", "A2", msg) if {
@@ -671,11 +681,13 @@ password_login_not_enabled contains lib.reason("password_login_not_enabled", "L8
 }
 
 # METADATA
-# title: L4 only manual associations are confirmed
+# title: L4 only manual associations and imported users are confirmed
 # description: >-
 #   Confirming restarts the L4 clock of a manually associated user
-#   (Unilogin, source manual with a user type). Other users have no such
-#   clock to restart.
+#   (Unilogin, source manual with a user type), and keeps a user an import
+#   batch brought in when that batch is retired (L5: "Det er muligt at
+#   undgå sletningen ved at bekræfte de i mailen nævnte brugere"). Other
+#   users have no such clock to restart.
 # custom:
 #   seed: 002_cf0e3ab59867a24b.txt
 not_manual_association contains lib.reason("not_manual_association", "L4", msg) if {
@@ -684,7 +696,7 @@ not_manual_association contains lib.reason("not_manual_association", "L4", msg) 
 	msg := sprintf("user %v is not a manual association; there is nothing to confirm", [_target_id])
 }
 
-_target_manual if input.target.association == "manual"
+_target_manual if input.target.association in {"manual", "import"}
 
 # METADATA
 # title: M17 users of another org get admin roles only
@@ -980,4 +992,45 @@ certificate_state contains lib.reason("certificate_state", "C2", msg) if {
 	from := _cert_from[input.action]
 	not _cert_status in from
 	msg := sprintf("certificate %v is %v; %v is not possible", [_cert_serial, _cert_status, _action])
+}
+
+# METADATA
+# title: L5 an import is retired once
+# description: >-
+#   An administrator may retire an import batch by hand ("Nedlæg import"):
+#   its users that nobody confirmed lose their association, confirmed ones
+#   stay. A batch that is already retired (by hand or by the L5 job) cannot
+#   be retired again.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+import_retired contains lib.reason("import_retired", "L5", msg) if {
+	input.action == "import.retire"
+	input.target.retired == true
+	msg := sprintf("import %v is already retired", [_target_id])
+}
+
+# METADATA
+# title: L7 activation at creation
+# description: >-
+#   How a user created by an administrator (POST /v1/orgs/{cvr}/users) is
+#   activated at once: "mail" for a user created with a CPR number and an
+#   e-mail address (the activation mail is queued in the outbox), "code"
+#   for one created with a birth date (a one-time code shown once in the
+#   create answer, stored hashed). Undefined otherwise (no activation; it
+#   can be sent later with /activation). Function certificate users are
+#   not activated. Users created by a CSV import get no activation at
+#   creation ("Hvis du opretter brugere via brugerimport, modtager
+#   brugerne ikke automatisk en aktiveringsmail"): the import does not ask.
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+activation_at_creation := "mail" if {
+	input.action == "user.create"
+	input.change.kind != "function"
+	input.change.cpr_linked == true
+	lib.non_empty_string(input.change.email)
+} else := "code" if {
+	input.action == "user.create"
+	input.change.kind != "function"
+	not input.change.cpr_linked == true
+	lib.non_empty_string(input.change.birth_date)
 }

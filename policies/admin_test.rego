@@ -159,6 +159,23 @@ test_a2_function_user_grant_delete_denied if {
 	"function_cert_immutable/A2" in codes(d)
 }
 
+test_a2_function_user_group_membership_denied if {
+	every action in ["group.member.add", "group.member.remove"] {
+		inp := with_(member_change(action, custom_group), {"member": {"id": function_user.id, "kind": "function", "org": cvr}})
+		d := admin.decision with input as inp
+		d.allow == false
+		"function_cert_immutable/A2" in codes(d)
+	}
+}
+
+test_a2_employee_group_membership_allowed if {
+	every action in ["group.member.add", "group.member.remove"] {
+		inp := with_(member_change(action, custom_group), {"member": {"id": employee.id, "kind": "employee", "org": cvr}})
+		d := admin.decision with input as inp
+		d.allow == true
+	}
+}
+
 test_a2_superadmin_may_change_function_user if {
 	inp := with_(base, {"target": function_user, "actor": object.union(actor, {"superadmin": true})})
 	d := admin.decision with input as inp
@@ -714,6 +731,14 @@ test_l4_confirm_only_manual_associations if {
 	{r.code | some r in d.reasons} == {"not_manual_association"}
 }
 
+test_l4_imported_users_confirmable if {
+	imported := object.union(employee, {"association": "import", "source": "import:b1"})
+	admin.allow with input as object.union(base, {"action": "user.confirm", "target": imported, "change": {}})
+	plain := object.union(employee, {"association": "", "source": "manual"})
+	d := admin.decision with input as object.union(base, {"action": "user.confirm", "target": plain, "change": {}})
+	{r.code | some r in d.reasons} == {"not_manual_association"}
+}
+
 test_m17_external_users_get_admin_roles_only if {
 	outsider := object.union(employee, {"id": "u-ext", "org": "12345674"})
 	lba := right("amp.lba", {"admin_role": "user-admin"})
@@ -936,4 +961,29 @@ test_c2_wrong_state_denied if {
 test_c2_certificate_action_without_target_fails_closed if {
 	d := admin.decision with input as with_(cert_action("certificate.revoke", "issued"), {"target": null})
 	d.allow == false
+}
+
+test_l5_import_retire_allowed_once if {
+	retire := object.union(base, {"action": "import.retire", "target": {"id": "b1", "kind": "import", "org": cvr, "retired": false}, "change": {}})
+	admin.allow with input as retire
+	again := json.patch(retire, [{"op": "replace", "path": "/target/retired", "value": true}])
+	d := admin.decision with input as again
+	{r.code | some r in d.reasons} == {"import_retired"}
+}
+
+_create(change) := object.union(base, {"action": "user.create", "target": null, "change": change})
+
+test_l7_activation_at_creation_mail_for_cpr_users if {
+	admin.activation_at_creation == "mail" with input as _create({"kind": "employee", "cpr_linked": true, "email": "a@b.dk"})
+}
+
+test_l7_activation_at_creation_code_for_birth_date_users if {
+	admin.activation_at_creation == "code" with input as _create({"kind": "employee", "cpr_linked": false, "birth_date": "1990-01-01"})
+}
+
+test_l7_no_activation_at_creation_otherwise if {
+	not admin.activation_at_creation with input as _create({"kind": "employee", "cpr_linked": true, "email": ""})
+	not admin.activation_at_creation with input as _create({"kind": "function", "cpr_linked": true, "email": "f@b.dk"})
+	not admin.activation_at_creation with input as _create({"kind": "employee", "cpr_linked": false, "birth_date": ""})
+	not admin.activation_at_creation with input as object.union(_create({"kind": "employee", "cpr_linked": true, "email": "a@b.dk"}), {"action": "user.update"})
 }

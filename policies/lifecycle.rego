@@ -15,7 +15,16 @@ import data.adgang.lib
 # [{"job", "rule", "action", "due_ns"}]. Empty when nothing is due.
 actions := sort(_actions)
 
-_actions := union({idle_inactivation, inactive_deletion, deactivation_end, unconfirmed_deletion, unconfirmed_warning})
+_actions := union({_kept_removals, deactivation_end, last_admin_skip, last_admin_warning})
+
+# _removals: the actions that would take the user away (or, for the L4
+# warning, announce that). The last administrator of an organisation is
+# never removed by a job (A10): its removals are listed as skipped instead.
+_removals := union({idle_inactivation, inactive_deletion, unconfirmed_deletion, unconfirmed_warning})
+
+default _kept_removals := set()
+
+_kept_removals := _removals if not _last_admin
 
 _now := lib.now_ns
 
@@ -50,13 +59,14 @@ _last_activity := t if {
 # METADATA
 # title: L1 inactivate users without logins
 # description: >-
-#   An active user (not a function certificate user) who has not logged in
-#   for inactivate_after_days (default 90) becomes inactive. A user who never
-#   logged in counts from its creation.
+#   An active or new user (not a function certificate user) who has not
+#   logged in for inactivate_after_days (default 90) becomes inactive. A
+#   user who never logged in (status new) counts from its creation, so
+#   created users do not stay new forever.
 # custom:
 #   seed: 000_7043272af43671e9.txt
 idle_inactivation contains {"job": "inactivate_idle", "rule": "L1", "action": "inactivate", "due_ns": due} if {
-	_user.status == "active"
+	_user.status in {"active", "new"}
 	_user.kind != "function"
 	due := _last_activity + (_days("inactivate_after_days", 90) * _day)
 	due <= _now
@@ -134,17 +144,22 @@ unconfirmed_warning contains {"job": "warn_unconfirmed", "rule": "L4", "action":
 
 _warned_this_period(due) if _ts("warned_at_ns") >= due
 
+# _import_due is when an import batch is retired: import_retire_months
+# (default 12) calendar months after it was made.
+_import_due := time.add_date(input.import.created_at_ns, 0, _days("import_retire_months", 12), 0)
+
 # METADATA
 # title: L5 retire old import batches
 # description: >-
-#   An import batch older than import_retire_months (default 12, counted as
-#   30-day months) is retired, and the users it brought in lose that
-#   association (their source no longer names the batch).
+#   An import batch older than import_retire_months (default 12 calendar
+#   months, "Importer, der er over 12 måneder gamle, vil blive slettet") is
+#   retired, and the users it brought in that nobody confirmed lose that
+#   association.
 # custom:
 #   seed: 002_cf0e3ab59867a24b.txt
 import_retirement := {"job": "retire_import", "rule": "L5", "action": "retire", "due_ns": due} if {
 	not input.import.retired
-	due := input.import.created_at_ns + ((_days("import_retire_months", 12) * 30) * _day)
+	due := _import_due
 	due <= _now
 }
 
@@ -180,3 +195,101 @@ password_reminder := {"job": "remind_password", "rule": "L8", "action": "remind"
 	due <= _now
 	_now < expires
 }
+
+# METADATA
+# title: L5 warn before retiring an import
+# description: >-
+#   One calendar month before an import batch is retired, the org's
+#   administrators are warned once (a mail in the outbox), and only when the
+#   batch still holds users that would lose their association ("1 måned
+#   inden sletningen ... udelukkende i de tilfælde hvor forældede importer
+#   indeholder brugere"). Confirming those users keeps them.
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+import_warning := {"job": "warn_import", "rule": "L5", "action": "warn", "due_ns": due} if {
+	not input.import.retired
+	input.import.users > 0
+	due := time.add_date(_import_due, 0, -1, 0)
+	due <= _now
+	_now < _import_due
+	not _import_warned(due)
+}
+
+_import_warned(due) if {
+	t := input.import.warned_at_ns
+	is_number(t)
+	t >= due
+}
+
+# METADATA
+# title: L1 a first login makes a new user active
+# description: >-
+#   A user with status new who logs in successfully becomes active: a user
+#   who "har logget ind mindst én gang" is active, one who "aldrig har
+#   logget ind" is new. Any successful login counts (also a password
+#   login); other statuses are left alone.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+login_activation := {"job": "activate_on_login", "rule": "L1", "action": "activate"} if {
+	_user.status == "new"
+	is_number(input.login_ns)
+	input.login_ns > 0
+}
+
+# _last_admin: the user is the only active holder of an administrator role
+# in some organisation (its own, or one where it is an external admin).
+_last_admin if {
+	some h in _user.admin_roles
+	h.role in {"org-admin", "user-admin"}
+	h.holders == 1
+}
+
+# METADATA
+# title: A10 lifecycle jobs keep the last administrator
+# description: >-
+#   The lifecycle jobs (L1, L2, L4) never inactivate or delete the only
+#   active holder of an administrator role of an organisation: each such
+#   action is listed as skipped with rule A10, and the user stays as it is
+#   until another administrator is appointed.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+last_admin_skip contains {"job": a.job, "rule": "A10", "action": "skip", "due_ns": a.due_ns} if {
+	_last_admin
+	some a in _removals
+}
+
+# METADATA
+# title: A10 warn about a kept last administrator
+# description: >-
+#   When a lifecycle job skips the last administrator of an organisation,
+#   the operator and the organisation are warned once per due date (a log
+#   line, an audit event and a mail to the org's administrators), so that
+#   someone appoints another administrator.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+last_admin_warning contains {"job": "warn_last_admin", "rule": "A10", "action": "warn_last_admin", "due_ns": due} if {
+	_last_admin
+	count(_removals) > 0
+	due := min({a.due_ns | some a in _removals})
+	not _warned_last_admin(due)
+}
+
+_warned_last_admin(due) if _ts("last_admin_warned_ns") >= due
+
+# METADATA
+# title: L5 who loses the association when an import is retired
+# description: >-
+#   When an import batch is retired (by the L5 job or by hand), each user it
+#   brought in is kept ("keep", now as a manual association) when someone
+#   confirmed it after the import, and otherwise loses the association
+#   ("remove", the user is deleted). The organisation's last administrator
+#   is always kept (A10).
+# custom:
+#   seed: 002_cf0e3ab59867a24b.txt
+import_user_action := "keep" if {
+	_confirmed_since_import
+} else := "keep" if {
+	_last_admin
+} else := "remove"
+
+_confirmed_since_import if _ts("confirmed_at_ns") > input.import.created_at_ns

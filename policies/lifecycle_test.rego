@@ -85,11 +85,77 @@ test_l4_ordinary_users_never_unconfirmed if {
 	_jobs(u, _t0 + (1000 * _day)) == set()
 }
 
-test_l5_import_retired_after_12_months if {
+test_l5_import_retired_after_12_calendar_months if {
+	# _t0 is 2023-11-14T22:13:20Z; 12 calendar months later is
+	# 2024-11-14, 366 days (2024 is a leap year), not 360.
 	b := {"id": "b1", "created_at_ns": _t0, "retired": false}
-	r := lifecycle.import_retirement with input as {"now_ns": _t0 + (360 * _day), "import": b}
+	r := lifecycle.import_retirement with input as {"now_ns": _t0 + (366 * _day), "import": b}
 	r.rule == "L5"
-	not lifecycle.import_retirement with input as {"now_ns": _t0 + (359 * _day), "import": b}
+	not lifecycle.import_retirement with input as {"now_ns": _t0 + (365 * _day), "import": b}
+	not lifecycle.import_retirement with input as {"now_ns": _t0 + (360 * _day), "import": b}
+}
+
+test_l5_warning_a_month_before_retirement if {
+	# 2024-10-14T22:13:20Z, one calendar month before the retirement
+	b := {"id": "b1", "created_at_ns": _t0, "retired": false, "users": 3}
+	w := lifecycle.import_warning with input as {"now_ns": _t0 + (335 * _day), "import": b}
+	w.job == "warn_import"
+	not lifecycle.import_warning with input as {"now_ns": _t0 + (334 * _day), "import": b}
+	not lifecycle.import_warning with input as {"now_ns": _t0 + (366 * _day), "import": b}
+}
+
+test_l5_no_warning_without_users_or_when_warned if {
+	b := {"id": "b1", "created_at_ns": _t0, "retired": false, "users": 0}
+	not lifecycle.import_warning with input as {"now_ns": _t0 + (340 * _day), "import": b}
+	warned := object.union(b, {"users": 2, "warned_at_ns": _t0 + (336 * _day)})
+	not lifecycle.import_warning with input as {"now_ns": _t0 + (340 * _day), "import": warned}
+}
+
+test_l1_new_user_counts_from_creation if {
+	_jobs(_user({"status": "new"}), _t0 + (90 * _day)) == {"inactivate_idle"}
+	_jobs(_user({"status": "new"}), _t0 + (89 * _day)) == set()
+}
+
+test_l1_first_login_activates_new_user if {
+	a := lifecycle.login_activation with input as {"login_ns": _t0, "user": {"id": "u1", "status": "new"}}
+	a.action == "activate"
+	a.rule == "L1"
+}
+
+test_l1_login_leaves_other_statuses if {
+	every st in ["active", "inactive", "deactivated"] {
+		not lifecycle.login_activation with input as {"login_ns": _t0, "user": {"id": "u1", "status": st}}
+	}
+	not lifecycle.login_activation with input as {"user": {"id": "u1", "status": "new"}}
+}
+
+_last := [{"org": "12345674", "role": "org-admin", "holders": 1}]
+
+_two := [{"org": "12345674", "role": "org-admin", "holders": 2}]
+
+_acts(user, now) := {[a.job, a.rule, a.action] | some a in lifecycle.actions with input as {"now_ns": now, "user": user}}
+
+test_a10_lifecycle_skips_last_admin if {
+	idle := _user({"last_login_ns": _t0, "admin_roles": _last})
+	_acts(idle, _t0 + (90 * _day)) == {
+		["inactivate_idle", "A10", "skip"],
+		["warn_last_admin", "A10", "warn_last_admin"],
+	}
+	unconfirmed := _user({"association": "manual", "last_login_ns": _t0 + (364 * _day), "admin_roles": _last})
+	_acts(unconfirmed, _t0 + (365 * _day)) == {
+		["delete_unconfirmed", "A10", "skip"],
+		["warn_last_admin", "A10", "warn_last_admin"],
+	}
+}
+
+test_a10_last_admin_warned_once if {
+	u := _user({"last_login_ns": _t0, "admin_roles": _last, "last_admin_warned_ns": _t0 + (90 * _day)})
+	_acts(u, _t0 + (95 * _day)) == {["inactivate_idle", "A10", "skip"]}
+}
+
+test_a10_lifecycle_removes_admin_with_other_holders if {
+	u := _user({"last_login_ns": _t0, "admin_roles": _two})
+	_acts(u, _t0 + (90 * _day)) == {["inactivate_idle", "L1", "inactivate"]}
 }
 
 test_l5_retired_import_not_retired_again if {
@@ -135,4 +201,13 @@ test_l8_password_reminder_needs_password_login_email_and_final_password if {
 	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {}, {"has_email": false}, {})
 	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {"temporary": true}, {}, {})
 	not lifecycle.password_reminder with input as _pw_input(_t0 + (170 * _day), {}, {"status": "inactive"}, {})
+}
+
+test_l5_retirement_keeps_confirmed_users_and_the_last_admin if {
+	b := {"id": "b1", "created_at_ns": _t0}
+	lifecycle.import_user_action == "remove" with input as {"import": b, "user": _user({})}
+	lifecycle.import_user_action == "remove" with input as {"import": b, "user": _user({"confirmed_at_ns": _t0 - _day})}
+	lifecycle.import_user_action == "keep" with input as {"import": b, "user": _user({"confirmed_at_ns": _t0 + _day})}
+	lifecycle.import_user_action == "keep" with input as {"import": b, "user": _user({"admin_roles": _last})}
+	lifecycle.import_user_action == "remove" with input as {"import": b, "user": _user({"admin_roles": _two})}
 }

@@ -34,8 +34,14 @@ allow if count(lib.deny_reasons(_reasons)) == 0
 reasons := sort(_reasons)
 
 # rights lists the considered rights with a non-empty effective scope,
-# sorted by right id.
-rights := [{"right": r, "scope": _scopes[r]} | some r in sort(object.keys(_scopes))]
+# sorted by right id, then by the CVR of the scope: the identity's own
+# org, and each org whose custom groups give it the right (M16).
+rights := [{"right": x[0], "scope": x[2]} | some x in _right_rows]
+
+_right_rows := sort(array.concat(
+	[[r, s.cvr, s] | some r, s in _scopes],
+	[[k[0], k[1], s] | some k, s in _ext_scopes],
+))
 
 _reasons := union({
 	no_grant, unknown_user, user_inactive, not_employee, cpr_not_linked,
@@ -58,7 +64,7 @@ valid_until_ns := min(_deadlines) if {
 } else := 0
 
 _deadlines contains t if {
-	some g in _own_grants
+	some g in _all_grants
 	t := g.expires_at_ns
 	is_number(t)
 	t > _now
@@ -164,6 +170,24 @@ _own_grants := {id: g |
 	g.org == cvr
 }
 
+# _ext_grants: id -> grant for the grants of the considered rights that
+# come to a user logging in with its own CVR through the custom groups of
+# other organisations (M16 external group members). They are scoped to
+# the granting org's units and shown with its CVR.
+_ext_grants := {id: g |
+	cvr := _cvr
+	input.user.org == cvr
+	considered := _considered
+	some id, g in input.grants
+	considered[g.right]
+	g.org != cvr
+	g.source != "direct"
+	is_object(input.grant_orgs[g.org])
+}
+
+# _all_grants: the grants the rules for ignored grants look at.
+_all_grants := object.union(_own_grants, _ext_grants)
+
 # _own: [right, grant id] of the own grants.
 _own := {[g.right, id] | some id, g in _own_grants}
 
@@ -189,11 +213,26 @@ _known_user if {
 	input.user.org == _cvr
 }
 
+_known_user if {
+	is_object(input.user)
+	_external_member
+}
+
+# _external_member: the identity logs in with the CVR of another
+# organisation whose custom groups it is a member of (M16): it acts there
+# with the rights those groups give.
+_external_member if {
+	input.user.org != _cvr
+	is_object(input.grant_orgs[_cvr])
+}
+
 # METADATA
 # title: D2 unknown user
 # description: >-
-#   The identity must be a stored user of the CVR it logs in with. An
-#   identity that is not stored, or is stored under another organisation, is
+#   The identity must be a stored user of the CVR it logs in with, or an
+#   external member of a custom group of that organisation (M16: "rettigheder
+#   kan være både interne og eksterne"). An identity that is not stored, or
+#   is stored under another organisation without such a membership, is
 #   denied. Employees of an organisation that allows it are put in the
 #   knock queue (see knock) so an administrator can create them.
 # custom:
@@ -266,11 +305,14 @@ org_mismatch contains lib.reason("org_mismatch", "D6", msg) if {
 # description: >-
 #   The P-number on the identity (if any) must be a P-unit of the identity's
 #   own CVR ("Alle CVR og P-numre på din medarbejdersignatur skal være i
-#   overensstemmelse med institutionsregistret").
+#   overensstemmelse med institutionsregistret"). An external group member
+#   logging in with the group's CVR carries its own org's P-number, which
+#   is not checked against the group's org.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
 org_mismatch contains lib.reason("org_mismatch", "D6", msg) if {
 	is_object(_org)
+	not _external_member
 	p := input.subject.p_number
 	lib.non_empty_string(p)
 	not lib.member(_p_units, p)
@@ -377,7 +419,7 @@ password_blocked contains lib.reason("password_blocked", "L8", "the password is 
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
 grant_via_group contains lib.info_reason("grant_via_group", "D7", msg, {"right": r, "grant": id}) if {
-	some id, g in _own_grants
+	some id, g in _all_grants
 	r := g.right
 	input.rights[r].no_group == true
 	source := object.get(g, "source", "")
@@ -395,7 +437,7 @@ grant_via_group contains lib.info_reason("grant_via_group", "D7", msg, {"right":
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
 grant_on_se contains lib.info_reason("grant_on_se", "D8", msg, {"right": r, "grant": id}) if {
-	some id, g in _own_grants
+	some id, g in _all_grants
 	r := g.right
 	input.rights[r].no_se == true
 	scope := g.scope
@@ -412,7 +454,7 @@ grant_on_se contains lib.info_reason("grant_on_se", "D8", msg, {"right": r, "gra
 # custom:
 #   seed: 000_7043272af43671e9.txt
 forbidden_right contains lib.info_reason("forbidden_right", "D9", msg, {"right": r, "grant": id}) if {
-	some id, g in _own_grants
+	some id, g in _all_grants
 	r := g.right
 	input.rights[r].forbidden == true
 	msg := sprintf("grant %v is for %v, which may never be used", [id, r])
@@ -440,7 +482,7 @@ forbidden_right contains lib.reason_with("forbidden_right", "D9", msg, {"right":
 # custom:
 #   seed: 000_7043272af43671e9.txt
 deprecated_right contains lib.info_reason("deprecated_right", "D10", msg, {"right": r, "grant": id}) if {
-	some id, g in _own_grants
+	some id, g in _all_grants
 	r := g.right
 	input.rights[r].deprecated == true
 	msg := sprintf("grant %v is for %v, which is deprecated and gives nothing", [id, r])
@@ -469,7 +511,7 @@ deprecated_right contains lib.reason_with("deprecated_right", "D10", msg, {"righ
 #   seed: SPEC.md
 grant_expired contains lib.info_reason("grant_expired", "D13", msg, {"right": r, "grant": id}) if {
 	now := _now
-	some id, g in _own_grants
+	some id, g in _all_grants
 	r := g.right
 	expires := g.expires_at_ns
 	_expired(expires, now)
@@ -529,6 +571,42 @@ _p_numbers(true, all_p, _) := all_p
 
 _p_numbers(false, _, ps) := sort(ps)
 
+# _ext_valid: [right, grant id] of the external group grants that count.
+_ext_valid := {[r, id] |
+	ignored := _ignored
+	some id, g in _ext_grants
+	r := g.right
+	not ignored[id]
+}
+
+# _ext_scoped: [right, org, scope type, value] of every valid external
+# grant whose scope is a unit of the granting organisation.
+_ext_scoped := {[r, org, type, value] |
+	some [r, id] in _ext_valid
+	g := input.grants[id]
+	org := g.org
+	o := input.grant_orgs[org]
+	units := {"cvr": {org: true}, "p": object.get(o, "p_units", {}), "se": object.get(o, "se_numbers", {})}
+	type := g.scope.type
+	value := g.scope.value
+	units[type][value] == true
+}
+
+# _ext_scopes: [right, org] -> the effective scope of a right in an org
+# whose groups give it (M16), by the D11 rules of that org's units.
+_ext_scopes := {[r, org]: s |
+	scoped := _ext_scoped
+	some [r, org] in {[x, o] | some [x, o, _, _] in scoped}
+	all := [r, org, "cvr", org] in scoped
+	all_p := sort(object.keys(object.get(input.grant_orgs[org], "p_units", {})))
+	ps := {v | some [x, o, "p", v] in scoped; x == r; o == org}
+	ses := {v | some [x, o, "se", v] in scoped; x == r; o == org}
+	s := {"all": all, "cvr": org, "p_numbers": _p_numbers(all, all_p, ps), "se_numbers": sort(ses)}
+}
+
+# _granted_rights: the rights with an effective scope, own or external.
+_granted_rights := {r | some r, _ in _scopes} | {k[0] | some k, _ in _ext_scopes}
+
 # METADATA
 # title: D11 CVR scope overrides P scope
 # description: >-
@@ -560,7 +638,7 @@ cvr_overrides_p contains lib.info_reason("cvr_overrides_p", "D11", msg, {"right"
 #   seed: 004_68083951c3b3ad85.txt
 no_grant contains lib.reason_with("no_grant", "D1", msg, {"right": r}) if {
 	r := _asked
-	not _scopes[r]
+	not _granted_rights[r]
 	msg := sprintf("no valid grant of %v", [r])
 }
 
@@ -574,7 +652,7 @@ no_grant contains lib.reason_with("no_grant", "D1", msg, {"right": r}) if {
 #   seed: 004_68083951c3b3ad85.txt
 no_grant contains lib.reason("no_grant", "D1", msg) if {
 	not _asked
-	count(_scopes) == 0
+	count(_granted_rights) == 0
 	msg := sprintf("no valid grant of any right of service %v", [_service])
 }
 
@@ -583,7 +661,7 @@ no_grant contains lib.reason("no_grant", "D1", msg) if {
 # the user holds through a valid grant.
 _checked_rights := {r} if {
 	r := _asked
-} else := object.keys(_scopes)
+} else := _granted_rights
 
 _employee if {
 	input.subject.kind in {"employee", "function"}
@@ -630,6 +708,11 @@ _target_covered(p) if {
 	p in s.p_numbers
 }
 
+_target_covered(p) if {
+	some s in _ext_scopes
+	p in s.p_numbers
+}
+
 # METADATA
 # title: D12 target P-unit outside scope
 # description: >-
@@ -641,7 +724,7 @@ _target_covered(p) if {
 #   seed: 004_68083951c3b3ad85.txt
 outside_scope contains lib.reason("outside_scope", "D12", msg) if {
 	p := _target_p
-	count(_scopes) > 0
+	count(_granted_rights) > 0
 	not _target_covered(p)
 	msg := sprintf("P-number %v is outside the effective scope", [p])
 }

@@ -861,3 +861,88 @@ test_valid_until_decision_changes_at_deadline if {
 	before.valid_until_ns == t
 	at.allow == false
 }
+
+# ---------------------------------------------------------------------------
+# M16 external group members: Alice (org cvr) is a member of a custom group
+# of other_cvr that holds amp.sagsbehandler on other_cvr's whole CVR.
+# ---------------------------------------------------------------------------
+
+other_org := {
+	"cvr": other_cvr, "type": "a-kasse",
+	"p_units": {p_other: true}, "se_numbers": {},
+	"settings": {"allow_knock": false, "deletion": "allowed"},
+}
+
+ext_grant := object.union(grant("g-ext", "amp.sagsbehandler", "cvr", other_cvr), {"org": other_cvr, "source": group_id})
+
+ext_input := object.union(
+	json.patch(base, [
+		{"op": "replace", "path": "/grants", "value": {"g-ext": ext_grant}},
+		{"op": "replace", "path": "/service", "value": "amp"},
+	]),
+	{"grant_orgs": {other_cvr: other_org}},
+)
+
+test_m16_external_member_own_cvr_gets_granting_org_scope if {
+	d := login.decision with input as ext_input
+	d.allow == true
+	d.rights == [{"right": "amp.sagsbehandler", "scope": {"all": true, "cvr": other_cvr, "p_numbers": [p_other], "se_numbers": []}}]
+}
+
+test_m16_external_member_group_cvr_gets_rights_there if {
+	inp := json.patch(ext_input, [
+		{"op": "replace", "path": "/subject/cvr", "value": other_cvr},
+		{"op": "add", "path": "/subject/p_number", "value": p1},
+		{"op": "replace", "path": "/org", "value": other_org},
+	])
+	d := login.decision with input as inp
+	d.allow == true
+	d.rights == [{"right": "amp.sagsbehandler", "scope": {"all": true, "cvr": other_cvr, "p_numbers": [p_other], "se_numbers": []}}]
+}
+
+test_d2_external_group_membership_needed_for_other_cvr if {
+	# without the group's grants the other org does not know Alice
+	inp := json.patch(ext_input, [
+		{"op": "replace", "path": "/subject/cvr", "value": other_cvr},
+		{"op": "replace", "path": "/org", "value": other_org},
+		{"op": "replace", "path": "/grant_orgs", "value": {}},
+		{"op": "replace", "path": "/grants", "value": {}},
+	])
+	d := login.decision with input as inp
+	d.allow == false
+	"unknown_user" in {r.code | some r in d.reasons}
+}
+
+test_m16_external_grant_ignored_rules_apply if {
+	# a group grant of a no_group right gives nothing in the other org either
+	g := object.union(ext_grant, {"right": eks, "scope": {"type": "cvr", "value": other_cvr}})
+	inp := json.patch(ext_input, [
+		{"op": "replace", "path": "/grants", "value": {"g-ext": g}},
+		{"op": "replace", "path": "/service", "value": "eksamensdatabasen"},
+	])
+	d := login.decision with input as inp
+	d.allow == false
+	d.rights == []
+	"grant_via_group" in {r.code | some r in d.reasons}
+}
+
+test_m16_external_grant_outside_granting_org_gives_nothing if {
+	# a scope that is not a unit of the granting org gives nothing
+	g := object.union(ext_grant, {"scope": {"type": "p", "value": p1}})
+	d := login.decision with input as json.patch(ext_input, [{"op": "replace", "path": "/grants", "value": {"g-ext": g}}])
+	d.allow == false
+	d.rights == []
+}
+
+test_m16_no_external_rights_without_grant_org if {
+	d := login.decision with input as json.patch(ext_input, [{"op": "replace", "path": "/grant_orgs", "value": {}}])
+	d.allow == false
+	"no_grant" in {r.code | some r in d.reasons}
+}
+
+test_m16_own_and_external_scopes_listed_separately if {
+	own := object.union(grant("g-own", "amp.sagsbehandler", "p", p2), {})
+	d := login.decision with input as json.patch(ext_input, [{"op": "add", "path": "/grants/g-own", "value": own}])
+	d.allow == true
+	[x.scope.cvr | some x in d.rights] == [cvr, other_cvr]
+}

@@ -436,6 +436,9 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 			if v.Grants, err = tx.effectiveGrants(v.User); err != nil {
 				return err
 			}
+			if v.GrantOrgs, err = tx.grantOrgs(v.User, v.Grants); err != nil {
+				return err
+			}
 		}
 		if certSerial != "" {
 			if c, err := tx.GetCertificate(certSerial); err == nil {

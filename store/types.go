@@ -368,4 +368,7 @@ type LoginView struct {
 	Org         *Org             `json:"org"`
 	Grants      []EffectiveGrant `json:"grants"`
 	Certificate *Certificate     `json:"certificate,omitempty"`
+	// GrantOrgs are the other organisations whose custom groups give the
+	// user grants (M16 external group members), by CVR.
+	GrantOrgs map[string]*Org `json:"grant_orgs,omitempty"`
 }

@@ -32,6 +32,10 @@ const Query = "data.adgang.lifecycle.actions"
 // ImportQuery decides whether an import batch is due for retirement (L5).
 const ImportQuery = "data.adgang.lifecycle.import_retirement"
 
+// ImportWarningQuery decides whether the org is warned, a month ahead,
+// that an import batch will be retired (L5).
+const ImportWarningQuery = "data.adgang.lifecycle.import_warning"
+
 // Actor is the audit actor of every lifecycle action.
 const Actor = "system:lifecycle"
 
@@ -124,16 +128,24 @@ func userInput(u *store.User, warnedAt int64) map[string]any {
 
 func warnKey(userID string) string { return "lifecycle/l4-warned/" + userID }
 
-// due asks the policy which actions are due for u at `at`.
-func (r *Runner) due(ctx context.Context, tx *store.Tx, org *store.Org, u *store.User, at time.Time) ([]Action, error) {
-	var warned time.Time
+// due asks the policy which actions are due for u at `at`; h says who
+// holds the administrator roles (A10).
+func (r *Runner) due(ctx context.Context, tx *store.Tx, org *store.Org, u *store.User, at time.Time, h holding) ([]Action, error) {
+	var warned, adminWarned time.Time
 	if err := tx.GetMeta(warnKey(u.ID), &warned); err != nil && !store.IsNotFound(err) {
 		return nil, err
+	}
+	user := userInput(u, ns(&warned))
+	if roles := h.rolesOf(u.ID); len(roles) > 0 {
+		if err := tx.GetMeta(lastAdminWarnKey(u.ID), &adminWarned); err != nil && !store.IsNotFound(err) {
+			return nil, err
+		}
+		user["admin_roles"], user["last_admin_warned_ns"] = roles, ns(&adminWarned)
 	}
 	input, err := json.Marshal(map[string]any{
 		"now_ns": at.UnixNano(),
 		"org":    map[string]any{"cvr": org.CVR, "settings": map[string]any{"lifecycle": org.Settings.Lifecycle}},
-		"user":   userInput(u, ns(&warned)),
+		"user":   user,
 	})
 	if err != nil {
 		return nil, err
@@ -167,25 +179,34 @@ func actionFrom(m map[string]any, a Action) Action {
 	return a
 }
 
-func (r *Runner) importDue(ctx context.Context, org *store.Org, b *store.ImportBatch, at time.Time) (*Action, error) {
+// importDue asks the policy what is due for an import batch at `at`: its
+// retirement, or the warning a month before (L5). unconfirmed is how many
+// of its users would lose their association.
+func (r *Runner) importDue(ctx context.Context, tx *store.Tx, org *store.Org, b *store.ImportBatch, unconfirmed int, at time.Time) ([]Action, error) {
+	var warned time.Time
+	if err := tx.GetMeta(importWarnKey(b.ID), &warned); err != nil && !store.IsNotFound(err) {
+		return nil, err
+	}
 	input, err := json.Marshal(map[string]any{
 		"now_ns": at.UnixNano(),
 		"org":    map[string]any{"settings": map[string]any{"lifecycle": org.Settings.Lifecycle}},
-		"import": map[string]any{"id": b.ID, "created_at_ns": b.CreatedAt.UnixNano(), "retired": b.Retired},
+		"import": map[string]any{"id": b.ID, "created_at_ns": b.CreatedAt.UnixNano(), "retired": b.Retired,
+			"users": unconfirmed, "warned_at_ns": ns(&warned)},
 	})
 	if err != nil {
 		return nil, err
 	}
-	res, _, err := r.Policy.Evaluate(ctx, ImportQuery, input)
-	if err != nil {
-		return nil, fmt.Errorf("lifecycle policy: %w", err)
+	var out []Action
+	for _, q := range []string{ImportQuery, ImportWarningQuery} {
+		res, _, err := r.Policy.Evaluate(ctx, q, input)
+		if err != nil {
+			return nil, fmt.Errorf("lifecycle policy: %w", err)
+		}
+		if m, ok := res.(map[string]any); ok { // undefined: not due
+			out = append(out, actionFrom(m, Action{Org: org.CVR, ImportID: b.ID}))
+		}
 	}
-	m, ok := res.(map[string]any)
-	if !ok {
-		return nil, nil // undefined: not due
-	}
-	a := actionFrom(m, Action{Org: org.CVR, ImportID: b.ID})
-	return &a, nil
+	return out, nil
 }
 
 // Plan lists the actions the jobs would take at `at` for one org (cvr) or
@@ -197,19 +218,27 @@ func (r *Runner) Plan(ctx context.Context, cvr string, at time.Time) ([]Action, 
 		if err != nil {
 			return err
 		}
+		h, err := readHolding(tx, at)
+		if err != nil {
+			return err
+		}
 		for _, org := range orgs {
 			imports, err := tx.ListImports(org.CVR)
 			if err != nil {
 				return err
 			}
 			for _, b := range imports {
-				a, err := r.importDue(ctx, org, b, at)
+				unconfirmed := 0
+				if !b.Retired {
+					if _, unconfirmed, err = importUsers(tx, org, b); err != nil {
+						return err
+					}
+				}
+				acts, err := r.importDue(ctx, tx, org, b, unconfirmed, at)
 				if err != nil {
 					return err
 				}
-				if a != nil {
-					out = append(out, *a)
-				}
+				out = append(out, acts...)
 			}
 			after := ""
 			for {
@@ -218,7 +247,7 @@ func (r *Runner) Plan(ctx context.Context, cvr string, at time.Time) ([]Action, 
 					return err
 				}
 				for _, u := range users {
-					acts, err := r.due(ctx, tx, org, u, at)
+					acts, err := r.due(ctx, tx, org, u, at, h)
 					if err != nil {
 						return err
 					}
@@ -271,6 +300,9 @@ func (r *Runner) RunOnce(ctx context.Context, at time.Time) (int, error) {
 		if ctx.Err() != nil {
 			return applied, ctx.Err()
 		}
+		if a.Action == "skip" {
+			continue // listed for the preview; its warning is its own action
+		}
 		ok, err := r.apply(ctx, a, at)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s %s %s: %w", a.Job, a.UserID, a.ImportID, err))
@@ -278,6 +310,10 @@ func (r *Runner) RunOnce(ctx context.Context, at time.Time) (int, error) {
 		}
 		if ok {
 			applied++
+			if a.Action == "warn_last_admin" {
+				r.Logger.Warn().Str("org", a.Org).Str("user_id", a.UserID).Str("rule", a.Rule).Time("due", a.Due).
+					Msg("lifecycle kept the last administrator of an organisation; appoint another administrator")
+			}
 		}
 	}
 	reminded, err := r.remindPasswords(ctx, at) // L8 reminders (reminder.go)
@@ -298,14 +334,18 @@ func (r *Runner) apply(ctx context.Context, a Action, at time.Time) (bool, error
 			return ignoreNotFound(err)
 		}
 		if a.ImportID != "" {
-			done, err = r.retireImport(ctx, tx, org, a, at)
+			done, err = r.applyImport(ctx, tx, org, a, at)
 			return err
 		}
 		u, err := tx.GetUser(a.UserID)
 		if err != nil {
 			return ignoreNotFound(err)
 		}
-		still, err := r.due(ctx, tx, org, u, at)
+		h, err := readHolding(tx, at)
+		if err != nil {
+			return err
+		}
+		still, err := r.due(ctx, tx, org, u, at, h)
 		if err != nil {
 			return err
 		}
@@ -325,6 +365,8 @@ func (r *Runner) apply(ctx context.Context, a Action, at time.Time) (bool, error
 			err = tx.DeleteUser(u.ID)
 		case "warn":
 			err = r.warn(tx, org, u, a, at)
+		case "warn_last_admin":
+			err = r.warnLastAdmin(tx, org, u, a, at)
 		default:
 			return fmt.Errorf("unknown lifecycle action %q", a.Action)
 		}
@@ -434,57 +476,90 @@ func adminEmails(tx *store.Tx, cvr string) ([]string, error) {
 	}
 }
 
-// retireImport retires an old import batch (L5): its users that nobody
-// confirmed since the import lose their association with the org (they are
-// deleted); confirmed ones stay, now as manual associations.
-func (r *Runner) retireImport(ctx context.Context, tx *store.Tx, org *store.Org, a Action, at time.Time) (bool, error) {
+// applyImport carries out an import action (retire or warn) if it is
+// still due inside the transaction.
+func (r *Runner) applyImport(ctx context.Context, tx *store.Tx, org *store.Org, a Action, at time.Time) (bool, error) {
 	b, err := tx.GetImport(a.ImportID)
 	if err != nil {
 		return false, ignoreNotFound(err)
 	}
-	if still, err := r.importDue(ctx, org, b, at); err != nil || still == nil {
+	users, unconfirmed, err := importUsers(tx, org, b)
+	if err != nil {
 		return false, err
 	}
-	source := "import:" + b.ID
-	var users []*store.User
-	after := ""
-	for {
-		page, next, err := tx.ListUsers(org.CVR, after, 1000)
-		if err != nil {
+	still, err := r.importDue(ctx, tx, org, b, unconfirmed, at)
+	if err != nil || !containsJob(still, a.Job) {
+		return false, err
+	}
+	if a.Action == "warn" {
+		if err := r.warnImport(tx, org, b, unconfirmed, at); err != nil {
 			return false, err
 		}
-		for _, u := range page {
-			if u.Source == source {
-				users = append(users, u)
-			}
+		tx.Audit(store.AuditEvent{Type: "lifecycle.warn", Org: org.CVR, Object: b.ID,
+			Details: map[string]any{"job": a.Job, "rule": a.Rule, "users_unconfirmed": unconfirmed}})
+		return true, nil
+	}
+	return true, RetireImport(ctx, tx, r.Policy, org, b, users, map[string]any{"job": a.Job, "rule": a.Rule})
+}
+
+// ImportUserQuery decides, when an import batch is retired, whether one of
+// its users keeps the org (as a manual association) or loses it (L5, A10).
+const ImportUserQuery = "data.adgang.lifecycle.import_user_action"
+
+// RetireImport retires an import batch (L5, also "Nedlæg import" by an
+// administrator): for each user the batch brought in, the lifecycle policy
+// says whether it is kept (confirmed since the import, or the org's last
+// administrator: it stays, now as a manual association) or loses its
+// association with the org (it is deleted). users are the batch's users
+// (nil: read them); details go into the audit event.
+func RetireImport(ctx context.Context, tx *store.Tx, policy Evaluator, org *store.Org, b *store.ImportBatch, users []*store.User, details map[string]any) error {
+	if users == nil {
+		var err error
+		if users, _, err = importUsers(tx, org, b); err != nil {
+			return err
 		}
-		if next == "" || len(page) == 0 {
-			break
-		}
-		after = next
+	}
+	h, err := readHolding(tx, tx.Now())
+	if err != nil {
+		return err
 	}
 	removed, kept := 0, 0
 	for _, u := range users {
-		if u.ConfirmedAt != nil && u.ConfirmedAt.After(b.CreatedAt) {
+		user := map[string]any{"id": u.ID, "confirmed_at_ns": ns(u.ConfirmedAt), "admin_roles": h.rolesOf(u.ID)}
+		input, err := json.Marshal(map[string]any{"import": map[string]any{"id": b.ID, "created_at_ns": b.CreatedAt.UnixNano()}, "user": user})
+		if err != nil {
+			return err
+		}
+		res, _, err := policy.Evaluate(ctx, ImportUserQuery, input)
+		if err != nil {
+			return fmt.Errorf("lifecycle policy: %w", err)
+		}
+		switch res {
+		case "keep":
 			u.Source = "manual"
 			if err := tx.UpdateUser(u); err != nil {
-				return false, err
+				return err
 			}
 			kept++
-			continue
+		case "remove":
+			if err := tx.DeleteUser(u.ID); err != nil {
+				return err
+			}
+			removed++
+		default:
+			return fmt.Errorf("lifecycle policy: %s answered %v", ImportUserQuery, res)
 		}
-		if err := tx.DeleteUser(u.ID); err != nil {
-			return false, err
-		}
-		removed++
 	}
 	b.Retired = true
 	if err := tx.PutImport(b); err != nil {
-		return false, err
+		return err
 	}
-	tx.Audit(store.AuditEvent{Type: "lifecycle.retire", Org: org.CVR, Object: b.ID,
-		Details: map[string]any{"job": a.Job, "rule": a.Rule, "users_removed": removed, "users_kept": kept}})
-	return true, nil
+	ev := map[string]any{"users_removed": removed, "users_kept": kept}
+	for k, v := range details {
+		ev[k] = v
+	}
+	tx.Audit(store.AuditEvent{Type: "lifecycle.retire", Org: org.CVR, Object: b.ID, Details: ev})
+	return nil
 }
 
 // String renders an action for logs.

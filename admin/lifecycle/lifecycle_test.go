@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,24 +203,50 @@ func TestLifecycleAuditAndWarning(t *testing.T) {
 	}
 }
 
-// TestLifecycleRetiresImports: an import batch older than 12 months is
-// retired and its unconfirmed users lose their association (L5).
+// TestLifecycleRetiresImports: an import batch older than 12 calendar
+// months is retired and its unconfirmed users lose their association (L5);
+// the org's admins are warned once, a calendar month before.
 func TestLifecycleRetiresImports(t *testing.T) {
+	// t0 is 2026-01-01: warned on 2026-12-01 (day 334), retired on
+	// 2027-01-01 (day 365), not after 360 days.
 	batch := &store.ImportBatch{ID: "batch-1", Org: cvr, Mode: "create", CreatedAt: t0, Rows: 2}
-	imported := user(1, func(u *store.User) { u.Source = "import:batch-1"; u.LastLogin = ptr(t0.Add(359 * day)) })
+	imported := user(1, func(u *store.User) { u.Source = "import:batch-1"; u.LastLogin = ptr(t0.Add(364 * day)) })
 	confirmed := user(2, func(u *store.User) {
 		u.Source = "import:batch-1"
 		u.ConfirmedAt = ptr(t0.Add(100 * day))
-		u.LastLogin = ptr(t0.Add(359 * day))
+		u.LastLogin = ptr(t0.Add(364 * day))
 	})
 	f := setup(t, imported, confirmed)
 	if _, err := f.st.Update(context.Background(), "test", func(tx *store.Tx) error { return tx.PutImport(batch) }); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := f.runner.RunOnce(context.Background(), t0.Add(359*day)); n != 0 {
+	mails := func() []*store.OutboxMail {
+		var out []*store.OutboxMail
+		if err := f.st.View(context.Background(), func(tx *store.Tx) error {
+			var err error
+			out, err = tx.ListMail("admin@skolen.dk", "")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if n, _ := f.runner.RunOnce(context.Background(), t0.Add(334*day-time.Second)); n != 0 {
+		t.Fatalf("warned too early: %d", n)
+	}
+	if n, err := f.runner.RunOnce(context.Background(), t0.Add(334*day)); err != nil || n != 1 {
+		t.Fatalf("warn: %d %v", n, err)
+	}
+	if m := mails(); len(m) != 1 || m[0].Kind != "lifecycle_warning" || !strings.Contains(m[0].Body, "batch-1") {
+		t.Fatalf("mails = %+v", m)
+	}
+	if n, _ := f.runner.RunOnce(context.Background(), t0.Add(360*day)); n != 0 {
+		t.Fatalf("retired after 360 days, or warned twice: %d", n)
+	}
+	if n, _ := f.runner.RunOnce(context.Background(), t0.Add(365*day-time.Second)); n != 0 {
 		t.Fatalf("retired too early: %d", n)
 	}
-	if n, err := f.runner.RunOnce(context.Background(), t0.Add(360*day)); err != nil || n != 1 {
+	if n, err := f.runner.RunOnce(context.Background(), t0.Add(365*day)); err != nil || n != 1 {
 		t.Fatalf("retire: %d %v", n, err)
 	}
 	if f.get(t, imported.ID) != nil {
@@ -230,6 +257,28 @@ func TestLifecycleRetiresImports(t *testing.T) {
 	}
 	if n, _ := f.runner.RunOnce(context.Background(), t0.Add(400*day)); n != 0 {
 		t.Fatalf("retired twice: %d", n)
+	}
+	if m := mails(); len(m) != 1 {
+		t.Fatalf("mails after retirement = %d", len(m))
+	}
+}
+
+// TestLifecycleNoImportWarningWhenAllConfirmed: a batch whose users are
+// all confirmed is retired without a warning (the seed warns only when an
+// old import holds users that would lose their association).
+func TestLifecycleNoImportWarningWhenAllConfirmed(t *testing.T) {
+	batch := &store.ImportBatch{ID: "batch-2", Org: cvr, Mode: "create", CreatedAt: t0, Rows: 1}
+	confirmed := user(2, func(u *store.User) {
+		u.Source = "import:batch-2"
+		u.ConfirmedAt = ptr(t0.Add(100 * day))
+		u.LastLogin = ptr(t0.Add(364 * day))
+	})
+	f := setup(t, confirmed)
+	if _, err := f.st.Update(context.Background(), "test", func(tx *store.Tx) error { return tx.PutImport(batch) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.runner.RunOnce(context.Background(), t0.Add(340*day)); n != 0 {
+		t.Fatalf("warned about a batch without unconfirmed users: %d", n)
 	}
 }
 

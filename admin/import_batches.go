@@ -1,0 +1,234 @@
+package admin
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/adgang/adgang/admin/lifecycle"
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+)
+
+// Paging of GET /v1/orgs/{cvr}/imports (SPEC §8).
+const (
+	importsDefaultLimit = 100
+	importsMaxLimit     = 1000
+)
+
+// importEntry is one import batch in GET /v1/orgs/{cvr}/imports
+// (Unilogin's "Vis importerede"): when, how, how many rows, and how many
+// users still hold the association it gave (and of those, how many nobody
+// confirmed since, who lose it when the batch is retired).
+type importEntry struct {
+	ID          string    `json:"id"`
+	Org         string    `json:"org"`
+	Mode        string    `json:"mode"`
+	CreatedAt   time.Time `json:"created_at"`
+	Rows        int       `json:"rows"`
+	Users       int       `json:"users"`
+	Unconfirmed int       `json:"unconfirmed"`
+	Retired     bool      `json:"retired"`
+}
+
+// handleListImports lists the org's import batches, newest first, paged.
+func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	limit := importsDefaultLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > importsMaxLimit {
+			s.writeError(w, r, invalid("limit must be 1-%d", importsMaxLimit))
+			return
+		}
+		limit = n
+	}
+	after := ""
+	if v := q.Get("page_token"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 || strings.Contains(string(b), "/") {
+			s.writeError(w, r, invalid("page_token is not valid"))
+			return
+		}
+		after = string(b)
+	}
+	rev := s.st.Revision()
+	out := []importEntry{}
+	next := ""
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
+			return err
+		}
+		if _, err := loadOrg(tx, cvr); err != nil {
+			return err
+		}
+		batches, err := tx.ListImports(cvr)
+		if err != nil {
+			return err
+		}
+		sort.Slice(batches, func(i, j int) bool {
+			if !batches[i].CreatedAt.Equal(batches[j].CreatedAt) {
+				return batches[i].CreatedAt.After(batches[j].CreatedAt)
+			}
+			return batches[i].ID < batches[j].ID
+		})
+		start := 0
+		if after != "" {
+			start = -1
+			for i, b := range batches {
+				if b.ID == after {
+					start = i + 1
+					break
+				}
+			}
+			if start < 0 {
+				return invalid("page_token is not valid")
+			}
+		}
+		end := min(start+limit, len(batches))
+		page := batches[start:end]
+		if end < len(batches) {
+			next = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ID))
+		}
+		counts, err := importUserCounts(tx, cvr, page)
+		if err != nil {
+			return err
+		}
+		for _, b := range page {
+			n := counts[b.ID]
+			out = append(out, importEntry{ID: b.ID, Org: b.Org, Mode: b.Mode, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows,
+				Users: n[0], Unconfirmed: n[1], Retired: b.Retired})
+		}
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "imports": out, "next_page_token": next})
+}
+
+// importUserCounts counts, per batch of page, the org's users that still
+// carry the batch as their source and how many of them nobody confirmed
+// since the import: one pass over the org's users.
+func importUserCounts(tx *store.Tx, cvr string, page []*store.ImportBatch) (map[string][2]int, error) {
+	bySource := map[string]*store.ImportBatch{}
+	for _, b := range page {
+		bySource["import:"+b.ID] = b
+	}
+	counts := map[string][2]int{}
+	if len(page) == 0 {
+		return counts, nil
+	}
+	after := ""
+	for {
+		users, more, err := tx.ListUsers(cvr, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			b, ok := bySource[u.Source]
+			if !ok {
+				continue
+			}
+			n := counts[b.ID]
+			n[0]++
+			if u.ConfirmedAt == nil || !u.ConfirmedAt.After(b.CreatedAt) {
+				n[1]++
+			}
+			counts[b.ID] = n
+		}
+		if more == "" || len(users) == 0 {
+			return counts, nil
+		}
+		after = more
+	}
+}
+
+// planRetireImport retires an import batch by hand ("Nedlæg import", L5):
+// the same retirement the L5 job does, at once. Its unconfirmed users are
+// deleted, so the change is watched for A10 like any other removal.
+func (s *Server) planRetireImport(ctx context.Context, c *caller, id string, out *store.ImportBatch) planFunc {
+	return func(tx *store.Tx) (*plan, error) {
+		if id == "" || strings.Contains(id, "/") || len(id) > 200 {
+			return nil, invalid("import id is not valid")
+		}
+		b, err := tx.GetImport(id)
+		if store.IsNotFound(err) {
+			return nil, notFound("import")
+		} else if err != nil {
+			return nil, err
+		}
+		if err := s.authorize(c, b.Org, "organisation", objUser, actDelete); err != nil {
+			return nil, err
+		}
+		org, err := loadOrg(tx, b.Org)
+		if err != nil {
+			return nil, err
+		}
+		in := s.baseInput(c, "import.retire", org)
+		in["target"] = map[string]any{"id": b.ID, "kind": "import", "org": b.Org, "retired": b.Retired}
+		in["change"] = map[string]any{}
+		var users []string
+		if !b.Retired {
+			counts, err := importUserIDs(tx, b)
+			if err != nil {
+				return nil, err
+			}
+			users = counts
+		}
+		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+			if err := lifecycle.RetireImport(ctx, tx, s.eng, org, b, nil, map[string]any{"rule": "L5", "by": "administrator"}); err != nil {
+				return err
+			}
+			*out = *b
+			return nil
+		}}).watchRoles(b.Org, users...), nil
+	}
+}
+
+// importUserIDs lists the users that would lose their association if b
+// were retired now.
+func importUserIDs(tx *store.Tx, b *store.ImportBatch) ([]string, error) {
+	var ids []string
+	after := ""
+	for {
+		users, more, err := tx.ListUsers(b.Org, after, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if u.Source == "import:"+b.ID && (u.ConfirmedAt == nil || !u.ConfirmedAt.After(b.CreatedAt)) {
+				ids = append(ids, u.ID)
+			}
+		}
+		if more == "" || len(users) == 0 {
+			return ids, nil
+		}
+		after = more
+	}
+}
+
+// handleRetireImport is POST /v1/imports/{id}/retire.
+func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var b store.ImportBatch
+	rev, err := s.write(r.Context(), c, s.planRetireImport(r.Context(), c, pathVar(r, "id"), &b))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
+}

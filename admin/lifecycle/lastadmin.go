@@ -1,0 +1,190 @@
+package lifecycle
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/adgang/adgang/store"
+)
+
+// holding is who holds the administrator roles: org → role → the active
+// (or new) users that hold it through a grant that has not expired,
+// directly or through a group. The lifecycle policy reads it so that a job
+// never removes an organisation's last administrator (A10).
+type holding map[string]map[string]map[string]bool
+
+// readHolding reads every administrator role holder of the store at `at`.
+func readHolding(tx *store.Tx, at time.Time) (holding, error) {
+	rights, err := tx.ListRights()
+	if err != nil {
+		return nil, err
+	}
+	h := holding{}
+	active := map[string]bool{}
+	isActive := func(id string) (bool, error) {
+		if v, ok := active[id]; ok {
+			return v, nil
+		}
+		u, err := tx.GetUser(id)
+		if store.IsNotFound(err) {
+			active[id] = false
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		v := u.Status == store.StatusActive || u.Status == store.StatusNew
+		active[id] = v
+		return v, nil
+	}
+	for _, rt := range rights {
+		if rt.AdminRole != store.RoleOrgAdmin && rt.AdminRole != store.RoleUserAdmin {
+			continue
+		}
+		grants, err := tx.GrantsOfRight(rt.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grants {
+			if g.ExpiresAt != nil && !g.ExpiresAt.After(at) {
+				continue
+			}
+			users := []string{g.HolderID}
+			if g.HolderType == store.HolderGroup {
+				if users, err = tx.Members(g.HolderID); err != nil {
+					if store.IsNotFound(err) {
+						continue
+					}
+					return nil, err
+				}
+			}
+			for _, id := range users {
+				ok, err := isActive(id)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					continue
+				}
+				role := string(rt.AdminRole)
+				if h[g.Org] == nil {
+					h[g.Org] = map[string]map[string]bool{}
+				}
+				if h[g.Org][role] == nil {
+					h[g.Org][role] = map[string]bool{}
+				}
+				h[g.Org][role][id] = true
+			}
+		}
+	}
+	return h, nil
+}
+
+// rolesOf lists the administrator roles userID holds, each with the
+// number of active holders of that role in its org:
+// [{"org", "role", "holders"}], sorted.
+func (h holding) rolesOf(userID string) []map[string]any {
+	out := []map[string]any{}
+	for org, roles := range h {
+		for role, users := range roles {
+			if users[userID] {
+				out = append(out, map[string]any{"org": org, "role": role, "holders": len(users)})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return fmt.Sprint(out[i]["org"], out[i]["role"]) < fmt.Sprint(out[j]["org"], out[j]["role"])
+	})
+	return out
+}
+
+// lastAdminWarnKey remembers when the org was last warned that a job kept
+// its last administrator.
+func lastAdminWarnKey(userID string) string { return "lifecycle/a10-warned/" + userID }
+
+// warnLastAdmin tells the org's administrators (a mail in the outbox) that
+// a lifecycle job kept u because it is the organisation's last
+// administrator (A10), and remembers that it did. The runner also logs it
+// for the operator once the change is committed.
+func (r *Runner) warnLastAdmin(tx *store.Tx, org *store.Org, u *store.User, a Action, at time.Time) error {
+	admins, err := adminEmails(tx, org.CVR)
+	if err != nil {
+		return err
+	}
+	for _, to := range admins {
+		if err := tx.PutMail(&store.OutboxMail{
+			ID:        fmt.Sprintf("a10-%s-%d-%s", u.ID, at.Unix(), to),
+			To:        to,
+			UserID:    u.ID,
+			Kind:      "lifecycle_warning",
+			Subject:   "The last administrator was kept",
+			Body:      fmt.Sprintf("%s (%s) was due for an automatic lifecycle action on %s, but is the organisation's last administrator and was kept. Appoint another administrator.", u.Name, u.ID, a.Due.Format("2006-01-02")),
+			CreatedAt: at,
+		}); err != nil {
+			return err
+		}
+	}
+	return tx.PutMeta(lastAdminWarnKey(u.ID), at)
+}
+
+// importWarnKey remembers when the org was warned about an import batch
+// that will be retired (L5).
+func importWarnKey(id string) string { return "lifecycle/l5-warned/" + id }
+
+// importUsers lists the users an import batch brought in and how many of
+// them nobody confirmed since the import (those lose the association when
+// the batch is retired).
+func importUsers(tx *store.Tx, org *store.Org, b *store.ImportBatch) ([]*store.User, int, error) {
+	source := "import:" + b.ID
+	var users []*store.User
+	unconfirmed := 0
+	after := ""
+	for {
+		page, next, err := tx.ListUsers(org.CVR, after, 1000)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, u := range page {
+			if u.Source != source {
+				continue
+			}
+			users = append(users, u)
+			if !confirmedSince(u, b) {
+				unconfirmed++
+			}
+		}
+		if next == "" || len(page) == 0 {
+			return users, unconfirmed, nil
+		}
+		after = next
+	}
+}
+
+func confirmedSince(u *store.User, b *store.ImportBatch) bool {
+	return u.ConfirmedAt != nil && u.ConfirmedAt.After(b.CreatedAt)
+}
+
+// warnImport mails the org's administrators that an import batch will be
+// retired in a month and its unconfirmed users will lose their
+// association (L5), and remembers that it did.
+func (r *Runner) warnImport(tx *store.Tx, org *store.Org, b *store.ImportBatch, unconfirmed int, at time.Time) error {
+	admins, err := adminEmails(tx, org.CVR)
+	if err != nil {
+		return err
+	}
+	months := orDefault(org.Settings.Lifecycle.ImportRetireMonths, 12)
+	retireAt := b.CreatedAt.AddDate(0, months, 0)
+	for _, to := range admins {
+		if err := tx.PutMail(&store.OutboxMail{
+			ID:        fmt.Sprintf("l5-%s-%d-%s", b.ID, at.Unix(), to),
+			To:        to,
+			Kind:      "lifecycle_warning",
+			Subject:   "An import will be retired",
+			Body:      fmt.Sprintf("Import %s of %s will be retired on %s. %d users it brought in have not been confirmed and will lose their association unless an administrator confirms them.", b.ID, b.CreatedAt.Format("2006-01-02"), retireAt.Format("2006-01-02"), unconfirmed),
+			CreatedAt: at,
+		}); err != nil {
+			return err
+		}
+	}
+	return tx.PutMeta(importWarnKey(b.ID), at)
+}
