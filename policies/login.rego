@@ -17,7 +17,7 @@ import data.adgang.lib
 # decision is the answer the decision service reads.
 decision := {
 	"allow": allow,
-	"rights": rights,
+	"rights": _answer_rights,
 	"reasons": reasons,
 	"knock": knock,
 	"valid_until_ns": valid_until_ns,
@@ -29,6 +29,12 @@ decision := {
 default allow := false
 
 allow if count(lib.deny_reasons(_reasons)) == 0
+
+# _answer_rights: a denied login answers no rights (SPEC §8); the grants
+# that were ignored or did not suffice still appear as reasons.
+_answer_rights := rights if {
+	allow
+} else := []
 
 # reasons, sorted so that equal inputs give equal answers.
 reasons := sort(_reasons)

@@ -312,6 +312,15 @@ test_d3_inactive_deactivated_deleted_denied if {
 	}
 }
 
+test_d3_denied_answer_has_no_rights if {
+	base.user.status == "active"
+	count(login.decision.rights) > 0 with input as base
+	d := login.decision with input as merged({"user": {"status": "inactive"}})
+	d.allow == false
+	d.rights == []
+	count(login.rights) > 0 with input as merged({"user": {"status": "inactive"}})
+}
+
 test_d3_missing_status_denied if {
 	inp := json.patch(base, [{"op": "remove", "path": "/user/status"}])
 	d := login.decision with input as inp
