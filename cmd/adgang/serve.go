@@ -241,7 +241,11 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 		if loaded {
-			m.Logger.Info().Msg("demo data loaded")
+			path, err := writeDemoToken(ctx, st, cfg.DataDir)
+			if err != nil {
+				return fmt.Errorf("demo admin token: %w", err)
+			}
+			m.Logger.Info().Str("token_file", path).Msg("demo data loaded; a superadmin token for the admin API is in token_file")
 		} else {
 			m.Logger.Info().Msg("store not empty: demo data not loaded")
 		}
