@@ -43,9 +43,10 @@ const (
 // utf8BOM is the byte order mark a spreadsheet puts before UTF-8 text.
 const utf8BOM = "\uFEFF"
 
-// csvTemplate is the empty import template: the BOM and the header line.
+// csvTemplate is the empty import template: the BOM, the header line and
+// a comment line (skipped on import) saying what each cell takes.
 func csvTemplate() string {
-	return utf8BOM + strings.Join(csvColumns[:], ";") + "\r\n"
+	return utf8BOM + strings.Join(csvColumns[:], ";") + "\r\n" + csvFormats + "\r\n"
 }
 
 // csvRow is one data record of an import file. Row is its record number
@@ -64,7 +65,10 @@ type csvRow struct {
 // file of any size is read in bounded memory: one record at a time.
 type csvReader struct {
 	r   *csv.Reader
-	row int // records read, the header included
+	row int // rows read, the header, comment and blank lines included
+
+	endLine int  // the input line the last record ended on
+	cp1252  bool // the file is Windows-1252 (its header is not UTF-8)
 }
 
 // errBadHeader is the answer to a file whose first row is not the header.
@@ -77,15 +81,18 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {
 		_, _ = br.Discard(len(utf8BOM))
+	} else if b, _ := br.Peek(2); isUTF16(b) {
+		return nil, errUTF16
 	}
 	cr := csv.NewReader(br)
 	cr.Comma = ';'
+	cr.Comment = '#' // the template's format line; a UUID, CPR or name never starts with #
 	cr.FieldsPerRecord = csvColumnCount
 	cr.LazyQuotes = false
 	cr.ReuseRecord = false
 	c := &csvReader{r: cr}
 	head, err := cr.Read()
-	c.row = 1
+	c.countRows(head)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, invalid("the file is empty: the header row is missing")
@@ -99,6 +106,10 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 	}
 	if len(head) != csvColumnCount {
 		return nil, errBadHeader
+	}
+	if !recordIsUTF8(head) {
+		c.cp1252 = true // Excel's "CSV (semikolonsepareret)"
+		decodeWindows1252(head)
 	}
 	for i, h := range head {
 		if strings.TrimSpace(h) != csvColumns[i] {
@@ -116,8 +127,11 @@ func (c *csvReader) Next() (csvRow, error) {
 	if errors.Is(err, io.EOF) {
 		return csvRow{}, io.EOF
 	}
-	c.row++
+	c.countRows(rec)
 	row := csvRow{Row: c.row, Fields: rec}
+	if c.cp1252 {
+		decodeWindows1252(rec)
+	}
 	var pe *csv.ParseError
 	switch {
 	case err == nil:
@@ -129,7 +143,7 @@ func (c *csvReader) Next() (csvRow, error) {
 	if row.Err == nil {
 		for i, f := range rec {
 			if !utf8.ValidString(f) {
-				row.Err = invalid("%s: the text is not valid UTF-8", csvColumns[i])
+				row.Err = invalid("%s: the text is not valid UTF-8; save the file as \"CSV UTF-8 (kommasepareret)\" or, all of it, as Windows-1252 (\"CSV (semikolonsepareret)\")", csvColumns[i])
 				break
 			}
 		}
@@ -238,4 +252,21 @@ func trimRecord(rec []string) {
 	for i := range rec {
 		rec[i] = strings.TrimSpace(rec[i])
 	}
+}
+
+// countRows advances the row number past a record just read, counting
+// the comment and blank lines before it as rows too, as a spreadsheet
+// shows them. A record whose cells span lines (quoted line breaks) is one
+// row.
+func (c *csvReader) countRows(rec []string) {
+	c.row++
+	if len(rec) == 0 {
+		return
+	}
+	start, _ := c.r.FieldPos(0)
+	if skipped := start - c.endLine - 1; skipped > 0 {
+		c.row += skipped
+	}
+	last, _ := c.r.FieldPos(len(rec) - 1)
+	c.endLine = last + strings.Count(rec[len(rec)-1], "\n")
 }
