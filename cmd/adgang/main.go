@@ -23,7 +23,8 @@ Usage:
   adgang import FILE --org CVR --mode create|update|delete
                                     import users from a CSV file (- is stdin) through
                                     the admin API (token: ADGANG_TOKEN; -h for flags)
-  adgang version                    print the version
+  adgang decide [flags]             ask the decision API for a login decision (-h for flags)
+  adgang version                    print the version, commit, Go and OPA versions (also --version)
 
 Run 'adgang serve -h' for the server's flags.
 `
@@ -63,8 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "adgang", version)
+	case "decide":
+		return runDecide(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprint(stdout, versionInfo())
 		return nil
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -66,6 +66,10 @@ type Config struct {
 	// Disk and key safety (issue 12).
 	MinFreeDisk uint64 // --min-free-disk, ADGANG_MIN_FREE_DISK: writes are refused (507) below this many free bytes (default 512MiB; 0 disables)
 	CPRKeyFile  string // --cpr-key-file, ADGANG_CPR_KEY_FILE: file holding the CPR key (hex), kept outside --data
+
+	// Operations (issue 18).
+	ShutdownGrace time.Duration // --shutdown-grace, ADGANG_SHUTDOWN_GRACE: how long in-flight requests may finish at shutdown (default 10s)
+	ConfigFile    string        // --config, ADGANG_CONFIG: YAML file of flag settings; flags and environment override it
 }
 
 func envOr(name, def string) string {
@@ -123,12 +127,25 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	// Disk and key safety (issue 12).
 	minFreeDisk := fs.String("min-free-disk", envOr("ADGANG_MIN_FREE_DISK", "512MiB"), "refuse writes (507 insufficient_storage) while the data directory's disk has less free: bytes or e.g. 512MiB, 1GiB; 0 disables (env ADGANG_MIN_FREE_DISK)")
 	fs.StringVar(&cfg.CPRKeyFile, "cpr-key-file", envOr("ADGANG_CPR_KEY_FILE", ""), "file with the CPR key (hex, at least 16 bytes), kept outside --data; or env ADGANG_CPR_KEY (env ADGANG_CPR_KEY_FILE)")
+	// Operations (issue 18): shutdown grace and the configuration file.
+	grace, err := time.ParseDuration(envOr("ADGANG_SHUTDOWN_GRACE", shutdownGrace.String()))
+	if err != nil {
+		return nil, fmt.Errorf("ADGANG_SHUTDOWN_GRACE: %w", err)
+	}
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", grace, "how long requests in flight may finish at shutdown; the store closes at most 5s later (env ADGANG_SHUTDOWN_GRACE)")
+	fs.StringVar(&cfg.ConfigFile, "config", envOr("ADGANG_CONFIG", ""), "YAML file of settings named like the flags (data: ./data); flags and environment variables override it (env ADGANG_CONFIG)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if err := applyConfigFile(fs, cfg.ConfigFile); err != nil {
+		return nil, err
+	}
+	if cfg.ShutdownGrace <= 0 {
+		return nil, errors.New("--shutdown-grace must be positive")
 	}
 	if cfg.MinFreeDisk, err = parseDiskSize(*minFreeDisk); err != nil {
 		return nil, fmt.Errorf("--min-free-disk: %w", err)
@@ -196,18 +213,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	level, err := parseLogLevel(cfg.LogLevel)
 	if err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return err
 	}
 	m := &Main{Config: *cfg, Logger: zerolog.New(stderr).Level(level).With().Timestamp().Logger()}
 	if err := m.Run(ctx, stdout); err != nil {
-		_ = m.closeWithin(shutdownLimit)
+		_ = m.closeWithin(m.shutdownBound())
 		return err
 	}
+	m.logStarted()
 	<-ctx.Done()
 	m.Logger.Info().Msg("shutting down")
-	return m.closeWithin(shutdownLimit)
+	return m.closeWithin(m.shutdownBound())
 }
 
 // Run opens the store, loads the policies and starts the listeners. It
@@ -322,7 +340,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	m.admin = adm
-	if m.AdminURL, err = m.listen(cfg.AdminAddr, adm.Handler(), "admin", adminTLS); err != nil {
+	if m.AdminURL, err = m.listen(cfg.AdminAddr, withOps(adm.Handler(), eng), "admin", adminTLS); err != nil {
 		return err
 	}
 	if cfg.LifecycleInterval > 0 {
@@ -430,7 +448,7 @@ func isLoopback(url string) bool {
 // Close shuts the listeners down, stops the engine and closes the store
 // last, so every acknowledged write is on disk.
 func (m *Main) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), m.grace())
 	defer cancel()
 	var errs []error
 	for _, s := range m.servers {
