@@ -62,7 +62,7 @@ var csvFormats = "# " + strings.Join([]string{
 	"Fornavn, Efternavn: text",
 	"E-mail: an address",
 	"Telefon, Brugernavn: text or empty",
-	"P-nummer: 10 digits",
+	"P-nummer: 10 digits or empty",
 	"SE-nummer: 8 digits or empty",
 	"Anonym: ja/nej, true/false, 1/0 or empty",
 	"Identifikationsmidler, Rettigheder: comma-separated, or empty",
