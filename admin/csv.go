@@ -65,10 +65,9 @@ type csvRow struct {
 // file of any size is read in bounded memory: one record at a time.
 type csvReader struct {
 	r   *csv.Reader
-	row int // rows read, the header, comment and blank lines included
+	row int // records read, the header and comment lines included
 
-	endLine int  // the input line the last record ended on
-	cp1252  bool // the file is Windows-1252 (its header is not UTF-8)
+	cp1252 bool // the file is Windows-1252 (its header is not UTF-8)
 }
 
 // errBadHeader is the answer to a file whose first row is not the header.
@@ -86,13 +85,12 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 	}
 	cr := csv.NewReader(br)
 	cr.Comma = ';'
-	cr.Comment = '#' // the template's format line; a UUID, CPR or name never starts with #
 	cr.FieldsPerRecord = csvColumnCount
 	cr.LazyQuotes = false
 	cr.ReuseRecord = false
 	c := &csvReader{r: cr}
 	head, err := cr.Read()
-	c.countRows(head)
+	c.row = 1
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, invalid("the file is empty: the header row is missing")
@@ -124,10 +122,14 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 // returned as errors; a malformed record is a row with Err set.
 func (c *csvReader) Next() (csvRow, error) {
 	rec, err := c.r.Read()
+	for isCommentLine(rec, err) { // the template's format line: a row, skipped
+		c.row++
+		rec, err = c.r.Read()
+	}
 	if errors.Is(err, io.EOF) {
 		return csvRow{}, io.EOF
 	}
-	c.countRows(rec)
+	c.row++
 	row := csvRow{Row: c.row, Fields: rec}
 	if c.cp1252 {
 		decodeWindows1252(rec)
@@ -254,19 +256,9 @@ func trimRecord(rec []string) {
 	}
 }
 
-// countRows advances the row number past a record just read, counting
-// the comment and blank lines before it as rows too, as a spreadsheet
-// shows them. A record whose cells span lines (quoted line breaks) is one
-// row.
-func (c *csvReader) countRows(rec []string) {
-	c.row++
-	if len(rec) == 0 {
-		return
-	}
-	start, _ := c.r.FieldPos(0)
-	if skipped := start - c.endLine - 1; skipped > 0 {
-		c.row += skipped
-	}
-	last, _ := c.r.FieldPos(len(rec) - 1)
-	c.endLine = last + strings.Count(rec[len(rec)-1], "\n")
+// isCommentLine reports whether a record is a comment line: a single cell
+// (no ';') that starts with '#', as the template's format line. A row of
+// 15 cells is data whatever its first cell holds.
+func isCommentLine(rec []string, err error) bool {
+	return errors.Is(err, csv.ErrFieldCount) && len(rec) == 1 && strings.HasPrefix(rec[0], "#")
 }

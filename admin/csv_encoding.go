@@ -53,8 +53,9 @@ func isASCII(s string) bool {
 	return true
 }
 
-// csvFormats is the template's second line: a comment (a line starting
-// with '#', skipped on import) saying what each cell takes.
+// csvFormats is the template's second line: a comment (one cell starting
+// with '#', skipped on import; see isCommentLine) saying what each cell
+// takes. It holds no ';'.
 var csvFormats = "# " + strings.Join([]string{
 	"UUID: empty for a new user or the user's UUID",
 	"CPR-nummer: 10 digits DDMMYYXXXX (a dash allowed) or empty",
@@ -68,5 +69,5 @@ var csvFormats = "# " + strings.Join([]string{
 	"Identifikationsmidler, Rettigheder: comma-separated, or empty",
 	"Sprog: a language code such as da or en, or empty",
 	"Begrundelse: text or empty",
-	"Encoding: UTF-8 or Windows-1252 (Excel's CSV); lines starting with # are skipped",
+	"Encoding: UTF-8 or Windows-1252 (Excel's CSV) - a line that starts with # and has no semicolon is skipped",
 }, " | ")

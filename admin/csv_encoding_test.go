@@ -47,3 +47,21 @@ func TestImportWindows1252(t *testing.T) {
 		t.Fatalf("mixed encodings: %+v", rep)
 	}
 }
+
+// TestImportTemplateFormatLine: the template's format line is skipped on
+// import and counted as a row, so a row added below it is row 3, as the
+// spreadsheet shows it; a row of 15 cells whose first cell starts with #
+// is data (and refused for its UUID), never silently skipped.
+func TestImportTemplateFormatLine(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("superadmin", "GET", "/v1/imports/template.csv", nil)
+	if r.status != 200 {
+		t.Fatalf("template: %s", r)
+	}
+	file := string(r.raw) + imRow(map[string]string{"Fornavn": "Tea", "E-mail": "tea@example.dk"}) + "\r\n" +
+		imRow(map[string]string{"UUID": "#x", "Fornavn": "Hash", "E-mail": "hash@example.dk"}) + "\r\n"
+	rep := e.imImport(t, "org-admin", cvrA, "mode=create&dry_run=true", file)
+	if len(rep.Rows) != 2 || rep.Rows[0].Row != 3 || rep.Rows[0].Status == "error" || rep.Rows[1].Row != 4 || rep.Rows[1].Status != "error" {
+		t.Fatalf("report %+v", rep)
+	}
+}

@@ -14,7 +14,7 @@ import (
 
 // FuzzCSVReader feeds arbitrary bytes after the header to the import
 // parser: it never panics, numbers the rows from 2 on in increasing order
-// (a comment or blank line is a row too, as a spreadsheet shows it), gives
+// (a comment line is a row too, see isCommentLine), gives
 // every good row exactly 15 valid UTF-8 cells, and never puts a cell's
 // text (here: a CPR number in the input) into a row's error. A record
 // written with encoding/csv's writer reads back unchanged.
