@@ -5,7 +5,14 @@ TOOLS     := $(CURDIR)/.tools/bin
 OPA_VER   := $(shell $(GO) list -m -f '{{.Version}}' github.com/open-policy-agent/opa 2>/dev/null)
 OPA       := $(TOOLS)/opa
 FUZZTIME  ?= 3s
-DATA      ?= ./data
+# make run takes the data directory and listen addresses from --data's
+# environment (ADGANG_DATA, default ./data; ADGANG_DECISION_ADDR,
+# ADGANG_ADMIN_ADDR …) like `adgang serve`; DATA=DIR overrides.
+DATA      ?=
+# adgang version: the version and commit come from git.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # make run DEMO=1 loads the demo data set into an empty store.
 DEMO      ?=
 
@@ -14,10 +21,10 @@ DEMO      ?=
 all: build
 
 build:
-	$(GO) build -o $(BIN)/adgang ./cmd/adgang
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/adgang ./cmd/adgang
 
 run: build
-	$(BIN)/adgang serve --data $(DATA) $(if $(DEMO),--demo)
+	$(BIN)/adgang serve $(if $(DATA),--data $(DATA)) $(if $(DEMO),--demo)
 
 # The opa CLI at exactly go.mod's version, for `opa test/fmt/check`.
 $(OPA): go.mod
@@ -35,7 +42,9 @@ $(OPA_SDK):
 
 tools: $(OPA) $(OPA_SDK)
 
-test: vet gotest fuzz policy-test
+# build first: TestREADME builds the binary with `make run` in a copy of the
+# repository, which -trimpath lets use the same build cache.
+test: vet build gotest fuzz policy-test
 
 vet:
 	$(GO) vet ./...

@@ -43,9 +43,10 @@ const (
 // utf8BOM is the byte order mark a spreadsheet puts before UTF-8 text.
 const utf8BOM = "\uFEFF"
 
-// csvTemplate is the empty import template: the BOM and the header line.
+// csvTemplate is the empty import template: the BOM, the header line and
+// a comment line (skipped on import) saying what each cell takes.
 func csvTemplate() string {
-	return utf8BOM + strings.Join(csvColumns[:], ";") + "\r\n"
+	return utf8BOM + strings.Join(csvColumns[:], ";") + "\r\n" + csvFormats + "\r\n"
 }
 
 // csvRow is one data record of an import file. Row is its record number
@@ -64,7 +65,9 @@ type csvRow struct {
 // file of any size is read in bounded memory: one record at a time.
 type csvReader struct {
 	r   *csv.Reader
-	row int // records read, the header included
+	row int // records read, the header and comment lines included
+
+	cp1252 bool // the file is Windows-1252 (its header is not UTF-8)
 }
 
 // errBadHeader is the answer to a file whose first row is not the header.
@@ -77,6 +80,8 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {
 		_, _ = br.Discard(len(utf8BOM))
+	} else if b, _ := br.Peek(2); isUTF16(b) {
+		return nil, errUTF16
 	}
 	cr := csv.NewReader(br)
 	cr.Comma = ';'
@@ -100,6 +105,10 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 	if len(head) != csvColumnCount {
 		return nil, errBadHeader
 	}
+	if !recordIsUTF8(head) {
+		c.cp1252 = true // Excel's "CSV (semikolonsepareret)"
+		decodeWindows1252(head)
+	}
 	for i, h := range head {
 		if strings.TrimSpace(h) != csvColumns[i] {
 			return nil, errBadHeader
@@ -113,11 +122,18 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 // returned as errors; a malformed record is a row with Err set.
 func (c *csvReader) Next() (csvRow, error) {
 	rec, err := c.r.Read()
+	for isCommentLine(rec, err) { // the template's format line: a row, skipped
+		c.row++
+		rec, err = c.r.Read()
+	}
 	if errors.Is(err, io.EOF) {
 		return csvRow{}, io.EOF
 	}
 	c.row++
 	row := csvRow{Row: c.row, Fields: rec}
+	if c.cp1252 {
+		decodeWindows1252(rec)
+	}
 	var pe *csv.ParseError
 	switch {
 	case err == nil:
@@ -129,7 +145,7 @@ func (c *csvReader) Next() (csvRow, error) {
 	if row.Err == nil {
 		for i, f := range rec {
 			if !utf8.ValidString(f) {
-				row.Err = invalid("%s: the text is not valid UTF-8", csvColumns[i])
+				row.Err = invalid("%s: the text is not valid UTF-8; save the file as \"CSV UTF-8 (kommasepareret)\" or, all of it, as Windows-1252 (\"CSV (semikolonsepareret)\")", csvColumns[i])
 				break
 			}
 		}
@@ -238,4 +254,11 @@ func trimRecord(rec []string) {
 	for i := range rec {
 		rec[i] = strings.TrimSpace(rec[i])
 	}
+}
+
+// isCommentLine reports whether a record is a comment line: a single cell
+// (no ';') that starts with '#', as the template's format line. A row of
+// 15 cells is data whatever its first cell holds.
+func isCommentLine(rec []string, err error) bool {
+	return errors.Is(err, csv.ErrFieldCount) && len(rec) == 1 && strings.HasPrefix(rec[0], "#")
 }

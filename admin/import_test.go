@@ -144,8 +144,10 @@ func TestImportTemplate(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Fatalf("template: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	if want := "\uFEFF" + imHeader + "\r\n"; string(raw) != want {
-		t.Fatalf("template = %q, want %q", raw, want)
+	// The header, then a comment line (skipped on import) with each cell's format.
+	if want := "\uFEFF" + imHeader + "\r\n# UUID: "; !strings.HasPrefix(string(raw), want) || strings.Count(string(raw), "\r\n") != 2 ||
+		!strings.Contains(string(raw), "Fødselsdato: YYYY-MM-DD or DD-MM-YYYY") {
+		t.Fatalf("template = %q, want %q, a comment line with the formats", raw, want)
 	}
 	// The template itself is a valid, empty import.
 	rep := e.imImport(t, "org-admin", cvrA, "mode=create", string(raw))

@@ -63,6 +63,7 @@ type Server struct {
 	cpr   *cprLimiter
 
 	activation *activationThrottle // POST /v1/activate attempts per user and source
+	metrics    *adminMetrics       // requests by route template and status, on the engine's registry
 
 	router *mux.Router
 	cancel context.CancelFunc
@@ -82,6 +83,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}),
 		cpr: newCPRLimiter(cfg.CPRRefusalsPerDay, cfg.Now)}
 	s.activation = newActivationThrottle(cfg.Now)
+	s.metrics = newAdminMetrics(cfg.Engine.Registry())
 	if cfg.JWKSFile != "" {
 		if cfg.JWTIssuer == "" || cfg.JWTAudience == "" {
 			return nil, errors.New("admin: JWT authentication needs an issuer and an audience")
@@ -250,8 +252,10 @@ func (s *Server) handle(r *mux.Router, method, path string, auth bool, fn handle
 					pdp.WriteError(rec, fmt.Errorf("panic"))
 				}
 			}
+			elapsed := time.Since(start)
+			s.metrics.observe(path, method, rec.status, elapsed)
 			ev := s.log.Info().Str("method", method).Str("route", path).Int("status", rec.status).
-				Dur("duration", time.Since(start))
+				Dur("duration", elapsed)
 			if c != nil {
 				ev = ev.Str("actor", c.actor)
 				if c.tokenID != "" {

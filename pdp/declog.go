@@ -171,9 +171,10 @@ func (e *Engine) finish(_ context.Context, path string, req *LoginRequest, d *De
 			Str("target_p_number", req.PNumber)).
 		Bool("allow", d.Allow).
 		Str("reason", reason).
+		Array("rights", rightsArray(d.logRights())).
 		Uint64("revision", d.Revision).
 		Str("policy", d.Policy).
-		Dur("latency", elapsed)
+		Float64("latency_ms", latencyMS(elapsed))
 	codes := zerolog.Arr()
 	for _, r := range d.Reasons {
 		codes.Str(r.Code)
@@ -185,14 +186,7 @@ func (e *Engine) finish(_ context.Context, path string, req *LoginRequest, d *De
 // evaluation of arbitrary input.
 func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta RequestMeta, start time.Time, revision uint64) {
 	elapsed := time.Since(start)
-	allow, isBool := result.(bool)
-	res := "other"
-	if isBool {
-		res = "deny"
-		if allow {
-			res = "allow"
-		}
-	}
+	res := resultLabel(result)
 	label := path
 	if !strings.HasPrefix(path, "authzen:") { // the configured entrypoint
 		label = e.metricPath(path)
@@ -205,13 +199,20 @@ func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta
 	if e.declog == nil {
 		return
 	}
+	masked := maskValue(result, true)
+	allow, reason, codes, rights := resultFacts(masked)
 	e.declog.Info().
 		Str("decision_id", decisionID).
 		Str("request_id", MaskCPR(meta.RequestID)).
 		Str("path", MaskCPR(path)).
 		Interface("input", maskValue(input, false)).
-		Interface("result", maskValue(result, true)).
+		Interface("result", masked).
+		Interface("allow", allow).
+		Str("reason", reason).
+		Array("rights", rights).
 		Uint64("revision", revision).
-		Dur("latency", elapsed).
+		Str("policy", e.PolicyID()).
+		Float64("latency_ms", latencyMS(elapsed)).
+		Array("reasons", codes).
 		Msg("decision")
 }

@@ -166,6 +166,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	}
 	e.policy.Store(ps)
 	e.metrics.reloads.WithLabelValues("ok").Inc()
+	e.ops() // store revision and cache metrics
 	if err := e.RefreshRights(ctx); err != nil {
 		return nil, fmt.Errorf("load rights catalogue: %w", err)
 	}
@@ -613,6 +614,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	// store must deny (fail closed), so health is checked first.
 	if query == LoginQuery && e.store.Healthy() == nil {
 		if c := e.cache.get(req, e.store.Revision(), ps, now); c != nil {
+			e.ops().cacheHits.Inc()
 			cached := c.d
 			cached.DecisionID = d.DecisionID
 			cached.userID = c.userID
@@ -621,6 +623,9 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 			}
 			return &cached
 		}
+	}
+	if query == LoginQuery && e.cache != nil {
+		e.ops().cacheMisses.Inc()
 	}
 	view, err := e.store.LoginView(ctx, req.Subject.CVR, req.Subject.ID, req.Subject.CertificateSerial)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -127,13 +128,16 @@ func checkLen(field, v string) error {
 	return nil
 }
 
-// withRequestID echoes X-Request-ID (AuthZEN) and makes one if absent.
+// withRequestID echoes X-Request-ID (AuthZEN) and makes one (a UUID)
+// when the client sent none, so every decision-log line has one.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
-		if id != "" {
-			w.Header().Set("X-Request-ID", id)
+		if id == "" {
+			id = uuid.NewString()
+			r.Header.Set("X-Request-ID", id)
 		}
+		w.Header().Set("X-Request-ID", id)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -378,22 +382,25 @@ type healthPolicy struct {
 }
 
 type healthStore struct {
+	Kind     string `json:"kind"` // StoreKind
 	Revision uint64 `json:"revision"`
 	Error    string `json:"error,omitempty"`
 }
 
 type healthBody struct {
-	Status  string       `json:"status"`
-	Reasons []string     `json:"reasons"` // why status is not ok; empty when it is
-	Policy  healthPolicy `json:"policy"`
-	Store   healthStore  `json:"store"`
+	Status  string   `json:"status"`
+	Reasons []string `json:"reasons"` // why status is not ok; empty when it is
+	// Revision is the store revision this node has applied (as store.revision).
+	Revision uint64       `json:"revision"`
+	Policy   healthPolicy `json:"policy"`
+	Store    healthStore  `json:"store"`
 }
 
 // handleHealth is ready (200) only when a policy set is loaded and the
 // store is usable; a refused reload makes it "degraded" (still 200, with
 // the reason), since the previous set keeps serving.
 func (e *Engine) handleHealth(w http.ResponseWriter, _ *http.Request) {
-	body := healthBody{Status: "ok", Reasons: []string{}}
+	body := healthBody{Status: "ok", Reasons: []string{}, Store: healthStore{Kind: StoreKind}}
 	if ps := e.policy.Load(); ps != nil {
 		body.Policy = healthPolicy{Status: "ok", ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests}
 	} else {
@@ -413,6 +420,7 @@ func (e *Engine) handleHealth(w http.ResponseWriter, _ *http.Request) {
 		body.Store.Error = err.Error()
 	} else {
 		body.Store.Revision = e.store.Revision()
+		body.Revision = body.Store.Revision
 	}
 	status := http.StatusOK
 	if body.Status == "unavailable" {

@@ -34,12 +34,22 @@ type importFlags struct {
 // admin API's import route of a running server and prints the per-row
 // report. It fails when any row was refused, so a script can tell.
 // Its errors and usage go to main, which prints them on stderr.
-func runImport(ctx context.Context, args []string, stdout, _ io.Writer) error {
-	return importCSV(ctx, args, os.Stdin, stdout)
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var progress io.Writer
+	if isTerminal(stderr) {
+		progress = stderr // rows sent, rate and ETA, on a terminal only
+	}
+	return importCSVTo(ctx, args, os.Stdin, stdout, progress)
 }
 
 // importCSV is runImport with standard input as a parameter (for tests).
 func importCSV(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	return importCSVTo(ctx, args, stdin, stdout, nil)
+}
+
+// importCSVTo is importCSV that shows its progress on progress when that
+// is not nil.
+func importCSVTo(ctx context.Context, args []string, stdin io.Reader, stdout, progress io.Writer) error {
 	f, err := parseImportFlags(args, stdout)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -56,6 +66,11 @@ func importCSV(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		return err
 	}
 	defer closeBody()
+	var pr *progressReader
+	if progress != nil {
+		pr = newProgressReader(body, size, progress)
+		body = pr
+	}
 
 	q := url.Values{}
 	q.Set("mode", f.mode)
@@ -81,6 +96,9 @@ func importCSV(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	resp, err := client.Do(req)
+	if pr != nil {
+		pr.finish() // the report follows, on stdout
+	}
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}

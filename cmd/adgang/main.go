@@ -27,7 +27,8 @@ Usage:
                                     it corresponds to (--org CVR: checked by a running server)
   adgang decisions [ID] [--user-id ID] [--cvr CVR] [--from T] [--to T] [--allow B]
                                     the stored decision log (auditor token; -h for flags)
-  adgang version                    print the version
+  adgang decide [flags]             ask the decision API for a login decision (-h for flags)
+  adgang version                    print the version, commit, Go and OPA versions (also --version)
 
 Run 'adgang serve -h' for the server's flags.
 `
@@ -71,8 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPrivileges(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "decisions":
 		return runDecisions(ctx, args[1:], stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "adgang", version)
+	case "decide":
+		return runDecide(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprint(stdout, versionInfo())
 		return nil
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

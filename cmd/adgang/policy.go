@@ -11,8 +11,12 @@ import (
 // runPolicy implements `adgang policy test|check [DIR]`, so security teams
 // need no separate OPA binary.
 func runPolicy(ctx context.Context, args []string, stdout io.Writer) error {
+	if wantsHelp(args) {
+		fmt.Fprint(stdout, policyUsage)
+		return nil
+	}
 	if len(args) == 0 || len(args) > 2 {
-		return usageError("usage: adgang policy test|check [DIR]\n")
+		return usageError(policyUsage)
 	}
 	src := pdp.Source{}
 	if len(args) == 2 {
@@ -57,5 +61,23 @@ func runPolicy(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok\n", name)
 		return nil
 	}
-	return usageError("usage: adgang policy test|check [DIR]\n")
+	return usageError(policyUsage)
+}
+
+const policyUsage = `usage: adgang policy test|check [DIR]
+
+  test   run the Rego tests of DIR (default: the embedded set) and check that
+         every rule ID of the embedded set has a test_<ID>_… test
+  check  compile DIR and report errors with file:line
+`
+
+// wantsHelp reports whether args ask for help (-h, -help, --help).
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }

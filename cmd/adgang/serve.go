@@ -73,6 +73,9 @@ type Config struct {
 	DecisionLogRetention time.Duration // --decision-log-retention, ADGANG_DECISION_LOG_RETENTION (default 720h)
 	// OPA Data API parity (issue 16).
 	DefaultDecision string // --default-decision, ADGANG_DEFAULT_DECISION: the rule POST / evaluates (default adgang/login/decision)
+	// Operations (issue 18).
+	ShutdownGrace time.Duration // --shutdown-grace, ADGANG_SHUTDOWN_GRACE: how long in-flight requests may finish at shutdown (default 10s)
+	ConfigFile    string        // --config, ADGANG_CONFIG: YAML file of flag settings; flags and environment override it
 }
 
 func envOr(name, def string) string {
@@ -139,12 +142,25 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	}
 	fs.StringVar(&cfg.DefaultDecision, "default-decision", envOr("ADGANG_DEFAULT_DECISION", pdp.DefaultDecision), "rule OPA's default-decision endpoint POST / evaluates, as a path (env ADGANG_DEFAULT_DECISION)")
 	fs.DurationVar(&cfg.DecisionLogRetention, "decision-log-retention", logRetention, "how long stored decisions are kept; older ones are deleted by a background job (env ADGANG_DECISION_LOG_RETENTION)")
+	// Operations (issue 18): shutdown grace and the configuration file.
+	grace, err := time.ParseDuration(envOr("ADGANG_SHUTDOWN_GRACE", shutdownGrace.String()))
+	if err != nil {
+		return nil, fmt.Errorf("ADGANG_SHUTDOWN_GRACE: %w", err)
+	}
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", grace, "how long requests in flight may finish at shutdown; the store closes at most 5s later (env ADGANG_SHUTDOWN_GRACE)")
+	fs.StringVar(&cfg.ConfigFile, "config", envOr("ADGANG_CONFIG", ""), "YAML file of settings named like the flags (data: ./data); flags and environment variables override it (env ADGANG_CONFIG)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: adgang serve [flags] [PATH…]\n\nPATH… are extra Rego and JSON/YAML data files or directories loaded beside the policy set.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if err := applyConfigFile(fs, cfg.ConfigFile); err != nil {
+		return nil, err
+	}
+	if cfg.ShutdownGrace <= 0 {
+		return nil, errors.New("--shutdown-grace must be positive")
 	}
 	switch *logStore {
 	case "on", "true", "1":
@@ -228,18 +244,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
-	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	level, err := parseLogLevel(cfg.LogLevel)
 	if err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return err
 	}
 	m := &Main{Config: *cfg, Logger: zerolog.New(stderr).Level(level).With().Timestamp().Logger()}
 	if err := m.Run(ctx, stdout); err != nil {
-		_ = m.closeWithin(shutdownLimit)
+		_ = m.closeWithin(m.shutdownBound())
 		return err
 	}
+	m.logStarted()
 	<-ctx.Done()
 	m.Logger.Info().Msg("shutting down")
-	return m.closeWithin(shutdownLimit)
+	return m.closeWithin(m.shutdownBound())
 }
 
 // Run opens the store, loads the policies and starts the listeners. It
@@ -273,7 +290,11 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 		if loaded {
-			m.Logger.Info().Msg("demo data loaded")
+			path, err := writeDemoToken(ctx, st, cfg.DataDir)
+			if err != nil {
+				return fmt.Errorf("demo admin token: %w", err)
+			}
+			m.Logger.Info().Str("token_file", path).Msg("demo data loaded; a superadmin token for the admin API is in token_file")
 		} else {
 			m.Logger.Info().Msg("store not empty: demo data not loaded")
 		}
@@ -355,7 +376,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	m.admin = adm
-	if m.AdminURL, err = m.listen(cfg.AdminAddr, adm.Handler(), "admin", adminTLS); err != nil {
+	if m.AdminURL, err = m.listen(cfg.AdminAddr, withOps(adm.Handler(), eng), "admin", adminTLS); err != nil {
 		return err
 	}
 	if cfg.LifecycleInterval > 0 {
@@ -465,7 +486,7 @@ func isLoopback(url string) bool {
 // Close shuts the listeners down, stops the engine and closes the store
 // last, so every acknowledged write is on disk.
 func (m *Main) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), m.grace())
 	defer cancel()
 	var errs []error
 	for _, s := range m.servers {

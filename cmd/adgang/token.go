@@ -20,6 +20,10 @@ import (
 // (so the server must be stopped: Badger allows one process) and prints a
 // new admin API token, shown this once.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && wantsHelp(args[:1]) {
+		fmt.Fprint(stdout, "usage: adgang token create [--superadmin] [--user ID] [--expires 720h] [--data DIR] [--cpr-key-file FILE]\n")
+		return nil
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return usageError("usage: adgang token create [--superadmin] [--user ID] [--expires 720h] [--data DIR] [--cpr-key-file FILE]\n")
 	}
@@ -31,6 +35,9 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	expires := fs.Duration("expires", 0, "expire after this long (default: never)")
 	keyFile := fs.String("cpr-key-file", envOr("ADGANG_CPR_KEY_FILE", ""), "the server's CPR key file, if it has one; or env ADGANG_CPR_KEY (env ADGANG_CPR_KEY_FILE)")
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if *super == (*user != "") {
