@@ -73,6 +73,7 @@ type Store struct {
 	subID int
 
 	grants grantCache // decoded grants of read transactions
+	deps   depTable   // last-change revisions of what decisions read
 	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	healthMu   sync.Mutex
@@ -362,6 +363,9 @@ func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error)
 		}
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
+	// What the write touched is recorded before the revision is published:
+	// a decision cache checking after this Update returns sees it.
+	s.deps.record(&tx.deps, rev)
 	s.rev.Store(rev)
 	s.publish(Change{Revision: rev, Events: tx.events})
 	return rev, nil
@@ -432,11 +436,13 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 		} else if !IsNotFound(err) {
 			return err
 		}
+		var groups []string
 		if v.User != nil {
-			if v.Grants, err = tx.effectiveGrants(v.User); err != nil {
+			if v.Grants, groups, err = tx.effectiveGrantsAndGroups(v.User); err != nil {
 				return err
 			}
 		}
+		v.Deps = loginDeps(v, cvr, subjectID, certSerial, groups)
 		if certSerial != "" {
 			if c, err := tx.GetCertificate(certSerial); err == nil {
 				v.Certificate = c
@@ -479,6 +485,8 @@ type Tx struct {
 	// cprGuard, when set (GuardCPR), is asked before a CPR number newly
 	// set on a user is checked against its organisation's index.
 	cprGuard CPRGuard
+	// deps collects what a write touched, for decision caches (deps.go).
+	deps depWrites
 }
 
 // CPRGuard limits what changes can learn about the CPR numbers of an
@@ -554,6 +562,7 @@ func (tx *Tx) set(key string, val []byte) error {
 	if err := tx.txn.Set([]byte(key), val); err != nil {
 		return tx.writeFailed(err)
 	}
+	tx.touchKey(key)
 	return nil
 }
 
@@ -564,6 +573,7 @@ func (tx *Tx) del(key string) error {
 	if err := tx.txn.Delete([]byte(key)); err != nil {
 		return tx.writeFailed(err)
 	}
+	tx.touchKey(key)
 	return nil
 }
 
@@ -1316,9 +1326,16 @@ func (tx *Tx) EffectiveGrants(userID string) ([]EffectiveGrant, error) {
 }
 
 func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
+	out, _, err := tx.effectiveGrantsAndGroups(u)
+	return out, err
+}
+
+// effectiveGrantsAndGroups is effectiveGrants with the ids of the groups
+// (custom and system) whose grants it read.
+func (tx *Tx) effectiveGrantsAndGroups(u *User) ([]EffectiveGrant, []string, error) {
 	direct, err := tx.GrantsOfUser(u.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]EffectiveGrant, 0, len(direct)+4)
 	for _, g := range direct {
@@ -1326,18 +1343,18 @@ func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
 	}
 	groups, err := tx.groupsOf(u)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, gid := range groups {
 		gs, err := tx.GrantsOfGroup(gid)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, g := range gs {
 			out = append(out, EffectiveGrant{Grant: *g, Source: gid})
 		}
 	}
-	return out, nil
+	return out, groups, nil
 }
 
 // --- groups ---

@@ -330,4 +330,8 @@ type LoginView struct {
 	Org         *Org             `json:"org"`
 	Grants      []EffectiveGrant `json:"grants"`
 	Certificate *Certificate     `json:"certificate,omitempty"`
+	// Deps is what the read depended on: while none of it has changed
+	// since Revision (Store.DepsChangedSince), a decision made from this
+	// view is still exact.
+	Deps []Dep `json:"-"`
 }
