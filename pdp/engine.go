@@ -99,6 +99,9 @@ type Engine struct {
 	knocks chan knockReq
 	logins chan loginTouch
 	cache  *decisionCache
+	// deps checks a cached decision's dependencies (nil: a store without
+	// dependency tracking; entries are then valid for one revision only).
+	deps depChecker
 
 	passwords *passwordThrottle // password login budgets per source and username
 
@@ -139,6 +142,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		logins:  make(chan loginTouch, 8192),
 	}
 	e.passwords = newPasswordThrottle(cfg.Now)
+	e.deps, _ = st.(depChecker)
 	if cfg.DecisionLog != nil {
 		l := zerolog.New(cfg.DecisionLog).With().Timestamp().Logger()
 		e.declog = &l
@@ -559,10 +563,17 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	now := e.now()
 	// A cached answer is only as good as the store behind it: a broken
 	// store must deny (fail closed), so health is checked first.
+	idx := e.rights.Load()
 	if query == LoginQuery && e.store.Healthy() == nil {
-		if c := e.cache.get(req, e.store.Revision(), ps, now); c != nil {
+		// The revision is read before the validity check: whatever a write
+		// up to rev touched is already recorded (see store.DepsChangedSince),
+		// so an entry found valid is exact at rev, which the answer names.
+		rev := e.store.Revision()
+		if c := e.cache.get(req, rev, ps, idx, now, e.deps); c != nil {
 			cached := c.d
 			cached.DecisionID = d.DecisionID
+			cached.Revision = rev
+			cached.body = c.bodyAt(rev)
 			e.afterLogin(req, &cached, c.userID)
 			return &cached
 		}
@@ -574,7 +585,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		return failClosed(d, ReasonStoreUnavailable, "the store could not be read")
 	}
 	d.Revision = view.Revision
-	input := e.loginInput(req, view)
+	input := e.loginInputWith(idx, req, view)
 	var rs rego.ResultSet
 	if query == LoginQuery {
 		rs, err = ps.login.Eval(ctx, rego.EvalParsedInput(input))
@@ -594,7 +605,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	}
 	if query == LoginQuery {
 		d.encodeBody()
-		e.cache.put(req, view, ps, now, d)
+		e.cache.put(req, view, ps, idx, now, d)
 	}
 	userID := ""
 	if view.User != nil {

@@ -107,6 +107,10 @@ func orgTerm(o *store.Org) *ast.Term {
 		item("allow_knock", boolT(o.Settings.AllowKnock)),
 		item("deletion", strT(o.Settings.Deletion)),
 	}
+	if d := o.Settings.PasswordMaxAgeDays; d > 0 {
+		// D15's maximum password age (policies/README.md; default 180).
+		settings = append(settings, item("password_max_age_days", ast.IntNumberTerm(d)))
+	}
 	return obj(
 		item("cvr", strT(o.CVR)),
 		item("type", strT(string(o.Type))),
@@ -136,7 +140,11 @@ func grantTerm(g *store.EffectiveGrant) *ast.Term {
 // policy looks at nothing else (its _considered and _own), so the answer is
 // the same and the evaluation walks a fraction of the grants.
 func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
-	idx := e.rights.Load()
+	return e.loginInputWith(e.rights.Load(), req, v)
+}
+
+// loginInputWith is loginInput with the rights catalogue to use.
+func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.LoginView) ast.Value {
 	rights := ast.NewObject()
 	if req.Right != "" {
 		if t, ok := idx.byID[req.Right]; ok {
