@@ -74,6 +74,8 @@ type Store struct {
 
 	grants grantCache // decoded grants of read transactions
 	deps   depTable   // last-change revisions of what decisions read
+	orgs   recordCache[Org]
+	groups recordCache[Group]
 	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	healthMu   sync.Mutex
@@ -431,7 +433,7 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 		case !IsNotFound(err):
 			return err
 		}
-		if o, err := tx.GetOrg(cvr); err == nil {
+		if o, err := getShared(tx, &s.orgs, "o/"+cvr, "organisation"); err == nil {
 			v.Org = o
 		} else if !IsNotFound(err) {
 			return err
@@ -1454,6 +1456,19 @@ func (tx *Tx) SystemGroup(pNumber string) (*Group, error) {
 	return tx.GetGroup(string(id))
 }
 
+// systemGroupShared is SystemGroup, through the decoded-record cache in
+// a read transaction (the group is then shared: read it only).
+func (tx *Tx) systemGroupShared(pNumber string) (*Group, error) {
+	if tx.write {
+		return tx.SystemGroup(pNumber)
+	}
+	id, err := tx.getRaw("ips/"+pNumber, "system group")
+	if err != nil {
+		return nil, err
+	}
+	return getShared(tx, &tx.s.groups, "G/"+string(id), "group")
+}
+
 func (tx *Tx) AddMember(groupID, userID string) error {
 	g, err := tx.GetGroup(groupID)
 	if err != nil {
@@ -1526,7 +1541,7 @@ func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
 func (tx *Tx) groupsOf(u *User) ([]string, error) {
 	groups := tx.keys("ium/" + u.ID + "/")
 	if u.PNumber != "" {
-		g, err := tx.SystemGroup(u.PNumber)
+		g, err := tx.systemGroupShared(u.PNumber)
 		switch {
 		case err == nil && g.Org == u.Org:
 			groups = append(groups, g.ID)

@@ -323,7 +323,8 @@ type EffectiveGrant struct {
 }
 
 // LoginView is everything a login decision needs about one subject, read
-// in a few point look-ups. User and Org are nil when not found.
+// in a few point look-ups. User and Org are nil when not found. Org is
+// shared with the store's decoded-record cache: read it, never change it.
 type LoginView struct {
 	Revision    uint64           `json:"revision"`
 	User        *User            `json:"user"`
