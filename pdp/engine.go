@@ -65,8 +65,9 @@ type Config struct {
 	// batch (default 1s).
 	LoginFlushInterval time.Duration
 	// CacheSize bounds the login decision cache (default 300000 entries,
-	// about 130 MB when full; negative disables it). Cached answers are exact for the store
-	// revision and policy set they came from.
+	// about 130 MB when full; negative disables it). Cached answers are exact: served
+	// only while nothing their store read depended on has changed, for the policy set
+	// and rights catalogue they came from.
 	CacheSize int
 	// CacheBytes bounds the approximate bytes the login decision cache
 	// holds (default DefaultCacheBytes, 128 MiB; negative disables the
