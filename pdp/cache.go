@@ -1,15 +1,23 @@
 package pdp
 
 import (
+	"bytes"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/adgang/adgang/store"
 )
 
 // decisionCache keeps recent login decisions. An entry is only served
-// while the store revision and the policy set are exactly the ones it was
-// computed from (read-your-writes at any cache size), and never past its
+// while the policy set and rights catalogue are the ones it was computed
+// from and nothing its store read depended on (the user, its groups, the
+// organisation, the certificate, the rights catalogue: LoginView.Deps) has
+// changed since the revision it was read at (store.DepsChangedSince; a
+// store without that check: while the store revision is exactly the one
+// it was read at). Either way read-your-writes holds at any cache size: a
+// write is recorded before it is answered. Nor is an entry served past its
 // deadline: the policy's own valid_until_ns (the first instant the clock
 // alone could change the answer: a grant expiry (D13), a password's age
 // limit (D15)), and at most cacheMaxAge after it was computed, a safety
@@ -24,6 +32,8 @@ type decisionCache struct {
 	maxBytes int64
 	bytes    int64
 	entries  map[cacheKey]*cacheEntry
+
+	hits, misses atomic.Uint64
 }
 
 // DefaultCacheBytes is the default byte bound of the decision cache
@@ -44,12 +54,55 @@ type cacheKey struct {
 }
 
 type cacheEntry struct {
-	size     int64 // approximate bytes, see sizeOf
-	revision uint64
+	size     int64  // approximate bytes, see sizeOf
+	revision uint64 // the revision the store read was labelled with
+	deps     []store.Dep
 	policy   *PolicySet
+	rights   *rightsIndex
 	until    time.Time
 	userID   string // for the last-login record of an allowed decision
 	d        Decision
+	// revAt, revEnd: where the revision's digits are in d.body (revAt 0:
+	// not found; the body is then served as computed).
+	revAt, revEnd int
+}
+
+// depChecker is the store's dependency check (store.Store implements it).
+type depChecker interface {
+	DepsChangedSince(deps []store.Dep, rev uint64) bool
+}
+
+// bodyAt is the entry's encoded answer naming revision rev, at which it
+// was checked valid (SPEC §8: the answer's revision is the one it was
+// checked valid at).
+func (e *cacheEntry) bodyAt(rev uint64) []byte {
+	if e.revAt == 0 || rev == e.d.Revision {
+		return e.d.body
+	}
+	b := make([]byte, 0, len(e.d.body)+8)
+	b = append(b, e.d.body[:e.revAt]...)
+	b = strconv.AppendUint(b, rev, 10)
+	return append(b, e.d.body[e.revEnd:]...)
+}
+
+// revisionSpan finds the top-level "revision" value in an encoded body
+// (after rights and reasons; a quote inside a JSON string is escaped, so
+// the raw key can only be a key).
+func revisionSpan(body []byte) (int, int) {
+	const key = `,"revision":`
+	i := bytes.LastIndex(body, []byte(key))
+	if i < 0 {
+		return 0, 0
+	}
+	start := i + len(key)
+	end := start
+	for end < len(body) && body[end] >= '0' && body[end] <= '9' {
+		end++
+	}
+	if end == start {
+		return 0, 0
+	}
+	return start, end
 }
 
 func newDecisionCache(size int, maxBytes int64) *decisionCache {
@@ -72,11 +125,14 @@ func keyOf(req *LoginRequest) cacheKey {
 // encoded answer, the compact reasons and a fixed overhead.
 func sizeOf(k *cacheKey, e *cacheEntry) int64 {
 	s := &k.subject
-	n := entryOverhead + len(s.ID) + len(s.CVR) + len(s.PNumber) + len(s.Kind) + len(s.AuthMethod) +
+	n := entryOverhead + 24*len(e.deps) + len(s.ID) + len(s.CVR) + len(s.PNumber) + len(s.Kind) + len(s.AuthMethod) +
 		len(s.CertificateSerial) + len(k.service) + len(k.right) + len(k.pNumber) +
 		len(e.userID) + len(e.d.DecisionID) + len(e.d.body)
 	for _, r := range e.d.Reasons {
 		n += 64 + len(r.Code) + len(r.Rule)
+	}
+	for _, d := range e.deps {
+		n += len(d.ID)
 	}
 	return int64(n)
 }
@@ -91,20 +147,45 @@ func (c *decisionCache) stats() (int, int64) {
 	return len(c.entries), c.bytes
 }
 
-func (c *decisionCache) get(req *LoginRequest, rev uint64, ps *PolicySet, now time.Time) *cacheEntry {
+// counts returns the hits and misses of get so far.
+func (c *decisionCache) counts() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
+}
+
+// get returns the entry of req if it is still exact at revision rev (the
+// store's current revision, read before the call) for policy set ps and
+// rights catalogue idx, or nil.
+func (c *decisionCache) get(req *LoginRequest, rev uint64, ps *PolicySet, idx *rightsIndex, now time.Time, deps depChecker) *cacheEntry {
 	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e := c.entries[keyOf(req)]
-	if e == nil || e.revision != rev || e.policy != ps || !now.Before(e.until) {
+	c.mu.Unlock()
+	if e == nil || e.policy != ps || e.rights != idx || !now.Before(e.until) || !e.validAt(rev, deps) {
+		c.misses.Add(1)
 		return nil
 	}
+	c.hits.Add(1)
 	return e
 }
 
-func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *PolicySet, now time.Time, d *Decision) {
+// validAt reports whether nothing the entry's store read depended on has
+// changed between the revision it was read at and rev.
+func (e *cacheEntry) validAt(rev uint64, deps depChecker) bool {
+	if e.revision == rev {
+		return true
+	}
+	if deps == nil || e.deps == nil || e.revision > rev {
+		return false
+	}
+	return !deps.DepsChangedSince(e.deps, e.revision)
+}
+
+func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *PolicySet, idx *rightsIndex, now time.Time, d *Decision) {
 	if c == nil || d.body == nil {
 		return
 	}
@@ -112,7 +193,8 @@ func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *Policy
 	if !d.validUntil.IsZero() && d.validUntil.Before(until) {
 		until = d.validUntil
 	}
-	e := &cacheEntry{revision: view.Revision, policy: ps, until: until, d: d.compacted()}
+	e := &cacheEntry{revision: view.Revision, deps: view.Deps, policy: ps, rights: idx, until: until, d: d.compacted()}
+	e.revAt, e.revEnd = revisionSpan(e.d.body)
 	if view.User != nil {
 		e.userID = view.User.ID
 	}

@@ -66,8 +66,9 @@ type Config struct {
 	// batch (default 1s).
 	LoginFlushInterval time.Duration
 	// CacheSize bounds the login decision cache (default 300000 entries,
-	// about 130 MB when full; negative disables it). Cached answers are exact for the store
-	// revision and policy set they came from.
+	// about 130 MB when full; negative disables it). Cached answers are exact: served
+	// only while nothing their store read depended on has changed, for the policy set
+	// and rights catalogue they came from.
 	CacheSize int
 	// CacheBytes bounds the approximate bytes the login decision cache
 	// holds (default DefaultCacheBytes, 128 MiB; negative disables the
@@ -113,6 +114,9 @@ type Engine struct {
 	knocks chan knockReq
 	logins chan loginTouch
 	cache  *decisionCache
+	// deps checks a cached decision's dependencies (nil: a store without
+	// dependency tracking; entries are then valid for one revision only).
+	deps depChecker
 
 	passwords *passwordThrottle // password login budgets per source and username
 	dlog      *declogWriter     // the stored decision log; nil when off
@@ -156,6 +160,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		logins:  make(chan loginTouch, 8192),
 	}
 	e.passwords = newPasswordThrottle(cfg.Now)
+	e.deps, _ = st.(depChecker)
 	if cfg.DecisionLog != nil {
 		l := zerolog.New(cfg.DecisionLog).With().Timestamp().Logger()
 		e.declog = &l
@@ -612,11 +617,18 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	now := e.now()
 	// A cached answer is only as good as the store behind it: a broken
 	// store must deny (fail closed), so health is checked first.
+	idx := e.rights.Load()
 	if query == LoginQuery && e.store.Healthy() == nil {
-		if c := e.cache.get(req, e.store.Revision(), ps, now); c != nil {
+		// The revision is read before the validity check: whatever a write
+		// up to rev touched is already recorded (see store.DepsChangedSince),
+		// so an entry found valid is exact at rev, which the answer names.
+		rev := e.store.Revision()
+		if c := e.cache.get(req, rev, ps, idx, now, e.deps); c != nil {
 			e.ops().cacheHits.Inc()
 			cached := c.d
 			cached.DecisionID = d.DecisionID
+			cached.Revision = rev
+			cached.body = c.bodyAt(rev)
 			cached.userID = c.userID
 			if !isQuiet(ctx) {
 				e.afterLogin(req, &cached, c.userID)
@@ -634,7 +646,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		return failClosed(d, ReasonStoreUnavailable, "the store could not be read")
 	}
 	d.Revision = view.Revision
-	input := e.loginInput(req, view)
+	input := e.loginInputWith(idx, req, view)
 	var rs rego.ResultSet
 	if query == LoginQuery {
 		rs, err = ps.login.Eval(ctx, rego.EvalParsedInput(input))
@@ -654,7 +666,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	}
 	if query == LoginQuery {
 		d.encodeBody()
-		e.cache.put(req, view, ps, now, d)
+		e.cache.put(req, view, ps, idx, now, d)
 	}
 	userID := ""
 	if view.User != nil {

@@ -3,6 +3,7 @@ package pdp
 import (
 	"encoding/json"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -14,13 +15,48 @@ import (
 // decoding on the decision path. Its shape is documented in
 // policies/README.md.
 
+// Terms are never changed once built (OPA does not change its input), so
+// the constant ones, the object keys and the terms of unchanged grants and
+// organisations are built once and shared by every evaluation: most of the
+// input's allocations were these.
+var (
+	trueT  = ast.BooleanTerm(true)
+	falseT = ast.BooleanTerm(false)
+	nullT  = ast.NullTerm()
+)
+
+// keyTerms are the input's object keys.
+var keyTerms = func() map[string]*ast.Term {
+	m := map[string]*ast.Term{}
+	for _, k := range []string{"id", "title", "service", "forbidden", "deprecated", "no_group", "no_se",
+		"require_cpr", "employees_only", "admin_role", "cvr", "kind", "cpr_linked", "p_number",
+		"auth_method", "certificate_serial", "org", "status", "se_number", "deactivated_until_ns",
+		"password", "temporary", "changed_at_ns", "blocked", "allow_knock", "deletion",
+		"password_max_age_days", "type", "p_units", "se_numbers", "settings", "right", "scope",
+		"value", "source", "expires_at_ns", "subject", "now_ns", "user", "grants", "rights",
+		"certificate", "serial"} {
+		m[k] = ast.StringTerm(k)
+	}
+	return m
+}()
+
 func strT(s string) *ast.Term { return ast.StringTerm(s) }
-func boolT(b bool) *ast.Term  { return ast.BooleanTerm(b) }
+func boolT(b bool) *ast.Term {
+	if b {
+		return trueT
+	}
+	return falseT
+}
 func nsT(t time.Time) *ast.Term {
 	return ast.NumberTerm(json.Number(strconv.FormatInt(t.UnixNano(), 10)))
 }
 
-func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(strT(k), v) }
+func item(k string, v *ast.Term) [2]*ast.Term {
+	if t, ok := keyTerms[k]; ok {
+		return ast.Item(t, v)
+	}
+	return ast.Item(strT(k), v)
+}
 
 func obj(items ...[2]*ast.Term) *ast.Term { return ast.NewTerm(ast.NewObject(items...)) }
 
@@ -69,7 +105,7 @@ func subjectTerm(s *Subject) *ast.Term {
 
 func userTerm(u *store.User) *ast.Term {
 	if u == nil {
-		return ast.NullTerm()
+		return nullT
 	}
 	items := [][2]*ast.Term{
 		item("id", strT(u.ID)),
@@ -90,14 +126,14 @@ func userTerm(u *store.User) *ast.Term {
 			item("blocked", boolT(p.Blocked)),
 		)))
 	} else {
-		items = append(items, item("password", ast.NullTerm()))
+		items = append(items, item("password", nullT))
 	}
 	return obj(items...)
 }
 
 func orgTerm(o *store.Org) *ast.Term {
 	if o == nil {
-		return ast.NullTerm()
+		return nullT
 	}
 	ps := make([]string, len(o.PUnits))
 	for i, p := range o.PUnits {
@@ -141,7 +177,11 @@ func grantTerm(g *store.EffectiveGrant) *ast.Term {
 // policy looks at nothing else (its _considered and _own), so the answer is
 // the same and the evaluation walks a fraction of the grants.
 func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
-	idx := e.rights.Load()
+	return e.loginInputWith(e.rights.Load(), req, v)
+}
+
+// loginInputWith is loginInput with the rights catalogue to use.
+func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.LoginView) ast.Value {
 	rights := ast.NewObject()
 	if req.Right != "" {
 		if t, ok := idx.byID[req.Right]; ok {
@@ -155,8 +195,9 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 	grants := ast.NewObject()
 	for i := range v.Grants {
 		g := &v.Grants[i]
-		if rights.Get(strT(g.Right)) != nil {
-			grants.Insert(strT(g.ID), grantTerm(g))
+		if considered(idx, req, g.Right) {
+			k, t := grantTerms(g)
+			grants.Insert(k, t)
 		}
 	}
 	items := [][2]*ast.Term{
@@ -164,7 +205,7 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 		item("service", strT(req.Service)),
 		item("now_ns", nsT(e.now())),
 		item("user", userTerm(v.User)),
-		item("org", orgTerm(v.Org)),
+		item("org", orgTermShared(v.Org)),
 		item("grants", ast.NewTerm(grants)),
 		item("rights", ast.NewTerm(rights)),
 	}
@@ -190,7 +231,90 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 		}
 		items = append(items, item("certificate", obj(cert...)))
 	} else {
-		items = append(items, item("certificate", ast.NullTerm()))
+		items = append(items, item("certificate", nullT))
 	}
 	return ast.NewObject(items...)
+}
+
+// considered reports whether right is one the input passes (loginInput).
+func considered(idx *rightsIndex, req *LoginRequest, right string) bool {
+	if req.Right != "" {
+		return right == req.Right && idx.byID[right] != nil
+	}
+	for _, id := range idx.byService[req.Service] {
+		if id == right {
+			return true
+		}
+	}
+	return false
+}
+
+// termCacheSize bounds the shared grant and organisation terms.
+const termCacheSize = 1 << 15
+
+// grantKey is everything grantTerm reads of a grant.
+type grantKey struct {
+	id, right, org, scopeType, scopeValue, source string
+	expires                                       int64
+	hasExpiry                                     bool
+}
+
+type grantTermPair struct{ key, val *ast.Term }
+
+var grantTermCache struct {
+	mu sync.RWMutex
+	m  map[grantKey]grantTermPair
+}
+
+// grantTerms returns the grant's id term and its input term, shared by
+// every decision that reads the same grant.
+func grantTerms(g *store.EffectiveGrant) (*ast.Term, *ast.Term) {
+	k := grantKey{id: g.ID, right: g.Right, org: g.Org, scopeType: g.Scope.Type, scopeValue: g.Scope.Value, source: g.Source}
+	if g.ExpiresAt != nil {
+		k.expires, k.hasExpiry = g.ExpiresAt.UnixNano(), true
+	}
+	c := &grantTermCache
+	c.mu.RLock()
+	p, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return p.key, p.val
+	}
+	p = grantTermPair{strT(g.ID), grantTerm(g)}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= termCacheSize {
+		c.m = make(map[grantKey]grantTermPair, 256)
+	}
+	c.m[k] = p
+	c.mu.Unlock()
+	return p.key, p.val
+}
+
+var orgTermCache struct {
+	mu sync.RWMutex
+	m  map[*store.Org]*ast.Term
+}
+
+// orgTermShared is orgTerm, built once per organisation record: the store
+// shares one decoded *store.Org per stored version (store.LoginView), and
+// a changed organisation is a new record.
+func orgTermShared(o *store.Org) *ast.Term {
+	if o == nil {
+		return nullT
+	}
+	c := &orgTermCache
+	c.mu.RLock()
+	t := c.m[o]
+	c.mu.RUnlock()
+	if t != nil {
+		return t
+	}
+	t = orgTerm(o)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= termCacheSize/8 {
+		c.m = make(map[*store.Org]*ast.Term, 64)
+	}
+	c.m[o] = t
+	c.mu.Unlock()
+	return t
 }

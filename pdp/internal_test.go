@@ -61,14 +61,14 @@ func TestDecisionCacheBounded(t *testing.T) {
 		req := &LoginRequest{Subject: Subject{ID: fmt.Sprint(i), CVR: "12345674"}, Service: "s"}
 		d := &Decision{Allow: true}
 		d.encodeBody()
-		c.put(req, view, ps, now, d)
+		c.put(req, view, ps, nil, now, d)
 		if n := len(c.entries); n > 16 {
 			t.Fatalf("after %d puts the cache holds %d entries", i+1, n)
 		}
-		if c.get(req, 7, ps, now) == nil {
+		if c.get(req, 7, ps, nil, now, nil) == nil {
 			t.Fatalf("entry %d not served right after put", i)
 		}
-		if c.get(req, 8, ps, now) != nil {
+		if c.get(req, 8, ps, nil, now, nil) != nil {
 			t.Fatalf("entry %d served for another revision", i)
 		}
 	}
@@ -98,7 +98,7 @@ func TestDecisionCacheByteAccounting(t *testing.T) {
 		d := &Decision{Allow: true}
 		d.encodeBody()
 		d.body = append(d.body, make([]byte, bodyLen)...)
-		c.put(&LoginRequest{Subject: Subject{ID: id, CVR: "12345674"}, Service: "s"}, view, ps, now, d)
+		c.put(&LoginRequest{Subject: Subject{ID: id, CVR: "12345674"}, Service: "s"}, view, ps, nil, now, d)
 	}
 	put("a", 100)
 	_, one := c.stats()

@@ -73,6 +73,9 @@ type Store struct {
 	subID int
 
 	grants grantCache // decoded grants of read transactions
+	deps   depTable   // last-change revisions of what decisions read
+	orgs   recordCache[Org]
+	groups recordCache[Group]
 	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	healthMu   sync.Mutex
@@ -362,6 +365,9 @@ func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error)
 		}
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
+	// What the write touched is recorded before the revision is published:
+	// a decision cache checking after this Update returns sees it.
+	s.deps.record(&tx.deps, rev)
 	s.rev.Store(rev)
 	s.publish(Change{Revision: rev, Events: tx.events})
 	return rev, nil
@@ -427,19 +433,21 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 		case !IsNotFound(err):
 			return err
 		}
-		if o, err := tx.GetOrg(cvr); err == nil {
+		if o, err := getShared(tx, &s.orgs, "o/"+cvr, "organisation"); err == nil {
 			v.Org = o
 		} else if !IsNotFound(err) {
 			return err
 		}
+		var groups []string
 		if v.User != nil {
-			if v.Grants, err = tx.effectiveGrants(v.User); err != nil {
+			if v.Grants, groups, err = tx.effectiveGrantsAndGroups(v.User); err != nil {
 				return err
 			}
 			if v.GrantOrgs, err = tx.grantOrgs(v.User, v.Grants); err != nil {
 				return err
 			}
 		}
+		v.Deps = loginDeps(v, cvr, subjectID, certSerial, groups)
 		if certSerial != "" {
 			if c, err := tx.GetCertificate(certSerial); err == nil {
 				v.Certificate = c
@@ -482,6 +490,8 @@ type Tx struct {
 	// cprGuard, when set (GuardCPR), is asked before a CPR number newly
 	// set on a user is checked against its organisation's index.
 	cprGuard CPRGuard
+	// deps collects what a write touched, for decision caches (deps.go).
+	deps depWrites
 }
 
 // CPRGuard limits what changes can learn about the CPR numbers of an
@@ -557,6 +567,7 @@ func (tx *Tx) set(key string, val []byte) error {
 	if err := tx.txn.Set([]byte(key), val); err != nil {
 		return tx.writeFailed(err)
 	}
+	tx.touchKey(key)
 	return nil
 }
 
@@ -567,6 +578,7 @@ func (tx *Tx) del(key string) error {
 	if err := tx.txn.Delete([]byte(key)); err != nil {
 		return tx.writeFailed(err)
 	}
+	tx.touchKey(key)
 	return nil
 }
 
@@ -1319,9 +1331,16 @@ func (tx *Tx) EffectiveGrants(userID string) ([]EffectiveGrant, error) {
 }
 
 func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
+	out, _, err := tx.effectiveGrantsAndGroups(u)
+	return out, err
+}
+
+// effectiveGrantsAndGroups is effectiveGrants with the ids of the groups
+// (custom and system) whose grants it read.
+func (tx *Tx) effectiveGrantsAndGroups(u *User) ([]EffectiveGrant, []string, error) {
 	direct, err := tx.GrantsOfUser(u.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]EffectiveGrant, 0, len(direct)+4)
 	for _, g := range direct {
@@ -1329,18 +1348,18 @@ func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
 	}
 	groups, err := tx.groupsOf(u)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, gid := range groups {
 		gs, err := tx.GrantsOfGroup(gid)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, g := range gs {
 			out = append(out, EffectiveGrant{Grant: *g, Source: gid})
 		}
 	}
-	return out, nil
+	return out, groups, nil
 }
 
 // --- groups ---
@@ -1440,6 +1459,19 @@ func (tx *Tx) SystemGroup(pNumber string) (*Group, error) {
 	return tx.GetGroup(string(id))
 }
 
+// systemGroupShared is SystemGroup, through the decoded-record cache in
+// a read transaction (the group is then shared: read it only).
+func (tx *Tx) systemGroupShared(pNumber string) (*Group, error) {
+	if tx.write {
+		return tx.SystemGroup(pNumber)
+	}
+	id, err := tx.getRaw("ips/"+pNumber, "system group")
+	if err != nil {
+		return nil, err
+	}
+	return getShared(tx, &tx.s.groups, "G/"+string(id), "group")
+}
+
 func (tx *Tx) AddMember(groupID, userID string) error {
 	g, err := tx.GetGroup(groupID)
 	if err != nil {
@@ -1512,7 +1544,7 @@ func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
 func (tx *Tx) groupsOf(u *User) ([]string, error) {
 	groups := tx.keys("ium/" + u.ID + "/")
 	if u.PNumber != "" {
-		g, err := tx.SystemGroup(u.PNumber)
+		g, err := tx.systemGroupShared(u.PNumber)
 		switch {
 		case err == nil && g.Org == u.Org:
 			groups = append(groups, g.ID)

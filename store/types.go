@@ -361,7 +361,8 @@ type EffectiveGrant struct {
 }
 
 // LoginView is everything a login decision needs about one subject, read
-// in a few point look-ups. User and Org are nil when not found.
+// in a few point look-ups. User and Org are nil when not found. Org is
+// shared with the store's decoded-record cache: read it, never change it.
 type LoginView struct {
 	Revision    uint64           `json:"revision"`
 	User        *User            `json:"user"`
@@ -371,4 +372,8 @@ type LoginView struct {
 	// GrantOrgs are the other organisations whose custom groups give the
 	// user grants (M16 external group members), by CVR.
 	GrantOrgs map[string]*Org `json:"grant_orgs,omitempty"`
+	// Deps is what the read depended on: while none of it has changed
+	// since Revision (Store.DepsChangedSince), a decision made from this
+	// view is still exact.
+	Deps []Dep `json:"-"`
 }

@@ -85,7 +85,7 @@ func (m *mix) drawer(worker int) func() *Request {
 // phaseResult is what one measured phase found.
 type phaseResult struct {
 	Name       string        `json:"name"`
-	Kind       string        `json:"kind,omitempty"` // first_pass: every distinct request once, cold cache
+	Kind       string        `json:"kind,omitempty"` // first_pass: every distinct request once, cold cache; write_mix: closed loop under admin writes
 	Rate       int           `json:"rate,omitempty"` // 0 = closed loop
 	Requests   int64         `json:"requests"`
 	Errors     int64         `json:"errors"`
@@ -97,6 +97,10 @@ type phaseResult struct {
 	P99        time.Duration `json:"p99_ns"`
 	P999       time.Duration `json:"p999_ns"`
 	CPUPer1k   time.Duration `json:"cpu_per_1k_ns"`
+	// WritesPerSec and Writes: a write_mix phase's admin write rate and
+	// the writes it made.
+	WritesPerSec int   `json:"writes_per_s,omitempty"`
+	Writes       int64 `json:"writes,omitempty"`
 }
 
 func newClient(conns int) *http.Client {

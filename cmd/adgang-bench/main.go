@@ -58,6 +58,8 @@ func main() {
 	flag.StringVar(&cfg.pprof, "pprof", "", "directory for CPU and heap profiles of Adgang taken during the closed loop (off when empty)")
 	flag.IntVar(&cfg.firstPass, "first-pass", 100_000, "at most this many distinct requests in Adgang's first pass (cold cache)")
 	flag.IntVar(&cfg.rounds, "rounds", 1, "times each system is measured (alternately)")
+	flag.StringVar(&cfg.writeRates, "write-rates", "0,1,10,100", "admin writes per second of Adgang's write-mix phase, each a closed loop of -rate-duration (empty: no write mix)")
+	flag.StringVar(&cfg.nocacheRates, "nocache-rates", "1000", "fixed request rates of adgang-nocache (uncached latency)")
 	flag.StringVar(&cfg.adgang, "adgang", "bin/adgang", "adgang binary")
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")
 	flag.StringVar(&cfg.policies, "policies", "policies", "policy directory given to OPA")
@@ -81,6 +83,7 @@ func main() {
 
 type config struct {
 	sizes, work, rates, adgang, opa, policies, out, systems, pprof string
+	writeRates, nocacheRates                                       string
 	seed                                                           uint64
 	duration, rateDuration                                         time.Duration
 	conns, rounds, firstPass                                       int
@@ -128,6 +131,9 @@ type system struct {
 	firstPass bool
 	rates     bool // run the fixed-rate phases
 	ryw       bool // run the read-your-writes check through the admin API
+	// onlyRates replaces the fixed rates (adgang-nocache: -nocache-rates).
+	onlyRates []int
+	writeMix  bool // run the write-mix phase (-write-rates)
 }
 
 // adminAddr is the admin listener the benchmark gives Adgang: the
@@ -158,16 +164,29 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func run(ctx context.Context, cfg *config) error {
-	var rates []int
-	for _, s := range strings.Split(cfg.rates, ",") {
+// intList parses a comma-separated list of integers.
+func intList(flagName, list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			r, err := strconv.Atoi(s)
 			if err != nil {
-				return fmt.Errorf("-rates: %w", err)
+				return nil, fmt.Errorf("-%s: %w", flagName, err)
 			}
-			rates = append(rates, r)
+			out = append(out, r)
 		}
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, cfg *config) error {
+	rates, err := intList("rates", cfg.rates)
+	if err != nil {
+		return err
+	}
+	nocacheRates, err := intList("nocache-rates", cfg.nocacheRates)
+	if err != nil {
+		return err
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -222,9 +241,9 @@ func run(ctx context.Context, cfg *config) error {
 			}
 		}
 		systems := []system{
-			{name: "adgang", firstPass: true, rates: true, ryw: true,
+			{name: "adgang", firstPass: true, rates: true, ryw: true, writeMix: cfg.writeRates != "",
 				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, -1) }, target: adgangTarget("adgang")},
-			{name: "adgang-nocache", ryw: true,
+			{name: "adgang-nocache", ryw: true, rates: len(nocacheRates) > 0, onlyRates: nocacheRates,
 				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 0) }, target: adgangTarget("adgang-nocache")},
 			{name: "opa", rates: true, cmd: func(addr string) *exec.Cmd {
 				return exec.Command(cfg.opa, "run", "--server", "--addr", addr, "--log-level", "error",
@@ -344,6 +363,20 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	}
 	res.Phases = append(res.Phases, p)
 	fmt.Printf("  %-8s closed loop %.0f rps (p50 %v p99 %v), CPU %v per 1k\n", sys.name, p.Throughput, p.P50, p.P99, p.CPUPer1k)
+	if sys.writeMix {
+		wps, err := intList("write-rates", cfg.writeRates)
+		if err != nil {
+			return nil, err
+		}
+		ps, err := writeMix(ctx, t, "http://"+adminAddr(addr), m, cfg.conns, cfg.rateDuration, wps, cpu)
+		if err != nil {
+			return nil, err
+		}
+		res.Phases = append(res.Phases, ps...)
+	}
+	if sys.onlyRates != nil {
+		rates = sys.onlyRates
+	}
 	for _, rate := range rates {
 		if !sys.rates {
 			break

@@ -19,10 +19,13 @@ type summary struct {
 	anonRSS    int64
 	cold       time.Duration
 	cpu1k      time.Duration
+	// writeMix: closed loop under admin writes, by writes per second
+	// (Throughput, P50, P99 averaged; Writes summed).
+	writeMix map[int]phaseResult
 }
 
 func summarise(rs []*systemResult) *summary {
-	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}}
+	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}}
 	for _, r := range rs {
 		s.rss = max(s.rss, r.PeakRSS)
 		s.anonRSS = max(s.anonRSS, r.PeakAnonRSS)
@@ -38,6 +41,15 @@ func summarise(rs []*systemResult) *summary {
 		for _, p := range r.Phases {
 			if p.Kind == "first_pass" {
 				s.firstPass += p.Throughput / float64(len(rs))
+				continue
+			}
+			if p.Kind == "write_mix" {
+				w := s.writeMix[p.WritesPerSec]
+				w.Throughput += p.Throughput / float64(len(rs))
+				w.P50 += p.P50 / time.Duration(len(rs))
+				w.P99 += p.P99 / time.Duration(len(rs))
+				w.Writes += p.Writes
+				s.writeMix[p.WritesPerSec] = w
 				continue
 			}
 			if p.Rate == 0 {
@@ -118,6 +130,9 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 			fmt.Fprintf(&b, "Without the cache: **Adgang/OPA %s**, Adgang/baseline %s.\n",
 				ratio(nc.throughput, o.throughput), ratio(nc.throughput, base.throughput))
 		}
+		if a != nil && len(a.writeMix) > 0 {
+			renderWriteMix(&b, a)
+		}
 		for _, name := range []string{"adgang", "adgang-nocache"} {
 			if s := sum[name]; s != nil && s.ryw != nil {
 				fmt.Fprintf(&b, "Read-your-writes (%s): %d grants written and deleted through the admin API, each followed at once by a decision: %d stale (admin write p50 %s).\n",
@@ -196,6 +211,29 @@ func renderTargets(b *strings.Builder, results []*systemResult) {
 	} else {
 		fmt.Fprintf(b, "| peak RSS ≤ 400 MB and cold start ≤ 2 s at 1M users | %s |\n", notRun)
 	}
+	// Issue 15: uncached throughput, and the cache under admin writes.
+	for _, size := range []int{100_000, 1_000_000} {
+		s := at(size)
+		if nc, o := s["adgang-nocache"], s["opa"]; nc != nil && o != nil && o.throughput > 0 {
+			r := nc.throughput / o.throughput
+			fmt.Fprintf(b, "| uncached throughput at %s users ≥ 5× OPA | %.0f / %.0f rps = %.2f× | %s |\n", sizeName(size), nc.throughput, o.throughput, r, verdict(r >= 5))
+		}
+		if a := s["adgang"]; a != nil {
+			if w0, ok := a.writeMix[0]; ok && w0.Throughput > 0 {
+				for _, wps := range []int{10, 100} {
+					if w, ok := a.writeMix[wps]; ok {
+						r := w.Throughput / w0.Throughput
+						fmt.Fprintf(b, "| cached throughput at %d admin writes/s ≥ 90%% of 0 writes/s, %s users | %.0f / %.0f rps = %.0f%% | %s |\n",
+							wps, sizeName(size), w.Throughput, w0.Throughput, 100*r, verdict(r >= 0.9))
+					}
+				}
+			}
+		}
+	}
+	if a1m := at(1_000_000)["adgang"]; a1m != nil {
+		fmt.Fprintf(b, "| 1M users: anonymous RSS ≤ 400 MB and VmHWM ≤ 1 GB | %.0f MB anonymous, %.0f MB VmHWM | %s, %s |\n",
+			float64(a1m.anonRSS)/1e6, float64(a1m.rss)/1e6, verdict(a1m.anonRSS <= 400e6), verdict(a1m.rss <= 1e9))
+	}
 	checks, stale := 0, 0
 	for _, r := range results {
 		if r.ReadYourWrites != nil {
@@ -242,4 +280,36 @@ func failure(results []*systemResult, size int, system string) string {
 		}
 	}
 	return ""
+}
+
+func sizeName(n int) string {
+	switch {
+	case n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+// renderWriteMix writes the write-mix table: Adgang's closed loop while an
+// administrator PATCHes user names at each rate, side by side.
+func renderWriteMix(b *strings.Builder, a *summary) {
+	b.WriteString("\nWrite mix (adgang, closed loop while user names are PATCHed through the admin API at each rate):\n\n")
+	b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 |\n|---|---|---|---|---|---|\n")
+	keys := make([]int, 0, len(a.writeMix))
+	for k := range a.writeMix {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	w0 := a.writeMix[0]
+	for _, k := range keys {
+		w := a.writeMix[k]
+		vs := "–"
+		if w0.Throughput > 0 {
+			vs = fmt.Sprintf("%.0f%%", 100*w.Throughput/w0.Throughput)
+		}
+		fmt.Fprintf(b, "| %d | %d | %.0f rps | %s | %s | %s |\n", k, w.Writes, w.Throughput, vs, ms(w.P50), ms(w.P99))
+	}
+	b.WriteString("\n")
 }

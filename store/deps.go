@@ -1,0 +1,199 @@
+package store
+
+import (
+	"strings"
+	"sync"
+)
+
+// Dependency tracking for decision caches.
+//
+// A login decision reads a handful of things: one user, its groups, one
+// organisation, a certificate. A cache that keys validity on the global
+// revision is emptied by every write anywhere; instead the store records,
+// for each such thing, the revision of its last change, and a cached
+// answer stays valid while none of the things it read has changed since
+// the revision it was read at (DepsChangedSince).
+//
+// The table is updated from the keys a write transaction set or deleted,
+// after the commit and before the new revision is published, so a write
+// answered with revision R is seen by every check that starts after it
+// (read-your-writes). A key whose prefix is not known here invalidates
+// everything: a new kind of record can only make the cache miss more,
+// never serve a stale answer.
+
+// DepKind is the kind of thing a login decision reads.
+type DepKind uint8
+
+// Kinds of dependencies.
+const (
+	// DepUser is a user by id or legacy id: its record, direct grants and
+	// group memberships.
+	DepUser DepKind = iota + 1
+	// DepGroup is a group: its record and grants.
+	DepGroup
+	// DepOrg is an organisation record (settings, P-units, SE-numbers).
+	DepOrg
+	// DepPUnit is the system group of a P-number.
+	DepPUnit
+	// DepCert is a certificate by serial.
+	DepCert
+	// DepRights is the rights catalogue (one for all rights).
+	DepRights
+)
+
+// Dep names one thing a decision read.
+type Dep struct {
+	Kind DepKind
+	ID   string
+}
+
+// maxDepTable bounds the table; when a write would grow it past this, the
+// table is cleared and every earlier read is treated as changed (a global
+// flush, once per maxDepTable distinct things written).
+const maxDepTable = 1 << 16
+
+// depTable is the last-change revision of every thing written since the
+// floor; anything read before floor counts as changed.
+type depTable struct {
+	mu    sync.RWMutex
+	floor uint64
+	last  map[Dep]uint64
+}
+
+// DepsChangedSince reports whether any of deps (or anything at all, when
+// the table was cleared) changed after revision rev. A read labelled rev
+// (LoginView.Revision) whose deps have not changed since is still exact.
+func (s *Store) DepsChangedSince(deps []Dep, rev uint64) bool {
+	t := &s.deps
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if rev < t.floor {
+		return true
+	}
+	for _, d := range deps {
+		if t.last[d] > rev {
+			return true
+		}
+	}
+	return false
+}
+
+// record applies the things one committed write touched, at revision rev.
+func (t *depTable) record(w *depWrites, rev uint64) {
+	if w == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w.all || len(t.last)+len(w.set) > maxDepTable {
+		t.floor = rev
+		t.last = nil
+		return
+	}
+	if t.last == nil {
+		t.last = make(map[Dep]uint64, len(w.set))
+	}
+	for d := range w.set {
+		t.last[d] = rev
+	}
+}
+
+// depWrites collects what one write transaction touched.
+type depWrites struct {
+	all bool
+	set map[Dep]struct{}
+}
+
+func (w *depWrites) add(k DepKind, id string) {
+	if w.set == nil {
+		w.set = map[Dep]struct{}{}
+	}
+	if len(w.set) > maxDepTable {
+		w.all = true
+		return
+	}
+	w.set[Dep{k, id}] = struct{}{}
+}
+
+// depIgnored are key prefixes no login decision reads: audit, indexes of
+// other look-ups, knocks, tokens, mail, imports, meta keys.
+var depIgnored = []string{
+	"a/", "iau/", "iao/", "m/", "M/", "k/", "iok/", "iks/", "t/", "ith/", "i/", "x/",
+	"imt/", "imu/", "imp/", "igr/", "ie/", "in/", "ic/", "iup/", "iou/", "iog/", "ioi/",
+	"igm/", // group → members; a login reads the member's side (ium/)
+	// Records that came after the dependency table, which no login
+	// decision reads: notifications, anonymity requests, the stored
+	// decision log, the per-org certificate index (a login reads c/).
+	"nt/", "inr/", "inq/", "an/", "ianu/", "iano/", "ianp/", "dl/", "idlt/", "idlu/", "idlc/", "ioc/",
+}
+
+// touchKey records the dependency a written or deleted key belongs to.
+func (tx *Tx) touchKey(key string) {
+	if !tx.write {
+		return
+	}
+	w := &tx.deps
+	first, rest, ok := strings.Cut(key, "/")
+	if !ok {
+		w.all = true
+		return
+	}
+	owner, _, _ := strings.Cut(rest, "/")
+	switch first {
+	case "u", "il", "iug", "ium":
+		w.add(DepUser, owner)
+		return
+	case "G", "igg":
+		w.add(DepGroup, owner)
+		return
+	case "o":
+		w.add(DepOrg, owner)
+		return
+	case "ips":
+		w.add(DepPUnit, owner)
+		return
+	case "c":
+		w.add(DepCert, owner)
+		return
+	case "r":
+		w.add(DepRights, "")
+		return
+	case "g":
+		// A grant record is written and removed together with its
+		// holder's index entry (iug/, igg/), which names the holder.
+		return
+	}
+	for _, p := range depIgnored {
+		if strings.HasPrefix(key, p) {
+			return
+		}
+	}
+	w.all = true
+}
+
+// loginDeps lists what a login read of subjectID for cvr depends on.
+func loginDeps(v *LoginView, cvr, subjectID, certSerial string, groups []string) []Dep {
+	deps := make([]Dep, 0, 4+len(groups))
+	deps = append(deps, Dep{DepUser, subjectID}, Dep{DepOrg, cvr}, Dep{DepRights, ""})
+	if u := v.User; u != nil {
+		if u.ID != subjectID {
+			deps = append(deps, Dep{DepUser, u.ID})
+		}
+		if u.PNumber != "" {
+			// The system group is read (or found absent) by P-number.
+			deps = append(deps, Dep{DepPUnit, u.PNumber}, Dep{DepGroup, systemGroupID(u.PNumber)})
+		}
+	}
+	for _, g := range groups {
+		deps = append(deps, Dep{DepGroup, g})
+	}
+	// M16: the organisations whose custom groups give the user grants are
+	// read too (their P-units scope those grants).
+	for o := range v.GrantOrgs {
+		deps = append(deps, Dep{DepOrg, o})
+	}
+	if certSerial != "" {
+		deps = append(deps, Dep{DepCert, certSerial})
+	}
+	return deps
+}

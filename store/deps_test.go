@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+// TestDepsChangedSince: a write records exactly the things it touched, at
+// its revision; a key of an unknown kind counts as touching everything;
+// a table past its bound is cleared and then reports every earlier read
+// as changed.
+func TestDepsChangedSince(t *testing.T) {
+	st, err := Open(Config{Dir: t.TempDir(), NoSync: true, CPRKey: make([]byte, 32), Logger: zerolog.Nop(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	before := st.Revision()
+	userA, userB := Dep{DepUser, "a"}, Dep{DepUser, "b"}
+	rev, err := st.Update(ctx, "t", func(tx *Tx) error {
+		if err := tx.set("u/a", []byte("{}")); err != nil {
+			return err
+		}
+		return tx.set("a/0000000000000001/0000", []byte("{}")) // audit: no dependency
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.DepsChangedSince([]Dep{userA}, before) || st.DepsChangedSince([]Dep{userA}, rev) {
+		t.Errorf("user a: changed since %d should be true, since %d false", before, rev)
+	}
+	if st.DepsChangedSince([]Dep{userB, {DepOrg, "x"}, {DepRights, ""}}, before) {
+		t.Errorf("a write to user a invalidated other things")
+	}
+	rev2, err := st.Update(ctx, "t", func(tx *Tx) error { return tx.set("zz/unknown", nil) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.DepsChangedSince([]Dep{userB}, rev2-1) || st.DepsChangedSince([]Dep{userB}, rev2) {
+		t.Errorf("a key of an unknown kind must invalidate every earlier read, and only those")
+	}
+	if _, err := st.Update(ctx, "t", func(tx *Tx) error {
+		for i := range maxDepTable + 2 {
+			tx.deps.add(DepUser, strconv.Itoa(i))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !st.DepsChangedSince(nil, rev2) {
+		t.Errorf("after the table overflowed, an earlier read must count as changed")
+	}
+}

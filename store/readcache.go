@@ -1,0 +1,60 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// recordCacheSize bounds each decoded-record cache (organisations, groups).
+const recordCacheSize = 1 << 14
+
+// recordCache holds decoded records of read transactions by key and the
+// Badger version of the entry, like grantCache: a key rewritten gets a new
+// version, so an entry never needs invalidating. Callers share the cached
+// value and must not change it.
+type recordCache[T any] struct {
+	mu sync.RWMutex
+	m  map[grantVersion]*T
+}
+
+func (c *recordCache[T]) get(key string, ver uint64) *T {
+	c.mu.RLock()
+	v := c.m[grantVersion{key, ver}]
+	c.mu.RUnlock()
+	return v
+}
+
+func (c *recordCache[T]) put(key string, ver uint64, v *T) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= recordCacheSize {
+		c.m = make(map[grantVersion]*T, 64)
+	}
+	c.m[grantVersion{key, ver}] = v
+	c.mu.Unlock()
+}
+
+// getShared is getJSON for read transactions through a decoded-record
+// cache: the JSON is decoded only for a key version not seen before. The
+// value is shared: read it, never change it.
+func getShared[T any](tx *Tx, c *recordCache[T], key, what string) (*T, error) {
+	item, err := tx.txn.Get([]byte(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, &Error{Code: ENotFound, Message: what + " not found"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v := c.get(key, item.Version()); v != nil {
+		return v, nil
+	}
+	v := new(T)
+	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", what, err)
+	}
+	c.put(key, item.Version(), v)
+	return v, nil
+}
