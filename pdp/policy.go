@@ -90,14 +90,11 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 		prepared: map[string]*rego.PreparedEvalQuery{},
 	}
 	if !src.SkipTests {
-		results, err := runTestsChecked(ctx, modules, docs)
+		n, err := testOnce(ctx, digest, modules, docs)
 		if err != nil {
 			return nil, err
 		}
-		if err := CheckRuleTests(results); err != nil {
-			return nil, err
-		}
-		ps.Tests = len(results)
+		ps.Tests = n
 	}
 	if ps.login, ps.hasLogin, err = ps.prepareIfDefined(ctx, LoginQuery); err != nil {
 		return nil, err
@@ -376,4 +373,28 @@ func Check(src Source) error {
 		return c.Errors
 	}
 	return nil
+}
+
+// passed remembers, by digest, the policy sets whose tests passed in this
+// process: a set with the same modules and data is the same set, so it is
+// not tested again (every test server, and every reload of an unchanged
+// directory, would otherwise rerun the whole suite). A failed set is not
+// remembered and is tested again each time.
+var passed sync.Map // digest → number of tests
+
+// testOnce runs the set's tests and the rule-ID gate (CheckRuleTests),
+// or answers a previous pass of a set with the same digest.
+func testOnce(ctx context.Context, digest string, modules map[string]*ast.Module, docs map[string]any) (int, error) {
+	if n, ok := passed.Load(digest); ok {
+		return n.(int), nil
+	}
+	results, err := runTestsChecked(ctx, modules, docs)
+	if err != nil {
+		return 0, err
+	}
+	if err := CheckRuleTests(results); err != nil {
+		return 0, err
+	}
+	passed.Store(digest, len(results))
+	return len(results), nil
 }
