@@ -284,6 +284,19 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	m.Store = st
+	// Bootstrap before the demo data: on an empty store both apply, and
+	// the demo's own token must not count as an earlier bootstrap.
+	if cfg.BootstrapToken != "" {
+		created, err := admin.Bootstrap(ctx, st, cfg.BootstrapToken)
+		if err != nil {
+			return fmt.Errorf("bootstrap token: %w", err)
+		}
+		if created {
+			m.Logger.Info().Msg("ADGANG_BOOTSTRAP_TOKEN stored as a superadmin token")
+		} else {
+			m.Logger.Info().Msg("the store was bootstrapped before: ADGANG_BOOTSTRAP_TOKEN is ignored (bootstrapping happens once per store); remove it from the environment")
+		}
+	}
 	if cfg.Demo {
 		loaded, err := loadDemo(ctx, st)
 		if err != nil {
@@ -297,6 +310,13 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 			m.Logger.Info().Str("token_file", path).Msg("demo data loaded; a superadmin token for the admin API is in token_file")
 		} else {
 			m.Logger.Info().Msg("store not empty: demo data not loaded")
+		}
+	}
+	if cfg.BootstrapToken == "" {
+		var tokens []*store.Token
+		_ = st.View(ctx, func(tx *store.Tx) (err error) { tokens, err = tx.ListTokens(); return })
+		if len(tokens) == 0 {
+			m.Logger.Warn().Msg("no admin API token exists: stop the server and run `adgang token create --superadmin` or, on a store never bootstrapped, set ADGANG_BOOTSTRAP_TOKEN")
 		}
 	}
 
@@ -353,23 +373,6 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 	}
 	m.DecisionURL = url
 
-	if cfg.BootstrapToken != "" {
-		created, err := admin.Bootstrap(ctx, st, cfg.BootstrapToken)
-		if err != nil {
-			return fmt.Errorf("bootstrap token: %w", err)
-		}
-		if created {
-			m.Logger.Info().Msg("ADGANG_BOOTSTRAP_TOKEN stored as a superadmin token")
-		} else {
-			m.Logger.Info().Msg("the store was bootstrapped before: ADGANG_BOOTSTRAP_TOKEN is ignored (bootstrapping happens once per store); remove it from the environment")
-		}
-	} else {
-		var tokens []*store.Token
-		_ = st.View(ctx, func(tx *store.Tx) (err error) { tokens, err = tx.ListTokens(); return })
-		if len(tokens) == 0 {
-			m.Logger.Warn().Msg("no admin API token exists: stop the server and run `adgang token create --superadmin` or, on a store never bootstrapped, set ADGANG_BOOTSTRAP_TOKEN")
-		}
-	}
 	adm, err := admin.New(ctx, admin.Config{Store: st, Engine: eng, JWKSFile: cfg.JWKSFile, JWTIssuer: cfg.JWTIssuer,
 		JWTAudience: cfg.JWTAudience, Logger: m.Logger.With().Str("component", "admin").Logger()})
 	if err != nil {
