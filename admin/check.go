@@ -387,11 +387,14 @@ type txMemo struct {
 	hasUsers map[string]bool
 	orgs     map[string]*store.Org
 	authz    map[[4]string]error // authorize's answer (the roles change only after a commit)
+	// groupGrants are the grants of each group read in the batch (no row
+	// changes a group's grants).
+	groupGrants map[string][]*store.Grant
 }
 
 func (s *Server) memoStart(tx *store.Tx) {
 	s.memo.Store(tx, &txMemo{holders: map[string]map[string]any{}, hasUsers: map[string]bool{},
-		orgs: map[string]*store.Org{}, authz: map[[4]string]error{}})
+		orgs: map[string]*store.Org{}, authz: map[[4]string]error{}, groupGrants: map[string][]*store.Grant{}})
 }
 
 // loadOrgIn is loadOrg, remembered within an import batch (a row never
@@ -493,7 +496,7 @@ func (s *Server) remainingRoles(tx *store.Tx, u *store.User, org, grantID string
 	if !activeStatus(u.Status) {
 		return []string{}, nil
 	}
-	grants, err := tx.EffectiveGrants(u.ID)
+	grants, err := s.effectiveGrants(tx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -509,6 +512,43 @@ func (s *Server) remainingRoles(tx *store.Tx, u *store.User, org, grantID string
 		}
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// effectiveGrants is tx.EffectiveGrants of u. Inside an import batch a
+// group's grants are read once per batch: no CSV row changes a group's
+// grants, and every row's user shares its P-unit's system group, so the
+// same grants were otherwise read again for each row (with a Badger
+// iterator over the batch's pending writes each time).
+func (s *Server) effectiveGrants(tx *store.Tx, u *store.User) ([]store.EffectiveGrant, error) {
+	m := s.memoOf(tx)
+	if m == nil {
+		return tx.EffectiveGrants(u.ID)
+	}
+	direct, err := tx.GrantsOfUser(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.EffectiveGrant, 0, len(direct)+4)
+	for _, g := range direct {
+		out = append(out, store.EffectiveGrant{Grant: *g, Source: "direct"})
+	}
+	groups, err := tx.GroupsOf(u)
+	if err != nil {
+		return nil, err
+	}
+	for _, gid := range groups {
+		gs, ok := m.groupGrants[gid]
+		if !ok {
+			if gs, err = tx.GrantsOfGroup(gid); err != nil {
+				return nil, err
+			}
+			m.groupGrants[gid] = gs
+		}
+		for _, g := range gs {
+			out = append(out, store.EffectiveGrant{Grant: *g, Source: gid})
+		}
+	}
 	return out, nil
 }
 

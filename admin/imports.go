@@ -34,7 +34,7 @@ const (
 	// importBatchRows is how many rows share one store transaction: a
 	// commit (an fsync) per row would take minutes for 100k rows, one
 	// transaction for all of them exceeds Badger's transaction size.
-	importBatchRows = 250
+	importBatchRows = 100
 )
 
 // Row statuses of the import report.

@@ -1541,6 +1541,10 @@ func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
 	return tx.groupsOf(u)
 }
 
+// GroupsOf returns the ids of the groups u is a member of: its custom
+// groups and the system group of its P-unit.
+func (tx *Tx) GroupsOf(u *User) ([]string, error) { return tx.groupsOf(u) }
+
 func (tx *Tx) groupsOf(u *User) ([]string, error) {
 	groups := tx.keys("ium/" + u.ID + "/")
 	if u.PNumber != "" {
