@@ -97,7 +97,7 @@ func (s *Server) checkPrivilegeGrant(r *http.Request, c *caller, o *store.Org, u
 		var se *store.Error
 		switch {
 		case err == nil:
-			return v.First(), nil
+			return refusalReason(v), nil
 		case errors.As(err, &se) && se.Code == store.EInvalid:
 			return &pdp.Reason{Code: se.ReasonCode(), Rule: se.Rule, Message: se.Message}, nil
 		default:
@@ -131,5 +131,21 @@ func (s *Server) checkPrivilegeGrant(r *http.Request, c *caller, o *store.Org, u
 	if err != nil {
 		return nil, err
 	}
-	return verdict.First(), nil
+	return refusalReason(verdict), nil
+}
+
+// refusalReason is the reason a verdict refuses, nil when it allows. A
+// refusal that names no denying reason is refused as fail_closed, never
+// reported as accepted.
+func refusalReason(v *pdp.Verdict) *pdp.Reason {
+	if v == nil {
+		return &pdp.Reason{Code: pdp.ReasonPolicyError, Rule: pdp.RuleFailClosed, Message: "the policy gave no verdict"}
+	}
+	if v.Allow {
+		return nil
+	}
+	if r := v.First(); r != nil {
+		return r
+	}
+	return &pdp.Reason{Code: pdp.ReasonPolicyError, Rule: pdp.RuleFailClosed, Message: "the policy refused without a reason"}
 }
