@@ -3,6 +3,7 @@ package pdp
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -205,7 +206,7 @@ func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta
 		Str("decision_id", decisionID).
 		Str("request_id", MaskCPR(meta.RequestID)).
 		Str("path", MaskCPR(path)).
-		Interface("input", maskValue(input, false)).
+		RawJSON("input", boundedInput(maskValue(input, false))).
 		Interface("result", masked).
 		Interface("allow", allow).
 		Str("reason", reason).
@@ -215,4 +216,22 @@ func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta
 		Float64("latency_ms", latencyMS(elapsed)).
 		Array("reasons", codes).
 		Msg("decision")
+}
+
+// maxLoggedInput bounds the input one decision-log line or stored record
+// carries: a batch request may fan one 64 KiB body out into 1000
+// decisions (common_input), which would otherwise write 1000 copies of it.
+const maxLoggedInput = 8 << 10
+
+// boundedInput is the JSON of a masked input, or {"truncated":true,
+// "bytes":N} when it is larger than maxLoggedInput.
+func boundedInput(masked any) []byte {
+	b, err := json.Marshal(masked)
+	if err != nil {
+		return []byte(`{"unencodable":true}`)
+	}
+	if len(b) > maxLoggedInput {
+		return []byte(fmt.Sprintf(`{"truncated":true,"bytes":%d}`, len(b)))
+	}
+	return b
 }

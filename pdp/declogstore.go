@@ -286,7 +286,7 @@ func (e *Engine) storeDecision(meta RequestMeta, rec *store.DecisionRecord) {
 
 // loginRecord is the stored log record of a login decision.
 func (e *Engine) loginRecord(path string, req *LoginRequest, d *Decision, now time.Time) *store.DecisionRecord {
-	input, _ := json.Marshal(maskValue(loginInputForLog(req), false))
+	input := boundedInput(maskValue(loginInputForLog(req), false))
 	rec := &store.DecisionRecord{
 		DecisionID: d.DecisionID, Time: now.UTC(), Path: path, UserID: d.userID, CVR: req.Subject.CVR,
 		Allow: d.Allow, Input: input, Revision: d.Revision, Policy: d.Policy,
@@ -326,7 +326,7 @@ func (e *Engine) genericRecord(path, decisionID string, input, result any, revis
 	if ps := e.policy.Load(); ps != nil {
 		rec.Policy = ps.ID
 	}
-	rec.Input, _ = json.Marshal(maskValue(input, false))
+	rec.Input = boundedInput(maskValue(input, false))
 	rec.Result, _ = json.Marshal(maskValue(result, true))
 	switch r := result.(type) {
 	case bool:
