@@ -77,7 +77,12 @@ func validLogKeyPart(s string) bool {
 	return len(s) <= 256 && !strings.ContainsAny(s, "/\x00")
 }
 
-// AppendDecisions stores decision records in one Badger transaction,
+// maxDecisionTxBytes bounds one decision-log write transaction, well under
+// Badger's transaction limit (15% of the 32 MiB memtable).
+const maxDecisionTxBytes = 1 << 20
+
+// AppendDecisions stores decision records in Badger transactions of at most
+// maxDecisionTxBytes,
 // without a revision, an audit event or a change-feed publication. When
 // sync is set and the store does not sync every write anyway, the write
 // is fsynced before AppendDecisions returns, so every record is durable
@@ -98,27 +103,48 @@ func (s *Store) AppendDecisions(ctx context.Context, recs []*DecisionRecord, syn
 	if err := s.disk.check(); err != nil {
 		return err
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
-		for _, r := range recs {
-			if r.DecisionID == "" || !validLogKeyPart(r.DecisionID) || !validLogKeyPart(r.UserID) || !validLogKeyPart(r.CVR) {
-				return Errorf(EInvalid, "decision record: bad decision id, user id or cvr")
-			}
-			b, err := json.Marshal(r)
-			if err != nil {
-				return fmt.Errorf("decision record: %w", err)
-			}
-			if err := txn.Set([]byte("dl/"+r.DecisionID), b); err != nil {
-				return err
-			}
-			val := []byte(r.UserID + "\x00" + r.CVR)
-			for _, k := range decisionIndexKeys(r) {
-				if err := txn.Set([]byte(k), val); err != nil {
+	// Records are encoded first and written in transactions of at most
+	// maxDecisionTxBytes, so that one large batch never exceeds Badger's
+	// transaction size and takes every other record of the batch with it.
+	type encoded struct {
+		r *DecisionRecord
+		b []byte
+	}
+	encs := make([]encoded, 0, len(recs))
+	for _, r := range recs {
+		if r.DecisionID == "" || !validLogKeyPart(r.DecisionID) || !validLogKeyPart(r.UserID) || !validLogKeyPart(r.CVR) {
+			return Errorf(EInvalid, "decision record: bad decision id, user id or cvr")
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("decision record: %w", err)
+		}
+		encs = append(encs, encoded{r, b})
+	}
+	var err error
+	for start := 0; start < len(encs) && err == nil; {
+		end, size := start, 0
+		for end < len(encs) && (end == start || size+len(encs[end].b) <= maxDecisionTxBytes) {
+			size += len(encs[end].b) + 256 // the index keys
+			end++
+		}
+		chunk := encs[start:end]
+		err = s.db.Update(func(txn *badger.Txn) error {
+			for _, e := range chunk {
+				if err := txn.Set([]byte("dl/"+e.r.DecisionID), e.b); err != nil {
 					return err
 				}
+				val := []byte(e.r.UserID + "\x00" + e.r.CVR)
+				for _, k := range decisionIndexKeys(e.r) {
+					if err := txn.Set([]byte(k), val); err != nil {
+						return err
+					}
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+		start = end
+	}
 	if err != nil {
 		return fmt.Errorf("store: decision log: %w", err)
 	}
