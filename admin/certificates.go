@@ -208,7 +208,18 @@ func (s *Server) handleCertificateAction(action string) handlerFunc {
 				until = expires.UTC()
 			}
 			in := s.baseInput(c, action, org)
-			in["target"] = certTarget(cert, now)
+			target := certTarget(cert, now)
+			// A11: the admin roles of the certificate's holder, so that a
+			// user-admin cannot lock an org-admin out (D14) by revoking.
+			target["holder_roles"] = []string{}
+			if cert.UserID != "" {
+				roles, err := s.rolesOf(tx, cert.Org, []string{cert.UserID})
+				if err != nil {
+					return nil, err
+				}
+				target["holder_roles"] = roles[cert.UserID]
+			}
+			in["target"] = target
 			p := &plan{checks: []map[string]any{in}}
 			next := *cert
 			switch action {

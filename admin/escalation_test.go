@@ -278,3 +278,35 @@ func TestLegitimateRoleChanges(t *testing.T) {
 			check: map[string]any{"action": "group.member.remove", "group_id": group, "user_id": only}}, "last_admin", "A10")
 	})
 }
+
+// TestUserAdminCannotRevokeOrgAdminCertificate: revoking a certificate is
+// irreversible and locks its holder out (D14), so a user-admin may not
+// revoke an org-admin's certificate (A11); an org-admin may, and a
+// user-admin may revoke a plain user's.
+func TestUserAdminCannotRevokeOrgAdminCertificate(t *testing.T) {
+	e := newRightsEnv(t)
+	e.srv.RebuildRoles(context.Background())
+	certOf := func(user string) string {
+		serial := fmt.Sprintf("REV-%d", e.n())
+		mustUpdate(t, e.st, func(tx *store.Tx) error {
+			now := tx.Now()
+			until := now.AddDate(1, 0, 0)
+			return tx.SaveCertificate(&store.Certificate{Serial: serial, Org: cvrA, UserID: user, Type: store.CertTypeUser,
+				Status: store.CertIssued, OrderedAt: now, IssuedAt: &now, ExpiresAt: &until}, "certificate.order")
+		})
+		return serial
+	}
+	adminCert := certOf(oaA)
+	before := e.snap()
+	r := e.do("user-admin", "POST", "/v1/certificates/"+adminCert+"/revoke", nil)
+	if r.status != http.StatusForbidden || str(dig(r.body, "error", "rule")) != "A11" {
+		t.Fatalf("user-admin revoking an org-admin's certificate: %d %v", r.status, r.body)
+	}
+	e.unchanged(t, before)
+	if r := e.do("user-admin", "POST", "/v1/certificates/"+certOf(e.newUser(cvrA))+"/revoke", nil); r.status != http.StatusOK {
+		t.Fatalf("user-admin revoking a plain user's certificate: %d %v", r.status, r.body)
+	}
+	if r := e.do("org-admin", "POST", "/v1/certificates/"+adminCert+"/revoke", nil); r.status != http.StatusOK {
+		t.Fatalf("org-admin revoking an org-admin's certificate: %d %v", r.status, r.body)
+	}
+}

@@ -443,6 +443,28 @@ escalation contains lib.reason("escalation", "A11", msg) if {
 	msg := sprintf("%v gives the admin role %v, which the administrator does not hold; it cannot revoke it", [_right_id, role])
 }
 
+# METADATA
+# title: A11 no privilege escalation
+# description: >-
+#   An administrator cannot revoke the certificate of a user who holds an
+#   admin role the administrator may not take away: revocation is
+#   irreversible and locks the holder out (D14), so a user-admin cannot
+#   revoke an org-admin's certificate. An org-admin and a superadmin may.
+# custom:
+#   seed: SPEC.md
+escalation contains lib.reason("escalation", "A11", msg) if {
+	input.action == "certificate.revoke"
+	some role in _cert_holder_roles
+	not _superadmin
+	not _may_remove(role)
+	msg := sprintf("the certificate's holder %v is %v, which the administrator does not hold; it cannot revoke the certificate", [input.target.user_id, role])
+}
+
+_cert_holder_roles := r if {
+	r := input.target.holder_roles
+	is_array(r)
+} else := []
+
 # ---------------------------------------------------------------------------
 # A8, A9, A10, A12: users
 # ---------------------------------------------------------------------------

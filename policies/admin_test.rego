@@ -987,3 +987,24 @@ test_l7_no_activation_at_creation_otherwise if {
 	not admin.activation_at_creation with input as _create({"kind": "employee", "cpr_linked": false, "birth_date": ""})
 	not admin.activation_at_creation with input as object.union(_create({"kind": "employee", "cpr_linked": true, "email": "a@b.dk"}), {"action": "user.update"})
 }
+
+cert_of(roles) := {"serial": "S1", "type": "user", "status": "issued", "org": cvr, "user_id": "u-9", "holder_roles": roles}
+
+test_a11_certificate_revoke_of_org_admin_denied if {
+	d := admin.decision with input as with_(cert_action("certificate.revoke", "issued"), {"target": cert_of(["org-admin"])})
+	d.allow == false
+	"escalation/A11" in codes(d)
+}
+
+test_a11_certificate_revoke_of_org_admin_by_org_admin_allowed if {
+	inp := with_(cert_action("certificate.revoke", "issued"), {"target": cert_of(["org-admin"]), "actor": org_admin_actor})
+	d := admin.decision with input as inp
+	d.allow == true
+}
+
+test_a11_certificate_revoke_of_user_admin_or_plain_user_allowed if {
+	every roles in [["user-admin"], []] {
+		d := admin.decision with input as with_(cert_action("certificate.revoke", "issued"), {"target": cert_of(roles)})
+		d.allow == true
+	}
+}
