@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -324,12 +323,7 @@ func (s *Server) handleListAnonymityRequests(w http.ResponseWriter, r *http.Requ
 		s.writeError(w, r, invalid("status must be pending or all"))
 		return
 	}
-	limit, err := pageLimit(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	after, err := notificationCursor(q.Get("page_token"))
+	p, err := parseCursorPage(r, validOrderKey)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -345,15 +339,12 @@ func (s *Server) handleListAnonymityRequests(w http.ResponseWriter, r *http.Requ
 			return err
 		}
 		var err error
-		list, next, err = tx.ListAnonymityRequests(cvr, pendingOnly, after, limit)
+		list, next, err = tx.ListAnonymityRequests(cvr, pendingOnly, p.After, p.Limit)
 		return err
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if next != "" {
-		next = base64.RawURLEncoding.EncodeToString([]byte(next))
-	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "anonymity_requests": list, "next_page_token": next})
+	writePage(w, rev, "anonymity_requests", list, nextToken(next))
 }

@@ -2,22 +2,14 @@ package admin
 
 import (
 	"context"
-	"encoding/base64"
+	"fmt"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/adgang/adgang/admin/lifecycle"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
-)
-
-// Paging of GET /v1/orgs/{cvr}/imports (SPEC §8).
-const (
-	importsDefaultLimit = 100
-	importsMaxLimit     = 1000
 )
 
 // importEntry is one import batch in GET /v1/orgs/{cvr}/imports
@@ -42,29 +34,15 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	limit := importsDefaultLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > importsMaxLimit {
-			s.writeError(w, r, invalid("limit must be 1-%d", importsMaxLimit))
-			return
-		}
-		limit = n
-	}
-	after := ""
-	if v := q.Get("page_token"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 || strings.Contains(string(b), "/") {
-			s.writeError(w, r, invalid("page_token is not valid"))
-			return
-		}
-		after = string(b)
+	p, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	rev := s.st.Revision()
 	out := []importEntry{}
 	next := ""
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
 		}
@@ -75,30 +53,11 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *ca
 		if err != nil {
 			return err
 		}
-		sort.Slice(batches, func(i, j int) bool {
-			if !batches[i].CreatedAt.Equal(batches[j].CreatedAt) {
-				return batches[i].CreatedAt.After(batches[j].CreatedAt)
-			}
-			return batches[i].ID < batches[j].ID
+		// Newest first: the key is the creation time, then the id.
+		var page []*store.ImportBatch
+		page, next = pageOfDesc(p, batches, func(b *store.ImportBatch) string {
+			return fmt.Sprintf("%020d %s", b.CreatedAt.UnixNano(), b.ID)
 		})
-		start := 0
-		if after != "" {
-			start = -1
-			for i, b := range batches {
-				if b.ID == after {
-					start = i + 1
-					break
-				}
-			}
-			if start < 0 {
-				return invalid("page_token is not valid")
-			}
-		}
-		end := min(start+limit, len(batches))
-		page := batches[start:end]
-		if end < len(batches) {
-			next = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ID))
-		}
 		counts, err := importUserCounts(tx, cvr, page)
 		if err != nil {
 			return err
@@ -114,7 +73,7 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "imports": out, "next_page_token": next})
+	writePage(w, rev, "imports", out, next)
 }
 
 // importUserCounts counts, per batch of page, the org's users that still

@@ -1,11 +1,9 @@
 package admin
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -83,30 +81,11 @@ func (s *Server) notifyKnock(tx *store.Tx, k *store.Knock) error {
 			who, k.Org, k.ID)}, true)
 }
 
-// notificationCursor is a page token of the notification list: the order
-// key of the last notification answered, base64url.
-func notificationCursor(v string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || len(b) < 22 || b[20] != '-' || strings.Contains(string(b), "/") {
-		return "", invalid("page_token is not valid")
-	}
-	return string(b), nil
-}
-
-// pageLimit reads the limit query parameter (default 100, 1–1000).
-func pageLimit(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return defaultPageLimit, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxPageLimit {
-		return 0, invalid("limit must be 1-%d", maxPageLimit)
-	}
-	return n, nil
+// validOrderKey checks the shape of a notification or anonymity-request
+// cursor (the order key of the last item answered) before it reaches a
+// key range: a 20-digit time, '-', an id, no '/'.
+func validOrderKey(k string) bool {
+	return len(k) >= 22 && k[20] == '-' && !strings.Contains(k, "/")
 }
 
 // ownUser is the user the caller's credentials are bound to; a token
@@ -136,12 +115,7 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, invalid("unread must be true or false"))
 		return
 	}
-	limit, err := pageLimit(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	after, err := notificationCursor(q.Get("page_token"))
+	p, err := parseCursorPage(r, validOrderKey)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -151,17 +125,14 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request,
 	var next string
 	err = s.st.View(r.Context(), func(tx *store.Tx) error {
 		var err error
-		list, next, err = tx.ListNotifications(me, unread, after, limit)
+		list, next, err = tx.ListNotifications(me, unread, p.After, p.Limit)
 		return err
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if next != "" {
-		next = base64.RawURLEncoding.EncodeToString([]byte(next))
-	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "notifications": list, "next_page_token": next})
+	writePage(w, rev, "notifications", list, nextToken(next))
 }
 
 // handleReadNotification marks one of the caller's own notifications

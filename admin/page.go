@@ -61,6 +61,25 @@ func parsePageDefault(r *http.Request, def int) (page, error) {
 	return p, nil
 }
 
+// parseCursorPage is parsePage for a list that seeks in the store by the
+// order key of its last item: valid checks the key's shape before it
+// reaches a key range (an invalid one is a 400, like a malformed token).
+func parseCursorPage(r *http.Request, valid func(string) bool) (page, error) {
+	p, err := parsePage(r)
+	if err == nil && p.After != "" && !valid(p.After) {
+		err = invalid("page_token is not valid (pass next_page_token of the previous page unchanged)")
+	}
+	return p, err
+}
+
+// nextToken is the page token of a store cursor ("" on the last page).
+func nextToken(key string) string {
+	if key == "" {
+		return ""
+	}
+	return pageToken(key)
+}
+
 // pageTokenMark versions the token format.
 const pageTokenMark = "p1:"
 
