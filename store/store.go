@@ -2013,18 +2013,7 @@ const keyCPRPerOrgIndex = "m/index/cpr-per-org"
 // redone on the next start; the old index was unique store-wide, so the
 // new one holds no clash.
 func (s *Store) migrateCPRIndex() error {
-	done := false
-	if err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get([]byte(keyCPRPerOrgIndex))
-		if err == nil {
-			done = true
-			return nil
-		}
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		return err
-	}); err != nil || done {
+	if done, err := s.migrated(keyCPRPerOrgIndex); err != nil || done {
 		return err
 	}
 	for {
@@ -2073,6 +2062,18 @@ func (s *Store) migrateCPRIndex() error {
 	})
 }
 
+// migrated reports whether the one-time migration marked by meta is done.
+func (s *Store) migrated(meta string) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get([]byte(meta))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // keyMailPendingIndex marks a store whose outbox pending index is built.
 const keyMailPendingIndex = "m/index/mail-pending"
 
@@ -2080,18 +2081,7 @@ const keyMailPendingIndex = "m/index/mail-pending"
 // under prefix, in batches, once: meta records that it is done. Index
 // entries are idempotent, so a crash mid-way only repeats work.
 func (s *Store) buildIndex(meta, prefix string, keysOf func(v []byte) (map[string][]byte, error)) error {
-	done := false
-	if err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get([]byte(meta))
-		if err == nil {
-			done = true
-			return nil
-		}
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		return err
-	}); err != nil || done {
+	if done, err := s.migrated(meta); err != nil || done {
 		return err
 	}
 	pending := map[string][]byte{}
