@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	"github.com/adgang/adgang/admin/api/console"
 	"github.com/adgang/adgang/admin/lifecycle"
 	"github.com/adgang/adgang/admin/outbox"
 	"github.com/adgang/adgang/pdp"
@@ -38,6 +39,7 @@ type Config struct {
 	PoliciesDir       string        // --policies, ADGANG_POLICIES (default: embedded)
 	ExtraPaths        []string      // positional PATH… (Rego and data, like `opa run`)
 	Demo              bool          // --demo, ADGANG_DEMO
+	Console           bool          // --console, ADGANG_CONSOLE: serve the admin console at /console/ on the admin listener (default true)
 	AuthZENEntrypoint string        // --authzen-entrypoint, ADGANG_AUTHZEN_ENTRYPOINT
 	DecisionLog       string        // --decision-log, ADGANG_DECISION_LOG: stdout (default), stderr, off, or a file
 	LogLevel          string        // --log-level, ADGANG_LOG_LEVEL (default info)
@@ -93,6 +95,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&cfg.DecisionAddr, "decision-addr", envOr("ADGANG_DECISION_ADDR", "127.0.0.1:8181"), "decision API listen address (env ADGANG_DECISION_ADDR)")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API listen address (env ADGANG_ADMIN_ADDR)")
 	fs.StringVar(&cfg.PoliciesDir, "policies", envOr("ADGANG_POLICIES", ""), "policy directory, watched for changes (env ADGANG_POLICIES; default: the embedded set)")
+	consoleOn, err := strconv.ParseBool(envOr("ADGANG_CONSOLE", "true"))
+	if err != nil {
+		return nil, errors.New("ADGANG_CONSOLE must be true or false")
+	}
+	fs.BoolVar(&cfg.Console, "console", consoleOn, "serve the admin console (web pages on the admin API) at /console/ on the admin listener; --console=false turns it off (env ADGANG_CONSOLE)")
 	fs.BoolVar(&cfg.Demo, "demo", envOr("ADGANG_DEMO", "") == "true" || envOr("ADGANG_DEMO", "") == "1", "load the demo data set into an empty store (env ADGANG_DEMO)")
 	fs.StringVar(&cfg.AuthZENEntrypoint, "authzen-entrypoint", envOr("ADGANG_AUTHZEN_ENTRYPOINT", ""), "rule the AuthZEN endpoints evaluate, e.g. todo/decision (env ADGANG_AUTHZEN_ENTRYPOINT; default: the login decision)")
 	fs.StringVar(&cfg.DecisionLog, "decision-log", envOr("ADGANG_DECISION_LOG", "stdout"), "decision log: stdout, stderr, off or a file path (env ADGANG_DECISION_LOG)")
@@ -379,7 +386,15 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	m.admin = adm
-	if m.AdminURL, err = m.listen(cfg.AdminAddr, withOps(adm.Handler(), eng), "admin", adminTLS); err != nil {
+	adminHandler := adm.Handler()
+	if cfg.Console {
+		con, err := console.New(console.Config{API: adminHandler, Logger: m.Logger.With().Str("component", "console").Logger()})
+		if err != nil {
+			return fmt.Errorf("admin console: %w", err)
+		}
+		adminHandler = con.Mount(adminHandler)
+	}
+	if m.AdminURL, err = m.listen(cfg.AdminAddr, withOps(adminHandler, eng), "admin", adminTLS); err != nil {
 		return err
 	}
 	if cfg.LifecycleInterval > 0 {

@@ -1,0 +1,108 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// safeNext is the local console path to return to after sign-in; any
+// other value (another host, a scheme, "//") becomes the org list.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, Prefix) && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
+		return next
+	}
+	return "/console/orgs"
+}
+
+// loginPage shows the sign-in form; a signed-out session carries the
+// form's CSRF token.
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	s := c.sessions.get(r)
+	if s == nil {
+		s = c.sessions.create("", langOf(r, nil))
+		setCookie(w, r, s)
+	}
+	c.render(w, r, s, http.StatusOK, "login", &page{Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
+}
+
+// login checks the token against the admin API (it must be able to list
+// the orgs it may see) and starts a fresh signed-in session.
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	s := c.sessions.get(r)
+	if s == nil || !validCSRF(r, s) {
+		c.render(w, r, s, http.StatusForbidden, "message", &page{
+			Error: &apiError{Status: http.StatusForbidden, Code: "csrf", Message: translate(langOf(r, s), "csrf")}})
+		return
+	}
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	next := safeNext(r.PostFormValue("next"))
+	probe := &session{token: token}
+	var orgs struct {
+		Orgs []org `json:"orgs"`
+	}
+	err := error(&apiError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: translate(langOf(r, s), "login.empty")})
+	if token != "" {
+		err = c.get(r, probe, "/v1/orgs", url.Values{"limit": {"1"}}, &orgs)
+	}
+	if err != nil {
+		c.render(w, r, s, asAPIError(err).Status, "login", &page{Error: asAPIError(err), Data: map[string]string{"Next": next}})
+		return
+	}
+	lang := langOf(r, s)
+	c.sessions.end(s)
+	ns := c.sessions.create(token, lang)
+	setCookie(w, r, ns)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logout ends the session.
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
+	c.sessions.end(s)
+	clearCookie(w, r)
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+}
+
+// orgsPage lists the organisations the signed-in administrator may see;
+// with exactly one it goes straight to that org's users.
+func (c *Console) orgsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	var ans struct {
+		Orgs []org  `json:"orgs"`
+		Next string `json:"next_page_token"`
+	}
+	q := url.Values{}
+	if t := r.URL.Query().Get("page_token"); t != "" {
+		q.Set("page_token", t)
+	}
+	if err := c.get(r, s, "/v1/orgs", q, &ans); err != nil {
+		c.render(w, r, s, asAPIError(err).Status, "message", &page{Error: asAPIError(err)})
+		return
+	}
+	if len(ans.Orgs) == 1 && ans.Next == "" && q.Get("page_token") == "" {
+		http.Redirect(w, r, "/console/orgs/"+ans.Orgs[0].CVR+"/users", http.StatusSeeOther)
+		return
+	}
+	c.render(w, r, s, http.StatusOK, "orgs", &page{Data: ans})
+}
+
+// loadOrg reads the org a page belongs to (its name and units for the
+// tab bar and the forms).
+func (c *Console) loadOrg(r *http.Request, s *session, cvr string) (*org, []group, error) {
+	var ans struct {
+		Org    org     `json:"org"`
+		Groups []group `json:"groups"`
+	}
+	if err := c.get(r, s, "/v1/orgs/"+url.PathEscape(cvr), nil, &ans); err != nil {
+		return nil, nil, err
+	}
+	return &ans.Org, ans.Groups, nil
+}
+
+// fail renders the error page for a GET that could not be read.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, o *org, err error) {
+	e := asAPIError(err)
+	c.render(w, r, s, e.Status, "message", &page{Org: o, Error: e})
+}
