@@ -16,7 +16,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # make run DEMO=1 loads the demo data set into an empty store.
 DEMO      ?=
 
-.PHONY: all build run test vet gotest fuzz policy-test lint bench bench-full bench-go tools clean
+.PHONY: all build run test vet gotest console-test chromium fuzz policy-test lint bench bench-full bench-go tools clean
 
 all: build
 
@@ -44,7 +44,7 @@ tools: $(OPA) $(OPA_SDK)
 
 # build first: TestREADME builds the binary with `make run` in a copy of the
 # repository, which -trimpath lets use the same build cache.
-test: vet build gotest fuzz policy-test
+test: vet build gotest console-test fuzz policy-test
 
 vet:
 	$(GO) vet ./...
@@ -60,6 +60,25 @@ LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash
 gotest: $(OPA) $(OPA_SDK)
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
+
+# Debian's chromium for the console's browser tests; installed only when
+# missing, and only where the machine allows it (root and apt-get).
+chromium:
+	@if [ -x /usr/lib/chromium/chromium ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the console tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; \
+	else echo "chromium is missing: install Debian's chromium package (the console tests need it)"; exit 1; fi
+
+# The admin console in a real browser (chromedp, headless chromium) with
+# the axe-core WCAG 2.1 AA check on every page: once, without -race.
+# make screenshots rewrites docs/console/*.png from the same run.
+console-test: chromium
+	$(GO) test -count=1 -run '^TestConsole' ./admin/api/console/
+
+screenshots: chromium
+	mkdir -p docs/console
+	ADGANG_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestConsoleFlows$$' ./admin/api/console/
 
 # Every identifier and CSV parser is fuzzed for a few seconds per target.
 fuzz:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"testing"
 )
 
@@ -72,6 +73,36 @@ func TestDecisionCacheBytesFlag(t *testing.T) {
 		if cfg.CacheBytes != tc.want || pdpCacheBytes(cfg.CacheBytes) != tc.pdp {
 			t.Errorf("env %q args %v: cache bytes %d (pdp %d), want %d (pdp %d)", tc.env, tc.args,
 				cfg.CacheBytes, pdpCacheBytes(cfg.CacheBytes), tc.want, tc.pdp)
+		}
+	}
+}
+
+// TestConsoleFlag: the admin console is on by default; --console=false or
+// ADGANG_CONSOLE=false turns it off, and the flag wins over the variable.
+func TestConsoleFlag(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		args    []string
+		want    bool
+		wantErr bool
+	}{
+		{want: true},
+		{args: []string{"--console=false"}, want: false},
+		{env: "false", want: false},
+		{env: "false", args: []string{"--console=true"}, want: true},
+		{env: "1", want: true},
+		{env: "maybe", wantErr: true},
+	} {
+		t.Setenv("ADGANG_CONSOLE", tc.env)
+		if tc.env == "" {
+			os.Unsetenv("ADGANG_CONSOLE")
+		}
+		cfg, err := parseServeFlags(tc.args, io.Discard)
+		if tc.wantErr != (err != nil) {
+			t.Fatalf("env %q args %v: error %v", tc.env, tc.args, err)
+		}
+		if err == nil && cfg.Console != tc.want {
+			t.Errorf("env %q args %v: console %v, want %v", tc.env, tc.args, cfg.Console, tc.want)
 		}
 	}
 }

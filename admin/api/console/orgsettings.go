@@ -85,13 +85,17 @@ func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, s, nil, err)
 		return
 	}
-	d := settingsData{Editable: true}
+	d := settingsData{}
 	// A harmless proposed change (the knock setting flipped), never applied.
 	probe := map[string]any{"action": "org.update", "cvr": cvr, "settings": map[string]any{"allow_knock": !o.Settings.AllowKnock}}
-	if err := c.send(r, s, http.MethodPost, "/v1/policy/check", nil, probe, nil); err != nil {
-		if e := asAPIError(err); e.Status == http.StatusForbidden || e.Status == http.StatusNotFound || e.Status == http.StatusUnauthorized {
-			d.Editable, d.Why = false, e
-		}
+	var verdict struct {
+		Allow   bool       `json:"allow"`
+		Reasons []apiError `json:"reasons"`
+	}
+	if err := c.send(r, s, http.MethodPost, "/v1/policy/check", nil, probe, &verdict); err != nil {
+		d.Why = asAPIError(err)
+	} else if d.Editable = verdict.Allow; !d.Editable && len(verdict.Reasons) > 0 {
+		d.Why = &verdict.Reasons[0]
 	}
 	c.render(w, r, s, http.StatusOK, "settings", &page{Org: o, Active: "settings", Data: d})
 }
