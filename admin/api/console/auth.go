@@ -101,6 +101,40 @@ func (c *Console) loadOrg(r *http.Request, s *session, cvr string) (*org, []grou
 	return &ans.Org, ans.Groups, nil
 }
 
+// orgOf loads the org of the page's {cvr}; when it cannot, it has
+// answered with the error page.
+func (c *Console) orgOf(w http.ResponseWriter, r *http.Request, s *session) (*org, bool) {
+	o, _, err := c.loadOrg(r, s, r.PathValue("cvr"))
+	if err != nil {
+		c.fail(w, r, s, nil, err)
+		return nil, false
+	}
+	return o, true
+}
+
+// pickQuery adds the request's non-empty parameters named keys to q.
+func pickQuery(r *http.Request, q url.Values, keys ...string) url.Values {
+	in := r.URL.Query()
+	for _, k := range keys {
+		if v := strings.TrimSpace(in.Get(k)); v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// listPage reads a collection of the org (path below /v1/orgs/{cvr}/)
+// into ans and renders the tab; a refusal is shown on the same page.
+func (c *Console) listPage(w http.ResponseWriter, r *http.Request, s *session, o *org, tab, path string, q url.Values, ans, d any) {
+	p := &page{Org: o, Active: tab, Data: d}
+	status := http.StatusOK
+	if err := c.get(r, s, "/v1/orgs/"+url.PathEscape(o.CVR)+"/"+path, q, ans); err != nil {
+		p.Error = asAPIError(err)
+		status = p.Error.Status
+	}
+	c.render(w, r, s, status, tab, p)
+}
+
 // fail renders the error page for a GET that could not be read.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, o *org, err error) {
 	e := asAPIError(err)

@@ -21,9 +21,8 @@ var importModes = map[string]bool{"create": true, "update": true, "delete": true
 
 // importPage shows the upload form ("Importér brugere").
 func (c *Console) importPage(w http.ResponseWriter, r *http.Request, s *session) {
-	o, _, err := c.loadOrg(r, s, r.PathValue("cvr"))
-	if err != nil {
-		c.fail(w, r, s, nil, err)
+	o, ok := c.orgOf(w, r, s)
+	if !ok {
 		return
 	}
 	c.render(w, r, s, http.StatusOK, "import", &page{Org: o, Active: "import", Data: importData{Mode: "create"}})
@@ -33,9 +32,8 @@ func (c *Console) importPage(w http.ResponseWriter, r *http.Request, s *session)
 // session (memory only: it may hold CPR numbers) for the commit.
 func (c *Console) importDryRun(w http.ResponseWriter, r *http.Request, s *session) {
 	cvr := r.PathValue("cvr")
-	o, _, err := c.loadOrg(r, s, cvr)
-	if err != nil {
-		c.fail(w, r, s, nil, err)
+	o, ok := c.orgOf(w, r, s)
+	if !ok {
 		return
 	}
 	mode := r.PostFormValue("mode")

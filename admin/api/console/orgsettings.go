@@ -6,39 +6,21 @@ import (
 	"strings"
 )
 
-// certificatesData is the certificates page.
+// certificatesData is the certificates page: the API's answer and the
+// status filter.
 type certificatesData struct {
-	Certificates []certificate
-	Next         string
-	Status       string
+	Certificates []certificate `json:"certificates"`
+	Next         string        `json:"next_page_token"`
+	Status       string        `json:"-"`
 }
 
 // certificatesPage lists the org's certificates, by status.
 func (c *Console) certificatesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	cvr := r.PathValue("cvr")
-	o, _, err := c.loadOrg(r, s, cvr)
-	if err != nil {
-		c.fail(w, r, s, nil, err)
-		return
+	if o, ok := c.orgOf(w, r, s); ok {
+		d := &certificatesData{Status: r.URL.Query().Get("status")}
+		q := pickQuery(r, url.Values{"limit": {"200"}}, "status", "q", "page_token")
+		c.listPage(w, r, s, o, "certificates", "certificates", q, d, d)
 	}
-	in := r.URL.Query()
-	d := certificatesData{Status: in.Get("status")}
-	q := url.Values{"limit": {"200"}}
-	for _, k := range []string{"status", "q", "page_token"} {
-		if v := in.Get(k); v != "" {
-			q.Set(k, v)
-		}
-	}
-	var ans struct {
-		Certificates []certificate `json:"certificates"`
-		Next         string        `json:"next_page_token"`
-	}
-	if err := c.get(r, s, "/v1/orgs/"+url.PathEscape(cvr)+"/certificates", q, &ans); err != nil {
-		c.render(w, r, s, asAPIError(err).Status, "certificates", &page{Org: o, Active: "certificates", Error: asAPIError(err), Data: d})
-		return
-	}
-	d.Certificates, d.Next = ans.Certificates, ans.Next
-	c.render(w, r, s, http.StatusOK, "certificates", &page{Org: o, Active: "certificates", Data: d})
 }
 
 // orderCertificate orders a certificate (user, org or function).
@@ -80,9 +62,8 @@ type settingsData struct {
 // change them (org-admin), read-only for the others (user-admin, A14).
 func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	cvr := r.PathValue("cvr")
-	o, _, err := c.loadOrg(r, s, cvr)
-	if err != nil {
-		c.fail(w, r, s, nil, err)
+	o, ok := c.orgOf(w, r, s)
+	if !ok {
 		return
 	}
 	d := settingsData{}

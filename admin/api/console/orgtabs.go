@@ -8,27 +8,18 @@ import (
 	"time"
 )
 
+// knocksData is the knock queue as the API answers it.
+type knocksData struct {
+	Knocks []knock `json:"knocks"`
+	Next   string  `json:"next_page_token"`
+}
+
 // knocksPage is the org's knock queue ("Banke på").
 func (c *Console) knocksPage(w http.ResponseWriter, r *http.Request, s *session) {
-	cvr := r.PathValue("cvr")
-	o, _, err := c.loadOrg(r, s, cvr)
-	if err != nil {
-		c.fail(w, r, s, nil, err)
-		return
+	if o, ok := c.orgOf(w, r, s); ok {
+		d := &knocksData{}
+		c.listPage(w, r, s, o, "knocks", "knocks", pickQuery(r, url.Values{"limit": {"200"}}, "page_token"), d, d)
 	}
-	var ans struct {
-		Knocks []knock `json:"knocks"`
-		Next   string  `json:"next_page_token"`
-	}
-	q := url.Values{"limit": {"200"}}
-	if t := r.URL.Query().Get("page_token"); t != "" {
-		q.Set("page_token", t)
-	}
-	if err := c.get(r, s, "/v1/orgs/"+url.PathEscape(cvr)+"/knocks", q, &ans); err != nil {
-		c.fail(w, r, s, o, err)
-		return
-	}
-	c.render(w, r, s, http.StatusOK, "knocks", &page{Org: o, Active: "knocks", Data: ans})
 }
 
 // knocksAction accepts one knock (action=accept:<id>) or deletes the
@@ -58,41 +49,22 @@ func (c *Console) knocksAction(w http.ResponseWriter, r *http.Request, s *sessio
 // activityData is the login activity page (L9): users with no login
 // since a date, for bulk (in)activation.
 type activityData struct {
-	NotSince string
-	Users    []user
-	Next     string
+	NotSince string `json:"-"`
+	Users    []user `json:"users"`
+	Next     string `json:"next_page_token"`
 }
 
 // activityPage lists users without a login since not_since (default:
 // 180 days ago).
 func (c *Console) activityPage(w http.ResponseWriter, r *http.Request, s *session) {
-	cvr := r.PathValue("cvr")
-	o, _, err := c.loadOrg(r, s, cvr)
-	if err != nil {
-		c.fail(w, r, s, nil, err)
-		return
-	}
-	in := r.URL.Query()
-	d := activityData{NotSince: in.Get("not_since")}
-	if d.NotSince == "" {
-		d.NotSince = time.Now().In(copenhagen).AddDate(0, 0, -180).Format("2006-01-02")
-	}
-	q := url.Values{"not_since": {d.NotSince}, "limit": {"200"}}
-	for _, k := range []string{"status", "page_token"} {
-		if v := in.Get(k); v != "" {
-			q.Set(k, v)
+	if o, ok := c.orgOf(w, r, s); ok {
+		d := &activityData{NotSince: r.URL.Query().Get("not_since")}
+		if d.NotSince == "" {
+			d.NotSince = time.Now().In(copenhagen).AddDate(0, 0, -180).Format("2006-01-02")
 		}
+		q := pickQuery(r, url.Values{"not_since": {d.NotSince}, "limit": {"200"}}, "status", "page_token")
+		c.listPage(w, r, s, o, "activity", "login-activity", q, d, d)
 	}
-	var ans struct {
-		Users []user `json:"users"`
-		Next  string `json:"next_page_token"`
-	}
-	if err := c.get(r, s, "/v1/orgs/"+url.PathEscape(cvr)+"/login-activity", q, &ans); err != nil {
-		c.render(w, r, s, asAPIError(err).Status, "activity", &page{Org: o, Active: "activity", Error: asAPIError(err), Data: d})
-		return
-	}
-	d.Users, d.Next = ans.Users, ans.Next
-	c.render(w, r, s, http.StatusOK, "activity", &page{Org: o, Active: "activity", Data: d})
 }
 
 // activityBulk inactivates or activates the ticked users; each user's

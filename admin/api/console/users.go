@@ -12,45 +12,29 @@ var userFilters = []string{"q", "rid", "email", "role", "status", "user_type", "
 
 // usersData is the search page ("Søg brugere").
 type usersData struct {
-	Users  []user
-	Next   string
-	Rights []right
-	Sort   string
-	Count  int
+	Users  []user  `json:"users"`
+	Next   string  `json:"next_page_token"`
+	Rights []right `json:"-"`
+	Sort   string  `json:"-"`
 }
 
 // usersPage searches the org's users: paged by the API (its order is by
 // name); sort= orders the page shown by another column.
 func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
-	cvr := r.PathValue("cvr")
-	o, _, err := c.loadOrg(r, s, cvr)
-	if err != nil {
-		c.fail(w, r, s, nil, err)
+	o, ok := c.orgOf(w, r, s)
+	if !ok {
 		return
 	}
-	in := r.URL.Query()
-	q := url.Values{}
-	for _, k := range append(userFilters, "page_token", "limit") {
-		if v := strings.TrimSpace(in.Get(k)); v != "" {
-			q.Set(k, v)
-		}
+	q := pickQuery(r, url.Values{"limit": {"50"}}, append(userFilters, "page_token", "limit")...)
+	d := &usersData{Sort: r.URL.Query().Get("sort"), Rights: c.rights(r, s)}
+	p := &page{Org: o, Active: "users", Data: d}
+	status := http.StatusOK
+	if err := c.get(r, s, "/v1/orgs/"+url.PathEscape(o.CVR)+"/users", q, d); err != nil {
+		p.Error = asAPIError(err)
+		status = p.Error.Status
 	}
-	if q.Get("limit") == "" {
-		q.Set("limit", "50")
-	}
-	var ans struct {
-		Users []user `json:"users"`
-		Next  string `json:"next_page_token"`
-	}
-	d := usersData{Sort: in.Get("sort")}
-	if err := c.get(r, s, "/v1/orgs/"+url.PathEscape(cvr)+"/users", q, &ans); err != nil {
-		c.render(w, r, s, asAPIError(err).Status, "users", &page{Org: o, Active: "users", Error: asAPIError(err), Data: d})
-		return
-	}
-	d.Users, d.Next, d.Count = ans.Users, ans.Next, len(ans.Users)
-	d.Rights = c.rights(r, s)
 	sortUsers(d.Users, d.Sort)
-	c.render(w, r, s, http.StatusOK, "users", &page{Org: o, Active: "users", Data: d})
+	c.render(w, r, s, status, "users", p)
 }
 
 // sortUsers orders a page of users by one column.
@@ -86,9 +70,8 @@ type newUserData struct {
 }
 
 func (c *Console) newUserPage(w http.ResponseWriter, r *http.Request, s *session) {
-	o, _, err := c.loadOrg(r, s, r.PathValue("cvr"))
-	if err != nil {
-		c.fail(w, r, s, nil, err)
+	o, ok := c.orgOf(w, r, s)
+	if !ok {
 		return
 	}
 	c.render(w, r, s, http.StatusOK, "newuser", &page{Org: o, Active: "new", Data: newUserData{Form: map[string]string{}}})
