@@ -17,25 +17,34 @@ func safeNext(next string) string {
 	return "/console/orgs"
 }
 
-// loginPage shows the sign-in form; a signed-out session carries the
-// form's CSRF token.
+// loginPage shows the sign-in form. A visitor who is not signed in holds
+// no server-side session: the form's CSRF token is a random value that
+// is also in a short-lived cookie (double submit), so visitors cannot
+// fill the session table and push signed-in administrators out.
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	s := c.sessions.get(r)
-	if s == nil {
-		s = c.sessions.create("", langOf(r, nil))
-		setCookie(w, r, s)
-	}
-	c.render(w, r, s, http.StatusOK, "login", &page{Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
+	pre := &session{csrf: randomID(), lang: langOf(r, nil)}
+	http.SetCookie(w, &http.Cookie{Name: preCookieName, Value: pre.csrf, Path: "/console/login", MaxAge: 3600,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	c.render(w, r, pre, http.StatusOK, "login", &page{Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
 }
+
+// preCookieName holds the sign-in form's CSRF token.
+const preCookieName = "adgang_console_login"
 
 // login checks the token against the admin API (it must be able to list
 // the orgs it may see) and starts a fresh signed-in session.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	s := c.sessions.get(r)
-	if s == nil || !validCSRF(r, s) {
-		c.render(w, r, s, http.StatusForbidden, "message", &page{
-			Error: &apiError{Status: http.StatusForbidden, Code: "csrf", Message: translate(langOf(r, s), "csrf")}})
+	s := &session{lang: langOf(r, nil)}
+	if l := r.PostFormValue("lang"); l == "en" || l == "da" {
+		s.lang = l
+	}
+	if ck, err := r.Cookie(preCookieName); err == nil {
+		s.csrf = ck.Value
+	}
+	if s.csrf == "" || !validCSRF(r, s) {
+		c.render(w, r, nil, http.StatusForbidden, "message", &page{
+			Error: &apiError{Status: http.StatusForbidden, Code: "csrf", Message: translate(s.lang, "csrf")}})
 		return
 	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
@@ -52,10 +61,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, s, asAPIError(err).Status, "login", &page{Error: asAPIError(err), Data: map[string]string{"Next": next}})
 		return
 	}
-	lang := langOf(r, s)
-	c.sessions.end(s)
-	ns := c.sessions.create(token, lang)
+	if old := c.sessions.get(r); old != nil {
+		c.sessions.end(old)
+	}
+	ns := c.sessions.create(token, s.lang)
 	setCookie(w, r, ns)
+	http.SetCookie(w, &http.Cookie{Name: preCookieName, Value: "", Path: "/console/login", MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

@@ -59,7 +59,7 @@ func newInproc(t *testing.T, tlsServer bool) *inproc {
 		t.Fatal(err)
 	}
 	e := &inproc{st: st, token: tok, now: time.Now()}
-	con, err := console.New(console.Config{API: adm.Handler(), Now: e.clock})
+	con, err := console.New(console.Config{API: adm.Handler(), Now: e.clock, MaxSessions: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,15 +152,28 @@ func TestConsoleHeadersAndCookie(t *testing.T) {
 		if strings.Contains(csp, "unsafe") || strings.Contains(csp, "script-src") {
 			t.Errorf("CSP %q allows script", csp)
 		}
-		cookies := resp.Cookies()
-		if len(cookies) != 1 || cookies[0].Name != "adgang_console" {
-			t.Fatalf("cookies %v", cookies)
-		}
-		ck := cookies[0]
-		if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure != tlsOn {
-			t.Errorf("tls=%v: cookie HttpOnly=%v SameSite=%v Secure=%v", tlsOn, ck.HttpOnly, ck.SameSite, ck.Secure)
-		}
+		checkCookie(t, tlsOn, resp.Cookies(), "adgang_console_login")
+		c := e.browser(t)
+		_, _, csrf = get(t, c, e.srv.URL+"/console/login")
+		resp, _ = post(t, c, e.srv.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {e.token}})
+		checkCookie(t, tlsOn, resp.Cookies(), "adgang_console")
 	}
+}
+
+// checkCookie: the named cookie is set HttpOnly and SameSite=Strict, and
+// Secure exactly under TLS.
+func checkCookie(t *testing.T, tlsOn bool, cookies []*http.Cookie, name string) {
+	t.Helper()
+	for _, ck := range cookies {
+		if ck.Name != name || ck.MaxAge < 0 {
+			continue
+		}
+		if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure != tlsOn {
+			t.Errorf("tls=%v: %s HttpOnly=%v SameSite=%v Secure=%v", tlsOn, name, ck.HttpOnly, ck.SameSite, ck.Secure)
+		}
+		return
+	}
+	t.Errorf("no cookie %s in %v", name, cookies)
 }
 
 // TestConsoleSignIn: a refused token shows the API's 401 and no session;
@@ -305,5 +318,24 @@ func TestConsoleMasksCPR(t *testing.T) {
 		"name": {"Dublet"}, "email": {"cecilie@test.example"}, "cpr": {"0202902345"}})
 	if resp.StatusCode < 400 || strings.Contains(body, "0202902345") || !strings.Contains(body, `role="alert"`) {
 		t.Errorf("refused create: %d, CPR echoed %v", resp.StatusCode, strings.Contains(body, "0202902345"))
+	}
+}
+
+// TestConsoleVisitorsHoldNoSession: signed-out visitors get no server-side
+// session, so however many load the sign-in page, a signed-in
+// administrator keeps theirs (the table is bounded).
+func TestConsoleVisitorsHoldNoSession(t *testing.T) {
+	e := newInproc(t, false)
+	c := e.signIn(t, e.token)
+	for i := 0; i < 50; i++ {
+		get(t, e.browser(t), e.srv.URL+"/console/login")
+	}
+	if r, _, _ := get(t, c, e.srv.URL+"/console/orgs/"+testOrg+"/users"); r.StatusCode != http.StatusOK {
+		t.Errorf("the administrator lost the session: %d", r.StatusCode)
+	}
+	// The sign-in form without its cookie is refused.
+	resp, _ := post(t, e.browser(t), e.srv.URL+"/console/login", url.Values{"csrf": {"forged"}, "token": {e.token}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-in without the form's cookie: %d", resp.StatusCode)
 	}
 }
