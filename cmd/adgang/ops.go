@@ -70,10 +70,13 @@ func withOps(h http.Handler, eng *pdp.Engine) http.Handler {
 // logStarted writes the start line an operator looks for: version, policy
 // set, data directory and listeners.
 func (m *Main) logStarted() {
-	m.Logger.Info().Str("version", version).Str("commit", commit).Str("policy", m.Engine.PolicyID()).
+	ev := m.Logger.Info().Str("version", version).Str("commit", commit).Str("policy", m.Engine.PolicyID()).
 		Str("policy_dir", m.Config.PoliciesDir).Str("data", m.Config.DataDir).
-		Str("decision_url", m.DecisionURL).Str("admin_url", m.AdminURL).
-		Dur("shutdown_grace", m.grace()).Msg("adgang started")
+		Str("decision_url", m.DecisionURL).Str("admin_url", m.AdminURL)
+	if m.Config.Console {
+		ev = ev.Str("console_url", m.AdminURL+"/console/")
+	}
+	ev.Dur("shutdown_grace", m.grace()).Msg("adgang started")
 }
 
 // grace is --shutdown-grace: how long Close lets in-flight requests

@@ -86,6 +86,9 @@ func startStack(t *testing.T, extra ...string) *stack {
 	}()
 	select {
 	case line := <-started:
+		if line["console_url"] != line["admin_url"].(string)+"/console/" {
+			t.Errorf("the start line names the console at %v", line["console_url"])
+		}
 		tok, err := os.ReadFile(filepath.Join(dir, "demo-admin-token"))
 		if err != nil {
 			t.Fatal(err)
