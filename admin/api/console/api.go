@@ -33,13 +33,17 @@ type recorder struct {
 	body   bytes.Buffer
 }
 
+// Header is the answer's header.
 func (r *recorder) Header() http.Header { return r.header }
+
+// Write keeps the answer's body.
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
 	return r.body.Write(b)
 }
+// WriteHeader keeps the first status.
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
