@@ -326,7 +326,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		s.writeError(w, r, invalid("user_id and one of code or token are required"))
 		return
 	}
-	if !s.activation.source.Take(pdp.SourceOf(r)) || s.activation.user.Limited(req.UserID) {
+	if !s.activation.source.Take(pdpapi.SourceOf(r)) || s.activation.user.Limited(req.UserID) {
 		s.writeError(w, r, pdp.ErrRateLimited)
 		return
 	}

@@ -39,9 +39,16 @@ func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict 
 // CheckPassword asks data.adgang.password.decision whether a new password
 // is acceptable (L8). The password itself never reaches a log.
 func (e *Engine) CheckPassword(ctx context.Context, password string, reused bool) *Verdict {
+	return e.CheckPasswordChange(ctx, PasswordCheck{Password: password, Reused: reused})
+}
+
+// CheckPasswordChange asks data.adgang.password.decision whether a user
+// may change to a new password (L8: the password rules, and no change
+// while the password is blocked). The password never reaches a log.
+func (e *Engine) CheckPasswordChange(ctx context.Context, c PasswordCheck) *Verdict {
 	return e.check(ctx, PasswordQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
 		return ps.password, ps.hasPassword
-	}, map[string]any{"password": password, "reused": reused})
+	}, c.input())
 }
 
 func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) (rego.PreparedEvalQuery, bool), input map[string]any) *Verdict {

@@ -318,3 +318,16 @@ func orgTermShared(o *store.Org) *ast.Term {
 	c.mu.Unlock()
 	return t
 }
+
+// PasswordCheck is what adgang.password decides a new password on (see
+// policies/README.md, "adgang.password input").
+type PasswordCheck struct {
+	Password string // the proposed password
+	Reused   bool   // it is one of the latest store.PasswordHistory passwords
+	Blocked  bool   // the user's current password is blocked (L8)
+}
+
+// input is the adgang.password input of c.
+func (c PasswordCheck) input() map[string]any {
+	return map[string]any{"password": c.Password, "reused": c.Reused, "blocked": c.Blocked}
+}

@@ -118,3 +118,8 @@ func refSegments(ref ast.Ref) []string {
 	}
 	return out
 }
+
+// StoreFailed counts a store read or write that failed on the decision
+// path (adgang_store_errors_total), for callers outside the engine such
+// as the password login.
+func (e *Engine) StoreFailed() { e.metrics.storeErrors.Inc() }

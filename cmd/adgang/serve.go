@@ -26,6 +26,7 @@ import (
 	"github.com/adgang/adgang/admin/lifecycle"
 	"github.com/adgang/adgang/admin/outbox"
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -357,9 +358,11 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	decisionHandler := eng.Handler()
+	// The decision listener reaches the password login (admin) through
+	// pdpapi.PasswordLogins: pdp/api never imports admin.
+	decisionHandler := pdpapi.New(eng, pdpapi.Options{Passwords: admin.NewPasswordLogin(eng, st)}).Handler()
 	if cfg.DecisionToken != "" {
-		decisionHandler = pdp.RequireBearer(cfg.DecisionToken, decisionHandler)
+		decisionHandler = pdpapi.RequireBearer(cfg.DecisionToken, decisionHandler)
 	}
 	url, err := m.listen(cfg.DecisionAddr, decisionHandler, "decision", decisionTLS)
 	if err != nil {

@@ -28,6 +28,9 @@ const (
 	ReasonRevisionNotReached = "revision_not_reached"
 	// ReasonRateLimited answers 429.
 	ReasonRateLimited = "rate_limited"
+	// ReasonUnsupportedEncoding answers 415: a Content-Encoding other
+	// than gzip or identity.
+	ReasonUnsupportedEncoding = "unsupported_encoding"
 )
 
 // ErrorBody is the JSON error shape of every Adgang API.
@@ -61,7 +64,9 @@ func StatusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case ReasonMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case ReasonStoreUnavailable, ReasonRevisionNotReached:
+	case ReasonUnsupportedEncoding:
+		return http.StatusUnsupportedMediaType
+	case ReasonStoreUnavailable, ReasonRevisionNotReached, pdp.ReasonDecisionLogUnavailable:
 		return http.StatusServiceUnavailable
 	case ReasonRateLimited:
 		return http.StatusTooManyRequests

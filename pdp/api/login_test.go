@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -188,7 +189,7 @@ func TestLoginBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var body pdp.ErrorBody
+			var body api.ErrorBody
 			if got := e.post("/v1/decisions/login", tc.body, &body); got != tc.want {
 				t.Fatalf("status %d, want %d", got, tc.want)
 			}

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"
@@ -269,7 +269,7 @@ func TestOPADifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	srv := httptest.NewServer(eng.Handler())
+	srv := httptest.NewServer(handler(eng, st))
 	t.Cleanup(srv.Close)
 
 	reqs := diffRequests()
