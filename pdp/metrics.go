@@ -71,7 +71,7 @@ func (e *Engine) metricPath(path string) string {
 	}
 	kp := e.paths.Load()
 	if kp == nil || kp.ps != ps {
-		kp = &knownPaths{ps: ps, paths: policyPaths(ps.Modules())}
+		kp = &knownPaths{ps: ps, paths: policyPaths(ps.modules)}
 		e.paths.Store(kp)
 	}
 	if kp.paths[path] {

@@ -33,7 +33,7 @@ func opaBinary(t *testing.T) string {
 	if p := os.Getenv("ADGANG_OPA"); p != "" {
 		return p
 	}
-	p, err := filepath.Abs(filepath.Join("..", ".tools", "bin", "opa"))
+	p, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", "opa"))
 	if err != nil {
 		t.Fatal(err)
 	}
