@@ -31,9 +31,13 @@ func (v *Verdict) First() *Reason {
 // input shape is documented in policies/README.md. A missing or broken
 // policy refuses (fail closed).
 func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict {
+	v, err := adminInput(input)
+	if err != nil {
+		return refused(ReasonPolicyError, "the policy input could not be built")
+	}
 	return e.check(ctx, AdminQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
 		return ps.admin, ps.hasAdmin
-	}, input)
+	}, v)
 }
 
 // CheckPassword asks data.adgang.password.decision whether a new password
@@ -48,10 +52,10 @@ func (e *Engine) CheckPassword(ctx context.Context, password string, reused bool
 func (e *Engine) CheckPasswordChange(ctx context.Context, c PasswordCheck) *Verdict {
 	return e.check(ctx, PasswordQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
 		return ps.password, ps.hasPassword
-	}, c.input())
+	}, passwordCheckInput(c))
 }
 
-func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) (rego.PreparedEvalQuery, bool), input map[string]any) *Verdict {
+func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) (rego.PreparedEvalQuery, bool), input ast.Value) *Verdict {
 	ps := e.policy.Load()
 	if ps == nil {
 		return refused(ReasonPolicyUnavailable, "no valid policy is loaded")
@@ -60,11 +64,7 @@ func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) 
 	if !ok {
 		return refused(ReasonPolicyUnavailable, query+" is not defined by the loaded policy set")
 	}
-	v, err := ast.InterfaceToValue(input)
-	if err != nil {
-		return refused(ReasonPolicyError, "the policy input could not be built")
-	}
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(v))
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		e.log.Error().Err(err).Str("query", query).Msg("policy evaluation failed")
 		return refused(ReasonPolicyError, "the policy could not be evaluated")

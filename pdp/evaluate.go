@@ -95,6 +95,27 @@ func (e *Engine) enrichedLogin(ctx context.Context, query string, rawInput []byt
 	return res, true, nil
 }
 
+// evalValue evaluates a data reference over an input built in input.go
+// with the current policy set. An undefined result is nil.
+func (e *Engine) evalValue(ctx context.Context, query string, input ast.Value) (any, error) {
+	ps := e.policy.Load()
+	if ps == nil {
+		return nil, store.Errorf(store.EInternal, "no policy loaded")
+	}
+	pq, err := ps.query(ctx, query)
+	if err != nil {
+		return nil, store.Errorf(store.EInvalid, "invalid query: %v", err)
+	}
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, store.Errorf(store.EInternal, "evaluation failed: %v", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, nil
+	}
+	return rs[0].Expressions[0].Value, nil
+}
+
 // Evaluate evaluates a data reference (e.g. `data.todo.allow`) over a raw
 // JSON input with the current policy set. An undefined result is nil.
 func (e *Engine) Evaluate(ctx context.Context, query string, rawInput []byte) (any, uint64, error) {

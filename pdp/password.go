@@ -2,8 +2,6 @@ package pdp
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/adgang/adgang/store"
@@ -57,7 +55,7 @@ const PasswordStatusQuery = "data.adgang.password.status"
 // row block the account. A policy that cannot answer does not block (the
 // login is denied anyway); it is logged.
 func (e *Engine) PasswordBlocks(ctx context.Context, failures int) bool {
-	res, _, err := e.Evaluate(ctx, PasswordBlockQuery, []byte(fmt.Sprintf(`{"failures":%d}`, failures)))
+	res, err := e.evalValue(ctx, PasswordBlockQuery, passwordBlockInput(failures))
 	if err != nil {
 		e.log.Error().Err(err).Msg("password block rule could not be evaluated")
 		return false
@@ -73,18 +71,7 @@ func (e *Engine) PasswordStatus(ctx context.Context, p *store.Password, org *sto
 	if p == nil {
 		return ""
 	}
-	in := map[string]any{
-		"password": map[string]any{"blocked": p.Blocked, "temporary": p.Temporary, "changed_at_ns": p.ChangedAt.UnixNano()},
-		"now_ns":   now.UnixNano(),
-	}
-	if org != nil {
-		in["org"] = map[string]any{"settings": org.Settings}
-	}
-	raw, err := json.Marshal(in)
-	if err != nil {
-		return ""
-	}
-	res, _, err := e.Evaluate(ctx, PasswordStatusQuery, raw)
+	res, err := e.evalValue(ctx, PasswordStatusQuery, passwordStatusInput(p, org, now))
 	if err != nil {
 		e.log.Error().Err(err).Msg("password status rule could not be evaluated")
 		return ""
