@@ -51,6 +51,10 @@ type ErrorDetail struct {
 // must-have roles), answered 409.
 var conflictRules = map[string]bool{"A10": true, "A12": true, "A17": true}
 
+// roleRules are the rules that say the caller's role may not (SPEC §8:
+// A14), answered 403 like a refusal by role without a rule.
+var roleRules = map[string]bool{"A14": true}
+
 // StatusOf maps an error to its HTTP status as SPEC §8 "Settled details"
 // fixes it; the one place that does. An error that is not a *store.Error
 // is internal (500).
@@ -90,12 +94,13 @@ func StatusOf(err error) int {
 // ruleStatus is the status of a refusal: without a rule it follows the
 // code (400 malformed, 403 the caller's role may not, 409 a conflict);
 // with one, A1 is 404, A14 403, A10/A12/A17 and state conflicts 409, and
-// every other rule 422.
+// every other rule 422 (A11 escalation included: SPEC §8 names only A14
+// as the caller's role).
 func ruleStatus(e *store.Error) int {
 	switch {
 	case e.Rule == "" && e.Code == store.EInvalid:
 		return http.StatusBadRequest
-	case e.Rule == "" && e.Code == store.EForbidden, e.Rule == "A14":
+	case e.Rule == "" && e.Code == store.EForbidden, roleRules[e.Rule]:
 		return http.StatusForbidden
 	case e.Rule == "A1":
 		return http.StatusNotFound

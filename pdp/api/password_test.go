@@ -117,6 +117,16 @@ func TestPasswordLogin(t *testing.T) {
 		if a := e.password(pdp.PasswordRequest{Username: "nils", Password: "Korrekt1hest"}); a.Allow || a.Reasons[0].Code != "password_blocked" {
 			t.Fatalf("blocked account allowed: %+v", a.Reasons)
 		}
+		// L8 in Rego, not a Go pre-check: a blocked password is not
+		// changed even with the right old one, and a wrong one still
+		// answers password_blocked.
+		a := e.password(pdp.PasswordRequest{Username: "nils", Password: "Korrekt1hest", NewPassword: "Helt9Ny1"})
+		if a.Allow || a.PasswordChanged || !reasonCodes(a.PasswordReasons)["password_blocked"] || a.Reasons[0].Code != "password_blocked" {
+			t.Fatalf("blocked password changed or allowed: %+v / %+v", a.Reasons, a.PasswordReasons)
+		}
+		if w := e.password(pdp.PasswordRequest{Username: "nils", Password: "forkert"}); w.Allow || w.Reasons[0].Code != "password_blocked" {
+			t.Fatalf("wrong password on a blocked account: %+v", w.Reasons)
+		}
 		_, err := e.st.Update(context.Background(), "admin", func(tx *store.Tx) error {
 			u, _ := tx.GetUser(uid["nils"])
 			u.Password.Blocked, u.Password.Failures = false, 0
