@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
@@ -48,6 +49,8 @@ func TestStatusOf(t *testing.T) {
 		{"fail closed", rule(store.EInternal, "fail_closed", "policy_error"), 500},
 		{"store unavailable", rule(store.EInternal, "fail_closed", api.ReasonStoreUnavailable), 503},
 		{"revision not reached", &store.Error{Code: store.EInternal, Reason: api.ReasonRevisionNotReached}, 503},
+		{"decision log unavailable", &store.Error{Code: store.EInternal, Reason: pdp.ReasonDecisionLogUnavailable}, 503},
+		{"unsupported encoding", &store.Error{Code: store.EInvalid, Reason: api.ReasonUnsupportedEncoding}, 415},
 		{"insufficient storage", store.Errorf(store.EInsufficientStorage, "disk full"), 507},
 		{"wrapped", fmt.Errorf("grant g1: %w", rule(store.EConflict, "A12", "duplicate")), 409},
 	}
