@@ -31,7 +31,7 @@ $(OPA): go.mod
 	GOBIN=$(TOOLS) $(GO) install github.com/open-policy-agent/opa@$(OPA_VER)
 	@touch $(OPA)
 
-# The official OPA TypeScript SDK, driven unchanged by pdp's
+# The official OPA TypeScript SDK, driven unchanged by pdp/api's
 # TestOPATypeScriptSDK (node and npm needed); installed only when missing.
 OPA_SDK_VER := 1.7.10
 OPA_SDK     := $(CURDIR)/.tools/node/node_modules/@styra/opa/package.json
@@ -56,7 +56,7 @@ vet:
 # one package at a time so the import timings are not shared with others.
 LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash)$$
 
-# The OPA differential and SDK tests (pdp) need both tools: never skipped.
+# The OPA differential and SDK tests (pdp/api) need both tools: never skipped.
 gotest: $(OPA) $(OPA_SDK)
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
@@ -111,7 +111,7 @@ bench-full: build $(OPA)
 
 # Go micro-benchmarks (login read and in-process decision, 100k users).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./pdp/
+	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./pdp/api/
 
 clean:
 	rm -rf $(BIN)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -156,7 +156,7 @@ func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Req
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
+	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
 }
 
 // loadAnonymityRequest loads request id and authorises act on users of
@@ -243,7 +243,7 @@ func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
 		if created != nil {
 			ans["user"] = created
 		}
-		pdp.WriteJSON(w, http.StatusOK, ans)
+		pdpapi.WriteJSON(w, http.StatusOK, ans)
 	}
 }
 

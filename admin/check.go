@@ -52,7 +52,7 @@ func (r *refusalError) Error() string { return r.err.Error() }
 func (r *refusalError) Unwrap() error { return r.err }
 
 // reasonErrorCode maps a reason code of the adgang.admin rules to the
-// error code that pdp.StatusOf turns into the HTTP status. It is the one
+// error code that pdpapi.StatusOf turns into the HTTP status. It is the one
 // place that decides the status of a refusal:
 //
 //	409 conflict:  duplicate (A12), last_admin (A10), must_have_role (A17),

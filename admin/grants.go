@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -160,7 +160,7 @@ func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *caller, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
 }
 
 // planGrantDelete deletes a grant (grant.delete); A10 reads the roles its
@@ -237,7 +237,7 @@ func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // effectiveGrant is a grant as a user has it, with where it comes from

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/adgang/adgang/admin"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -205,7 +207,7 @@ func TestAssociationInSecondInstitution(t *testing.T) {
 // answer, with its own CVR or with B's, shows the right scoped to B.
 func TestExternalGroupMemberLogin(t *testing.T) {
 	e := newEnv(t)
-	dec := httptest.NewServer(e.eng.Handler())
+	dec := httptest.NewServer(pdpapi.New(e.eng, pdpapi.Options{Passwords: admin.NewPasswordLogin(e.eng, e.st)}).Handler())
 	t.Cleanup(dec.Close)
 	member := e.newUser(cvrA)
 	g := e.do("superadmin", "POST", "/v1/orgs/"+cvrB+"/groups", map[string]any{"name": "Eksterne sagsbehandlere"})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/adgang/adgang/admin/lifecycle"
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -189,5 +189,5 @@ func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
 }

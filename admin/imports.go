@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -55,10 +56,10 @@ const (
 
 // rowResult is one line of the import report.
 type rowResult struct {
-	Row    int              `json:"row"`
-	Status string           `json:"status"`
-	UserID string           `json:"user_id,omitempty"`
-	Error  *pdp.ErrorDetail `json:"error,omitempty"`
+	Row    int                 `json:"row"`
+	Status string              `json:"status"`
+	UserID string              `json:"user_id,omitempty"`
+	Error  *pdpapi.ErrorDetail `json:"error,omitempty"`
 
 	applyErr error // the row's writes failed after its checks passed
 }
@@ -241,7 +242,7 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, c *caller, 
 }
 
 func writeTooLarge(w http.ResponseWriter) {
-	pdp.WriteJSON(w, http.StatusRequestEntityTooLarge, pdp.ErrorBody{Error: pdp.ErrorDetail{Code: store.ReasonTooLarge,
+	pdpapi.WriteJSON(w, http.StatusRequestEntityTooLarge, pdpapi.ErrorBody{Error: pdpapi.ErrorDetail{Code: store.ReasonTooLarge,
 		Message: fmt.Sprintf("the file is larger than %d bytes; nothing was imported", maxImportBytes)}})
 }
 
@@ -933,10 +934,10 @@ func (im *importer) planDelete(f []string, userID *string) planFunc {
 // rowErrorDetail is the {code, message, rule} of a refused row; the
 // message never holds a CPR number. An error that is not a *store.Error
 // (a store or policy fault) is reported as internal without detail.
-func rowErrorDetail(err error) *pdp.ErrorDetail {
+func rowErrorDetail(err error) *pdpapi.ErrorDetail {
 	var se *store.Error
 	if !errors.As(err, &se) {
-		return &pdp.ErrorDetail{Code: store.EInternal, Message: "internal error"}
+		return &pdpapi.ErrorDetail{Code: store.EInternal, Message: "internal error"}
 	}
 	msg := pdp.MaskCPR(columnMessage(se.Message))
 	if containsCPR(msg) {
@@ -945,7 +946,7 @@ func rowErrorDetail(err error) *pdp.ErrorDetail {
 		// no word boundary): the message is withheld.
 		msg = "the row was refused; the message is withheld because it would contain a CPR number"
 	}
-	return &pdp.ErrorDetail{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
+	return &pdpapi.ErrorDetail{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
 }
 
 // apiFieldColumns names the CSV column of a field of the single-user
@@ -1019,7 +1020,7 @@ func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) erro
 	if im.fatal != nil {
 		d := rowErrorDetail(im.fatal)
 		if isBodyLimit(im.fatal) {
-			d = &pdp.ErrorDetail{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
+			d = &pdpapi.ErrorDetail{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
 				"the file is larger than %d bytes; the rows after row %d were not read", maxImportBytes, im.rows+1)}
 		}
 		head["error"] = d

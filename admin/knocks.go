@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -94,7 +94,7 @@ func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
 }
 
 // Deleting knocks is no adgang.admin action: only the role check applies.
@@ -117,7 +117,7 @@ func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // maxBulk bounds the ids of one bulk request.
@@ -179,7 +179,7 @@ func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
 }
 
 // knockIdentityFree refuses, with a message that says what to do, a knock

@@ -11,6 +11,7 @@ import (
 
 	"github.com/adgang/adgang/admin/lifecycle"
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -31,10 +32,10 @@ type bulkRequest struct {
 
 // bulkResult is one user's line of a bulk answer.
 type bulkResult struct {
-	UserID string           `json:"user_id"`
-	Status string           `json:"status"` // ok | error
-	Detail map[string]any   `json:"detail,omitempty"`
-	Error  *pdp.ErrorDetail `json:"error,omitempty"`
+	UserID string              `json:"user_id"`
+	Status string              `json:"status"` // ok | error
+	Detail map[string]any      `json:"detail,omitempty"`
+	Error  *pdpapi.ErrorDetail `json:"error,omitempty"`
 }
 
 // bulkRequestIn reads the org and the user ids of a bulk route and
@@ -98,8 +99,8 @@ func (s *Server) runBulk(ctx context.Context, c *caller, ids []string, pf func(i
 
 // errorDetail is the JSON error of err, as the single-object routes
 // answer it (masked, no internals).
-func errorDetail(err error) *pdp.ErrorDetail {
-	d := pdp.DetailOf(err)
+func errorDetail(err error) *pdpapi.ErrorDetail {
+	d := pdpapi.DetailOf(err)
 	return &d
 }
 
@@ -233,7 +234,7 @@ func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c 
 	if out.mailID != "" {
 		ans["mail_id"] = out.mailID
 	}
-	pdp.WriteJSON(w, http.StatusOK, ans)
+	pdpapi.WriteJSON(w, http.StatusOK, ans)
 }
 
 func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -260,7 +261,7 @@ func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c 
 			return p, nil
 		})
 	})
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
 }
 
 // activateRequest is the body of POST /v1/activate: the user's own
@@ -325,7 +326,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		s.writeError(w, r, invalid("user_id and one of code or token are required"))
 		return
 	}
-	if !s.activation.source.Take(pdp.SourceOf(r)) || s.activation.user.Limited(req.UserID) {
+	if !s.activation.source.Take(pdpapi.SourceOf(r)) || s.activation.user.Limited(req.UserID) {
 		s.writeError(w, r, pdp.ErrRateLimited)
 		return
 	}
@@ -396,7 +397,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		return
 	}
 	s.activation.user.Reset(req.UserID)
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
 }
 
 // normaliseCode accepts a code as people type it: any case, with or
@@ -599,7 +600,7 @@ func (s *Server) handleBulkStatus(action string) handlerFunc {
 			var out userAnswer
 			return inOrg(cvr, id, s.planUserStatus(c, id, action, &statusRequest{}, &out))
 		})
-		pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+		pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
 	}
 }
 
@@ -647,7 +648,7 @@ func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
 }
 
 // planConfirm confirms a manual association: the L4 clock restarts.
@@ -684,7 +685,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 }
 
 // --- lifecycle preview ---
@@ -821,7 +822,7 @@ func (s *Server) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *
 	if out.mailID != "" {
 		ans["mail_id"] = out.mailID
 	}
-	pdp.WriteJSON(w, http.StatusOK, ans)
+	pdpapi.WriteJSON(w, http.StatusOK, ans)
 }
 
 func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -836,7 +837,7 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
 }
 
 // withPasswordStatus fills the password_status shown to administrators

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adgang/adgang/admin"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
@@ -332,7 +333,7 @@ func TestPasswordAdministration(t *testing.T) {
 		t.Fatal("the mailed secret is not the temporary password")
 	}
 	login := func(pw, next string) *pdp.PasswordAnswer {
-		a, err := e.eng.PasswordLogin(ctx, &pdp.PasswordRequest{Username: "imi.bruger", Password: pw, NewPassword: next}, pdp.RequestMeta{})
+		a, err := admin.NewPasswordLogin(e.eng, e.st).Login(ctx, &pdp.PasswordRequest{Username: "imi.bruger", Password: pw, NewPassword: next}, pdp.RequestMeta{})
 		if err != nil {
 			t.Fatal(err)
 		}

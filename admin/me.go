@@ -3,7 +3,7 @@ package admin
 import (
 	"net/http"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -40,5 +40,5 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -282,5 +282,5 @@ func (s *Server) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -168,5 +169,5 @@ func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
 }

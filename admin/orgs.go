@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -140,7 +140,7 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
+	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
 }
 
 func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -167,7 +167,7 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller)
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
 }
 
 // orgPatchRequest is the body of PATCH /v1/orgs/{cvr}: present fields
@@ -331,5 +331,5 @@ func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *calle
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 )
 
 // Paging of every GET collection (SPEC §8): `limit` (default 100, 1–1000,
@@ -149,5 +149,5 @@ func writePageWith[T any](w http.ResponseWriter, rev uint64, name string, items 
 	for k, v := range extra {
 		body[k] = v
 	}
-	pdp.WriteJSON(w, http.StatusOK, body)
+	pdpapi.WriteJSON(w, http.StatusOK, body)
 }

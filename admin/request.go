@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -96,9 +96,11 @@ func validObjectID(what, id string) error {
 
 func pathVar(r *http.Request, name string) string { return mux.Vars(r)[name] }
 
-// decodeBody decodes a required JSON body strictly (pdp.DecodeJSON:
+// decodeBody decodes a required JSON body strictly (pdpapi.DecodeJSON:
 // unknown fields and trailing data refused).
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error { return pdp.DecodeJSON(w, r, v) }
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	return pdpapi.DecodeJSON(w, r, v)
+}
 
 // decodeOptionalBody is decodeBody for a body that may be absent.
 func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) error {
@@ -113,7 +115,7 @@ func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) error {
 		io.Reader
 		io.Closer
 	}{br, r.Body}
-	return pdp.DecodeJSON(w, r, v)
+	return pdpapi.DecodeJSON(w, r, v)
 }
 
 // parseTimeParam parses a date-time query parameter with store.ParseTime

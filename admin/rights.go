@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -128,7 +129,7 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 	if created {
 		status = http.StatusCreated
 	}
-	pdp.WriteJSON(w, status, map[string]any{"revision": rev, "right": right})
+	pdpapi.WriteJSON(w, status, map[string]any{"revision": rev, "right": right})
 }
 
 // validPrivilegeURI checks a right's privilege URI (empty gets the

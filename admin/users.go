@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -319,7 +319,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		ans["activation"] = a
 	}
-	pdp.WriteJSON(w, http.StatusCreated, ans)
+	pdpapi.WriteJSON(w, http.StatusCreated, ans)
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -342,7 +342,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
 		"admin_roles": nonNil(s.roles.rolesIn(u.ID, u.Org))})
 }
 
@@ -508,7 +508,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 }
 
 func (s *Server) planUserDelete(c *caller, id string) planFunc {
@@ -534,7 +534,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // statusRequest is the optional body of the status routes. until is the
@@ -611,7 +611,7 @@ func (s *Server) handleUserStatus(action string) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+		pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 	}
 }
 

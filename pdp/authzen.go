@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -63,44 +62,26 @@ const (
 	PermitOnFirstPermit = "permit_on_first_permit"
 )
 
-func (e *Engine) handleEvaluation(w http.ResponseWriter, r *http.Request) {
-	var req AZRequest
-	if err := decodeAZ(r, &req); err != nil {
-		WriteError(w, err)
-		return
-	}
-	if err := req.checkSizes(""); err != nil {
-		WriteError(w, err)
-		return
-	}
-	res, err := e.EvaluateAuthZEN(r.Context(), &req, meta(r))
-	if err != nil {
-		WriteError(w, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, res)
-}
-
 // azIdentProps are the properties the login mapping reads as identifiers
 // and names (see loginFromAuthZEN).
 var azIdentProps = []string{"cvr", "p_number", "kind", "auth_method", "certificate_serial", "name", "email", "right"}
 
-// checkSizes refuses an identifier or name field longer than MaxIdentifier
+// CheckSizes refuses an identifier or name field longer than MaxIdentifier
 // bytes (SPEC §8): the entities' type and id, the action's name and the
 // identifier properties of the login mapping.
-func (r *AZRequest) checkSizes(prefix string) error {
+func (r *AZRequest) CheckSizes(prefix string) error {
 	check := func(field string, ent *AZEntity) error {
 		if ent == nil {
 			return nil
 		}
-		if err := checkLen(prefix+field+".type", ent.Type); err != nil {
+		if err := CheckLen(prefix+field+".type", ent.Type); err != nil {
 			return err
 		}
-		if err := checkLen(prefix+field+".id", ent.ID); err != nil {
+		if err := CheckLen(prefix+field+".id", ent.ID); err != nil {
 			return err
 		}
 		for _, k := range azIdentProps {
-			if err := checkLen(prefix+field+".properties."+k, propString(ent.Properties, k)); err != nil {
+			if err := CheckLen(prefix+field+".properties."+k, propString(ent.Properties, k)); err != nil {
 				return err
 			}
 		}
@@ -113,93 +94,9 @@ func (r *AZRequest) checkSizes(prefix string) error {
 		return err
 	}
 	if r.Action != nil {
-		return checkLen(prefix+"action.name", r.Action.Name)
+		return CheckLen(prefix+"action.name", r.Action.Name)
 	}
 	return nil
-}
-
-func (e *Engine) handleEvaluations(w http.ResponseWriter, r *http.Request) {
-	var req AZBatch
-	if err := decodeAZ(r, &req); err != nil {
-		WriteError(w, err)
-		return
-	}
-	semantic := ExecuteAll
-	if req.Options != nil && req.Options.EvaluationsSemantic != "" {
-		semantic = req.Options.EvaluationsSemantic
-	}
-	switch semantic {
-	case ExecuteAll, DenyOnFirstDeny, PermitOnFirstPermit:
-	default:
-		WriteError(w, store.Errorf(store.EInvalid, "options.evaluations_semantic must be execute_all, deny_on_first_deny or permit_on_first_permit"))
-		return
-	}
-	if err := req.checkSizes(""); err != nil {
-		WriteError(w, err)
-		return
-	}
-	for i := range req.Evaluations {
-		if err := req.Evaluations[i].checkSizes(fmt.Sprintf("evaluations[%d].", i)); err != nil {
-			WriteError(w, err)
-			return
-		}
-	}
-	if len(req.Evaluations) == 0 {
-		// No evaluations array: a single evaluation with the top-level values.
-		res, err := e.EvaluateAuthZEN(r.Context(), &req.AZRequest, meta(r))
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, res)
-		return
-	}
-	if len(req.Evaluations) > 1000 {
-		WriteError(w, store.Errorf(store.EInvalid, "at most 1000 evaluations per request"))
-		return
-	}
-	out := make([]*AZResponse, 0, len(req.Evaluations))
-	for i := range req.Evaluations {
-		item := mergeAZ(&req.AZRequest, &req.Evaluations[i])
-		res, err := e.EvaluateAuthZEN(r.Context(), item, meta(r))
-		if err != nil {
-			// A malformed item is denied with its error; the batch goes on.
-			res = &AZResponse{Decision: false, Context: map[string]any{"error": errorContext(err)}}
-		}
-		out = append(out, res)
-		if semantic == DenyOnFirstDeny && !res.Decision || semantic == PermitOnFirstPermit && res.Decision {
-			break
-		}
-	}
-	WriteJSON(w, http.StatusOK, map[string]any{"evaluations": out})
-}
-
-func errorContext(err error) map[string]any {
-	var d ErrorDetail
-	if se, ok := err.(*store.Error); ok {
-		d = ErrorDetail{Code: se.ReasonCode(), Message: MaskCPR(se.Message), Rule: se.Rule}
-	} else {
-		d = ErrorDetail{Code: store.EInternal, Message: "internal error"}
-	}
-	return map[string]any{"status": StatusOf(err), "code": d.Code, "message": d.Message, "rule": d.Rule}
-}
-
-// mergeAZ fills an evaluation item's missing parts from the batch defaults.
-func mergeAZ(def, item *AZRequest) *AZRequest {
-	out := *item
-	if out.Subject == nil {
-		out.Subject = def.Subject
-	}
-	if out.Resource == nil {
-		out.Resource = def.Resource
-	}
-	if out.Action == nil {
-		out.Action = def.Action
-	}
-	if out.Context == nil {
-		out.Context = def.Context
-	}
-	return &out
 }
 
 // EvaluateAuthZEN answers one AuthZEN access evaluation.
@@ -207,7 +104,7 @@ func (e *Engine) EvaluateAuthZEN(ctx context.Context, req *AZRequest, m RequestM
 	if err := req.checkRequired("", ""); err != nil {
 		return nil, err
 	}
-	if err := req.checkSizes(""); err != nil {
+	if err := req.CheckSizes(""); err != nil {
 		return nil, err
 	}
 	if ep := strings.Trim(e.cfg.AuthZENEntrypoint, "/"); ep != "" {
@@ -311,22 +208,6 @@ func (e *Engine) authzenCustom(ctx context.Context, ep string, req *AZRequest, m
 			}
 		}
 	}
-	e.logGeneric("authzen:"+ep, id, rawJSONValue(raw), res.Decision, m, start, rev)
+	e.LogGeneric("authzen:"+ep, id, JSONValue(raw), res.Decision, m, start, rev)
 	return res, nil
-}
-
-// handleAuthZENConfig serves the PDP metadata (AuthZEN 1.0 §9).
-func (e *Engine) handleAuthZENConfig(w http.ResponseWriter, r *http.Request) {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	base := scheme + "://" + r.Host
-	doc := map[string]any{
-		"policy_decision_point":       base,
-		"access_evaluation_endpoint":  base + "/access/v1/evaluation",
-		"access_evaluations_endpoint": base + "/access/v1/evaluations",
-	}
-	e.searchEndpoints(doc, base)
-	WriteJSON(w, http.StatusOK, doc)
 }

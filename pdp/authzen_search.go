@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -39,9 +38,9 @@ const (
 
 // Search kinds: the searched entity.
 const (
-	searchSubject  = "subject"
-	searchResource = "resource"
-	searchAction   = "action"
+	SearchSubject  = "subject"
+	SearchResource = "resource"
+	SearchAction   = "action"
 )
 
 // Search page sizes: the default, and the most one page may hold.
@@ -85,20 +84,6 @@ func withQuiet(ctx context.Context) context.Context { return context.WithValue(c
 
 func isQuiet(ctx context.Context) bool { q, _ := ctx.Value(quietKey{}).(bool); return q }
 
-// decodeAZ reads an AuthZEN body: unknown fields are ignored (AuthZEN 1.0
-// §11.1.1 "receivers MUST ignore unknown fields"); the body must be one
-// JSON object. The decision listener has already bounded its size.
-func decodeAZ(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
-	if err := dec.Decode(v); err != nil {
-		return store.Errorf(store.EInvalid, "malformed JSON body: %s", MaskCPR(err.Error()))
-	}
-	if dec.More() {
-		return store.Errorf(store.EInvalid, "malformed JSON body: trailing data")
-	}
-	return nil
-}
-
 // checkRequired refuses a request that lacks an attribute the information
 // model requires (AuthZEN 1.0 §11.1.1: 400). kind is "" for an access
 // evaluation, or the searched entity, whose id (or, for actions, the
@@ -110,15 +95,15 @@ func (r *AZRequest) checkRequired(prefix, kind string) error {
 		return miss("subject")
 	case r.Subject.Type == "":
 		return miss("subject.type")
-	case r.Subject.ID == "" && kind != searchSubject:
+	case r.Subject.ID == "" && kind != SearchSubject:
 		return miss("subject.id")
 	case r.Resource == nil:
 		return miss("resource")
 	case r.Resource.Type == "":
 		return miss("resource.type")
-	case r.Resource.ID == "" && kind != searchResource:
+	case r.Resource.ID == "" && kind != SearchResource:
 		return miss("resource.id")
-	case kind == searchAction:
+	case kind == SearchAction:
 		return nil
 	case r.Action == nil:
 		return miss("action")
@@ -248,28 +233,6 @@ func (e *Engine) evaluateUnit(ctx context.Context, req *AZRequest, m RequestMeta
 	return res, nil
 }
 
-// handleSearch serves POST /access/v1/search/{kind}.
-func (e *Engine) handleSearch(kind string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var raw json.RawMessage
-		if err := decodeAZ(r, &raw); err != nil {
-			WriteError(w, err)
-			return
-		}
-		var req AZSearchRequest
-		if err := json.Unmarshal(raw, &req); err != nil {
-			WriteError(w, store.Errorf(store.EInvalid, "malformed search request: %s", MaskCPR(err.Error())))
-			return
-		}
-		res, err := e.Search(r.Context(), kind, &req, raw, meta(r))
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, res)
-	}
-}
-
 // Search answers one AuthZEN search (kind "subject", "resource" or
 // "action"); raw is the request as sent, the input of a custom search rule.
 func (e *Engine) Search(ctx context.Context, kind string, req *AZSearchRequest, raw []byte, m RequestMeta) (*AZSearchResponse, error) {
@@ -277,7 +240,7 @@ func (e *Engine) Search(ctx context.Context, kind string, req *AZSearchRequest, 
 	if err := req.checkRequired("", kind); err != nil {
 		return nil, err
 	}
-	if err := req.checkSizes(""); err != nil {
+	if err := req.CheckSizes(""); err != nil {
 		return nil, err
 	}
 	limit := DefaultSearchLimit
@@ -322,7 +285,7 @@ func (e *Engine) Search(ctx context.Context, kind string, req *AZSearchRequest, 
 	}
 	id := uuid.NewString()
 	out.Context = map[string]any{"decision_id": id, "revision": e.store.Revision()}
-	e.logGeneric("authzen:search/"+kind, id, rawJSONValue(raw), map[string]any{"count": len(results)}, m, start, e.store.Revision())
+	e.LogGeneric("authzen:search/"+kind, id, JSONValue(raw), map[string]any{"count": len(results)}, m, start, e.store.Revision())
 	return out, nil
 }
 
@@ -396,7 +359,7 @@ func (e *Engine) storeSearch(ctx context.Context, kind string, req *AZSearchRequ
 		item    func(string) any
 	)
 	switch kind {
-	case searchSubject:
+	case SearchSubject:
 		if req.Subject.Type != AZTypeUser {
 			return nil, false, nil
 		}
@@ -413,7 +376,7 @@ func (e *Engine) storeSearch(ctx context.Context, kind string, req *AZSearchRequ
 			return ok, err
 		}
 		item = func(id string) any { return AZEntity{Type: AZTypeUser, ID: id} }
-	case searchResource:
+	case SearchResource:
 		u, err := e.searchSubjectUser(ctx, req)
 		if err != nil || u == nil {
 			return nil, false, err
@@ -434,7 +397,7 @@ func (e *Engine) storeSearch(ctx context.Context, kind string, req *AZSearchRequ
 			return ok, err
 		}
 		item = func(unit string) any { return AZEntity{Type: unitType, ID: unit} }
-	case searchAction:
+	case SearchAction:
 		u, err := e.searchSubjectUser(ctx, req)
 		if err != nil || u == nil {
 			return nil, false, err
@@ -638,7 +601,7 @@ func (e *Engine) customSearch(ctx context.Context, ep, kind string, raw []byte, 
 			return nil, false, store.Errorf(store.EInternal, "%s answered an entity that is not an object", q)
 		}
 		props, _ := obj["properties"].(map[string]any)
-		if kind == searchAction {
+		if kind == SearchAction {
 			name, ok := obj["name"].(string)
 			if !ok || name == "" {
 				return nil, false, store.Errorf(store.EInternal, "%s answered an action without a name", q)
@@ -668,10 +631,10 @@ func (e *Engine) customSearch(ctx context.Context, ep, kind string, raw []byte, 
 	return out, more, nil
 }
 
-// searchEndpoints adds the served search endpoints to the discovery
+// SearchEndpoints adds the served search endpoints to the discovery
 // document.
-func (e *Engine) searchEndpoints(doc map[string]any, base string) {
-	for _, kind := range []string{searchSubject, searchResource, searchAction} {
+func (e *Engine) SearchEndpoints(doc map[string]any, base string) {
+	for _, kind := range []string{SearchSubject, SearchResource, SearchAction} {
 		if e.hasSearch(kind) {
 			doc[fmt.Sprintf("search_%s_endpoint", kind)] = base + "/access/v1/search/" + kind
 		}

@@ -232,3 +232,10 @@ func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *Policy
 	c.entries[key] = e
 	c.bytes += e.size
 }
+
+// CacheStats is the decision cache's own accounting: its entries and
+// their approximate bytes (tests and diagnostics).
+func (e *Engine) CacheStats() (entries int, bytes int64) { return e.cache.stats() }
+
+// CacheCounts is the decision cache's hits and misses since start.
+func (e *Engine) CacheCounts() (hits, misses uint64) { return e.cache.counts() }

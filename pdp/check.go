@@ -31,20 +31,31 @@ func (v *Verdict) First() *Reason {
 // input shape is documented in policies/README.md. A missing or broken
 // policy refuses (fail closed).
 func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict {
+	v, err := adminInput(input)
+	if err != nil {
+		return refused(ReasonPolicyError, "the policy input could not be built")
+	}
 	return e.check(ctx, AdminQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
 		return ps.admin, ps.hasAdmin
-	}, input)
+	}, v)
 }
 
 // CheckPassword asks data.adgang.password.decision whether a new password
 // is acceptable (L8). The password itself never reaches a log.
 func (e *Engine) CheckPassword(ctx context.Context, password string, reused bool) *Verdict {
-	return e.check(ctx, PasswordQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
-		return ps.password, ps.hasPassword
-	}, map[string]any{"password": password, "reused": reused})
+	return e.CheckPasswordChange(ctx, PasswordCheck{Password: password, Reused: reused})
 }
 
-func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) (rego.PreparedEvalQuery, bool), input map[string]any) *Verdict {
+// CheckPasswordChange asks data.adgang.password.decision whether a user
+// may change to a new password (L8: the password rules, and no change
+// while the password is blocked). The password never reaches a log.
+func (e *Engine) CheckPasswordChange(ctx context.Context, c PasswordCheck) *Verdict {
+	return e.check(ctx, PasswordQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
+		return ps.password, ps.hasPassword
+	}, passwordCheckInput(c))
+}
+
+func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) (rego.PreparedEvalQuery, bool), input ast.Value) *Verdict {
 	ps := e.policy.Load()
 	if ps == nil {
 		return refused(ReasonPolicyUnavailable, "no valid policy is loaded")
@@ -53,11 +64,7 @@ func (e *Engine) check(ctx context.Context, query string, pick func(*PolicySet) 
 	if !ok {
 		return refused(ReasonPolicyUnavailable, query+" is not defined by the loaded policy set")
 	}
-	v, err := ast.InterfaceToValue(input)
-	if err != nil {
-		return refused(ReasonPolicyError, "the policy input could not be built")
-	}
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(v))
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		e.log.Error().Err(err).Str("query", query).Msg("policy evaluation failed")
 		return refused(ReasonPolicyError, "the policy could not be evaluated")

@@ -1,27 +1,19 @@
 package pdp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/open-policy-agent/opa/v1/ast"
 	opametrics "github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/server/types"
-	"github.com/open-policy-agent/opa/v1/server/writer"
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/lineage"
 	"github.com/open-policy-agent/opa/v1/util"
-	"github.com/open-policy-agent/opa/v1/version"
 )
 
 // OPA Data API parity (issue 16): the decision listener answers
@@ -38,66 +30,14 @@ import (
 // is empty.
 const DefaultDecision = "adgang/login/decision"
 
-// dataOpts are a Data API request's query parameters.
-type dataOpts struct {
-	explain    types.ExplainModeV1
-	pretty     bool
-	metrics    bool
-	instrument bool
-	provenance bool
-	strict     bool
-}
-
-func parseDataOpts(u *url.URL) dataOpts {
-	return dataOpts{
-		explain:    explainParam(u),
-		pretty:     boolParam(u, types.ParamPrettyV1),
-		metrics:    boolParam(u, types.ParamMetricsV1),
-		instrument: boolParam(u, types.ParamInstrumentV1),
-		provenance: boolParam(u, types.ParamProvenanceV1),
-		strict:     boolParam(u, types.ParamStrictBuiltinErrors),
-	}
-}
-
-// boolParam reads a boolean query parameter as OPA does: present without
-// a value, or any value "true" (any case).
-func boolParam(u *url.URL, name string) bool {
-	if u.RawQuery == "" {
-		return false
-	}
-	p, ok := u.Query()[name]
-	if !ok {
-		return false
-	}
-	if len(p) == 1 && p[0] == "" {
-		return true
-	}
-	for _, x := range p {
-		if strings.EqualFold(x, "true") {
-			return true
-		}
-	}
-	return false
-}
-
-func explainParam(u *url.URL) types.ExplainModeV1 {
-	if u.RawQuery == "" {
-		return types.ExplainOffV1
-	}
-	for _, x := range u.Query()[types.ParamExplainV1] {
-		switch m := types.ExplainModeV1(x); m {
-		case types.ExplainNotesV1, types.ExplainFailsV1, types.ExplainFullV1, types.ExplainDebugV1:
-			return m
-		}
-	}
-	return types.ExplainOffV1
-}
-
-// dataPath is the path after prefix of r's escaped URL path, "" for the
-// root document.
-func dataPath(r *http.Request, prefix string) string {
-	p := strings.TrimPrefix(r.URL.EscapedPath(), prefix)
-	return strings.TrimPrefix(p, "/")
+// DataOpts are a Data API request's query parameters (OPA's names).
+type DataOpts struct {
+	Explain    types.ExplainModeV1 // ?explain=
+	Pretty     bool                // ?pretty
+	Metrics    bool                // ?metrics
+	Instrument bool                // ?instrument
+	Provenance bool                // ?provenance
+	Strict     bool                // ?strict-builtin-errors
 }
 
 // pathRef turns a URL path into a data reference as OPA does: each
@@ -123,13 +63,16 @@ func pathRef(p string) (ast.Ref, error) {
 	return ref, nil
 }
 
-// dataQuery is a prepared Data API query and what it was asked with.
-type dataQuery struct {
-	ref  ast.Ref
-	path string // the ref as a slash path, for the decision log and metrics
+// DataQuery is a prepared Data API query and what it was asked with.
+type DataQuery struct {
+	Ref  ast.Ref
+	Path string // the ref as a slash path, for the decision log and metrics
 }
 
-func newDataQuery(p string) (*dataQuery, *types.ErrorV1) {
+// NewDataQuery is the query of a Data API path (segments unescaped, an
+// integer segment an array index); an invalid path is OPA's
+// invalid_parameter error.
+func NewDataQuery(p string) (*DataQuery, *types.ErrorV1) {
 	ref, err := pathRef(p)
 	if err != nil {
 		return nil, types.NewErrorV1(types.CodeInvalidParameter, "invalid path: %v", err)
@@ -142,7 +85,7 @@ func newDataQuery(p string) (*dataQuery, *types.ErrorV1) {
 			parts = append(parts, t.Value.String())
 		}
 	}
-	return &dataQuery{ref: ref, path: strings.Join(parts, "/")}, nil
+	return &DataQuery{Ref: ref, Path: strings.Join(parts, "/")}, nil
 }
 
 // preparedData returns the prepared query of ref (strict: with strict
@@ -180,52 +123,52 @@ func (ps *PolicySet) preparedData(ctx context.Context, ref ast.Ref, strict bool)
 	return &q, nil
 }
 
-// dataEval is one evaluation's outcome.
-type dataEval struct {
-	result   *any
-	explain  types.TraceV1
-	revision uint64
+// DataResult is one Data API evaluation's outcome.
+type DataResult struct {
+	Result   *any // nil: undefined
+	Explain  types.TraceV1
+	Revision uint64 // the store revision the answer reflects
 }
 
-// evalData evaluates q over input (nil: no input) with opts; rawInput is
+// EvalData evaluates q over input (nil: no input) with opts; rawInput is
 // the input's JSON (for the store-enriched login paths) or nil.
-func (e *Engine) evalData(ctx context.Context, q *dataQuery, input ast.Value, rawInput []byte, decisionID string, o dataOpts, m opametrics.Metrics) (dataEval, error) {
-	if q.path == "adgang/login" || strings.HasPrefix(q.path, "adgang/login/") {
-		if res, ok, err := e.enrichedLogin(ctx, refQuery(q.ref), rawInput, decisionID); ok || err != nil {
+func (e *Engine) EvalData(ctx context.Context, q *DataQuery, input ast.Value, rawInput []byte, decisionID string, o DataOpts, m opametrics.Metrics) (DataResult, error) {
+	if q.Path == "adgang/login" || strings.HasPrefix(q.Path, "adgang/login/") {
+		if res, ok, err := e.enrichedLogin(ctx, refQuery(q.Ref), rawInput, decisionID); ok || err != nil {
 			if err != nil {
-				return dataEval{}, err
+				return DataResult{}, err
 			}
-			out := dataEval{revision: res.revision}
+			out := DataResult{Revision: res.revision}
 			if res.result != nil {
 				v := res.result
-				out.result = &v
+				out.Result = &v
 			}
 			return out, nil
 		}
 	}
 	ps := e.policy.Load()
 	if ps == nil {
-		return dataEval{}, types.NewErrorV1(types.CodeInternal, "no policy loaded")
+		return DataResult{}, types.NewErrorV1(types.CodeInternal, "no policy loaded")
 	}
-	pq, err := ps.preparedData(ctx, q.ref, o.strict)
+	pq, err := ps.preparedData(ctx, q.Ref, o.Strict)
 	if err != nil {
-		return dataEval{}, err
+		return DataResult{}, err
 	}
 	var buf *topdown.BufferTracer
-	if o.explain != types.ExplainOffV1 {
+	if o.Explain != types.ExplainOffV1 {
 		buf = topdown.NewBufferTracer()
 	}
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalMetrics(m), rego.EvalQueryTracer(buf), rego.EvalInstrument(o.instrument))
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(input), rego.EvalMetrics(m), rego.EvalQueryTracer(buf), rego.EvalInstrument(o.Instrument))
 	if err != nil {
-		return dataEval{}, err
+		return DataResult{}, err
 	}
-	out := dataEval{revision: e.store.Revision()}
+	out := DataResult{Revision: e.store.Revision()}
 	if len(rs) > 0 {
 		v := rs[0].Expressions[0].Value
-		out.result = &v
+		out.Result = &v
 	}
-	if buf != nil && (out.result != nil || o.explain == types.ExplainFullV1) {
-		out.explain = explanation(o, *buf)
+	if buf != nil && (out.Result != nil || o.Explain == types.ExplainFullV1) {
+		out.Explain = explanation(o, *buf)
 	}
 	return out, nil
 }
@@ -243,9 +186,10 @@ func refQuery(ref ast.Ref) string {
 	return q
 }
 
-func explanation(o dataOpts, trace []*topdown.Event) types.TraceV1 {
+// explanation is the trace OPA answers for o.Explain.
+func explanation(o DataOpts, trace []*topdown.Event) types.TraceV1 {
 	var events []*topdown.Event
-	switch o.explain {
+	switch o.Explain {
 	case types.ExplainNotesV1:
 		events = lineage.Notes(trace)
 	case types.ExplainFailsV1:
@@ -255,383 +199,38 @@ func explanation(o dataOpts, trace []*topdown.Event) types.TraceV1 {
 	case types.ExplainDebugV1:
 		events = lineage.Debug(trace)
 	}
-	t, err := types.NewTraceV1(events, o.pretty)
+	t, err := types.NewTraceV1(events, o.Pretty)
 	if err != nil {
 		return nil
 	}
 	return t
 }
 
-// provenance is OPA's provenance block: the embedded OPA's version and
-// build (Adgang loads no bundles).
-func provenance() *types.ProvenanceV1 {
-	return &types.ProvenanceV1{Version: version.Version, Vcs: version.Vcs, Timestamp: version.Timestamp, Hostname: version.Hostname}
-}
-
-// writeOPAError writes err as OPA's server does: {code, message, errors}
-// with OPA's status (OPA's own writer picks both by the error's type);
-// Adgang's own errors keep their status and code. The answer is masked: a
-// CPR number never leaves in an error.
-func writeOPAError(w http.ResponseWriter, err error) {
-	rec := newErrorRecorder()
-	var ae *storeErr
-	if errors.As(err, &ae) {
-		d := DetailOf(ae.err)
-		writer.Error(rec, StatusOf(ae.err), types.NewErrorV1(d.Code, "%s", d.Message))
-	} else {
-		writer.ErrorAuto(rec, err)
-	}
-	rec.flush(w)
-}
-
-// opaError writes an error of the given status and code in OPA's shape.
-func opaError(w http.ResponseWriter, status int, code string, err error) {
-	rec := newErrorRecorder()
-	writer.ErrorString(rec, status, code, err)
-	rec.flush(w)
-}
-
-// storeErr marks an Adgang error (store.Error) inside the Data API.
-type storeErr struct{ err error }
-
-func (s *storeErr) Error() string { return s.err.Error() }
-func (s *storeErr) Unwrap() error { return s.err }
-
-// readDataBody parses a POST /v1/data body as OPA does: JSON (or YAML by
-// Content-Type) {input, …}; an empty body has no input.
-func readDataBody(r *http.Request) (*types.DataRequestV1, []byte, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("body could not be read: %w", err)
-	}
-	var req types.DataRequestV1
-	if strings.Contains(r.Header.Get("Content-Type"), "yaml") {
-		if len(body) > 0 {
-			if err := util.Unmarshal(body, &req); err != nil {
-				return nil, nil, fmt.Errorf("body contains malformed input document: %w", err)
-			}
-		}
-	} else if err := util.NewJSONDecoder(bytes.NewReader(body)).Decode(&req); err != nil && err != io.EOF {
-		return nil, nil, fmt.Errorf("body contains malformed input document: %w", err)
-	}
-	return &req, body, nil
-}
-
-// inputValue converts a decoded input; raw is its JSON for the login paths.
-func inputValue(x *any) (ast.Value, []byte, error) {
-	if x == nil {
-		return nil, nil, nil
-	}
-	v, err := ast.InterfaceToValue(*x)
-	if err != nil {
-		return nil, nil, err
-	}
-	raw, err := json.Marshal(*x)
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, raw, nil
-}
-
-// handleDataAPI serves GET and POST /v1/data[/{path}].
-func (e *Engine) handleDataAPI(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	m := opametrics.New()
-	m.Timer(opametrics.ServerHandler).Start()
-	o := parseDataOpts(r.URL)
-	id := uuid.NewString()
-	q, qerr := newDataQuery(dataPath(r, "/v1/data"))
-	m.Timer(opametrics.RegoInputParse).Start()
-	var input ast.Value
-	var raw []byte
-	var goInput *any
-	if r.Method == http.MethodGet {
-		if inputs := r.URL.Query()[types.ParamInputV1]; len(inputs) > 0 {
-			var x any
-			if err := util.UnmarshalJSON([]byte(inputs[len(inputs)-1]), &x); err != nil {
-				opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, fmt.Errorf("parameter contains malformed input document: %w", err))
-				return
-			}
-			goInput = &x
-		}
-	} else {
-		req, _, err := readDataBody(r)
-		if err != nil {
-			opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, err)
-			return
-		}
-		goInput = req.Input
-	}
-	var err error
-	if input, raw, err = inputValue(goInput); err != nil {
-		opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, err)
-		return
-	}
-	m.Timer(opametrics.RegoInputParse).Stop()
-	if qerr != nil {
-		writer.Error(w, http.StatusBadRequest, qerr)
-		return
-	}
-	ev, err := e.evalData(r.Context(), q, input, raw, id, o, m)
-	m.Timer(opametrics.ServerHandler).Stop()
-	if err != nil {
-		writeOPAError(w, wrapStoreErr(err))
-		return
-	}
-	resp := types.DataResponseV1{DecisionID: id, Result: ev.result, Explanation: ev.explain}
-	if r.Method == http.MethodPost && input == nil {
-		resp.Warning = types.NewWarning(types.CodeAPIUsageWarn, types.MsgInputKeyMissing)
-	}
-	if o.metrics || o.instrument {
-		resp.Metrics = m.All()
-	}
-	if o.provenance {
-		resp.Provenance = provenance()
-	}
-	e.logGeneric(q.path, id, rawJSONValue(raw), resultValue(ev.result), meta(r), start, ev.revision)
-	writer.JSONOK(w, resp, o.pretty)
-}
-
-func resultValue(r *any) any {
-	if r == nil {
-		return nil
-	}
-	return *r
-}
-
-// wrapStoreErr marks Adgang's own errors so writeOPAError keeps their
-// status; OPA's and Rego's errors go to OPA's writer as they are.
-func wrapStoreErr(err error) error {
-	var ev1 *types.ErrorV1
-	if errors.As(err, &ev1) {
-		return err
-	}
-	if _, ok := err.(interface{ ReasonCode() string }); ok {
-		return &storeErr{err}
-	}
-	return err
-}
-
-// handleDefaultDecision serves POST /: OPA's default decision, the rule
-// named by Config.DefaultDecision (default adgang/login/decision). The
-// body is the input itself and the answer is the bare result; an
-// undefined decision is 404 undefined_document.
-func (e *Engine) handleDefaultDecision(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	id := uuid.NewString()
-	q, qerr := newDataQuery(e.defaultDecision())
-	if qerr != nil {
-		writer.Error(w, http.StatusBadRequest, qerr)
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, errors.New("body could not be read"))
-		return
-	}
-	var x any
-	if strings.Contains(r.Header.Get("Content-Type"), "yaml") {
-		if len(body) > 0 {
-			err = util.Unmarshal(body, &x)
-		}
-	} else if derr := util.NewJSONDecoder(bytes.NewReader(body)).Decode(&x); derr != nil && derr != io.EOF {
-		err = derr
-	}
-	if err != nil {
-		opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, fmt.Errorf("unexpected parse error for input: body contains malformed input document: %w", err))
-		return
-	}
-	input, raw, err := inputValue(&x)
-	if err != nil {
-		opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, err)
-		return
-	}
-	ev, err := e.evalData(r.Context(), q, input, raw, id, dataOpts{}, opametrics.NoOp())
-	if err != nil {
-		writeOPAError(w, wrapStoreErr(err))
-		return
-	}
-	e.logGeneric(q.path, id, rawJSONValue(raw), resultValue(ev.result), meta(r), start, ev.revision)
-	if ev.result == nil {
-		msg := types.MsgMissingError
-		if ps := e.policy.Load(); ps != nil && len(ps.compiler.GetRulesForVirtualDocument(q.ref)) > 0 {
-			msg = types.MsgFoundUndefinedError
-		}
-		writer.Error(w, http.StatusNotFound, types.NewErrorV1(types.CodeUndefinedDocument, "%v: %v", msg, q.ref))
-		return
-	}
-	writer.JSONOK(w, *ev.result, boolParam(r.URL, types.ParamPrettyV1))
-}
-
-func (e *Engine) defaultDecision() string {
+// DefaultDecisionPath is the rule POST / evaluates: Config.DefaultDecision
+// or DefaultDecision.
+func (e *Engine) DefaultDecisionPath() string {
 	if d := strings.Trim(e.cfg.DefaultDecision, "/"); d != "" {
 		return d
 	}
 	return DefaultDecision
 }
 
-// batchRequest is the body of POST /v1/batch/data/{path}: named inputs and
-// a common input merged into each (the input's own values win).
-type batchRequest struct {
-	Inputs      map[string]*any `json:"inputs"`
-	CommonInput *any            `json:"common_input"`
+// HasRules reports whether the serving policy set defines rules at ref
+// (an undefined answer then says the document was found but undefined).
+func (e *Engine) HasRules(ref ast.Ref) bool {
+	ps := e.policy.Load()
+	return ps != nil && len(ps.compiler.GetRulesForVirtualDocument(ref)) > 0
 }
 
-// batchItem is one answer of a batch: a DataResponseV1 or an error, with
-// http_status_code when the batch is mixed (207).
-type batchItem struct {
-	HTTPStatusCode string              `json:"http_status_code,omitempty"`
-	DecisionID     string              `json:"decision_id,omitempty"`
-	Result         *any                `json:"result,omitempty"`
-	Explanation    types.TraceV1       `json:"explanation,omitempty"`
-	Metrics        types.MetricsV1     `json:"metrics,omitempty"`
-	Provenance     *types.ProvenanceV1 `json:"provenance,omitempty"`
-	Code           string              `json:"code,omitempty"`
-	Message        string              `json:"message,omitempty"`
-	Errors         []any               `json:"errors,omitempty"`
-}
-
-// handleBatchData serves POST /v1/batch/data/{path} (Enterprise OPA's
-// batch API, open source since 2025): every input is evaluated as by
-// POST /v1/data/{path}; 200 when all succeed, 500 when all fail, 207
-// (each answer with http_status_code "200" or "500") when mixed.
-func (e *Engine) handleBatchData(w http.ResponseWriter, r *http.Request) {
-	o := parseDataOpts(r.URL)
-	batchID := uuid.NewString()
-	q, qerr := newDataQuery(dataPath(r, "/v1/batch/data"))
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, errors.New("body could not be read"))
-		return
+// JSONValue is raw decoded as JSON, nil when empty or malformed: the
+// input as a decision-log line records it.
+func JSONValue(raw []byte) any {
+	if len(raw) == 0 {
+		return nil
 	}
-	var req batchRequest
-	if err := util.NewJSONDecoder(bytes.NewReader(body)).Decode(&req); err != nil && err != io.EOF {
-		opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, fmt.Errorf("body contains malformed input document: %w", err))
-		return
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
 	}
-	if qerr != nil {
-		writer.Error(w, http.StatusBadRequest, qerr)
-		return
-	}
-	if len(req.Inputs) > 1000 {
-		opaError(w, http.StatusBadRequest, types.CodeInvalidParameter, errors.New("at most 1000 inputs per batch"))
-		return
-	}
-	items := make(map[string]*batchItem, len(req.Inputs))
-	ok, failed := 0, 0
-	for key, in := range req.Inputs {
-		start := time.Now()
-		m := opametrics.New()
-		id := uuid.NewString()
-		merged := mergeInput(req.CommonInput, in)
-		input, raw, err := inputValue(merged)
-		var ev dataEval
-		if err == nil {
-			ev, err = e.evalData(r.Context(), q, input, raw, id, o, m)
-		}
-		if err != nil {
-			failed++
-			items[key] = batchError(err, id)
-			continue
-		}
-		ok++
-		it := &batchItem{DecisionID: id, Result: ev.result, Explanation: ev.explain}
-		if o.metrics || o.instrument {
-			it.Metrics = m.All()
-		}
-		if o.provenance {
-			it.Provenance = provenance()
-		}
-		items[key] = it
-		e.logGeneric(q.path, id, rawJSONValue(raw), resultValue(ev.result), meta(r), start, ev.revision)
-	}
-	status := http.StatusOK
-	switch {
-	case failed > 0 && ok > 0:
-		status = http.StatusMultiStatus
-		for _, it := range items {
-			if it.Code != "" {
-				it.HTTPStatusCode = "500"
-			} else {
-				it.HTTPStatusCode = "200"
-			}
-		}
-	case failed > 0:
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	if o.pretty {
-		enc.SetIndent("", "  ")
-	}
-	_ = enc.Encode(map[string]any{"batch_decision_id": batchID, "responses": items})
-}
-
-// batchError is the error answer of one batch input, in OPA's error shape.
-func batchError(err error, id string) *batchItem {
-	rec := newErrorRecorder()
-	writeOPAError(rec, wrapStoreErr(err))
-	var ev struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Errors  []any  `json:"errors"`
-	}
-	_ = json.Unmarshal(rec.body.Bytes(), &ev)
-	return &batchItem{DecisionID: id, Code: ev.Code, Message: ev.Message, Errors: ev.Errors}
-}
-
-// errorRecorder captures an error answer written by OPA's writer.
-type errorRecorder struct {
-	h      http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func newErrorRecorder() *errorRecorder {
-	return &errorRecorder{h: http.Header{}, status: http.StatusOK}
-}
-
-func (e *errorRecorder) Header() http.Header         { return e.h }
-func (e *errorRecorder) WriteHeader(code int)        { e.status = code }
-func (e *errorRecorder) Write(b []byte) (int, error) { return e.body.Write(b) }
-
-// flush writes the recorded answer to w with every CPR number masked.
-func (e *errorRecorder) flush(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.status)
-	_, _ = io.WriteString(w, MaskCPR(e.body.String()))
-}
-
-// mergeInput merges common into in (both objects: in's values win,
-// nested objects merged); otherwise in, or common when in is absent.
-func mergeInput(common, in *any) *any {
-	if common == nil {
-		return in
-	}
-	if in == nil {
-		return common
-	}
-	merged := mergeValues(*common, *in)
-	return &merged
-}
-
-func mergeValues(common, in any) any {
-	cm, ok1 := common.(map[string]any)
-	im, ok2 := in.(map[string]any)
-	if !ok1 || !ok2 {
-		return in
-	}
-	out := make(map[string]any, len(cm)+len(im))
-	for k, v := range cm {
-		out[k] = v
-	}
-	for k, v := range im {
-		if c, ok := out[k]; ok {
-			out[k] = mergeValues(c, v)
-		} else {
-			out[k] = v
-		}
-	}
-	return out
+	return v
 }

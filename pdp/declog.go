@@ -183,9 +183,9 @@ func (e *Engine) finish(_ context.Context, path string, req *LoginRequest, d *De
 	ev.Array("reasons", codes).Msg("decision")
 }
 
-// logGeneric records a decision-log line for a Data API or AuthZEN
+// LogGeneric records a decision-log line for a Data API or AuthZEN
 // evaluation of arbitrary input.
-func (e *Engine) logGeneric(path, decisionID string, input any, result any, meta RequestMeta, start time.Time, revision uint64) {
+func (e *Engine) LogGeneric(path, decisionID string, input any, result any, meta RequestMeta, start time.Time, revision uint64) {
 	elapsed := time.Since(start)
 	res := resultLabel(result)
 	label := path

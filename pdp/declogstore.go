@@ -1,10 +1,8 @@
 package pdp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"sync"
 	"time"
 
@@ -212,52 +210,31 @@ func (p *pendingLog) wait() error {
 // losslessTimeout bounds how long an answer waits for its log entry.
 const losslessTimeout = 5 * time.Second
 
-// withDurableLog holds every answer of the decision listener in lossless
-// mode until the decisions it made are durable in the stored decision
-// log; when one cannot be made durable, the answer is replaced by 503
-// {error:{code:"decision_log_unavailable"}} (fail closed: no decision is
-// answered that the log may not have).
-func (e *Engine) withDurableLog(next http.Handler) http.Handler {
-	if e.dlog == nil || !e.dlog.lossless {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), losslessTimeout)
-		defer cancel()
-		p := &pendingLog{ctx: ctx}
-		buf := &heldResponse{h: w.Header(), status: http.StatusOK}
-		next.ServeHTTP(buf, r.WithContext(context.WithValue(r.Context(), pendingLogKey{}, p)))
-		if err := p.wait(); err != nil {
+// LosslessLog reports whether answers must wait for their decision-log
+// entries (--decision-log-mode lossless with a stored decision log).
+func (e *Engine) LosslessLog() bool { return e.dlog != nil && e.dlog.lossless }
+
+// WithPendingLog returns a context whose decisions collect their stored
+// log writes, and wait, which returns once every one of them is durable
+// (an error when one is not, within losslessTimeout). cancel releases the
+// context. Only meaningful when LosslessLog.
+func (e *Engine) WithPendingLog(ctx context.Context) (_ context.Context, wait func() error, cancel func()) {
+	tctx, cancel := context.WithTimeout(ctx, losslessTimeout)
+	p := &pendingLog{ctx: tctx}
+	wait = func() error {
+		err := p.wait()
+		if err != nil {
 			e.log.Error().Err(err).Msg("decision log entry not durable: answer refused (lossless mode)")
-			w.Header().Del("Content-Encoding")
-			WriteJSON(w, http.StatusServiceUnavailable, ErrorBody{Error: ErrorDetail{Code: ReasonDecisionLogUnavailable,
-				Message: "the decision could not be logged durably (lossless decision log); try again"}})
-			return
 		}
-		w.WriteHeader(buf.status)
-		_, _ = w.Write(buf.body.Bytes())
-	})
-}
-
-// heldResponse keeps an answer until it may be released.
-type heldResponse struct {
-	h      http.Header
-	status int
-	wrote  bool
-	body   bytes.Buffer
-}
-
-func (h *heldResponse) Header() http.Header { return h.h }
-
-func (h *heldResponse) WriteHeader(code int) {
-	if !h.wrote {
-		h.status, h.wrote = code, true
+		return err
 	}
+	return context.WithValue(ctx, pendingLogKey{}, p), wait, cancel
 }
 
-func (h *heldResponse) Write(b []byte) (int, error) {
-	h.wrote = true
-	return h.body.Write(b)
+// MetaOf is the decision-log facts of a request with id requestID whose
+// context ctx may carry a pending log (WithPendingLog).
+func MetaOf(ctx context.Context, requestID string) RequestMeta {
+	return RequestMeta{RequestID: requestID, pending: pendingFrom(ctx)}
 }
 
 // storeDecision queues rec for the stored decision log (when it is on)

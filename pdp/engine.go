@@ -118,8 +118,7 @@ type Engine struct {
 	// dependency tracking; entries are then valid for one revision only).
 	deps depChecker
 
-	passwords *passwordThrottle // password login budgets per source and username
-	dlog      *declogWriter     // the stored decision log; nil when off
+	dlog *declogWriter // the stored decision log; nil when off
 
 	knockHook atomic.Pointer[KnockHook] // runs in the knock flush transaction (knockhook.go)
 
@@ -159,7 +158,6 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 		cache:   newDecisionCache(cacheSize(cfg.CacheSize), cacheBytes(cfg.CacheBytes)),
 		logins:  make(chan loginTouch, 8192),
 	}
-	e.passwords = newPasswordThrottle(cfg.Now)
 	e.deps, _ = st.(depChecker)
 	if cfg.DecisionLog != nil {
 		l := zerolog.New(cfg.DecisionLog).With().Timestamp().Logger()
@@ -389,7 +387,7 @@ func (r *LoginRequest) Validate() error {
 		{"subject.certificate_serial", s.CertificateSerial}, {"subject.name", s.Name},
 		{"subject.email", s.Email}, {"service", r.Service}, {"right", r.Right}, {"p_number", r.PNumber},
 	} {
-		if err := checkLen(f.name, f.v); err != nil {
+		if err := CheckLen(f.name, f.v); err != nil {
 			return err
 		}
 	}
@@ -468,7 +466,7 @@ type Decision struct {
 	// validUntil is the policy's valid_until_ns: when the clock alone could
 	// change this answer (zero: never). It bounds the decision cache.
 	validUntil time.Time
-	// body is the JSON answer after "decision_id" (see appendJSON), encoded
+	// body is the JSON answer after "decision_id" (see AppendJSON), encoded
 	// once per computed decision and shared by its cached copies.
 	body []byte
 	// compact: Rights is nil and Reasons carry only code, rule and info;
@@ -548,9 +546,9 @@ func (d *Decision) encodeBody() {
 	d.body = b[1:] // without the opening brace
 }
 
-// appendJSON appends the JSON answer of d, the same as encoding/json gives
+// AppendJSON appends the JSON answer of d, the same as encoding/json gives
 // for Decision, from the body encoded once per computed decision.
-func (d *Decision) appendJSON(dst []byte) []byte {
+func (d *Decision) AppendJSON(dst []byte) []byte {
 	if d.body == nil {
 		d.encodeBody()
 	}
@@ -573,6 +571,13 @@ const (
 	RuleFailClosed          = "fail_closed"
 )
 
+// Denied is a deny decision with one reason and a new decision id, for a
+// login refused before the login rules run (a wrong password).
+func Denied(code, rule, msg string, revision uint64) *Decision {
+	return &Decision{DecisionID: newDecisionID(), Rights: []RightScope{},
+		Reasons: []Reason{{Code: code, Rule: rule, Message: msg}}, Revision: revision}
+}
+
 func failClosed(d *Decision, code, msg string) *Decision {
 	d.Allow = false
 	d.Rights = []RightScope{}
@@ -584,7 +589,7 @@ func failClosed(d *Decision, code, msg string) *Decision {
 // with a fail_closed reason, never an allow. Only a malformed request
 // returns an error.
 func (e *Engine) Login(ctx context.Context, req *LoginRequest, meta RequestMeta) (*Decision, error) {
-	d, err := e.loginAnswer(ctx, req, meta)
+	d, err := e.LoginAnswer(ctx, req, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -594,9 +599,9 @@ func (e *Engine) Login(ctx context.Context, req *LoginRequest, meta RequestMeta)
 	return d, nil
 }
 
-// loginAnswer is Login for the HTTP handler: a cached decision comes back
+// LoginAnswer is Login for the HTTP handler: a cached decision comes back
 // compact (its encoded answer only), which is all the handler writes.
-func (e *Engine) loginAnswer(ctx context.Context, req *LoginRequest, meta RequestMeta) (*Decision, error) {
+func (e *Engine) LoginAnswer(ctx context.Context, req *LoginRequest, meta RequestMeta) (*Decision, error) {
 	start := time.Now()
 	if err := req.Validate(); err != nil {
 		return nil, err

@@ -119,16 +119,21 @@ func userTerm(u *store.User) *ast.Term {
 	if u.DeactivatedUntil != nil {
 		items = append(items, item("deactivated_until_ns", nsT(*u.DeactivatedUntil)))
 	}
-	if p := u.Password; p != nil {
-		items = append(items, item("password", obj(
-			item("temporary", boolT(p.Temporary)),
-			item("changed_at_ns", nsT(p.ChangedAt)),
-			item("blocked", boolT(p.Blocked)),
-		)))
-	} else {
-		items = append(items, item("password", nullT))
-	}
+	items = append(items, item("password", passwordTerm(u.Password)))
 	return obj(items...)
+}
+
+// passwordTerm is a stored local password as every policy reads it
+// (adgang.login's user.password, adgang.password's status input).
+func passwordTerm(p *store.Password) *ast.Term {
+	if p == nil {
+		return nullT
+	}
+	return obj(
+		item("temporary", boolT(p.Temporary)),
+		item("changed_at_ns", nsT(p.ChangedAt)),
+		item("blocked", boolT(p.Blocked)),
+	)
 }
 
 func orgTerm(o *store.Org) *ast.Term {
@@ -317,4 +322,44 @@ func orgTermShared(o *store.Org) *ast.Term {
 	c.m[o] = t
 	c.mu.Unlock()
 	return t
+}
+
+// PasswordCheck is what adgang.password decides a new password on (see
+// policies/README.md, "adgang.password input").
+type PasswordCheck struct {
+	Password string // the proposed password
+	Reused   bool   // it is one of the latest store.PasswordHistory passwords
+	Blocked  bool   // the user's current password is blocked (L8)
+}
+
+// passwordCheckInput is the data.adgang.password.decision input of c.
+func passwordCheckInput(c PasswordCheck) ast.Value {
+	return ast.NewObject(item("password", strT(c.Password)), item("reused", boolT(c.Reused)), item("blocked", boolT(c.Blocked)))
+}
+
+// passwordBlockInput is the data.adgang.password.block_after_failures
+// input: the count of wrong passwords in a row.
+func passwordBlockInput(failures int) ast.Value {
+	return ast.NewObject(item("failures", ast.IntNumberTerm(failures)))
+}
+
+// passwordStatusInput is the data.adgang.password.status input: the
+// stored password, its organisation (settings.password_max_age_days) and
+// the time to judge it at.
+func passwordStatusInput(p *store.Password, org *store.Org, now time.Time) ast.Value {
+	items := [][2]*ast.Term{item("password", passwordTerm(p)), item("now_ns", nsT(now))}
+	if org != nil {
+		items = append(items, item("org", orgTerm(org)))
+	}
+	return ast.NewObject(items...)
+}
+
+// adminInput is the data.adgang.admin.decision input. The change service
+// gathers its facts and builds it as plain maps (policies/README.md,
+// "adgang.admin input"); it is converted here, the one place the admin
+// input becomes a policy value.
+// TODO(R3): when admin's input building moves with its call site, build
+// the terms here from typed facts instead of converting maps.
+func adminInput(in map[string]any) (ast.Value, error) {
+	return ast.InterfaceToValue(in)
 }

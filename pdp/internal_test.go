@@ -37,14 +37,14 @@ func TestDecisionAppendJSON(t *testing.T) {
 			t.Errorf("expand gave\n %+v %+v\nwant\n %+v %+v", c.Rights, c.Reasons, d.Rights, d.Reasons)
 		}
 		for range 2 { // encoded once, then reused
-			got := d.appendJSON(nil)
+			got := d.AppendJSON(nil)
 			var a, b any
 			if err := json.Unmarshal(got, &a); err != nil {
-				t.Fatalf("appendJSON gave invalid JSON %s: %v", got, err)
+				t.Fatalf("AppendJSON gave invalid JSON %s: %v", got, err)
 			}
 			_ = json.Unmarshal(want, &b)
 			if !reflect.DeepEqual(a, b) {
-				t.Errorf("appendJSON\n got %s\nwant %s", got, want)
+				t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
 			}
 		}
 	}

@@ -71,7 +71,7 @@ func (e *Engine) metricPath(path string) string {
 	}
 	kp := e.paths.Load()
 	if kp == nil || kp.ps != ps {
-		kp = &knownPaths{ps: ps, paths: policyPaths(ps.Modules())}
+		kp = &knownPaths{ps: ps, paths: policyPaths(ps.modules)}
 		e.paths.Store(kp)
 	}
 	if kp.paths[path] {
@@ -118,3 +118,8 @@ func refSegments(ref ast.Ref) []string {
 	}
 	return out
 }
+
+// StoreFailed counts a store read or write that failed on the decision
+// path (adgang_store_errors_total), for callers outside the engine such
+// as the password login.
+func (e *Engine) StoreFailed() { e.metrics.storeErrors.Inc() }

@@ -1,26 +1,15 @@
 package pdp
 
 import (
-	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // StoreKind is the /health answer's store.kind of the embedded Badger
 // store (SPEC §8: "badger" or "postgres").
 const StoreKind = "badger"
-
-// HealthHandler serves GET /health, the same answer on every listener
-// (SPEC §8: the admin listener answers the decision listener's /health).
-func (e *Engine) HealthHandler() http.Handler { return http.HandlerFunc(e.handleHealth) }
-
-// MetricsHandler serves the engine's Prometheus registry, the one the
-// admin API's metrics are registered on as well.
-func (e *Engine) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(e.cfg.Registry, promhttp.HandlerOpts{})
-}
 
 // Registry is the Prometheus registry the engine's metrics are on; other
 // parts of the service (the admin API) register theirs beside them.
@@ -99,3 +88,7 @@ func resultLabel(result any) string {
 	}
 	return "deny"
 }
+
+// Now is the engine's clock (Config.Now), which the listeners' throttles
+// share so tests can move it.
+func (e *Engine) Now() time.Time { return e.cfg.Now() }

@@ -108,9 +108,6 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 	return ps, nil
 }
 
-// Modules returns the parsed modules of the set (read-only).
-func (ps *PolicySet) Modules() map[string]*ast.Module { return ps.modules }
-
 // HasRule reports whether the set defines something at the data reference
 // (e.g. "data.adgang.login.decision").
 func (ps *PolicySet) HasRule(query string) bool {

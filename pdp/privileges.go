@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -236,28 +235,16 @@ type PrivilegesAnswer struct {
 	Revision   uint64 `json:"revision"`
 }
 
-// handlePrivileges serves POST /v1/privileges: a login request answered
-// with the decision as an OIO BPP PrivilegeList (base64 in JSON, or the
-// XML itself with ?format=xml).
-func (e *Engine) handlePrivileges(w http.ResponseWriter, r *http.Request) {
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "xml" {
-		WriteError(w, store.Errorf(store.EInvalid, "format must be json or xml"))
-		return
-	}
-	var req LoginRequest
-	if err := DecodeJSON(w, r, &req); err != nil {
-		WriteError(w, err)
-		return
-	}
-	d, err := e.Login(r.Context(), &req, meta(r))
+// Privileges is the login decision of req and its OIO BPP PrivilegeList
+// (POST /v1/privileges). Without the rights catalogue the decision fails
+// closed: no privilege is named.
+func (e *Engine) Privileges(ctx context.Context, req *LoginRequest, m RequestMeta) (*Decision, *PrivilegeList, error) {
+	d, err := e.Login(ctx, req, m)
 	if err != nil {
-		WriteError(w, err)
-		return
+		return nil, nil, err
 	}
-	uris, err := e.privilegeURIs(r.Context())
+	uris, err := e.PrivilegeURIs(ctx)
 	if err != nil {
-		// Fail closed: without the catalogue no privilege is named.
 		d = failClosed(d, ReasonStoreUnavailable, "the rights catalogue could not be read")
 	}
 	list := PrivilegesOf(d, func(right string) string {
@@ -266,21 +253,11 @@ func (e *Engine) handlePrivileges(w http.ResponseWriter, r *http.Request) {
 		}
 		return "urn:dk:adgang:" + right
 	})
-	xmlDoc := list.MarshalBPP()
-	if format == "xml" {
-		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-		w.Header().Set("Adgang-Decision-Id", d.DecisionID)
-		w.Header().Set("Adgang-Revision", fmt.Sprint(d.Revision))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(xmlDoc)
-		return
-	}
-	WriteJSON(w, http.StatusOK, PrivilegesAnswer{DecisionID: d.DecisionID, Allow: d.Allow,
-		Privileges: base64.StdEncoding.EncodeToString(xmlDoc), Revision: d.Revision})
+	return d, list, nil
 }
 
-// privilegeURIs maps every right of the catalogue to its privilege URI.
-func (e *Engine) privilegeURIs(ctx context.Context) (map[string]string, error) {
+// PrivilegeURIs maps every right of the catalogue to its privilege URI.
+func (e *Engine) PrivilegeURIs(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	err := e.store.View(ctx, func(tx *store.Tx) error {
 		rights, err := tx.ListRights()

@@ -1,8 +1,6 @@
 package pdp
 
 import (
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -134,22 +132,4 @@ func (t *Throttle) evict(at time.Time) {
 		delete(t.keys, k)
 		drop--
 	}
-}
-
-// SourceOf is the throttling key of a request's source: the peer IP
-// address (IPv6 by its /64, which one host usually holds). Forwarding
-// headers are not trusted: they are the client's to choose.
-func SourceOf(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return ip.String()
 }

@@ -21,7 +21,7 @@ reasons := sort(_reasons)
 
 _reasons := union({
 	password_too_short, password_needs_upper, password_needs_lower,
-	password_needs_digit, password_reused,
+	password_needs_digit, password_reused, password_blocked,
 })
 
 # _min_length is the minimum number of characters (not bytes: Æ is one).
@@ -87,6 +87,19 @@ password_needs_digit contains lib.reason("password_needs_digit", "L8", "the pass
 #   seed: 003_5f84fadfd940cc68.txt
 password_reused contains lib.reason("password_reused", "L8", "the password was one of the last 5 passwords") if {
 	input.reused == true
+}
+
+# METADATA
+# title: L8 a blocked password is not changed
+# description: >-
+#   While the password is blocked (input.blocked, after repeated failures)
+#   it cannot be replaced at login, not even with the right old password;
+#   an administrator must unblock it first. The login decision denies the
+#   same login (adgang.login password_blocked).
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+password_blocked contains lib.reason("password_blocked", "L8", "the password is blocked; an administrator must unblock it") if {
+	input.blocked == true
 }
 
 # _max_failures is how many wrong passwords in a row block an account.

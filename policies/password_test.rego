@@ -68,6 +68,18 @@ test_l8_not_reused_allowed if {
 	d.allow == true
 }
 
+test_l8_blocked_password_not_changed if {
+	d := password.decision with input as {"password": "Sommer2025", "reused": false, "blocked": true}
+	d.allow == false
+	codes(d) == {"password_blocked"}
+	d.reasons[0].rule == "L8"
+}
+
+test_l8_unblocked_password_changed if {
+	d := password.decision with input as {"password": "Sommer2025", "reused": false, "blocked": false}
+	d.allow == true
+}
+
 test_l8_every_failure_reported if {
 	d := check("abc")
 	codes(d) == {"password_too_short", "password_needs_upper", "password_needs_digit"}

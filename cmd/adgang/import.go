@@ -261,7 +261,7 @@ func importRefused(resp *http.Response, isJSON, printJSON bool, stdout io.Writer
 }
 
 // errorDetail is the {code, message, rule} of the admin API's errors and
-// of a refused row (pdp.ErrorDetail on the wire).
+// of a refused row (pdpapi.ErrorDetail on the wire).
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`

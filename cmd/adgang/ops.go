@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 )
 
 // commit is set at build time with -ldflags "-X main.commit=…" (the
@@ -61,8 +62,8 @@ func parseLogLevel(s string) (zerolog.Level, error) {
 // serves /metrics); every other request goes to the admin API.
 func withOps(h http.Handler, eng *pdp.Engine) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /health", eng.HealthHandler())
-	mux.Handle("GET /metrics", eng.MetricsHandler())
+	mux.Handle("GET /health", pdpapi.HealthHandler(eng))
+	mux.Handle("GET /metrics", pdpapi.MetricsHandler(eng))
 	mux.Handle("/", h)
 	return mux
 }

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -126,7 +127,7 @@ func runPrivileges(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 		if resp.StatusCode != http.StatusOK {
-			var eb pdp.ErrorBody
+			var eb pdpapi.ErrorBody
 			if json.Unmarshal(body, &eb) == nil && eb.Error.Code != "" {
 				return fmt.Errorf("privileges: %s: %s (%s)", resp.Status, eb.Error.Message, eb.Error.Code)
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/adgang/adgang/admin/lifecycle"
 	"github.com/adgang/adgang/admin/outbox"
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -269,14 +270,68 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // Run opens the store, loads the policies and starts the listeners. It
 // returns once they accept connections; Close stops everything.
 func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
+	st, err := m.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	declog, err := m.decisionLog(stdout)
+	if err != nil {
+		return err
+	}
+	eng, err := m.startEngine(ctx, st, declog)
+	if err != nil {
+		return err
+	}
+	adminTLS, decisionTLS, err := listenerTLS(&m.Config)
+	if err != nil {
+		return err
+	}
+	if err := m.startDecisionListener(eng, st, decisionTLS); err != nil {
+		return err
+	}
+	adm, err := admin.New(ctx, admin.Config{Store: st, Engine: eng, JWKSFile: m.Config.JWKSFile, JWTIssuer: m.Config.JWTIssuer,
+		JWTAudience: m.Config.JWTAudience, Logger: m.Logger.With().Str("component", "admin").Logger()})
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	m.admin = adm
+	h, err := m.adminHandler(adm)
+	if err != nil {
+		return err
+	}
+	if m.AdminURL, err = m.listen(m.Config.AdminAddr, withOps(h, eng), "admin", adminTLS); err != nil {
+		return err
+	}
+	m.startJobs(st, eng, adm)
+	return nil
+}
+
+// adminHandler is the admin API, with the admin console under /console/
+// unless --console=false.
+func (m *Main) adminHandler(adm *admin.Server) (http.Handler, error) {
+	h := adm.Handler()
+	if !m.Config.Console {
+		return h, nil
+	}
+	con, err := console.New(console.Config{API: h, Logger: m.Logger.With().Str("component", "console").Logger()})
+	if err != nil {
+		return nil, fmt.Errorf("admin console: %w", err)
+	}
+	return con.Mount(h), nil
+}
+
+// openStore opens the store in the data directory (with the CPR key),
+// applies the bootstrap token and the demo data, and warns when no admin
+// token exists.
+func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 	cfg := &m.Config
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	if cfg.CPRKey == nil {
 		key, err := m.loadCPRKey()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		cfg.CPRKey = key
 	}
@@ -288,11 +343,27 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		MinFreeDisk:   cfg.MinFreeDisk,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m.Store = st
-	// Bootstrap before the demo data: on an empty store both apply, and
-	// the demo's own token must not count as an earlier bootstrap.
+	if err := m.seedStore(ctx, st); err != nil {
+		return nil, err
+	}
+	if cfg.BootstrapToken == "" {
+		var tokens []*store.Token
+		_ = st.View(ctx, func(tx *store.Tx) (err error) { tokens, err = tx.ListTokens(); return })
+		if len(tokens) == 0 {
+			m.Logger.Warn().Msg("no admin API token exists: stop the server and run `adgang token create --superadmin` or, on a store never bootstrapped, set ADGANG_BOOTSTRAP_TOKEN")
+		}
+	}
+	return st, nil
+}
+
+// seedStore applies the bootstrap token, then the demo data. Bootstrap
+// goes first: on an empty store both apply, and the demo's own token must
+// not count as an earlier bootstrap.
+func (m *Main) seedStore(ctx context.Context, st *store.Store) error {
+	cfg := &m.Config
 	if cfg.BootstrapToken != "" {
 		created, err := admin.Bootstrap(ctx, st, cfg.BootstrapToken)
 		if err != nil {
@@ -304,44 +375,47 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 			m.Logger.Info().Msg("the store was bootstrapped before: ADGANG_BOOTSTRAP_TOKEN is ignored (bootstrapping happens once per store); remove it from the environment")
 		}
 	}
-	if cfg.Demo {
-		loaded, err := loadDemo(ctx, st)
-		if err != nil {
-			return fmt.Errorf("demo data: %w", err)
-		}
-		if loaded {
-			path, err := writeDemoToken(ctx, st, cfg.DataDir)
-			if err != nil {
-				return fmt.Errorf("demo admin token: %w", err)
-			}
-			m.Logger.Info().Str("token_file", path).Msg("demo data loaded; a superadmin token for the admin API is in token_file")
-		} else {
-			m.Logger.Info().Msg("store not empty: demo data not loaded")
-		}
+	if !cfg.Demo {
+		return nil
 	}
-	if cfg.BootstrapToken == "" {
-		var tokens []*store.Token
-		_ = st.View(ctx, func(tx *store.Tx) (err error) { tokens, err = tx.ListTokens(); return })
-		if len(tokens) == 0 {
-			m.Logger.Warn().Msg("no admin API token exists: stop the server and run `adgang token create --superadmin` or, on a store never bootstrapped, set ADGANG_BOOTSTRAP_TOKEN")
-		}
+	loaded, err := loadDemo(ctx, st)
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
 	}
+	if !loaded {
+		m.Logger.Info().Msg("store not empty: demo data not loaded")
+		return nil
+	}
+	path, err := writeDemoToken(ctx, st, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("demo admin token: %w", err)
+	}
+	m.Logger.Info().Str("token_file", path).Msg("demo data loaded; a superadmin token for the admin API is in token_file")
+	return nil
+}
 
-	var declog io.Writer
-	switch cfg.DecisionLog {
+// decisionLog is where --decision-log writes: nil when off, stdout,
+// stderr or a file opened for appending (closed by Close).
+func (m *Main) decisionLog(stdout io.Writer) (io.Writer, error) {
+	switch m.Config.DecisionLog {
 	case "off", "":
+		return nil, nil
 	case "stdout":
-		declog = stdout
+		return stdout, nil
 	case "stderr":
-		declog = os.Stderr
-	default:
-		fh, err := os.OpenFile(cfg.DecisionLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("decision log: %w", err)
-		}
-		m.declogFh = fh
-		declog = fh
+		return os.Stderr, nil
 	}
+	fh, err := os.OpenFile(m.Config.DecisionLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("decision log: %w", err)
+	}
+	m.declogFh = fh
+	return fh, nil
+}
+
+// startEngine loads the policies and starts the decision engine.
+func (m *Main) startEngine(ctx context.Context, st *store.Store, declog io.Writer) (*pdp.Engine, error) {
+	cfg := &m.Config
 	eng, err := pdp.New(ctx, st, pdp.Config{
 		Policies:          pdp.Source{Dir: cfg.PoliciesDir, Extra: cfg.ExtraPaths},
 		WatchInterval:     cfg.WatchInterval,
@@ -357,16 +431,20 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		DefaultDecision:      cfg.DefaultDecision,
 	})
 	if err != nil {
-		return fmt.Errorf("policies: %w", err)
+		return nil, fmt.Errorf("policies: %w", err)
 	}
 	m.Engine = eng
-	adminTLS, decisionTLS, err := listenerTLS(cfg)
-	if err != nil {
-		return err
-	}
-	decisionHandler := eng.Handler()
+	return eng, nil
+}
+
+// startDecisionListener serves the decision API (pdp/api). It reaches
+// the password login of the change service through
+// pdpapi.PasswordLogins: pdp/api never imports admin.
+func (m *Main) startDecisionListener(eng *pdp.Engine, st *store.Store, decisionTLS *tls.Config) error {
+	cfg := &m.Config
+	decisionHandler := pdpapi.New(eng, pdpapi.Options{Passwords: admin.NewPasswordLogin(eng, st)}).Handler()
 	if cfg.DecisionToken != "" {
-		decisionHandler = pdp.RequireBearer(cfg.DecisionToken, decisionHandler)
+		decisionHandler = pdpapi.RequireBearer(cfg.DecisionToken, decisionHandler)
 	}
 	url, err := m.listen(cfg.DecisionAddr, decisionHandler, "decision", decisionTLS)
 	if err != nil {
@@ -379,24 +457,13 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		}
 	}
 	m.DecisionURL = url
+	return nil
+}
 
-	adm, err := admin.New(ctx, admin.Config{Store: st, Engine: eng, JWKSFile: cfg.JWKSFile, JWTIssuer: cfg.JWTIssuer,
-		JWTAudience: cfg.JWTAudience, Logger: m.Logger.With().Str("component", "admin").Logger()})
-	if err != nil {
-		return fmt.Errorf("admin API: %w", err)
-	}
-	m.admin = adm
-	adminHandler := adm.Handler()
-	if cfg.Console {
-		con, err := console.New(console.Config{API: adminHandler, Logger: m.Logger.With().Str("component", "console").Logger()})
-		if err != nil {
-			return fmt.Errorf("admin console: %w", err)
-		}
-		adminHandler = con.Mount(adminHandler)
-	}
-	if m.AdminURL, err = m.listen(cfg.AdminAddr, withOps(adminHandler, eng), "admin", adminTLS); err != nil {
-		return err
-	}
+// startJobs starts the lifecycle runner and the outbox delivery when
+// configured; Close stops them.
+func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
+	cfg := &m.Config
 	if cfg.LifecycleInterval > 0 {
 		runner := &lifecycle.Runner{Store: st, Policy: eng, Interval: cfg.LifecycleInterval,
 			Logger: m.Logger.With().Str("component", "lifecycle").Logger(),
@@ -414,7 +481,6 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		go func() { defer close(m.outboxDone); d.Start(octx) }()
 		m.Logger.Info().Str("smtp_addr", cfg.SMTPAddr).Msg("outbox delivery on")
 	}
-	return nil
 }
 
 // listen serves h on addr, over TLS when tlsCfg is set. It warns when a

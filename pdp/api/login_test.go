@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -35,12 +36,12 @@ func TestLoginRules(t *testing.T) {
 		notWant   []string
 		scopeAll  *bool
 		scopeP    []string
-		rightsLen int // -1 = don't check
+		rightsLen *int // nil: not checked
 	}{
 		{name: "D1 allowed with a direct P grant", req: pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "eksamensdatabasen"},
-			allow: true, scopeP: []string{pA1}, scopeAll: ptr(false), rightsLen: 1},
+			allow: true, scopeP: []string{pA1}, scopeAll: ptr(false), rightsLen: ptr(1)},
 		{name: "D1 no grant for the service", req: pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "amp"},
-			want: []string{"no_grant/D1"}, rightsLen: 0},
+			want: []string{"no_grant/D1"}, rightsLen: ptr(0)},
 		{name: "D1 asked right not held", req: pdp.LoginRequest{Subject: subj("ida", cvrB), Service: "amp", Right: "amp.lba"},
 			want: []string{"no_grant/D1"}},
 		{name: "D2 unknown user", req: pdp.LoginRequest{Subject: subj("unknown", cvrA), Service: "eksamensdatabasen"},
@@ -84,7 +85,7 @@ func TestLoginRules(t *testing.T) {
 		{name: "D9 forbidden Webservice asked for", req: pdp.LoginRequest{Subject: subj("ida", cvrB), Service: "amp", Right: "amp.webservice"},
 			want: []string{"forbidden_right/D9"}},
 		{name: "D9 forbidden grants reported while another right allows", req: pdp.LoginRequest{Subject: subj("ida", cvrB), Service: "amp"},
-			allow: true, want: []string{"forbidden_right/D9"}, rightsLen: 1},
+			allow: true, want: []string{"forbidden_right/D9"}, rightsLen: ptr(1)},
 		{name: "D10 deprecated right gives nothing", req: pdp.LoginRequest{Subject: subj("jens", cvrB), Service: "amp"},
 			want: []string{"deprecated_right/D10", "no_grant/D1"}},
 		{name: "D11 CVR grant overrides P grant", req: pdp.LoginRequest{Subject: subj("bob", cvrA), Service: "eksamensdatabasen", Right: eks},
@@ -160,8 +161,11 @@ func TestLoginRules(t *testing.T) {
 					t.Errorf("scope.p_numbers = %v, want %v", sc.PNumbers, tc.scopeP)
 				}
 			}
-			if tc.rightsLen > 0 && len(d.Rights) != tc.rightsLen {
-				t.Errorf("rights = %+v, want %d", d.Rights, tc.rightsLen)
+			if tc.rightsLen != nil && len(d.Rights) != *tc.rightsLen {
+				t.Errorf("rights = %+v, want %d", d.Rights, *tc.rightsLen)
+			}
+			if !tc.allow && len(d.Rights) != 0 {
+				t.Errorf("a deny has rights %+v", d.Rights)
 			}
 		})
 	}
@@ -188,7 +192,7 @@ func TestLoginBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var body pdp.ErrorBody
+			var body api.ErrorBody
 			if got := e.post("/v1/decisions/login", tc.body, &body); got != tc.want {
 				t.Fatalf("status %d, want %d", got, tc.want)
 			}

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -27,7 +28,7 @@ func (e *env) passwordFrom(source string, req pdp.PasswordRequest) (int, pdp.Pas
 	defer resp.Body.Close()
 	var body struct {
 		pdp.PasswordAnswer
-		Error pdp.ErrorDetail `json:"error"`
+		Error api.ErrorDetail `json:"error"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body.PasswordAnswer, body.Error.Code

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"
@@ -13,11 +13,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 )
 
 // send posts raw bytes with optional headers and returns the status and
 // the decoded error body (if the answer is one).
-func (e *env) send(path string, body []byte, headers map[string]string) (int, pdp.ErrorBody) {
+func (e *env) send(path string, body []byte, headers map[string]string) (int, api.ErrorBody) {
 	e.t.Helper()
 	req, err := http.NewRequest(http.MethodPost, e.srv.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -33,7 +34,7 @@ func (e *env) send(path string, body []byte, headers map[string]string) (int, pd
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var eb pdp.ErrorBody
+	var eb api.ErrorBody
 	_ = json.Unmarshal(raw, &eb)
 	return resp.StatusCode, eb
 }
@@ -72,7 +73,7 @@ func padded(t *testing.T, n int) []byte {
 // served.
 func TestDecisionRouteBodyLimit(t *testing.T) {
 	e := newEnv(t, pdp.Config{})
-	over := padded(t, pdp.MaxDecisionBody+1)
+	over := padded(t, api.MaxDecisionBody+1)
 	routes := []string{"/v1/decisions/login", "/v1/data/adgang/login/decision", "/v1/data/adgang/lib",
 		"/v1/data", "/access/v1/evaluation", "/access/v1/evaluations", "/v1/authn/password", "/v1/no/such/route"}
 	for _, path := range routes {
@@ -99,7 +100,7 @@ func TestDecisionRouteBodyLimit(t *testing.T) {
 			}
 		}
 	}
-	at := padded(t, pdp.MaxDecisionBody)
+	at := padded(t, api.MaxDecisionBody)
 	for _, tc := range []struct {
 		name    string
 		body    []byte
@@ -109,7 +110,7 @@ func TestDecisionRouteBodyLimit(t *testing.T) {
 		{"gzip", gzipped(t, at), map[string]string{"Content-Encoding": "gzip"}},
 	} {
 		if status, eb := e.send("/v1/decisions/login", tc.body, tc.headers); status != http.StatusOK {
-			t.Errorf("body of exactly %d bytes (%s): status %d %+v", pdp.MaxDecisionBody, tc.name, status, eb)
+			t.Errorf("body of exactly %d bytes (%s): status %d %+v", api.MaxDecisionBody, tc.name, status, eb)
 		}
 	}
 	if status, _ := e.send("/v1/decisions/login", []byte("not gzip"), map[string]string{"Content-Encoding": "gzip"}); status != http.StatusBadRequest {

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"
@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adgang/adgang/admin"
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
 )
@@ -212,7 +214,7 @@ func newEnvWithStore(t *testing.T, st *store.Store, cfg pdp.Config) *env {
 		t.Fatalf("pdp.New: %v", err)
 	}
 	e.eng = eng
-	e.srv = httptest.NewServer(eng.Handler())
+	e.srv = httptest.NewServer(handler(eng, st))
 	t.Cleanup(func() { e.srv.Close(); eng.Close() })
 	return e
 }
@@ -279,4 +281,10 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// handler is the decision listener over eng as cmd wires it, with the
+// change service's password login.
+func handler(eng *pdp.Engine, st *store.Store) http.Handler {
+	return api.New(eng, api.Options{Passwords: admin.NewPasswordLogin(eng, st)}).Handler()
 }

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -250,7 +251,7 @@ func TestAuthZENConformance(t *testing.T) {
 		"action":       {"subject": bob, "resource": org},
 	} {
 		for _, path := range []string{"/access/v1/evaluation", "/access/v1/evaluations"} {
-			var er pdp.ErrorBody
+			var er api.ErrorBody
 			if status := e.post(path, body, &er); status != http.StatusBadRequest || !strings.Contains(er.Error.Message, name) {
 				t.Errorf("%s without %s: %d %+v, want 400 naming it", path, name, status, er)
 			}
@@ -367,7 +368,7 @@ resource_search := [{"type": input.resource.type, "id": id} | some id in ["789",
 		t.Errorf("resource search pages = %s", got)
 	}
 	// No action_search rule: 404, and not in the metadata.
-	var er pdp.ErrorBody
+	var er api.ErrorBody
 	if status := e.post("/access/v1/search/action", `{"subject":{"type":"user","id":"alice@example.com"},
 		"resource":{"type":"account","id":"123"}}`, &er); status != http.StatusNotFound {
 		t.Errorf("undefined action_search: %d %+v, want 404", status, er)

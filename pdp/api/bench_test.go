@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
 )
@@ -24,7 +25,7 @@ var benchStores struct {
 }
 
 // openBenchStore opens (once per process) the data set of n users. It is
-// generated once into ../.bench-data/users-<n> (git-ignored; ADGANG_BENCH_DATA
+// generated once into ../../.bench-data/users-<n> (git-ignored; ADGANG_BENCH_DATA
 // names another directory) and reused by later runs: generating a million
 // users takes minutes.
 func openBenchStore(b *testing.B, n int) *store.Store {
@@ -35,7 +36,7 @@ func openBenchStore(b *testing.B, n int) *store.Store {
 	}
 	root := os.Getenv("ADGANG_BENCH_DATA")
 	if root == "" {
-		root = filepath.Join("..", ".bench-data")
+		root = filepath.Join("..", "..", ".bench-data")
 	}
 	dir := filepath.Join(root, fmt.Sprintf("users-%d", n))
 	done := filepath.Join(dir, "generated")
@@ -203,7 +204,7 @@ func BenchmarkDecisionParallel(b *testing.B) {
 // (no network), to show the cost of JSON in and out.
 func BenchmarkDecisionHTTP(b *testing.B) {
 	eng, req := benchEngine(b, pdp.Config{})
-	h := eng.Handler()
+	h := api.New(eng, api.Options{}).Handler()
 	body := []byte(fmt.Sprintf(`{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":"eksamensdatabasen"}`,
 		req.Subject.ID, req.Subject.CVR))
 	b.ReportAllocs()

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/policies"
 	"github.com/adgang/adgang/store"
 )
@@ -299,7 +300,7 @@ decision := {"decision": true, "context": {"reason": "owner"}} if {
 			}
 		})
 	}
-	var bad pdp.ErrorBody
+	var bad api.ErrorBody
 	if status := custom.post("/access/v1/evaluations", `{"evaluations":[],"options":{"evaluations_semantic":"maybe"}}`, &bad); status != 400 {
 		t.Fatalf("unknown semantic: status %d", status)
 	}

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ func opaBinary(t *testing.T) string {
 	if p := os.Getenv("ADGANG_OPA"); p != "" {
 		return p
 	}
-	p, err := filepath.Abs(filepath.Join("..", ".tools", "bin", "opa"))
+	p, err := filepath.Abs(filepath.Join("..", "..", ".tools", "bin", "opa"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestOPADifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
-	srv := httptest.NewServer(eng.Handler())
+	srv := httptest.NewServer(handler(eng, st))
 	t.Cleanup(srv.Close)
 
 	reqs := diffRequests()

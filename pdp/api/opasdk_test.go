@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ import (
 // evaluateDefault (POST /, the login decision) and evaluateBatch
 // (POST /v1/batch/data: all-success 200, mixed 207).
 func TestOPATypeScriptSDK(t *testing.T) {
-	modules, err := filepath.Abs(filepath.Join("..", ".tools", "node", "node_modules"))
+	modules, err := filepath.Abs(filepath.Join("..", "..", ".tools", "node", "node_modules"))
 	if err != nil {
 		t.Fatal(err)
 	}

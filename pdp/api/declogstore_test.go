@@ -1,4 +1,4 @@
-package pdp_test
+package api_test
 
 import (
 	"bytes"
@@ -164,7 +164,7 @@ func TestDecisionLogLossless(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := &env{t: t, st: st, eng: eng, srv: httptest.NewServer(eng.Handler()), now: now}
+		e := &env{t: t, st: st, eng: eng, srv: httptest.NewServer(handler(eng, st)), now: now}
 		t.Cleanup(func() { e.srv.Close(); eng.Close() })
 		return e
 	}
@@ -233,7 +233,7 @@ func BenchmarkDecisionLogMode(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer eng.Close()
-			srv := httptest.NewServer(eng.Handler())
+			srv := httptest.NewServer(handler(eng, st))
 			defer srv.Close()
 			body, _ := json.Marshal(pdp.LoginRequest{Subject: subj("alice", cvrA), Service: "eksamensdatabasen"})
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
