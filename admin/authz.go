@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -396,42 +395,39 @@ func (ri *roleIndex) signal() {
 	}
 }
 
-// affected lists what a batch of audit events may have changed.
+// affected lists what a batch of store changes may have changed.
 type affected struct {
 	full     bool            // a right changed: rebuild everything
 	subjects map[string]bool // users (ids) and token subjects to recompute
 	groups   map[string]bool // groups whose members (past and present) to recompute
 	tokens   map[string]bool // token ids to reload
-	// created are users whose only event is their creation: they hold
+	// created are users whose only change is their creation: they hold
 	// nothing but what their P-unit's system group holds (an implicit
-	// membership no event names), so they are read only when that group
+	// membership no change names), so they are read only when that group
 	// holds an admin right.
 	created map[string]bool
 }
 
-func affectedBy(events []store.AuditEvent) affected {
+// affectedBy reads the store's typed changes: a right change rebuilds
+// everything; a token, a group deletion and a group's grants name what to
+// reload; every other change that names a user recomputes that user.
+func affectedBy(changes []store.Change) affected {
 	a := affected{subjects: map[string]bool{}, groups: map[string]bool{}, tokens: map[string]bool{}, created: map[string]bool{}}
-	for _, ev := range events {
+	for _, c := range changes {
 		switch {
-		case strings.HasPrefix(ev.Type, "right."):
+		case c.Kind == store.ChangeRight:
 			a.full = true
-		case strings.HasPrefix(ev.Type, "token."):
-			a.tokens[ev.Object] = true
-		case ev.Type == "group.delete":
-			a.groups[ev.Object] = true
-		case ev.Type == "grant.create" || ev.Type == "grant.delete":
-			if ht, _ := ev.Details["holder_type"].(string); ht == store.HolderGroup {
-				if id, _ := ev.Details["holder_id"].(string); id != "" {
-					a.groups[id] = true
-				}
-			}
+		case c.Kind == store.ChangeToken:
+			a.tokens[c.Object] = true
+		case c.Kind == store.ChangeGroup && c.Op == store.OpDelete, c.Kind == store.ChangeGrant && c.GroupID != "":
+			a.groups[c.GroupID] = true
 		}
 		switch {
-		case ev.UserID == "":
-		case ev.Type == "user.create":
-			a.created[ev.UserID] = true
+		case c.UserID == "":
+		case c.Kind == store.ChangeUser && c.Op == store.OpCreate:
+			a.created[c.UserID] = true
 		default:
-			a.subjects[ev.UserID] = true
+			a.subjects[c.UserID] = true
 		}
 	}
 	for id := range a.subjects {
@@ -440,9 +436,9 @@ func affectedBy(events []store.AuditEvent) affected {
 	return a
 }
 
-// apply brings the links of everything the events touched up to date.
-func (ri *roleIndex) apply(ctx context.Context, events []store.AuditEvent) error {
-	a := affectedBy(events)
+// apply brings the links of everything the changes touched up to date.
+func (ri *roleIndex) apply(ctx context.Context, changes []store.Change) error {
+	a := affectedBy(changes)
 	if a.full {
 		return ri.rebuild(ctx)
 	}

@@ -313,9 +313,9 @@ func routeOf(r *http.Request) string {
 }
 
 // followFeed keeps the role links current from the store's change feed,
-// reads changes the feed dropped from the audit log, and drops links whose
-// grant expired.
-func (s *Server) followFeed(ctx context.Context, feed <-chan store.Change, last uint64) {
+// reads commits the feed dropped from the store's recent changes, and
+// drops links whose grant expired.
+func (s *Server) followFeed(ctx context.Context, feed <-chan store.Commit, last uint64) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	arm := func() {
@@ -333,19 +333,19 @@ func (s *Server) followFeed(ctx context.Context, feed <-chan store.Change, last 
 			if !ok {
 				return
 			}
-			events := ch.Events
+			changes := ch.Changes
 			if ch.Revision > last+1 {
-				missed, err := s.eventsBetween(ctx, last, ch.Revision)
+				missed, err := s.changesBetween(last, ch.Revision)
 				if err != nil {
 					s.log.Warn().Err(err).Msg("admin: read missed changes; rebuilding role links")
 					s.rebuildRoles(ctx)
-					events = nil
+					changes = nil
 				} else {
-					events = append(missed, events...)
+					changes = append(missed, changes...)
 				}
 			}
 			last = max(last, ch.Revision)
-			if err := s.roles.apply(ctx, events); err != nil {
+			if err := s.roles.apply(ctx, changes); err != nil {
 				s.log.Error().Err(err).Msg("admin: update role links")
 				s.rebuildRoles(ctx)
 			}
@@ -366,29 +366,28 @@ func (s *Server) rebuildRoles(ctx context.Context) {
 	}
 }
 
-// maxReplay bounds how many missed audit events are replayed one by one
-// before a full rebuild is cheaper.
+// maxReplay bounds how many missed changes are replayed one by one before
+// a full rebuild is cheaper.
 const maxReplay = 10000
 
-// eventsBetween returns the audit events of revisions in (from, to).
-func (s *Server) eventsBetween(ctx context.Context, from, to uint64) ([]store.AuditEvent, error) {
-	var out []store.AuditEvent
-	err := s.st.View(ctx, func(tx *store.Tx) error {
-		evs, err := tx.AuditSince(from)
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			if ev.Revision < to {
-				out = append(out, ev)
-			}
-		}
-		return nil
-	})
-	if err == nil && len(out) > maxReplay {
-		return nil, fmt.Errorf("%d missed events", len(out))
+// changesBetween returns the typed changes of revisions in (from, to),
+// from the store's recent commits; an error when the store no longer
+// holds them all or there are too many to replay.
+func (s *Server) changesBetween(from, to uint64) ([]store.Change, error) {
+	commits, ok := s.st.ChangesSince(from)
+	if !ok {
+		return nil, fmt.Errorf("changes after revision %d are no longer held", from)
 	}
-	return out, err
+	var out []store.Change
+	for _, c := range commits {
+		if c.Revision < to {
+			out = append(out, c.Changes...)
+		}
+	}
+	if len(out) > maxReplay {
+		return nil, fmt.Errorf("%d missed changes", len(out))
+	}
+	return out, nil
 }
 
 // syncRoles applies the server's own write of revision rev to the role
@@ -397,9 +396,9 @@ func (s *Server) eventsBetween(ctx context.Context, from, to uint64) ([]store.Au
 // which is harmless.
 func (s *Server) syncRoles(ctx context.Context, rev uint64) {
 	ctx = context.WithoutCancel(ctx)
-	evs, err := s.eventsBetween(ctx, rev-1, rev+1)
+	changes, err := s.changesBetween(rev-1, rev+1)
 	if err == nil {
-		err = s.roles.apply(ctx, evs)
+		err = s.roles.apply(ctx, changes)
 	}
 	if err != nil {
 		s.log.Error().Err(err).Uint64("revision", rev).Msg("admin: update role links after write")

@@ -37,7 +37,7 @@ type Store interface {
 	LoginView(ctx context.Context, cvr, subjectID, certSerial string) (*store.LoginView, error)
 	View(ctx context.Context, fn func(tx *store.Tx) error) error
 	Update(ctx context.Context, actor string, fn func(tx *store.Tx) error) (uint64, error)
-	Subscribe(buffer int) (<-chan store.Change, func())
+	Subscribe(buffer int) (<-chan store.Commit, func())
 	TouchLogins(ctx context.Context, logins map[string]time.Time) error
 	Healthy() error
 	Revision() uint64
@@ -326,7 +326,7 @@ func (e *Engine) RefreshRights(ctx context.Context) error {
 	return nil
 }
 
-func (e *Engine) followFeed(ctx context.Context, feed <-chan store.Change) {
+func (e *Engine) followFeed(ctx context.Context, feed <-chan store.Commit) {
 	last := e.store.Revision()
 	for {
 		select {
@@ -339,8 +339,8 @@ func (e *Engine) followFeed(ctx context.Context, feed <-chan store.Change) {
 			gap := ch.Revision > last+1
 			last = ch.Revision
 			refresh := gap
-			for _, ev := range ch.Events {
-				if strings.HasPrefix(ev.Type, "right.") {
+			for _, c := range ch.Changes {
+				if c.Kind == store.ChangeRight {
 					refresh = true
 				}
 			}

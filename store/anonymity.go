@@ -111,6 +111,7 @@ func (tx *Tx) PutAnonymityRequest(r *AnonymityRequest) error {
 		event = "anonymity_request.create"
 	}
 	tx.audit(event, r.Org, r.UserID, r.ID)
+	tx.changed(ChangeAnonymity, opOf(old != nil), r.Org, r.UserID, "", r.ID)
 	return nil
 }
 

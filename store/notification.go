@@ -77,6 +77,7 @@ func (tx *Tx) CreateNotification(n *Notification) error {
 		return err
 	}
 	tx.audit("notification.create", n.Org, "", n.ID)
+	tx.changed(ChangeNotification, OpCreate, n.Org, "", "", n.ID)
 	all := tx.keys("inr/" + n.Recipient + "/")
 	for _, suffix := range all[:max(len(all)-MaxNotificationsPerUser, 0)] {
 		if err := tx.dropNotification(n.Recipient, suffix); err != nil {
@@ -96,6 +97,7 @@ func (tx *Tx) dropNotification(recipient, suffix string) error {
 			return err
 		}
 	}
+	tx.changed(ChangeNotification, OpDelete, "", "", "", id)
 	return nil
 }
 
@@ -118,6 +120,7 @@ func (tx *Tx) MarkNotificationRead(id string, at time.Time) error {
 		return err
 	}
 	tx.audit("notification.read", n.Org, "", n.ID)
+	tx.changed(ChangeNotification, OpUpdate, n.Org, "", "", n.ID)
 	return nil
 }
 

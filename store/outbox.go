@@ -87,6 +87,7 @@ func (tx *Tx) putMail(m *OutboxMail, event string) error {
 		}
 	}
 	tx.audit(event, "", m.UserID, m.ID)
+	tx.changed(ChangeMail, opOf(old != nil), "", m.UserID, "", m.ID)
 	return nil
 }
 

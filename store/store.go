@@ -46,12 +46,6 @@ type Config struct {
 	MinFreeDisk uint64
 }
 
-// Change is one committed write, as published on the change feed.
-type Change struct {
-	Revision uint64
-	Events   []AuditEvent
-}
-
 // Store is the Badger-backed system of record. Safe for concurrent use.
 // Writes are serialised; each Update is one Badger transaction that bumps
 // the store-wide revision and appends its audit events.
@@ -69,8 +63,10 @@ type Store struct {
 	rev atomic.Uint64 // last committed revision
 
 	subMu sync.Mutex
-	subs  map[int]chan Change
+	subs  map[int]chan Commit
 	subID int
+
+	changes changeLog // recent commits (ChangesSince)
 
 	grants grantCache // decoded grants of read transactions
 	deps   depTable   // last-change revisions of what decisions read
@@ -135,7 +131,7 @@ func Open(cfg Config) (*Store, error) {
 		}
 		return nil, fmt.Errorf("store: open %q: %w", cfg.Dir, err)
 	}
-	s := &Store{db: db, cfg: cfg, cpr: NewCPRHasher(cfg.CPRKey), now: cfg.Now, subs: map[int]chan Change{},
+	s := &Store{db: db, cfg: cfg, cpr: NewCPRHasher(cfg.CPRKey), now: cfg.Now, subs: map[int]chan Commit{},
 		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
@@ -163,6 +159,7 @@ func Open(cfg Config) (*Store, error) {
 				return errors.New("corrupt revision")
 			}
 			s.rev.Store(binary.BigEndian.Uint64(v))
+			s.changes.floor = s.rev.Load()
 			return nil
 		})
 	})
@@ -304,76 +301,94 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 // Update runs fn in one read-write transaction as actor. If fn returns an
 // error nothing is written (audit included). On success the revision is
 // bumped once, every audit event recorded by fn (explicitly or by the
-// write methods) is stored with that revision, the change is published on
-// the feed, and the new revision is returned.
+// write methods) is stored with that revision, the commit is published on
+// the feed, and the new revision is returned. Write does the same and
+// also returns the typed changes.
 func (s *Store) Update(ctx context.Context, actor string, fn func(tx *Tx) error) (uint64, error) {
+	c, err := s.Write(ctx, actor, fn)
+	return c.Revision, err
+}
+
+// Write is Update returning the whole commit: its revision, the typed
+// changes the write methods recorded, in order, and the audit events.
+func (s *Store) Write(ctx context.Context, actor string, fn func(tx *Tx) error) (Commit, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return Commit{}, err
 	}
 	if err := s.Healthy(); err != nil {
-		return 0, &Error{Code: EInternal, Message: err.Error()}
+		return Commit{}, &Error{Code: EInternal, Message: err.Error()}
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.closed.Load() {
-		return 0, &Error{Code: EInternal, Message: "store is closed"}
+		return Commit{}, &Error{Code: EInternal, Message: "store is closed"}
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	rev := s.rev.Load() + 1
 	tx := &Tx{s: s, txn: txn, write: true, now: s.now().UTC(), actor: actor, rev: rev}
 	if err := fn(tx); err != nil {
-		return 0, err
+		return Commit{}, err
 	}
 	if tx.err != nil {
-		return 0, tx.err
+		return Commit{}, tx.err
 	}
-	for i := range tx.events {
-		ev := &tx.events[i]
-		ev.Revision, ev.Seq, ev.Actor = rev, i, actor
-		if ev.Time.IsZero() {
-			ev.Time = tx.now
-		}
-		k := auditKey(rev, i)
-		if err := tx.setJSON(k, ev); err != nil {
-			return 0, err
-		}
-		suffix := fmt.Sprintf("%016x/%04x", rev, i)
-		if ev.UserID != "" {
-			if err := tx.set("iau/"+ev.UserID+"/"+suffix, nil); err != nil {
-				return 0, err
-			}
-		}
-		if ev.Org != "" {
-			if err := tx.set("iao/"+ev.Org+"/"+suffix, nil); err != nil {
-				return 0, err
-			}
-		}
+	if err := tx.writeAudit(); err != nil {
+		return Commit{}, err
 	}
 	var rb [8]byte
 	binary.BigEndian.PutUint64(rb[:], rev)
 	if err := tx.set(keyRevision, rb[:]); err != nil {
-		return 0, err
+		return Commit{}, err
 	}
 	// Checked last, so a dry run (fn fails on purpose) works on a full disk.
 	if err := s.disk.check(); err != nil {
-		return 0, err
+		return Commit{}, err
 	}
 	if err := txn.Commit(); err != nil {
 		if errors.Is(err, badger.ErrConflict) {
-			return 0, &Error{Code: EConflict, Message: "concurrent change; try again"}
+			return Commit{}, &Error{Code: EConflict, Message: "concurrent change; try again"}
 		}
-		return 0, fmt.Errorf("store: commit: %w", err)
+		return Commit{}, fmt.Errorf("store: commit: %w", err)
 	}
 	// What the write touched is recorded before the revision is published:
-	// a decision cache checking after this Update returns sees it.
+	// a decision cache checking after this Update returns sees it, and so
+	// does ChangesSince.
 	s.deps.record(&tx.deps, rev)
+	c := Commit{Revision: rev, Changes: tx.changes, Events: tx.events}
+	s.changes.add(c)
 	s.rev.Store(rev)
-	s.publish(Change{Revision: rev, Events: tx.events})
-	return rev, nil
+	s.publish(c)
+	return c, nil
 }
 
-func (s *Store) publish(c Change) {
+// writeAudit stores the transaction's audit events with its revision.
+func (tx *Tx) writeAudit() error {
+	for i := range tx.events {
+		ev := &tx.events[i]
+		ev.Revision, ev.Seq, ev.Actor = tx.rev, i, tx.actor
+		if ev.Time.IsZero() {
+			ev.Time = tx.now
+		}
+		if err := tx.setJSON(auditKey(tx.rev, i), ev); err != nil {
+			return err
+		}
+		suffix := fmt.Sprintf("%016x/%04x", tx.rev, i)
+		if ev.UserID != "" {
+			if err := tx.set("iau/"+ev.UserID+"/"+suffix, nil); err != nil {
+				return err
+			}
+		}
+		if ev.Org != "" {
+			if err := tx.set("iao/"+ev.Org+"/"+suffix, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) publish(c Commit) {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	for _, ch := range s.subs {
@@ -384,11 +399,12 @@ func (s *Store) publish(c Change) {
 	}
 }
 
-// Subscribe returns a channel of committed changes and a cancel func.
-// Slow subscribers lose changes but never block writers; a lost change is
-// signalled by a Change with Revision gap, so caches must compare revisions.
-func (s *Store) Subscribe(buffer int) (<-chan Change, func()) {
-	ch := make(chan Change, max(buffer, 0))
+// Subscribe returns a channel of commits, in revision order, and a cancel
+// func. Slow subscribers lose commits but never block writers; a lost
+// commit shows as a revision gap, so followers compare revisions and read
+// what they missed with ChangesSince.
+func (s *Store) Subscribe(buffer int) (<-chan Commit, func()) {
+	ch := make(chan Commit, max(buffer, 0))
 	s.subMu.Lock()
 	id := s.subID
 	s.subID++
@@ -474,14 +490,15 @@ func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 // Tx is a store transaction. Methods return *Error values (not_found,
 // conflict with Rule "A12"/Reason "duplicate", invalid …).
 type Tx struct {
-	s      *Store
-	txn    *badger.Txn
-	write  bool
-	now    time.Time
-	actor  string
-	rev    uint64
-	events []AuditEvent
-	it     *badger.Iterator // shared key iterator of a read transaction
+	s       *Store
+	txn     *badger.Txn
+	write   bool
+	now     time.Time
+	actor   string
+	rev     uint64
+	events  []AuditEvent
+	changes []Change         // typed changes of the write methods (changes.go)
+	it      *badger.Iterator // shared key iterator of a read transaction
 	// err is the first failed write (e.g. ErrTxnTooBig). A method that
 	// fails half-way leaves the Badger txn partly written, so once set the
 	// transaction can only be discarded: Update refuses to commit it even
@@ -692,6 +709,7 @@ func (tx *Tx) CreateOrg(o *Org) error {
 		return err
 	}
 	tx.audit("org.create", o.CVR, "", o.CVR)
+	tx.changed(ChangeOrg, OpCreate, o.CVR, "", "", o.CVR)
 	return tx.syncSystemGroups(o, nil)
 }
 
@@ -710,6 +728,7 @@ func (tx *Tx) UpdateOrg(o *Org) error {
 		return err
 	}
 	tx.audit("org.update", o.CVR, "", o.CVR)
+	tx.changed(ChangeOrg, OpUpdate, o.CVR, "", "", o.CVR)
 	return tx.syncSystemGroups(o, old)
 }
 
@@ -766,6 +785,7 @@ func (tx *Tx) syncSystemGroups(o, old *Org) error {
 				if err := tx.setJSON("G/"+g.ID, g); err != nil {
 					return err
 				}
+				tx.changed(ChangeGroup, OpUpdate, g.Org, "", g.ID, g.ID)
 			}
 			continue
 		} else if !IsNotFound(err) {
@@ -783,6 +803,7 @@ func (tx *Tx) syncSystemGroups(o, old *Org) error {
 			return err
 		}
 		tx.audit("group.create", o.CVR, "", g.ID)
+		tx.changed(ChangeGroup, OpCreate, o.CVR, "", g.ID, g.ID)
 	}
 	if old != nil {
 		for _, p := range old.PUnits {
@@ -1032,6 +1053,7 @@ func (tx *Tx) CreateUser(u *User) error {
 		return err
 	}
 	tx.audit("user.create", u.Org, u.ID, u.ID)
+	tx.changed(ChangeUser, OpCreate, u.Org, u.ID, "", u.ID)
 	return nil
 }
 
@@ -1060,6 +1082,7 @@ func (tx *Tx) UpdateUser(u *User) error {
 		return err
 	}
 	tx.audit("user.update", u.Org, u.ID, u.ID)
+	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
 	return nil
 }
 
@@ -1103,7 +1126,11 @@ func (tx *Tx) TouchLogin(id string, t time.Time) error {
 		return nil
 	}
 	u.LastLogin = &t
-	return tx.putUser(u)
+	if err := tx.putUser(u); err != nil {
+		return err
+	}
+	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
+	return nil
 }
 
 // unlinkMember removes both index entries of one custom-group membership.
@@ -1130,6 +1157,7 @@ func (tx *Tx) DeleteUser(id string) error {
 		if err := tx.unlinkMember(gid, id); err != nil {
 			return err
 		}
+		tx.changed(ChangeMember, OpDelete, "", id, gid, gid)
 	}
 	if err := tx.moveUserIndexes(u, nil); err != nil {
 		return err
@@ -1138,6 +1166,7 @@ func (tx *Tx) DeleteUser(id string) error {
 		return err
 	}
 	tx.audit("user.delete", u.Org, u.ID, u.ID)
+	tx.changed(ChangeUser, OpDelete, u.Org, u.ID, "", u.ID)
 	return nil
 }
 
@@ -1197,6 +1226,7 @@ func (tx *Tx) PutRight(r *Right) error {
 		return err
 	}
 	tx.audit("right.put", "", "", r.ID)
+	tx.changed(ChangeRight, OpUpdate, "", "", "", r.ID)
 	return nil
 }
 
@@ -1260,6 +1290,7 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 		return err
 	}
 	tx.Audit(grantEvent("grant.create", g, userID))
+	tx.grantChanged(OpCreate, g)
 	return nil
 }
 
@@ -1285,6 +1316,7 @@ func (tx *Tx) DeleteGrant(id string) error {
 		return err
 	}
 	tx.Audit(grantEvent("grant.delete", g, userID))
+	tx.grantChanged(OpDelete, g)
 	return nil
 }
 
@@ -1401,6 +1433,7 @@ func (tx *Tx) CreateGroup(g *Group) error {
 		return err
 	}
 	tx.audit("group.create", g.Org, "", g.ID)
+	tx.changed(ChangeGroup, OpCreate, g.Org, "", g.ID, g.ID)
 	return nil
 }
 
@@ -1431,6 +1464,7 @@ func (tx *Tx) deleteGroup(id string) error {
 		if err := tx.unlinkMember(id, uid); err != nil {
 			return err
 		}
+		tx.changed(ChangeMember, OpDelete, g.Org, uid, id, id)
 	}
 	if g.Kind == GroupSystem {
 		if err := tx.del("ips/" + g.PNumber); err != nil {
@@ -1444,6 +1478,7 @@ func (tx *Tx) deleteGroup(id string) error {
 		return err
 	}
 	tx.audit("group.delete", g.Org, "", id)
+	tx.changed(ChangeGroup, OpDelete, g.Org, "", id, id)
 	return nil
 }
 
@@ -1496,6 +1531,7 @@ func (tx *Tx) AddMember(groupID, userID string) error {
 		return err
 	}
 	tx.Audit(AuditEvent{Type: "group.member.add", Org: g.Org, UserID: u.ID, Object: groupID})
+	tx.changed(ChangeMember, OpCreate, g.Org, u.ID, groupID, groupID)
 	return nil
 }
 
@@ -1515,6 +1551,7 @@ func (tx *Tx) RemoveMember(groupID, userID string) error {
 	if err := tx.unlinkMember(groupID, userID); err != nil {
 		return err
 	}
+	tx.changed(ChangeMember, OpDelete, g.Org, userID, groupID, groupID)
 	tx.Audit(AuditEvent{Type: "group.member.remove", Org: g.Org, UserID: userID, Object: groupID})
 	return nil
 }
@@ -1610,6 +1647,7 @@ func (tx *Tx) PutKnock(k *Knock) error {
 		return err
 	}
 	tx.audit("knock.put", k.Org, "", k.ID)
+	tx.changed(ChangeKnock, opOf(old != nil), k.Org, "", "", k.ID)
 	return nil
 }
 
@@ -1624,6 +1662,7 @@ func (tx *Tx) DeleteKnock(id string) error {
 		}
 	}
 	tx.audit("knock.delete", k.Org, "", id)
+	tx.changed(ChangeKnock, OpDelete, k.Org, "", "", id)
 	return nil
 }
 
@@ -1689,6 +1728,7 @@ func (tx *Tx) PutToken(t *Token) error {
 		return err
 	}
 	tx.audit(typ, "", t.UserID, t.ID)
+	tx.changed(ChangeToken, opOf(old != nil), "", t.UserID, "", t.ID)
 	return nil
 }
 
@@ -1727,6 +1767,7 @@ func (tx *Tx) DeleteToken(id string) error {
 		return err
 	}
 	tx.audit("token.delete", "", t.UserID, id)
+	tx.changed(ChangeToken, OpDelete, "", t.UserID, "", id)
 	return nil
 }
 
@@ -1773,6 +1814,7 @@ func (tx *Tx) SaveCertificate(c *Certificate, event string) error {
 		return err
 	}
 	tx.audit(event, c.Org, c.UserID, c.Serial)
+	tx.changed(ChangeCertificate, opOf(old != nil), c.Org, c.UserID, "", c.Serial)
 	return nil
 }
 
@@ -1789,6 +1831,7 @@ func (tx *Tx) DeleteCertificate(serial string) error {
 		return err
 	}
 	tx.audit("certificate.delete", c.Org, c.UserID, serial)
+	tx.changed(ChangeCertificate, OpDelete, c.Org, c.UserID, "", serial)
 	return nil
 }
 
@@ -1873,7 +1916,8 @@ func (tx *Tx) PutImport(b *ImportBatch) error {
 	if b.ID == "" || strings.Contains(b.ID, "/") {
 		return Errorf(EInvalid, "import id must be non-empty without slashes")
 	}
-	if old, err := tx.GetImport(b.ID); err == nil && old.Org != b.Org {
+	old, err := tx.GetImport(b.ID)
+	if err == nil && old.Org != b.Org {
 		if err := tx.del("ioi/" + old.Org + "/" + old.ID); err != nil {
 			return err
 		}
@@ -1887,6 +1931,7 @@ func (tx *Tx) PutImport(b *ImportBatch) error {
 		return err
 	}
 	tx.audit("import.put", b.Org, "", b.ID)
+	tx.changed(ChangeImport, opOf(old != nil), b.Org, "", "", b.ID)
 	return nil
 }
 
@@ -1899,7 +1944,13 @@ func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error) {
 }
 
 // PutMeta stores a small JSON value under a name (job checkpoints etc.).
-func (tx *Tx) PutMeta(name string, v any) error { return tx.setJSON("M/"+name, v) }
+func (tx *Tx) PutMeta(name string, v any) error {
+	if err := tx.setJSON("M/"+name, v); err != nil {
+		return err
+	}
+	tx.changed(ChangeMeta, OpUpdate, "", "", "", name)
+	return nil
+}
 
 // GetMeta loads a value stored with PutMeta; not_found if absent.
 func (tx *Tx) GetMeta(name string, v any) error {
