@@ -122,7 +122,7 @@ func (s *Server) planGroupDelete(c *caller, id string) planFunc {
 		}
 		in := s.baseInput(c, "group.delete", org)
 		in["target"], in["admin_holders"] = groupTarget(g), holders
-		// The store refuses to delete a system group (A13).
+		// A13 (Rego) refuses a system group; the store keeps its own check.
 		return &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error { return tx.DeleteGroup(id) }}, nil
 	}
 }

@@ -634,6 +634,19 @@ system_group_immutable contains lib.reason("system_group_immutable", "A13", msg)
 	msg := sprintf("group %v is a system group; its members cannot be changed by hand", [_target_id])
 }
 
+# METADATA
+# title: A13 system groups are read-only
+# description: >-
+#   A system group goes only with its P-unit: it cannot be deleted by hand
+#   (the organisation's units decide which system groups exist).
+# custom:
+#   seed: 001_3eb8a6ec070b654f.txt
+system_group_immutable contains lib.reason("system_group_immutable", "A13", msg) if {
+	input.action == "group.delete"
+	input.target.kind == "system"
+	msg := sprintf("group %v is a system group; it follows the organisation's P-units and cannot be deleted by hand", [_target_id])
+}
+
 # ---------------------------------------------------------------------------
 # L7: activation, L8: local passwords
 # ---------------------------------------------------------------------------

@@ -668,6 +668,17 @@ test_a13_system_group_member_remove_denied if {
 	"system_group_immutable/A13" in codes(d)
 }
 
+test_a13_system_group_delete_denied if {
+	d := admin.decision with input as object.union(base, {"action": "group.delete", "target": {"id": "sys-1", "kind": "system", "org": cvr}})
+	d.allow == false
+	"system_group_immutable/A13" in codes(d)
+}
+
+test_a13_custom_group_delete_allowed if {
+	d := admin.decision with input as object.union(base, {"action": "group.delete", "target": custom_group})
+	d.allow == true
+}
+
 # ---------------------------------------------------------------------------
 # L7 activation, L8 password administration
 # ---------------------------------------------------------------------------
