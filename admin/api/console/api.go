@@ -43,6 +43,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	return r.body.Write(b)
 }
+
 // WriteHeader keeps the first status.
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
