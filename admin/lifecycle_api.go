@@ -774,7 +774,7 @@ func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOu
 				next.Password.Blocked, next.Password.Failures = false, 0
 			case "user.password.reset":
 				pw := newTemporaryPassword()
-				if v := s.eng.CheckPassword(context.Background(), pw, false); !v.Allow {
+				if v := s.eng.CheckPassword(context.Background(), pw); !v.Allow {
 					return fmt.Errorf("generated temporary password refused by the policy: %v", v.First())
 				}
 				hash, err := store.HashPassword(pw)

@@ -114,7 +114,7 @@ func (p *PasswordLogin) failed(ctx context.Context, user *store.User) *pdp.Passw
 // answer is non-nil only when the store failed.
 func (p *PasswordLogin) change(ctx context.Context, user *store.User, newPassword string, ans *pdp.PasswordAnswer) (*pdp.PasswordAnswer, error) {
 	verdict := p.eng.CheckPasswordChange(ctx, pdp.PasswordCheck{Password: newPassword,
-		Reused: user.Password.PasswordReused(newPassword), Blocked: user.Password.Blocked})
+		ReusedAt: user.Password.PasswordReusedAt(newPassword), Blocked: user.Password.Blocked})
 	if !verdict.Allow {
 		ans.PasswordReasons = verdict.Reasons
 		return nil, nil

@@ -41,9 +41,10 @@ func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict 
 }
 
 // CheckPassword asks data.adgang.password.decision whether a new password
-// is acceptable (L8). The password itself never reaches a log.
-func (e *Engine) CheckPassword(ctx context.Context, password string, reused bool) *Verdict {
-	return e.CheckPasswordChange(ctx, PasswordCheck{Password: password, Reused: reused})
+// that none of the kept passwords match (a generated one) is acceptable
+// (L8). The password itself never reaches a log.
+func (e *Engine) CheckPassword(ctx context.Context, password string) *Verdict {
+	return e.CheckPasswordChange(ctx, PasswordCheck{Password: password})
 }
 
 // CheckPasswordChange asks data.adgang.password.decision whether a user

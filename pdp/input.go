@@ -328,13 +328,13 @@ func orgTermShared(o *store.Org) *ast.Term {
 // policies/README.md, "adgang.password input").
 type PasswordCheck struct {
 	Password string // the proposed password
-	Reused   bool   // it is one of the latest store.PasswordHistory passwords
+	ReusedAt int    // its position among the kept passwords (1: the current one), 0: none
 	Blocked  bool   // the user's current password is blocked (L8)
 }
 
 // passwordCheckInput is the data.adgang.password.decision input of c.
 func passwordCheckInput(c PasswordCheck) ast.Value {
-	return ast.NewObject(item("password", strT(c.Password)), item("reused", boolT(c.Reused)), item("blocked", boolT(c.Blocked)))
+	return ast.NewObject(item("password", strT(c.Password)), item("reused_at", ast.InternedTerm(c.ReusedAt)), item("blocked", boolT(c.Blocked)))
 }
 
 // passwordBlockInput is the data.adgang.password.block_after_failures

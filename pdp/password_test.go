@@ -60,7 +60,7 @@ func TestPasswordRules(t *testing.T) {
 		code  string
 	}{
 		{"good", pdp.PasswordCheck{Password: "Sommer2025"}, true, ""},
-		{"reused", pdp.PasswordCheck{Password: "Sommer2025", Reused: true}, false, "password_reused"},
+		{"reused", pdp.PasswordCheck{Password: "Sommer2025", ReusedAt: 3}, false, "password_reused"},
 		{"blocked", pdp.PasswordCheck{Password: "Sommer2025", Blocked: true}, false, pdp.ReasonPasswordBlocked},
 	}
 	for _, tc := range checks {

@@ -3,8 +3,10 @@
 # description: >-
 #   Whether a new local (IMI-style) password is acceptable (L8 of SPEC §4).
 #   allow is true only when no rule gives a reason. The caller compares the
-#   password with the last 5 hashes and passes the result as reused; the
-#   password itself never reaches a log.
+#   password with the hashes it keeps and passes the position of the one it
+#   matches as reused_at (1: the current password, 2: the one before, …;
+#   0: none); how many may not be reused is decided here. The password
+#   itself never reaches a log.
 # scope: package
 package adgang.password
 
@@ -78,16 +80,33 @@ password_needs_digit contains lib.reason("password_needs_digit", "L8", "the pass
 	not regex.match(`\p{Nd}`, _password)
 }
 
+# password_history_depth is how many of the latest passwords, the current
+# one included, may not be used again (L8: "de sidste 5 passwords").
+password_history_depth := 5
+
 # METADATA
 # title: L8 password not reused
 # description: >-
 #   A password cannot be one of the user's last 5 passwords ("De sidste 5
-#   passwords kan ikke bruges igen"). The caller compares the hashes.
+#   passwords kan ikke bruges igen"). The caller says which of the kept
+#   hashes matched (reused_at); a missing or malformed position counts as
+#   reused, so an incomplete input is refused.
 # custom:
 #   seed: 003_5f84fadfd940cc68.txt
-password_reused contains lib.reason("password_reused", "L8", "the password was one of the last 5 passwords") if {
-	input.reused == true
+password_reused contains lib.reason("password_reused", "L8", msg) if {
+	_reused
+	msg := sprintf("the password was one of the last %d passwords", [password_history_depth])
 }
+
+_reused if {
+	is_number(input.reused_at)
+	input.reused_at >= 1
+	input.reused_at <= password_history_depth
+}
+
+_reused if not _reused_at_given
+
+_reused_at_given if is_number(input.reused_at)
 
 # METADATA
 # title: L8 a blocked password is not changed

@@ -5,7 +5,7 @@ import data.adgang.password
 codes(d) := {r.code | some r in d.reasons}
 
 check(pw) := d if {
-	d := password.decision with input as {"password": pw, "reused": false}
+	d := password.decision with input as {"password": pw, "reused_at": 0}
 }
 
 test_l8_good_password_allowed if {
@@ -58,25 +58,40 @@ test_l8_needs_digit_denied if {
 }
 
 test_l8_reused_denied if {
-	d := password.decision with input as {"password": "Sommer2025", "reused": true}
+	d := password.decision with input as {"password": "Sommer2025", "reused_at": 5}
 	d.allow == false
 	codes(d) == {"password_reused"}
 }
 
+test_l8_reused_current_denied if {
+	d := password.decision with input as {"password": "Sommer2025", "reused_at": 1}
+	codes(d) == {"password_reused"}
+}
+
+test_l8_reused_sixth_allowed if {
+	d := password.decision with input as {"password": "Sommer2025", "reused_at": 6}
+	d.allow == true
+}
+
+test_l8_reused_at_missing_denied if {
+	d := password.decision with input as {"password": "Sommer2025"}
+	"password_reused" in codes(d)
+}
+
 test_l8_not_reused_allowed if {
-	d := password.decision with input as {"password": "Sommer2025", "reused": false}
+	d := password.decision with input as {"password": "Sommer2025", "reused_at": 0}
 	d.allow == true
 }
 
 test_l8_blocked_password_not_changed if {
-	d := password.decision with input as {"password": "Sommer2025", "reused": false, "blocked": true}
+	d := password.decision with input as {"password": "Sommer2025", "reused_at": 0, "blocked": true}
 	d.allow == false
 	codes(d) == {"password_blocked"}
 	d.reasons[0].rule == "L8"
 }
 
 test_l8_unblocked_password_changed if {
-	d := password.decision with input as {"password": "Sommer2025", "reused": false, "blocked": false}
+	d := password.decision with input as {"password": "Sommer2025", "reused_at": 0, "blocked": false}
 	d.allow == true
 }
 
@@ -89,7 +104,7 @@ test_l8_every_failure_reported if {
 test_l8_empty_input_denied if {
 	d := password.decision with input as {}
 	d.allow == false
-	codes(d) == {"password_too_short", "password_needs_upper", "password_needs_lower", "password_needs_digit"}
+	codes(d) == {"password_too_short", "password_needs_upper", "password_needs_lower", "password_needs_digit", "password_reused"}
 }
 
 test_l8_missing_input_denied if {
@@ -98,7 +113,7 @@ test_l8_missing_input_denied if {
 }
 
 test_l8_non_string_password_denied if {
-	d := password.decision with input as {"password": 12345678, "reused": false}
+	d := password.decision with input as {"password": 12345678, "reused_at": 0}
 	d.allow == false
 	"password_too_short" in codes(d)
 }

@@ -21,9 +21,11 @@ const (
 )
 
 // PasswordHistory is how many of the latest passwords, the current one
-// included, may not be reused (L8: "de sidste 5 passwords"). The block
-// threshold after repeated failures is a Rego rule (adgang.password).
-const PasswordHistory = 5
+// included, the store keeps hashes of. It is a storage bound, not the
+// rule: how many of them may not be reused is adgang.password's
+// password_history_depth (L8: "de sidste 5 passwords"), which may ask for
+// up to this many. The block threshold is a Rego rule too.
+const PasswordHistory = 24
 
 // argonSlots bounds the argon2id computations running at once: each takes
 // 19 MiB and tens of milliseconds, and the password and activation routes
@@ -78,17 +80,20 @@ func VerifyPassword(encoded, pw string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
-// PasswordReused reports whether pw matches the current password or one
-// of the remembered previous ones.
-func (p *Password) PasswordReused(pw string) bool {
+// PasswordReusedAt is the position of pw among the kept passwords: 1 when
+// it is the current one, 2 the one before, …, 0 when it is none of them.
+// Whether that is too recent is for the policy (L8) to say.
+func (p *Password) PasswordReusedAt(pw string) int {
 	if p == nil {
-		return false
+		return 0
 	}
-	reused := VerifyPassword(p.Hash, pw)
-	for _, h := range p.History {
-		reused = VerifyPassword(h, pw) || reused // check all: no timing hint which one
+	at := 0
+	for i, h := range append([]string{p.Hash}, p.History...) {
+		if VerifyPassword(h, pw) && at == 0 { // check all: no timing hint which one
+			at = i + 1
+		}
 	}
-	return reused
+	return at
 }
 
 // SetPassword replaces the password with a new hash, remembering the old
