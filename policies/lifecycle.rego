@@ -131,10 +131,10 @@ unconfirmed_deletion contains {"job": "delete_unconfirmed", "rule": "L4", "actio
 #   warn_before_days (default 30) before an unconfirmed manual association is
 #   deleted, the org's administrators are warned once (a mail in the
 #   outbox). A user already warned for the current period is not warned
-#   again.
+#   again. event_ns is when the deletion will happen (for the mail).
 # custom:
 #   seed: 002_cf0e3ab59867a24b.txt
-unconfirmed_warning contains {"job": "warn_unconfirmed", "rule": "L4", "action": "warn", "due_ns": due} if {
+unconfirmed_warning contains {"job": "warn_unconfirmed", "rule": "L4", "action": "warn", "due_ns": due, "event_ns": _unconfirmed_due} if {
 	_user.status != "deleted"
 	due := _unconfirmed_due - (_days("warn_before_days", 30) * _day)
 	due <= _now
@@ -203,10 +203,11 @@ password_reminder := {"job": "remind_password", "rule": "L8", "action": "remind"
 #   administrators are warned once (a mail in the outbox), and only when the
 #   batch still holds users that would lose their association ("1 måned
 #   inden sletningen ... udelukkende i de tilfælde hvor forældede importer
-#   indeholder brugere"). Confirming those users keeps them.
+#   indeholder brugere"). Confirming those users keeps them. event_ns is
+#   when the batch will be retired (for the mail).
 # custom:
 #   seed: 002_cf0e3ab59867a24b.txt
-import_warning := {"job": "warn_import", "rule": "L5", "action": "warn", "due_ns": due} if {
+import_warning := {"job": "warn_import", "rule": "L5", "action": "warn", "due_ns": due, "event_ns": _import_due} if {
 	not input.import.retired
 	input.import.users > 0
 	due := time.add_date(_import_due, 0, -1, 0)

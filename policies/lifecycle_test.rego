@@ -69,6 +69,22 @@ test_l4_warning_30_days_before if {
 	_jobs(u, _t0 + (334 * _day)) == set()
 }
 
+test_l4_warning_names_the_deletion_date if {
+	u := _user({"association": "manual", "last_login_ns": _t0 + (334 * _day)})
+	some a in lifecycle.actions with input as {"now_ns": _t0 + (335 * _day), "user": u}
+	a.job == "warn_unconfirmed"
+	a.event_ns == _t0 + (365 * _day)
+}
+
+test_l4_warning_date_follows_the_org_setting if {
+	u := _user({"association": "manual", "last_login_ns": _t0 + (300 * _day)})
+	s := {"warn_before_days": 60}
+	some a in lifecycle.actions with input as {"now_ns": _t0 + (306 * _day), "user": u, "org": {"settings": {"lifecycle": s}}}
+	a.job == "warn_unconfirmed"
+	a.event_ns == _t0 + (365 * _day)
+	not _jobs_org(u, _t0 + (304 * _day), s).warn_unconfirmed
+}
+
 test_l4_warning_sent_once if {
 	u := _user({"association": "manual", "last_login_ns": _t0 + (340 * _day), "warned_at_ns": _t0 + (336 * _day)})
 	_jobs(u, _t0 + (340 * _day)) == set()
@@ -100,6 +116,7 @@ test_l5_warning_a_month_before_retirement if {
 	b := {"id": "b1", "created_at_ns": _t0, "retired": false, "users": 3}
 	w := lifecycle.import_warning with input as {"now_ns": _t0 + (335 * _day), "import": b}
 	w.job == "warn_import"
+	w.event_ns == time.add_date(_t0, 1, 0, 0)
 	not lifecycle.import_warning with input as {"now_ns": _t0 + (334 * _day), "import": b}
 	not lifecycle.import_warning with input as {"now_ns": _t0 + (366 * _day), "import": b}
 }

@@ -1,6 +1,8 @@
 package lifecycle
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -131,49 +133,75 @@ func (r *Runner) warnLastAdmin(tx *store.Tx, org *store.Org, u *store.User, a Ac
 // that will be retired (L5).
 func importWarnKey(id string) string { return "lifecycle/l5-warned/" + id }
 
-// importUsers lists the users an import batch brought in and how many of
-// them nobody confirmed since the import (those lose the association when
-// the batch is retired).
-func importUsers(tx *store.Tx, org *store.Org, b *store.ImportBatch) ([]*store.User, int, error) {
+// importUsers lists the users an import batch brought in.
+func importUsers(tx *store.Tx, org *store.Org, b *store.ImportBatch) ([]*store.User, error) {
 	source := "import:" + b.ID
 	var users []*store.User
-	unconfirmed := 0
 	after := ""
 	for {
 		page, next, err := tx.ListUsers(org.CVR, after, 1000)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		for _, u := range page {
-			if u.Source != source {
-				continue
-			}
-			users = append(users, u)
-			if !confirmedSince(u, b) {
-				unconfirmed++
+			if u.Source == source {
+				users = append(users, u)
 			}
 		}
 		if next == "" || len(page) == 0 {
-			return users, unconfirmed, nil
+			return users, nil
 		}
 		after = next
 	}
 }
 
-func confirmedSince(u *store.User, b *store.ImportBatch) bool {
-	return u.ConfirmedAt != nil && u.ConfirmedAt.After(b.CreatedAt)
+// importUserAction asks the L5 rule whether u keeps its org ("keep") or
+// loses the association ("remove") when batch b is retired.
+func importUserAction(ctx context.Context, policy Evaluator, b *store.ImportBatch, u *store.User, h holding) (string, error) {
+	user := map[string]any{"id": u.ID, "confirmed_at_ns": ns(u.ConfirmedAt), "admin_roles": h.rolesOf(u.ID)}
+	input, err := json.Marshal(map[string]any{"import": map[string]any{"id": b.ID, "created_at_ns": b.CreatedAt.UnixNano()}, "user": user})
+	if err != nil {
+		return "", err
+	}
+	res, _, err := policy.Evaluate(ctx, ImportUserQuery, input)
+	if err != nil {
+		return "", fmt.Errorf("lifecycle policy: %w", err)
+	}
+	if a, ok := res.(string); ok && (a == "keep" || a == "remove") {
+		return a, nil
+	}
+	return "", fmt.Errorf("lifecycle policy: %s answered %v", ImportUserQuery, res)
+}
+
+// losing is how many of an import batch's users would lose their
+// association if it were retired now (the L5 rule, asked per user).
+func losing(ctx context.Context, tx *store.Tx, policy Evaluator, b *store.ImportBatch, users []*store.User) (int, error) {
+	h, err := readHolding(tx, tx.Now())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range users {
+		a, err := importUserAction(ctx, policy, b, u, h)
+		if err != nil {
+			return 0, err
+		}
+		if a == "remove" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // warnImport mails the org's administrators that an import batch will be
-// retired in a month and its unconfirmed users will lose their
-// association (L5), and remembers that it did.
-func (r *Runner) warnImport(tx *store.Tx, org *store.Org, b *store.ImportBatch, unconfirmed int, at time.Time) error {
+// retired at a.Event (the policy's date) and its unconfirmed users will
+// lose their association (L5), and remembers that it did.
+func (r *Runner) warnImport(tx *store.Tx, org *store.Org, b *store.ImportBatch, a Action, unconfirmed int, at time.Time) error {
 	admins, err := adminEmails(tx, org.CVR)
 	if err != nil {
 		return err
 	}
-	months := orDefault(org.Settings.Lifecycle.ImportRetireMonths, 12)
-	retireAt := b.CreatedAt.AddDate(0, months, 0)
+	retireAt := a.Event.In(time.UTC)
 	for _, to := range admins {
 		if err := tx.PutMail(&store.OutboxMail{
 			ID:        fmt.Sprintf("l5-%s-%d-%s", b.ID, at.Unix(), to),

@@ -48,6 +48,9 @@ type Action struct {
 	ImportID string    `json:"import_id,omitempty"`
 	Action   string    `json:"action"`
 	Due      time.Time `json:"due"`
+	// Event is when what a warning warns about will happen (the policy's
+	// event_ns): the deletion (L4) or the retirement (L5).
+	Event time.Time `json:"event,omitempty"`
 }
 
 // Evaluator evaluates a policy query over a JSON input (pdp.Engine).
@@ -171,12 +174,18 @@ func actionFrom(m map[string]any, a Action) Action {
 	a.Job, _ = m["job"].(string)
 	a.Rule, _ = m["rule"].(string)
 	a.Action, _ = m["action"].(string)
-	if n, ok := m["due_ns"].(json.Number); ok {
+	a.Due, a.Event = nsTime(m["due_ns"]), nsTime(m["event_ns"])
+	return a
+}
+
+// nsTime reads a policy's nanosecond time; zero when absent.
+func nsTime(x any) time.Time {
+	if n, ok := x.(json.Number); ok {
 		if v, err := n.Int64(); err == nil {
-			a.Due = time.Unix(0, v).UTC()
+			return time.Unix(0, v).UTC()
 		}
 	}
-	return a
+	return time.Time{}
 }
 
 // importDue asks the policy what is due for an import batch at `at`: its
@@ -230,7 +239,11 @@ func (r *Runner) Plan(ctx context.Context, cvr string, at time.Time) ([]Action, 
 			for _, b := range imports {
 				unconfirmed := 0
 				if !b.Retired {
-					if _, unconfirmed, err = importUsers(tx, org, b); err != nil {
+					users, err := importUsers(tx, org, b)
+					if err == nil {
+						unconfirmed, err = losing(ctx, tx, r.Policy, b, users)
+					}
+					if err != nil {
 						return err
 					}
 				}
@@ -403,7 +416,7 @@ func (r *Runner) warn(tx *store.Tx, org *store.Org, u *store.User, a Action, at 
 	if err != nil {
 		return err
 	}
-	deleteAt := a.Due.Add(time.Duration(orDefault(org.Settings.Lifecycle.WarnBeforeDays, 30)) * 24 * time.Hour)
+	deleteAt := a.Event // the policy's date of the deletion (L4)
 	for _, to := range admins {
 		if err := tx.PutMail(&store.OutboxMail{
 			ID:        fmt.Sprintf("l4-%s-%d-%s", u.ID, at.Unix(), to),
@@ -425,13 +438,6 @@ func (r *Runner) warn(tx *store.Tx, org *store.Org, u *store.User, a Action, at 
 		}
 	}
 	return tx.PutMeta(warnKey(u.ID), at)
-}
-
-func orDefault(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }
 
 // adminEmails lists the e-mail addresses of the org's active holders of
@@ -483,7 +489,11 @@ func (r *Runner) applyImport(ctx context.Context, tx *store.Tx, org *store.Org, 
 	if err != nil {
 		return false, ignoreNotFound(err)
 	}
-	users, unconfirmed, err := importUsers(tx, org, b)
+	users, err := importUsers(tx, org, b)
+	if err != nil {
+		return false, err
+	}
+	unconfirmed, err := losing(ctx, tx, r.Policy, b, users)
 	if err != nil {
 		return false, err
 	}
@@ -492,7 +502,7 @@ func (r *Runner) applyImport(ctx context.Context, tx *store.Tx, org *store.Org, 
 		return false, err
 	}
 	if a.Action == "warn" {
-		if err := r.warnImport(tx, org, b, unconfirmed, at); err != nil {
+		if err := r.warnImport(tx, org, b, a, unconfirmed, at); err != nil {
 			return false, err
 		}
 		tx.Audit(store.AuditEvent{Type: "lifecycle.warn", Org: org.CVR, Object: b.ID,
@@ -515,7 +525,7 @@ const ImportUserQuery = "data.adgang.lifecycle.import_user_action"
 func RetireImport(ctx context.Context, tx *store.Tx, policy Evaluator, org *store.Org, b *store.ImportBatch, users []*store.User, details map[string]any) error {
 	if users == nil {
 		var err error
-		if users, _, err = importUsers(tx, org, b); err != nil {
+		if users, err = importUsers(tx, org, b); err != nil {
 			return err
 		}
 	}
@@ -525,14 +535,9 @@ func RetireImport(ctx context.Context, tx *store.Tx, policy Evaluator, org *stor
 	}
 	removed, kept := 0, 0
 	for _, u := range users {
-		user := map[string]any{"id": u.ID, "confirmed_at_ns": ns(u.ConfirmedAt), "admin_roles": h.rolesOf(u.ID)}
-		input, err := json.Marshal(map[string]any{"import": map[string]any{"id": b.ID, "created_at_ns": b.CreatedAt.UnixNano()}, "user": user})
+		res, err := importUserAction(ctx, policy, b, u, h)
 		if err != nil {
 			return err
-		}
-		res, _, err := policy.Evaluate(ctx, ImportUserQuery, input)
-		if err != nil {
-			return fmt.Errorf("lifecycle policy: %w", err)
 		}
 		switch res {
 		case "keep":
