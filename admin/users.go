@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/mail"
@@ -42,23 +43,35 @@ type userCreateRequest struct {
 	userType, class string
 }
 
-// firstUserRights are the rights the first user of an organisation gets
-// (A15: every admin role, org-admin and user-admin), scoped to the CVR.
-// An a-kasse gets Arbejdsmarkedsportalen's LBA right for the user-admin
-// role; every other organisation gets MitID Erhverv's user administrator.
-// Both get MitID Erhverv's organisation administrator for org-admin.
-// Rights missing from the catalogue are skipped.
-var firstUserRights = map[store.OrgType][]string{
-	store.OrgAKasse: {"amp.lba", "mitid_erhverv.org_admin"},
-}
+// FirstUserRightsQuery names the rights the first user of an organisation
+// gets (A15, decided in adgang.admin).
+const FirstUserRightsQuery = "data.adgang.admin.first_user_rights"
 
-var defaultFirstUserRights = []string{"mitid_erhverv.org_admin", "mitid_erhverv.user_admin"}
-
-func firstRights(t store.OrgType) []string {
-	if r, ok := firstUserRights[t]; ok {
-		return r
+// firstRights asks A15 which rights a new user of org gets; none unless
+// it is the org's first user. A policy that cannot answer refuses the
+// creation (fail closed).
+func (s *Server) firstRights(ctx context.Context, org *store.Org, hasUsers bool) ([]string, error) {
+	in, err := json.Marshal(map[string]any{"org": map[string]any{"type": org.Type}, "org_has_users": hasUsers})
+	if err != nil {
+		return nil, err
 	}
-	return defaultFirstUserRights
+	res, _, err := s.eng.Evaluate(ctx, FirstUserRightsQuery, in)
+	if err != nil {
+		return nil, store.Errorf(store.EInternal, "A15: the policy could not be evaluated: %v", err)
+	}
+	list, ok := res.([]any)
+	if !ok {
+		return nil, store.Errorf(store.EInternal, "A15: %s answered %T, not a list", FirstUserRightsQuery, res)
+	}
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		id, ok := x.(string)
+		if !ok {
+			return nil, store.Errorf(store.EInternal, "A15: %s holds %T, not a right id", FirstUserRightsQuery, x)
+		}
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 func validEmail(e string) error {
@@ -247,9 +260,13 @@ func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, s
 			return nil, err
 		}
 		var grants []*store.Grant
-		if !hasUsers { // A15: the first user gets every admin role
+		first, err := s.firstRights(context.Background(), org, hasUsers) // A15
+		if err != nil {
+			return nil, err
+		}
+		if len(first) > 0 {
 			target := userTarget(&store.User{ID: u.ID, Kind: u.Kind, Anonymous: u.Anonymous, Status: store.StatusNew, Org: cvr})
-			for _, rid := range firstRights(org.Type) {
+			for _, rid := range first {
 				r, err := tx.GetRight(rid)
 				if store.IsNotFound(err) {
 					continue

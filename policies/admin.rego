@@ -1069,3 +1069,29 @@ activation_at_creation := "mail" if {
 	not input.change.cpr_linked == true
 	lib.non_empty_string(input.change.birth_date)
 }
+
+# ---------------------------------------------------------------------------
+# A15: the first user of an organisation
+# ---------------------------------------------------------------------------
+
+# METADATA
+# title: A15 the first user gets every admin role
+# description: >-
+#   The first user created in an organisation gets every admin role, scoped
+#   to the whole organisation (IMI's superuser): org-admin and user-admin.
+#   An a-kasse's user-admin right is Arbejdsmarkedsportalen's LBA, every
+#   other organisation's is MitID Erhverv's user administrator; both get
+#   MitID Erhverv's organisation administrator. Later users get none.
+#   Input: {org: {type}, org_has_users}. Rights missing from the catalogue
+#   are skipped by the caller; each grant is still checked by the rules above.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
+first_user_rights := [] if {
+	not _org_without_users
+} else := r if {
+	r := _first_user_rights_by_type[input.org.type]
+} else := ["mitid_erhverv.org_admin", "mitid_erhverv.user_admin"]
+
+_org_without_users if input.org_has_users == false
+
+_first_user_rights_by_type := {"a-kasse": ["amp.lba", "mitid_erhverv.org_admin"]}

@@ -1019,3 +1019,23 @@ test_a11_certificate_revoke_of_user_admin_or_plain_user_allowed if {
 		d.allow == true
 	}
 }
+
+# ---------------------------------------------------------------------------
+# A15 first user
+# ---------------------------------------------------------------------------
+
+test_a15_first_user_of_an_institution if {
+	admin.first_user_rights == ["mitid_erhverv.org_admin", "mitid_erhverv.user_admin"] with input as {"org": {"type": "institution"}, "org_has_users": false}
+}
+
+test_a15_first_user_of_an_a_kasse if {
+	admin.first_user_rights == ["amp.lba", "mitid_erhverv.org_admin"] with input as {"org": {"type": "a-kasse"}, "org_has_users": false}
+}
+
+test_a15_later_users_get_nothing if {
+	admin.first_user_rights == [] with input as {"org": {"type": "institution"}, "org_has_users": true}
+}
+
+test_a15_unknown_whether_first_gets_nothing if {
+	admin.first_user_rights == [] with input as {"org": {"type": "institution"}}
+}
