@@ -3,6 +3,7 @@ package policies
 import (
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -384,4 +385,48 @@ func BenchmarkLoginDecision(b *testing.B) {
 // asked service and five of them are ignored and reported.
 func BenchmarkLoginDecisionHeavy(b *testing.B) {
 	benchLogin(b, loginBenchInput(b, heavyGrants(), 5))
+}
+
+// TestRuleIndex: README.md's rule index has a row for every rule ID of the
+// SPEC (D1–D15, A1–A19, L1–L10), and names every Rego rule whose METADATA
+// title carries an ID in that ID's row, so the index cannot fall behind.
+func TestRuleIndex(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\| ([ADL]\d+) \| .* \| (.*) \|$`).FindAllStringSubmatch(string(readme), -1) {
+		rows[m[1]] = m[2]
+	}
+	for prefix, n := range map[string]int{"D": 15, "A": 19, "L": 10} {
+		for i := 1; i <= n; i++ {
+			if _, ok := rows[fmt.Sprintf("%s%d", prefix, i)]; !ok {
+				t.Errorf("README.md's rule index has no row for %s%d", prefix, i)
+			}
+		}
+	}
+	srcs, err := Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	title := regexp.MustCompile(`(?m)^# METADATA\n(?:#.*\n)*?# title: ([ADL]\d+)\b.*\n(?:#.*\n)*([a-z_][a-z0-9_]*)`)
+	pkgOf := regexp.MustCompile(`(?m)^package (\S+)`)
+	found := 0
+	for name, src := range srcs {
+		if strings.HasSuffix(name, "_test.rego") {
+			continue
+		}
+		pkg := pkgOf.FindStringSubmatch(string(src))[1]
+		for _, m := range title.FindAllStringSubmatch(string(src), -1) {
+			found++
+			want := "`" + pkg + "." + m[2] + "`"
+			if !strings.Contains(rows[m[1]], want) {
+				t.Errorf("%s: rule %s (%s) is not in README.md's row for %s", name, m[2], m[1], m[1])
+			}
+		}
+	}
+	if found < 44 {
+		t.Errorf("only %d rules with an ID found in the policies", found)
+	}
 }
