@@ -1,0 +1,4 @@
+package store
+
+// S is fine.
+func S() {}
