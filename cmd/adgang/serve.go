@@ -41,6 +41,7 @@ type Config struct {
 	ExtraPaths        []string      // positional PATH… (Rego and data, like `opa run`)
 	Demo              bool          // --demo, ADGANG_DEMO
 	Console           bool          // --console, ADGANG_CONSOLE: serve the admin console at /console/ on the admin listener (default true)
+	PprofAddr         string        // --pprof-addr, ADGANG_PPROF_ADDR: serve Go's pprof profiles there (default off)
 	AuthZENEntrypoint string        // --authzen-entrypoint, ADGANG_AUTHZEN_ENTRYPOINT
 	DecisionLog       string        // --decision-log, ADGANG_DECISION_LOG: stdout (default), stderr, off, or a file
 	LogLevel          string        // --log-level, ADGANG_LOG_LEVEL (default info)
@@ -101,6 +102,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		return nil, errors.New("ADGANG_CONSOLE must be true or false")
 	}
 	fs.BoolVar(&cfg.Console, "console", consoleOn, "serve the admin console (web pages on the admin API) at /console/ on the admin listener; --console=false turns it off (env ADGANG_CONSOLE)")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", envOr("ADGANG_PPROF_ADDR", ""), "serve Go's pprof profiles on this address (off when empty; keep it private) (env ADGANG_PPROF_ADDR)")
 	fs.BoolVar(&cfg.Demo, "demo", envOr("ADGANG_DEMO", "") == "true" || envOr("ADGANG_DEMO", "") == "1", "load the demo data set into an empty store (env ADGANG_DEMO)")
 	fs.StringVar(&cfg.AuthZENEntrypoint, "authzen-entrypoint", envOr("ADGANG_AUTHZEN_ENTRYPOINT", ""), "rule the AuthZEN endpoints evaluate, e.g. todo/decision (env ADGANG_AUTHZEN_ENTRYPOINT; default: the login decision)")
 	fs.StringVar(&cfg.DecisionLog, "decision-log", envOr("ADGANG_DECISION_LOG", "stdout"), "decision log: stdout, stderr, off or a file path (env ADGANG_DECISION_LOG)")
@@ -233,6 +235,7 @@ type Main struct {
 	// DecisionURL and AdminURL are the listeners' base URLs once Run returned.
 	DecisionURL string
 	AdminURL    string
+	PprofURL    string // the pprof listener's base URL, when --pprof-addr is set
 
 	admin *admin.Server
 
@@ -270,6 +273,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // Run opens the store, loads the policies and starts the listeners. It
 // returns once they accept connections; Close stops everything.
 func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
+	if err := m.startPprof(); err != nil {
+		return err
+	}
 	st, err := m.openStore(ctx)
 	if err != nil {
 		return err
