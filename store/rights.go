@@ -1,5 +1,7 @@
 package store
 
+import "strings"
+
 // DefaultRights is the rights catalogue a new store starts with: the
 // seeds' rights and their flags.
 func DefaultRights() []Right {
@@ -20,4 +22,22 @@ func DefaultRights() []Right {
 		{ID: "imi.case_worker", Service: "imi", Title: "Sagsbehandler"},
 		{ID: "adgang.auditor", Service: "adgang", Title: "Revisor (læseadgang, historik)", AdminRole: RoleAuditor},
 	}
+}
+
+func (tx *Tx) GetRight(id string) (*Right, error) { return getJSON[Right](tx, "r/"+id, "right") }
+
+func (tx *Tx) PutRight(r *Right) error {
+	if r.ID == "" || strings.ContainsAny(r.ID, "/ ") {
+		return Errorf(EInvalid, "right id must be non-empty without spaces or slashes")
+	}
+	if err := tx.setJSON("r/"+r.ID, r); err != nil {
+		return err
+	}
+	tx.audit("right.put", "", "", r.ID)
+	tx.changed(ChangeRight, OpUpdate, "", "", "", r.ID)
+	return nil
+}
+
+func (tx *Tx) ListRights() ([]*Right, error) {
+	return loadAll(tx.keys("r/"), tx.GetRight)
 }

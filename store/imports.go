@@ -1,0 +1,36 @@
+package store
+
+import (
+	"strings"
+)
+
+func (tx *Tx) PutImport(b *ImportBatch) error {
+	if b.ID == "" || strings.Contains(b.ID, "/") {
+		return Errorf(EInvalid, "import id must be non-empty without slashes")
+	}
+	old, err := tx.GetImport(b.ID)
+	if err == nil && old.Org != b.Org {
+		if err := tx.del("ioi/" + old.Org + "/" + old.ID); err != nil {
+			return err
+		}
+	} else if err != nil && !IsNotFound(err) {
+		return err
+	}
+	if err := tx.setJSON("i/"+b.ID, b); err != nil {
+		return err
+	}
+	if err := tx.set("ioi/"+b.Org+"/"+b.ID, nil); err != nil {
+		return err
+	}
+	tx.audit("import.put", b.Org, "", b.ID)
+	tx.changed(ChangeImport, opOf(old != nil), b.Org, "", "", b.ID)
+	return nil
+}
+
+func (tx *Tx) GetImport(id string) (*ImportBatch, error) {
+	return getJSON[ImportBatch](tx, "i/"+id, "import")
+}
+
+func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error) {
+	return loadAll(tx.keys("ioi/"+cvr+"/"), tx.GetImport)
+}

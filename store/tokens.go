@@ -1,0 +1,84 @@
+package store
+
+import (
+	"strings"
+)
+
+// PutToken creates or replaces a token. A replaced token's old hash stops
+// resolving at once (rotation); a hash held by another token conflicts.
+func (tx *Tx) PutToken(t *Token) error {
+	if t.ID == "" || t.Hash == "" || strings.Contains(t.ID, "/") {
+		return Errorf(EInvalid, "token needs an id and a hash")
+	}
+	if holder, err := tx.getRaw("ith/"+t.Hash, "token"); err == nil && string(holder) != t.ID {
+		return Errorf(EConflict, "token hash already in use")
+	} else if err != nil && !IsNotFound(err) {
+		return err
+	}
+	old, err := tx.GetToken(t.ID)
+	if err != nil && !IsNotFound(err) {
+		return err
+	}
+	typ := "token.create"
+	if old != nil {
+		typ = "token.update"
+		if old.Hash != t.Hash {
+			if err := tx.del("ith/" + old.Hash); err != nil {
+				return err
+			}
+		}
+	}
+	// The hash is not part of the JSON form; keep it in its own record.
+	if err := tx.setJSON("t/"+t.ID, tokenRecord{Token: *t, StoredHash: t.Hash}); err != nil {
+		return err
+	}
+	if err := tx.set("ith/"+t.Hash, []byte(t.ID)); err != nil {
+		return err
+	}
+	tx.audit(typ, "", t.UserID, t.ID)
+	tx.changed(ChangeToken, opOf(old != nil), "", t.UserID, "", t.ID)
+	return nil
+}
+
+type tokenRecord struct {
+	Token
+	StoredHash string `json:"hash"`
+}
+
+func (tx *Tx) GetToken(id string) (*Token, error) {
+	r, err := getJSON[tokenRecord](tx, "t/"+id, "token")
+	if err != nil {
+		return nil, err
+	}
+	t := r.Token
+	t.Hash = r.StoredHash
+	return &t, nil
+}
+
+func (tx *Tx) TokenByHash(hash string) (*Token, error) {
+	id, err := tx.getRaw("ith/"+hash, "token")
+	if err != nil {
+		return nil, err
+	}
+	return tx.GetToken(string(id))
+}
+
+func (tx *Tx) DeleteToken(id string) error {
+	t, err := tx.GetToken(id)
+	if err != nil {
+		return err
+	}
+	if err := tx.del("ith/" + t.Hash); err != nil {
+		return err
+	}
+	if err := tx.del("t/" + id); err != nil {
+		return err
+	}
+	tx.audit("token.delete", "", t.UserID, id)
+	tx.changed(ChangeToken, OpDelete, "", t.UserID, "", id)
+	return nil
+}
+
+func (tx *Tx) ListTokens() ([]*Token, error) {
+	return loadAll(tx.keys("t/"), tx.GetToken)
+}

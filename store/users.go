@@ -1,0 +1,399 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// userRecord is the stored form of a user: the API form plus the secret
+// fields the API form never shows (keyed CPR hash, password hashes).
+type userRecord struct {
+	User
+	StoredCPRHash        string    `json:"cpr_hash,omitempty"`
+	StoredCPREncrypted   []byte    `json:"cpr_encrypted,omitempty"`
+	StoredPassword       *Password `json:"password,omitempty"`
+	StoredActivationHash string    `json:"activation_hash,omitempty"`
+}
+
+func (tx *Tx) putUser(u *User) error {
+	rec := *u
+	rec.PasswordStatus = "" // computed for answers, never stored
+	return tx.setJSON("u/"+u.ID, userRecord{User: rec, StoredCPRHash: u.CPRHash, StoredCPREncrypted: u.CPREncrypted,
+		StoredPassword: u.Password, StoredActivationHash: u.ActivationHash})
+}
+
+func decodeUser(b []byte) (*User, error) {
+	var r userRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("decode user: %w", err)
+	}
+	u := r.User
+	u.CPRHash, u.CPREncrypted, u.Password, u.ActivationHash = r.StoredCPRHash, r.StoredCPREncrypted, r.StoredPassword, r.StoredActivationHash
+	return &u, nil
+}
+
+func (tx *Tx) GetUser(id string) (*User, error) {
+	b, err := tx.getRaw("u/"+id, "user")
+	if err != nil {
+		return nil, err
+	}
+	return decodeUser(b)
+}
+
+func (tx *Tx) userByIndex(key string) (*User, error) {
+	id, err := tx.getRaw(key, "user")
+	if err != nil {
+		return nil, err
+	}
+	return tx.GetUser(string(id))
+}
+
+func (tx *Tx) UserByEmail(email string) (*User, error) { return tx.userByIndex("ie/" + lower(email)) }
+func (tx *Tx) UserByUsername(username string) (*User, error) {
+	return tx.userByIndex("in/" + lower(username))
+}
+func (tx *Tx) UserByLegacyID(legacy string) (*User, error) { return tx.userByIndex("il/" + legacy) }
+
+// UserByCPRHash finds the user of org with the CPR hash. A CPR number is
+// unique per organisation only (one person may be a user of several), so
+// the look-up never sees another organisation's users.
+func (tx *Tx) UserByCPRHash(org, hash string) (*User, error) {
+	return tx.userByIndex(cprIndexKey(org, hash))
+}
+
+// cprIndexKey is the key of the per-organisation CPR index.
+func cprIndexKey(org, hash string) string { return "ic/" + org + "/" + hash }
+
+// cprDuplicateMessage is the message of the A12 refusal of a CPR number
+// already held by a user of the same organisation (IsCPRDuplicate).
+const cprDuplicateMessage = "CPR number already in use in the organisation"
+
+// IsCPRDuplicate reports whether err is the A12 refusal of a CPR number
+// that a user of the same organisation already holds.
+func IsCPRDuplicate(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == EConflict && e.Rule == "A12" && e.Message == cprDuplicateMessage
+}
+
+type uniqueIndex struct {
+	prefix, field string
+	value         func(*User) string
+}
+
+var uniqueIndexes = []uniqueIndex{
+	{"ie/", "email", func(u *User) string { return lower(u.Email) }},
+	{"in/", "username", func(u *User) string { return lower(u.Username) }},
+	{"il/", "legacy id", func(u *User) string { return u.LegacyID }},
+	// CPR numbers are unique per organisation (ic/<cvr>/<hash>): a person
+	// may be a user of several, and a refusal must not tell one
+	// organisation that another knows the person.
+	{"ic/", "CPR number", func(u *User) string {
+		if u.CPRHash == "" {
+			return ""
+		}
+		return u.Org + "/" + u.CPRHash
+	}},
+}
+
+// userIndexes writes (or removes, when u is nil) the indexes of a user,
+// moving only those that changed between old and u.
+func (tx *Tx) moveUserIndexes(old, u *User) error {
+	// Check every unique value first: a conflict found after some index
+	// was already moved would leave the transaction half-written, and a
+	// caller that reports the row and goes on (a non-atomic import) would
+	// then commit a dangling index.
+	if u != nil {
+		for _, ix := range uniqueIndexes {
+			nv := ix.value(u)
+			if nv == "" || (old != nil && ix.value(old) == nv) {
+				continue
+			}
+			cpr := ix.prefix == "ic/" && tx.cprGuard != nil
+			if cpr {
+				if err := tx.cprGuard.Allow(); err != nil {
+					return err
+				}
+			}
+			if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
+				if ix.prefix == "ic/" {
+					if cpr {
+						tx.cprGuard.Duplicate()
+					}
+					return RuleError(EConflict, "A12", "duplicate", cprDuplicateMessage)
+				}
+				return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
+			} else if err != nil && !IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	for _, ix := range uniqueIndexes {
+		var ov, nv string
+		if old != nil {
+			ov = ix.value(old)
+		}
+		if u != nil {
+			nv = ix.value(u)
+		}
+		if ov == nv {
+			continue
+		}
+		if nv != "" {
+			if err := tx.set(ix.prefix+nv, []byte(u.ID)); err != nil {
+				return err
+			}
+		}
+		if ov != "" {
+			if err := tx.del(ix.prefix + ov); err != nil {
+				return err
+			}
+		}
+	}
+	oldOrgP, newOrgP := "", ""
+	if old != nil {
+		oldOrgP = old.Org + "/" + old.PNumber + "/" + old.ID
+	}
+	if u != nil {
+		newOrgP = u.Org + "/" + u.PNumber + "/" + u.ID
+	}
+	if oldOrgP != newOrgP {
+		if old != nil {
+			if err := tx.del("iou/" + old.Org + "/" + old.ID); err != nil {
+				return err
+			}
+			if old.PNumber != "" {
+				if err := tx.del(pUserKey(old.Org, old.PNumber, old.ID)); err != nil {
+					return err
+				}
+			}
+		}
+		if u != nil {
+			if err := tx.set("iou/"+u.Org+"/"+u.ID, nil); err != nil {
+				return err
+			}
+			if u.PNumber != "" {
+				if err := tx.set(pUserKey(u.Org, u.PNumber, u.ID), nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// pUserKey indexes the users of an org by home P-number: the implicit
+// members of that P-unit's system group. The org is part of the key so a
+// user whose P-number names another org's P-unit joins no system group.
+func pUserKey(org, p, userID string) string { return "iup/" + org + "/" + p + "/" + userID }
+
+// checkUserRefs validates the parts of a user that become index keys.
+func checkUserRefs(u *User) error {
+	if u.PNumber != "" {
+		if err := ValidPNumber(u.PNumber); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateUser stores a new user; unique index clashes (email, username,
+// legacy id, id; the CPR hash within the org) give conflict/A12/duplicate.
+func (tx *Tx) CreateUser(u *User) error {
+	if err := ValidUUID(u.ID); err != nil {
+		return err
+	}
+	if ok, err := tx.exists("u/" + u.ID); err != nil {
+		return err
+	} else if ok {
+		return RuleError(EConflict, "A12", "duplicate", "user id already in use")
+	}
+	if ok, err := tx.exists("o/" + u.Org); err != nil {
+		return err
+	} else if !ok {
+		return Errorf(ENotFound, "organisation not found")
+	}
+	if err := checkUserRefs(u); err != nil {
+		return err
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = tx.now
+	}
+	if u.StatusChangedAt.IsZero() {
+		u.StatusChangedAt = u.CreatedAt
+	}
+	if u.Status == "" {
+		u.Status = StatusNew
+	}
+	u.UpdatedAt = tx.now
+	if err := tx.moveUserIndexes(nil, u); err != nil {
+		return err
+	}
+	if err := tx.putUser(u); err != nil {
+		return err
+	}
+	tx.audit("user.create", u.Org, u.ID, u.ID)
+	tx.changed(ChangeUser, OpCreate, u.Org, u.ID, "", u.ID)
+	return nil
+}
+
+// UpdateUser replaces a user, moving every index that changed.
+func (tx *Tx) UpdateUser(u *User) error {
+	old, err := tx.GetUser(u.ID)
+	if err != nil {
+		return err
+	}
+	if u.Org != old.Org {
+		if ok, err := tx.exists("o/" + u.Org); err != nil {
+			return err
+		} else if !ok {
+			return Errorf(ENotFound, "organisation not found")
+		}
+	}
+	if err := checkUserRefs(u); err != nil {
+		return err
+	}
+	u.CreatedAt = old.CreatedAt
+	u.UpdatedAt = tx.now
+	if err := tx.moveUserIndexes(old, u); err != nil {
+		return err
+	}
+	if err := tx.putUser(u); err != nil {
+		return err
+	}
+	tx.audit("user.update", u.Org, u.ID, u.ID)
+	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
+	return nil
+}
+
+// TouchLogins records last-login times for many users in one transaction
+// without an audit event and without bumping the revision: a login time
+// is bookkeeping for the lifecycle jobs (L1), never an input to a
+// decision, so it must not invalidate decision caches.
+func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) error {
+	if len(logins) == 0 {
+		return nil
+	}
+	if err := s.Healthy(); err != nil {
+		return &Error{Code: EInternal, Message: err.Error()}
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return &Error{Code: EInternal, Message: "store is closed"}
+	}
+	if err := s.disk.check(); err != nil {
+		return err
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	tx := &Tx{s: s, txn: txn, write: true, now: s.now().UTC()}
+	for id, t := range logins {
+		if err := tx.TouchLogin(id, t); err != nil && !IsNotFound(err) {
+			return err
+		}
+	}
+	return txn.Commit()
+}
+
+// TouchLogin sets a user's last login time without an audit event.
+func (tx *Tx) TouchLogin(id string, t time.Time) error {
+	u, err := tx.GetUser(id)
+	if err != nil {
+		return err
+	}
+	if u.LastLogin != nil && !t.After(*u.LastLogin) {
+		return nil
+	}
+	u.LastLogin = &t
+	if err := tx.putUser(u); err != nil {
+		return err
+	}
+	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
+	return nil
+}
+
+// unlinkMember removes both index entries of one custom-group membership.
+func (tx *Tx) unlinkMember(groupID, userID string) error {
+	if err := tx.del("igm/" + groupID + "/" + userID); err != nil {
+		return err
+	}
+	return tx.del("ium/" + userID + "/" + groupID)
+}
+
+// DeleteUser removes a user, its indexes, direct grants and memberships.
+// Its audit history stays.
+func (tx *Tx) DeleteUser(id string) error {
+	u, err := tx.GetUser(id)
+	if err != nil {
+		return err
+	}
+	for _, gid := range tx.keys("iug/" + id + "/") {
+		if err := tx.DeleteGrant(gid); err != nil {
+			return err
+		}
+	}
+	for _, gid := range tx.keys("ium/" + id + "/") {
+		if err := tx.unlinkMember(gid, id); err != nil {
+			return err
+		}
+		tx.changed(ChangeMember, OpDelete, "", id, gid, gid)
+	}
+	if err := tx.moveUserIndexes(u, nil); err != nil {
+		return err
+	}
+	if err := tx.del("u/" + id); err != nil {
+		return err
+	}
+	tx.audit("user.delete", u.Org, u.ID, u.ID)
+	tx.changed(ChangeUser, OpDelete, u.Org, u.ID, "", u.ID)
+	return nil
+}
+
+// ListUsers lists an org's users ordered by id, starting after `after`.
+func (tx *Tx) ListUsers(cvr, after string, limit int) (users []*User, next string, err error) {
+	prefix := "iou/" + cvr + "/"
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = []byte(prefix)
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	start := []byte(prefix + after)
+	if after != "" {
+		start = append(start, 0)
+	}
+	for it.Seek(start); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		if limit > 0 && len(users) == limit {
+			return users, users[len(users)-1].ID, nil
+		}
+		id := string(it.Item().Key()[len(prefix):])
+		u, err := tx.GetUser(id)
+		if err != nil {
+			return nil, "", err
+		}
+		users = append(users, u)
+	}
+	return users, "", nil
+}
+
+// EachUser calls fn for every user of every org (lifecycle jobs).
+func (tx *Tx) EachUser(fn func(*User) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte("u/")
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.ValidForPrefix(opts.Prefix); it.Next() {
+		var u *User
+		if err := it.Item().Value(func(v []byte) (err error) { u, err = decodeUser(v); return err }); err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
