@@ -23,8 +23,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
-	"github.com/adgang/adgang/admin/lifecycle"
-	"github.com/adgang/adgang/admin/outbox"
+	"github.com/adgang/adgang/admin/jobs/lifecycle"
+	"github.com/adgang/adgang/admin/jobs/outbox"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
