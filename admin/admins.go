@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"sort"
 
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
@@ -40,7 +39,7 @@ func (s *Server) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
 }
 
 // adminEntry is one administrator of an org.

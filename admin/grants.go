@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
@@ -160,7 +159,7 @@ func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *caller, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
 }
 
 // planGrantDelete deletes a grant (grant.delete); A10 reads the roles its
@@ -237,7 +236,7 @@ func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // effectiveGrant is a grant as a user has it, with where it comes from

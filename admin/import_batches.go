@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/adgang/adgang/admin/jobs/lifecycle"
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
@@ -189,5 +188,5 @@ func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
@@ -94,7 +93,7 @@ func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
 }
 
 // Deleting knocks is no adgang.admin action: only the role check applies.
@@ -117,7 +116,7 @@ func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // maxBulk bounds the ids of one bulk request.
@@ -179,7 +178,7 @@ func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
 }
 
 // knockIdentityFree refuses, with a message that says what to do, a knock

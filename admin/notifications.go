@@ -168,5 +168,5 @@ func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/adgang/adgang/pdp"
 )
 
 // Paging of every GET collection (SPEC §8): `limit` (default 100, 1–1000,
@@ -149,5 +147,5 @@ func writePageWith[T any](w http.ResponseWriter, rev uint64, name string, items 
 	for k, v := range extra {
 		body[k] = v
 	}
-	pdp.WriteJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, body)
 }

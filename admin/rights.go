@@ -128,7 +128,7 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 	if created {
 		status = http.StatusCreated
 	}
-	pdp.WriteJSON(w, status, map[string]any{"revision": rev, "right": right})
+	writeJSON(w, status, map[string]any{"revision": rev, "right": right})
 }
 
 // validPrivilegeURI checks a right's privilege URI (empty gets the

@@ -3,7 +3,6 @@ package admin
 import (
 	"net/http"
 
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
@@ -79,7 +78,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 	if capped {
 		ans["expires_at_capped"] = true
 	}
-	pdp.WriteJSON(w, http.StatusCreated, ans)
+	writeJSON(w, http.StatusCreated, ans)
 }
 
 // handleListTokens lists tokens (never their secrets or hashes): every
@@ -141,5 +140,5 @@ func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }

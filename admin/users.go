@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
@@ -319,7 +318,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		ans["activation"] = a
 	}
-	pdp.WriteJSON(w, http.StatusCreated, ans)
+	writeJSON(w, http.StatusCreated, ans)
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -342,7 +341,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
 		"admin_roles": nonNil(s.roles.rolesIn(u.ID, u.Org))})
 }
 
@@ -508,7 +507,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 }
 
 func (s *Server) planUserDelete(c *caller, id string) planFunc {
@@ -534,7 +533,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
-	pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // statusRequest is the optional body of the status routes. until is the
@@ -611,7 +610,7 @@ func (s *Server) handleUserStatus(action string) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		pdp.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 	}
 }
 
