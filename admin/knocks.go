@@ -8,40 +8,15 @@ import (
 )
 
 func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	var knocks []*store.Knock
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
-		if err := s.authorize(c, cvr, "organisation", objKnock, actRead); err != nil {
-			return err
-		}
-		if _, err := loadOrg(tx, cvr); err != nil {
-			return err
-		}
-		var err error
-		knocks, err = tx.ListKnocks(cvr)
+	serveOrgList(s, w, r, c, "knocks", objKnock, func(tx *store.Tx, cvr string, pg page) ([]*store.Knock, string, error) {
+		knocks, err := tx.ListKnocks(cvr)
 		// Queue order: the first attempt, oldest first, then id (a knock's
 		// first attempt never changes, so its place is stable across pages).
-		knocks, next = pageOf(pg, knocks, func(k *store.Knock) string {
+		knocks, next := pageOf(pg, knocks, func(k *store.Knock) string {
 			return fmt.Sprintf("%020d-%s", k.First.UnixNano(), k.ID)
 		})
-		return err
+		return knocks, next, err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "knocks", knocks, next)
 }
 
 // planKnockAccept creates the user a knock asked for (L6), prefilled from
