@@ -175,17 +175,13 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, name st
 	writePage(w, rev, name, items, next)
 }
 
-// orgListFunc reads one page of a collection of the organisation cvr.
-type orgListFunc[T any] func(tx *store.Tx, cvr string, pg page) ([]T, string, error)
-
-// serveOrgList answers GET /v1/orgs/{cvr}/<name>: {cvr} and the paging
-// parameters are checked first, then, in the read transaction, the
-// caller's right to read obj in the organisation (A1, A14) and that the
-// organisation exists, before list reads the page.
-func serveOrgList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, name, obj string, list orgListFunc[T]) {
-	cvr := pathVar(r, "cvr")
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
+// serveCheckedList is serveList for a route that first refuses a bad
+// request: precheck (the path's identifier, or the caller's right to the
+// global collection, evaluated by the caller) and then the paging
+// parameters.
+func serveCheckedList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, precheck error, list listFunc[T]) {
+	if precheck != nil {
+		s.writeError(w, r, precheck)
 		return
 	}
 	pg, err := parsePage(r)
@@ -193,13 +189,30 @@ func serveOrgList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	serveOrgPage(s, w, r, c, cvr, name, obj, pg, list)
+	serveList(s, w, r, name, pg, list)
+}
+
+// orgListFunc reads one page of a collection of the organisation cvr.
+type orgListFunc[T any] func(tx *store.Tx, cvr string, pg page) ([]T, string, error)
+
+// serveOrgList answers GET /v1/orgs/{cvr}/<name>: {cvr} and the paging
+// parameters are checked first, then as serveOrgPage.
+func serveOrgList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, name, obj string, list orgListFunc[T]) {
+	cvr := pathVar(r, "cvr")
+	serveCheckedList(s, w, r, name, validCVR(cvr), inOrgList(s, c, cvr, obj, list))
 }
 
 // serveOrgPage is serveOrgList for a route that checked {cvr} and read
 // the page (and its own parameters) itself.
 func serveOrgPage[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, cvr, name, obj string, pg page, list orgListFunc[T]) {
-	serveList(s, w, r, name, pg, func(tx *store.Tx, pg page) ([]T, string, error) {
+	serveList(s, w, r, name, pg, inOrgList(s, c, cvr, obj, list))
+}
+
+// inOrgList reads list in the read transaction after the caller's right
+// to read obj in the organisation cvr (A1, A14) and that the organisation
+// exists.
+func inOrgList[T any](s *Server, c *caller, cvr, obj string, list orgListFunc[T]) listFunc[T] {
+	return func(tx *store.Tx, pg page) ([]T, string, error) {
 		if err := s.authorize(c, cvr, "organisation", obj, actRead); err != nil {
 			return nil, "", err
 		}
@@ -207,5 +220,5 @@ func serveOrgPage[T any](s *Server, w http.ResponseWriter, r *http.Request, c *c
 			return nil, "", err
 		}
 		return list(tx, cvr, pg)
-	})
+	}
 }

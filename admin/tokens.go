@@ -84,36 +84,20 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 // handleListTokens lists tokens (never their secrets or hashes): every
 // token for a superadmin, the caller's own otherwise.
 func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := s.authorizeGlobal(c, objToken, actRead); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	out := []*store.Token{}
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	serveCheckedList(s, w, r, "tokens", s.authorizeGlobal(c, objToken, actRead), func(tx *store.Tx, pg page) ([]*store.Token, string, error) {
 		ts, err := tx.ListTokens()
 		if err != nil {
-			return err
+			return nil, "", err
 		}
+		out := []*store.Token{}
 		for _, t := range ts {
 			if c.superadmin || (c.userID != "" && t.UserID == c.userID && !t.Superadmin) {
 				out = append(out, t)
 			}
 		}
-		out, next = pageOf(pg, out, func(t *store.Token) string { return t.ID })
-		return nil
+		out, next := pageOf(pg, out, func(t *store.Token) string { return t.ID })
+		return out, next, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "tokens", out, next)
 }
 
 // handleDeleteToken revokes a token at once: a superadmin any token, any
