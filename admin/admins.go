@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"sort"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -40,7 +39,7 @@ func (s *Server) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
 }
 
 // adminEntry is one administrator of an org.
@@ -55,29 +54,10 @@ type adminEntry struct {
 // handleListAdmins lists the org's active administrators with their
 // roles; external ones (users of another org) are marked.
 func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	admins := []adminEntry{}
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
-		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
-			return err
-		}
-		if _, err := loadOrg(tx, cvr); err != nil {
-			return err
-		}
+	serveOrgList(s, w, r, c, "admins", objUser, func(tx *store.Tx, cvr string, pg page) ([]adminEntry, string, error) {
 		holders, err := s.adminHolders(tx, cvr)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		byUser := map[string]*adminEntry{}
 		for role, ids := range holders {
@@ -86,7 +66,7 @@ func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *cal
 				if !ok {
 					u, err := tx.GetUser(id)
 					if err != nil {
-						return err
+						return nil, "", err
 					}
 					e = &adminEntry{UserID: id, Name: u.Name, Org: u.Org, External: u.Org != cvr}
 					byUser[id] = e
@@ -94,16 +74,12 @@ func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *cal
 				e.Roles = append(e.Roles, role)
 			}
 		}
+		admins := []adminEntry{}
 		for _, e := range byUser {
 			sort.Strings(e.Roles)
 			admins = append(admins, *e)
 		}
-		admins, next = pageOf(pg, admins, func(a adminEntry) string { return a.UserID })
-		return nil
+		admins, next := pageOf(pg, admins, func(a adminEntry) string { return a.UserID })
+		return admins, next, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "admins", admins, next)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -156,7 +155,7 @@ func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Req
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
 }
 
 // loadAnonymityRequest loads request id and authorises act on users of
@@ -243,7 +242,7 @@ func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
 		if created != nil {
 			ans["user"] = created
 		}
-		pdpapi.WriteJSON(w, http.StatusOK, ans)
+		writeJSON(w, http.StatusOK, ans)
 	}
 }
 

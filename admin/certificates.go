@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -133,7 +132,7 @@ func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "certificate": certView(out, s.now())})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "certificate": certView(out, s.now())})
 }
 
 // loadCertificate loads a certificate and authorises act on it in its
@@ -166,7 +165,7 @@ func (s *Server) handleGetCertificate(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificate": certView(cert, s.now())})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificate": certView(cert, s.now())})
 }
 
 // handleCertificateAction is issue, revoke, renew and delete: each asks
@@ -259,7 +258,7 @@ func (s *Server) handleCertificateAction(action string) handlerFunc {
 		if action == "certificate.delete" {
 			body = map[string]any{"revision": rev, "deleted": out.Serial}
 		}
-		pdpapi.WriteJSON(w, status, body)
+		writeJSON(w, status, body)
 	}
 }
 
@@ -350,7 +349,7 @@ func (s *Server) handleListCertificates(w http.ResponseWriter, r *http.Request, 
 		writeCertCSV(w, certs)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificates": certs, "next_page_token": next})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificates": certs, "next_page_token": next})
 }
 
 func writeCertCSV(w http.ResponseWriter, certs []*store.Certificate) {

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -120,7 +119,7 @@ func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *
 	if next != "" {
 		next = base64.RawURLEncoding.EncodeToString([]byte(next))
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"decisions": nonNil(recs), "next_page_token": next})
+	writeJSON(w, http.StatusOK, map[string]any{"decisions": nonNil(recs), "next_page_token": next})
 }
 
 // handleGetDecision answers GET /v1/decisions/{decision_id}. A decision
@@ -150,5 +149,5 @@ func (s *Server) handleGetDecision(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, rec)
 }

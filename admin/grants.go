@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -160,7 +159,7 @@ func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *caller, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
 }
 
 // planGrantDelete deletes a grant (grant.delete); A10 reads the roles its
@@ -237,7 +236,7 @@ func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // effectiveGrant is a grant as a user has it, with where it comes from
@@ -249,38 +248,22 @@ type effectiveGrant struct {
 
 func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *caller) {
 	id := pathVar(r, "id")
-	if err := validUserID(id); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	out := []effectiveGrant{}
-	next := ""
 	now := s.now()
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	serveCheckedList(s, w, r, "grants", validUserID(id), func(tx *store.Tx, pg page) ([]effectiveGrant, string, error) {
 		if _, err := s.authorizedUser(tx, c, id, objGrant, actRead); err != nil {
-			return err
+			return nil, "", err
 		}
 		gs, err := tx.EffectiveGrants(id)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
+		out := []effectiveGrant{}
 		for _, g := range gs {
 			out = append(out, effectiveGrant{EffectiveGrant: g, Expired: g.ExpiresAt != nil && !g.ExpiresAt.After(now)})
 		}
 		// By right, then grant id and source (a grant reaches a user once
 		// per source).
-		out, next = pageOf(pg, out, func(g effectiveGrant) string { return g.Right + "\x00" + g.ID + "\x00" + g.Source })
-		return nil
+		out, next := pageOf(pg, out, func(g effectiveGrant) string { return g.Right + "\x00" + g.ID + "\x00" + g.Source })
+		return out, next, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "grants", out, next)
 }

@@ -22,45 +22,29 @@ type groupMember struct {
 // handleListMembers pages through a group's members, by user id.
 func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, c *caller) {
 	id := pathVar(r, "id")
-	if err := validGroupID(id); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	members := []groupMember{}
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	serveCheckedList(s, w, r, "members", validGroupID(id), func(tx *store.Tx, pg page) ([]groupMember, string, error) {
 		g, err := loadGroup(tx, id)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		if err := s.authorize(c, g.Org, "group", objGroup, actRead); err != nil {
-			return err
+			return nil, "", err
 		}
 		ids, err := tx.Members(id)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		ids, next = pageOf(pg, ids, func(id string) string { return id })
+		ids, next := pageOf(pg, ids, func(id string) string { return id })
+		members := []groupMember{}
 		for _, uid := range ids {
 			u, err := tx.GetUser(uid)
 			if store.IsNotFound(err) {
 				continue
 			} else if err != nil {
-				return err
+				return nil, "", err
 			}
 			members = append(members, groupMember{UserID: u.ID, Name: u.Name, Email: u.Email, Status: u.Status})
 		}
-		return nil
+		return members, next, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "members", members, next)
 }

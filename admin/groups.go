@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -61,7 +60,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
 }
 
 func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -96,7 +95,7 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *calle
 	// members are inline; GET /v1/groups/{id}/members pages through all.
 	count := len(members)
 	members, next := pageOf(page{Limit: groupInlineMembers}, members, func(id string) string { return id })
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "group": g, "members": nonNil(members),
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group": g, "members": nonNil(members),
 		"member_count": count, "members_next_page_token": next, "grants": nonNil(grants)})
 }
 
@@ -134,7 +133,7 @@ func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // memberRequest is the body of POST /v1/groups/{id}/members. The user may
@@ -217,7 +216,7 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
 }
 
 func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -227,5 +226,5 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "group_id": id, "user_id": uid})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group_id": id, "user_id": uid})
 }

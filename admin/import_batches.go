@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adgang/adgang/admin/lifecycle"
-	pdpapi "github.com/adgang/adgang/pdp/api"
+	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/store"
 )
 
@@ -29,51 +28,27 @@ type importEntry struct {
 
 // handleListImports lists the org's import batches, newest first, paged.
 func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	out := []importEntry{}
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
-		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
-			return err
-		}
-		if _, err := loadOrg(tx, cvr); err != nil {
-			return err
-		}
+	serveOrgList(s, w, r, c, "imports", objUser, func(tx *store.Tx, cvr string, p page) ([]importEntry, string, error) {
 		batches, err := tx.ListImports(cvr)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		// Newest first: the key is the creation time, then the id.
-		var page []*store.ImportBatch
-		page, next = pageOfDesc(p, batches, func(b *store.ImportBatch) string {
+		page, next := pageOfDesc(p, batches, func(b *store.ImportBatch) string {
 			return fmt.Sprintf("%020d %s", b.CreatedAt.UnixNano(), b.ID)
 		})
 		counts, err := importUserCounts(tx, cvr, page)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
+		out := []importEntry{}
 		for _, b := range page {
 			n := counts[b.ID]
 			out = append(out, importEntry{ID: b.ID, Org: b.Org, Mode: b.Mode, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows,
 				Users: n[0], Unconfirmed: n[1], Retired: b.Retired})
 		}
-		return nil
+		return out, next, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "imports", out, next)
 }
 
 // importUserCounts counts, per batch of page, the org's users that still
@@ -189,5 +164,5 @@ func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
 }

@@ -56,10 +56,10 @@ const (
 
 // rowResult is one line of the import report.
 type rowResult struct {
-	Row    int                 `json:"row"`
-	Status string              `json:"status"`
-	UserID string              `json:"user_id,omitempty"`
-	Error  *pdpapi.ErrorDetail `json:"error,omitempty"`
+	Row    int          `json:"row"`
+	Status string       `json:"status"`
+	UserID string       `json:"user_id,omitempty"`
+	Error  *errorDetail `json:"error,omitempty"`
 
 	applyErr error // the row's writes failed after its checks passed
 }
@@ -242,8 +242,7 @@ func (s *Server) startImport(w http.ResponseWriter, r *http.Request, c *caller, 
 }
 
 func writeTooLarge(w http.ResponseWriter) {
-	pdpapi.WriteJSON(w, http.StatusRequestEntityTooLarge, pdpapi.ErrorBody{Error: pdpapi.ErrorDetail{Code: store.ReasonTooLarge,
-		Message: fmt.Sprintf("the file is larger than %d bytes; nothing was imported", maxImportBytes)}})
+	writeErr(w, pdpapi.TooLarge(maxImportBytes, "the file is"))
 }
 
 // pass reads the file and runs its rows in batches.
@@ -934,10 +933,10 @@ func (im *importer) planDelete(f []string, userID *string) planFunc {
 // rowErrorDetail is the {code, message, rule} of a refused row; the
 // message never holds a CPR number. An error that is not a *store.Error
 // (a store or policy fault) is reported as internal without detail.
-func rowErrorDetail(err error) *pdpapi.ErrorDetail {
+func rowErrorDetail(err error) *errorDetail {
 	var se *store.Error
 	if !errors.As(err, &se) {
-		return &pdpapi.ErrorDetail{Code: store.EInternal, Message: "internal error"}
+		return &errorDetail{Code: store.EInternal, Message: "internal error"}
 	}
 	msg := pdp.MaskCPR(columnMessage(se.Message))
 	if containsCPR(msg) {
@@ -946,7 +945,7 @@ func rowErrorDetail(err error) *pdpapi.ErrorDetail {
 		// no word boundary): the message is withheld.
 		msg = "the row was refused; the message is withheld because it would contain a CPR number"
 	}
-	return &pdpapi.ErrorDetail{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
+	return &errorDetail{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
 }
 
 // apiFieldColumns names the CSV column of a field of the single-user
@@ -1020,7 +1019,7 @@ func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) erro
 	if im.fatal != nil {
 		d := rowErrorDetail(im.fatal)
 		if isBodyLimit(im.fatal) {
-			d = &pdpapi.ErrorDetail{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
+			d = &errorDetail{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
 				"the file is larger than %d bytes; the rows after row %d were not read", maxImportBytes, im.rows+1)}
 		}
 		head["error"] = d

@@ -4,45 +4,19 @@ import (
 	"fmt"
 	"net/http"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
 func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	var knocks []*store.Knock
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
-		if err := s.authorize(c, cvr, "organisation", objKnock, actRead); err != nil {
-			return err
-		}
-		if _, err := loadOrg(tx, cvr); err != nil {
-			return err
-		}
-		var err error
-		knocks, err = tx.ListKnocks(cvr)
+	serveOrgList(s, w, r, c, "knocks", objKnock, func(tx *store.Tx, cvr string, pg page) ([]*store.Knock, string, error) {
+		knocks, err := tx.ListKnocks(cvr)
 		// Queue order: the first attempt, oldest first, then id (a knock's
 		// first attempt never changes, so its place is stable across pages).
-		knocks, next = pageOf(pg, knocks, func(k *store.Knock) string {
+		knocks, next := pageOf(pg, knocks, func(k *store.Knock) string {
 			return fmt.Sprintf("%020d-%s", k.First.UnixNano(), k.ID)
 		})
-		return err
+		return knocks, next, err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "knocks", knocks, next)
 }
 
 // planKnockAccept creates the user a knock asked for (L6), prefilled from
@@ -94,7 +68,7 @@ func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
 }
 
 // Deleting knocks is no adgang.admin action: only the role check applies.
@@ -117,7 +91,7 @@ func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // maxBulk bounds the ids of one bulk request.
@@ -179,7 +153,7 @@ func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *c
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
 }
 
 // knockIdentityFree refuses, with a message that says what to do, a knock

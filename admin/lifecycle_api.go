@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adgang/adgang/admin/lifecycle"
+	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/pdp"
 	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
@@ -32,10 +32,10 @@ type bulkRequest struct {
 
 // bulkResult is one user's line of a bulk answer.
 type bulkResult struct {
-	UserID string              `json:"user_id"`
-	Status string              `json:"status"` // ok | error
-	Detail map[string]any      `json:"detail,omitempty"`
-	Error  *pdpapi.ErrorDetail `json:"error,omitempty"`
+	UserID string         `json:"user_id"`
+	Status string         `json:"status"` // ok | error
+	Detail map[string]any `json:"detail,omitempty"`
+	Error  *errorDetail   `json:"error,omitempty"`
 }
 
 // bulkRequestIn reads the org and the user ids of a bulk route and
@@ -85,7 +85,8 @@ func (s *Server) runBulk(ctx context.Context, c *caller, ids []string, pf func(i
 		r, err := s.write(ctx, c, pf(id, detail))
 		res := bulkResult{UserID: id, Status: "ok"}
 		if err != nil {
-			res.Status, res.Error = "error", errorDetail(err)
+			d := detailOf(err)
+			res.Status, res.Error = "error", &d
 		} else {
 			rev = r
 			if len(detail) > 0 {
@@ -95,13 +96,6 @@ func (s *Server) runBulk(ctx context.Context, c *caller, ids []string, pf func(i
 		results = append(results, res)
 	}
 	return rev, results
-}
-
-// errorDetail is the JSON error of err, as the single-object routes
-// answer it (masked, no internals).
-func errorDetail(err error) *pdpapi.ErrorDetail {
-	d := pdpapi.DetailOf(err)
-	return &d
 }
 
 // inOrg wraps a per-user plan so that a user of another org than the
@@ -234,7 +228,7 @@ func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c 
 	if out.mailID != "" {
 		ans["mail_id"] = out.mailID
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, ans)
+	writeJSON(w, http.StatusOK, ans)
 }
 
 func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -261,7 +255,7 @@ func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c 
 			return p, nil
 		})
 	})
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
 }
 
 // activateRequest is the body of POST /v1/activate: the user's own
@@ -397,7 +391,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		return
 	}
 	s.activation.user.Reset(req.UserID)
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
 }
 
 // normaliseCode accepts a code as people type it: any case, with or
@@ -600,7 +594,7 @@ func (s *Server) handleBulkStatus(action string) handlerFunc {
 			var out userAnswer
 			return inOrg(cvr, id, s.planUserStatus(c, id, action, &statusRequest{}, &out))
 		})
-		pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
 	}
 }
 
@@ -648,7 +642,7 @@ func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
 }
 
 // planConfirm confirms a manual association: the L4 clock restarts.
@@ -685,7 +679,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 }
 
 // --- lifecycle preview ---
@@ -822,7 +816,7 @@ func (s *Server) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *
 	if out.mailID != "" {
 		ans["mail_id"] = out.mailID
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, ans)
+	writeJSON(w, http.StatusOK, ans)
 }
 
 func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -837,7 +831,7 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
 }
 
 // withPasswordStatus fills the password_status shown to administrators

@@ -84,7 +84,7 @@ func TestActivation(t *testing.T) {
 		if r := e.do("none", "POST", "/v1/activate", map[string]any{"user_id": id, "code": code2}); r.status != 422 {
 			t.Fatalf("a used code works again: %s", r)
 		}
-		if r := e.do("user-admin", "POST", "/v1/users/"+id+"/activation", nil); r.status != 403 || r.errCode() != "already_active" || r.errRule() != "L7" {
+		if r := e.do("user-admin", "POST", "/v1/users/"+id+"/activation", nil); r.status != 422 || r.errCode() != "already_active" || r.errRule() != "L7" {
 			t.Fatalf("activation of an active user: %s", r)
 		}
 		e.noSecretAnywhere(t, id, code1, code2)
@@ -259,7 +259,7 @@ func TestAssociationsAndConfirm(t *testing.T) {
 			t.Fatalf("confirm: %s", c)
 		}
 	}
-	if r := e.do("user-admin", "POST", "/v1/users/"+e.newUser(cvrA)+"/confirm", nil); r.status != 403 || r.errCode() != "not_manual_association" || r.errRule() != "L4" {
+	if r := e.do("user-admin", "POST", "/v1/users/"+e.newUser(cvrA)+"/confirm", nil); r.status != 422 || r.errCode() != "not_manual_association" || r.errRule() != "L4" {
 		t.Fatalf("confirm a non-manual user: %s", r)
 	}
 	for _, body := range []map[string]any{
@@ -313,7 +313,7 @@ func TestPasswordAdministration(t *testing.T) {
 	ctx := context.Background()
 	id := e.newUser(cvrA, func(u *store.User) { u.Username = "imi.bruger" })
 
-	if r := e.do("user-admin", "POST", "/v1/users/"+id+"/password:reset", nil); r.status != 403 || r.errCode() != "password_login_not_enabled" {
+	if r := e.do("user-admin", "POST", "/v1/users/"+id+"/password:reset", nil); r.status != 422 || r.errCode() != "password_login_not_enabled" {
 		t.Fatalf("reset without password login: %s", r)
 	}
 	e.usePasswords(cvrA)
@@ -366,7 +366,7 @@ func TestPasswordAdministration(t *testing.T) {
 	if s := status(); s != "valid" {
 		t.Fatalf("after unblock: %q", s)
 	}
-	if r := e.do("user-admin", "POST", "/v1/users/"+fnA+"/password:reset", nil); r.status != 403 || r.errRule() != "A2" {
+	if r := e.do("user-admin", "POST", "/v1/users/"+fnA+"/password:reset", nil); r.status != 422 || r.errRule() != "A2" {
 		t.Fatalf("reset of a function certificate user: %s", r)
 	}
 	if r := e.do("user-admin", "POST", "/v1/users/"+e.newUser(cvrA)+"/unblock", nil); r.status != 400 {

@@ -3,7 +3,6 @@ package admin
 import (
 	"net/http"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -40,5 +39,5 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -282,5 +281,5 @@ func (s *Server) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
 }

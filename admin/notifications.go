@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -169,5 +168,5 @@ func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
-	"github.com/adgang/adgang/admin/lifecycle"
+	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )

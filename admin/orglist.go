@@ -10,23 +10,13 @@ import (
 // superadmin every one, anyone else those where it holds a role that may
 // read the organisation; a caller without any admin role gets 403.
 func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := s.authorizeGlobal(c, objOrg, actRead); err != nil {
-		s.writeError(w, r, err) // a caller without any admin role (A14), like GET /v1/tokens
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	orgs := []*store.Org{}
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	// A caller without any admin role is refused (A14), like GET /v1/tokens.
+	serveCheckedList(s, w, r, "orgs", s.authorizeGlobal(c, objOrg, actRead), func(tx *store.Tx, pg page) ([]*store.Org, string, error) {
+		orgs := []*store.Org{}
 		if c.superadmin {
 			all, err := tx.ListOrgs()
 			if err != nil {
-				return err
+				return nil, "", err
 			}
 			orgs = all
 		} else {
@@ -38,17 +28,12 @@ func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, c *calle
 				if store.IsNotFound(err) {
 					continue
 				} else if err != nil {
-					return err
+					return nil, "", err
 				}
 				orgs = append(orgs, o)
 			}
 		}
-		orgs, next = pageOf(pg, orgs, func(o *store.Org) string { return o.CVR })
-		return nil
+		orgs, next := pageOf(pg, orgs, func(o *store.Org) string { return o.CVR })
+		return orgs, next, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "orgs", orgs, next)
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -140,7 +139,7 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
 }
 
 func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -167,7 +166,7 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller)
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
 }
 
 // orgPatchRequest is the body of PATCH /v1/orgs/{cvr}: present fields
@@ -331,5 +330,5 @@ func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *calle
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
 }

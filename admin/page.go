@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
+	"github.com/adgang/adgang/store"
 )
 
 // Paging of every GET collection (SPEC §8): `limit` (default 100, 1–1000,
@@ -149,5 +149,76 @@ func writePageWith[T any](w http.ResponseWriter, rev uint64, name string, items 
 	for k, v := range extra {
 		body[k] = v
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, body)
+}
+
+// listFunc reads one page of a GET collection inside a read transaction:
+// the page's items and the next page token.
+type listFunc[T any] func(tx *store.Tx, pg page) ([]T, string, error)
+
+// serveList answers the GET collection name with the page pg of list:
+// the store revision is read before the read transaction, so the answer
+// holds at least what that revision holds.
+func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, pg page, list listFunc[T]) {
+	rev := s.st.Revision()
+	var items []T
+	next := ""
+	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+		var err error
+		items, next, err = list(tx, pg)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, rev, name, items, next)
+}
+
+// serveCheckedList is serveList for a route that first refuses a bad
+// request: precheck (the path's identifier, or the caller's right to the
+// global collection, evaluated by the caller) and then the paging
+// parameters.
+func serveCheckedList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, precheck error, list listFunc[T]) {
+	if precheck != nil {
+		s.writeError(w, r, precheck)
+		return
+	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	serveList(s, w, r, name, pg, list)
+}
+
+// orgListFunc reads one page of a collection of the organisation cvr.
+type orgListFunc[T any] func(tx *store.Tx, cvr string, pg page) ([]T, string, error)
+
+// serveOrgList answers GET /v1/orgs/{cvr}/<name>: {cvr} and the paging
+// parameters are checked first, then as serveOrgPage.
+func serveOrgList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, name, obj string, list orgListFunc[T]) {
+	cvr := pathVar(r, "cvr")
+	serveCheckedList(s, w, r, name, validCVR(cvr), inOrgList(s, c, cvr, obj, list))
+}
+
+// serveOrgPage is serveOrgList for a route that checked {cvr} and read
+// the page (and its own parameters) itself.
+func serveOrgPage[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, cvr, name, obj string, pg page, list orgListFunc[T]) {
+	serveList(s, w, r, name, pg, inOrgList(s, c, cvr, obj, list))
+}
+
+// inOrgList reads list in the read transaction after the caller's right
+// to read obj in the organisation cvr (A1, A14) and that the organisation
+// exists.
+func inOrgList[T any](s *Server, c *caller, cvr, obj string, list orgListFunc[T]) listFunc[T] {
+	return func(tx *store.Tx, pg page) ([]T, string, error) {
+		if err := s.authorize(c, cvr, "organisation", obj, actRead); err != nil {
+			return nil, "", err
+		}
+		if _, err := loadOrg(tx, cvr); err != nil {
+			return nil, "", err
+		}
+		return list(tx, cvr, pg)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -187,6 +186,6 @@ func (s *Server) handlePolicyCheck(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"action": action, "allow": v.Allow, "reasons": nonNil(v.Reasons),
+	writeJSON(w, http.StatusOK, map[string]any{"action": action, "allow": v.Allow, "reasons": nonNil(v.Reasons),
 		"policy": v.Policy, "revision": s.st.Revision(), "dry_run": true})
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -85,7 +84,7 @@ func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c
 		refused = append(refused, pdp.PrivilegeRefusal{Scope: pdp.ScopeURI(g.Scope), Privilege: g.Privilege,
 			Right: g.Right, Code: reason.Code, Rule: reason.Rule, Message: pdp.MaskCPR(reason.Message)})
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": s.st.Revision(), "grants": grants, "refused": refused})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": s.st.Revision(), "grants": grants, "refused": refused})
 }
 
 // checkPrivilegeGrant asks adgang.admin whether g may be granted in o: the

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -96,11 +95,9 @@ func validObjectID(what, id string) error {
 
 func pathVar(r *http.Request, name string) string { return mux.Vars(r)[name] }
 
-// decodeBody decodes a required JSON body strictly (pdpapi.DecodeJSON:
+// decodeBody decodes a required JSON body strictly (decodeJSON:
 // unknown fields and trailing data refused).
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	return pdpapi.DecodeJSON(w, r, v)
-}
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error { return decodeJSON(w, r, v) }
 
 // decodeOptionalBody is decodeBody for a body that may be absent.
 func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) error {
@@ -115,7 +112,7 @@ func decodeOptionalBody(w http.ResponseWriter, r *http.Request, v any) error {
 		io.Reader
 		io.Closer
 	}{br, r.Body}
-	return pdpapi.DecodeJSON(w, r, v)
+	return decodeJSON(w, r, v)
 }
 
 // parseTimeParam parses a date-time query parameter with store.ParseTime

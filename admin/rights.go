@@ -6,34 +6,15 @@ import (
 	"strings"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
 func (s *Server) handleListRights(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := s.authorizeGlobal(c, objRight, actRead); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	var rights []*store.Right
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
-		var err error
-		rights, err = tx.ListRights()
-		rights, next = pageOf(pg, rights, func(r *store.Right) string { return r.ID })
-		return err
+	serveCheckedList(s, w, r, "rights", s.authorizeGlobal(c, objRight, actRead), func(tx *store.Tx, pg page) ([]*store.Right, string, error) {
+		rights, err := tx.ListRights()
+		rights, next := pageOf(pg, rights, func(r *store.Right) string { return r.ID })
+		return rights, next, err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "rights", rights, next)
 }
 
 // rightRequest is the body of PUT /v1/rights/{id}: the whole catalogue
@@ -129,7 +110,7 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 	if created {
 		status = http.StatusCreated
 	}
-	pdpapi.WriteJSON(w, status, map[string]any{"revision": rev, "right": right})
+	writeJSON(w, status, map[string]any{"revision": rev, "right": right})
 }
 
 // validPrivilegeURI checks a right's privilege URI (empty gets the

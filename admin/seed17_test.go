@@ -413,8 +413,8 @@ func TestTransferAdmin(t *testing.T) {
 	e.newGrant(store.HolderUser, fnA, cvrA, "mitid_erhverv.org_admin", store.Scope{Type: store.ScopeCVR, Value: cvrA})
 	toA := e.newUser(cvrA)
 	before = e.snap()
-	wantRefusal(t, e.do("org-admin", "POST", "/v1/users/"+fnA+"/transfer-admin", map[string]any{"to_user_id": toA, "right": "mitid_erhverv.org_admin"}), 403, "function_cert_immutable", "A2")
-	wantRefusal(t, e.do("org-admin", "POST", "/v1/users/"+oaA+"/transfer-admin", map[string]any{"to_user_id": fnA, "right": "mitid_erhverv.org_admin"}), 403, "function_cert_immutable", "A2")
+	wantRefusal(t, e.do("org-admin", "POST", "/v1/users/"+fnA+"/transfer-admin", map[string]any{"to_user_id": toA, "right": "mitid_erhverv.org_admin"}), 422, "function_cert_immutable", "A2")
+	wantRefusal(t, e.do("org-admin", "POST", "/v1/users/"+oaA+"/transfer-admin", map[string]any{"to_user_id": fnA, "right": "mitid_erhverv.org_admin"}), 422, "function_cert_immutable", "A2")
 	e.unchanged(t, before)
 
 	// The last org-admin of B hands its role over in one step (A10 does

@@ -134,11 +134,10 @@ func (s *Server) Handler() http.Handler { return s.router }
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pdpapi.WriteError(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
+		writeErr(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pdpapi.WriteJSON(w, http.StatusMethodNotAllowed, pdpapi.ErrorBody{Error: pdpapi.ErrorDetail{
-			Code: "method_not_allowed", Message: "method " + r.Method + " is not allowed here"}})
+		writeErr(w, pdpapi.MethodNotAllowed(r.Method))
 	})
 	h := func(method, path string, fn handlerFunc) { s.handle(r, method, path, true, fn) }
 
@@ -250,7 +249,7 @@ func (s *Server) handle(r *mux.Router, method, path string, auth bool, fn handle
 			if p := recover(); p != nil {
 				s.log.Error().Str("route", method+" "+path).Str("panic", pdp.MaskCPR(fmt.Sprint(p))).Msg("admin handler panic")
 				if !rec.wrote {
-					pdpapi.WriteError(rec, fmt.Errorf("panic"))
+					writeErr(rec, fmt.Errorf("panic"))
 				}
 			}
 			elapsed := time.Since(start)
@@ -269,7 +268,7 @@ func (s *Server) handle(r *mux.Router, method, path string, auth bool, fn handle
 			var err error
 			if c, err = s.authenticate(req); err != nil {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="adgang-admin"`)
-				pdpapi.WriteError(rec, err)
+				writeErr(rec, err)
 				return
 			}
 		}
@@ -297,10 +296,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 // writeError answers err and logs internal errors (masked: never a CPR).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if pdpapi.StatusOf(err) >= 500 {
+	if httpStatus(err) >= 500 {
 		s.log.Error().Str("method", r.Method).Str("route", routeOf(r)).Str("error", pdp.MaskCPR(err.Error())).Msg("admin request failed")
 	}
-	pdpapi.WriteError(w, err)
+	writeErr(w, err)
 }
 
 func routeOf(r *http.Request) string {

@@ -3,7 +3,6 @@ package admin
 import (
 	"net/http"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -79,42 +78,26 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 	if capped {
 		ans["expires_at_capped"] = true
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, ans)
+	writeJSON(w, http.StatusCreated, ans)
 }
 
 // handleListTokens lists tokens (never their secrets or hashes): every
 // token for a superadmin, the caller's own otherwise.
 func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := s.authorizeGlobal(c, objToken, actRead); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	out := []*store.Token{}
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	serveCheckedList(s, w, r, "tokens", s.authorizeGlobal(c, objToken, actRead), func(tx *store.Tx, pg page) ([]*store.Token, string, error) {
 		ts, err := tx.ListTokens()
 		if err != nil {
-			return err
+			return nil, "", err
 		}
+		out := []*store.Token{}
 		for _, t := range ts {
 			if c.superadmin || (c.userID != "" && t.UserID == c.userID && !t.Superadmin) {
 				out = append(out, t)
 			}
 		}
-		out, next = pageOf(pg, out, func(t *store.Token) string { return t.ID })
-		return nil
+		out, next := pageOf(pg, out, func(t *store.Token) string { return t.ID })
+		return out, next, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePage(w, rev, "tokens", out, next)
 }
 
 // handleDeleteToken revokes a token at once: a superadmin any token, any
@@ -141,5 +124,5 @@ func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *ca
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }

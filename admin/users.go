@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -336,7 +335,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		ans["activation"] = a
 	}
-	pdpapi.WriteJSON(w, http.StatusCreated, ans)
+	writeJSON(w, http.StatusCreated, ans)
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -359,7 +358,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
 		"admin_roles": nonNil(s.roles.rolesIn(u.ID, u.Org))})
 }
 
@@ -525,7 +524,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 }
 
 func (s *Server) planUserDelete(c *caller, id string) planFunc {
@@ -551,7 +550,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *cal
 		s.writeError(w, r, err)
 		return
 	}
-	pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // statusRequest is the optional body of the status routes. until is the
@@ -628,7 +627,7 @@ func (s *Server) handleUserStatus(action string) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		pdpapi.WriteJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 	}
 }
 
@@ -651,130 +650,151 @@ func statusFilter(q string) (func(store.UserStatus) bool, error) {
 	return nil, invalid("status must be active, inactive, all, new or deactivated")
 }
 
-func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
+// userQuery is the search of GET /v1/orgs/{cvr}/users: every filter
+// given must match (text in name, e-mail, username or legacy id; exact
+// e-mail; RID; admin role or right; Unilogin user type and class).
+type userQuery struct {
+	keep                   func(store.UserStatus) bool
+	text, email, rid, role string
+	userType, class        string
+}
+
+// parseUserQuery reads the search and the page of GET
+// /v1/orgs/{cvr}/users: status, then paging, then the RID's shape.
+func parseUserQuery(r *http.Request) (userQuery, page, error) {
 	q := r.URL.Query()
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	keep, err := statusFilter(q.Get("status"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return userQuery{}, page{}, err
 	}
 	pg, err := parsePage(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return userQuery{}, page{}, err
 	}
-	text := strings.ToLower(strings.TrimSpace(q.Get("q")))
-	email := strings.ToLower(strings.TrimSpace(q.Get("email")))
-	rid := strings.TrimSpace(q.Get("rid"))
-	role := strings.TrimSpace(q.Get("role"))
-	// Unilogin's "Vis importerede": by user type (elev, lærer, …) and class.
-	userType, class := strings.TrimSpace(q.Get("user_type")), strings.TrimSpace(q.Get("class"))
-	if rid != "" && !strings.HasPrefix(rid, "CVR:") {
-		if _, err := strconv.ParseUint(rid, 10, 64); err != nil {
-			s.writeError(w, r, invalid("rid must be a RID number or a CVR:…-RID:… id"))
-			return
+	uq := userQuery{keep: keep, text: strings.ToLower(strings.TrimSpace(q.Get("q"))),
+		email: strings.ToLower(strings.TrimSpace(q.Get("email"))), rid: strings.TrimSpace(q.Get("rid")),
+		role: strings.TrimSpace(q.Get("role")),
+		// Unilogin's "Vis importerede": by user type (elev, lærer, …) and class.
+		userType: strings.TrimSpace(q.Get("user_type")), class: strings.TrimSpace(q.Get("class"))}
+	if uq.rid != "" && !strings.HasPrefix(uq.rid, "CVR:") {
+		if _, err := strconv.ParseUint(uq.rid, 10, 64); err != nil {
+			return userQuery{}, page{}, invalid("rid must be a RID number or a CVR:…-RID:… id")
 		}
 	}
-	rev := s.st.Revision()
+	return uq, pg, nil
+}
+
+// matchesFields reports whether u passes the query's status and field
+// filters (everything but the role).
+func (q *userQuery) matchesFields(u *store.User) bool {
+	if !q.keep(u.Status) || (q.email != "" && strings.ToLower(u.Email) != q.email) {
+		return false
+	}
+	if (q.userType != "" && !strings.EqualFold(u.UserType, q.userType)) || (q.class != "" && !strings.EqualFold(u.Class, q.class)) {
+		return false
+	}
+	if q.rid != "" && u.LegacyID != q.rid && !strings.HasSuffix(u.LegacyID, "-RID:"+q.rid) {
+		return false
+	}
+	t := q.text
+	return t == "" || strings.Contains(strings.ToLower(u.Name), t) || strings.Contains(strings.ToLower(u.Email), t) ||
+		strings.Contains(strings.ToLower(u.Username), t) || strings.Contains(strings.ToLower(u.LegacyID), t)
+}
+
+// userMatcher is the query's test of a user of org cvr in tx; a role
+// that is neither an admin role nor a right of the catalogue is invalid.
+func (s *Server) userMatcher(tx *store.Tx, cvr string, q *userQuery) (func(*store.User) (bool, error), error) {
+	adminRole := false
+	switch store.AdminRole(q.role) {
+	case "":
+	case store.RoleOrgAdmin, store.RoleUserAdmin, store.RoleAuditor:
+		adminRole = true
+	default:
+		if _, err := tx.GetRight(q.role); err != nil {
+			return nil, invalid("role must be an admin role (org-admin, user-admin, auditor) or a right id")
+		}
+	}
+	return func(u *store.User) (bool, error) {
+		switch {
+		case !q.matchesFields(u):
+			return false, nil
+		case adminRole:
+			return slices.Contains(s.roles.rolesIn(u.ID, cvr), q.role), nil
+		case q.role != "":
+			gs, err := tx.EffectiveGrants(u.ID)
+			if err != nil {
+				return false, err
+			}
+			return slices.ContainsFunc(gs, func(g store.EffectiveGrant) bool { return g.Right == q.role && g.Org == cvr }), nil
+		}
+		return true, nil
+	}, nil
+}
+
+// searchUsers is the page pg of org cvr's users that match q.
+func (s *Server) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *userQuery, pg page) ([]*store.User, string, error) {
+	match, err := s.userMatcher(tx, cvr, q)
+	if err != nil {
+		return nil, "", err
+	}
 	users := []*store.User{}
-	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
-		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
-			return err
+	add := func(u *store.User) error {
+		ok, err := match(u)
+		if ok {
+			users = append(users, u)
 		}
-		if _, err := loadOrg(tx, cvr); err != nil {
-			return err
+		return err
+	}
+	if q.email != "" { // the unique index answers directly
+		u, err := tx.UserByEmail(q.email)
+		switch {
+		case err == nil && u.Org == cvr:
+			if err := add(u); err != nil {
+				return nil, "", err
+			}
+		case err != nil && !store.IsNotFound(err):
+			return nil, "", err
 		}
-		adminRole := false
-		switch store.AdminRole(role) {
-		case "":
-		case store.RoleOrgAdmin, store.RoleUserAdmin, store.RoleAuditor:
-			adminRole = true
-		default:
-			if _, err := tx.GetRight(role); err != nil {
-				return invalid("role must be an admin role (org-admin, user-admin, auditor) or a right id")
-			}
-		}
-		match := func(u *store.User) (bool, error) {
-			if !keep(u.Status) {
-				return false, nil
-			}
-			if email != "" && strings.ToLower(u.Email) != email {
-				return false, nil
-			}
-			if (userType != "" && !strings.EqualFold(u.UserType, userType)) || (class != "" && !strings.EqualFold(u.Class, class)) {
-				return false, nil
-			}
-			if rid != "" && u.LegacyID != rid && !strings.HasSuffix(u.LegacyID, "-RID:"+rid) {
-				return false, nil
-			}
-			if text != "" && !strings.Contains(strings.ToLower(u.Name), text) && !strings.Contains(strings.ToLower(u.Email), text) &&
-				!strings.Contains(strings.ToLower(u.Username), text) && !strings.Contains(strings.ToLower(u.LegacyID), text) {
-				return false, nil
-			}
-			switch {
-			case adminRole:
-				return slices.Contains(s.roles.rolesIn(u.ID, cvr), role), nil
-			case role != "":
-				gs, err := tx.EffectiveGrants(u.ID)
-				if err != nil {
-					return false, err
-				}
-				return slices.ContainsFunc(gs, func(g store.EffectiveGrant) bool { return g.Right == role && g.Org == cvr }), nil
-			}
-			return true, nil
-		}
-		if email != "" { // the unique index answers directly
-			u, err := tx.UserByEmail(email)
-			if err == nil && u.Org == cvr {
-				if ok, err := match(u); err != nil {
-					return err
-				} else if ok {
-					users = append(users, u)
-				}
-			} else if err != nil && !store.IsNotFound(err) {
-				return err
-			}
-			users, next = pageOf(pg, users, userPageKey)
-			s.withPasswordStatus(r.Context(), tx, users...)
-			return nil
-		}
+	} else {
 		// Users come by name (case-insensitive), then id: the order a
 		// person reads a list in, stable across pages.
 		cursor := ""
 		for {
 			batch, more, err := tx.ListUsers(cvr, cursor, 200)
 			if err != nil {
-				return err
+				return nil, "", err
 			}
 			for _, u := range batch {
 				cursor = u.ID
-				ok, err := match(u)
-				if err != nil {
-					return err
-				}
-				if ok {
-					users = append(users, u)
+				if err := add(u); err != nil {
+					return nil, "", err
 				}
 			}
 			if more == "" {
 				break
 			}
 		}
-		users, next = pageOf(pg, users, userPageKey)
-		s.withPasswordStatus(r.Context(), tx, users...)
-		return nil
-	})
+	}
+	users, next := pageOf(pg, users, userPageKey)
+	s.withPasswordStatus(ctx, tx, users...)
+	return users, next, nil
+}
+
+// handleListUsers searches the org's users (userQuery), paged.
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *caller) {
+	cvr := pathVar(r, "cvr")
+	if err := validCVR(cvr); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q, pg, err := parseUserQuery(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writePage(w, rev, "users", users, next)
+	serveOrgPage(s, w, r, c, cvr, "users", objUser, pg, func(tx *store.Tx, cvr string, pg page) ([]*store.User, string, error) {
+		return s.searchUsers(r.Context(), tx, cvr, &q, pg)
+	})
 }
 
 // userPageKey orders users by name (case-insensitive), then id.

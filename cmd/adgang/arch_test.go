@@ -30,8 +30,6 @@ var archLayers = []struct {
 	{"admin/api/console", 5},
 	{"admin/api", 4},
 	{"admin/jobs", 4},
-	{"admin/lifecycle", 4},
-	{"admin/outbox", 4},
 	{"admin", 3},
 	{"pdp/api", 2},
 	{"pdp", 1},

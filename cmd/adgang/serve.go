@@ -24,8 +24,8 @@ import (
 
 	"github.com/adgang/adgang/admin"
 	"github.com/adgang/adgang/admin/api/console"
-	"github.com/adgang/adgang/admin/lifecycle"
-	"github.com/adgang/adgang/admin/outbox"
+	"github.com/adgang/adgang/admin/jobs/lifecycle"
+	"github.com/adgang/adgang/admin/jobs/outbox"
 	"github.com/adgang/adgang/pdp"
 	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"

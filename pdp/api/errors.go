@@ -52,8 +52,10 @@ type ErrorDetail struct {
 var conflictRules = map[string]bool{"A10": true, "A12": true, "A17": true}
 
 // roleRules are the rules that say the caller's role may not (SPEC §8:
-// A14), answered 403 like a refusal by role without a rule.
-var roleRules = map[string]bool{"A14": true}
+// "403 the caller's role may not (incl. A14)"): the role table (A14) and
+// A11, an administrator granting an admin role its own role lacks.
+// Answered 403 like a refusal by role without a rule.
+var roleRules = map[string]bool{"A11": true, "A14": true}
 
 // StatusOf maps an error to its HTTP status as SPEC §8 "Settled details"
 // fixes it; the one place that does. An error that is not a *store.Error

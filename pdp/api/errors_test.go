@@ -38,7 +38,7 @@ func TestStatusOf(t *testing.T) {
 		{"duplicate without rule", store.RuleError(store.EConflict, "", "duplicate", "exists"), 409},
 		{"too large", api.TooLarge(10, "body"), 413},
 		{"store too large", &store.Error{Code: store.EInvalid, Reason: store.ReasonTooLarge}, 413},
-		{"A11 escalation (forbidden code)", rule(store.EForbidden, "A11", "escalation"), 422},
+		{"A11 escalation: the caller's role may not", rule(store.EForbidden, "A11", "escalation"), 403},
 		{"A13 system group", rule(store.EForbidden, "A13", "system_group_immutable"), 422},
 		{"A16 means", rule(store.EInvalid, "A16", "identification_means_not_allowed"), 422},
 		{"L7", rule(store.EInvalid, "L7", "activation"), 422},

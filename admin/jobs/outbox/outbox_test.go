@@ -18,7 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/adgang/adgang/admin/outbox"
+	"github.com/adgang/adgang/admin/jobs/outbox"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
 )

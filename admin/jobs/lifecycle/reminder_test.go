@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adgang/adgang/admin/lifecycle"
+	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/store"
 )
 
