@@ -29,4 +29,6 @@ func detailOf(err error) errorDetail { return pdpapi.DetailOf(err) }
 
 // decodeJSON reads a JSON body strictly (bounded size, unknown fields
 // and trailing data refused).
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error { return pdpapi.DecodeJSON(w, r, v) }
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return pdpapi.DecodeJSON(w, r, v)
+}
