@@ -4,8 +4,11 @@ import (
 	"strings"
 )
 
+// GetGrant reads a grant by id (ENotFound when there is none).
 func (tx *Tx) GetGrant(id string) (*Grant, error) { return getJSON[Grant](tx, "g/"+id, "grant") }
 
+// CreateGrant stores a new grant and indexes it by holder; an
+// existing id is a conflict.
 func (tx *Tx) CreateGrant(g *Grant) error {
 	if g.ID == "" || strings.Contains(g.ID, "/") {
 		return Errorf(EInvalid, "grant id must be non-empty without slashes")
@@ -62,6 +65,7 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 	return nil
 }
 
+// DeleteGrant removes a grant and its index entries.
 func (tx *Tx) DeleteGrant(id string) error {
 	g, err := tx.GetGrant(id)
 	if err != nil {
@@ -112,10 +116,12 @@ func (tx *Tx) GrantsOfRight(right string) ([]*Grant, error) {
 	return loadAll(tx.keys("igr/"+right+"/"), tx.GetGrant)
 }
 
+// GrantsOfUser lists the grants held directly by a user.
 func (tx *Tx) GrantsOfUser(userID string) ([]*Grant, error) {
 	return tx.grantsUnder("iug/" + userID + "/")
 }
 
+// GrantsOfGroup lists the grants held by a group.
 func (tx *Tx) GrantsOfGroup(groupID string) ([]*Grant, error) {
 	return tx.grantsUnder("igg/" + groupID + "/")
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 )
 
+// GetGroup reads a group by id (ENotFound when there is none).
 func (tx *Tx) GetGroup(id string) (*Group, error) { return getJSON[Group](tx, "G/"+id, "group") }
 
 func (tx *Tx) putGroup(g *Group) error {
@@ -13,6 +14,7 @@ func (tx *Tx) putGroup(g *Group) error {
 	return tx.set("iog/"+g.Org+"/"+g.ID, nil)
 }
 
+// CreateGroup stores a new group of an organisation.
 func (tx *Tx) CreateGroup(g *Group) error {
 	if g.ID == "" || strings.Contains(g.ID, "/") {
 		return Errorf(EInvalid, "group id must be non-empty without slashes")
@@ -90,10 +92,12 @@ func (tx *Tx) deleteGroup(id string) error {
 	return nil
 }
 
+// ListGroups lists an organisation's groups, custom and system.
 func (tx *Tx) ListGroups(cvr string) ([]*Group, error) {
 	return loadAll(tx.keys("iog/"+cvr+"/"), tx.GetGroup)
 }
 
+// SystemGroup reads the system group of a P-unit.
 func (tx *Tx) SystemGroup(pNumber string) (*Group, error) {
 	id, err := tx.getRaw("ips/"+pNumber, "system group")
 	if err != nil {
@@ -115,6 +119,7 @@ func (tx *Tx) systemGroupShared(pNumber string) (*Group, error) {
 	return getShared(tx, &tx.s.groups, "G/"+string(id), "group")
 }
 
+// AddMember makes a user a member of a group (A13: not a system group).
 func (tx *Tx) AddMember(groupID, userID string) error {
 	g, err := tx.GetGroup(groupID)
 	if err != nil {
@@ -143,6 +148,8 @@ func (tx *Tx) AddMember(groupID, userID string) error {
 	return nil
 }
 
+// RemoveMember ends a user's membership of a group (A13: not a
+// system group).
 func (tx *Tx) RemoveMember(groupID, userID string) error {
 	g, err := tx.GetGroup(groupID)
 	if err != nil {
@@ -164,6 +171,7 @@ func (tx *Tx) RemoveMember(groupID, userID string) error {
 	return nil
 }
 
+// Members lists the user ids of a group's members.
 func (tx *Tx) Members(groupID string) ([]string, error) {
 	g, err := tx.GetGroup(groupID)
 	if err != nil {

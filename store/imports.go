@@ -4,6 +4,7 @@ import (
 	"strings"
 )
 
+// PutImport stores an import batch record (L5).
 func (tx *Tx) PutImport(b *ImportBatch) error {
 	if b.ID == "" || strings.Contains(b.ID, "/") {
 		return Errorf(EInvalid, "import id must be non-empty without slashes")
@@ -27,10 +28,12 @@ func (tx *Tx) PutImport(b *ImportBatch) error {
 	return nil
 }
 
+// GetImport reads an import batch by id.
 func (tx *Tx) GetImport(id string) (*ImportBatch, error) {
 	return getJSON[ImportBatch](tx, "i/"+id, "import")
 }
 
+// ListImports lists an organisation's import batches.
 func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error) {
 	return loadAll(tx.keys("ioi/"+cvr+"/"), tx.GetImport)
 }

@@ -6,8 +6,11 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 )
 
+// GetKnock reads a knock by id (ENotFound when there is none).
 func (tx *Tx) GetKnock(id string) (*Knock, error) { return getJSON[Knock](tx, "k/"+id, "knock") }
 
+// KnockBySubject reads an organisation's knock by the subject that
+// knocked (UUID or CVR-RID).
 func (tx *Tx) KnockBySubject(cvr, subjectID string) (*Knock, error) {
 	id, err := tx.getRaw("iks/"+cvr+"/"+subjectID, "knock")
 	if err != nil {
@@ -59,6 +62,7 @@ func (tx *Tx) PutKnock(k *Knock) error {
 	return nil
 }
 
+// DeleteKnock removes a knock from its queue.
 func (tx *Tx) DeleteKnock(id string) error {
 	k, err := tx.GetKnock(id)
 	if err != nil {
@@ -98,6 +102,7 @@ func (tx *Tx) CountKnocks(cvr string, limit int) int {
 	return n
 }
 
+// ListKnocks lists an organisation's knock queue.
 func (tx *Tx) ListKnocks(cvr string) ([]*Knock, error) {
 	return loadAll(tx.keys("iok/"+cvr+"/"), tx.GetKnock)
 }

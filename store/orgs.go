@@ -1,7 +1,9 @@
 package store
 
+// GetOrg reads an organisation by CVR number.
 func (tx *Tx) GetOrg(cvr string) (*Org, error) { return getJSON[Org](tx, "o/"+cvr, "organisation") }
 
+// ListOrgs lists every organisation.
 func (tx *Tx) ListOrgs() ([]*Org, error) {
 	return loadAll(tx.keys("o/"), tx.GetOrg)
 }

@@ -24,8 +24,10 @@ func DefaultRights() []Right {
 	}
 }
 
+// GetRight reads a right of the catalogue by id.
 func (tx *Tx) GetRight(id string) (*Right, error) { return getJSON[Right](tx, "r/"+id, "right") }
 
+// PutRight creates or replaces a right of the catalogue.
 func (tx *Tx) PutRight(r *Right) error {
 	if r.ID == "" || strings.ContainsAny(r.ID, "/ ") {
 		return Errorf(EInvalid, "right id must be non-empty without spaces or slashes")
@@ -38,6 +40,7 @@ func (tx *Tx) PutRight(r *Right) error {
 	return nil
 }
 
+// ListRights lists the rights catalogue.
 func (tx *Tx) ListRights() ([]*Right, error) {
 	return loadAll(tx.keys("r/"), tx.GetRight)
 }

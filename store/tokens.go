@@ -45,6 +45,7 @@ type tokenRecord struct {
 	StoredHash string `json:"hash"`
 }
 
+// GetToken reads an API token record by id (its hash only).
 func (tx *Tx) GetToken(id string) (*Token, error) {
 	r, err := getJSON[tokenRecord](tx, "t/"+id, "token")
 	if err != nil {
@@ -55,6 +56,7 @@ func (tx *Tx) GetToken(id string) (*Token, error) {
 	return &t, nil
 }
 
+// TokenByHash finds the API token whose SHA-256 hash is hash.
 func (tx *Tx) TokenByHash(hash string) (*Token, error) {
 	id, err := tx.getRaw("ith/"+hash, "token")
 	if err != nil {
@@ -63,6 +65,7 @@ func (tx *Tx) TokenByHash(hash string) (*Token, error) {
 	return tx.GetToken(string(id))
 }
 
+// DeleteToken revokes an API token.
 func (tx *Tx) DeleteToken(id string) error {
 	t, err := tx.GetToken(id)
 	if err != nil {
@@ -79,6 +82,7 @@ func (tx *Tx) DeleteToken(id string) error {
 	return nil
 }
 
+// ListTokens lists every API token record.
 func (tx *Tx) ListTokens() ([]*Token, error) {
 	return loadAll(tx.keys("t/"), tx.GetToken)
 }

@@ -37,6 +37,7 @@ func decodeUser(b []byte) (*User, error) {
 	return &u, nil
 }
 
+// GetUser reads a user by UUID (ENotFound when there is none).
 func (tx *Tx) GetUser(id string) (*User, error) {
 	b, err := tx.getRaw("u/"+id, "user")
 	if err != nil {
@@ -53,10 +54,15 @@ func (tx *Tx) userByIndex(key string) (*User, error) {
 	return tx.GetUser(string(id))
 }
 
+// UserByEmail finds the user with this e-mail (case-insensitive).
 func (tx *Tx) UserByEmail(email string) (*User, error) { return tx.userByIndex("ie/" + lower(email)) }
+
+// UserByUsername finds the user with this username (case-insensitive).
 func (tx *Tx) UserByUsername(username string) (*User, error) {
 	return tx.userByIndex("in/" + lower(username))
 }
+
+// UserByLegacyID finds the user with this CVR-RID id.
 func (tx *Tx) UserByLegacyID(legacy string) (*User, error) { return tx.userByIndex("il/" + legacy) }
 
 // UserByCPRHash finds the user of org with the CPR hash. A CPR number is
