@@ -80,8 +80,14 @@ password_needs_digit contains lib.reason("password_needs_digit", "L8", "the pass
 	not regex.match(`\p{Nd}`, _password)
 }
 
-# password_history_depth is how many of the latest passwords, the current
-# one included, may not be used again (L8: "de sidste 5 passwords").
+# METADATA
+# title: L8 how many earlier passwords may not come back
+# description: >-
+#   How many of the latest passwords, the current one included, may not be
+#   used again ("De sidste 5 passwords kan ikke bruges igen"). The store
+#   keeps more hashes than this; password_reused decides with this number.
+# custom:
+#   seed: 003_5f84fadfd940cc68.txt
 password_history_depth := 5
 
 # METADATA
