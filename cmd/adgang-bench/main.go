@@ -199,67 +199,11 @@ func run(ctx context.Context, cfg *config) error {
 			return fmt.Errorf("-sizes: %w", err)
 		}
 		dir := filepath.Join(cfg.work, strconv.Itoa(n))
-		ds := Generate(cfg.seed, n)
-		fmt.Printf("size %d: %d users, %d grants, %d requests\n", n, len(ds.Users), len(ds.Grants), len(ds.Requests))
-		if err := os.RemoveAll(dir); err != nil {
+		ds, err := prepareSize(ctx, cfg, dir, n)
+		if err != nil {
 			return err
 		}
-		t0 := time.Now()
-		if err := LoadStore(ctx, filepath.Join(dir, "adgang"), ds); err != nil {
-			return fmt.Errorf("load store: %w", err)
-		}
-		dataJSON := filepath.Join(dir, "opa", "data.json")
-		_ = os.MkdirAll(filepath.Dir(dataJSON), 0o700)
-		if err := WriteOPAData(dataJSON, ds); err != nil {
-			return err
-		}
-		wrapper := filepath.Join(dir, "opa", "wrapper.rego")
-		if err := os.WriteFile(wrapper, wrapperRego, 0o600); err != nil {
-			return err
-		}
-		fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
-		// adgangCmd starts `adgang serve` with its default decision cache,
-		// or with --decision-cache N when cache is 0 or more.
-		adgangCmd := func(addr string, cache int) *exec.Cmd {
-			// The lifecycle jobs are off: the data set is dated, and L1
-			// would inactivate its users under the benchmark's feet.
-			args := []string{"serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
-				"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0"}
-			if cache >= 0 {
-				args = append(args, "--decision-cache", strconv.Itoa(cache))
-			}
-			cmd := exec.Command(cfg.adgang, args...)
-			cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
-			if cfg.pprof != "" {
-				cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
-			}
-			return cmd
-		}
-		adgangTarget := func(name string) func(base string) *target {
-			return func(base string) *target {
-				return &target{name: name, url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
-			}
-		}
-		systems := []system{
-			{name: "adgang", firstPass: true, rates: true, ryw: true, writeMix: cfg.writeRates != "",
-				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, -1) }, target: adgangTarget("adgang")},
-			{name: "adgang-nocache", ryw: true, rates: len(nocacheRates) > 0, onlyRates: nocacheRates,
-				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 0) }, target: adgangTarget("adgang-nocache")},
-			{name: "opa", rates: true, cmd: func(addr string) *exec.Cmd {
-				return exec.Command(cfg.opa, "run", "--server", "--addr", addr, "--log-level", "error",
-					"--skip-version-check", dataJSON, wrapper, cfg.policies)
-			}, target: func(base string) *target {
-				return &target{name: "opa", url: base + "/v1/data/adgang_bench/decision", check: true, body: opaBody, allow: opaAllow}
-			}},
-			{name: "baseline", rates: true, cmd: func(addr string) *exec.Cmd {
-				return exec.Command(self, "baseline", "-addr", addr)
-			}, target: func(base string) *target {
-				return &target{name: "baseline", url: base + "/v1/decisions/login", body: adgangBody, allow: adgangAllow}
-			}},
-		}
-		systems = slices.DeleteFunc(systems, func(s system) bool {
-			return !slices.Contains(strings.Split(cfg.systems, ","), s.name)
-		})
+		systems := benchSystems(cfg, dir, self, nocacheRates)
 		m := &mix{reqs: ds.Requests, seed: cfg.seed}
 		for round := range cfg.rounds {
 			for i := range systems {
@@ -285,6 +229,82 @@ func run(ctx context.Context, cfg *config) error {
 		}
 	}
 	return nil
+}
+
+// prepareSize generates the data set of n users and writes it under dir:
+// Adgang's store, and OPA's data.json beside the wrapper policy.
+func prepareSize(ctx context.Context, cfg *config, dir string, n int) (*Dataset, error) {
+	ds := Generate(cfg.seed, n)
+	fmt.Printf("size %d: %d users, %d grants, %d requests\n", n, len(ds.Users), len(ds.Grants), len(ds.Requests))
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := LoadStore(ctx, filepath.Join(dir, "adgang"), ds); err != nil {
+		return nil, fmt.Errorf("load store: %w", err)
+	}
+	dataJSON := filepath.Join(dir, "opa", "data.json")
+	_ = os.MkdirAll(filepath.Dir(dataJSON), 0o700)
+	if err := WriteOPAData(dataJSON, ds); err != nil {
+		return nil, err
+	}
+	wrapper := filepath.Join(dir, "opa", "wrapper.rego")
+	if err := os.WriteFile(wrapper, wrapperRego, 0o600); err != nil {
+		return nil, err
+	}
+	fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
+	return ds, nil
+}
+
+// benchSystems lists the systems the run measures at the data set under dir,
+// each with the command that starts it and the target the driver asks, keeping
+// only those -systems names.
+func benchSystems(cfg *config, dir, self string, nocacheRates []int) []system {
+	dataJSON := filepath.Join(dir, "opa", "data.json")
+	wrapper := filepath.Join(dir, "opa", "wrapper.rego")
+	// adgangCmd starts `adgang serve` with its default decision cache,
+	// or with --decision-cache N when cache is 0 or more.
+	adgangCmd := func(addr string, cache int) *exec.Cmd {
+		// The lifecycle jobs are off: the data set is dated, and L1
+		// would inactivate its users under the benchmark's feet.
+		args := []string{"serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
+			"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0"}
+		if cache >= 0 {
+			args = append(args, "--decision-cache", strconv.Itoa(cache))
+		}
+		cmd := exec.Command(cfg.adgang, args...)
+		cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
+		if cfg.pprof != "" {
+			cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
+		}
+		return cmd
+	}
+	adgangTarget := func(name string) func(base string) *target {
+		return func(base string) *target {
+			return &target{name: name, url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
+		}
+	}
+	systems := []system{
+		{name: "adgang", firstPass: true, rates: true, ryw: true, writeMix: cfg.writeRates != "",
+			cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, -1) }, target: adgangTarget("adgang")},
+		{name: "adgang-nocache", ryw: true, rates: len(nocacheRates) > 0, onlyRates: nocacheRates,
+			cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 0) }, target: adgangTarget("adgang-nocache")},
+		{name: "opa", rates: true, cmd: func(addr string) *exec.Cmd {
+			return exec.Command(cfg.opa, "run", "--server", "--addr", addr, "--log-level", "error",
+				"--skip-version-check", dataJSON, wrapper, cfg.policies)
+		}, target: func(base string) *target {
+			return &target{name: "opa", url: base + "/v1/data/adgang_bench/decision", check: true, body: opaBody, allow: opaAllow}
+		}},
+		{name: "baseline", rates: true, cmd: func(addr string) *exec.Cmd {
+			return exec.Command(self, "baseline", "-addr", addr)
+		}, target: func(base string) *target {
+			return &target{name: "baseline", url: base + "/v1/decisions/login", body: adgangBody, allow: adgangAllow}
+		}},
+	}
+	systems = slices.DeleteFunc(systems, func(s system) bool {
+		return !slices.Contains(strings.Split(cfg.systems, ","), s.name)
+	})
+	return systems
 }
 
 func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, size, round int) (*systemResult, error) {
