@@ -19,23 +19,23 @@ import (
 // to be allowed or refused for a known reason), not from re-deciding the
 // rules in Go.
 type Request struct {
-	SubjectID string `json:"subject_id"`
-	CVR       string `json:"cvr"`
-	Service   string `json:"service"`
-	Allow     bool   `json:"allow"`
-	Why       string `json:"why"`
+	SubjectID string `json:"subject_id"`       // the user who logs in
+	CVR       string `json:"cvr"`              // the organisation logged in to
+	Service   string `json:"service"`          // the service asked for
+	Allow     bool   `json:"allow"`            // the answer the request must get
+	Why       string `json:"why"`              // the category the user was built for (cat* constants)
 	HomeP     string `json:"home_p,omitempty"` // the user's P-unit (read-your-writes check)
 }
 
 // Dataset is a generated benchmark data set.
 type Dataset struct {
-	Seed     uint64
-	Orgs     []*store.Org
-	Users    []*store.User
-	Groups   []*store.Group
-	Members  [][2]string // group id, user id
-	Grants   []*store.Grant
-	Requests []Request
+	Seed     uint64         // the seed it was generated from
+	Orgs     []*store.Org   // organisations, each with five P-units
+	Users    []*store.User  // users, spread over the organisations
+	Groups   []*store.Group // one custom group per organisation
+	Members  [][2]string    // group id, user id
+	Grants   []*store.Grant // grants to users and groups
+	Requests []Request      // the load mix, shuffled
 }
 
 func cvrFor(n int) string {
