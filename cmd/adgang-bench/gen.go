@@ -19,23 +19,23 @@ import (
 // to be allowed or refused for a known reason), not from re-deciding the
 // rules in Go.
 type Request struct {
-	SubjectID string `json:"subject_id"`
-	CVR       string `json:"cvr"`
-	Service   string `json:"service"`
-	Allow     bool   `json:"allow"`
-	Why       string `json:"why"`
+	SubjectID string `json:"subject_id"`       // the user who logs in
+	CVR       string `json:"cvr"`              // the organisation logged in to
+	Service   string `json:"service"`          // the service asked for
+	Allow     bool   `json:"allow"`            // the answer the request must get
+	Why       string `json:"why"`              // the category the user was built for (cat* constants)
 	HomeP     string `json:"home_p,omitempty"` // the user's P-unit (read-your-writes check)
 }
 
 // Dataset is a generated benchmark data set.
 type Dataset struct {
-	Seed     uint64
-	Orgs     []*store.Org
-	Users    []*store.User
-	Groups   []*store.Group
-	Members  [][2]string // group id, user id
-	Grants   []*store.Grant
-	Requests []Request
+	Seed     uint64         // the seed it was generated from
+	Orgs     []*store.Org   // organisations, each with five P-units
+	Users    []*store.User  // users, spread over the organisations
+	Groups   []*store.Group // one custom group per organisation
+	Members  [][2]string    // group id, user id
+	Grants   []*store.Grant // grants to users and groups
+	Requests []Request      // the load mix, shuffled
 }
 
 func cvrFor(n int) string {
@@ -71,110 +71,127 @@ const (
 // deterministically from seed. About 80% of the requests are allowed.
 func Generate(seed uint64, n int) *Dataset {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	ds := &Dataset{Seed: seed}
+	g := &generator{ds: &Dataset{Seed: seed}, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	nOrgs := max(1, n/100)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g.addOrgs(nOrgs)
+	for i := range n {
+		g.addUser(rng, i, g.ds.Orgs[i%nOrgs], g.ds.Groups[i%nOrgs])
+	}
+	// Groups carry a no_group right (D7) and an ordinary one.
+	for o, grp := range g.ds.Groups {
+		org := g.ds.Orgs[o]
+		g.grant("eksamensdatabasen.view", store.HolderGroup, grp.ID, org, store.ScopeCVR, org.CVR)
+		g.grant("imi.case_worker", store.HolderGroup, grp.ID, org, store.ScopeP, org.PUnits[0].PNumber)
+	}
+	// A share of refused requests are unknown users (D2).
+	for i := range n / 20 {
+		org := g.ds.Orgs[i%nOrgs]
+		g.ds.Requests = append(g.ds.Requests, Request{SubjectID: benchUUID(9, i), CVR: org.CVR,
+			Service: "eksamensdatabasen", Allow: false, Why: catUnknown})
+	}
+	rng.Shuffle(len(g.ds.Requests), func(i, j int) { g.ds.Requests[i], g.ds.Requests[j] = g.ds.Requests[j], g.ds.Requests[i] })
+	return g.ds
+}
+
+// generator holds a data set while Generate builds it, and numbers its grants.
+type generator struct {
+	ds     *Dataset
+	now    time.Time
+	grantN int
+}
+
+// addOrgs adds nOrgs organisations, each with five P-units and one custom
+// group.
+func (g *generator) addOrgs(nOrgs int) {
 	for o := range nOrgs {
 		org := &store.Org{CVR: cvrFor(o), Name: fmt.Sprintf("Org %d", o), Type: store.OrgInstitution,
 			SENumbers: []string{cvrFor(nOrgs + o)}, Settings: store.OrgSettings{AllowKnock: false}}
 		for j := range 5 {
 			org.PUnits = append(org.PUnits, store.PUnit{PNumber: fmt.Sprintf("%05d%05d", o%100000, j)})
 		}
-		ds.Orgs = append(ds.Orgs, org)
-		g := &store.Group{ID: benchUUID(3, o), Org: org.CVR, Name: "Eksamen", Kind: store.GroupCustom, CreatedAt: now}
-		ds.Groups = append(ds.Groups, g)
+		g.ds.Orgs = append(g.ds.Orgs, org)
+		grp := &store.Group{ID: benchUUID(3, o), Org: org.CVR, Name: "Eksamen", Kind: store.GroupCustom, CreatedAt: g.now}
+		g.ds.Groups = append(g.ds.Groups, grp)
 	}
-	grantN := 0
-	grant := func(right, holderType, holder string, org *store.Org, scopeType, value string) {
-		grantN++
-		ds.Grants = append(ds.Grants, &store.Grant{ID: benchUUID(2, grantN), Right: right, HolderType: holderType,
-			HolderID: holder, Org: org.CVR, Scope: store.Scope{Type: scopeType, Value: value}, GrantedBy: "bench", GrantedAt: now})
+}
+
+// grant adds the next numbered grant of right to holder in org.
+func (g *generator) grant(right, holderType, holder string, org *store.Org, scopeType, value string) {
+	g.grantN++
+	g.ds.Grants = append(g.ds.Grants, &store.Grant{ID: benchUUID(2, g.grantN), Right: right, HolderType: holderType,
+		HolderID: holder, Org: org.CVR, Scope: store.Scope{Type: scopeType, Value: value}, GrantedBy: "bench", GrantedAt: g.now})
+}
+
+// addUser adds user i of org with grants drawn from rng to fit one request
+// category, and the request that checks it.
+func (g *generator) addUser(rng *rand.Rand, i int, org *store.Org, grp *store.Group) {
+	u := &store.User{ID: benchUUID(1, i), Org: org.CVR, Name: fmt.Sprintf("User %d", i),
+		Email: fmt.Sprintf("user%d@bench.example", i), Kind: store.KindEmployee, CPRLinked: true,
+		Status: store.StatusActive, PNumber: org.PUnits[i%5].PNumber, CreatedAt: g.now, StatusChangedAt: g.now}
+	if i%50 == 7 {
+		u.Kind = store.KindFunction
 	}
-	for i := range n {
-		org := ds.Orgs[i%nOrgs]
-		grp := ds.Groups[i%nOrgs]
-		u := &store.User{ID: benchUUID(1, i), Org: org.CVR, Name: fmt.Sprintf("User %d", i),
-			Email: fmt.Sprintf("user%d@bench.example", i), Kind: store.KindEmployee, CPRLinked: true,
-			Status: store.StatusActive, PNumber: org.PUnits[i%5].PNumber, CreatedAt: now, StatusChangedAt: now}
-		if i%50 == 7 {
-			u.Kind = store.KindFunction
+	p := func(k int) string { return org.PUnits[(i+k)%5].PNumber }
+	req := Request{SubjectID: u.ID, CVR: org.CVR, Service: "eksamensdatabasen", Allow: true, HomeP: u.PNumber}
+	// Every user also holds ordinary grants of other services (about 5
+	// grants per user in all); amp ones only where amp is not asked.
+	background := func(amp bool) {
+		if amp {
+			g.grant("amp.sagsbehandler", store.HolderUser, u.ID, org, store.ScopeP, p(1))
 		}
-		p := func(k int) string { return org.PUnits[(i+k)%5].PNumber }
-		req := Request{SubjectID: u.ID, CVR: org.CVR, Service: "eksamensdatabasen", Allow: true, HomeP: u.PNumber}
-		// Every user also holds ordinary grants of other services (about 5
-		// grants per user in all); amp ones only where amp is not asked.
-		background := func(amp bool) {
-			if amp {
-				grant("amp.sagsbehandler", store.HolderUser, u.ID, org, store.ScopeP, p(1))
-			}
-			// One user in 50 administers users (IMI); the rest work cases.
-			if i%50 == 0 {
-				grant("imi.user_admin", store.HolderUser, u.ID, org, store.ScopeP, p(2))
-			} else {
-				grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(2))
-			}
+		// One user in 50 administers users (IMI); the rest work cases.
+		if i%50 == 0 {
+			g.grant("imi.user_admin", store.HolderUser, u.ID, org, store.ScopeP, p(2))
+		} else {
+			g.grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(2))
 		}
-		switch r := rng.IntN(100); {
-		case r < 50:
-			req.Why = catAllowedP
-			background(true)
-			grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(0))
-			grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(3))
-			grant("amp.lss", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-		case r < 65:
-			req.Why = catAllowedCVR
-			background(true)
-			grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-			grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(0))
-			grant("amp.jobnet_jobordrer", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-		case r < 80:
-			req.Why, req.Service = catAllowedGroup, "imi"
-			background(true)
-			ds.Members = append(ds.Members, [2]string{grp.ID, u.ID})
-			grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeSE, org.SENumbers[0])
-			grant("amp.webservice", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-		case r < 85:
-			req.Why, req.Allow = catInactive, false
-			u.Status = store.StatusInactive
-			background(true)
-			grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-			grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
-		case r < 90:
-			req.Why, req.Allow = catViaGroup, false
-			background(true)
-			ds.Members = append(ds.Members, [2]string{grp.ID, u.ID})
-			grant("amp.lss", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-			grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
-		case r < 95:
-			req.Why, req.Allow = catOnSE, false
-			background(true)
-			grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeSE, org.SENumbers[0])
-			grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
-		default:
-			req.Why, req.Allow, req.Service = catForbidden, false, "amp"
-			background(false)
-			grant("amp.lss", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-			grant("amp.webservice", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
-			grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
-			grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(0))
-		}
-		ds.Users = append(ds.Users, u)
-		ds.Requests = append(ds.Requests, req)
 	}
-	// Groups carry a no_group right (D7) and an ordinary one.
-	for o, g := range ds.Groups {
-		org := ds.Orgs[o]
-		grant("eksamensdatabasen.view", store.HolderGroup, g.ID, org, store.ScopeCVR, org.CVR)
-		grant("imi.case_worker", store.HolderGroup, g.ID, org, store.ScopeP, org.PUnits[0].PNumber)
+	switch r := rng.IntN(100); {
+	case r < 50:
+		req.Why = catAllowedP
+		background(true)
+		g.grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(0))
+		g.grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(3))
+		g.grant("amp.lss", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+	case r < 65:
+		req.Why = catAllowedCVR
+		background(true)
+		g.grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+		g.grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(0))
+		g.grant("amp.jobnet_jobordrer", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+	case r < 80:
+		req.Why, req.Service = catAllowedGroup, "imi"
+		background(true)
+		g.ds.Members = append(g.ds.Members, [2]string{grp.ID, u.ID})
+		g.grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeSE, org.SENumbers[0])
+		g.grant("amp.webservice", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+	case r < 85:
+		req.Why, req.Allow = catInactive, false
+		u.Status = store.StatusInactive
+		background(true)
+		g.grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+		g.grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
+	case r < 90:
+		req.Why, req.Allow = catViaGroup, false
+		background(true)
+		g.ds.Members = append(g.ds.Members, [2]string{grp.ID, u.ID})
+		g.grant("amp.lss", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+		g.grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
+	case r < 95:
+		req.Why, req.Allow = catOnSE, false
+		background(true)
+		g.grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeSE, org.SENumbers[0])
+		g.grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
+	default:
+		req.Why, req.Allow, req.Service = catForbidden, false, "amp"
+		background(false)
+		g.grant("amp.lss", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+		g.grant("amp.webservice", store.HolderUser, u.ID, org, store.ScopeCVR, org.CVR)
+		g.grant("imi.case_worker", store.HolderUser, u.ID, org, store.ScopeP, p(0))
+		g.grant("eksamensdatabasen.view", store.HolderUser, u.ID, org, store.ScopeP, p(0))
 	}
-	// A share of refused requests are unknown users (D2).
-	for i := range n / 20 {
-		org := ds.Orgs[i%nOrgs]
-		ds.Requests = append(ds.Requests, Request{SubjectID: benchUUID(9, i), CVR: org.CVR,
-			Service: "eksamensdatabasen", Allow: false, Why: catUnknown})
-	}
-	rng.Shuffle(len(ds.Requests), func(i, j int) { ds.Requests[i], ds.Requests[j] = ds.Requests[j], ds.Requests[i] })
-	return ds
+	g.ds.Users = append(g.ds.Users, u)
+	g.ds.Requests = append(g.ds.Requests, req)
 }
 
 // LoadStore writes the data set into a new Adgang data directory (Badger

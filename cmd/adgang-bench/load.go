@@ -205,15 +205,9 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 	wg.Wait()
 	res.Duration = time.Since(start)
 	used := cpu() - cpu0
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	pct := func(p float64) time.Duration { return percentile(all, p) }
 	res.Requests, res.Errors, res.Wrong, res.Allowed = n.Load(), errs.Load(), wrong.Load(), allowed.Load()
 	res.Throughput = float64(res.Requests) / res.Duration.Seconds()
-	res.P50, res.P99, res.P999 = pct(0.50), pct(0.99), pct(0.999)
+	setPercentiles(res, lat)
 	if res.Requests > 0 {
 		res.CPUPer1k = used * 1000 / time.Duration(res.Requests)
 	}
@@ -221,6 +215,17 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 		return res, e
 	}
 	return res, nil
+}
+
+// setPercentiles merges the latencies each connection recorded and sets
+// the phase's p50, p99 and p99.9 from them.
+func setPercentiles(res *phaseResult, lat [][]time.Duration) {
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	res.P50, res.P99, res.P999 = percentile(all, 0.50), percentile(all, 0.99), percentile(all, 0.999)
 }
 
 // pace sends the intended send time of every request of a fixed-rate phase

@@ -199,67 +199,11 @@ func run(ctx context.Context, cfg *config) error {
 			return fmt.Errorf("-sizes: %w", err)
 		}
 		dir := filepath.Join(cfg.work, strconv.Itoa(n))
-		ds := Generate(cfg.seed, n)
-		fmt.Printf("size %d: %d users, %d grants, %d requests\n", n, len(ds.Users), len(ds.Grants), len(ds.Requests))
-		if err := os.RemoveAll(dir); err != nil {
+		ds, err := prepareSize(ctx, cfg, dir, n)
+		if err != nil {
 			return err
 		}
-		t0 := time.Now()
-		if err := LoadStore(ctx, filepath.Join(dir, "adgang"), ds); err != nil {
-			return fmt.Errorf("load store: %w", err)
-		}
-		dataJSON := filepath.Join(dir, "opa", "data.json")
-		_ = os.MkdirAll(filepath.Dir(dataJSON), 0o700)
-		if err := WriteOPAData(dataJSON, ds); err != nil {
-			return err
-		}
-		wrapper := filepath.Join(dir, "opa", "wrapper.rego")
-		if err := os.WriteFile(wrapper, wrapperRego, 0o600); err != nil {
-			return err
-		}
-		fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
-		// adgangCmd starts `adgang serve` with its default decision cache,
-		// or with --decision-cache N when cache is 0 or more.
-		adgangCmd := func(addr string, cache int) *exec.Cmd {
-			// The lifecycle jobs are off: the data set is dated, and L1
-			// would inactivate its users under the benchmark's feet.
-			args := []string{"serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
-				"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0"}
-			if cache >= 0 {
-				args = append(args, "--decision-cache", strconv.Itoa(cache))
-			}
-			cmd := exec.Command(cfg.adgang, args...)
-			cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
-			if cfg.pprof != "" {
-				cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
-			}
-			return cmd
-		}
-		adgangTarget := func(name string) func(base string) *target {
-			return func(base string) *target {
-				return &target{name: name, url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
-			}
-		}
-		systems := []system{
-			{name: "adgang", firstPass: true, rates: true, ryw: true, writeMix: cfg.writeRates != "",
-				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, -1) }, target: adgangTarget("adgang")},
-			{name: "adgang-nocache", ryw: true, rates: len(nocacheRates) > 0, onlyRates: nocacheRates,
-				cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 0) }, target: adgangTarget("adgang-nocache")},
-			{name: "opa", rates: true, cmd: func(addr string) *exec.Cmd {
-				return exec.Command(cfg.opa, "run", "--server", "--addr", addr, "--log-level", "error",
-					"--skip-version-check", dataJSON, wrapper, cfg.policies)
-			}, target: func(base string) *target {
-				return &target{name: "opa", url: base + "/v1/data/adgang_bench/decision", check: true, body: opaBody, allow: opaAllow}
-			}},
-			{name: "baseline", rates: true, cmd: func(addr string) *exec.Cmd {
-				return exec.Command(self, "baseline", "-addr", addr)
-			}, target: func(base string) *target {
-				return &target{name: "baseline", url: base + "/v1/decisions/login", body: adgangBody, allow: adgangAllow}
-			}},
-		}
-		systems = slices.DeleteFunc(systems, func(s system) bool {
-			return !slices.Contains(strings.Split(cfg.systems, ","), s.name)
-		})
+		systems := benchSystems(cfg, dir, self, nocacheRates)
 		m := &mix{reqs: ds.Requests, seed: cfg.seed}
 		for round := range cfg.rounds {
 			for i := range systems {
@@ -287,6 +231,82 @@ func run(ctx context.Context, cfg *config) error {
 	return nil
 }
 
+// prepareSize generates the data set of n users and writes it under dir:
+// Adgang's store, and OPA's data.json beside the wrapper policy.
+func prepareSize(ctx context.Context, cfg *config, dir string, n int) (*Dataset, error) {
+	ds := Generate(cfg.seed, n)
+	fmt.Printf("size %d: %d users, %d grants, %d requests\n", n, len(ds.Users), len(ds.Grants), len(ds.Requests))
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := LoadStore(ctx, filepath.Join(dir, "adgang"), ds); err != nil {
+		return nil, fmt.Errorf("load store: %w", err)
+	}
+	dataJSON := filepath.Join(dir, "opa", "data.json")
+	_ = os.MkdirAll(filepath.Dir(dataJSON), 0o700)
+	if err := WriteOPAData(dataJSON, ds); err != nil {
+		return nil, err
+	}
+	wrapper := filepath.Join(dir, "opa", "wrapper.rego")
+	if err := os.WriteFile(wrapper, wrapperRego, 0o600); err != nil {
+		return nil, err
+	}
+	fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
+	return ds, nil
+}
+
+// benchSystems lists the systems the run measures at the data set under dir,
+// each with the command that starts it and the target the driver asks, keeping
+// only those -systems names.
+func benchSystems(cfg *config, dir, self string, nocacheRates []int) []system {
+	dataJSON := filepath.Join(dir, "opa", "data.json")
+	wrapper := filepath.Join(dir, "opa", "wrapper.rego")
+	// adgangCmd starts `adgang serve` with its default decision cache,
+	// or with --decision-cache N when cache is 0 or more.
+	adgangCmd := func(addr string, cache int) *exec.Cmd {
+		// The lifecycle jobs are off: the data set is dated, and L1
+		// would inactivate its users under the benchmark's feet.
+		args := []string{"serve", "--data", filepath.Join(dir, "adgang"), "--decision-addr", addr,
+			"--admin-addr", adminAddr(addr), "--decision-log", "off", "--log-level", "warn", "--lifecycle-interval", "0"}
+		if cache >= 0 {
+			args = append(args, "--decision-cache", strconv.Itoa(cache))
+		}
+		cmd := exec.Command(cfg.adgang, args...)
+		cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
+		if cfg.pprof != "" {
+			cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
+		}
+		return cmd
+	}
+	adgangTarget := func(name string) func(base string) *target {
+		return func(base string) *target {
+			return &target{name: name, url: base + "/v1/decisions/login", check: true, body: adgangBody, allow: adgangAllow}
+		}
+	}
+	systems := []system{
+		{name: "adgang", firstPass: true, rates: true, ryw: true, writeMix: cfg.writeRates != "",
+			cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, -1) }, target: adgangTarget("adgang")},
+		{name: "adgang-nocache", ryw: true, rates: len(nocacheRates) > 0, onlyRates: nocacheRates,
+			cmd: func(addr string) *exec.Cmd { return adgangCmd(addr, 0) }, target: adgangTarget("adgang-nocache")},
+		{name: "opa", rates: true, cmd: func(addr string) *exec.Cmd {
+			return exec.Command(cfg.opa, "run", "--server", "--addr", addr, "--log-level", "error",
+				"--skip-version-check", dataJSON, wrapper, cfg.policies)
+		}, target: func(base string) *target {
+			return &target{name: "opa", url: base + "/v1/data/adgang_bench/decision", check: true, body: opaBody, allow: opaAllow}
+		}},
+		{name: "baseline", rates: true, cmd: func(addr string) *exec.Cmd {
+			return exec.Command(self, "baseline", "-addr", addr)
+		}, target: func(base string) *target {
+			return &target{name: "baseline", url: base + "/v1/decisions/login", body: adgangBody, allow: adgangAllow}
+		}},
+	}
+	systems = slices.DeleteFunc(systems, func(s system) bool {
+		return !slices.Contains(strings.Split(cfg.systems, ","), s.name)
+	})
+	return systems
+}
+
 func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, size, round int) (*systemResult, error) {
 	addr, err := freeAddr()
 	if err != nil {
@@ -299,51 +319,22 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 		return nil, err
 	}
 	anon := sampleAnonRSS(cmd.Process.Pid)
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
+	defer stopProcess(cmd)
 	t := sys.target("http://" + addr)
 	res := &systemResult{System: sys.name, Size: size, Round: round}
 	// Cold start: process start to the first correct decision.
-	probe := &m.reqs[0]
-	c := newClient(1)
-	for {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		got, err := ask(ctx, c, t, probe)
-		if err == nil && (!t.check || got == probe.Allow) {
-			break
-		}
-		if err == nil {
-			return nil, fmt.Errorf("first answer wrong: %s got %v want %v (%s)", probe.SubjectID, got, probe.Allow, probe.Why)
-		}
-		if time.Since(start) > 3*time.Minute {
-			return nil, fmt.Errorf("no answer after 3 minutes: %w", err)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := awaitFirstAnswer(ctx, t, &m.reqs[0], start); err != nil {
+		return nil, err
 	}
 	res.ColdStart = time.Since(start)
 	cpu := func() time.Duration { return procCPU(cmd.Process.Pid) }
 	fmt.Printf("  %-8s cold start %v\n", sys.name, res.ColdStart.Round(time.Millisecond))
-	if sys.firstPass {
-		p, err := runPhase(ctx, t, &mix{reqs: m.reqs[:min(len(m.reqs), cfg.firstPass)], seed: m.seed, sequential: true}, cfg.conns, 0, 0, cpu)
-		if err != nil {
-			return nil, err
-		}
-		p.Kind = "first_pass"
-		res.Phases = append(res.Phases, p)
-		fmt.Printf("  %-8s first pass (%d distinct requests, cold cache) %.0f rps, CPU %v per 1k\n", sys.name, p.Requests, p.Throughput, p.CPUPer1k)
-	} else if _, err := runPhase(ctx, t, m, cfg.conns, 0, time.Second, cpu); err != nil { // warm-up
+	first, err := warmUp(ctx, cfg, sys, t, m, cpu)
+	if err != nil {
 		return nil, err
+	}
+	if first != nil {
+		res.Phases = append(res.Phases, first)
 	}
 	var profiled chan error
 	if cfg.pprof != "" && strings.HasPrefix(sys.name, "adgang") {
@@ -377,16 +368,12 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	if sys.onlyRates != nil {
 		rates = sys.onlyRates
 	}
-	for _, rate := range rates {
-		if !sys.rates {
-			break
-		}
-		p, err := runPhase(ctx, t, m, max(64, cfg.conns), rate, cfg.rateDuration, cpu)
+	if sys.rates {
+		ps, err := runRates(ctx, cfg, sys.name, t, m, rates, cpu)
 		if err != nil {
 			return nil, err
 		}
-		res.Phases = append(res.Phases, p)
-		fmt.Printf("  %-8s %6d rps: p50 %v p99 %v p99.9 %v (achieved %.0f rps)\n", sys.name, rate, p.P50, p.P99, p.P999, p.Throughput)
+		res.Phases = append(res.Phases, ps...)
 	}
 	if sys.ryw {
 		ryw, err := readYourWrites(ctx, t, "http://"+adminAddr(addr), m.reqs, 20)
@@ -399,6 +386,74 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	res.PeakRSS = procPeakRSS(cmd.Process.Pid)
 	res.PeakAnonRSS = anon()
 	return res, nil
+}
+
+// warmUp runs before the closed loop: the first pass over every distinct
+// request (returned as a phase) for a system that has one, else one second
+// of the closed loop whose figures are dropped.
+func warmUp(ctx context.Context, cfg *config, sys system, t *target, m *mix, cpu func() time.Duration) (*phaseResult, error) {
+	if !sys.firstPass {
+		_, err := runPhase(ctx, t, m, cfg.conns, 0, time.Second, cpu)
+		return nil, err
+	}
+	p, err := runPhase(ctx, t, &mix{reqs: m.reqs[:min(len(m.reqs), cfg.firstPass)], seed: m.seed, sequential: true}, cfg.conns, 0, 0, cpu)
+	if err != nil {
+		return nil, err
+	}
+	p.Kind = "first_pass"
+	fmt.Printf("  %-8s first pass (%d distinct requests, cold cache) %.0f rps, CPU %v per 1k\n", sys.name, p.Requests, p.Throughput, p.CPUPer1k)
+	return p, nil
+}
+
+// stopProcess stops a system under test: SIGTERM, then SIGKILL if it has
+// not exited within 10 seconds.
+func stopProcess(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// awaitFirstAnswer asks probe until the system started at start answers
+// it: an error if the first answer is wrong or none comes within 3 minutes.
+func awaitFirstAnswer(ctx context.Context, t *target, probe *Request, start time.Time) error {
+	c := newClient(1)
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		got, err := ask(ctx, c, t, probe)
+		if err == nil && (!t.check || got == probe.Allow) {
+			return nil
+		}
+		if err == nil {
+			return fmt.Errorf("first answer wrong: %s got %v want %v (%s)", probe.SubjectID, got, probe.Allow, probe.Why)
+		}
+		if time.Since(start) > 3*time.Minute {
+			return fmt.Errorf("no answer after 3 minutes: %w", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// runRates runs one fixed-rate phase per rate against the system called
+// name and returns the phases run.
+func runRates(ctx context.Context, cfg *config, name string, t *target, m *mix, rates []int, cpu func() time.Duration) ([]*phaseResult, error) {
+	var ps []*phaseResult
+	for _, rate := range rates {
+		p, err := runPhase(ctx, t, m, max(64, cfg.conns), rate, cfg.rateDuration, cpu)
+		if err != nil {
+			return ps, err
+		}
+		ps = append(ps, p)
+		fmt.Printf("  %-8s %6d rps: p50 %v p99 %v p99.9 %v (achieved %.0f rps)\n", name, rate, p.P50, p.P99, p.P999, p.Throughput)
+	}
+	return ps, nil
 }
 
 // sampleAnonRSS samples a process's anonymous resident memory (RssAnon:
