@@ -308,59 +308,9 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 	for {
 		applied := 0
 		rev, err := im.s.st.Update(ctx, im.c.actor, func(tx *store.Tx) error {
-			tx.GuardCPR(im.s.cprGuardOf(im.c))
-			im.s.memoStart(tx)
-			defer im.s.memoEnd(tx)
-			im.batchSeen, applied = nil, 0
-			if im.seen != nil {
-				im.batchSeen = map[uint64]int{}
-			}
-			for i, row := range rows {
-				if final[i] {
-					continue
-				}
-				res[i] = im.runRow(evalCtx, tx, row)
-				if im.mode != importModeCreate && res[i].Status != rowUnchanged {
-					// An update or delete can change a holder: read again.
-					im.s.memoEnd(tx)
-					im.s.memoStart(tx)
-				}
-				if res[i].Status != rowError {
-					if res[i].Status != rowUnchanged {
-						applied++
-					}
-					continue
-				}
-				if res[i].applyErr != nil { // writes failed half-way: see runRow
-					if isTooLarge(res[i].applyErr) && len(rows) > 1 {
-						return res[i].applyErr
-					}
-					final[i] = true
-					res[i].Error, res[i].applyErr = rowErrorDetail(res[i].applyErr), nil
-					if im.atomic {
-						// All or nothing: the row is refused, so the batch
-						// is rolled back rather than run again without it.
-						return errAtomicStop
-					}
-					return errDiscardBatch
-				}
-				if im.atomic {
-					return errAtomicStop
-				}
-			}
-			if im.dryRun {
-				return errDryRun
-			}
-			if applied == 0 {
-				return errNothingApplied // no empty revision
-			}
-			{
-				if err := tx.PutImport(&store.ImportBatch{ID: im.id, Org: im.cvr, Mode: im.mode, CreatedAt: tx.Now(),
-					Rows: im.rows}); err != nil {
-					return err
-				}
-			}
-			return nil
+			var err error
+			applied, err = im.runBatchTx(evalCtx, tx, rows, res, final)
+			return err
 		})
 		switch {
 		case errors.Is(err, errDiscardBatch):
@@ -375,15 +325,7 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 			}
 			return im.runBatch(ctx, rows[half:])
 		case errors.Is(err, errAtomicStop):
-			for i := range res {
-				if res[i].Status == rowError {
-					im.results = append(im.results, res[i])
-					im.failed = true
-					return nil
-				}
-				res[i].Status = rowNotApplied
-				im.results = append(im.results, res[i])
-			}
+			im.stopAtomic(res)
 			return nil
 		case errors.Is(err, errDryRun), errors.Is(err, errNothingApplied):
 		case err != nil:
@@ -395,18 +337,95 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 				im.s.syncRoles(ctx, rev)
 			}
 		}
-		for k, v := range im.batchSeen {
-			im.seen[k] = v
-		}
-		im.batchSeen = nil
-		for _, r := range res {
-			if r.Status == rowError {
-				im.failed = true
-			}
-		}
-		im.results = append(im.results, res...)
+		im.keepBatch(res)
 		return nil
 	}
+}
+
+// runBatchTx runs the rows of a batch that are not final in tx and
+// returns how many changed something. It ends with errDiscardBatch (a
+// row's writes failed: run the batch again without it), errAtomicStop,
+// a too-large error, errDryRun or errNothingApplied, or records the
+// import batch.
+func (im *importer) runBatchTx(ctx context.Context, tx *store.Tx, rows []csvRow, res []rowResult, final []bool) (int, error) {
+	tx.GuardCPR(im.s.cprGuardOf(im.c))
+	im.s.memoStart(tx)
+	defer im.s.memoEnd(tx)
+	im.batchSeen = nil
+	if im.seen != nil {
+		im.batchSeen = map[uint64]int{}
+	}
+	applied := 0
+	for i, row := range rows {
+		if final[i] {
+			continue
+		}
+		res[i] = im.runRow(ctx, tx, row)
+		if im.mode != importModeCreate && res[i].Status != rowUnchanged {
+			// An update or delete can change a holder: read again.
+			im.s.memoEnd(tx)
+			im.s.memoStart(tx)
+		}
+		if res[i].Status != rowError {
+			if res[i].Status != rowUnchanged {
+				applied++
+			}
+			continue
+		}
+		if res[i].applyErr != nil { // writes failed half-way: see runRow
+			if isTooLarge(res[i].applyErr) && len(rows) > 1 {
+				return applied, res[i].applyErr
+			}
+			final[i] = true
+			res[i].Error, res[i].applyErr = rowErrorDetail(res[i].applyErr), nil
+			if im.atomic {
+				// All or nothing: the row is refused, so the batch
+				// is rolled back rather than run again without it.
+				return applied, errAtomicStop
+			}
+			return applied, errDiscardBatch
+		}
+		if im.atomic {
+			return applied, errAtomicStop
+		}
+	}
+	switch {
+	case im.dryRun:
+		return applied, errDryRun
+	case applied == 0:
+		return 0, errNothingApplied // no empty revision
+	}
+	return applied, tx.PutImport(&store.ImportBatch{ID: im.id, Org: im.cvr, Mode: im.mode, CreatedAt: tx.Now(),
+		Rows: im.rows})
+}
+
+// stopAtomic reports an atomic batch that stopped at its first refused
+// row: the rows before it as not applied, then the refused row; the
+// import is failed.
+func (im *importer) stopAtomic(res []rowResult) {
+	for i := range res {
+		if res[i].Status == rowError {
+			im.results = append(im.results, res[i])
+			im.failed = true
+			return
+		}
+		res[i].Status = rowNotApplied
+		im.results = append(im.results, res[i])
+	}
+}
+
+// keepBatch records a finished batch's results and the row keys it saw.
+func (im *importer) keepBatch(res []rowResult) {
+	for k, v := range im.batchSeen {
+		im.seen[k] = v
+	}
+	im.batchSeen = nil
+	for _, r := range res {
+		if r.Status == rowError {
+			im.failed = true
+		}
+	}
+	im.results = append(im.results, res...)
 }
 
 // runRow plans, checks and (unless refused) applies one row in tx.
