@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/adgang/adgang/store"
 )
 
 // historyTypes are the event types the history filter offers.
@@ -114,7 +116,7 @@ func (c *Console) postGrants(r *http.Request, s *session, path string) error {
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid", Message: translate(langOf(r, s), "grant.noscope")}
 	}
 	for _, v := range values {
-		body := map[string]any{"right": r.PostFormValue("right"), "scope": scope{Type: st, Value: strings.TrimSpace(v)}}
+		body := map[string]any{"right": r.PostFormValue("right"), "scope": store.Scope{Type: st, Value: strings.TrimSpace(v)}}
 		if e := strings.TrimSpace(r.PostFormValue("expires_at")); e != "" {
 			body["expires_at"] = e
 		}

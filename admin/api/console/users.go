@@ -41,7 +41,7 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, s *session) 
 func sortUsers(us []user, by string) {
 	key := map[string]func(u user) string{
 		"email":  func(u user) string { return strings.ToLower(u.Email) },
-		"status": func(u user) string { return u.Status },
+		"status": func(u user) string { return string(u.Status) },
 		"p":      func(u user) string { return u.PNumber },
 		"type":   func(u user) string { return u.UserType },
 	}[by]
