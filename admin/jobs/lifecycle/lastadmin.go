@@ -174,8 +174,10 @@ func importUserAction(ctx context.Context, policy Evaluator, b *store.ImportBatc
 }
 
 // losing is how many of an import batch's users would lose their
-// association if it were retired now (the L5 rule, asked per user).
-func losing(ctx context.Context, tx *store.Tx, policy Evaluator, b *store.ImportBatch, users []*store.User) (int, error) {
+// association if it were retired now (the L5 rule, asked per user). With
+// atMost > 0 it stops counting there: whether a warning is due only needs
+// to know that someone would.
+func losing(ctx context.Context, tx *store.Tx, policy Evaluator, b *store.ImportBatch, users []*store.User, atMost int) (int, error) {
 	h, err := readHolding(tx, tx.Now())
 	if err != nil {
 		return 0, err
@@ -187,7 +189,9 @@ func losing(ctx context.Context, tx *store.Tx, policy Evaluator, b *store.Import
 			return 0, err
 		}
 		if a == "remove" {
-			n++
+			if n++; n == atMost {
+				break
+			}
 		}
 	}
 	return n, nil

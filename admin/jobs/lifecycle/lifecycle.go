@@ -241,7 +241,7 @@ func (r *Runner) Plan(ctx context.Context, cvr string, at time.Time) ([]Action, 
 				if !b.Retired {
 					users, err := importUsers(tx, org, b)
 					if err == nil {
-						unconfirmed, err = losing(ctx, tx, r.Policy, b, users)
+						unconfirmed, err = losing(ctx, tx, r.Policy, b, users, 1)
 					}
 					if err != nil {
 						return err
@@ -493,7 +493,7 @@ func (r *Runner) applyImport(ctx context.Context, tx *store.Tx, org *store.Org, 
 	if err != nil {
 		return false, err
 	}
-	unconfirmed, err := losing(ctx, tx, r.Policy, b, users)
+	unconfirmed, err := losing(ctx, tx, r.Policy, b, users, 0)
 	if err != nil {
 		return false, err
 	}
