@@ -652,21 +652,27 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	}
 	d.Revision = view.Revision
 	input := e.loginInputWith(idx, req, view)
-	var rs rego.ResultSet
+	var perr error // the answer's shape
 	if query == LoginQuery {
-		rs, err = ps.login.Eval(ctx, rego.EvalParsedInput(input))
+		var v ast.Value
+		if v, err = ps.evalLogin(ctx, input); err == nil {
+			perr = parseLoginValue(v, d)
+		}
 	} else {
 		var pq *rego.PreparedEvalQuery
+		var rs rego.ResultSet
 		if pq, err = ps.query(ctx, query); err == nil {
-			rs, err = pq.Eval(ctx, rego.EvalParsedInput(input))
+			if rs, err = pq.Eval(ctx, rego.EvalParsedInput(input)); err == nil {
+				perr = parseLoginResult(rs, d)
+			}
 		}
 	}
 	if err != nil {
 		e.log.Error().Err(err).Msg("login policy evaluation failed")
 		return failClosed(d, ReasonPolicyError, "the login policy could not be evaluated")
 	}
-	if err := parseLoginResult(rs, d); err != nil {
-		e.log.Error().Err(err).Msg("login policy answered in an unexpected shape")
+	if perr != nil {
+		e.log.Error().Err(perr).Msg("login policy answered in an unexpected shape")
 		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
 	}
 	if query == LoginQuery {

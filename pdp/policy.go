@@ -58,6 +58,7 @@ type PolicySet struct {
 	modules  map[string]*ast.Module
 
 	login, admin, password          rego.PreparedEvalQuery
+	loginBody                       ast.Body // compiled LoginQuery for evalLogin
 	hasLogin, hasAdmin, hasPassword bool
 
 	mu       sync.Mutex
@@ -98,6 +99,11 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 	}
 	if ps.login, ps.hasLogin, err = ps.prepareIfDefined(ctx, LoginQuery); err != nil {
 		return nil, err
+	}
+	if ps.hasLogin {
+		if err := ps.compileLogin(); err != nil {
+			return nil, fmt.Errorf("prepare %s: %w", LoginQuery, err)
+		}
 	}
 	if ps.admin, ps.hasAdmin, err = ps.prepareIfDefined(ctx, AdminQuery); err != nil {
 		return nil, err

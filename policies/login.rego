@@ -28,7 +28,11 @@ decision := {
 # Nothing allows without a valid grant: that is itself a reason (D1).
 default allow := false
 
-allow if count(lib.deny_reasons(_reasons)) == 0
+allow if count(_denying) == 0
+
+# _denying: the reasons without info: true (any other value of info, or
+# none, denies).
+_denying := {r | some r in _reasons; object.get(r, "info", false) != true}
 
 # _answer_rights: a denied login answers no rights (SPEC §8); the grants
 # that were ignored or did not suffice still appear as reasons.
@@ -147,11 +151,14 @@ _se_numbers := se if {
 	is_object(se)
 } else := {}
 
-# Performance: the login decision is on the hot path. Sets that are looked
-# up by key are complete rules (a look-up in a computed set is a hash probe;
-# in a partial set it re-evaluates the rule), and the grants are walked
-# once (_own); rules for flagged rights check the flag once per right that
-# has grants before they look at that right's grants.
+# Performance: the login decision is on the hot path, and OPA's evaluator
+# pays for every expression it evaluates (about 2 allocations each). Sets
+# that are looked up by key are complete rules (a look-up in a computed set
+# is a hash probe; in a partial set it re-evaluates the rule); the grants
+# are walked once into _own_grants; set operations and builtins
+# (object.remove, count) replace iteration under "not"; reasons are object
+# literals (the shape of lib.reason and lib.info_reason) rather than
+# function calls with object.union. docs/decision-path.md has the figures.
 
 # _considered: the asked right, or else every right of the service; only
 # rights in the catalogue (a grant of an unknown right gives nothing).
@@ -181,6 +188,7 @@ _own_grants := {id: g |
 # other organisations (M16 external group members). They are scoped to
 # the granting org's units and shown with its CVR.
 _ext_grants := {id: g |
+	count(input.grant_orgs) > 0
 	cvr := _cvr
 	input.user.org == cvr
 	considered := _considered
@@ -192,10 +200,9 @@ _ext_grants := {id: g |
 }
 
 # _all_grants: the grants the rules for ignored grants look at.
-_all_grants := object.union(_own_grants, _ext_grants)
-
-# _own: [right, grant id] of the own grants.
-_own := {[g.right, id] | some id, g in _own_grants}
+_all_grants := _own_grants if {
+	count(_ext_grants) == 0
+} else := object.union(_own_grants, _ext_grants)
 
 # _ignored: grants some rule ignores (each ignored grant has a reason with
 # its id: D7, D8, D9, D10, D13).
@@ -203,12 +210,8 @@ _ignored := {r.grant | some r in _grant_reasons}
 
 _grant_reasons := union({grant_via_group, grant_on_se, forbidden_right, deprecated_right, grant_expired})
 
-# _valid: [right, grant id] of the grants that count.
-_valid := {[r, id] |
-	ignored := _ignored
-	some [r, id] in _own
-	not ignored[id]
-}
+# _valid_grants: id -> grant for the own grants that count.
+_valid_grants := object.remove(_own_grants, _ignored)
 
 # ---------------------------------------------------------------------------
 # D2 / D3 / D6 / D14 / D15: who is logging in
@@ -243,7 +246,7 @@ _external_member if {
 #   knock queue (see knock) so an administrator can create them.
 # custom:
 #   seed: 000_7043272af43671e9.txt
-unknown_user contains lib.reason("unknown_user", "D2", msg) if {
+unknown_user contains {"code": "unknown_user", "rule": "D2", "message": msg} if {
 	not _known_user
 	msg := sprintf("identity %v is not a user of organisation %v", [_subject_id, _subject_cvr])
 }
@@ -289,7 +292,7 @@ _has_password_time if is_number(input.user.password.changed_at_ns)
 #   other or missing status is denied too (fail closed).
 # custom:
 #   seed: 000_7043272af43671e9.txt
-user_inactive contains lib.reason("user_inactive", "D3", msg) if {
+user_inactive contains {"code": "user_inactive", "rule": "D3", "message": msg} if {
 	is_object(input.user)
 	not _usable_status_set
 	msg := sprintf("user %v has status %v", [object.get(input.user, "id", ""), object.get(input.user, "status", "")])
@@ -301,7 +304,7 @@ user_inactive contains lib.reason("user_inactive", "D3", msg) if {
 #   The CVR the identity logs in with must be a known organisation.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-org_mismatch contains lib.reason("org_mismatch", "D6", msg) if {
+org_mismatch contains {"code": "org_mismatch", "rule": "D6", "message": msg} if {
 	not _has_org
 	msg := sprintf("organisation %v is not known", [_subject_cvr])
 }
@@ -316,7 +319,7 @@ org_mismatch contains lib.reason("org_mismatch", "D6", msg) if {
 #   is not checked against the group's org.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-org_mismatch contains lib.reason("org_mismatch", "D6", msg) if {
+org_mismatch contains {"code": "org_mismatch", "rule": "D6", "message": msg} if {
 	is_object(_org)
 	not _external_member
 	p := input.subject.p_number
@@ -332,7 +335,7 @@ org_mismatch contains lib.reason("org_mismatch", "D6", msg) if {
 #   is irreversible.
 # custom:
 #   seed: 001_3eb8a6ec070b654f.txt
-certificate_revoked contains lib.reason("certificate_revoked", "D14", msg) if {
+certificate_revoked contains {"code": "certificate_revoked", "rule": "D14", "message": msg} if {
 	input.certificate.status == "revoked"
 	msg := sprintf("certificate %v is revoked", [object.get(input.certificate, "serial", "")])
 }
@@ -353,7 +356,7 @@ _certificate_expired if {
 #   the registry does not know is not judged here.
 # custom:
 #   seed: 001_3eb8a6ec070b654f.txt
-certificate_revoked contains lib.reason("certificate_revoked", "D14", msg) if {
+certificate_revoked contains {"code": "certificate_revoked", "rule": "D14", "message": msg} if {
 	input.certificate.status != "revoked"
 	_certificate_expired
 	msg := sprintf("certificate %v has expired", [object.get(input.certificate, "serial", "")])
@@ -393,7 +396,7 @@ _password_stale contains "the user has no local password" if {
 #   password login of a user without a local password is denied too.
 # custom:
 #   seed: 003_5f84fadfd940cc68.txt
-password_change_required contains lib.reason("password_change_required", "D15", msg) if {
+password_change_required contains {"code": "password_change_required", "rule": "D15", "message": msg} if {
 	_password_login
 	some msg in _password_stale
 }
@@ -405,7 +408,7 @@ password_change_required contains lib.reason("password_change_required", "D15", 
 #   (after repeated failures) until an administrator lifts the block.
 # custom:
 #   seed: 003_5f84fadfd940cc68.txt
-password_blocked contains lib.reason("password_blocked", "L8", "the password is blocked; an administrator must unblock it") if {
+password_blocked contains {"code": "password_blocked", "rule": "L8", "message": "the password is blocked; an administrator must unblock it"} if {
 	_password_login
 	input.user.password.blocked == true
 }
@@ -424,7 +427,7 @@ password_blocked contains lib.reason("password_blocked", "L8", "the password is 
 #   itself.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-grant_via_group contains lib.info_reason("grant_via_group", "D7", msg, {"right": r, "grant": id}) if {
+grant_via_group contains {"right": r, "grant": id, "code": "grant_via_group", "rule": "D7", "message": msg, "info": true} if {
 	some id, g in _all_grants
 	r := g.right
 	input.rights[r].no_group == true
@@ -442,7 +445,7 @@ grant_via_group contains lib.info_reason("grant_via_group", "D7", msg, {"right":
 #   reported, without denying by itself.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-grant_on_se contains lib.info_reason("grant_on_se", "D8", msg, {"right": r, "grant": id}) if {
+grant_on_se contains {"right": r, "grant": id, "code": "grant_on_se", "rule": "D8", "message": msg, "info": true} if {
 	some id, g in _all_grants
 	r := g.right
 	input.rights[r].no_se == true
@@ -459,7 +462,7 @@ grant_on_se contains lib.info_reason("grant_on_se", "D8", msg, {"right": r, "gra
 #   is ignored and reported, without denying the other rights.
 # custom:
 #   seed: 000_7043272af43671e9.txt
-forbidden_right contains lib.info_reason("forbidden_right", "D9", msg, {"right": r, "grant": id}) if {
+forbidden_right contains {"right": r, "grant": id, "code": "forbidden_right", "rule": "D9", "message": msg, "info": true} if {
 	some id, g in _all_grants
 	r := g.right
 	input.rights[r].forbidden == true
@@ -473,7 +476,7 @@ forbidden_right contains lib.info_reason("forbidden_right", "D9", msg, {"right":
 #   Webservice) is denied.
 # custom:
 #   seed: 000_7043272af43671e9.txt
-forbidden_right contains lib.reason_with("forbidden_right", "D9", msg, {"right": r}) if {
+forbidden_right contains {"right": r, "code": "forbidden_right", "rule": "D9", "message": msg} if {
 	r := _asked
 	input.rights[r].forbidden == true
 	msg := sprintf("%v may never be used", [r])
@@ -487,7 +490,7 @@ forbidden_right contains lib.reason_with("forbidden_right", "D9", msg, {"right":
 #   other rights.
 # custom:
 #   seed: 000_7043272af43671e9.txt
-deprecated_right contains lib.info_reason("deprecated_right", "D10", msg, {"right": r, "grant": id}) if {
+deprecated_right contains {"right": r, "grant": id, "code": "deprecated_right", "rule": "D10", "message": msg, "info": true} if {
 	some id, g in _all_grants
 	r := g.right
 	input.rights[r].deprecated == true
@@ -501,7 +504,7 @@ deprecated_right contains lib.info_reason("deprecated_right", "D10", msg, {"righ
 #   jobordrer) is denied.
 # custom:
 #   seed: 000_7043272af43671e9.txt
-deprecated_right contains lib.reason_with("deprecated_right", "D10", msg, {"right": r}) if {
+deprecated_right contains {"right": r, "code": "deprecated_right", "rule": "D10", "message": msg} if {
 	r := _asked
 	input.rights[r].deprecated == true
 	msg := sprintf("%v is deprecated and gives nothing", [r])
@@ -515,7 +518,7 @@ deprecated_right contains lib.reason_with("deprecated_right", "D10", msg, {"righ
 #   by itself.
 # custom:
 #   seed: SPEC.md
-grant_expired contains lib.info_reason("grant_expired", "D13", msg, {"right": r, "grant": id}) if {
+grant_expired contains {"right": r, "grant": id, "code": "grant_expired", "rule": "D13", "message": msg, "info": true} if {
 	now := _now
 	some id, g in _all_grants
 	r := g.right
@@ -546,8 +549,9 @@ _expired(expires, _) if {
 # outside the organisation gives nothing.
 _scoped := {[r, type, value] |
 	units := {"cvr": {_cvr: true}, "p": _p_units, "se": _se_numbers}
-	some [r, id] in _valid
-	scope := input.grants[id].scope
+	some g in _valid_grants
+	r := g.right
+	scope := g.scope
 	type := scope.type
 	value := scope.value
 	units[type][value] == true
@@ -577,19 +581,14 @@ _p_numbers(true, all_p, _) := all_p
 
 _p_numbers(false, _, ps) := sort(ps)
 
-# _ext_valid: [right, grant id] of the external group grants that count.
-_ext_valid := {[r, id] |
-	ignored := _ignored
-	some id, g in _ext_grants
-	r := g.right
-	not ignored[id]
-}
+# _ext_valid_grants: id -> grant for the external group grants that count.
+_ext_valid_grants := object.remove(_ext_grants, _ignored)
 
 # _ext_scoped: [right, org, scope type, value] of every valid external
 # grant whose scope is a unit of the granting organisation.
 _ext_scoped := {[r, org, type, value] |
-	some [r, id] in _ext_valid
-	g := input.grants[id]
+	some g in _ext_valid_grants
+	r := g.right
 	org := g.org
 	o := input.grant_orgs[org]
 	units := {"cvr": {org: true}, "p": object.get(o, "p_units", {}), "se": object.get(o, "se_numbers", {})}
@@ -622,12 +621,13 @@ _granted_rights := {r | some r, _ in _scopes} | {k[0] | some k, _ in _ext_scopes
 #   reported; it never denies.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-cvr_overrides_p contains lib.info_reason("cvr_overrides_p", "D11", msg, {"right": r, "grant": id}) if {
-	some r in _cvr_rights
-	some [x, id] in _valid
-	x == r
-	scope := input.grants[id].scope
+cvr_overrides_p contains {"right": r, "grant": id, "code": "cvr_overrides_p", "rule": "D11", "message": msg, "info": true} if {
+	cvr_rights := _cvr_rights
+	some id, g in _valid_grants
+	scope := g.scope
 	scope.type == "p"
+	r := g.right
+	cvr_rights[r]
 	msg := sprintf("grant %v of %v on P-number %v is covered by a grant on the whole CVR %v", [id, r, scope.value, _cvr])
 }
 
@@ -642,7 +642,7 @@ cvr_overrides_p contains lib.info_reason("cvr_overrides_p", "D11", msg, {"right"
 #   effective scope from a valid grant.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-no_grant contains lib.reason_with("no_grant", "D1", msg, {"right": r}) if {
+no_grant contains {"right": r, "code": "no_grant", "rule": "D1", "message": msg} if {
 	r := _asked
 	not _granted_rights[r]
 	msg := sprintf("no valid grant of %v", [r])
@@ -656,7 +656,7 @@ no_grant contains lib.reason_with("no_grant", "D1", msg, {"right": r}) if {
 #   grant.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-no_grant contains lib.reason("no_grant", "D1", msg) if {
+no_grant contains {"code": "no_grant", "rule": "D1", "message": msg} if {
 	not _asked
 	count(_granted_rights) == 0
 	msg := sprintf("no valid grant of any right of service %v", [_service])
@@ -683,7 +683,7 @@ _employee if {
 #   for; if any of them carries the flag, the whole decision is denied.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-not_employee contains lib.reason_with("not_employee", "D4", msg, {"right": r}) if {
+not_employee contains {"right": r, "code": "not_employee", "rule": "D4", "message": msg} if {
 	not _employee
 	some r in _checked_rights
 	input.rights[r].employees_only == true
@@ -702,7 +702,7 @@ _cpr_linked if input.subject.cpr_linked == true
 #   carries the flag, the whole decision is denied.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-cpr_not_linked contains lib.reason_with("cpr_not_linked", "D5", msg, {"right": r}) if {
+cpr_not_linked contains {"right": r, "code": "cpr_not_linked", "rule": "D5", "message": msg} if {
 	not _cpr_linked
 	some r in _checked_rights
 	input.rights[r].require_cpr == true
@@ -728,7 +728,7 @@ _target_covered(p) if {
 #   the organisation, and only those.
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
-outside_scope contains lib.reason("outside_scope", "D12", msg) if {
+outside_scope contains {"code": "outside_scope", "rule": "D12", "message": msg} if {
 	p := _target_p
 	count(_granted_rights) > 0
 	not _target_covered(p)
