@@ -71,3 +71,13 @@ func ErrorCode(err error) string {
 
 // IsNotFound reports whether err is a not_found *Error.
 func IsNotFound(err error) bool { return ErrorCode(err) == ENotFound }
+
+// IsConflict reports whether err is a conflict *Error (a unique index, A12,
+// or a concurrent change).
+func IsConflict(err error) bool { return ErrorCode(err) == EConflict }
+
+// IsReason reports whether err is (or wraps) an *Error with reason code reason.
+func IsReason(err error, reason string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.ReasonCode() == reason
+}

@@ -40,6 +40,10 @@ type Config struct {
 	// system of Dir has fewer bytes free; 0 disables the guard. Badger
 	// maps its files into memory, so a full disk would crash the process.
 	MinFreeDisk uint64
+	// Log, when set, makes the store a replica in a fleet: writes go
+	// through this shared system of record (store/pg) and the store follows
+	// it (replica.go). Open takes ownership: Close closes it.
+	Log Log
 }
 
 // Store is the Badger-backed system of record. Safe for concurrent use.
@@ -69,6 +73,9 @@ type Store struct {
 	orgs   recordCache[Org]
 	groups recordCache[Group]
 	disk   *diskGuard // free-space guard of writes (nil when off)
+
+	replica *replica // the fleet's shared log (nil: a store on its own)
+	revCond revCond  // WaitRevision's wake-up
 
 	healthMu   sync.Mutex
 	healthAt   time.Time
@@ -171,6 +178,12 @@ func Open(cfg Config) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if cfg.Log != nil {
+		if err := s.attachLog(context.Background(), cfg.Log); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if s.rev.Load() == 0 {
 		if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
 			for _, r := range DefaultRights() {
@@ -180,6 +193,7 @@ func Open(cfg Config) (*Store, error) {
 			}
 			return nil
 		}); err != nil {
+			s.stopReplica()
 			db.Close()
 			return nil, fmt.Errorf("store: seed rights: %w", err)
 		}
@@ -215,6 +229,7 @@ func (s *Store) runGC(every time.Duration) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.stopReplica()
 		close(s.stopGC)
 		<-s.gcDone
 		for waited := time.Duration(0); s.readers.Load() > 0; waited += time.Millisecond {

@@ -41,6 +41,8 @@ type Tx struct {
 	cprGuard CPRGuard
 	// deps collects what a write touched, for decision caches (deps.go).
 	deps depWrites
+	// ops are the key operations of a write, for the fleet's log (replica.go).
+	ops []LogOp
 }
 
 // CPRGuard limits what changes can learn about the CPR numbers of an
@@ -117,6 +119,7 @@ func (tx *Tx) set(key string, val []byte) error {
 		return tx.writeFailed(err)
 	}
 	tx.touchKey(key)
+	tx.captureOp(key, val, false)
 	return nil
 }
 
@@ -128,6 +131,7 @@ func (tx *Tx) del(key string) error {
 		return tx.writeFailed(err)
 	}
 	tx.touchKey(key)
+	tx.captureOp(key, nil, true)
 	return nil
 }
 
@@ -237,6 +241,33 @@ func (s *Store) Write(ctx context.Context, actor string, fn func(tx *Tx) error) 
 	if s.closed.Load() {
 		return Commit{}, &Error{Code: EInternal, Message: "store is closed"}
 	}
+	if s.replica != nil {
+		// A change is checked against the newest state, not a lagging
+		// replica's: a refusal (not found, A12 …) is as exact as a success.
+		if err := s.catchUpLocked(ctx); err != nil {
+			return Commit{}, logUnavailable(err)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		c, err := s.writeOnce(ctx, actor, fn)
+		if !errors.Is(err, ErrRevisionTaken) {
+			return c, err
+		}
+		// Another node committed this revision first: apply it and run
+		// the change again on the newer state.
+		if attempt == maxLogAttempts {
+			return Commit{}, &Error{Code: EConflict, Message: "concurrent changes on other nodes; try again"}
+		}
+		if err := s.catchUpLocked(ctx); err != nil {
+			return Commit{}, logUnavailable(err)
+		}
+	}
+}
+
+// writeOnce runs fn in one Badger transaction at the next revision and
+// commits it: first to the fleet's log, when there is one, then locally.
+// Called with wmu held.
+func (s *Store) writeOnce(ctx context.Context, actor string, fn func(tx *Tx) error) (Commit, error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	rev := s.rev.Load() + 1
@@ -259,20 +290,21 @@ func (s *Store) Write(ctx context.Context, actor string, fn func(tx *Tx) error) 
 	if err := s.disk.check(); err != nil {
 		return Commit{}, err
 	}
+	if s.replica != nil {
+		if err := s.appendLog(ctx, tx); err != nil {
+			return Commit{}, err
+		}
+	}
 	if err := txn.Commit(); err != nil {
 		if errors.Is(err, badger.ErrConflict) {
 			return Commit{}, &Error{Code: EConflict, Message: "concurrent change; try again"}
 		}
+		// With a log, the write is committed there: the follower applies
+		// it from the log (the local revision stays behind until then).
 		return Commit{}, fmt.Errorf("store: commit: %w", err)
 	}
-	// What the write touched is recorded before the revision is published:
-	// a decision cache checking after this Update returns sees it, and so
-	// does ChangesSince.
-	s.deps.record(&tx.deps, rev)
 	c := Commit{Revision: rev, Changes: tx.changes, Events: tx.events}
-	s.changes.add(c)
-	s.rev.Store(rev)
-	s.publish(c)
+	s.committed(&tx.deps, c)
 	return c, nil
 }
 

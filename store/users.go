@@ -284,6 +284,13 @@ func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) er
 	if len(logins) == 0 {
 		return nil
 	}
+	if s.replica != nil {
+		// In a fleet the user record is replicated data: the login times go
+		// through the log like any write (for now with a revision; see
+		// docs/fleet.md), so every node's lifecycle run sees them.
+		_, err := s.Update(ctx, "system", func(tx *Tx) error { return touchAll(tx, logins) })
+		return err
+	}
 	if err := s.Healthy(); err != nil {
 		return &Error{Code: EInternal, Message: err.Error()}
 	}
@@ -298,12 +305,19 @@ func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) er
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	tx := &Tx{s: s, txn: txn, write: true, now: s.now().UTC()}
+	if err := touchAll(tx, logins); err != nil {
+		return err
+	}
+	return txn.Commit()
+}
+
+func touchAll(tx *Tx, logins map[string]time.Time) error {
 	for id, t := range logins {
 		if err := tx.TouchLogin(id, t); err != nil && !IsNotFound(err) {
 			return err
 		}
 	}
-	return txn.Commit()
+	return nil
 }
 
 // TouchLogin sets a user's last login time without an audit event.

@@ -1,0 +1,246 @@
+package pg_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/store"
+	"github.com/adgang/adgang/store/pg"
+	"github.com/adgang/adgang/store/pgtest"
+	"github.com/adgang/adgang/store/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const cvr = "12345674"
+
+// node opens a replica in dir following the log at dsn.
+func node(t *testing.T, dsn, dir string) *store.Store {
+	t.Helper()
+	st, err := openNode(dsn, dir)
+	if err != nil {
+		t.Fatalf("open node: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func openNode(dsn, dir string) (*store.Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := pg.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(store.Config{Dir: dir, NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1, Log: l})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func createOrg(t *testing.T, st *store.Store) uint64 {
+	t.Helper()
+	rev, err := st.Update(context.Background(), "test", func(tx *store.Tx) error {
+		return tx.CreateOrg(&store.Org{CVR: cvr, Name: "Gymnasium A", Type: store.OrgInstitution,
+			PUnits: []store.PUnit{{PNumber: "1000000001"}}})
+	})
+	if err != nil {
+		t.Fatalf("create org: %v", err)
+	}
+	return rev
+}
+
+func createUser(st *store.Store, id, email string) (uint64, error) {
+	return st.Update(context.Background(), "test", func(tx *store.Tx) error {
+		return tx.CreateUser(&store.User{ID: id, Org: cvr, Name: "User " + id[len(id)-4:], Email: email,
+			Kind: store.KindEmployee, Status: store.StatusActive})
+	})
+}
+
+func userID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+func hasUser(st *store.Store, id string) bool {
+	err := st.View(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.GetUser(id)
+		return err
+	})
+	return err == nil
+}
+
+// A write on one node is read on another once it has applied the
+// revision (read-your-writes), and both agree on every revision.
+func TestFleetReadYourWrites(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	b := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	for i := range 20 {
+		st := a
+		if i%2 == 1 {
+			st = b // both nodes write
+		}
+		rev, err := createUser(st, userID(i), fmt.Sprintf("u%d@example.dk", i))
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		other := b
+		if st == b {
+			other = a
+		}
+		if err := other.WaitRevision(context.Background(), rev, 5*time.Second); err != nil {
+			t.Fatalf("other node did not reach revision %d: %v", rev, err)
+		}
+		if !hasUser(other, userID(i)) {
+			t.Fatalf("user %d missing on the other node at revision %d", i, rev)
+		}
+	}
+	if a.Revision() != b.Revision() {
+		t.Fatalf("revisions differ: %d %d", a.Revision(), b.Revision())
+	}
+	if err := b.WaitRevision(context.Background(), a.Revision()+1, 50*time.Millisecond); !store.IsReason(err, "revision_not_reached") {
+		t.Fatalf("waiting for a revision nobody wrote: %v, want revision_not_reached", err)
+	}
+}
+
+// Two nodes racing for the same e-mail (A12): exactly one wins, on every try.
+func TestFleetRaceUniqueEmail(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	b := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	for round := range 10 {
+		email := fmt.Sprintf("race%d@example.dk", round)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, st := range []*store.Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = createUser(st, userID(1000+round*2+i), email)
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !store.IsConflict(err):
+				t.Fatalf("round %d: unexpected error %v", round, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d writers won (errors %v), want exactly 1", round, won, errs)
+		}
+	}
+}
+
+// A new node starts from a snapshot; a stopped node catches up by revision.
+func TestFleetSnapshotAndCatchUp(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	for i := range 5 {
+		if _, err := createUser(a, userID(i), fmt.Sprintf("s%d@example.dk", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := node(t, dsn, t.TempDir()) // new: snapshot
+	if c.Revision() != a.Revision() || !hasUser(c, userID(4)) {
+		t.Fatalf("new node at %d (writer %d), user 4 there: %v", c.Revision(), a.Revision(), hasUser(c, userID(4)))
+	}
+	dir := t.TempDir()
+	b, err := openNode(dsn, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 10; i++ {
+		if _, err := createUser(a, userID(i), fmt.Sprintf("s%d@example.dk", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b = node(t, dsn, dir) // restarted: catches up from the log
+	if b.Revision() != a.Revision() || !hasUser(b, userID(9)) {
+		t.Fatalf("restarted node at %d (writer %d)", b.Revision(), a.Revision())
+	}
+	if err := c.WaitRevision(context.Background(), a.Revision(), 5*time.Second); err != nil || !hasUser(c, userID(9)) {
+		t.Fatalf("follower: %v", err)
+	}
+}
+
+// A data directory that holds a store of its own, or follows another
+// system of record, is refused.
+func TestFleetRefusesForeignReplica(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(store.Config{Dir: dir, NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if st, err := openNode(pgtest.NewDatabase(t), dir); err == nil {
+		st.Close()
+		t.Fatal("a standalone store joined a fleet")
+	}
+	dir2 := t.TempDir()
+	st2, err := openNode(pgtest.NewDatabase(t), dir2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2.Close()
+	if st, err := openNode(pgtest.NewDatabase(t), dir2); err == nil {
+		st.Close()
+		t.Fatal("a replica joined another system of record")
+	}
+}
+
+// PostgreSQL down: reads go on, writes fail cleanly (nothing written, 503
+// store_unavailable), the status says why; back up: writes resume.
+func TestFleetLogDown(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	before := a.Revision()
+	cl := pgtest.Shared(t)
+	cl.Stop()
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = cl.Start()
+		}
+	}()
+	_, err := createUser(a, userID(1), "down@example.dk")
+	if !store.IsReason(err, "store_unavailable") {
+		t.Fatalf("write with PostgreSQL down: %v, want store_unavailable", err)
+	}
+	if a.Revision() != before || hasUser(a, userID(1)) {
+		t.Fatal("a write that failed left something behind")
+	}
+	if st := a.ReplicaStatus(); st.Kind != "postgres" || st.Err == nil {
+		t.Fatalf("status with PostgreSQL down: %+v", st)
+	}
+	if err := cl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	var rev uint64
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if rev, err = createUser(a, userID(1), "down@example.dk"); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil || rev != before+1 {
+		t.Fatalf("write after PostgreSQL came back: rev %d, %v", rev, err)
+	}
+}

@@ -1,0 +1,315 @@
+// Package pg is the PostgreSQL system of record of an Adgang fleet: the
+// store.Log that every node's local Badger replica writes through and
+// follows (see store/replica.go for the protocol).
+//
+// Three tables: adgang_log holds each committed write at its revision (the
+// primary key: a revision is taken once, so revisions are gap-free and in
+// commit order), adgang_kv the state the log adds up to (written in the
+// same transaction, read by new nodes as a snapshot), adgang_meta the
+// fleet-wide settings. LISTEN/NOTIFY only wakes followers; they read the
+// log by revision. The schema is versioned by embedded SQL files applied
+// at start (adgang_schema_migrations): two tables do not need a migration
+// framework, and the files stay plain SQL that CockroachDB accepts.
+package pg
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/adgang/adgang/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// SchemaVersion is the number of the newest migration in migrations/.
+const SchemaVersion = 1
+
+const channel = "adgang_log"
+
+// Log is a store.Log on PostgreSQL. Safe for concurrent use; Wait is
+// called by one follower.
+type Log struct {
+	pool *pgxpool.Pool
+	dsn  string
+
+	listenMu sync.Mutex
+	listen   *pgx.Conn // the follower's LISTEN connection (Wait)
+}
+
+var _ store.Log = (*Log)(nil)
+
+// Open connects to dsn (a postgres:// URL), applies the schema migrations
+// and returns the log.
+func Open(ctx context.Context, dsn string) (*Log, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	cfg.MaxConns = max(cfg.MaxConns, 4)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	l := &Log{pool: pool, dsn: dsn}
+	if err := l.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// migrate applies every migration not yet applied, each in its own
+// transaction that first claims its version: nodes starting together
+// apply each file once (the others wait on the claim, then skip it).
+func (l *Log) migrate(ctx context.Context) error {
+	if _, err := l.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS adgang_schema_migrations (
+		version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil && !isUniqueViolation(err) {
+		return fmt.Errorf("postgres: schema: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+		sql, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := l.apply(ctx, v, string(sql)); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+	}
+	var newest int
+	if err := l.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM adgang_schema_migrations`).Scan(&newest); err != nil {
+		return fmt.Errorf("postgres: schema: %w", err)
+	}
+	if newest > SchemaVersion {
+		return fmt.Errorf("postgres: the database has schema version %d, newer than this adgang's %d: upgrade adgang", newest, SchemaVersion)
+	}
+	return nil
+}
+
+func (l *Log) apply(ctx context.Context, version int, sql string) error {
+	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO adgang_schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING`, version)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // applied before
+		}
+		_, err = tx.Exec(ctx, sql)
+		return err
+	})
+}
+
+// Kind is "postgres".
+func (l *Log) Kind() string { return "postgres" }
+
+// Latest is the last committed revision.
+func (l *Log) Latest(ctx context.Context) (uint64, error) {
+	var rev int64
+	err := l.pool.QueryRow(ctx, `SELECT coalesce(max(revision), 0) FROM adgang_log`).Scan(&rev)
+	return uint64(rev), err
+}
+
+// Append commits e and its state in one transaction; store.ErrRevisionTaken
+// when the revision exists.
+func (l *Log) Append(ctx context.Context, e *store.LogEntry) error {
+	sets, setVals, dels := finalOps(e.Ops)
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO adgang_log (revision, ops, changes) VALUES ($1, $2, $3)`,
+			int64(e.Revision), encodeOps(e.Ops), e.Changes); err != nil {
+			return err
+		}
+		if e.Revision > 1 {
+			// Only the successor of a committed revision may be written.
+			var prev int64
+			if err := tx.QueryRow(ctx, `SELECT revision FROM adgang_log WHERE revision = $1`, int64(e.Revision-1)).Scan(&prev); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return fmt.Errorf("revision %d is not in the log: the replica is ahead of it", e.Revision-1)
+				}
+				return err
+			}
+		}
+		if len(sets) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO adgang_kv (key, value, revision)
+				SELECT k, v, $3 FROM unnest($1::bytea[], $2::bytea[]) AS t(k, v)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value, revision = excluded.revision`,
+				sets, setVals, int64(e.Revision)); err != nil {
+				return err
+			}
+		}
+		if len(dels) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM adgang_kv WHERE key = ANY($1::bytea[])`, dels); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, strconv.FormatUint(e.Revision, 10))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return store.ErrRevisionTaken
+	}
+	return err
+}
+
+// finalOps reduces a write's operations to the last one per key.
+func finalOps(ops []store.LogOp) (sets, vals, dels [][]byte) {
+	last := make(map[string]int, len(ops))
+	for i, op := range ops {
+		last[string(op.Key)] = i
+	}
+	for i, op := range ops {
+		if last[string(op.Key)] != i {
+			continue
+		}
+		if op.Delete {
+			dels = append(dels, op.Key)
+		} else {
+			sets, vals = append(sets, op.Key), append(vals, nonNil(op.Value))
+		}
+	}
+	return sets, vals, dels
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// Since reads at most limit entries after revision after.
+func (l *Log) Since(ctx context.Context, after uint64, limit int) ([]store.LogEntry, error) {
+	rows, err := l.pool.Query(ctx, `SELECT revision, ops, changes FROM adgang_log WHERE revision > $1 ORDER BY revision LIMIT $2`,
+		int64(after), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.LogEntry
+	for rows.Next() {
+		var rev int64
+		var ops, changes []byte
+		if err := rows.Scan(&rev, &ops, &changes); err != nil {
+			return nil, err
+		}
+		decoded, err := decodeOps(ops)
+		if err != nil {
+			return nil, fmt.Errorf("revision %d: %w", rev, err)
+		}
+		out = append(out, store.LogEntry{Revision: uint64(rev), Ops: decoded, Changes: changes})
+	}
+	return out, rows.Err()
+}
+
+// Snapshot reads the state and its revision in one REPEATABLE READ
+// transaction.
+func (l *Log) Snapshot(ctx context.Context, fn func(key, value []byte) error) (uint64, error) {
+	var rev int64
+	err := pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(revision), 0) FROM adgang_log`).Scan(&rev); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT key, value FROM adgang_kv`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k, v []byte
+			if err := rows.Scan(&k, &v); err != nil {
+				return err
+			}
+			if err := fn(k, v); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return uint64(rev), err
+}
+
+// Wait listens for the log's notifications on a connection of its own
+// (reconnected after an error) and returns at the first one, after d, or
+// when ctx ends.
+func (l *Log) Wait(ctx context.Context, _ uint64, d time.Duration) error {
+	l.listenMu.Lock()
+	defer l.listenMu.Unlock()
+	if l.listen == nil || l.listen.IsClosed() {
+		conn, err := pgx.Connect(ctx, l.dsn)
+		if err != nil {
+			sleep(ctx, d)
+			return err
+		}
+		if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+			conn.Close(context.Background())
+			sleep(ctx, d)
+			return err
+		}
+		l.listen = conn
+	}
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	_, err := l.listen.WaitForNotification(wctx)
+	if err != nil && wctx.Err() == nil {
+		l.listen.Close(context.Background())
+		l.listen = nil
+		return err
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// Meta stores value under name unless one is there; it returns the stored one.
+func (l *Log) Meta(ctx context.Context, name string, value []byte) ([]byte, error) {
+	if _, err := l.pool.Exec(ctx, `INSERT INTO adgang_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+		name, nonNil(value)); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := l.pool.QueryRow(ctx, `SELECT value FROM adgang_meta WHERE name = $1`, name).Scan(&out)
+	return out, err
+}
+
+// Close closes the connections.
+func (l *Log) Close() error {
+	l.listenMu.Lock()
+	if l.listen != nil {
+		l.listen.Close(context.Background())
+		l.listen = nil
+	}
+	l.listenMu.Unlock()
+	l.pool.Close()
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}

@@ -1,0 +1,450 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+)
+
+// A fleet: many stores, each a local Badger replica, writing through and
+// following one shared log (the system of record, PostgreSQL in store/pg).
+//
+// The replica is a pure function of the log: a committed write is the list
+// of key operations its Badger transaction made (LogOp), stored in the log
+// at its revision together with its typed changes. A writer runs the change
+// (plan, Rego checks, writes) on its local replica at revision r-1, appends
+// the operations as revision r, and commits them locally only when the log
+// took them. A revision is taken once: when another node took r first
+// (ErrRevisionTaken), the writer applies what it missed and runs the change
+// again on the newer state, so two nodes racing for the last admin role or
+// the same e-mail see each other and exactly one wins. A node can only
+// append r after it has applied r-1, so revisions are gap-free and their
+// order is the commit order. Followers read the log by revision (the
+// log's notifications only wake them) and apply each entry in one Badger
+// transaction; a new node starts from a snapshot of the log's current state
+// at one revision. Decisions read only the local replica.
+
+// LogOp is one key written (or deleted) by a committed write.
+type LogOp struct {
+	Key    []byte
+	Value  []byte
+	Delete bool
+}
+
+// LogEntry is one committed write in the shared log.
+type LogEntry struct {
+	Revision uint64
+	Ops      []LogOp
+	// Changes is the JSON of the write's typed changes ([]Change).
+	Changes []byte
+}
+
+// ErrRevisionTaken is Log.Append's answer when another node committed that
+// revision first.
+var ErrRevisionTaken = errors.New("store: revision taken by another node")
+
+// Log is the shared system of record of a fleet (store/pg). Its methods
+// are safe for concurrent use, except Wait, which one follower calls.
+type Log interface {
+	// Kind names the backend, e.g. "postgres" (the health answer's store.kind).
+	Kind() string
+	// Latest is the last committed revision (0: the log is empty).
+	Latest(ctx context.Context) (uint64, error)
+	// Append commits e at e.Revision, atomically with the state a snapshot
+	// reads; ErrRevisionTaken when that revision exists.
+	Append(ctx context.Context, e *LogEntry) error
+	// Since reads at most limit entries after revision after, in order.
+	Since(ctx context.Context, after uint64, limit int) ([]LogEntry, error)
+	// Snapshot calls fn with every key and value of the state at one
+	// revision, read consistently, and returns that revision.
+	Snapshot(ctx context.Context, fn func(key, value []byte) error) (uint64, error)
+	// Wait returns when an entry after revision after may exist, when d
+	// has passed, or when ctx ends (a wake-up only: callers read Since).
+	Wait(ctx context.Context, after uint64, d time.Duration) error
+	// Meta stores value under name unless a value is there, and returns
+	// the stored one (fleet-wide settings: the cluster id, the CPR key check).
+	Meta(ctx context.Context, name string, value []byte) ([]byte, error)
+	// Close releases the connections.
+	Close() error
+}
+
+const (
+	keyClusterID    = "m/cluster"
+	maxLogAttempts  = 20          // a write retried after another node took its revision
+	followBatch     = 500         // entries read per poll
+	followWait      = time.Second // the longest a follower sleeps without a wake-up
+	followRetryWait = 500 * time.Millisecond
+)
+
+// replica is the fleet state of a store attached to a Log.
+type replica struct {
+	log    Log
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	lastSync time.Time // the last poll that found the replica up to date
+	lastErr  error     // the last failed poll or write (nil after a good one)
+}
+
+// ReplicaStatus is the fleet state of a store for /health.
+type ReplicaStatus struct {
+	// Kind is "badger" (no log) or the log's kind ("postgres").
+	Kind string
+	// Lag is how long ago the replica was last known to be up to date
+	// with the log (0 without a log).
+	Lag time.Duration
+	// Err is why the log cannot be reached now (nil when it can).
+	Err error
+}
+
+// ReplicaStatus reports the store's fleet state.
+func (s *Store) ReplicaStatus() ReplicaStatus {
+	r := s.replica
+	if r == nil {
+		return ReplicaStatus{Kind: "badger"}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return ReplicaStatus{Kind: r.log.Kind(), Lag: max(s.now().Sub(r.lastSync), 0), Err: r.lastErr}
+}
+
+func (r *replica) note(err error, synced bool, now time.Time) {
+	r.mu.Lock()
+	r.lastErr = err
+	if synced {
+		r.lastSync = now
+	}
+	r.mu.Unlock()
+}
+
+// logUnavailable is the error of a write the log could not take: nothing
+// was written anywhere.
+func logUnavailable(err error) error {
+	return &Error{Code: EInternal, Reason: "store_unavailable",
+		Message: "the system of record cannot be reached; nothing was written: " + err.Error()}
+}
+
+// attachLog joins the store to the log: it checks that both belong
+// together, starts a new replica from a snapshot, catches up, and starts
+// the follower. Called by Open before anything is written.
+func (s *Store) attachLog(ctx context.Context, l Log) error {
+	if err := s.checkCluster(ctx, l); err != nil {
+		return err
+	}
+	latest, err := l.Latest(ctx)
+	if err != nil {
+		return fmt.Errorf("store: read the log: %w", err)
+	}
+	local := s.rev.Load()
+	switch {
+	case local > latest:
+		return fmt.Errorf("store: the local replica is at revision %d, ahead of the log's %d: it belongs to another system of record (move a store with `adgang store copy`)", local, latest)
+	case local == 0 && latest > 0:
+		if err := s.loadSnapshot(ctx, l); err != nil {
+			return err
+		}
+	}
+	s.replica = &replica{log: l, done: make(chan struct{}), lastSync: s.now()}
+	if _, err := s.pull(ctx); err != nil {
+		return fmt.Errorf("store: catch up with the log: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.replica.cancel = cancel
+	go s.follow(bg)
+	return nil
+}
+
+// checkCluster ties the local replica to one log: the log's cluster id is
+// kept in the replica (unreplicated), and the CPR key check value must be
+// the log's, so every node of a fleet hashes CPR numbers alike.
+func (s *Store) checkCluster(ctx context.Context, l Log) error {
+	remote, err := l.Meta(ctx, "cluster_id", []byte(uuid.NewString()))
+	if err != nil {
+		return fmt.Errorf("store: read the log: %w", err)
+	}
+	local, err := s.getMeta(keyClusterID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case local == nil && s.rev.Load() > 0:
+		return errors.New("store: the data directory holds a store that never followed this system of record: start with an empty --data directory, or move the store first with `adgang store copy`")
+	case local == nil:
+		if err := s.setMeta(keyClusterID, remote); err != nil {
+			return err
+		}
+	case !bytes.Equal(local, remote):
+		return errors.New("store: the data directory follows another system of record (cluster id differs): start with an empty --data directory")
+	}
+	check, err := s.getMeta(keyCPRKeyCheck)
+	if err != nil {
+		return err
+	}
+	stored, err := l.Meta(ctx, "cpr_key_check", check)
+	if err != nil {
+		return fmt.Errorf("store: read the log: %w", err)
+	}
+	if !bytes.Equal(stored, check) {
+		return errors.New("store: the CPR key differs from the one the system of record was written with: every node of a fleet needs the same key")
+	}
+	return nil
+}
+
+func (s *Store) getMeta(key string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(key))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) setMeta(key string, v []byte) error {
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(key), v) })
+}
+
+// loadSnapshot fills an empty replica with the log's state at one revision.
+func (s *Store) loadSnapshot(ctx context.Context, l Log) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	rev, err := l.Snapshot(ctx, func(k, v []byte) error {
+		if string(k) == keyRevision || string(k) == keyClusterID || string(k) == keyCPRKeyCheck {
+			return nil
+		}
+		return wb.Set(bytes.Clone(k), bytes.Clone(v))
+	})
+	if err != nil {
+		return fmt.Errorf("store: read a snapshot of the log: %w", err)
+	}
+	var rb [8]byte
+	binary.BigEndian.PutUint64(rb[:], rev)
+	if err := wb.Set([]byte(keyRevision), rb[:]); err != nil {
+		return err
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("store: write the snapshot: %w", err)
+	}
+	s.rev.Store(rev)
+	s.changes.floor = rev
+	s.cfg.Logger.Info().Uint64("revision", rev).Msg("replica started from a snapshot of the system of record")
+	return nil
+}
+
+// follow applies the log's new entries until ctx ends.
+func (s *Store) follow(ctx context.Context) {
+	r := s.replica
+	defer close(r.done)
+	for ctx.Err() == nil {
+		n, err := s.pull(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.cfg.Logger.Warn().Err(err).Msg("follow the system of record")
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(followRetryWait):
+			}
+			continue
+		}
+		if n < followBatch {
+			_ = r.log.Wait(ctx, s.rev.Load(), followWait)
+		}
+	}
+}
+
+// pull applies the entries after the local revision (one batch) and says
+// how many it applied.
+func (s *Store) pull(ctx context.Context) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.pullLocked(ctx)
+}
+
+func (s *Store) pullLocked(ctx context.Context) (int, error) {
+	r := s.replica
+	if s.closed.Load() {
+		return 0, errors.New("store is closed")
+	}
+	entries, err := r.log.Since(ctx, s.rev.Load(), followBatch)
+	if err != nil {
+		r.note(err, false, s.now())
+		return 0, err
+	}
+	for i := range entries {
+		if err := s.applyEntry(&entries[i]); err != nil {
+			r.note(err, false, s.now())
+			return i, err
+		}
+	}
+	r.note(nil, len(entries) < followBatch, s.now())
+	return len(entries), nil
+}
+
+// catchUpLocked applies everything the log has after the local revision.
+func (s *Store) catchUpLocked(ctx context.Context) error {
+	for {
+		n, err := s.pullLocked(ctx)
+		if err != nil {
+			return err
+		}
+		if n < followBatch {
+			return nil
+		}
+	}
+}
+
+// applyEntry commits one log entry to the replica, records what it
+// touched for the decision caches and publishes it on the change feed, as
+// the writing node did.
+func (s *Store) applyEntry(e *LogEntry) error {
+	if want := s.rev.Load() + 1; e.Revision != want {
+		return fmt.Errorf("store: the log answered revision %d where %d was next", e.Revision, want)
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	tx := &Tx{s: s, txn: txn, write: true, now: s.now().UTC(), rev: e.Revision}
+	var events []AuditEvent
+	for _, op := range e.Ops {
+		var err error
+		if op.Delete {
+			err = txn.Delete(op.Key)
+		} else {
+			err = txn.Set(op.Key, op.Value)
+		}
+		if err != nil {
+			return fmt.Errorf("store: apply revision %d: %w", e.Revision, err)
+		}
+		key := string(op.Key)
+		tx.touchKey(key)
+		if !op.Delete && strings.HasPrefix(key, "a/") {
+			var ev AuditEvent
+			if json.Unmarshal(op.Value, &ev) == nil {
+				events = append(events, ev)
+			}
+		}
+	}
+	var rb [8]byte
+	binary.BigEndian.PutUint64(rb[:], e.Revision)
+	if err := txn.Set([]byte(keyRevision), rb[:]); err != nil {
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("store: apply revision %d: %w", e.Revision, err)
+	}
+	var changes []Change
+	if len(e.Changes) > 0 {
+		if err := json.Unmarshal(e.Changes, &changes); err != nil {
+			return fmt.Errorf("store: revision %d: changes: %w", e.Revision, err)
+		}
+	}
+	s.committed(&tx.deps, Commit{Revision: e.Revision, Changes: changes, Events: events})
+	return nil
+}
+
+// committed makes a committed revision visible: what it touched is
+// recorded before the revision is published (a decision cache checking
+// afterwards sees it, and so does ChangesSince), then the feed and the
+// revision waiters hear of it.
+func (s *Store) committed(deps *depWrites, c Commit) {
+	s.deps.record(deps, c.Revision)
+	s.changes.add(c)
+	s.rev.Store(c.Revision)
+	s.revCond.broadcast()
+	s.publish(c)
+}
+
+// appendLog hands a write's operations to the log before the local commit.
+func (s *Store) appendLog(ctx context.Context, tx *Tx) error {
+	changes, err := json.Marshal(tx.changes)
+	if err != nil {
+		return err
+	}
+	err = s.replica.log.Append(ctx, &LogEntry{Revision: tx.rev, Ops: tx.ops, Changes: changes})
+	if err != nil && !errors.Is(err, ErrRevisionTaken) {
+		s.replica.note(err, false, s.now())
+		return logUnavailable(err)
+	}
+	return err
+}
+
+// captureOp records a key operation of a write transaction for the log.
+func (tx *Tx) captureOp(key string, val []byte, del bool) {
+	if !tx.write || tx.s == nil || tx.s.replica == nil || key == keyRevision {
+		return
+	}
+	tx.ops = append(tx.ops, LogOp{Key: []byte(key), Value: bytes.Clone(val), Delete: del})
+}
+
+// stopReplica stops the follower (Close).
+func (s *Store) stopReplica() {
+	if r := s.replica; r != nil && r.cancel != nil {
+		r.cancel()
+		<-r.done
+		_ = r.log.Close()
+	}
+}
+
+// revCond lets readers wait for a revision (WaitRevision).
+type revCond struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (c *revCond) wait() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+func (c *revCond) broadcast() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+// WaitRevision returns once the store has applied revision rev, or an
+// error with reason revision_not_reached (503) when it has not within d
+// or ctx ends first: an answer is never older than what its caller wrote.
+func (s *Store) WaitRevision(ctx context.Context, rev uint64, d time.Duration) error {
+	if s.rev.Load() >= rev {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		ch := s.revCond.wait()
+		if s.rev.Load() >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return &Error{Code: EInternal, Reason: "revision_not_reached",
+				Message: fmt.Sprintf("this node has applied revision %d, not yet %d; try again or ask another node", s.rev.Load(), rev)}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
