@@ -41,6 +41,8 @@ type Store interface {
 	TouchLogins(ctx context.Context, logins map[string]time.Time) error
 	Healthy() error
 	Revision() uint64
+	WaitRevision(ctx context.Context, rev uint64, d time.Duration) error
+	ReplicaStatus() store.ReplicaStatus
 }
 
 // Config configures an Engine. Zero values are safe defaults.
@@ -94,7 +96,18 @@ type Config struct {
 	// DefaultDecision is the rule OPA's default-decision endpoint POST /
 	// evaluates, as a slash path (default DefaultDecision).
 	DefaultDecision string
+	// MinRevisionWait is how long a decision asked with a min_revision
+	// waits for the store to apply it before answering 503
+	// revision_not_reached (default DefaultMinRevisionWait).
+	MinRevisionWait time.Duration
+	// MaxStaleness, when positive, makes decisions answer 503 while the
+	// fleet replica has not been up to date with the system of record for
+	// longer (off by default: a replica keeps answering).
+	MaxStaleness time.Duration
 }
+
+// DefaultMinRevisionWait is Config.MinRevisionWait's default (SPEC §8).
+const DefaultMinRevisionWait = time.Second
 
 // Engine evaluates decisions. Safe for concurrent use.
 type Engine struct {
@@ -376,6 +389,9 @@ type LoginRequest struct {
 	Service string  `json:"service"`
 	Right   string  `json:"right,omitempty"`
 	PNumber string  `json:"p_number,omitempty"`
+	// MinRevision is the consistency token: the answer is checked valid at
+	// this store revision or a later one (see Engine.WaitRevision).
+	MinRevision uint64 `json:"min_revision,omitempty"`
 }
 
 // Validate checks the request's shape; it decides nothing about access.

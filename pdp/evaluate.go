@@ -165,9 +165,12 @@ type HealthPolicy struct {
 
 // HealthStore is the store in a Health report.
 type HealthStore struct {
-	Kind     string `json:"kind"` // StoreKind
+	Kind     string `json:"kind"` // StoreKind ("badger") or the fleet's ("postgres")
 	Revision uint64 `json:"revision"`
 	Error    string `json:"error,omitempty"`
+	// ReplicaLagMS is how long ago a fleet replica was last up to date
+	// with the system of record (absent for a store on its own).
+	ReplicaLagMS *int64 `json:"replica_lag_ms,omitempty"`
 }
 
 // Health is the GET /health answer: ready (ok) only when a policy set is
@@ -205,6 +208,7 @@ func (e *Engine) Health(_ context.Context) Health {
 	} else {
 		body.Store.Revision = e.store.Revision()
 		body.Revision = body.Store.Revision
+		e.storeHealth(&body)
 	}
 	return body
 }

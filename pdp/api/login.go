@@ -15,6 +15,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
+	if err := s.eng.WaitRevision(r.Context(), req.MinRevision); err != nil {
+		WriteError(w, err)
+		return
+	}
 	d, err := s.eng.LoginAnswer(r.Context(), &req, meta(r))
 	if err != nil {
 		WriteError(w, err)

@@ -23,6 +23,10 @@ func (s *Server) handlePrivileges(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
+	if err := s.eng.WaitRevision(r.Context(), req.MinRevision); err != nil {
+		WriteError(w, err)
+		return
+	}
 	d, list, err := s.eng.Privileges(r.Context(), &req, meta(r))
 	if err != nil {
 		WriteError(w, err)

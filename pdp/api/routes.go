@@ -56,7 +56,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
-	return withRequestID(s.withDurableLog(limitBody(mux)))
+	return withRequestID(s.withConsistency(s.withDurableLog(limitBody(mux))))
 }
 
 // HealthHandler serves GET /health, the same answer on every listener
