@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// apiClient is the set-up the CLI clients of a running server share
+// (decide, decisions, import, privileges parse): the listener's base URL,
+// the bearer token, and an HTTP client that reports a redirect instead of
+// following it, since following would resend the token and a body that
+// cannot be read twice.
+type apiClient struct {
+	cmd   string // the command, in front of its errors: "decisions"
+	base  string // base URL without a trailing slash
+	token string // sent as a bearer token when not empty; never printed
+	http  *http.Client
+}
+
+// newAPIClient is the client of the listener at addr (host:port or an
+// http(s) URL, see adminBaseURL) for the command cmd.
+func newAPIClient(cmd, addr, token string) (*apiClient, error) {
+	base, err := adminBaseURL(addr)
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{cmd: cmd, base: base, token: token, http: &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}, nil
+}
+
+// adminFlags are the flags every client of the admin API has.
+type adminFlags struct {
+	addr  string // --admin-addr as given: host:port or http(s)://…
+	token string // --token; never printed
+}
+
+// addAdminFlags registers --admin-addr (default env ADGANG_ADMIN_ADDR) and
+// --token on fs. The token has no env default on the flag itself:
+// PrintDefaults would show it; adminToken reads the env after parsing.
+func addAdminFlags(fs *flag.FlagSet) *adminFlags {
+	f := &adminFlags{}
+	fs.StringVar(&f.addr, "admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API address, host:port or http(s)://host:port (env ADGANG_ADMIN_ADDR)")
+	fs.StringVar(&f.token, "token", "", "admin API token (default: env ADGANG_TOKEN)")
+	return f
+}
+
+// adminToken is --token, else env ADGANG_TOKEN, without surrounding
+// space; empty when neither is set.
+func (f *adminFlags) adminToken() string {
+	if f.token == "" {
+		return strings.TrimSpace(os.Getenv("ADGANG_TOKEN"))
+	}
+	return strings.TrimSpace(f.token)
+}
+
+// adminBaseURL turns --admin-addr (host:port or an http(s) URL, possibly
+// with a path prefix) into a base URL without a trailing slash.
+func adminBaseURL(addr string) (string, error) {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("want host:port or http(s)://host:port")
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// request is a request for path (below the base URL) that carries the
+// token and, when body is not nil, contentType.
+func (c *apiClient) request(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.cmd, err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req, nil
+}
+
+// call sends one request and returns the answer's body, read up to limit
+// bytes. An answer other than 200 OK is an *apiError.
+func (c *apiClient) call(ctx context.Context, method, path, contentType string, body io.Reader, limit int64) ([]byte, error) {
+	req, err := c.request(ctx, method, path, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.cmd, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return nil, fmt.Errorf("%s: read the answer: %w", c.cmd, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, newAPIError(c.cmd, resp.Status, raw)
+	}
+	return raw, nil
+}
+
+// apiError is an answer other than 200 OK: its status, its body, and the
+// server's {error:{code,message,rule}} when the body is one.
+type apiError struct {
+	cmd    string
+	Status string       // e.g. "403 Forbidden"
+	Body   []byte       // as answered (bounded)
+	Detail *errorDetail // nil when the body holds no error object
+}
+
+// newAPIError decodes the error object of a refused request's body.
+func newAPIError(cmd, status string, body []byte) *apiError {
+	e := &apiError{cmd: cmd, Status: status, Body: body}
+	var eb struct {
+		Error *errorDetail `json:"error"`
+	}
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil && eb.Error.Code != "" {
+		e.Detail = eb.Error
+	}
+	return e
+}
+
+func (e *apiError) Error() string {
+	if e.Detail != nil {
+		return fmt.Sprintf("%s: %s: %s (%s)", e.cmd, e.Status, e.Detail.Message, e.Detail.Code)
+	}
+	return fmt.Sprintf("%s: the server answered %s", e.cmd, e.Status)
+}
+
+// errorDetail is the {code, message, rule} of the API's errors and of a
+// refused import row (pdpapi.ErrorDetail on the wire).
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Rule    string `json:"rule"`
+}
+
+func (d *errorDetail) String() string {
+	if d.Rule != "" {
+		return fmt.Sprintf("%s (%s): %s", d.Code, d.Rule, d.Message)
+	}
+	return fmt.Sprintf("%s: %s", d.Code, d.Message)
+}
+
+// parseArgs parses args with fs and returns the positional arguments,
+// which may come before, after or between the flags; after "--" every
+// argument is positional. On -h it prints help to stdout and returns
+// flag.ErrHelp; any other parse error is returned as it is.
+func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer, help func(io.Writer)) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				help(stdout)
+			}
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// helpWithFlags is the help of parseArgs that prints usage and then the
+// flags of fs.
+func helpWithFlags(fs *flag.FlagSet, usage string) func(io.Writer) {
+	return func(w io.Writer) {
+		fmt.Fprint(w, usage+"\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+// helpDone is err, except that flag.ErrHelp (help was printed) is nil.
+func helpDone(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// get is call for a GET of path.
+func (c *apiClient) get(ctx context.Context, path string, limit int64) ([]byte, error) {
+	return c.call(ctx, http.MethodGet, path, "", nil, limit)
+}
+
+// post is call for a POST of body to path.
+func (c *apiClient) post(ctx context.Context, path, contentType string, body []byte, limit int64) ([]byte, error) {
+	return c.call(ctx, http.MethodPost, path, contentType, bytes.NewReader(body), limit)
+}
