@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 )
 
@@ -36,31 +34,6 @@ func newAPIClient(cmd, addr, token string) (*apiClient, error) {
 	return &apiClient{cmd: cmd, base: base, token: token, http: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}, nil
-}
-
-// adminFlags are the flags every client of the admin API has.
-type adminFlags struct {
-	addr  string // --admin-addr as given: host:port or http(s)://…
-	token string // --token; never printed
-}
-
-// addAdminFlags registers --admin-addr (default env ADGANG_ADMIN_ADDR) and
-// --token on fs. The token has no env default on the flag itself:
-// PrintDefaults would show it; adminToken reads the env after parsing.
-func addAdminFlags(fs *flag.FlagSet) *adminFlags {
-	f := &adminFlags{}
-	fs.StringVar(&f.addr, "admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API address, host:port or http(s)://host:port (env ADGANG_ADMIN_ADDR)")
-	fs.StringVar(&f.token, "token", "", "admin API token (default: env ADGANG_TOKEN)")
-	return f
-}
-
-// adminToken is --token, else env ADGANG_TOKEN, without surrounding
-// space; empty when neither is set.
-func (f *adminFlags) adminToken() string {
-	if f.token == "" {
-		return strings.TrimSpace(os.Getenv("ADGANG_TOKEN"))
-	}
-	return strings.TrimSpace(f.token)
 }
 
 // adminBaseURL turns --admin-addr (host:port or an http(s) URL, possibly
@@ -141,6 +114,15 @@ func newAPIError(cmd, status string, body []byte) *apiError {
 	return e
 }
 
+// refusal is the *apiError in err's chain, or nil.
+func refusal(err error) *apiError {
+	var e *apiError
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
 func (e *apiError) Error() string {
 	if e.Detail != nil {
 		return fmt.Sprintf("%s: %s: %s (%s)", e.cmd, e.Status, e.Detail.Message, e.Detail.Code)
@@ -163,54 +145,34 @@ func (d *errorDetail) String() string {
 	return fmt.Sprintf("%s: %s", d.Code, d.Message)
 }
 
-// parseArgs parses args with fs and returns the positional arguments,
-// which may come before, after or between the flags; after "--" every
-// argument is positional. On -h it prints help to stdout and returns
-// flag.ErrHelp; any other parse error is returned as it is.
-func parseArgs(fs *flag.FlagSet, args []string, stdout io.Writer, help func(io.Writer)) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				help(stdout)
-			}
-			return nil, err
-		}
-		rest := fs.Args()
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
-
-// helpWithFlags is the help of parseArgs that prints usage and then the
-// flags of fs.
-func helpWithFlags(fs *flag.FlagSet, usage string) func(io.Writer) {
-	return func(w io.Writer) {
-		fmt.Fprint(w, usage+"\nFlags:\n")
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-	}
-}
-
-// helpDone is err, except that flag.ErrHelp (help was printed) is nil.
-func helpDone(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	return err
-}
-
 // get is call for a GET of path.
 func (c *apiClient) get(ctx context.Context, path string, limit int64) ([]byte, error) {
 	return c.call(ctx, http.MethodGet, path, "", nil, limit)
 }
 
+// getJSON is get that also decodes the answer into v.
+func (c *apiClient) getJSON(ctx context.Context, path string, limit int64, v any) ([]byte, error) {
+	raw, err := c.get(ctx, path, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("%s: read the answer: %w", c.cmd, err)
+	}
+	return raw, nil
+}
+
 // post is call for a POST of body to path.
 func (c *apiClient) post(ctx context.Context, path, contentType string, body []byte, limit int64) ([]byte, error) {
 	return c.call(ctx, http.MethodPost, path, contentType, bytes.NewReader(body), limit)
+}
+
+// indentJSON is raw indented when it is JSON, else raw as it is, without
+// surrounding space.
+func indentJSON(raw []byte) string {
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, raw, "", "  ") != nil {
+		return strings.TrimSpace(string(raw))
+	}
+	return strings.TrimSpace(pretty.String())
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -70,10 +68,9 @@ func runDecide(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	raw, err := c.post(ctx, target, "application/json", body, 16<<20)
-	var refused *apiError
-	if errors.As(err, &refused) {
+	if refused := refusal(err); refused != nil {
 		fmt.Fprintln(stderr, indentJSON(refused.Body))
-		return errors.New("decide: the decision API answered " + refused.Status)
+		return fmt.Errorf("decide: the decision API answered %s", refused.Status)
 	}
 	if err != nil {
 		return err
@@ -136,14 +133,4 @@ func (f *decideFlags) body() ([]byte, error) {
 		return nil, fmt.Errorf("decide: --input %s is not JSON", f.input)
 	}
 	return body, nil
-}
-
-// indentJSON is raw indented when it is JSON, else raw as it is, without
-// surrounding space.
-func indentJSON(raw []byte) string {
-	var pretty bytes.Buffer
-	if json.Indent(&pretty, raw, "", "  ") != nil {
-		return strings.TrimSpace(string(raw))
-	}
-	return strings.TrimSpace(pretty.String())
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -91,12 +89,10 @@ func parseDecisionsFlags(args []string, stdout io.Writer) (*decisionsFlags, erro
 	fs.BoolVar(&f.all, "all", false, "follow next_page_token to the last page")
 	fs.BoolVar(&f.asJSON, "json", false, "print the server's JSON answers")
 	f.admin = addAdminFlags(fs)
-	ids, err := parseArgs(fs, args, stdout, helpWithFlags(fs, decisionsUsage))
+	ids, err := parseArgs(fs, args, stdout, helpWithFlags(fs, decisionsUsage), func(err error) error { return badDecisions("%v", err) })
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return nil, err
 	case err != nil:
-		return nil, badDecisions("%v", err)
+		return nil, err
 	case len(ids) > 1:
 		return nil, badDecisions("at most one decision ID")
 	case len(ids) == 1:
@@ -115,16 +111,13 @@ func listDecisions(ctx context.Context, c *apiClient, f *decisionsFlags, stdout 
 		}
 	}
 	for {
-		raw, err := c.get(ctx, "/v1/decisions?"+q.Encode(), 64<<20)
-		if err != nil {
-			return err
-		}
 		var page struct {
 			Decisions []storedDecision `json:"decisions"`
 			Next      string           `json:"next_page_token"`
 		}
-		if err := json.Unmarshal(raw, &page); err != nil {
-			return fmt.Errorf("decisions: read the answer: %w", err)
+		raw, err := c.getJSON(ctx, "/v1/decisions?"+q.Encode(), 64<<20, &page)
+		if err != nil {
+			return err
 		}
 		if f.asJSON {
 			if _, err := stdout.Write(raw); err != nil {

@@ -150,12 +150,10 @@ func parseImportFlags(args []string, stdout io.Writer) (*importFlags, error) {
 		return usageError(fmt.Sprintf("adgang import: "+format+"\n%s", append(a, importUsage)...))
 	}
 
-	files, err := parseArgs(fs, args, stdout, helpWithFlags(fs, importUsage))
+	files, err := parseArgs(fs, args, stdout, helpWithFlags(fs, importUsage), func(err error) error { return bad("%v", err) })
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return nil, err
 	case err != nil:
-		return nil, bad("%v", err)
+		return nil, err
 	case len(files) == 0:
 		return nil, bad("FILE is required")
 	case len(files) > 1:

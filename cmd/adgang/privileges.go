@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -88,11 +87,12 @@ func parsePrivilegesFlags(args []string, stdout, stderr io.Writer) (*privilegesF
 	fs.StringVar(&f.org, "org", "", "check the list in this organisation on a running server")
 	fs.StringVar(&f.user, "user", "", "with --org: check the grants for this user of the organisation")
 	f.admin = addAdminFlags(fs)
-	files, err := parseArgs(fs, args[1:], stdout, func(w io.Writer) { fmt.Fprint(w, privilegesUsage) })
+	files, err := parseArgs(fs, args[1:], stdout, func(w io.Writer) { fmt.Fprint(w, privilegesUsage) },
+		func(error) error { return usageError(privilegesUsage) })
 	switch {
-	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
 		return nil, err
-	case err != nil || len(files) != 1:
+	case len(files) != 1:
 		return nil, usageError(privilegesUsage)
 	}
 	f.file = files[0]
