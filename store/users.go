@@ -110,36 +110,16 @@ var uniqueIndexes = []uniqueIndex{
 	}},
 }
 
-// userIndexes writes (or removes, when u is nil) the indexes of a user,
-// moving only those that changed between old and u.
+// moveUserIndexes writes (or removes, when u is nil) the indexes of a
+// user, moving only those that changed between old and u.
 func (tx *Tx) moveUserIndexes(old, u *User) error {
 	// Check every unique value first: a conflict found after some index
 	// was already moved would leave the transaction half-written, and a
 	// caller that reports the row and goes on (a non-atomic import) would
 	// then commit a dangling index.
 	if u != nil {
-		for _, ix := range uniqueIndexes {
-			nv := ix.value(u)
-			if nv == "" || (old != nil && ix.value(old) == nv) {
-				continue
-			}
-			cpr := ix.prefix == prefixUserByCPR && tx.cprGuard != nil
-			if cpr {
-				if err := tx.cprGuard.Allow(); err != nil {
-					return err
-				}
-			}
-			if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
-				if ix.prefix == prefixUserByCPR {
-					if cpr {
-						tx.cprGuard.Duplicate()
-					}
-					return RuleError(EConflict, "A12", "duplicate", cprDuplicateMessage)
-				}
-				return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
-			} else if err != nil && !IsNotFound(err) {
-				return err
-			}
+		if err := tx.checkUniqueIndexes(old, u); err != nil {
+			return err
 		}
 	}
 	for _, ix := range uniqueIndexes {
@@ -164,6 +144,41 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 			}
 		}
 	}
+	return tx.moveUserOrgIndexes(old, u)
+}
+
+// checkUniqueIndexes refuses (A12) a unique value of u that another user
+// holds; values unchanged from old are not looked up again.
+func (tx *Tx) checkUniqueIndexes(old, u *User) error {
+	for _, ix := range uniqueIndexes {
+		nv := ix.value(u)
+		if nv == "" || (old != nil && ix.value(old) == nv) {
+			continue
+		}
+		cpr := ix.prefix == prefixUserByCPR && tx.cprGuard != nil
+		if cpr {
+			if err := tx.cprGuard.Allow(); err != nil {
+				return err
+			}
+		}
+		if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
+			if ix.prefix == prefixUserByCPR {
+				if cpr {
+					tx.cprGuard.Duplicate()
+				}
+				return RuleError(EConflict, "A12", "duplicate", cprDuplicateMessage)
+			}
+			return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
+		} else if err != nil && !IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveUserOrgIndexes moves a user's entries in its organisation's user
+// index and P-unit index when its organisation, P-number or id changed.
+func (tx *Tx) moveUserOrgIndexes(old, u *User) error {
 	oldOrgP, newOrgP := "", ""
 	if old != nil {
 		oldOrgP = old.Org + "/" + old.PNumber + "/" + old.ID
@@ -171,25 +186,26 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 	if u != nil {
 		newOrgP = u.Org + "/" + u.PNumber + "/" + u.ID
 	}
-	if oldOrgP != newOrgP {
-		if old != nil {
-			if err := tx.del(prefixUserByOrg + old.Org + "/" + old.ID); err != nil {
+	if oldOrgP == newOrgP {
+		return nil
+	}
+	if old != nil {
+		if err := tx.del(prefixUserByOrg + old.Org + "/" + old.ID); err != nil {
+			return err
+		}
+		if old.PNumber != "" {
+			if err := tx.del(pUserKey(old.Org, old.PNumber, old.ID)); err != nil {
 				return err
-			}
-			if old.PNumber != "" {
-				if err := tx.del(pUserKey(old.Org, old.PNumber, old.ID)); err != nil {
-					return err
-				}
 			}
 		}
-		if u != nil {
-			if err := tx.set(prefixUserByOrg+u.Org+"/"+u.ID, nil); err != nil {
+	}
+	if u != nil {
+		if err := tx.set(prefixUserByOrg+u.Org+"/"+u.ID, nil); err != nil {
+			return err
+		}
+		if u.PNumber != "" {
+			if err := tx.set(pUserKey(u.Org, u.PNumber, u.ID), nil); err != nil {
 				return err
-			}
-			if u.PNumber != "" {
-				if err := tx.set(pUserKey(u.Org, u.PNumber, u.ID), nil); err != nil {
-					return err
-				}
 			}
 		}
 	}
