@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -36,25 +34,6 @@ func newAPIClient(cmd, addr, token string) (*apiClient, error) {
 	}}, nil
 }
 
-// adminBaseURL turns --admin-addr (host:port or an http(s) URL, possibly
-// with a path prefix) into a base URL without a trailing slash.
-func adminBaseURL(addr string) (string, error) {
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil {
-		return "", err
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
-	}
-	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("want host:port or http(s)://host:port")
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
 // request is a request for path (below the base URL) that carries the
 // token and, when body is not nil, contentType.
 func (c *apiClient) request(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Request, error) {
@@ -71,21 +50,31 @@ func (c *apiClient) request(ctx context.Context, method, path, contentType strin
 	return req, nil
 }
 
-// call sends one request and returns the answer's body, read up to limit
-// bytes. An answer other than 200 OK is an *apiError.
-func (c *apiClient) call(ctx context.Context, method, path, contentType string, body io.Reader, limit int64) ([]byte, error) {
+// do sends one request and returns the answer's status and body, read
+// up to limit bytes, whatever the status.
+func (c *apiClient) do(ctx context.Context, method, path, contentType string, body io.Reader, limit int64) (*http.Response, []byte, error) {
 	req, err := c.request(ctx, method, path, contentType, body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.cmd, err)
+		return nil, nil, fmt.Errorf("%s: %w", c.cmd, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return nil, fmt.Errorf("%s: read the answer: %w", c.cmd, err)
+		return nil, nil, fmt.Errorf("%s: read the answer: %w", c.cmd, err)
+	}
+	return resp, raw, nil
+}
+
+// call is do for an answer that must be 200 OK: any other is an
+// *apiError.
+func (c *apiClient) call(ctx context.Context, method, path, contentType string, body io.Reader, limit int64) ([]byte, error) {
+	resp, raw, err := c.do(ctx, method, path, contentType, body, limit)
+	if err != nil {
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, newAPIError(c.cmd, resp.Status, raw)
@@ -93,18 +82,17 @@ func (c *apiClient) call(ctx context.Context, method, path, contentType string, 
 	return raw, nil
 }
 
-// apiError is an answer other than 200 OK: its status, its body, and the
-// server's {error:{code,message,rule}} when the body is one.
+// apiError is an answer other than 200 OK: its status and the server's
+// {error:{code,message,rule}} when the body is one.
 type apiError struct {
 	cmd    string
 	Status string       // e.g. "403 Forbidden"
-	Body   []byte       // as answered (bounded)
 	Detail *errorDetail // nil when the body holds no error object
 }
 
 // newAPIError decodes the error object of a refused request's body.
 func newAPIError(cmd, status string, body []byte) *apiError {
-	e := &apiError{cmd: cmd, Status: status, Body: body}
+	e := &apiError{cmd: cmd, Status: status}
 	var eb struct {
 		Error *errorDetail `json:"error"`
 	}
@@ -112,15 +100,6 @@ func newAPIError(cmd, status string, body []byte) *apiError {
 		e.Detail = eb.Error
 	}
 	return e
-}
-
-// refusal is the *apiError in err's chain, or nil.
-func refusal(err error) *apiError {
-	var e *apiError
-	if errors.As(err, &e) {
-		return e
-	}
-	return nil
 }
 
 func (e *apiError) Error() string {

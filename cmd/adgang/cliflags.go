@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -76,4 +77,60 @@ func helpDone(err error) error {
 		return nil
 	}
 	return err
+}
+
+// adminBaseURL turns --admin-addr (host:port or an http(s) URL, possibly
+// with a path prefix) into a base URL without a trailing slash.
+func adminBaseURL(addr string) (string, error) {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return "", err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("want host:port or http(s)://host:port")
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// openInput opens a command's FILE argument ("-": stdin) for streaming.
+// size is the number of bytes left to read when known (a regular file),
+// else -1.
+func openInput(name string, stdin io.Reader) (body io.Reader, size int64, closeFn func(), err error) {
+	if name == "-" {
+		size = -1
+		if fh, ok := stdin.(*os.File); ok {
+			size = remaining(fh)
+		}
+		// The HTTP client closes a body it can close: not our stdin.
+		return io.NopCloser(stdin), size, func() {}, nil
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
+		fh.Close()
+		return nil, 0, nil, fmt.Errorf("%s is a directory", name)
+	}
+	return fh, remaining(fh), func() { _ = fh.Close() }, nil
+}
+
+// remaining is the number of bytes from fh's offset to its end when fh is
+// a regular file, else -1 (a pipe or terminal: sent chunked).
+func remaining(fh *os.File) int64 {
+	fi, err := fh.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return -1
+	}
+	off, err := fh.Seek(0, io.SeekCurrent)
+	if err != nil || off > fi.Size() {
+		return -1
+	}
+	return fi.Size() - off
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -67,13 +69,13 @@ func runDecide(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	raw, err := c.post(ctx, target, "application/json", body, 16<<20)
-	if refused := refusal(err); refused != nil {
-		fmt.Fprintln(stderr, indentJSON(refused.Body))
-		return fmt.Errorf("decide: the decision API answered %s", refused.Status)
-	}
+	resp, raw, err := c.do(ctx, http.MethodPost, target, "application/json", bytes.NewReader(body), 16<<20)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, indentJSON(raw))
+		return fmt.Errorf("decide: the decision API answered %s", resp.Status)
 	}
 	fmt.Fprintln(stdout, indentJSON(raw))
 	return nil

@@ -58,7 +58,7 @@ func importCSVTo(ctx context.Context, args []string, stdin io.Reader, stdout, pr
 	if err != nil {
 		return usageError(fmt.Sprintf("adgang import: --admin-addr: %v\n%s", err, importUsage))
 	}
-	body, size, closeBody, err := openImportBody(f.file, stdin)
+	body, size, closeBody, err := openInput(f.file, stdin)
 	if err != nil {
 		return err
 	}
@@ -168,42 +168,6 @@ func parseImportFlags(args []string, stdout io.Writer) (*importFlags, error) {
 		return nil, bad("a token is required: --token or env ADGANG_TOKEN")
 	}
 	return f, nil
-}
-
-// openImportBody opens FILE ("-": stdin) for streaming. size is the
-// number of bytes left to read when known (a regular file), else -1.
-func openImportBody(name string, stdin io.Reader) (body io.Reader, size int64, closeFn func(), err error) {
-	if name == "-" {
-		size = -1
-		if fh, ok := stdin.(*os.File); ok {
-			size = remaining(fh)
-		}
-		// The HTTP client closes a body it can close: not our stdin.
-		return io.NopCloser(stdin), size, func() {}, nil
-	}
-	fh, err := os.Open(name)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
-		fh.Close()
-		return nil, 0, nil, fmt.Errorf("%s is a directory", name)
-	}
-	return fh, remaining(fh), func() { _ = fh.Close() }, nil
-}
-
-// remaining is the number of bytes from fh's offset to its end when fh is
-// a regular file, else -1 (a pipe or terminal: sent chunked).
-func remaining(fh *os.File) int64 {
-	fi, err := fh.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return -1
-	}
-	off, err := fh.Seek(0, io.SeekCurrent)
-	if err != nil || off > fi.Size() {
-		return -1
-	}
-	return fi.Size() - off
 }
 
 // importRefused is the error for a non-200 answer: the server's

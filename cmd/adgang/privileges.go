@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -102,15 +101,11 @@ func parsePrivilegesFlags(args []string, stdout, stderr io.Writer) (*privilegesF
 // readPrivilegeList reads the file ("-": stdin), one byte more than a
 // privilege list may have, so an overlong one is refused as such.
 func readPrivilegeList(file string, stdin io.Reader) ([]byte, error) {
-	in := stdin
-	if file != "-" {
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		in = f
+	in, _, closeIn, err := openInput(file, stdin)
+	if err != nil {
+		return nil, err
 	}
+	defer closeIn()
 	return io.ReadAll(io.LimitReader(in, pdp.MaxPrivilegeList+1))
 }
 
