@@ -82,6 +82,28 @@ func (c *apiClient) call(ctx context.Context, method, path, contentType string, 
 	return raw, nil
 }
 
+// get is call for a GET of path.
+func (c *apiClient) get(ctx context.Context, path string, limit int64) ([]byte, error) {
+	return c.call(ctx, http.MethodGet, path, "", nil, limit)
+}
+
+// getJSON is get that also decodes the answer into v.
+func (c *apiClient) getJSON(ctx context.Context, path string, limit int64, v any) ([]byte, error) {
+	raw, err := c.get(ctx, path, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, fmt.Errorf("%s: read the answer: %w", c.cmd, err)
+	}
+	return raw, nil
+}
+
+// post is call for a POST of body to path.
+func (c *apiClient) post(ctx context.Context, path, contentType string, body []byte, limit int64) ([]byte, error) {
+	return c.call(ctx, http.MethodPost, path, contentType, bytes.NewReader(body), limit)
+}
+
 // apiError is an answer other than 200 OK: its status and the server's
 // {error:{code,message,rule}} when the body is one.
 type apiError struct {
@@ -122,28 +144,6 @@ func (d *errorDetail) String() string {
 		return fmt.Sprintf("%s (%s): %s", d.Code, d.Rule, d.Message)
 	}
 	return fmt.Sprintf("%s: %s", d.Code, d.Message)
-}
-
-// get is call for a GET of path.
-func (c *apiClient) get(ctx context.Context, path string, limit int64) ([]byte, error) {
-	return c.call(ctx, http.MethodGet, path, "", nil, limit)
-}
-
-// getJSON is get that also decodes the answer into v.
-func (c *apiClient) getJSON(ctx context.Context, path string, limit int64, v any) ([]byte, error) {
-	raw, err := c.get(ctx, path, limit)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return nil, fmt.Errorf("%s: read the answer: %w", c.cmd, err)
-	}
-	return raw, nil
-}
-
-// post is call for a POST of body to path.
-func (c *apiClient) post(ctx context.Context, path, contentType string, body []byte, limit int64) ([]byte, error) {
-	return c.call(ctx, http.MethodPost, path, contentType, bytes.NewReader(body), limit)
 }
 
 // indentJSON is raw indented when it is JSON, else raw as it is, without
