@@ -77,9 +77,10 @@ func (s *Store) checkCPRKey() error {
 	return nil
 }
 
-// migrate adds indexes that stores written by earlier versions lack: the
-// grants-by-right index, the per-organisation CPR index and the outbox
-// pending index. It changes no record (no revision, no audit), is
+// migrate adds indexes that stores written by earlier versions lack, the
+// SchemaVersion layout changes in order (keys.go): the grants-by-right
+// index, the per-organisation CPR index and the outbox pending index.
+// Each is marked done by its own key. It changes no record (no revision, no audit), is
 // done in bounded batches, and is marked done only after the last one, so
 // an interrupted migration is simply redone on the next start.
 func (s *Store) migrate() error {
@@ -111,12 +112,14 @@ func (s *Store) migrate() error {
 		if m.SentAt != nil {
 			return nil, nil
 		}
-		return map[string][]byte{prefixMailPending + fmt.Sprintf("%020d-%s", m.CreatedAt.UnixNano(), m.ID): []byte(m.ID)}, nil
+		return map[string][]byte{prefixMailPending + mailOrder(&OutboxMail{ID: m.ID, CreatedAt: m.CreatedAt}): []byte(m.ID)}, nil
 	})
 }
 
 // migrateCPRIndex rebuilds a store-wide CPR index as the per-organisation
-// one, once: it deletes the old-format keys (ic/<hash>, no second slash)
+// one, once. Stores written before kept one store-wide index (ic/<hash>),
+// whose refusals told any organisation that a CPR number was known in
+// another. It deletes the old-format keys (ic/<hash>, no second slash)
 // in bounded batches and then indexes every user's CPR hash under its
 // organisation. Both steps are idempotent, so an interrupted migration is
 // redone on the next start; the old index was unique store-wide, so the
