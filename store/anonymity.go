@@ -44,13 +44,13 @@ func anonymityOrder(r *AnonymityRequest) string {
 
 // GetAnonymityRequest returns one request.
 func (tx *Tx) GetAnonymityRequest(id string) (*AnonymityRequest, error) {
-	return getJSON[AnonymityRequest](tx, "an/"+id, "anonymity request")
+	return getJSON[AnonymityRequest](tx, prefixAnonymity+id, "anonymity request")
 }
 
 // PendingAnonymityRequest returns the pending request of a user, or
 // not_found.
 func (tx *Tx) PendingAnonymityRequest(userID string) (*AnonymityRequest, error) {
-	id, err := tx.getRaw("ianu/"+userID, "anonymity request")
+	id, err := tx.getRaw(prefixAnonymityByUser+userID, "anonymity request")
 	if err != nil {
 		return nil, err
 	}
@@ -79,30 +79,30 @@ func (tx *Tx) PutAnonymityRequest(r *AnonymityRequest) error {
 	order := anonymityOrder(r)
 	pending := r.Status == AnonymityPending
 	if pending {
-		if holder, err := tx.getRaw("ianu/"+r.UserID, "anonymity request"); err == nil && string(holder) != r.ID {
+		if holder, err := tx.getRaw(prefixAnonymityByUser+r.UserID, "anonymity request"); err == nil && string(holder) != r.ID {
 			return Errorf(EConflict, "the user already has a pending anonymity request")
 		} else if err != nil && !IsNotFound(err) {
 			return err
 		}
 	}
-	if err := tx.setJSON("an/"+r.ID, r); err != nil {
+	if err := tx.setJSON(prefixAnonymity+r.ID, r); err != nil {
 		return err
 	}
-	if err := tx.set("iano/"+r.Org+"/"+order, []byte(r.ID)); err != nil {
+	if err := tx.set(prefixAnonymityByOrg+r.Org+"/"+order, []byte(r.ID)); err != nil {
 		return err
 	}
 	if pending {
-		if err := tx.set("ianp/"+r.Org+"/"+order, []byte(r.ID)); err != nil {
+		if err := tx.set(prefixAnonymityPending+r.Org+"/"+order, []byte(r.ID)); err != nil {
 			return err
 		}
-		if err := tx.set("ianu/"+r.UserID, []byte(r.ID)); err != nil {
+		if err := tx.set(prefixAnonymityByUser+r.UserID, []byte(r.ID)); err != nil {
 			return err
 		}
 	} else if old != nil && old.Status == AnonymityPending {
-		if err := tx.del("ianp/" + r.Org + "/" + order); err != nil {
+		if err := tx.del(prefixAnonymityPending + r.Org + "/" + order); err != nil {
 			return err
 		}
-		if err := tx.del("ianu/" + r.UserID); err != nil {
+		if err := tx.del(prefixAnonymityByUser + r.UserID); err != nil {
 			return err
 		}
 	}
@@ -119,9 +119,9 @@ func (tx *Tx) PutAnonymityRequest(r *AnonymityRequest) error {
 // when pendingOnly), oldest first, after the order key after, at most
 // limit; next is the order key to continue from ("" on the last page).
 func (tx *Tx) ListAnonymityRequests(org string, pendingOnly bool, after string, limit int) (out []*AnonymityRequest, next string, err error) {
-	prefix := "iano/" + org + "/"
+	prefix := prefixAnonymityByOrg + org + "/"
 	if pendingOnly {
-		prefix = "ianp/" + org + "/"
+		prefix = prefixAnonymityPending + org + "/"
 	}
 	var orders []string
 	for _, suffix := range tx.keys(prefix) {

@@ -12,7 +12,7 @@ func (tx *Tx) auditUnder(prefix string, from, to time.Time, typ string, limit in
 	var out []AuditEvent
 	var ferr error
 	tx.keysReverse(prefix, func(suffix string) bool {
-		ev, err := getJSON[AuditEvent](tx, "a/"+suffix, "audit event")
+		ev, err := getJSON[AuditEvent](tx, prefixAudit+suffix, "audit event")
 		if err != nil {
 			ferr = err
 			return false
@@ -29,22 +29,22 @@ func (tx *Tx) auditUnder(prefix string, from, to time.Time, typ string, limit in
 // History returns a user's latest audit events (newest first), optionally
 // filtered by time range (zero = open) and type, at most limit.
 func (tx *Tx) History(userID string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
-	return tx.auditUnder("iau/"+userID+"/", from, to, typ, limit)
+	return tx.auditUnder(prefixAuditByUser+userID+"/", from, to, typ, limit)
 }
 
 // OrgAudit is History for every event of one org.
 func (tx *Tx) OrgAudit(cvr string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
-	return tx.auditUnder("iao/"+cvr+"/", from, to, typ, limit)
+	return tx.auditUnder(prefixAuditByOrg+cvr+"/", from, to, typ, limit)
 }
 
 // AuditSince returns every audit event with revision > rev, oldest first.
 func (tx *Tx) AuditSince(rev uint64) ([]AuditEvent, error) {
 	opts := badger.DefaultIteratorOptions
-	opts.Prefix = []byte("a/")
+	opts.Prefix = []byte(prefixAudit)
 	it := tx.txn.NewIterator(opts)
 	defer it.Close()
 	var out []AuditEvent
-	for it.Seek([]byte(fmt.Sprintf("a/%016x/", rev+1))); it.ValidForPrefix(opts.Prefix); it.Next() {
+	for it.Seek([]byte(prefixAudit + fmt.Sprintf("%016x/", rev+1))); it.ValidForPrefix(opts.Prefix); it.Next() {
 		var ev AuditEvent
 		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &ev) }); err != nil {
 			return nil, err

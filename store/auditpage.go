@@ -15,12 +15,12 @@ func AuditCursor(ev AuditEvent) string { return fmt.Sprintf("%016x/%04x", ev.Rev
 // AuditCursor; "" starts with the newest event): at most limit events,
 // newest first.
 func (tx *Tx) HistoryPage(userID, before string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
-	return tx.auditPage("iau/"+userID+"/", before, from, to, typ, limit)
+	return tx.auditPage(prefixAuditByUser+userID+"/", before, from, to, typ, limit)
 }
 
 // OrgAuditPage is HistoryPage for every event of one org.
 func (tx *Tx) OrgAuditPage(cvr, before string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
-	return tx.auditPage("iao/"+cvr+"/", before, from, to, typ, limit)
+	return tx.auditPage(prefixAuditByOrg+cvr+"/", before, from, to, typ, limit)
 }
 
 func (tx *Tx) auditPage(prefix, before string, from, to time.Time, typ string, limit int) ([]AuditEvent, error) {
@@ -40,7 +40,7 @@ func (tx *Tx) auditPage(prefix, before string, from, to time.Time, typ string, l
 		if before != "" && suffix >= before {
 			continue
 		}
-		ev, err := getJSON[AuditEvent](tx, "a/"+suffix, "audit event")
+		ev, err := getJSON[AuditEvent](tx, prefixAudit+suffix, "audit event")
 		if err != nil {
 			return nil, err
 		}

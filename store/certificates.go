@@ -8,7 +8,7 @@ import (
 
 // GetCertificate returns the certificate with serial, or not_found.
 func (tx *Tx) GetCertificate(serial string) (*Certificate, error) {
-	return getJSON[Certificate](tx, "c/"+serial, "certificate")
+	return getJSON[Certificate](tx, prefixCertificate+serial, "certificate")
 }
 
 // PutCertificate stores c (new or changed), indexed by its org, with a
@@ -36,10 +36,10 @@ func (tx *Tx) SaveCertificate(c *Certificate, event string) error {
 	case !IsNotFound(err):
 		return err
 	}
-	if err := tx.setJSON("c/"+c.Serial, c); err != nil {
+	if err := tx.setJSON(prefixCertificate+c.Serial, c); err != nil {
 		return err
 	}
-	if err := tx.set("ioc/"+c.Org+"/"+c.Serial, nil); err != nil {
+	if err := tx.set(prefixCertificateByOrg+c.Org+"/"+c.Serial, nil); err != nil {
 		return err
 	}
 	tx.audit(event, c.Org, c.UserID, c.Serial)
@@ -53,10 +53,10 @@ func (tx *Tx) DeleteCertificate(serial string) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.del("c/" + serial); err != nil {
+	if err := tx.del(prefixCertificate + serial); err != nil {
 		return err
 	}
-	if err := tx.del("ioc/" + c.Org + "/" + serial); err != nil {
+	if err := tx.del(prefixCertificateByOrg + c.Org + "/" + serial); err != nil {
 		return err
 	}
 	tx.audit("certificate.delete", c.Org, c.UserID, serial)
@@ -68,7 +68,7 @@ func (tx *Tx) DeleteCertificate(serial string) error {
 // starting after the serial after ("" from the first); fn returns false
 // to stop.
 func (tx *Tx) EachCertificate(org, after string, fn func(*Certificate) (bool, error)) error {
-	prefix := "ioc/" + org + "/"
+	prefix := prefixCertificateByOrg + org + "/"
 	opts := badger.DefaultIteratorOptions
 	opts.PrefetchValues = false
 	opts.Prefix = []byte(prefix)

@@ -62,12 +62,12 @@ func decisionTimeKey(t time.Time) string { return fmt.Sprintf("%020d", t.UnixNan
 
 func decisionIndexKeys(r *DecisionRecord) []string {
 	suffix := decisionTimeKey(r.Time) + "/" + r.DecisionID
-	keys := []string{"idlt/" + suffix}
+	keys := []string{prefixDecisionByTime + suffix}
 	if r.UserID != "" {
-		keys = append(keys, "idlu/"+r.UserID+"/"+suffix)
+		keys = append(keys, prefixDecisionByUser+r.UserID+"/"+suffix)
 	}
 	if r.CVR != "" {
-		keys = append(keys, "idlc/"+r.CVR+"/"+suffix)
+		keys = append(keys, prefixDecisionByOrg+r.CVR+"/"+suffix)
 	}
 	return keys
 }
@@ -131,7 +131,7 @@ func (s *Store) AppendDecisions(ctx context.Context, recs []*DecisionRecord, syn
 		chunk := encs[start:end]
 		err = s.db.Update(func(txn *badger.Txn) error {
 			for _, e := range chunk {
-				if err := txn.Set([]byte("dl/"+e.r.DecisionID), e.b); err != nil {
+				if err := txn.Set([]byte(prefixDecision+e.r.DecisionID), e.b); err != nil {
 					return err
 				}
 				val := []byte(e.r.UserID + "\x00" + e.r.CVR)
@@ -166,10 +166,10 @@ func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, max int)
 	}
 	type old struct{ suffix, user, cvr string }
 	var olds []old
-	end := "idlt/" + decisionTimeKey(t)
+	end := prefixDecisionByTime + decisionTimeKey(t)
 	err := s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
-		opts.Prefix = []byte("idlt/")
+		opts.Prefix = []byte(prefixDecisionByTime)
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -182,7 +182,7 @@ func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, max int)
 				return err
 			}
 			user, cvr, _ := strings.Cut(string(v), "\x00")
-			olds = append(olds, old{suffix: strings.TrimPrefix(k, "idlt/"), user: user, cvr: cvr})
+			olds = append(olds, old{suffix: strings.TrimPrefix(k, prefixDecisionByTime), user: user, cvr: cvr})
 		}
 		return nil
 	})
@@ -193,12 +193,12 @@ func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, max int)
 	defer wb.Cancel()
 	for _, o := range olds {
 		_, id, _ := strings.Cut(o.suffix, "/")
-		keys := []string{"dl/" + id, "idlt/" + o.suffix}
+		keys := []string{prefixDecision + id, prefixDecisionByTime + o.suffix}
 		if o.user != "" {
-			keys = append(keys, "idlu/"+o.user+"/"+o.suffix)
+			keys = append(keys, prefixDecisionByUser+o.user+"/"+o.suffix)
 		}
 		if o.cvr != "" {
-			keys = append(keys, "idlc/"+o.cvr+"/"+o.suffix)
+			keys = append(keys, prefixDecisionByOrg+o.cvr+"/"+o.suffix)
 		}
 		for _, k := range keys {
 			if err := wb.Delete([]byte(k)); err != nil {
@@ -217,7 +217,7 @@ func (tx *Tx) GetDecision(id string) (*DecisionRecord, error) {
 	if id == "" || !validLogKeyPart(id) {
 		return nil, Errorf(ENotFound, "decision not found")
 	}
-	return getJSON[DecisionRecord](tx, "dl/"+id, "decision")
+	return getJSON[DecisionRecord](tx, prefixDecision+id, "decision")
 }
 
 // ListDecisions answers the records q selects, newest first, and the page
@@ -226,12 +226,12 @@ func (tx *Tx) ListDecisions(q DecisionQuery) ([]*DecisionRecord, string, error) 
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	prefix := "idlt/"
+	prefix := prefixDecisionByTime
 	switch {
 	case q.UserID != "":
-		prefix = "idlu/" + q.UserID + "/"
+		prefix = prefixDecisionByUser + q.UserID + "/"
 	case q.CVR != "":
-		prefix = "idlc/" + q.CVR + "/"
+		prefix = prefixDecisionByOrg + q.CVR + "/"
 	}
 	if !validLogKeyPart(q.UserID) || !validLogKeyPart(q.CVR) || strings.Contains(q.After, "\x00") {
 		return nil, "", Errorf(EInvalid, "bad decision query")

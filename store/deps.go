@@ -118,13 +118,19 @@ func (w *depWrites) add(k DepKind, id string) {
 // depIgnored are key prefixes no login decision reads: audit, indexes of
 // other look-ups, knocks, tokens, mail, imports, meta keys.
 var depIgnored = []string{
-	"a/", "iau/", "iao/", "m/", "M/", "k/", "iok/", "iks/", "t/", "ith/", "i/", "x/",
-	"imt/", "imu/", "imp/", "igr/", "ie/", "in/", "ic/", "iup/", "iou/", "iog/", "ioi/",
-	"igm/", // group → members; a login reads the member's side (ium/)
+	prefixAudit, prefixAuditByUser, prefixAuditByOrg, prefixSystem, prefixMeta,
+	prefixKnock, prefixKnockByOrg, prefixKnockBySubject, prefixToken, prefixTokenByHash,
+	prefixImport, prefixMail, prefixMailByTo, prefixMailByUser, prefixMailPending,
+	prefixGrantByRight, prefixUserByEmail, prefixUserByUsername, prefixUserByCPR,
+	prefixUserByPUnit, prefixUserByOrg, prefixGroupByOrg, prefixImportByOrg,
+	prefixMemberByGroup, // group → members; a login reads the member's side (ium/)
 	// Records that came after the dependency table, which no login
 	// decision reads: notifications, anonymity requests, the stored
 	// decision log, the per-org certificate index (a login reads c/).
-	"nt/", "inr/", "inq/", "an/", "ianu/", "iano/", "ianp/", "dl/", "idlt/", "idlu/", "idlc/", "ioc/",
+	prefixNotification, prefixNotificationByRecipient, prefixNotificationUnread,
+	prefixAnonymity, prefixAnonymityByUser, prefixAnonymityByOrg, prefixAnonymityPending,
+	prefixDecision, prefixDecisionByTime, prefixDecisionByUser, prefixDecisionByOrg,
+	prefixCertificateByOrg,
 }
 
 // touchKey records the dependency a written or deleted key belongs to.
@@ -139,26 +145,26 @@ func (tx *Tx) touchKey(key string) {
 		return
 	}
 	owner, _, _ := strings.Cut(rest, "/")
-	switch first {
-	case "u", "il", "iug", "ium":
+	switch key[:len(first)+1] { // the prefix, with its slash
+	case prefixUser, prefixUserByLegacyID, prefixGrantByUser, prefixGroupByMember:
 		w.add(DepUser, owner)
 		return
-	case "G", "igg":
+	case prefixGroup, prefixGrantByGroup:
 		w.add(DepGroup, owner)
 		return
-	case "o":
+	case prefixOrg:
 		w.add(DepOrg, owner)
 		return
-	case "ips":
+	case prefixGroupByPUnit:
 		w.add(DepPUnit, owner)
 		return
-	case "c":
+	case prefixCertificate:
 		w.add(DepCert, owner)
 		return
-	case "r":
+	case prefixRight:
 		w.add(DepRights, "")
 		return
-	case "g":
+	case prefixGrant:
 		// A grant record is written and removed together with its
 		// holder's index entry (iug/, igg/), which names the holder.
 		return

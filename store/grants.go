@@ -5,7 +5,7 @@ import (
 )
 
 // GetGrant reads a grant by id (ENotFound when there is none).
-func (tx *Tx) GetGrant(id string) (*Grant, error) { return getJSON[Grant](tx, "g/"+id, "grant") }
+func (tx *Tx) GetGrant(id string) (*Grant, error) { return getJSON[Grant](tx, prefixGrant+id, "grant") }
 
 // CreateGrant stores a new grant and indexes it by holder; an
 // existing id is a conflict.
@@ -13,7 +13,7 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 	if g.ID == "" || strings.Contains(g.ID, "/") {
 		return Errorf(EInvalid, "grant id must be non-empty without slashes")
 	}
-	if ok, err := tx.exists("g/" + g.ID); err != nil {
+	if ok, err := tx.exists(prefixGrant + g.ID); err != nil {
 		return err
 	} else if ok {
 		return RuleError(EConflict, "", "duplicate", "grant id already in use")
@@ -26,7 +26,7 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 	if g.Scope.Value == "" {
 		return Errorf(EInvalid, "scope value is required")
 	}
-	if ok, err := tx.exists("r/" + g.Right); err != nil {
+	if ok, err := tx.exists(prefixRight + g.Right); err != nil {
 		return err
 	} else if !ok {
 		return Errorf(ENotFound, "right %s not found", g.Right)
@@ -38,14 +38,14 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 			return err
 		}
 		userID = g.HolderID
-		if err := tx.set("iug/"+g.HolderID+"/"+g.ID, nil); err != nil {
+		if err := tx.set(prefixGrantByUser+g.HolderID+"/"+g.ID, nil); err != nil {
 			return err
 		}
 	case HolderGroup:
 		if _, err := tx.GetGroup(g.HolderID); err != nil {
 			return err
 		}
-		if err := tx.set("igg/"+g.HolderID+"/"+g.ID, nil); err != nil {
+		if err := tx.set(prefixGrantByGroup+g.HolderID+"/"+g.ID, nil); err != nil {
 			return err
 		}
 	default:
@@ -57,7 +57,7 @@ func (tx *Tx) CreateGrant(g *Grant) error {
 	if err := tx.set(rightGrantKey(g.Right, g.ID), nil); err != nil {
 		return err
 	}
-	if err := tx.setJSON("g/"+g.ID, g); err != nil {
+	if err := tx.setJSON(prefixGrant+g.ID, g); err != nil {
 		return err
 	}
 	tx.Audit(grantEvent("grant.create", g, userID))
@@ -74,9 +74,9 @@ func (tx *Tx) DeleteGrant(id string) error {
 	userID := ""
 	if g.HolderType == HolderUser {
 		userID = g.HolderID
-		err = tx.del("iug/" + g.HolderID + "/" + id)
+		err = tx.del(prefixGrantByUser + g.HolderID + "/" + id)
 	} else {
-		err = tx.del("igg/" + g.HolderID + "/" + id)
+		err = tx.del(prefixGrantByGroup + g.HolderID + "/" + id)
 	}
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func (tx *Tx) DeleteGrant(id string) error {
 	if err := tx.del(rightGrantKey(g.Right, id)); err != nil {
 		return err
 	}
-	if err := tx.del("g/" + id); err != nil {
+	if err := tx.del(prefixGrant + id); err != nil {
 		return err
 	}
 	tx.Audit(grantEvent("grant.delete", g, userID))
@@ -107,23 +107,23 @@ func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) {
 	return loadAll(tx.keys(prefix), tx.GetGrant)
 }
 
-// rightGrantKey indexes grants by right ("igr/<right>/<grant id>"), so the
+// rightGrantKey indexes grants by right (prefixGrantByRight), so the
 // holders of a right (e.g. the admin roles) are found without a scan.
-func rightGrantKey(right, id string) string { return "igr/" + right + "/" + id }
+func rightGrantKey(right, id string) string { return prefixGrantByRight + right + "/" + id }
 
 // GrantsOfRight returns every grant of a right (to users and to groups).
 func (tx *Tx) GrantsOfRight(right string) ([]*Grant, error) {
-	return loadAll(tx.keys("igr/"+right+"/"), tx.GetGrant)
+	return loadAll(tx.keys(prefixGrantByRight+right+"/"), tx.GetGrant)
 }
 
 // GrantsOfUser lists the grants held directly by a user.
 func (tx *Tx) GrantsOfUser(userID string) ([]*Grant, error) {
-	return tx.grantsUnder("iug/" + userID + "/")
+	return tx.grantsUnder(prefixGrantByUser + userID + "/")
 }
 
 // GrantsOfGroup lists the grants held by a group.
 func (tx *Tx) GrantsOfGroup(groupID string) ([]*Grant, error) {
-	return tx.grantsUnder("igg/" + groupID + "/")
+	return tx.grantsUnder(prefixGrantByGroup + groupID + "/")
 }
 
 // EffectiveGrants returns a user's direct grants and those of every group

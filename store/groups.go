@@ -5,13 +5,13 @@ import (
 )
 
 // GetGroup reads a group by id (ENotFound when there is none).
-func (tx *Tx) GetGroup(id string) (*Group, error) { return getJSON[Group](tx, "G/"+id, "group") }
+func (tx *Tx) GetGroup(id string) (*Group, error) { return getJSON[Group](tx, prefixGroup+id, "group") }
 
 func (tx *Tx) putGroup(g *Group) error {
-	if err := tx.setJSON("G/"+g.ID, g); err != nil {
+	if err := tx.setJSON(prefixGroup+g.ID, g); err != nil {
 		return err
 	}
-	return tx.set("iog/"+g.Org+"/"+g.ID, nil)
+	return tx.set(prefixGroupByOrg+g.Org+"/"+g.ID, nil)
 }
 
 // CreateGroup stores a new group of an organisation.
@@ -26,12 +26,12 @@ func (tx *Tx) CreateGroup(g *Group) error {
 		return Errorf(EInvalid, "group ids starting with %q are reserved for system groups", systemGroupID(""))
 	}
 	g.Kind = GroupCustom
-	if ok, err := tx.exists("G/" + g.ID); err != nil {
+	if ok, err := tx.exists(prefixGroup + g.ID); err != nil {
 		return err
 	} else if ok {
 		return RuleError(EConflict, "", "duplicate", "group id already in use")
 	}
-	if ok, err := tx.exists("o/" + g.Org); err != nil {
+	if ok, err := tx.exists(prefixOrg + g.Org); err != nil {
 		return err
 	} else if !ok {
 		return Errorf(ENotFound, "organisation not found")
@@ -65,26 +65,26 @@ func (tx *Tx) deleteGroup(id string) error {
 	if err != nil {
 		return err
 	}
-	for _, gid := range tx.keys("igg/" + id + "/") {
+	for _, gid := range tx.keys(prefixGrantByGroup + id + "/") {
 		if err := tx.DeleteGrant(gid); err != nil {
 			return err
 		}
 	}
-	for _, uid := range tx.keys("igm/" + id + "/") {
+	for _, uid := range tx.keys(prefixMemberByGroup + id + "/") {
 		if err := tx.unlinkMember(id, uid); err != nil {
 			return err
 		}
 		tx.changed(ChangeMember, OpDelete, g.Org, uid, id, id)
 	}
 	if g.Kind == GroupSystem {
-		if err := tx.del("ips/" + g.PNumber); err != nil {
+		if err := tx.del(prefixGroupByPUnit + g.PNumber); err != nil {
 			return err
 		}
 	}
-	if err := tx.del("iog/" + g.Org + "/" + id); err != nil {
+	if err := tx.del(prefixGroupByOrg + g.Org + "/" + id); err != nil {
 		return err
 	}
-	if err := tx.del("G/" + id); err != nil {
+	if err := tx.del(prefixGroup + id); err != nil {
 		return err
 	}
 	tx.audit("group.delete", g.Org, "", id)
@@ -94,12 +94,12 @@ func (tx *Tx) deleteGroup(id string) error {
 
 // ListGroups lists an organisation's groups, custom and system.
 func (tx *Tx) ListGroups(cvr string) ([]*Group, error) {
-	return loadAll(tx.keys("iog/"+cvr+"/"), tx.GetGroup)
+	return loadAll(tx.keys(prefixGroupByOrg+cvr+"/"), tx.GetGroup)
 }
 
 // SystemGroup reads the system group of a P-unit.
 func (tx *Tx) SystemGroup(pNumber string) (*Group, error) {
-	id, err := tx.getRaw("ips/"+pNumber, "system group")
+	id, err := tx.getRaw(prefixGroupByPUnit+pNumber, "system group")
 	if err != nil {
 		return nil, err
 	}
@@ -112,11 +112,11 @@ func (tx *Tx) systemGroupShared(pNumber string) (*Group, error) {
 	if tx.write {
 		return tx.SystemGroup(pNumber)
 	}
-	id, err := tx.getRaw("ips/"+pNumber, "system group")
+	id, err := tx.getRaw(prefixGroupByPUnit+pNumber, "system group")
 	if err != nil {
 		return nil, err
 	}
-	return getShared(tx, &tx.s.groups, "G/"+string(id), "group")
+	return getShared(tx, &tx.s.groups, prefixGroup+string(id), "group")
 }
 
 // AddMember makes a user a member of a group (A13: not a system group).
@@ -132,15 +132,15 @@ func (tx *Tx) AddMember(groupID, userID string) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := tx.exists("igm/" + groupID + "/" + userID); err != nil {
+	if ok, err := tx.exists(prefixMemberByGroup + groupID + "/" + userID); err != nil {
 		return err
 	} else if ok {
 		return nil
 	}
-	if err := tx.set("igm/"+groupID+"/"+userID, nil); err != nil {
+	if err := tx.set(prefixMemberByGroup+groupID+"/"+userID, nil); err != nil {
 		return err
 	}
-	if err := tx.set("ium/"+userID+"/"+groupID, nil); err != nil {
+	if err := tx.set(prefixGroupByMember+userID+"/"+groupID, nil); err != nil {
 		return err
 	}
 	tx.Audit(AuditEvent{Type: "group.member.add", Org: g.Org, UserID: u.ID, Object: groupID})
@@ -158,7 +158,7 @@ func (tx *Tx) RemoveMember(groupID, userID string) error {
 	if g.Kind == GroupSystem {
 		return RuleError(EForbidden, "A13", "system_group_immutable", "system group membership follows the P-unit")
 	}
-	if ok, err := tx.exists("igm/" + groupID + "/" + userID); err != nil {
+	if ok, err := tx.exists(prefixMemberByGroup + groupID + "/" + userID); err != nil {
 		return err
 	} else if !ok {
 		return Errorf(ENotFound, "member not found")
@@ -180,7 +180,7 @@ func (tx *Tx) Members(groupID string) ([]string, error) {
 	if g.Kind == GroupSystem {
 		return tx.keys(pUserKey(g.Org, g.PNumber, "")), nil
 	}
-	return tx.keys("igm/" + groupID + "/"), nil
+	return tx.keys(prefixMemberByGroup + groupID + "/"), nil
 }
 
 // GroupsOfUser returns the ids of the custom groups the user is a member
@@ -199,7 +199,7 @@ func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
 func (tx *Tx) GroupsOf(u *User) ([]string, error) { return tx.groupsOf(u) }
 
 func (tx *Tx) groupsOf(u *User) ([]string, error) {
-	groups := tx.keys("ium/" + u.ID + "/")
+	groups := tx.keys(prefixGroupByMember + u.ID + "/")
 	if u.PNumber != "" {
 		g, err := tx.systemGroupShared(u.PNumber)
 		switch {

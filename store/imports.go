@@ -11,16 +11,16 @@ func (tx *Tx) PutImport(b *ImportBatch) error {
 	}
 	old, err := tx.GetImport(b.ID)
 	if err == nil && old.Org != b.Org {
-		if err := tx.del("ioi/" + old.Org + "/" + old.ID); err != nil {
+		if err := tx.del(prefixImportByOrg + old.Org + "/" + old.ID); err != nil {
 			return err
 		}
 	} else if err != nil && !IsNotFound(err) {
 		return err
 	}
-	if err := tx.setJSON("i/"+b.ID, b); err != nil {
+	if err := tx.setJSON(prefixImport+b.ID, b); err != nil {
 		return err
 	}
-	if err := tx.set("ioi/"+b.Org+"/"+b.ID, nil); err != nil {
+	if err := tx.set(prefixImportByOrg+b.Org+"/"+b.ID, nil); err != nil {
 		return err
 	}
 	tx.audit("import.put", b.Org, "", b.ID)
@@ -30,10 +30,10 @@ func (tx *Tx) PutImport(b *ImportBatch) error {
 
 // GetImport reads an import batch by id.
 func (tx *Tx) GetImport(id string) (*ImportBatch, error) {
-	return getJSON[ImportBatch](tx, "i/"+id, "import")
+	return getJSON[ImportBatch](tx, prefixImport+id, "import")
 }
 
 // ListImports lists an organisation's import batches.
 func (tx *Tx) ListImports(cvr string) ([]*ImportBatch, error) {
-	return loadAll(tx.keys("ioi/"+cvr+"/"), tx.GetImport)
+	return loadAll(tx.keys(prefixImportByOrg+cvr+"/"), tx.GetImport)
 }

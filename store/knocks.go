@@ -7,12 +7,12 @@ import (
 )
 
 // GetKnock reads a knock by id (ENotFound when there is none).
-func (tx *Tx) GetKnock(id string) (*Knock, error) { return getJSON[Knock](tx, "k/"+id, "knock") }
+func (tx *Tx) GetKnock(id string) (*Knock, error) { return getJSON[Knock](tx, prefixKnock+id, "knock") }
 
 // KnockBySubject reads an organisation's knock by the subject that
 // knocked (UUID or CVR-RID).
 func (tx *Tx) KnockBySubject(cvr, subjectID string) (*Knock, error) {
-	id, err := tx.getRaw("iks/"+cvr+"/"+subjectID, "knock")
+	id, err := tx.getRaw(prefixKnockBySubject+cvr+"/"+subjectID, "knock")
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (tx *Tx) PutKnock(k *Knock) error {
 	if len(k.SubjectID) > MaxKnockField || len(k.Name) > MaxKnockField || len(k.Email) > MaxKnockField {
 		return Errorf(EInvalid, "knock subject, name and e-mail are at most %d bytes", MaxKnockField)
 	}
-	if holder, err := tx.getRaw("iks/"+k.Org+"/"+k.SubjectID, "knock"); err == nil && string(holder) != k.ID {
+	if holder, err := tx.getRaw(prefixKnockBySubject+k.Org+"/"+k.SubjectID, "knock"); err == nil && string(holder) != k.ID {
 		return Errorf(EConflict, "the subject already has a knock in this org")
 	} else if err != nil && !IsNotFound(err) {
 		return err
@@ -41,20 +41,20 @@ func (tx *Tx) PutKnock(k *Knock) error {
 		return err
 	}
 	if old != nil && (old.Org != k.Org || old.SubjectID != k.SubjectID) {
-		if err := tx.del("iok/" + old.Org + "/" + old.ID); err != nil {
+		if err := tx.del(prefixKnockByOrg + old.Org + "/" + old.ID); err != nil {
 			return err
 		}
-		if err := tx.del("iks/" + old.Org + "/" + old.SubjectID); err != nil {
+		if err := tx.del(prefixKnockBySubject + old.Org + "/" + old.SubjectID); err != nil {
 			return err
 		}
 	}
-	if err := tx.setJSON("k/"+k.ID, k); err != nil {
+	if err := tx.setJSON(prefixKnock+k.ID, k); err != nil {
 		return err
 	}
-	if err := tx.set("iok/"+k.Org+"/"+k.ID, nil); err != nil {
+	if err := tx.set(prefixKnockByOrg+k.Org+"/"+k.ID, nil); err != nil {
 		return err
 	}
-	if err := tx.set("iks/"+k.Org+"/"+k.SubjectID, []byte(k.ID)); err != nil {
+	if err := tx.set(prefixKnockBySubject+k.Org+"/"+k.SubjectID, []byte(k.ID)); err != nil {
 		return err
 	}
 	tx.audit("knock.put", k.Org, "", k.ID)
@@ -68,7 +68,7 @@ func (tx *Tx) DeleteKnock(id string) error {
 	if err != nil {
 		return err
 	}
-	for _, key := range []string{"k/" + id, "iok/" + k.Org + "/" + id, "iks/" + k.Org + "/" + k.SubjectID} {
+	for _, key := range []string{prefixKnock + id, prefixKnockByOrg + k.Org + "/" + id, prefixKnockBySubject + k.Org + "/" + k.SubjectID} {
 		if err := tx.del(key); err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ const MaxKnockField = 256
 // when cvr is "", reading keys only and stopping at limit: enough to keep
 // the queue bounded without loading it.
 func (tx *Tx) CountKnocks(cvr string, limit int) int {
-	prefix := "iok/"
+	prefix := prefixKnockByOrg
 	if cvr != "" {
 		prefix += cvr + "/"
 	}
@@ -104,5 +104,5 @@ func (tx *Tx) CountKnocks(cvr string, limit int) int {
 
 // ListKnocks lists an organisation's knock queue.
 func (tx *Tx) ListKnocks(cvr string) ([]*Knock, error) {
-	return loadAll(tx.keys("iok/"+cvr+"/"), tx.GetKnock)
+	return loadAll(tx.keys(prefixKnockByOrg+cvr+"/"), tx.GetKnock)
 }

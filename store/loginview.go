@@ -27,7 +27,7 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 		case !IsNotFound(err):
 			return err
 		}
-		if o, err := getShared(tx, &s.orgs, "o/"+cvr, "organisation"); err == nil {
+		if o, err := getShared(tx, &s.orgs, prefixOrg+cvr, "organisation"); err == nil {
 			v.Org = o
 		} else if !IsNotFound(err) {
 			return err

@@ -15,7 +15,7 @@ import (
 
 // PutMeta stores a small JSON value under a name (job checkpoints etc.).
 func (tx *Tx) PutMeta(name string, v any) error {
-	if err := tx.setJSON("M/"+name, v); err != nil {
+	if err := tx.setJSON(prefixMeta+name, v); err != nil {
 		return err
 	}
 	tx.changed(ChangeMeta, OpUpdate, "", "", "", name)
@@ -24,20 +24,17 @@ func (tx *Tx) PutMeta(name string, v any) error {
 
 // GetMeta loads a value stored with PutMeta; not_found if absent.
 func (tx *Tx) GetMeta(name string, v any) error {
-	b, err := tx.getRaw("M/"+name, name)
+	b, err := tx.getRaw(prefixMeta+name, name)
 	if err != nil {
 		return err
 	}
 	return json.Unmarshal(b, v)
 }
 
-// keyCPRKeyCheck holds HMAC-SHA256(CPR key, cprKeyCheckLabel), hex: it
-// tells whether the store is opened with the key its CPR hashes were made
-// with, and reveals nothing of the key.
-const (
-	keyCPRKeyCheck   = "m/cpr-key-check"
-	cprKeyCheckLabel = "adgang-cpr-key-check"
-)
+// cprKeyCheckLabel is what keyCPRKeyCheck holds the HMAC-SHA256 of, under
+// the CPR key, hex: it tells whether the store is opened with the key its
+// CPR hashes were made with, and reveals nothing of the key.
+const cprKeyCheckLabel = "adgang-cpr-key-check"
 
 // ErrCPRKeyMismatch is returned by Open when the CPR key is not the one the
 // store was first opened with: every CPR look-up would silently miss.
@@ -80,16 +77,14 @@ func (s *Store) checkCPRKey() error {
 	return nil
 }
 
-// keyGrantRightIndex marks a store whose grants are indexed by right.
-const keyGrantRightIndex = "m/index/grants-by-right"
-
-// migrate adds indexes that stores written by earlier versions lack: the
-// grants-by-right index, the per-organisation CPR index and the outbox
-// pending index. It changes no record (no revision, no audit), is
+// migrate adds indexes that stores written by earlier versions lack, the
+// SchemaVersion layout changes in order (keys.go): the grants-by-right
+// index, the per-organisation CPR index and the outbox pending index.
+// Each is marked done by its own key. It changes no record (no revision, no audit), is
 // done in bounded batches, and is marked done only after the last one, so
 // an interrupted migration is simply redone on the next start.
 func (s *Store) migrate() error {
-	if err := s.buildIndex(keyGrantRightIndex, "g/", func(v []byte) (map[string][]byte, error) {
+	if err := s.buildIndex(keyGrantRightIndex, prefixGrant, func(v []byte) (map[string][]byte, error) {
 		var g struct {
 			ID    string `json:"id"`
 			Right string `json:"right"`
@@ -105,7 +100,7 @@ func (s *Store) migrate() error {
 		return err
 	}
 	// Mails stored before the pending index existed are delivered too.
-	return s.buildIndex(keyMailPendingIndex, "x/", func(v []byte) (map[string][]byte, error) {
+	return s.buildIndex(keyMailPendingIndex, prefixMail, func(v []byte) (map[string][]byte, error) {
 		var m struct {
 			ID        string     `json:"id"`
 			CreatedAt time.Time  `json:"created_at"`
@@ -117,18 +112,14 @@ func (s *Store) migrate() error {
 		if m.SentAt != nil {
 			return nil, nil
 		}
-		return map[string][]byte{fmt.Sprintf("imp/%020d-%s", m.CreatedAt.UnixNano(), m.ID): []byte(m.ID)}, nil
+		return map[string][]byte{prefixMailPending + mailOrder(&OutboxMail{ID: m.ID, CreatedAt: m.CreatedAt}): []byte(m.ID)}, nil
 	})
 }
 
-// keyCPRPerOrgIndex marks a store whose CPR index is per organisation
-// (ic/<cvr>/<hash>). Stores written before kept one store-wide index
-// (ic/<hash>), whose refusals told any organisation that a CPR number
-// was known in another.
-const keyCPRPerOrgIndex = "m/index/cpr-per-org"
-
 // migrateCPRIndex rebuilds a store-wide CPR index as the per-organisation
-// one, once: it deletes the old-format keys (ic/<hash>, no second slash)
+// one, once. Stores written before kept one store-wide index (ic/<hash>),
+// whose refusals told any organisation that a CPR number was known in
+// another. It deletes the old-format keys (ic/<hash>, no second slash)
 // in bounded batches and then indexes every user's CPR hash under its
 // organisation. Both steps are idempotent, so an interrupted migration is
 // redone on the next start; the old index was unique store-wide, so the
@@ -141,11 +132,11 @@ func (s *Store) migrateCPRIndex() error {
 		var old [][]byte
 		if err := s.db.View(func(txn *badger.Txn) error {
 			opts := badger.DefaultIteratorOptions
-			opts.Prefix, opts.PrefetchValues = []byte("ic/"), false
+			opts.Prefix, opts.PrefetchValues = []byte(prefixUserByCPR), false
 			it := txn.NewIterator(opts)
 			defer it.Close()
 			for it.Rewind(); it.Valid() && len(old) < 5000; it.Next() {
-				if k := it.Item().Key(); !strings.Contains(string(k[len("ic/"):]), "/") {
+				if k := it.Item().Key(); !strings.Contains(string(k[len(prefixUserByCPR):]), "/") {
 					old = append(old, it.Item().KeyCopy(nil))
 				}
 			}
@@ -167,7 +158,7 @@ func (s *Store) migrateCPRIndex() error {
 			return err
 		}
 	}
-	return s.buildIndex(keyCPRPerOrgIndex, "u/", func(v []byte) (map[string][]byte, error) {
+	return s.buildIndex(keyCPRPerOrgIndex, prefixUser, func(v []byte) (map[string][]byte, error) {
 		var u struct {
 			ID      string `json:"id"`
 			Org     string `json:"org"`
@@ -194,9 +185,6 @@ func (s *Store) migrated(meta string) (bool, error) {
 	}
 	return err == nil, err
 }
-
-// keyMailPendingIndex marks a store whose outbox pending index is built.
-const keyMailPendingIndex = "m/index/mail-pending"
 
 // buildIndex adds the index entries keysOf derives from every record
 // under prefix, in batches, once: meta records that it is done. Index

@@ -48,7 +48,7 @@ func notificationOrder(n *Notification) string {
 
 // GetNotification returns one notification.
 func (tx *Tx) GetNotification(id string) (*Notification, error) {
-	return getJSON[Notification](tx, "nt/"+id, "notification")
+	return getJSON[Notification](tx, prefixNotification+id, "notification")
 }
 
 // CreateNotification stores a new notification for n.Recipient and drops
@@ -57,7 +57,7 @@ func (tx *Tx) CreateNotification(n *Notification) error {
 	if n.ID == "" || strings.Contains(n.ID, "/") || n.Recipient == "" || strings.Contains(n.Recipient, "/") {
 		return Errorf(EInvalid, "notification needs an id and a recipient without slashes")
 	}
-	if ok, err := tx.exists("nt/" + n.ID); err != nil {
+	if ok, err := tx.exists(prefixNotification + n.ID); err != nil {
 		return err
 	} else if ok {
 		return Errorf(EConflict, "notification id already in use")
@@ -67,18 +67,18 @@ func (tx *Tx) CreateNotification(n *Notification) error {
 	}
 	n.ReadAt = nil
 	order := notificationOrder(n)
-	if err := tx.setJSON("nt/"+n.ID, n); err != nil {
+	if err := tx.setJSON(prefixNotification+n.ID, n); err != nil {
 		return err
 	}
-	if err := tx.set("inr/"+n.Recipient+"/"+order, []byte(n.ID)); err != nil {
+	if err := tx.set(prefixNotificationByRecipient+n.Recipient+"/"+order, []byte(n.ID)); err != nil {
 		return err
 	}
-	if err := tx.set("inq/"+n.Recipient+"/"+order, []byte(n.ID)); err != nil {
+	if err := tx.set(prefixNotificationUnread+n.Recipient+"/"+order, []byte(n.ID)); err != nil {
 		return err
 	}
 	tx.audit("notification.create", n.Org, "", n.ID)
 	tx.changed(ChangeNotification, OpCreate, n.Org, "", "", n.ID)
-	all := tx.keys("inr/" + n.Recipient + "/")
+	all := tx.keys(prefixNotificationByRecipient + n.Recipient + "/")
 	for _, suffix := range all[:max(len(all)-MaxNotificationsPerUser, 0)] {
 		if err := tx.dropNotification(n.Recipient, suffix); err != nil {
 			return err
@@ -92,7 +92,7 @@ func (tx *Tx) CreateNotification(n *Notification) error {
 // audit event).
 func (tx *Tx) dropNotification(recipient, suffix string) error {
 	_, id, _ := strings.Cut(suffix, "-")
-	for _, k := range []string{"nt/" + id, "inr/" + recipient + "/" + suffix, "inq/" + recipient + "/" + suffix} {
+	for _, k := range []string{prefixNotification + id, prefixNotificationByRecipient + recipient + "/" + suffix, prefixNotificationUnread + recipient + "/" + suffix} {
 		if err := tx.del(k); err != nil {
 			return err
 		}
@@ -113,10 +113,10 @@ func (tx *Tx) MarkNotificationRead(id string, at time.Time) error {
 	}
 	at = at.UTC()
 	n.ReadAt = &at
-	if err := tx.setJSON("nt/"+n.ID, n); err != nil {
+	if err := tx.setJSON(prefixNotification+n.ID, n); err != nil {
 		return err
 	}
-	if err := tx.del("inq/" + n.Recipient + "/" + notificationOrder(n)); err != nil {
+	if err := tx.del(prefixNotificationUnread + n.Recipient + "/" + notificationOrder(n)); err != nil {
 		return err
 	}
 	tx.audit("notification.read", n.Org, "", n.ID)
@@ -129,9 +129,9 @@ func (tx *Tx) MarkNotificationRead(id string, at time.Time) error {
 // after ("" = from the newest), at most limit; next is the order key to
 // continue from, "" on the last page.
 func (tx *Tx) ListNotifications(recipient string, unreadOnly bool, after string, limit int) (out []*Notification, next string, err error) {
-	prefix := "inr/" + recipient + "/"
+	prefix := prefixNotificationByRecipient + recipient + "/"
 	if unreadOnly {
-		prefix = "inq/" + recipient + "/"
+		prefix = prefixNotificationUnread + recipient + "/"
 	}
 	var orders []string
 	tx.keysReverse(prefix, func(suffix string) bool {

@@ -1,11 +1,13 @@
 package store
 
 // GetOrg reads an organisation by CVR number.
-func (tx *Tx) GetOrg(cvr string) (*Org, error) { return getJSON[Org](tx, "o/"+cvr, "organisation") }
+func (tx *Tx) GetOrg(cvr string) (*Org, error) {
+	return getJSON[Org](tx, prefixOrg+cvr, "organisation")
+}
 
 // ListOrgs lists every organisation.
 func (tx *Tx) ListOrgs() ([]*Org, error) {
-	return loadAll(tx.keys("o/"), tx.GetOrg)
+	return loadAll(tx.keys(prefixOrg), tx.GetOrg)
 }
 
 // CreateOrg stores a new org (conflict if it exists) and its system groups.
@@ -13,7 +15,7 @@ func (tx *Tx) CreateOrg(o *Org) error {
 	if err := ValidCVR(o.CVR); err != nil {
 		return err
 	}
-	if ok, err := tx.exists("o/" + o.CVR); err != nil {
+	if ok, err := tx.exists(prefixOrg + o.CVR); err != nil {
 		return err
 	} else if ok {
 		return RuleError(EConflict, "", "duplicate", "organisation %s exists", o.CVR)
@@ -25,7 +27,7 @@ func (tx *Tx) CreateOrg(o *Org) error {
 		o.CreatedAt = tx.now
 	}
 	o.UpdatedAt = tx.now
-	if err := tx.setJSON("o/"+o.CVR, o); err != nil {
+	if err := tx.setJSON(prefixOrg+o.CVR, o); err != nil {
 		return err
 	}
 	tx.audit("org.create", o.CVR, "", o.CVR)
@@ -44,7 +46,7 @@ func (tx *Tx) UpdateOrg(o *Org) error {
 	}
 	o.CreatedAt = old.CreatedAt
 	o.UpdatedAt = tx.now
-	if err := tx.setJSON("o/"+o.CVR, o); err != nil {
+	if err := tx.setJSON(prefixOrg+o.CVR, o); err != nil {
 		return err
 	}
 	tx.audit("org.update", o.CVR, "", o.CVR)
@@ -65,7 +67,7 @@ func (tx *Tx) checkPUnits(o *Org) error {
 			return Errorf(EInvalid, "P-number %s is listed twice", p.PNumber)
 		}
 		seen[p.PNumber] = true
-		gid, err := tx.getRaw("ips/"+p.PNumber, "system group")
+		gid, err := tx.getRaw(prefixGroupByPUnit+p.PNumber, "system group")
 		if IsNotFound(err) {
 			continue
 		} else if err != nil {
@@ -88,7 +90,7 @@ func systemGroupID(p string) string { return "sys-" + p }
 
 func (tx *Tx) syncSystemGroups(o, old *Org) error {
 	for _, p := range o.PUnits {
-		if gid, err := tx.getRaw("ips/"+p.PNumber, "system group"); err == nil {
+		if gid, err := tx.getRaw(prefixGroupByPUnit+p.PNumber, "system group"); err == nil {
 			g, err := tx.GetGroup(string(gid))
 			if err != nil {
 				return err
@@ -102,7 +104,7 @@ func (tx *Tx) syncSystemGroups(o, old *Org) error {
 			}
 			if g.Name != name {
 				g.Name = name
-				if err := tx.setJSON("G/"+g.ID, g); err != nil {
+				if err := tx.setJSON(prefixGroup+g.ID, g); err != nil {
 					return err
 				}
 				tx.changed(ChangeGroup, OpUpdate, g.Org, "", g.ID, g.ID)
@@ -119,7 +121,7 @@ func (tx *Tx) syncSystemGroups(o, old *Org) error {
 		if err := tx.putGroup(g); err != nil {
 			return err
 		}
-		if err := tx.set("ips/"+p.PNumber, []byte(g.ID)); err != nil {
+		if err := tx.set(prefixGroupByPUnit+p.PNumber, []byte(g.ID)); err != nil {
 			return err
 		}
 		tx.audit("group.create", o.CVR, "", g.ID)
@@ -130,7 +132,7 @@ func (tx *Tx) syncSystemGroups(o, old *Org) error {
 			if o.HasPUnit(p.PNumber) {
 				continue
 			}
-			gid, err := tx.getRaw("ips/"+p.PNumber, "system group")
+			gid, err := tx.getRaw(prefixGroupByPUnit+p.PNumber, "system group")
 			if IsNotFound(err) {
 				continue
 			} else if err != nil {

@@ -39,7 +39,7 @@ func decodeMail(b []byte) (*OutboxMail, error) {
 
 // GetMail returns one mail, with its secret if it has not been sent yet.
 func (tx *Tx) GetMail(id string) (*OutboxMail, error) {
-	b, err := tx.getRaw("x/"+id, "mail")
+	b, err := tx.getRaw(prefixMail+id, "mail")
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (tx *Tx) putMail(m *OutboxMail, event string) error {
 			}
 		}
 	}
-	if err := tx.setJSON("x/"+m.ID, mailRecord{OutboxMail: *m, StoredSecret: m.Secret}); err != nil {
+	if err := tx.setJSON(prefixMail+m.ID, mailRecord{OutboxMail: *m, StoredSecret: m.Secret}); err != nil {
 		return err
 	}
 	for _, k := range keys {
@@ -95,12 +95,12 @@ func (tx *Tx) putMail(m *OutboxMail, event string) error {
 // while it is unsent, pending; each ordered by creation time.
 func mailIndexKeys(m *OutboxMail) []string {
 	order := mailOrder(m)
-	keys := []string{"imt/" + lower(m.To) + "/" + order}
+	keys := []string{prefixMailByTo + lower(m.To) + "/" + order}
 	if m.UserID != "" {
-		keys = append(keys, "imu/"+m.UserID+"/"+order)
+		keys = append(keys, prefixMailByUser+m.UserID+"/"+order)
 	}
 	if m.SentAt == nil {
-		keys = append(keys, "imp/"+order)
+		keys = append(keys, prefixMailPending+order)
 	}
 	return keys
 }
@@ -120,11 +120,11 @@ func (tx *Tx) ListMail(to, userID string) ([]*OutboxMail, error) {
 	var prefix string
 	switch {
 	case to != "":
-		prefix = "imt/" + lower(to) + "/"
+		prefix = prefixMailByTo + lower(to) + "/"
 	case userID != "":
-		prefix = "imu/" + userID + "/"
+		prefix = prefixMailByUser + userID + "/"
 	default:
-		prefix = "imt/"
+		prefix = prefixMailByTo
 	}
 	var out []*OutboxMail
 	var ferr error
@@ -149,7 +149,7 @@ func (tx *Tx) ListMail(to, userID string) ([]*OutboxMail, error) {
 // first, with their secrets. It reads only the pending index, so its cost
 // does not grow with the number of mails already sent.
 func (tx *Tx) PendingMail(limit int) ([]*OutboxMail, error) {
-	const prefix = "imp/"
+	const prefix = prefixMailPending
 	opts := badger.DefaultIteratorOptions
 	opts.PrefetchValues = false
 	opts.Prefix = []byte(prefix)

@@ -78,7 +78,6 @@ type Log interface {
 }
 
 const (
-	keyClusterID    = "m/cluster"
 	maxLogAttempts  = 20          // a write retried after another node took its revision
 	followBatch     = 500         // entries read per poll
 	followWait      = time.Second // the longest a follower sleeps without a wake-up
@@ -332,7 +331,7 @@ func (s *Store) applyEntry(e *LogEntry) error {
 		}
 		key := string(op.Key)
 		tx.touchKey(key)
-		if !op.Delete && strings.HasPrefix(key, "a/") {
+		if !op.Delete && strings.HasPrefix(key, prefixAudit) {
 			var ev AuditEvent
 			if json.Unmarshal(op.Value, &ev) == nil {
 				events = append(events, ev)
@@ -393,11 +392,15 @@ func (tx *Tx) captureOp(key string, val []byte, del bool) {
 
 // stopReplica stops the follower (Close).
 func (s *Store) stopReplica() {
-	if r := s.replica; r != nil && r.cancel != nil {
+	r := s.replica
+	if r == nil {
+		return
+	}
+	if r.cancel != nil {
 		r.cancel()
 		<-r.done
-		_ = r.log.Close()
 	}
+	_ = r.log.Close()
 }
 
 // revCond lets readers wait for a revision (WaitRevision).

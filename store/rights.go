@@ -25,14 +25,14 @@ func DefaultRights() []Right {
 }
 
 // GetRight reads a right of the catalogue by id.
-func (tx *Tx) GetRight(id string) (*Right, error) { return getJSON[Right](tx, "r/"+id, "right") }
+func (tx *Tx) GetRight(id string) (*Right, error) { return getJSON[Right](tx, prefixRight+id, "right") }
 
 // PutRight creates or replaces a right of the catalogue.
 func (tx *Tx) PutRight(r *Right) error {
 	if r.ID == "" || strings.ContainsAny(r.ID, "/ ") {
 		return Errorf(EInvalid, "right id must be non-empty without spaces or slashes")
 	}
-	if err := tx.setJSON("r/"+r.ID, r); err != nil {
+	if err := tx.setJSON(prefixRight+r.ID, r); err != nil {
 		return err
 	}
 	tx.audit("right.put", "", "", r.ID)
@@ -42,5 +42,5 @@ func (tx *Tx) PutRight(r *Right) error {
 
 // ListRights lists the rights catalogue.
 func (tx *Tx) ListRights() ([]*Right, error) {
-	return loadAll(tx.keys("r/"), tx.GetRight)
+	return loadAll(tx.keys(prefixRight), tx.GetRight)
 }

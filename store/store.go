@@ -104,6 +104,37 @@ func Open(cfg Config) (*Store, error) {
 	if !cfg.InMemory && cfg.Dir == "" {
 		return nil, errors.New("store: a data directory is required")
 	}
+	db, err := badger.Open(badgerOptions(cfg))
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
+			return nil, fmt.Errorf("store: data directory %q is in use by another process (badger lock): %w", cfg.Dir, err)
+		}
+		return nil, fmt.Errorf("store: open %q: %w", cfg.Dir, err)
+	}
+	s := newStore(db, cfg)
+	if err := s.prepare(); err != nil {
+		if s.replica != nil {
+			s.stopReplica() // closes the log
+		} else if cfg.Log != nil {
+			_ = cfg.Log.Close()
+		}
+		db.Close()
+		return nil, err
+	}
+	gc := cfg.GCInterval
+	if gc == 0 {
+		gc = 10 * time.Minute
+	}
+	if gc > 0 && !cfg.InMemory {
+		go s.runGC(gc)
+	} else {
+		close(s.gcDone)
+	}
+	return s, nil
+}
+
+// badgerOptions are Badger's options for cfg.
+func badgerOptions(cfg Config) badger.Options {
 	opts := badger.DefaultOptions(cfg.Dir).
 		WithSyncWrites(!cfg.NoSync).
 		WithLogger(badgerLogger{cfg.Logger}).
@@ -127,13 +158,12 @@ func Open(cfg Config) (*Store, error) {
 		// Encrypted blocks are decrypted into the block cache.
 		opts = opts.WithEncryptionKey(cfg.EncryptionKey).WithIndexCacheSize(64 << 20).WithBlockCacheSize(64 << 20)
 	}
-	db, err := badger.Open(opts)
-	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
-			return nil, fmt.Errorf("store: data directory %q is in use by another process (badger lock): %w", cfg.Dir, err)
-		}
-		return nil, fmt.Errorf("store: open %q: %w", cfg.Dir, err)
-	}
+	return opts
+}
+
+// newStore is the Store over the open db, with its free-space guard when
+// cfg asks for one; nothing is read yet.
+func newStore(db *badger.DB, cfg Config) *Store {
 	s := &Store{db: db, cfg: cfg, cpr: NewCPRHasher(cfg.CPRKey), now: cfg.Now, subs: map[int]chan Commit{},
 		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
 	if s.now == nil {
@@ -149,7 +179,46 @@ func Open(cfg Config) (*Store, error) {
 			}
 		}}
 	}
-	err = db.View(func(txn *badger.Txn) error {
+	return s
+}
+
+// prepare makes a just opened store ready: it reads the revision, brings
+// the key layout up to SchemaVersion (migrate), checks the CPR key and
+// seeds an empty store with the default rights.
+func (s *Store) prepare() error {
+	if err := s.loadRevision(); err != nil {
+		return fmt.Errorf("store: read revision: %w", err)
+	}
+	if err := s.migrate(); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := s.checkCPRKey(); err != nil {
+		return err
+	}
+	if s.cfg.Log != nil {
+		if err := s.attachLog(context.Background(), s.cfg.Log); err != nil {
+			return err
+		}
+	}
+	if s.rev.Load() > 0 {
+		return nil
+	}
+	if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
+		for _, r := range DefaultRights() {
+			if err := tx.PutRight(&r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("store: seed rights: %w", err)
+	}
+	return nil
+}
+
+// loadRevision reads the last committed revision (0 when there is none).
+func (s *Store) loadRevision() error {
+	return s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keyRevision))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -166,48 +235,6 @@ func Open(cfg Config) (*Store, error) {
 			return nil
 		})
 	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: read revision: %w", err)
-	}
-	if err := s.migrate(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: migrate: %w", err)
-	}
-	if err := s.checkCPRKey(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if cfg.Log != nil {
-		if err := s.attachLog(context.Background(), cfg.Log); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	if s.rev.Load() == 0 {
-		if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
-			for _, r := range DefaultRights() {
-				if err := tx.PutRight(&r); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			s.stopReplica()
-			db.Close()
-			return nil, fmt.Errorf("store: seed rights: %w", err)
-		}
-	}
-	gc := cfg.GCInterval
-	if gc == 0 {
-		gc = 10 * time.Minute
-	}
-	if gc > 0 && !cfg.InMemory {
-		go s.runGC(gc)
-	} else {
-		close(s.gcDone)
-	}
-	return s, nil
 }
 
 func (s *Store) runGC(every time.Duration) {

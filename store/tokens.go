@@ -10,7 +10,7 @@ func (tx *Tx) PutToken(t *Token) error {
 	if t.ID == "" || t.Hash == "" || strings.Contains(t.ID, "/") {
 		return Errorf(EInvalid, "token needs an id and a hash")
 	}
-	if holder, err := tx.getRaw("ith/"+t.Hash, "token"); err == nil && string(holder) != t.ID {
+	if holder, err := tx.getRaw(prefixTokenByHash+t.Hash, "token"); err == nil && string(holder) != t.ID {
 		return Errorf(EConflict, "token hash already in use")
 	} else if err != nil && !IsNotFound(err) {
 		return err
@@ -23,16 +23,16 @@ func (tx *Tx) PutToken(t *Token) error {
 	if old != nil {
 		typ = "token.update"
 		if old.Hash != t.Hash {
-			if err := tx.del("ith/" + old.Hash); err != nil {
+			if err := tx.del(prefixTokenByHash + old.Hash); err != nil {
 				return err
 			}
 		}
 	}
 	// The hash is not part of the JSON form; keep it in its own record.
-	if err := tx.setJSON("t/"+t.ID, tokenRecord{Token: *t, StoredHash: t.Hash}); err != nil {
+	if err := tx.setJSON(prefixToken+t.ID, tokenRecord{Token: *t, StoredHash: t.Hash}); err != nil {
 		return err
 	}
-	if err := tx.set("ith/"+t.Hash, []byte(t.ID)); err != nil {
+	if err := tx.set(prefixTokenByHash+t.Hash, []byte(t.ID)); err != nil {
 		return err
 	}
 	tx.audit(typ, "", t.UserID, t.ID)
@@ -47,7 +47,7 @@ type tokenRecord struct {
 
 // GetToken reads an API token record by id (its hash only).
 func (tx *Tx) GetToken(id string) (*Token, error) {
-	r, err := getJSON[tokenRecord](tx, "t/"+id, "token")
+	r, err := getJSON[tokenRecord](tx, prefixToken+id, "token")
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (tx *Tx) GetToken(id string) (*Token, error) {
 
 // TokenByHash finds the API token whose SHA-256 hash is hash.
 func (tx *Tx) TokenByHash(hash string) (*Token, error) {
-	id, err := tx.getRaw("ith/"+hash, "token")
+	id, err := tx.getRaw(prefixTokenByHash+hash, "token")
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +71,10 @@ func (tx *Tx) DeleteToken(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.del("ith/" + t.Hash); err != nil {
+	if err := tx.del(prefixTokenByHash + t.Hash); err != nil {
 		return err
 	}
-	if err := tx.del("t/" + id); err != nil {
+	if err := tx.del(prefixToken + id); err != nil {
 		return err
 	}
 	tx.audit("token.delete", "", t.UserID, id)
@@ -84,5 +84,5 @@ func (tx *Tx) DeleteToken(id string) error {
 
 // ListTokens lists every API token record.
 func (tx *Tx) ListTokens() ([]*Token, error) {
-	return loadAll(tx.keys("t/"), tx.GetToken)
+	return loadAll(tx.keys(prefixToken), tx.GetToken)
 }

@@ -13,9 +13,7 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 )
 
-const keyRevision = "m/rev"
-
-func auditKey(rev uint64, seq int) string { return fmt.Sprintf("a/%016x/%04x", rev, seq) }
+func auditKey(rev uint64, seq int) string { return prefixAudit + fmt.Sprintf("%016x/%04x", rev, seq) }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
@@ -321,12 +319,12 @@ func (tx *Tx) writeAudit() error {
 		}
 		suffix := fmt.Sprintf("%016x/%04x", tx.rev, i)
 		if ev.UserID != "" {
-			if err := tx.set("iau/"+ev.UserID+"/"+suffix, nil); err != nil {
+			if err := tx.set(prefixAuditByUser+ev.UserID+"/"+suffix, nil); err != nil {
 				return err
 			}
 		}
 		if ev.Org != "" {
-			if err := tx.set("iao/"+ev.Org+"/"+suffix, nil); err != nil {
+			if err := tx.set(prefixAuditByOrg+ev.Org+"/"+suffix, nil); err != nil {
 				return err
 			}
 		}

@@ -23,7 +23,7 @@ type userRecord struct {
 func (tx *Tx) putUser(u *User) error {
 	rec := *u
 	rec.PasswordStatus = "" // computed for answers, never stored
-	return tx.setJSON("u/"+u.ID, userRecord{User: rec, StoredCPRHash: u.CPRHash, StoredCPREncrypted: u.CPREncrypted,
+	return tx.setJSON(prefixUser+u.ID, userRecord{User: rec, StoredCPRHash: u.CPRHash, StoredCPREncrypted: u.CPREncrypted,
 		StoredPassword: u.Password, StoredActivationHash: u.ActivationHash})
 }
 
@@ -39,7 +39,7 @@ func decodeUser(b []byte) (*User, error) {
 
 // GetUser reads a user by UUID (ENotFound when there is none).
 func (tx *Tx) GetUser(id string) (*User, error) {
-	b, err := tx.getRaw("u/"+id, "user")
+	b, err := tx.getRaw(prefixUser+id, "user")
 	if err != nil {
 		return nil, err
 	}
@@ -55,15 +55,19 @@ func (tx *Tx) userByIndex(key string) (*User, error) {
 }
 
 // UserByEmail finds the user with this e-mail (case-insensitive).
-func (tx *Tx) UserByEmail(email string) (*User, error) { return tx.userByIndex("ie/" + lower(email)) }
+func (tx *Tx) UserByEmail(email string) (*User, error) {
+	return tx.userByIndex(prefixUserByEmail + lower(email))
+}
 
 // UserByUsername finds the user with this username (case-insensitive).
 func (tx *Tx) UserByUsername(username string) (*User, error) {
-	return tx.userByIndex("in/" + lower(username))
+	return tx.userByIndex(prefixUserByUsername + lower(username))
 }
 
 // UserByLegacyID finds the user with this CVR-RID id.
-func (tx *Tx) UserByLegacyID(legacy string) (*User, error) { return tx.userByIndex("il/" + legacy) }
+func (tx *Tx) UserByLegacyID(legacy string) (*User, error) {
+	return tx.userByIndex(prefixUserByLegacyID + legacy)
+}
 
 // UserByCPRHash finds the user of org with the CPR hash. A CPR number is
 // unique per organisation only (one person may be a user of several), so
@@ -73,7 +77,7 @@ func (tx *Tx) UserByCPRHash(org, hash string) (*User, error) {
 }
 
 // cprIndexKey is the key of the per-organisation CPR index.
-func cprIndexKey(org, hash string) string { return "ic/" + org + "/" + hash }
+func cprIndexKey(org, hash string) string { return prefixUserByCPR + org + "/" + hash }
 
 // cprDuplicateMessage is the message of the A12 refusal of a CPR number
 // already held by a user of the same organisation (IsCPRDuplicate).
@@ -92,13 +96,13 @@ type uniqueIndex struct {
 }
 
 var uniqueIndexes = []uniqueIndex{
-	{"ie/", "email", func(u *User) string { return lower(u.Email) }},
-	{"in/", "username", func(u *User) string { return lower(u.Username) }},
-	{"il/", "legacy id", func(u *User) string { return u.LegacyID }},
+	{prefixUserByEmail, "email", func(u *User) string { return lower(u.Email) }},
+	{prefixUserByUsername, "username", func(u *User) string { return lower(u.Username) }},
+	{prefixUserByLegacyID, "legacy id", func(u *User) string { return u.LegacyID }},
 	// CPR numbers are unique per organisation (ic/<cvr>/<hash>): a person
 	// may be a user of several, and a refusal must not tell one
 	// organisation that another knows the person.
-	{"ic/", "CPR number", func(u *User) string {
+	{prefixUserByCPR, "CPR number", func(u *User) string {
 		if u.CPRHash == "" {
 			return ""
 		}
@@ -106,36 +110,16 @@ var uniqueIndexes = []uniqueIndex{
 	}},
 }
 
-// userIndexes writes (or removes, when u is nil) the indexes of a user,
-// moving only those that changed between old and u.
+// moveUserIndexes writes (or removes, when u is nil) the indexes of a
+// user, moving only those that changed between old and u.
 func (tx *Tx) moveUserIndexes(old, u *User) error {
 	// Check every unique value first: a conflict found after some index
 	// was already moved would leave the transaction half-written, and a
 	// caller that reports the row and goes on (a non-atomic import) would
 	// then commit a dangling index.
 	if u != nil {
-		for _, ix := range uniqueIndexes {
-			nv := ix.value(u)
-			if nv == "" || (old != nil && ix.value(old) == nv) {
-				continue
-			}
-			cpr := ix.prefix == "ic/" && tx.cprGuard != nil
-			if cpr {
-				if err := tx.cprGuard.Allow(); err != nil {
-					return err
-				}
-			}
-			if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
-				if ix.prefix == "ic/" {
-					if cpr {
-						tx.cprGuard.Duplicate()
-					}
-					return RuleError(EConflict, "A12", "duplicate", cprDuplicateMessage)
-				}
-				return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
-			} else if err != nil && !IsNotFound(err) {
-				return err
-			}
+		if err := tx.checkUniqueIndexes(old, u); err != nil {
+			return err
 		}
 	}
 	for _, ix := range uniqueIndexes {
@@ -160,6 +144,41 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 			}
 		}
 	}
+	return tx.moveUserOrgIndexes(old, u)
+}
+
+// checkUniqueIndexes refuses (A12) a unique value of u that another user
+// holds; values unchanged from old are not looked up again.
+func (tx *Tx) checkUniqueIndexes(old, u *User) error {
+	for _, ix := range uniqueIndexes {
+		nv := ix.value(u)
+		if nv == "" || (old != nil && ix.value(old) == nv) {
+			continue
+		}
+		cpr := ix.prefix == prefixUserByCPR && tx.cprGuard != nil
+		if cpr {
+			if err := tx.cprGuard.Allow(); err != nil {
+				return err
+			}
+		}
+		if holder, err := tx.getRaw(ix.prefix+nv, "index"); err == nil && string(holder) != u.ID {
+			if ix.prefix == prefixUserByCPR {
+				if cpr {
+					tx.cprGuard.Duplicate()
+				}
+				return RuleError(EConflict, "A12", "duplicate", cprDuplicateMessage)
+			}
+			return RuleError(EConflict, "A12", "duplicate", "%s already in use", ix.field)
+		} else if err != nil && !IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveUserOrgIndexes moves a user's entries in its organisation's user
+// index and P-unit index when its organisation, P-number or id changed.
+func (tx *Tx) moveUserOrgIndexes(old, u *User) error {
 	oldOrgP, newOrgP := "", ""
 	if old != nil {
 		oldOrgP = old.Org + "/" + old.PNumber + "/" + old.ID
@@ -167,25 +186,26 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 	if u != nil {
 		newOrgP = u.Org + "/" + u.PNumber + "/" + u.ID
 	}
-	if oldOrgP != newOrgP {
-		if old != nil {
-			if err := tx.del("iou/" + old.Org + "/" + old.ID); err != nil {
+	if oldOrgP == newOrgP {
+		return nil
+	}
+	if old != nil {
+		if err := tx.del(prefixUserByOrg + old.Org + "/" + old.ID); err != nil {
+			return err
+		}
+		if old.PNumber != "" {
+			if err := tx.del(pUserKey(old.Org, old.PNumber, old.ID)); err != nil {
 				return err
-			}
-			if old.PNumber != "" {
-				if err := tx.del(pUserKey(old.Org, old.PNumber, old.ID)); err != nil {
-					return err
-				}
 			}
 		}
-		if u != nil {
-			if err := tx.set("iou/"+u.Org+"/"+u.ID, nil); err != nil {
+	}
+	if u != nil {
+		if err := tx.set(prefixUserByOrg+u.Org+"/"+u.ID, nil); err != nil {
+			return err
+		}
+		if u.PNumber != "" {
+			if err := tx.set(pUserKey(u.Org, u.PNumber, u.ID), nil); err != nil {
 				return err
-			}
-			if u.PNumber != "" {
-				if err := tx.set(pUserKey(u.Org, u.PNumber, u.ID), nil); err != nil {
-					return err
-				}
 			}
 		}
 	}
@@ -195,7 +215,7 @@ func (tx *Tx) moveUserIndexes(old, u *User) error {
 // pUserKey indexes the users of an org by home P-number: the implicit
 // members of that P-unit's system group. The org is part of the key so a
 // user whose P-number names another org's P-unit joins no system group.
-func pUserKey(org, p, userID string) string { return "iup/" + org + "/" + p + "/" + userID }
+func pUserKey(org, p, userID string) string { return prefixUserByPUnit + org + "/" + p + "/" + userID }
 
 // checkUserRefs validates the parts of a user that become index keys.
 func checkUserRefs(u *User) error {
@@ -213,12 +233,12 @@ func (tx *Tx) CreateUser(u *User) error {
 	if err := ValidUUID(u.ID); err != nil {
 		return err
 	}
-	if ok, err := tx.exists("u/" + u.ID); err != nil {
+	if ok, err := tx.exists(prefixUser + u.ID); err != nil {
 		return err
 	} else if ok {
 		return RuleError(EConflict, "A12", "duplicate", "user id already in use")
 	}
-	if ok, err := tx.exists("o/" + u.Org); err != nil {
+	if ok, err := tx.exists(prefixOrg + u.Org); err != nil {
 		return err
 	} else if !ok {
 		return Errorf(ENotFound, "organisation not found")
@@ -254,7 +274,7 @@ func (tx *Tx) UpdateUser(u *User) error {
 		return err
 	}
 	if u.Org != old.Org {
-		if ok, err := tx.exists("o/" + u.Org); err != nil {
+		if ok, err := tx.exists(prefixOrg + u.Org); err != nil {
 			return err
 		} else if !ok {
 			return Errorf(ENotFound, "organisation not found")
@@ -339,10 +359,10 @@ func (tx *Tx) TouchLogin(id string, t time.Time) error {
 
 // unlinkMember removes both index entries of one custom-group membership.
 func (tx *Tx) unlinkMember(groupID, userID string) error {
-	if err := tx.del("igm/" + groupID + "/" + userID); err != nil {
+	if err := tx.del(prefixMemberByGroup + groupID + "/" + userID); err != nil {
 		return err
 	}
-	return tx.del("ium/" + userID + "/" + groupID)
+	return tx.del(prefixGroupByMember + userID + "/" + groupID)
 }
 
 // DeleteUser removes a user, its indexes, direct grants and memberships.
@@ -352,12 +372,12 @@ func (tx *Tx) DeleteUser(id string) error {
 	if err != nil {
 		return err
 	}
-	for _, gid := range tx.keys("iug/" + id + "/") {
+	for _, gid := range tx.keys(prefixGrantByUser + id + "/") {
 		if err := tx.DeleteGrant(gid); err != nil {
 			return err
 		}
 	}
-	for _, gid := range tx.keys("ium/" + id + "/") {
+	for _, gid := range tx.keys(prefixGroupByMember + id + "/") {
 		if err := tx.unlinkMember(gid, id); err != nil {
 			return err
 		}
@@ -366,7 +386,7 @@ func (tx *Tx) DeleteUser(id string) error {
 	if err := tx.moveUserIndexes(u, nil); err != nil {
 		return err
 	}
-	if err := tx.del("u/" + id); err != nil {
+	if err := tx.del(prefixUser + id); err != nil {
 		return err
 	}
 	tx.audit("user.delete", u.Org, u.ID, u.ID)
@@ -376,7 +396,7 @@ func (tx *Tx) DeleteUser(id string) error {
 
 // ListUsers lists an org's users ordered by id, starting after `after`.
 func (tx *Tx) ListUsers(cvr, after string, limit int) (users []*User, next string, err error) {
-	prefix := "iou/" + cvr + "/"
+	prefix := prefixUserByOrg + cvr + "/"
 	opts := badger.DefaultIteratorOptions
 	opts.PrefetchValues = false
 	opts.Prefix = []byte(prefix)
@@ -403,7 +423,7 @@ func (tx *Tx) ListUsers(cvr, after string, limit int) (users []*User, next strin
 // EachUser calls fn for every user of every org (lifecycle jobs).
 func (tx *Tx) EachUser(fn func(*User) error) error {
 	opts := badger.DefaultIteratorOptions
-	opts.Prefix = []byte("u/")
+	opts.Prefix = []byte(prefixUser)
 	it := tx.txn.NewIterator(opts)
 	defer it.Close()
 	for it.Rewind(); it.ValidForPrefix(opts.Prefix); it.Next() {

@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"os"
 	"strings"
 )
 
@@ -32,131 +28,127 @@ type storedDecision struct {
 	} `json:"reasons"`
 }
 
+// decisionsFlags is the parsed command line of `adgang decisions`.
+type decisionsFlags struct {
+	id     string             // the one decision to show, or "" to list
+	query  map[string]*string // the list's filters by query parameter
+	all    bool               // follow next_page_token to the last page
+	asJSON bool               // print the server's JSON answers
+	admin  *adminFlags
+}
+
 // runDecisions implements `adgang decisions`: it asks the admin API of a
 // running server (GET /v1/decisions, GET /v1/decisions/{id}) and prints
 // one line per decision, or the server's JSON with --json.
 func runDecisions(ctx context.Context, args []string, stdout, _ io.Writer) error {
-	fs := flag.NewFlagSet("decisions", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	userID := fs.String("user-id", "", "only decisions about this user")
-	cvr := fs.String("cvr", "", "only decisions of this organisation")
-	from := fs.String("from", "", "only decisions at or after this time (RFC 3339 or YYYY-MM-DD)")
-	to := fs.String("to", "", "only decisions at or before this time (a date includes the whole day)")
-	allow := fs.String("allow", "", "only allowed (true) or denied (false) decisions")
-	limit := fs.String("limit", "", "page size (1-1000, default 100)")
-	all := fs.Bool("all", false, "follow next_page_token to the last page")
-	asJSON := fs.Bool("json", false, "print the server's JSON answers")
-	adminAddr := fs.String("admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API address, host:port or http(s)://host:port (env ADGANG_ADMIN_ADDR)")
-	token := fs.String("token", "", "admin API token (default: env ADGANG_TOKEN)")
-	bad := func(format string, a ...any) error {
-		return usageError(fmt.Sprintf("adgang decisions: "+format+"\n%s", append(a, decisionsUsage)...))
-	}
-	var ids []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, decisionsUsage+"\nFlags:\n")
-				fs.SetOutput(stdout)
-				fs.PrintDefaults()
-				return nil
-			}
-			return bad("%v", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		ids, args = append(ids, fs.Arg(0)), fs.Args()[1:]
-	}
-	if len(ids) > 1 {
-		return bad("at most one decision ID")
-	}
-	if *token == "" {
-		*token = os.Getenv("ADGANG_TOKEN")
-	}
-	if *token = strings.TrimSpace(*token); *token == "" {
-		return bad("a token is required: --token or env ADGANG_TOKEN")
-	}
-	base, err := adminBaseURL(*adminAddr)
+	f, err := parseDecisionsFlags(args, stdout)
 	if err != nil {
-		return bad("--admin-addr: %v", err)
+		return helpDone(err)
 	}
-	get := func(target string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+*token)
-		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		res, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("decisions: %w", err)
-		}
-		defer res.Body.Close()
-		raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-		if err != nil {
-			return nil, fmt.Errorf("decisions: %w", err)
-		}
-		if res.StatusCode != http.StatusOK {
-			var e struct {
-				Error struct{ Code, Message string }
-			}
-			if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
-				return nil, fmt.Errorf("decisions: %s: %s (%s)", res.Status, e.Error.Message, e.Error.Code)
-			}
-			return nil, fmt.Errorf("decisions: %s", res.Status)
-		}
-		return raw, nil
+	token := f.admin.adminToken()
+	if token == "" {
+		return badDecisions("a token is required: --token or env ADGANG_TOKEN")
 	}
-	if len(ids) == 1 {
-		raw, err := get(base + "/v1/decisions/" + url.PathEscape(ids[0]))
+	c, err := newAPIClient("decisions", f.admin.addr, token)
+	if err != nil {
+		return badDecisions("--admin-addr: %v", err)
+	}
+	if f.id != "" {
+		raw, err := c.get(ctx, "/v1/decisions/"+url.PathEscape(f.id), 64<<20)
 		if err != nil {
 			return err
 		}
 		_, err = stdout.Write(raw)
 		return err
 	}
+	return listDecisions(ctx, c, f, stdout)
+}
+
+// badDecisions is a usage error of `adgang decisions`.
+func badDecisions(format string, a ...any) error {
+	return usageError(fmt.Sprintf("adgang decisions: "+format+"\n%s", append(a, decisionsUsage)...))
+}
+
+// parseDecisionsFlags parses the command line; the ID may come before,
+// after or between the flags. A bad argument is a usageError; -h prints
+// the usage to stdout and returns flag.ErrHelp.
+func parseDecisionsFlags(args []string, stdout io.Writer) (*decisionsFlags, error) {
+	fs := flag.NewFlagSet("decisions", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := &decisionsFlags{query: map[string]*string{}}
+	for _, q := range []struct{ param, flag, usage string }{
+		{"user_id", "user-id", "only decisions about this user"},
+		{"cvr", "cvr", "only decisions of this organisation"},
+		{"from", "from", "only decisions at or after this time (RFC 3339 or YYYY-MM-DD)"},
+		{"to", "to", "only decisions at or before this time (a date includes the whole day)"},
+		{"allow", "allow", "only allowed (true) or denied (false) decisions"},
+		{"limit", "limit", "page size (1-1000, default 100)"},
+	} {
+		f.query[q.param] = fs.String(q.flag, "", q.usage)
+	}
+	fs.BoolVar(&f.all, "all", false, "follow next_page_token to the last page")
+	fs.BoolVar(&f.asJSON, "json", false, "print the server's JSON answers")
+	f.admin = addAdminFlags(fs)
+	ids, err := parseArgs(fs, args, stdout, helpWithFlags(fs, decisionsUsage), func(err error) error { return badDecisions("%v", err) })
+	switch {
+	case err != nil:
+		return nil, err
+	case len(ids) > 1:
+		return nil, badDecisions("at most one decision ID")
+	case len(ids) == 1:
+		f.id = ids[0]
+	}
+	return f, nil
+}
+
+// listDecisions prints the pages of GET /v1/decisions: the first, or
+// with --all every one.
+func listDecisions(ctx context.Context, c *apiClient, f *decisionsFlags, stdout io.Writer) error {
 	q := url.Values{}
-	for k, v := range map[string]string{"user_id": *userID, "cvr": *cvr, "from": *from, "to": *to, "allow": *allow, "limit": *limit} {
-		if v != "" {
-			q.Set(k, v)
+	for k, v := range f.query {
+		if *v != "" {
+			q.Set(k, *v)
 		}
 	}
 	for {
-		raw, err := get(base + "/v1/decisions?" + q.Encode())
-		if err != nil {
-			return err
-		}
 		var page struct {
 			Decisions []storedDecision `json:"decisions"`
 			Next      string           `json:"next_page_token"`
 		}
-		if err := json.Unmarshal(raw, &page); err != nil {
-			return fmt.Errorf("decisions: read the answer: %w", err)
+		raw, err := c.getJSON(ctx, "/v1/decisions?"+q.Encode(), 64<<20, &page)
+		if err != nil {
+			return err
 		}
-		if *asJSON {
+		if f.asJSON {
 			if _, err := stdout.Write(raw); err != nil {
 				return err
 			}
 		} else {
 			for _, d := range page.Decisions {
-				result := "deny"
-				if d.Allow {
-					result = "allow"
-				}
-				var reasons []string
-				for _, r := range d.Reasons {
-					if !r.Info {
-						reasons = append(reasons, r.Rule+":"+r.Code)
-					}
-				}
-				fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Time, d.DecisionID, result, d.Path, orDash(d.CVR), orDash(d.UserID), orDash(strings.Join(reasons, ",")))
+				fmt.Fprintln(stdout, d.line())
 			}
 		}
-		if !*all || page.Next == "" {
+		if !f.all || page.Next == "" {
 			return nil
 		}
 		q.Set("page_token", page.Next)
 	}
+}
+
+// line is the decision as one tab-separated line: time, ID, result, path,
+// organisation, user and the reasons that are not informational.
+func (d *storedDecision) line() string {
+	result := "deny"
+	if d.Allow {
+		result = "allow"
+	}
+	var reasons []string
+	for _, r := range d.Reasons {
+		if !r.Info {
+			reasons = append(reasons, r.Rule+":"+r.Code)
+		}
+	}
+	return strings.Join([]string{d.Time, d.DecisionID, result, d.Path, orDash(d.CVR), orDash(d.UserID), orDash(strings.Join(reasons, ","))}, "\t")
 }
 
 func orDash(s string) string {

@@ -20,14 +20,14 @@ const importUsage = "usage: adgang import FILE --org CVR --mode create|update|de
 
 // importFlags is the parsed command line of `adgang import`.
 type importFlags struct {
-	file      string // a path, or "-" for standard input
-	org       string
-	mode      string
-	dryRun    bool
-	atomic    bool
-	json      bool
-	adminAddr string // as given: host:port or http(s)://…
-	token     string // never printed
+	file   string // a path, or "-" for standard input
+	org    string
+	mode   string
+	dryRun bool
+	atomic bool
+	json   bool
+	admin  *adminFlags
+	token  string // --token or env ADGANG_TOKEN; never printed
 }
 
 // runImport implements `adgang import`: it streams a CSV file to the
@@ -52,16 +52,13 @@ func importCSV(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 func importCSVTo(ctx context.Context, args []string, stdin io.Reader, stdout, progress io.Writer) error {
 	f, err := parseImportFlags(args, stdout)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return helpDone(err)
 	}
-	base, err := adminBaseURL(f.adminAddr)
+	c, err := newAPIClient("import", f.admin.addr, f.token)
 	if err != nil {
 		return usageError(fmt.Sprintf("adgang import: --admin-addr: %v\n%s", err, importUsage))
 	}
-	body, size, closeBody, err := openImportBody(f.file, stdin)
+	body, size, closeBody, err := openInput(f.file, stdin)
 	if err != nil {
 		return err
 	}
@@ -71,15 +68,27 @@ func importCSVTo(ctx context.Context, args []string, stdin io.Reader, stdout, pr
 		pr = newProgressReader(body, size, progress)
 		body = pr
 	}
+	resp, err := c.postImport(ctx, f, body, size)
+	if pr != nil {
+		pr.finish() // the report follows, on stdout
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return printImportAnswer(resp, f.json, stdout)
+}
 
+// postImport streams the CSV body (size bytes, -1 when unknown) to the
+// import route of the organisation f.org.
+func (c *apiClient) postImport(ctx context.Context, f *importFlags, body io.Reader, size int64) (*http.Response, error) {
 	q := url.Values{}
 	q.Set("mode", f.mode)
 	q.Set("dry_run", strconv.FormatBool(f.dryRun))
 	q.Set("atomic", strconv.FormatBool(f.atomic))
-	target := base + "/v1/orgs/" + url.PathEscape(f.org) + "/imports?" + q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
+	req, err := c.request(ctx, http.MethodPost, "/v1/orgs/"+url.PathEscape(f.org)+"/imports?"+q.Encode(), "text/csv; charset=utf-8", body)
 	if err != nil {
-		return fmt.Errorf("import: %w", err)
+		return nil, err
 	}
 	if size >= 0 {
 		req.ContentLength = size
@@ -87,39 +96,34 @@ func importCSVTo(ctx context.Context, args []string, stdin io.Reader, stdout, pr
 			req.Body = http.NoBody
 		}
 	}
-	req.Header.Set("Authorization", "Bearer "+f.token)
-	req.Header.Set("Content-Type", "text/csv; charset=utf-8")
 	req.Header.Set("Accept", "application/json")
-	client := &http.Client{
-		// A redirect would resend the token and a body that cannot be
-		// read twice: report it instead of following it.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
-	if pr != nil {
-		pr.finish() // the report follows, on stdout
-	}
+	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("import: %w", err)
+		return nil, fmt.Errorf("import: %w", err)
 	}
-	defer resp.Body.Close()
+	return resp, nil
+}
 
+// printImportAnswer prints the import route's answer: the summary and a
+// line per refused row, or with printJSON the server's JSON report. Its
+// error says why the import did not succeed in full.
+func printImportAnswer(resp *http.Response, printJSON bool, stdout io.Writer) error {
 	isJSON := strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
 	if resp.StatusCode != http.StatusOK {
-		return importRefused(resp, isJSON, f.json, stdout)
+		return importRefused(resp, isJSON, printJSON, stdout)
 	}
 	if !isJSON {
 		return fmt.Errorf("import: the server answered %s with %q, not a JSON report", resp.Status, resp.Header.Get("Content-Type"))
 	}
 	var out io.Reader = resp.Body
-	if f.json {
+	if printJSON {
 		out = io.TeeReader(resp.Body, stdout)
 	}
-	rep, err := readImportReport(out, !f.json, stdout)
+	rep, err := readImportReport(out, !printJSON, stdout)
 	if err != nil {
 		return fmt.Errorf("import: read the report: %w", err)
 	}
-	if f.json {
+	if printJSON {
 		if _, err := io.Copy(stdout, resp.Body); err != nil { // the report's final newline
 			return fmt.Errorf("import: read the report: %w", err)
 		}
@@ -141,35 +145,15 @@ func parseImportFlags(args []string, stdout io.Writer) (*importFlags, error) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check every row and report, store nothing")
 	fs.BoolVar(&f.atomic, "atomic", false, "all or nothing: apply the rows only if every row passes")
 	fs.BoolVar(&f.json, "json", false, "print the server's JSON report instead of the summary")
-	fs.StringVar(&f.adminAddr, "admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API address, host:port or http(s)://host:port (env ADGANG_ADMIN_ADDR)")
-	// No env default here: PrintDefaults would show the token.
-	fs.StringVar(&f.token, "token", "", "admin API token (default: env ADGANG_TOKEN)")
+	f.admin = addAdminFlags(fs)
 	bad := func(format string, a ...any) error {
 		return usageError(fmt.Sprintf("adgang import: "+format+"\n%s", append(a, importUsage)...))
 	}
 
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, importUsage+"\nFlags:\n")
-				fs.SetOutput(stdout)
-				fs.PrintDefaults()
-				return nil, err
-			}
-			return nil, bad("%v", err)
-		}
-		rest := fs.Args()
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			files = append(files, rest...) // after --, everything is FILE
-			break
-		}
-		if len(rest) == 0 {
-			break
-		}
-		files, args = append(files, rest[0]), rest[1:]
-	}
+	files, err := parseArgs(fs, args, stdout, helpWithFlags(fs, importUsage), func(err error) error { return bad("%v", err) })
 	switch {
+	case err != nil:
+		return nil, err
 	case len(files) == 0:
 		return nil, bad("FILE is required")
 	case len(files) > 1:
@@ -180,68 +164,10 @@ func parseImportFlags(args []string, stdout io.Writer) (*importFlags, error) {
 		return nil, bad("--mode must be create, update or delete")
 	}
 	f.file = files[0]
-	if f.token == "" {
-		f.token = os.Getenv("ADGANG_TOKEN")
-	}
-	if f.token = strings.TrimSpace(f.token); f.token == "" {
+	if f.token = f.admin.adminToken(); f.token == "" {
 		return nil, bad("a token is required: --token or env ADGANG_TOKEN")
 	}
 	return f, nil
-}
-
-// adminBaseURL turns --admin-addr (host:port or an http(s) URL, possibly
-// with a path prefix) into a base URL without a trailing slash.
-func adminBaseURL(addr string) (string, error) {
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
-	u, err := url.Parse(addr)
-	if err != nil {
-		return "", err
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
-	}
-	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("want host:port or http(s)://host:port")
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}
-
-// openImportBody opens FILE ("-": stdin) for streaming. size is the
-// number of bytes left to read when known (a regular file), else -1.
-func openImportBody(name string, stdin io.Reader) (body io.Reader, size int64, closeFn func(), err error) {
-	if name == "-" {
-		size = -1
-		if fh, ok := stdin.(*os.File); ok {
-			size = remaining(fh)
-		}
-		// The HTTP client closes a body it can close: not our stdin.
-		return io.NopCloser(stdin), size, func() {}, nil
-	}
-	fh, err := os.Open(name)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
-		fh.Close()
-		return nil, 0, nil, fmt.Errorf("%s is a directory", name)
-	}
-	return fh, remaining(fh), func() { _ = fh.Close() }, nil
-}
-
-// remaining is the number of bytes from fh's offset to its end when fh is
-// a regular file, else -1 (a pipe or terminal: sent chunked).
-func remaining(fh *os.File) int64 {
-	fi, err := fh.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return -1
-	}
-	off, err := fh.Seek(0, io.SeekCurrent)
-	if err != nil || off > fi.Size() {
-		return -1
-	}
-	return fi.Size() - off
 }
 
 // importRefused is the error for a non-200 answer: the server's
@@ -251,28 +177,10 @@ func importRefused(resp *http.Response, isJSON, printJSON bool, stdout io.Writer
 	if isJSON && printJSON {
 		_, _ = stdout.Write(raw)
 	}
-	var eb struct {
-		Error *errorDetail `json:"error"`
-	}
-	if isJSON && json.Unmarshal(raw, &eb) == nil && eb.Error != nil {
-		return fmt.Errorf("import refused (%s): %s", resp.Status, eb.Error)
+	if d := newAPIError("import", resp.Status, raw).Detail; isJSON && d != nil {
+		return fmt.Errorf("import refused (%s): %s", resp.Status, d)
 	}
 	return fmt.Errorf("import refused: the server answered %s", resp.Status)
-}
-
-// errorDetail is the {code, message, rule} of the admin API's errors and
-// of a refused row (pdpapi.ErrorDetail on the wire).
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Rule    string `json:"rule"`
-}
-
-func (d *errorDetail) String() string {
-	if d.Rule != "" {
-		return fmt.Sprintf("%s (%s): %s", d.Code, d.Rule, d.Message)
-	}
-	return fmt.Sprintf("%s: %s", d.Code, d.Message)
 }
 
 // importReport is the head of the import route's answer (admin/imports.go,

@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -40,109 +35,123 @@ type privilegesCheck struct {
 	Refused  []pdp.PrivilegeRefusal `json:"refused"`
 }
 
+// privilegesFlags is the parsed command line of `adgang privileges parse`.
+type privilegesFlags struct {
+	file   string // the privilege list: a path, or "-" for standard input
+	asJSON bool
+	org    string // check in this organisation on a running server; "": offline
+	user   string // with org: check the grants for this user
+	admin  *adminFlags
+}
+
 // runPrivileges implements `adgang privileges parse`.
 func runPrivileges(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "parse" {
-		return usageError(privilegesUsage)
+	f, err := parsePrivilegesFlags(args, stdout, stderr)
+	if err != nil {
+		return helpDone(err)
 	}
-	fs := flag.NewFlagSet("privileges parse", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print JSON {grants, refused}")
-	org := fs.String("org", "", "check the list in this organisation on a running server")
-	user := fs.String("user", "", "with --org: check the grants for this user of the organisation")
-	adminAddr := fs.String("admin-addr", envOr("ADGANG_ADMIN_ADDR", "127.0.0.1:8182"), "admin API address, host:port or http(s)://host:port (env ADGANG_ADMIN_ADDR)")
-	token := fs.String("token", "", "admin API token (default: env ADGANG_TOKEN)")
-	// FILE may come before or after the flags.
-	var file string
-	rest := args[1:]
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, privilegesUsage)
-				return nil
-			}
-			return usageError(privilegesUsage)
-		}
-		rest = fs.Args()
-		if len(rest) > 0 {
-			if file != "" {
-				return usageError(privilegesUsage)
-			}
-			file, rest = rest[0], rest[1:]
-		}
-	}
-	if file == "" {
-		return usageError(privilegesUsage)
-	}
-	var in io.Reader = stdin
-	if file != "-" {
-		f, err := os.Open(file)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
-	}
-	data, err := io.ReadAll(io.LimitReader(in, pdp.MaxPrivilegeList+1))
+	data, err := readPrivilegeList(f.file, stdin)
 	if err != nil {
 		return err
 	}
-	var res privilegesCheck
-	if *org == "" {
-		list, err := pdp.PrivilegeListFromBody(data)
-		if err != nil {
-			return err
-		}
-		var rights []*store.Right
-		for _, r := range store.DefaultRights() {
-			rights = append(rights, &r)
-		}
-		res.Grants, res.Refused = pdp.GrantsOfPrivileges(list, rights)
+	var res *privilegesCheck
+	if f.org == "" {
+		res, err = privilegesOffline(data)
 	} else {
-		if *token == "" {
-			*token = os.Getenv("ADGANG_TOKEN")
-		}
-		if *token == "" {
-			return usageError("adgang privileges parse --org: give --token or ADGANG_TOKEN\n")
-		}
-		base, err := adminBaseURL(*adminAddr)
-		if err != nil {
-			return usageError(fmt.Sprintf("adgang privileges parse: --admin-addr: %v\n", err))
-		}
-		target := base + "/v1/orgs/" + url.PathEscape(*org) + "/privileges:check"
-		if *user != "" {
-			target += "?user_id=" + url.QueryEscape(*user)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(data))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+*token)
-		req.Header.Set("Content-Type", "application/xml")
-		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("privileges: %w", err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		if resp.StatusCode != http.StatusOK {
-			var eb pdpapi.ErrorBody
-			if json.Unmarshal(body, &eb) == nil && eb.Error.Code != "" {
-				return fmt.Errorf("privileges: %s: %s (%s)", resp.Status, eb.Error.Message, eb.Error.Code)
-			}
-			return fmt.Errorf("privileges: the server answered %s", resp.Status)
-		}
-		if err := json.Unmarshal(body, &res); err != nil {
-			return fmt.Errorf("privileges: read the answer: %w", err)
-		}
+		res, err = f.checkOnServer(ctx, data)
 	}
-	if *asJSON {
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
+	return res.print(stdout)
+}
+
+// parsePrivilegesFlags parses the command line after "parse"; FILE may
+// come before or after the flags. A bad argument is a usageError; -h
+// prints the usage to stdout and returns flag.ErrHelp.
+func parsePrivilegesFlags(args []string, stdout, stderr io.Writer) (*privilegesFlags, error) {
+	if len(args) == 0 || args[0] != "parse" {
+		return nil, usageError(privilegesUsage)
+	}
+	f := &privilegesFlags{}
+	fs := flag.NewFlagSet("privileges parse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON {grants, refused}")
+	fs.StringVar(&f.org, "org", "", "check the list in this organisation on a running server")
+	fs.StringVar(&f.user, "user", "", "with --org: check the grants for this user of the organisation")
+	f.admin = addAdminFlags(fs)
+	files, err := parseArgs(fs, args[1:], stdout, func(w io.Writer) { fmt.Fprint(w, privilegesUsage) },
+		func(error) error { return usageError(privilegesUsage) })
+	switch {
+	case err != nil:
+		return nil, err
+	case len(files) != 1:
+		return nil, usageError(privilegesUsage)
+	}
+	f.file = files[0]
+	return f, nil
+}
+
+// readPrivilegeList reads the file ("-": stdin), one byte more than a
+// privilege list may have, so an overlong one is refused as such.
+func readPrivilegeList(file string, stdin io.Reader) ([]byte, error) {
+	in, _, closeIn, err := openInput(file, stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer closeIn()
+	return io.ReadAll(io.LimitReader(in, pdp.MaxPrivilegeList+1))
+}
+
+// privilegesOffline reads the list against the default rights catalogue.
+func privilegesOffline(data []byte) (*privilegesCheck, error) {
+	list, err := pdp.PrivilegeListFromBody(data)
+	if err != nil {
+		return nil, err
+	}
+	var rights []*store.Right
+	for _, r := range store.DefaultRights() {
+		rights = append(rights, &r)
+	}
+	res := &privilegesCheck{}
+	res.Grants, res.Refused = pdp.GrantsOfPrivileges(list, rights)
+	return res, nil
+}
+
+// checkOnServer asks a running server's privileges:check route of the
+// organisation f.org.
+func (f *privilegesFlags) checkOnServer(ctx context.Context, data []byte) (*privilegesCheck, error) {
+	token := f.admin.adminToken()
+	if token == "" {
+		return nil, usageError("adgang privileges parse --org: give --token or ADGANG_TOKEN\n")
+	}
+	c, err := newAPIClient("privileges", f.admin.addr, token)
+	if err != nil {
+		return nil, usageError(fmt.Sprintf("adgang privileges parse: --admin-addr: %v\n", err))
+	}
+	path := "/v1/orgs/" + url.PathEscape(f.org) + "/privileges:check"
+	if f.user != "" {
+		path += "?user_id=" + url.QueryEscape(f.user)
+	}
+	body, err := c.post(ctx, path, "application/xml", data, 16<<20)
+	if err != nil {
+		return nil, err
+	}
+	res := &privilegesCheck{}
+	if err := json.Unmarshal(body, res); err != nil {
+		return nil, fmt.Errorf("privileges: read the answer: %w", err)
+	}
+	return res, nil
+}
+
+// print writes the grants and refusals as a table and a count line.
+func (res *privilegesCheck) print(stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tRIGHT\tSCOPE\tVALUE\tDETAIL")
 	for _, g := range res.Grants {
