@@ -204,6 +204,11 @@ func (s *Store) prepare() error {
 		return nil
 	}
 	if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
+		// In a fleet another node may have seeded them meanwhile (the
+		// write runs on the newest state).
+		if rights, err := tx.ListRights(); err != nil || len(rights) > 0 {
+			return err
+		}
 		for _, r := range DefaultRights() {
 			if err := tx.PutRight(&r); err != nil {
 				return err

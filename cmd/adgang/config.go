@@ -68,6 +68,10 @@ type Config struct {
 	// Operations (issue 18).
 	ShutdownGrace time.Duration // --shutdown-grace, ADGANG_SHUTDOWN_GRACE: how long in-flight requests may finish at shutdown (default 10s)
 	ConfigFile    string        // --config, ADGANG_CONFIG: YAML file of flag settings; flags and environment override it
+	// The fleet (issue 14).
+	StoreURL        string        // --store, ADGANG_STORE: "" or badger (the embedded store), or postgres://… (the fleet's system of record)
+	MinRevisionWait time.Duration // --min-revision-wait, ADGANG_MIN_REVISION_WAIT: how long a min_revision waits (default 1s)
+	MaxStaleness    time.Duration // --max-staleness, ADGANG_MAX_STALENESS: refuse decisions from a replica older than this (default 0: off)
 }
 
 // envOr is the environment variable name, or def when it is unset or empty.
@@ -104,6 +108,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 	var text serveFlagText
 	for _, define := range []func(*flag.FlagSet, *Config, *serveFlagText) error{
 		defineListenerFlags, defineCacheFlags, defineSMTPFlags, defineSecurityFlags, defineDecisionLogFlags, defineOpsFlags,
+		defineFleetFlags,
 	} {
 		if err := define(fs, cfg, &text); err != nil {
 			return nil, err
@@ -120,6 +125,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.checkFlags(text, fs.Args()); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkFleet(); err != nil {
 		return nil, err
 	}
 	if err := cfg.readSecrets(); err != nil {

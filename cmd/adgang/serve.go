@@ -27,6 +27,7 @@ import (
 	"github.com/adgang/adgang/pdp"
 	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
+	"github.com/adgang/adgang/store/pg"
 )
 
 // Main is the program object: it owns the store, the engine and the
@@ -51,6 +52,10 @@ type Main struct {
 	lifecycleDone chan struct{}
 	stopOutbox    context.CancelFunc
 	outboxDone    chan struct{}
+
+	fleetLog  *pg.Log            // the fleet's system of record (nil: the embedded store alone)
+	stopLease context.CancelFunc // the job lease loop of a fleet node (fleet.go)
+	leaseDone chan struct{}
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -147,7 +152,12 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 		}
 		cfg.CPRKey = key
 	}
+	log, err := m.openLog(ctx)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(store.Config{
+		Log:           log,
 		Dir:           filepath.Join(cfg.DataDir, "badger"),
 		EncryptionKey: cfg.EncryptionKey,
 		CPRKey:        cfg.CPRKey,
@@ -241,6 +251,9 @@ func (m *Main) startEngine(ctx context.Context, st *store.Store, declog io.Write
 		DecisionLogMode:      cfg.DecisionLogMode,
 		DecisionLogRetention: cfg.DecisionLogRetention,
 		DefaultDecision:      cfg.DefaultDecision,
+		// The fleet (issue 14).
+		MinRevisionWait: cfg.MinRevisionWait,
+		MaxStaleness:    cfg.MaxStaleness,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("policies: %w", err)
@@ -275,6 +288,15 @@ func (m *Main) startDecisionListener(eng *pdp.Engine, st *store.Store, decisionT
 // startJobs starts the lifecycle runner and the outbox delivery when
 // configured; Close stops them.
 func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
+	if m.fleetLog != nil {
+		m.leaseJobs(func() { m.runJobs(st, eng, adm) })
+		return
+	}
+	m.runJobs(st, eng, adm)
+}
+
+// runJobs starts the lifecycle jobs and the outbox delivery.
+func (m *Main) runJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
 	cfg := &m.Config
 	if cfg.LifecycleInterval > 0 {
 		runner := &lifecycle.Runner{Store: st, Policy: eng, Interval: cfg.LifecycleInterval,
@@ -292,6 +314,20 @@ func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
 		m.stopOutbox, m.outboxDone = cancel, make(chan struct{})
 		go func() { defer close(m.outboxDone); d.Start(octx) }()
 		m.Logger.Info().Str("smtp_addr", cfg.SMTPAddr).Msg("outbox delivery on")
+	}
+}
+
+// stopJobs stops the lifecycle jobs and the outbox delivery, if running.
+func (m *Main) stopJobs() {
+	if m.stopLifecycle != nil {
+		m.stopLifecycle()
+		<-m.lifecycleDone // a lifecycle action finishes its transaction first
+		m.stopLifecycle = nil
+	}
+	if m.stopOutbox != nil {
+		m.stopOutbox() // a send in progress is cut off; the mail stays pending
+		<-m.outboxDone
+		m.stopOutbox = nil
 	}
 }
 
@@ -391,16 +427,12 @@ func (m *Main) Close() error {
 		}
 	}
 	m.servers = nil
-	if m.stopLifecycle != nil {
-		m.stopLifecycle()
-		<-m.lifecycleDone // a lifecycle action finishes its transaction first
-		m.stopLifecycle = nil
+	if m.stopLease != nil {
+		m.stopLease() // stops the jobs and gives the lease up
+		<-m.leaseDone
+		m.stopLease = nil
 	}
-	if m.stopOutbox != nil {
-		m.stopOutbox() // a send in progress is cut off; the mail stays pending
-		<-m.outboxDone
-		m.stopOutbox = nil
-	}
+	m.stopJobs()
 	if m.admin != nil {
 		errs = append(errs, m.admin.Close())
 		m.admin = nil

@@ -35,7 +35,7 @@ import (
 var migrations embed.FS
 
 // SchemaVersion is the number of the newest migration in migrations/.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 const channel = "adgang_log"
 
@@ -307,6 +307,29 @@ func (l *Log) Close() error {
 	l.listenMu.Unlock()
 	l.pool.Close()
 	return nil
+}
+
+// Acquire takes or renews the lease name for holder until ttl from now,
+// by the database's clock; false when another holder's lease has not
+// expired.
+func (l *Log) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	rows, err := l.pool.Query(ctx, `INSERT INTO adgang_lease (name, holder, expires_at)
+		VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE adgang_lease.holder = excluded.holder OR adgang_lease.expires_at < now()
+		RETURNING holder`, name, holder, ttl.Milliseconds())
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	got := rows.Next()
+	return got, rows.Err()
+}
+
+// Release gives the lease up if holder has it.
+func (l *Log) Release(ctx context.Context, name, holder string) error {
+	_, err := l.pool.Exec(ctx, `DELETE FROM adgang_lease WHERE name = $1 AND holder = $2`, name, holder)
+	return err
 }
 
 func isUniqueViolation(err error) bool {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/adgang/adgang/pdp"
+	"github.com/adgang/adgang/store"
+	"github.com/adgang/adgang/store/pg"
+)
+
+// defineFleetFlags defines the system of record and the consistency flags.
+func defineFleetFlags(fs *flag.FlagSet, cfg *Config, _ *serveFlagText) error {
+	wait, err := envDuration("ADGANG_MIN_REVISION_WAIT", pdp.DefaultMinRevisionWait.String())
+	if err != nil {
+		return err
+	}
+	stale, err := envDuration("ADGANG_MAX_STALENESS", "0s")
+	if err != nil {
+		return err
+	}
+	fs.StringVar(&cfg.StoreURL, "store", envOr("ADGANG_STORE", ""), "the system of record: empty or badger (the embedded store in --data), or postgres://… (a fleet: PostgreSQL, with a local replica in --data that decisions read); put a password in the environment, not the flag, which ps shows (env ADGANG_STORE)")
+	fs.DurationVar(&cfg.MinRevisionWait, "min-revision-wait", wait, "how long a decision asked with a min_revision (Adgang-Min-Revision) waits for this node to apply it before answering 503 revision_not_reached (env ADGANG_MIN_REVISION_WAIT)")
+	fs.DurationVar(&cfg.MaxStaleness, "max-staleness", stale, "refuse decisions (503) while this node's replica has not been up to date with the system of record for longer; 0 keeps answering (env ADGANG_MAX_STALENESS)")
+	return nil
+}
+
+// checkFleet checks the fleet flags.
+func (cfg *Config) checkFleet() error {
+	switch {
+	case cfg.StoreURL == "" || cfg.StoreURL == "badger":
+	case strings.HasPrefix(cfg.StoreURL, "postgres://") || strings.HasPrefix(cfg.StoreURL, "postgresql://"):
+	default:
+		return errors.New("--store must be badger or a postgres:// URL")
+	}
+	if cfg.MinRevisionWait <= 0 {
+		return errors.New("--min-revision-wait must be positive")
+	}
+	if cfg.MaxStaleness < 0 {
+		return errors.New("--max-staleness must not be negative")
+	}
+	return nil
+}
+
+// fleet reports whether the store follows a system of record.
+func (cfg *Config) fleet() bool { return cfg.StoreURL != "" && cfg.StoreURL != "badger" }
+
+// openLog connects to the fleet's system of record (nil without one); the
+// store takes it over.
+func (m *Main) openLog(ctx context.Context) (store.Log, error) {
+	if !m.Config.fleet() {
+		return nil, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	l, err := pg.Open(cctx, m.Config.StoreURL)
+	if err != nil {
+		return nil, fmt.Errorf("--store: %w", err)
+	}
+	m.fleetLog = l
+	return l, nil
+}
+
+// The job lease: lifecycle jobs and outbox delivery run on one node of a
+// fleet at a time. The holder renews its lease every leaseRenew; a node
+// that dies stops renewing, and another takes the lease once it expired.
+const (
+	jobLease   = "jobs"
+	leaseTTL   = 15 * time.Second
+	leaseRenew = 5 * time.Second
+)
+
+// leaseJobs runs start while this node holds the job lease, and stops the
+// jobs when it loses it (or Close stops the loop, giving the lease up).
+func (m *Main) leaseJobs(start func()) {
+	holder := uuid.NewString()
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopLease, m.leaseDone = cancel, make(chan struct{})
+	log := m.Logger.With().Str("component", "lease").Str("holder", holder).Logger()
+	go func() {
+		defer close(m.leaseDone)
+		held := false
+		t := time.NewTicker(leaseRenew)
+		defer t.Stop()
+		for {
+			actx, acancel := context.WithTimeout(ctx, leaseRenew)
+			ok, err := m.fleetLog.Acquire(actx, jobLease, holder, leaseTTL)
+			acancel()
+			if err != nil && ctx.Err() == nil {
+				log.Warn().Err(err).Msg("renew the job lease")
+			}
+			switch {
+			case ok && !held:
+				log.Info().Msg("this node holds the job lease: lifecycle jobs and outbox delivery run here")
+				start()
+			case !ok && held:
+				log.Info().Msg("the job lease is lost: jobs stop here")
+				m.stopJobs()
+			}
+			held = ok
+			select {
+			case <-ctx.Done():
+				if held {
+					m.stopJobs()
+					rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+					_ = m.fleetLog.Release(rctx, jobLease, holder)
+					rcancel()
+				}
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
