@@ -16,7 +16,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # make run DEMO=1 loads the demo data set into an empty store.
 DEMO      ?=
 
-.PHONY: all build run test vet gotest console-test chromium fuzz policy-test lint bench bench-full bench-go tools clean
+.PHONY: all build run test vet gotest console-test chromium postgres fuzz policy-test lint bench bench-full bench-go tools clean
 
 all: build
 
@@ -54,12 +54,24 @@ vet:
 # -short; they run once more without the race detector, which would make
 # them ten times slower without testing anything the short run does not,
 # one package at a time so the import timings are not shared with others.
-LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash)$$
+LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash|TestFleet)$$
 
-# The OPA differential and SDK tests (pdp/api) need both tools: never skipped.
-gotest: $(OPA) $(OPA_SDK)
+# The OPA differential and SDK tests (pdp/api) need both tools, the fleet
+# tests (store/pg, cmd/adgang TestFleet) PostgreSQL: never skipped.
+gotest: $(OPA) $(OPA_SDK) postgres
 	$(GO) test -race -short -count=1 ./...
 	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
+
+# Debian's PostgreSQL server for the fleet tests, which start a throwaway
+# cluster of their own (store/pgtest); installed only when missing, and
+# only where the machine allows it (root and apt-get). The Debian package
+# also creates and starts a default cluster; the tests do not use it.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || [ -n "$$ADGANG_PG_BIN" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql for the fleet tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; \
+	else echo "PostgreSQL is missing: install Debian's postgresql package (the fleet tests need it) or set ADGANG_PG_BIN"; exit 1; fi
 
 # Debian's chromium for the console's browser tests; installed only when
 # missing, and only where the machine allows it (root and apt-get).

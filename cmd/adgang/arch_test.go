@@ -34,6 +34,7 @@ var archLayers = []struct {
 	{"pdp/api", 2},
 	{"pdp", 1},
 	{"store/storetest", 1}, // test support: imports the store it opens
+	{"store/pg", 1},        // the fleet's PostgreSQL log: implements store.Log; cmd wires it
 	{"store", 0},
 	{"policies", 0},
 }

@@ -28,6 +28,9 @@ Usage:
   adgang decisions [ID] [--user-id ID] [--cvr CVR] [--from T] [--to T] [--allow B]
                                     the stored decision log (auditor token; -h for flags)
   adgang decide [flags]             ask the decision API for a login decision (-h for flags)
+  adgang store copy --from SRC --to DST
+                                    move a store whole between badger:DIR and postgres://…
+                                    (servers stopped; verified by counts and checksums)
   adgang version                    print the version, commit, Go and OPA versions (also --version)
 
 Run 'adgang serve -h' for the server's flags.
@@ -74,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDecisions(ctx, args[1:], stdout, stderr)
 	case "decide":
 		return runDecide(ctx, args[1:], stdout, stderr)
+	case "store":
+		return runStore(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprint(stdout, versionInfo())
 		return nil
