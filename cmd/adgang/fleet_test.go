@@ -213,6 +213,56 @@ func TestFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("racing writes on two nodes", func(t *testing.T) {
+		// A12: the same e-mail created on two nodes at once: one wins.
+		for round := range 5 {
+			codes := race(t, func(n *fleetNode) int {
+				return fleetCall(t, "POST", n.adminURL+"/v1/orgs/"+fleetCVR+"/users", nil,
+					map[string]any{"name": "Racer", "email": fmt.Sprintf("race%d@fleet.example.dk", round)}, nil)
+			}, n1, n2)
+			if !oneWins(codes, http.StatusCreated, http.StatusConflict) {
+				t.Fatalf("A12 round %d: %v, want one 201 and one 409", round, codes)
+			}
+		}
+		// A10: the two holders of org-admin each lose their grant on
+		// another node at once: one stays.
+		if st := fleetCall(t, "PUT", n1.adminURL+"/v1/rights/fleet.org_admin", nil, map[string]any{"service": "fleet",
+			"title": "Fleet org admin", "admin_role": "org-admin"}, nil); st != http.StatusOK && st != http.StatusCreated {
+			t.Fatalf("put right: HTTP %d", st)
+		}
+		for round := range 3 {
+			var grants [2]string
+			for i := range grants {
+				var u written
+				fleetCall(t, "POST", n1.adminURL+"/v1/orgs/"+fleetCVR+"/users", nil,
+					map[string]any{"name": "Admin", "email": fmt.Sprintf("admin%d-%d@fleet.example.dk", round, i)}, &u)
+				var g struct {
+					Grant struct {
+						ID string `json:"id"`
+					} `json:"grant"`
+				}
+				if st := fleetCall(t, "POST", n1.adminURL+"/v1/users/"+u.User.ID+"/grants", nil, map[string]any{"right": "fleet.org_admin",
+					"scope": map[string]any{"type": "cvr", "value": fleetCVR}}, &g); st != http.StatusCreated {
+					t.Fatalf("grant org-admin: HTTP %d", st)
+				}
+				grants[i] = g.Grant.ID
+			}
+			i := 0
+			var mu sync.Mutex
+			codes := race(t, func(n *fleetNode) int {
+				mu.Lock()
+				id := grants[i]
+				i++
+				mu.Unlock()
+				return fleetCall(t, "DELETE", n.adminURL+"/v1/grants/"+id, nil, nil, nil)
+			}, n2, n3)
+			if !oneWins(codes, http.StatusOK, http.StatusConflict) {
+				t.Fatalf("A10 round %d: %v, want one 200 and one 409", round, codes)
+			}
+			// The survivor's grant stays; the next round adds two more holders.
+		}
+	})
+
 	t.Run("a killed follower catches up", func(t *testing.T) {
 		var ids []string
 		var last uint64
@@ -236,6 +286,9 @@ func TestFleet(t *testing.T) {
 
 	t.Run("PostgreSQL down", func(t *testing.T) {
 		id, rev := createFleetUser(t, n1, 40)
+		if st, allow, _ := fleetLogin(t, n3, id, rev); st != http.StatusOK || !allow {
+			t.Fatalf("decision before PostgreSQL stops: HTTP %d allow %v", st, allow)
+		}
 		cl := pgtest.Shared(t)
 		cl.Stop()
 		defer func() { _ = cl.Start() }()
@@ -282,6 +335,40 @@ func TestFleet(t *testing.T) {
 			return false
 		})
 	})
+}
+
+// race runs do on each node at the same moment and returns the statuses.
+func race(t *testing.T, do func(n *fleetNode) int, nodes ...*fleetNode) []int {
+	t.Helper()
+	codes := make([]int, len(nodes))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes[i] = do(n)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return codes
+}
+
+// oneWins reports whether exactly one status is win and the others lose.
+func oneWins(codes []int, win, lose int) bool {
+	wins := 0
+	for _, c := range codes {
+		switch c {
+		case win:
+			wins++
+		case lose:
+		default:
+			return false
+		}
+	}
+	return wins == 1
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
