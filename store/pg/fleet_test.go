@@ -45,6 +45,8 @@ func openNode(dsn, dir string) (*store.Store, error) {
 	return st, nil
 }
 
+func pgtestDB(tb testing.TB) string { return pgtest.NewDatabase(tb) }
+
 func createOrg(t *testing.T, st *store.Store) uint64 {
 	t.Helper()
 	rev, err := st.Update(context.Background(), "test", func(tx *store.Tx) error {
