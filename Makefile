@@ -57,9 +57,12 @@ vet:
 LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash|TestFleet)$$
 
 # The OPA differential and SDK tests (pdp/api) need both tools, the fleet
-# tests (store/pg, cmd/adgang TestFleet) PostgreSQL: never skipped.
+# tests (store/pg, cmd/adgang TestFleet) PostgreSQL: never skipped. The
+# store's contract tests run a second time with every store a fleet node
+# of PostgreSQL (ADGANG_TEST_STORE=postgres).
 gotest: $(OPA) $(OPA_SDK) postgres
 	$(GO) test -race -short -count=1 ./...
+	ADGANG_TEST_STORE=postgres $(GO) test -short -count=1 ./store/
 	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
 
 # Debian's PostgreSQL server for the fleet tests, which start a throwaway

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/adgang/adgang/store"
+	"github.com/adgang/adgang/store/pgtest"
 	"github.com/adgang/adgang/store/storetest"
 )
 
@@ -182,3 +183,5 @@ func TestChangesSinceOpen(t *testing.T) {
 		t.Fatalf("ChangesSince(current) = %+v, %v", since, ok)
 	}
 }
+
+func TestMain(m *testing.M) { pgtest.Main(m) }

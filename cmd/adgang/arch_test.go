@@ -33,7 +33,7 @@ var archLayers = []struct {
 	{"admin", 3},
 	{"pdp/api", 2},
 	{"pdp", 1},
-	{"store/storetest", 1}, // test support: imports the store it opens
+	{"store/storetest", 2}, // test support: opens a store, or a fleet node of one
 	{"store/pg", 1},        // the fleet's PostgreSQL log: implements store.Log; cmd wires it
 	{"store", 0},
 	{"policies", 0},
