@@ -29,6 +29,7 @@ const (
 	keyMailPendingIndex = prefixSystem + "index/mail-pending"    // migration 3 done: the outbox pending index is built
 	keyClusterID        = prefixSystem + "cluster"               // a fleet replica: the id of the log it follows (replica.go); never replicated
 	prefixMeta          = "M/"                                   // M/<name>: a value of PutMeta (job checkpoints)
+	prefixPendingLogin  = "L/"                                   // L/<user id>: a fleet node's login time not yet shipped (logins.go); never replicated
 )
 
 // Audit events.

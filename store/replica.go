@@ -73,6 +73,11 @@ type Log interface {
 	// Meta stores value under name unless a value is there, and returns
 	// the stored one (fleet-wide settings: the cluster id, the CPR key check).
 	Meta(ctx context.Context, name string, value []byte) ([]byte, error)
+	// ShipLogins records last-login times, the later one winning, without
+	// a revision; LoginsSince reads those shipped since a time and the time
+	// to ask from next (see logins.go).
+	ShipLogins(ctx context.Context, logins map[string]time.Time) error
+	LoginsSince(ctx context.Context, since time.Time) (map[string]time.Time, time.Time, error)
 	// Close releases the connections.
 	Close() error
 }
@@ -86,9 +91,10 @@ const (
 
 // replica is the fleet state of a store attached to a Log.
 type replica struct {
-	log    Log
-	cancel context.CancelFunc
-	done   chan struct{}
+	log     Log
+	cancel  context.CancelFunc
+	done    chan struct{} // the follower stopped
+	shipped chan struct{} // the login shipper stopped
 
 	mu       sync.Mutex
 	lastSync time.Time // the last poll that found the replica up to date
@@ -159,7 +165,9 @@ func (s *Store) attachLog(ctx context.Context, l Log) error {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.replica.cancel = cancel
+	s.replica.shipped = make(chan struct{})
 	go s.follow(bg)
+	go s.shipLogins(bg)
 	return nil
 }
 
@@ -399,6 +407,7 @@ func (s *Store) stopReplica() {
 	if r.cancel != nil {
 		r.cancel()
 		<-r.done
+		<-r.shipped
 	}
 	_ = r.log.Close()
 }

@@ -305,11 +305,9 @@ func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) er
 		return nil
 	}
 	if s.replica != nil {
-		// In a fleet the user record is replicated data: the login times go
-		// through the log like any write (for now with a revision; see
-		// docs/fleet.md), so every node's lifecycle run sees them.
-		_, err := s.Update(ctx, "system", func(tx *Tx) error { return touchAll(tx, logins) })
-		return err
+		// In a fleet the user record is replicated data: the times are kept
+		// here and shipped without a revision (logins.go).
+		return s.keepLogins(logins)
 	}
 	if err := s.Healthy(); err != nil {
 		return &Error{Code: EInternal, Message: err.Error()}

@@ -78,6 +78,8 @@ const (
 
 // leaseJobs runs start while this node holds the job lease, and stops the
 // jobs when it loses it (or Close stops the loop, giving the lease up).
+// The holder also folds the fleet's login times into the user records
+// every leaseRenew.
 func (m *Main) leaseJobs(start func()) {
 	holder := uuid.NewString()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,6 +106,15 @@ func (m *Main) leaseJobs(start func()) {
 				m.stopJobs()
 			}
 			held = ok
+			if held {
+				// The lifecycle jobs read last-login times from the user
+				// records: bring every node's in first (store/logins.go).
+				if n, err := m.Store.FoldLogins(ctx); err != nil && ctx.Err() == nil {
+					log.Warn().Err(err).Msg("fold the fleet's login times into the user records")
+				} else if n > 0 {
+					log.Debug().Int("users", n).Msg("login times folded into the user records")
+				}
+			}
 			select {
 			case <-ctx.Done():
 				if held {

@@ -246,3 +246,60 @@ func TestFleetLogDown(t *testing.T) {
 		t.Fatalf("write after PostgreSQL came back: rev %d, %v", rev, err)
 	}
 }
+
+// Login times on a fleet node take no revision and are kept locally, then
+// shipped; the node that folds them writes every node's times into the
+// user records, which every replica then sees (L1 reads them there).
+func TestFleetLoginTimes(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	b := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	for i := range 2 {
+		if _, err := createUser(a, userID(i), fmt.Sprintf("t%d@example.dk", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.WaitRevision(context.Background(), a.Revision(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	rev := b.Revision()
+	if err := b.TouchLogins(context.Background(), map[string]time.Time{userID(0): at, userID(1): at.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.TouchLogins(context.Background(), map[string]time.Time{userID(0): at.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Revision() != rev || a.Revision() != rev {
+		t.Fatalf("login times took a revision: %d, %d after %d", a.Revision(), b.Revision(), rev)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var n int
+	for n < 2 && time.Now().Before(deadline) {
+		got, err := a.FoldLogins(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += got
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := b.WaitRevision(context.Background(), a.Revision(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []time.Time{at.Add(2 * time.Hour), at.Add(time.Hour)} {
+		for _, st := range []*store.Store{a, b} {
+			var got *time.Time
+			_ = st.View(context.Background(), func(tx *store.Tx) error {
+				u, err := tx.GetUser(userID(i))
+				if err == nil {
+					got = u.LastLogin
+				}
+				return err
+			})
+			if got == nil || !got.Equal(want) {
+				t.Fatalf("user %d last login %v, want %v (the later of all nodes')", i, got, want)
+			}
+		}
+	}
+}
