@@ -14,6 +14,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 	"github.com/open-policy-agent/opa/v1/topdown/lineage"
 	"github.com/open-policy-agent/opa/v1/util"
+
+	"github.com/adgang/adgang/store"
 )
 
 // OPA Data API parity (issue 16): the decision listener answers
@@ -123,6 +125,25 @@ func (ps *PolicySet) preparedData(ctx context.Context, ref ast.Ref, strict bool)
 	return &q, nil
 }
 
+// storeFacts are the login input's fields that come from the store.
+var storeFacts = []string{"user", "grants", "rights", "org", "grant_orgs", "certificate"}
+
+// noStoreFacts refuses a data.adgang.login input that is not a login
+// request but carries the facts the store provides: a client must not be
+// able to read "allow" for a user, grants or rights it made up.
+func noStoreFacts(input ast.Value) error {
+	obj, ok := input.(ast.Object)
+	if !ok {
+		return nil
+	}
+	for _, k := range storeFacts {
+		if obj.Get(ast.StringTerm(k)) != nil {
+			return store.Errorf(store.EInvalid, "data.adgang.login reads %s from the store: send a login request (subject, service) as input", k)
+		}
+	}
+	return nil
+}
+
 // DataResult is one Data API evaluation's outcome.
 type DataResult struct {
 	Result   *any // nil: undefined
@@ -144,6 +165,9 @@ func (e *Engine) EvalData(ctx context.Context, q *DataQuery, input ast.Value, ra
 				out.Result = &v
 			}
 			return out, nil
+		}
+		if err := noStoreFacts(input); err != nil {
+			return DataResult{}, err
 		}
 	}
 	ps := e.policy.Load()

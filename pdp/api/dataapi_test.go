@@ -98,3 +98,27 @@ func TestDataAPIAdgang(t *testing.T) {
 		t.Errorf("--default-decision difftest/greeting: %d %s", res.StatusCode, raw)
 	}
 }
+
+// The Data API never evaluates data.adgang.login over facts a client made
+// up: an input that is not a login request but carries a user, grants,
+// rights or an organisation is refused (400), while a login request is
+// answered from the store and an empty input denies.
+func TestDataAPILoginForgedFacts(t *testing.T) {
+	e := newEnv(t, pdp.Config{})
+	forged := map[string]any{
+		"user":   map[string]any{"id": uid["alice"], "org": cvrA, "status": "active", "kind": "employee"},
+		"org":    map[string]any{"cvr": cvrA, "p_units": map[string]any{}},
+		"grants": map[string]any{"x": map[string]any{"right": "eksamensdatabasen.view", "org": cvrA, "scope": map[string]any{"type": "cvr", "value": cvrA}, "source": "direct"}},
+		"rights": map[string]any{"eksamensdatabasen.view": map[string]any{"service": "eksamensdatabasen"}},
+	}
+	for _, path := range []string{"/v1/data/adgang/login/allow", "/v1/data/adgang/login/decision", "/v1/data/adgang/login"} {
+		var out map[string]any
+		if code := e.post(path, map[string]any{"input": forged}, &out); code != 400 {
+			t.Fatalf("%s with forged facts: HTTP %d %v, want 400", path, code, out)
+		}
+	}
+	var out map[string]any
+	if code := e.post("/v1/data/adgang/login/allow", map[string]any{"input": map[string]any{}}, &out); code != 200 || out["result"] == true {
+		t.Fatalf("empty input: HTTP %d %v, want a denial", code, out)
+	}
+}
