@@ -19,7 +19,7 @@ type adminRequest struct {
 // The grant belongs to {cvr}, so an external admin acts only in the orgs
 // that granted it; the adgang.admin rules refuse anything but an admin
 // role for a user of another org (M17) and roles the caller lacks (A11).
-func (s *Server) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	if err := validCVR(cvr); err != nil {
 		s.writeError(w, r, err)
@@ -53,7 +53,7 @@ type adminEntry struct {
 
 // handleListAdmins lists the org's active administrators with their
 // roles; external ones (users of another org) are marked.
-func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListAdmins(w http.ResponseWriter, r *http.Request, c *Caller) {
 	serveOrgList(s, w, r, c, "admins", objUser, func(tx *store.Tx, cvr string, pg page) ([]adminEntry, string, error) {
 		holders, err := s.adminHolders(tx, cvr)
 		if err != nil {

@@ -54,7 +54,7 @@ type anonymityRequestBody struct {
 // anonymityRights returns the ids of the rights flagged
 // anonymity_allowed that u holds in its own org through an unexpired
 // effective grant (direct or through a group), sorted.
-func (s *Server) anonymityRights(tx *store.Tx, u *store.User) ([]string, error) {
+func (s *Service) anonymityRights(tx *store.Tx, u *store.User) ([]string, error) {
 	grants, err := tx.EffectiveGrants(u.ID)
 	if store.IsNotFound(err) { // a deleted user holds nothing
 		return []string{}, nil
@@ -84,7 +84,7 @@ func (s *Server) anonymityRights(tx *store.Tx, u *store.User) ([]string, error) 
 // anonymityInput is the adgang.admin input of an anonymity action on u:
 // the target user and the anonymity facts (the anonymity_allowed rights
 // it holds, whether it has a pending request, the request decided on).
-func (s *Server) anonymityInput(tx *store.Tx, c *caller, action string, u *store.User, req *store.AnonymityRequest) (map[string]any, error) {
+func (s *Service) anonymityInput(tx *store.Tx, c *Caller, action string, u *store.User, req *store.AnonymityRequest) (map[string]any, error) {
 	org, err := loadOrg(tx, u.Org)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *Server) anonymityInput(tx *store.Tx, c *caller, action string, u *store
 }
 
 // handleCreateAnonymityRequest: POST /v1/users/{id}/anonymity-requests.
-func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	var body anonymityRequestBody
 	if err := decodeOptionalBody(w, r, &body); err != nil {
@@ -161,7 +161,7 @@ func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Req
 // loadAnonymityRequest loads request id and authorises act on users of
 // its org: an unknown request and one of an org where the caller has no
 // role both answer not_found (A1).
-func (s *Server) loadAnonymityRequest(tx *store.Tx, c *caller, id, act string) (*store.AnonymityRequest, error) {
+func (s *Service) loadAnonymityRequest(tx *store.Tx, c *Caller, id, act string) (*store.AnonymityRequest, error) {
 	if err := store.ValidUUID(id); err != nil {
 		return nil, fieldErr("anonymity request id", err)
 	}
@@ -179,12 +179,12 @@ func (s *Server) loadAnonymityRequest(tx *store.Tx, c *caller, id, act string) (
 
 // handleDecideAnonymityRequest: POST /v1/anonymity-requests/{id}/approve
 // and …/reject.
-func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
+func (s *Service) handleDecideAnonymityRequest(approve bool) handlerFunc {
 	action := "user.anonymity.reject"
 	if approve {
 		action = "user.anonymity.approve"
 	}
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
 		id := pathVar(r, "id")
 		var out *store.AnonymityRequest
 		var created *store.User
@@ -250,7 +250,7 @@ func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
 // comment above): it frees the old user's e-mail, username and CPR
 // number, deactivates it, creates the anonymous user newID with them and
 // moves the old user's direct grants of anonymity_allowed rights.
-func (s *Server) recreateAnonymous(tx *store.Tx, c *caller, old *store.User, newID, requestID string) (*store.User, error) {
+func (s *Service) recreateAnonymous(tx *store.Tx, c *Caller, old *store.User, newID, requestID string) (*store.User, error) {
 	nu := *old
 	nu.ID, nu.Anonymous, nu.LegacyID = newID, true, ""
 	nu.LastLogin, nu.ConfirmedAt, nu.DeactivatedUntil, nu.ActivationHash = nil, nil, nil, ""
@@ -306,7 +306,7 @@ func (s *Server) recreateAnonymous(tx *store.Tx, c *caller, old *store.User, new
 // handleListAnonymityRequests: GET /v1/orgs/{cvr}/anonymity-requests
 // ?status=pending|all&limit=&page_token=, oldest first (pending by
 // default: the administrators' to-do list).
-func (s *Server) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	if err := validCVR(cvr); err != nil {
 		s.writeError(w, r, err)

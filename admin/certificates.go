@@ -74,7 +74,7 @@ func validSerial(s string) error {
 	return nil
 }
 
-func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleOrderCertificate(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req certOrderRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -137,7 +137,7 @@ func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, 
 
 // loadCertificate loads a certificate and authorises act on it in its
 // org: an unknown serial and another org's certificate answer alike (A1).
-func (s *Server) loadCertificate(tx *store.Tx, c *caller, serial, act string) (*store.Certificate, error) {
+func (s *Service) loadCertificate(tx *store.Tx, c *Caller, serial, act string) (*store.Certificate, error) {
 	if err := validSerial(serial); err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Server) loadCertificate(tx *store.Tx, c *caller, serial, act string) (*
 	return cert, nil
 }
 
-func (s *Server) handleGetCertificate(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleGetCertificate(w http.ResponseWriter, r *http.Request, c *Caller) {
 	rev := s.st.Revision()
 	var cert *store.Certificate
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {
@@ -170,8 +170,8 @@ func (s *Server) handleGetCertificate(w http.ResponseWriter, r *http.Request, c 
 
 // handleCertificateAction is issue, revoke, renew and delete: each asks
 // adgang.admin (C2 decides from which status) and is audited.
-func (s *Server) handleCertificateAction(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCertificateAction(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
 		var req certIssueRequest
 		if action == "certificate.issue" || action == "certificate.renew" {
 			if err := decodeOptionalBody(w, r, &req); err != nil {
@@ -266,7 +266,7 @@ func (s *Server) handleCertificateAction(action string) handlerFunc {
 // more, comma-separated, as read now), q= (part of the serial, the
 // holder's user id or the type), paged by serial; format=csv exports
 // every match (semicolon-separated, like the import) instead.
-func (s *Server) handleListCertificates(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListCertificates(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	q := r.URL.Query()
 	if err := validCVR(cvr); err != nil {

@@ -19,7 +19,7 @@ var decisionPageToken = regexp.MustCompile(`^[0-9]{20}/[0-9A-Za-z-]{1,64}$`)
 // decisionOrgs is the caller's A1 scope of the decision log: nil for
 // superadmin (every decision), else the organisations where one of its
 // roles may read decisions.
-func (s *Server) decisionOrgs(c *caller) ([]string, error) {
+func (s *Service) decisionOrgs(c *Caller) ([]string, error) {
 	if c.superadmin {
 		return nil, nil
 	}
@@ -43,7 +43,7 @@ func (s *Server) decisionOrgs(c *caller) ([]string, error) {
 // newest first, filtered by user_id, cvr, from, to and allow, paged by
 // limit and page_token. An auditor sees its own organisations' decisions
 // only; asking for another organisation's cvr answers 404 (A1).
-func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListDecisions(w http.ResponseWriter, r *http.Request, c *Caller) {
 	q := r.URL.Query()
 	var dq store.DecisionQuery
 	var err error
@@ -126,7 +126,7 @@ func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *
 // of an organisation where the caller holds no role answers 404 like a
 // missing one (A1), a role that may not read decisions 403 (A14);
 // decisions without an organisation are for superadmin only.
-func (s *Server) handleGetDecision(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleGetDecision(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "decision_id")
 	var rec *store.DecisionRecord
 	err := s.st.View(r.Context(), func(tx *store.Tx) error {

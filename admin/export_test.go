@@ -13,4 +13,4 @@ func SetActivationVerifier(f func(hash, secret string) bool) (restore func()) {
 // RebuildRoles brings the role index up to date with the store now, for
 // tests that write users and grants straight into the store (the index
 // otherwise catches up in the background).
-func (s *Server) RebuildRoles(ctx context.Context) { s.rebuildRoles(ctx) }
+func (s *Service) RebuildRoles(ctx context.Context) { s.rebuildRoles(ctx) }

@@ -54,7 +54,7 @@ type env struct {
 	t      testing.TB
 	st     *store.Store
 	eng    *pdp.Engine
-	srv    *admin.Server
+	srv    *admin.Service
 	ts     *httptest.Server
 	logs   *syncBuffer
 	tokens map[string]string // caller name → bearer token

@@ -54,7 +54,7 @@ func (g *grantRequest) validate(now time.Time) error {
 
 // planGrantCreate grants a right to a user or a group (grant.create). The
 // grant belongs to the holder's organisation.
-func (s *Server) planGrantCreate(c *caller, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
+func (s *Service) planGrantCreate(c *Caller, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
 	return s.planGrantCreateIn(c, "", holderType, holderID, req, out)
 }
 
@@ -62,7 +62,7 @@ func (s *Server) planGrantCreate(c *caller, holderType, holderID string, req *gr
 // belong to that org instead of the holder's (supplementary admins of
 // another org, M17): the caller is authorised there, and the rules see
 // the holder as a user of another org.
-func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
+func (s *Service) planGrantCreateIn(c *Caller, inOrg, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		var org string
 		var target map[string]any
@@ -139,15 +139,15 @@ func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string
 	}
 }
 
-func (s *Server) handleCreateUserGrant(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateUserGrant(w http.ResponseWriter, r *http.Request, c *Caller) {
 	s.createGrant(w, r, c, store.HolderUser)
 }
 
-func (s *Server) handleCreateGroupGrant(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateGroupGrant(w http.ResponseWriter, r *http.Request, c *Caller) {
 	s.createGrant(w, r, c, store.HolderGroup)
 }
 
-func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *caller, holderType string) {
+func (s *Service) createGrant(w http.ResponseWriter, r *http.Request, c *Caller, holderType string) {
 	var req grantRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -164,7 +164,7 @@ func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *caller, 
 
 // planGrantDelete deletes a grant (grant.delete); A10 reads the roles its
 // holder keeps through other grants.
-func (s *Server) planGrantDelete(c *caller, id string) planFunc {
+func (s *Service) planGrantDelete(c *Caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("grant", id); err != nil {
 			return nil, err
@@ -229,7 +229,7 @@ func (s *Server) planGrantDelete(c *caller, id string) planFunc {
 	}
 }
 
-func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.write(r.Context(), c, s.planGrantDelete(c, id))
 	if err != nil {
@@ -246,7 +246,7 @@ type effectiveGrant struct {
 	Expired bool `json:"expired"`
 }
 
-func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	now := s.now()
 	serveCheckedList(s, w, r, "grants", validUserID(id), func(tx *store.Tx, pg page) ([]effectiveGrant, string, error) {

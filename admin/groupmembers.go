@@ -20,7 +20,7 @@ type groupMember struct {
 }
 
 // handleListMembers pages through a group's members, by user id.
-func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListMembers(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	serveCheckedList(s, w, r, "members", validGroupID(id), func(tx *store.Tx, pg page) ([]groupMember, string, error) {
 		g, err := loadGroup(tx, id)

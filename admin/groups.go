@@ -16,7 +16,7 @@ type groupCreateRequest struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) planGroupCreate(c *caller, cvr string, req *groupCreateRequest, out **store.Group) planFunc {
+func (s *Service) planGroupCreate(c *Caller, cvr string, req *groupCreateRequest, out **store.Group) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -48,7 +48,7 @@ func (s *Server) planGroupCreate(c *caller, cvr string, req *groupCreateRequest,
 	}
 }
 
-func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req groupCreateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -63,7 +63,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *ca
 	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
 }
 
-func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleGetGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	if err := validGroupID(id); err != nil {
 		s.writeError(w, r, err)
@@ -99,7 +99,7 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *calle
 		"member_count": count, "members_next_page_token": next, "grants": nonNil(grants)})
 }
 
-func (s *Server) planGroupDelete(c *caller, id string) planFunc {
+func (s *Service) planGroupDelete(c *Caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validGroupID(id); err != nil {
 			return nil, err
@@ -126,7 +126,7 @@ func (s *Server) planGroupDelete(c *caller, id string) planFunc {
 	}
 }
 
-func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.write(r.Context(), c, s.planGroupDelete(c, id))
 	if err != nil {
@@ -144,7 +144,7 @@ type memberRequest struct {
 
 // planMember adds (group.member.add) or removes (group.member.remove) a
 // member of a group.
-func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFunc {
+func (s *Service) planMember(c *Caller, groupID, userID string, add bool) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validGroupID(groupID); err != nil {
 			return nil, err
@@ -204,7 +204,7 @@ func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFun
 	}
 }
 
-func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleAddMember(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req memberRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -219,7 +219,7 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *call
 	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
 }
 
-func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id, uid := pathVar(r, "id"), pathVar(r, "user_id")
 	rev, err := s.write(r.Context(), c, s.planMember(c, id, uid, false))
 	if err != nil {

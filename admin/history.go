@@ -45,7 +45,7 @@ func historyQuery(r *http.Request) (from, to time.Time, typ string, err error) {
 // handleHistory answers the latest 200 audit events of one user, newest
 // first. A deleted user's history stays readable: its organisation is
 // taken from the user.delete event.
-func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	if err := validUserID(id); err != nil {
 		s.writeError(w, r, err)
@@ -100,7 +100,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, c *caller
 // handleOrgAudit answers an organisation's audit log, newest first
 // (auditors and org-admins): from, to, type, limit (default 200, at most
 // 1000) and page_token.
-func (s *Server) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	if err := validCVR(cvr); err != nil {
 		s.writeError(w, r, err)

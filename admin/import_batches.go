@@ -27,7 +27,7 @@ type importEntry struct {
 }
 
 // handleListImports lists the org's import batches, newest first, paged.
-func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListImports(w http.ResponseWriter, r *http.Request, c *Caller) {
 	serveOrgList(s, w, r, c, "imports", objUser, func(tx *store.Tx, cvr string, p page) ([]importEntry, string, error) {
 		batches, err := tx.ListImports(cvr)
 		if err != nil {
@@ -91,7 +91,7 @@ func importUserCounts(tx *store.Tx, cvr string, page []*store.ImportBatch) (map[
 // planRetireImport retires an import batch by hand ("Nedlæg import", L5):
 // the same retirement the L5 job does, at once. Its unconfirmed users are
 // deleted, so the change is watched for A10 like any other removal.
-func (s *Server) planRetireImport(ctx context.Context, c *caller, id string, out *store.ImportBatch) planFunc {
+func (s *Service) planRetireImport(ctx context.Context, c *Caller, id string, out *store.ImportBatch) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if id == "" || strings.Contains(id, "/") || len(id) > 200 {
 			return nil, invalid("import id is not valid")
@@ -153,7 +153,7 @@ func importUserIDs(tx *store.Tx, b *store.ImportBatch) ([]string, error) {
 }
 
 // handleRetireImport is POST /v1/imports/{id}/retire.
-func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleRetireImport(w http.ResponseWriter, r *http.Request, c *Caller) {
 	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -67,8 +67,8 @@ type rowResult struct {
 // importer carries out one import request: one or two passes over the
 // file, each a series of store transactions of importBatchRows rows.
 type importer struct {
-	s      *Server
-	c      *caller
+	s      *Service
+	c      *Caller
 	cvr    string
 	mode   string
 	id     string // the import batch id; users created get source import:<id>
@@ -117,7 +117,7 @@ type applyError struct{ err error }
 func (e *applyError) Error() string { return e.err.Error() }
 func (e *applyError) Unwrap() error { return e.err }
 
-func (s *Server) handleImportTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleImportTemplate(w http.ResponseWriter, r *http.Request, c *Caller) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="adgang-import.csv"`)
 	w.WriteHeader(http.StatusOK)
@@ -138,7 +138,7 @@ func (s *Server) handleImportTemplate(w http.ResponseWriter, r *http.Request, c 
 // its batch is rolled back, but batches committed before it stay (the
 // report says which rows were applied). A file of at most importBatchRows
 // rows is one transaction and therefore strictly atomic.
-func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleImport(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	q := r.URL.Query()
 	mode := q.Get("mode")
@@ -180,7 +180,7 @@ func boolParam(v, name string) (bool, error) {
 
 // startImport authorises the caller, runs the passes and writes the
 // report; an error before the first row is returned for writeError.
-func (s *Server) startImport(w http.ResponseWriter, r *http.Request, c *caller, cvr, mode, act string, dryRun, atomic bool) error {
+func (s *Service) startImport(w http.ResponseWriter, r *http.Request, c *Caller, cvr, mode, act string, dryRun, atomic bool) error {
 	ctx := r.Context()
 	if err := s.authorizeOrg(ctx, c, cvr, act); err != nil {
 		return err

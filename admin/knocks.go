@@ -7,7 +7,7 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListKnocks(w http.ResponseWriter, r *http.Request, c *Caller) {
 	serveOrgList(s, w, r, c, "knocks", objKnock, func(tx *store.Tx, cvr string, pg page) ([]*store.Knock, string, error) {
 		knocks, err := tx.ListKnocks(cvr)
 		// Queue order: the first attempt, oldest first, then id (a knock's
@@ -24,7 +24,7 @@ func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *cal
 // with the body's fields winning, and deletes the knock, in one
 // transaction. The user creation is checked like POST /v1/orgs/{cvr}/users
 // (user.create, and A15 when it is the organisation's first user).
-func (s *Server) planKnockAccept(c *caller, id string, req *userCreateRequest, out *userAnswer) planFunc {
+func (s *Service) planKnockAccept(c *Caller, id string, req *userCreateRequest, out *userAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("knock", id); err != nil {
 			return nil, err
@@ -56,7 +56,7 @@ func (s *Server) planKnockAccept(c *caller, id string, req *userCreateRequest, o
 	}
 }
 
-func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req userCreateRequest
 	if err := decodeOptionalBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -72,7 +72,7 @@ func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 // Deleting knocks is no adgang.admin action: only the role check applies.
-func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("knock", id); err != nil {
@@ -104,7 +104,7 @@ type knocksDeleteRequest struct {
 // handleDeleteKnocks deletes many knocks of one organisation at once
 // (L6); every id must be a knock of that organisation, or nothing is
 // deleted.
-func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	var req knocksDeleteRequest
 	if err := decodeBody(w, r, &req); err != nil {

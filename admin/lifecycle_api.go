@@ -41,7 +41,7 @@ type bulkResult struct {
 // bulkRequestIn reads the org and the user ids of a bulk route and
 // checks that the caller may update users there; on failure the error is
 // written and ok is false.
-func (s *Server) bulkRequestIn(w http.ResponseWriter, r *http.Request, c *caller) (cvr string, ids []string, ok bool) {
+func (s *Service) bulkRequestIn(w http.ResponseWriter, r *http.Request, c *Caller) (cvr string, ids []string, ok bool) {
 	cvr = pathVar(r, "cvr")
 	err := validCVR(cvr)
 	if err == nil {
@@ -57,7 +57,7 @@ func (s *Server) bulkRequestIn(w http.ResponseWriter, r *http.Request, c *caller
 	return cvr, ids, true
 }
 
-func (s *Server) decodeBulk(w http.ResponseWriter, r *http.Request) ([]string, error) {
+func (s *Service) decodeBulk(w http.ResponseWriter, r *http.Request) ([]string, error) {
 	var req bulkRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (s *Server) decodeBulk(w http.ResponseWriter, r *http.Request) ([]string, e
 
 // runBulk applies one planFunc per user, each in its own transaction, so
 // a refused user changes nothing and does not stop the others.
-func (s *Server) runBulk(ctx context.Context, c *caller, ids []string, pf func(id string, detail map[string]any) planFunc) (uint64, []bulkResult) {
+func (s *Service) runBulk(ctx context.Context, c *Caller, ids []string, pf func(id string, detail map[string]any) planFunc) (uint64, []bulkResult) {
 	results := make([]bulkResult, 0, len(ids))
 	rev := s.st.Revision()
 	for _, id := range ids {
@@ -159,7 +159,7 @@ type activationOut struct {
 // of a new user; again means resend or regenerate: the previous secret
 // stops working. bulk marks the bulk route, where L7 refuses birth-date
 // users.
-func (s *Server) planActivation(c *caller, id string, bulk bool, out *activationOut) planFunc {
+func (s *Service) planActivation(c *Caller, id string, bulk bool, out *activationOut) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.activation")
 		if err != nil {
@@ -209,7 +209,7 @@ func issueActivation(tx *store.Tx, u *store.User, bulk bool, out *activationOut)
 	return nil
 }
 
-func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleSendActivation(w http.ResponseWriter, r *http.Request, c *Caller) {
 	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -231,7 +231,7 @@ func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c 
 	writeJSON(w, http.StatusOK, ans)
 }
 
-func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr, ids, ok := s.bulkRequestIn(w, r, c)
 	if !ok {
 		return
@@ -306,7 +306,7 @@ var verifyActivation = store.VerifyPassword
 // bounded by the store's argon2 slots), and the change is written in a
 // short update that first checks that the user and its activation hash
 // are still the ones verified. Attempts are throttled per user and source.
-func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *caller) {
+func (s *Service) handleActivate(w http.ResponseWriter, r *http.Request, _ *Caller) {
 	var req activateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -428,7 +428,7 @@ type outboxMail struct {
 // sees every mail; others see the mails about users of orgs where they
 // may read users. Secrets (activation tokens, temporary passwords) are
 // never shown.
-func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleOutbox(w http.ResponseWriter, r *http.Request, c *Caller) {
 	q := r.URL.Query()
 	to, userID := strings.TrimSpace(q.Get("to")), strings.TrimSpace(q.Get("user_id"))
 	if userID != "" {
@@ -517,7 +517,7 @@ type activityUser struct {
 
 // handleLoginActivity lists the org's users with no login since a date
 // (never logged in counts), default status filter: new and active.
-func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	q := r.URL.Query()
 	if err := validCVR(cvr); err != nil {
@@ -584,8 +584,8 @@ func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *
 // handleBulkStatus inactivates or activates many users of one org; each
 // is checked like the single route (A2 refuses function certificate
 // users, A10 the last admin) and answered on its own line.
-func (s *Server) handleBulkStatus(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleBulkStatus(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
 		cvr, ids, ok := s.bulkRequestIn(w, r, c)
 		if !ok {
 			return
@@ -613,7 +613,7 @@ type associationRequest struct {
 	PNumber    string `json:"p_number,omitempty"`
 }
 
-func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateAssociation(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req associationRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -646,7 +646,7 @@ func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request,
 }
 
 // planConfirm confirms a manual association: the L4 clock restarts.
-func (s *Server) planConfirm(c *caller, id string, out *userAnswer) planFunc {
+func (s *Service) planConfirm(c *Caller, id string, out *userAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.confirm")
 		if err != nil {
@@ -668,7 +668,7 @@ func (s *Server) planConfirm(c *caller, id string, out *userAnswer) planFunc {
 	}
 }
 
-func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleConfirm(w http.ResponseWriter, r *http.Request, c *Caller) {
 	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -687,7 +687,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request, c *caller
 // handleLifecyclePreview answers what the lifecycle jobs would do in the
 // org if they ran at `at` (default now). It asks the same adgang.lifecycle
 // rules as the jobs and changes nothing.
-func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	if err := validCVR(cvr); err != nil {
 		s.writeError(w, r, err)
@@ -747,7 +747,7 @@ type passwordOut struct {
 	mailID   string
 }
 
-func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOut) planFunc {
+func (s *Service) planPasswordAdmin(c *Caller, id, action string, out *passwordOut) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, action)
 		if err != nil {
@@ -800,7 +800,7 @@ func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOu
 	}
 }
 
-func (s *Server) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *Caller) {
 	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -819,7 +819,7 @@ func (s *Server) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *
 	writeJSON(w, http.StatusOK, ans)
 }
 
-func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleUnblock(w http.ResponseWriter, r *http.Request, c *Caller) {
 	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -836,7 +836,7 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller
 
 // withPasswordStatus fills the password_status shown to administrators
 // (blocked, temporary, expired, valid — decided by adgang.password).
-func (s *Server) withPasswordStatus(ctx context.Context, tx *store.Tx, users ...*store.User) {
+func (s *Service) withPasswordStatus(ctx context.Context, tx *store.Tx, users ...*store.User) {
 	orgs := map[string]*store.Org{}
 	for _, u := range users {
 		if u.Password == nil {

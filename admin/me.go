@@ -15,7 +15,7 @@ import (
 // without an administrator role included; no Casbin role is needed, since
 // the answer is only ever about the caller itself. The CPR number is
 // masked (DDMMYY-****) as in every answer.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleMe(w http.ResponseWriter, r *http.Request, c *Caller) {
 	me, err := ownUser(c, "profile")
 	if err != nil {
 		s.writeError(w, r, err)

@@ -43,7 +43,7 @@ func mustHaveOrg(p *plan) string {
 
 // mustHaveBefore reads, before p is applied, whether each right its org
 // marks is held. nil when the plan cannot change holders.
-func (s *Server) mustHaveBefore(ctx context.Context, tx *store.Tx, p *plan) (*mustHaveState, error) {
+func (s *Service) mustHaveBefore(ctx context.Context, tx *store.Tx, p *plan) (*mustHaveState, error) {
 	cvr := mustHaveOrg(p)
 	if cvr == "" {
 		return nil, nil
@@ -69,7 +69,7 @@ func (s *Server) mustHaveBefore(ctx context.Context, tx *store.Tx, p *plan) (*mu
 // mustHaveAfter is the must_have fact after the change (read in tx, which
 // holds it): one entry per right the org marks now. ok is false when every
 // such right is still held (nothing for the rule to refuse).
-func (s *Server) mustHaveAfter(ctx context.Context, tx *store.Tx, st *mustHaveState) (facts []any, ok bool, err error) {
+func (s *Service) mustHaveAfter(ctx context.Context, tx *store.Tx, st *mustHaveState) (facts []any, ok bool, err error) {
 	o, err := tx.GetOrg(st.org)
 	if err != nil {
 		return nil, false, err
@@ -93,7 +93,7 @@ func (s *Server) mustHaveAfter(ctx context.Context, tx *store.Tx, st *mustHaveSt
 // user whose login decision for the right allows. Candidates are the
 // holders of the right's grants in o (users, and members of groups); the
 // first that the login rules allow answers.
-func (s *Server) rightHeld(ctx context.Context, tx *store.Tx, o *store.Org, right string) (bool, error) {
+func (s *Service) rightHeld(ctx context.Context, tx *store.Tx, o *store.Org, right string) (bool, error) {
 	r, err := tx.GetRight(right)
 	if store.IsNotFound(err) {
 		return false, nil
@@ -174,7 +174,7 @@ type transferRequest struct {
 // with both users' role changes (A11 for both, A10 and A17 see that the
 // role moves rather than disappears; A2 protects function certificate
 // users on either side).
-func (s *Server) planTransferAdmin(c *caller, id string, req *transferRequest, out **store.Grant) planFunc {
+func (s *Service) planTransferAdmin(c *Caller, id string, req *transferRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
@@ -269,7 +269,7 @@ func (s *Server) planTransferAdmin(c *caller, id string, req *transferRequest, o
 	}
 }
 
-func (s *Server) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req transferRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)

@@ -27,7 +27,7 @@ var notificationRoles = []store.AdminRole{store.RoleOrgAdmin, store.RoleUserAdmi
 // mail to each recipient that has an e-mail address. n's ID, Recipient
 // and CreatedAt are filled in per recipient. It writes in tx, so the
 // notification commits with the change it is about.
-func (s *Server) Notify(tx *store.Tx, n store.Notification, mail bool) error {
+func (s *Service) Notify(tx *store.Tx, n store.Notification, mail bool) error {
 	holders, err := s.readAdminHolders(tx, n.Org)
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func (s *Server) Notify(tx *store.Tx, n store.Notification, mail bool) error {
 // notifyKnock is the decision service's knock hook: a newly queued knock
 // notifies the org's administrators (D2, L6). It runs in the knock flush
 // transaction, off the decision path.
-func (s *Server) notifyKnock(tx *store.Tx, k *store.Knock) error {
+func (s *Service) notifyKnock(tx *store.Tx, k *store.Knock) error {
 	who := k.Name
 	if who == "" {
 		who = k.SubjectID
@@ -90,7 +90,7 @@ func validOrderKey(k string) bool {
 
 // ownUser is the user the caller's credentials are bound to; a token
 // made without a user (a plain superadmin token) has none.
-func ownUser(c *caller, what string) (string, error) {
+func ownUser(c *Caller, what string) (string, error) {
 	if c.userID == "" {
 		return "", store.Errorf(store.ENotFound, "this token is not bound to a user, so it has no %s; use a token made for a user (POST /v1/tokens with user_id) or a JWT", what)
 	}
@@ -99,7 +99,7 @@ func ownUser(c *caller, what string) (string, error) {
 
 // handleListNotifications answers the caller's own notifications, newest
 // first: GET /v1/notifications?unread=true&limit=&page_token=.
-func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListNotifications(w http.ResponseWriter, r *http.Request, c *Caller) {
 	me, err := ownUser(c, "notifications")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -138,7 +138,7 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request,
 // handleReadNotification marks one of the caller's own notifications
 // read: POST /v1/notifications/{id}/read. Another administrator's
 // notification answers 404, like a missing one.
-func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleReadNotification(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	me, err := ownUser(c, "notifications")
 	if err != nil {

@@ -127,7 +127,7 @@ func TestNotificationsPagingAndBadInput(t *testing.T) {
 }
 
 // TestNotificationsOfLifecycleWarnings: the L4 warning of the lifecycle
-// job notifies the org's administrators through admin.Server.Notify (the
+// job notifies the org's administrators through admin.Service.Notify (the
 // warning mail itself is the job's own, so no second mail).
 func TestNotificationsOfLifecycleWarnings(t *testing.T) {
 	e := newEnv(t)

@@ -14,7 +14,7 @@ var openAPI []byte
 // OpenAPI returns the admin API's OpenAPI 3 document.
 func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
-func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ *caller) {
+func (s *Service) handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ *Caller) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(openAPI)

@@ -9,7 +9,7 @@ import (
 // handleListOrgs lists the organisations the caller may see, by CVR: a
 // superadmin every one, anyone else those where it holds a role that may
 // read the organisation; a caller without any admin role gets 403.
-func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListOrgs(w http.ResponseWriter, r *http.Request, c *Caller) {
 	// A caller without any admin role is refused (A14), like GET /v1/tokens.
 	serveCheckedList(s, w, r, "orgs", s.authorizeGlobal(c, objOrg, actRead), func(tx *store.Tx, pg page) ([]*store.Org, string, error) {
 		orgs := []*store.Org{}

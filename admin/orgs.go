@@ -94,7 +94,7 @@ func validUnits(ps []store.PUnit, ses []string) error {
 	return nil
 }
 
-func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req orgCreateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -142,7 +142,7 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *call
 	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
 }
 
-func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleGetOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	if err := validCVR(cvr); err != nil {
 		s.writeError(w, r, err)
@@ -280,7 +280,7 @@ func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 	return change, nil
 }
 
-func (s *Server) planOrgUpdate(c *caller, cvr string, req *orgPatchRequest, out **store.Org) planFunc {
+func (s *Service) planOrgUpdate(c *Caller, cvr string, req *orgPatchRequest, out **store.Org) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -318,7 +318,7 @@ func (s *Server) planOrgUpdate(c *caller, cvr string, req *orgPatchRequest, out 
 	}
 }
 
-func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req orgPatchRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)

@@ -159,7 +159,7 @@ type listFunc[T any] func(tx *store.Tx, pg page) ([]T, string, error)
 // serveList answers the GET collection name with the page pg of list:
 // the store revision is read before the read transaction, so the answer
 // holds at least what that revision holds.
-func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, pg page, list listFunc[T]) {
+func serveList[T any](s *Service, w http.ResponseWriter, r *http.Request, name string, pg page, list listFunc[T]) {
 	rev := s.st.Revision()
 	var items []T
 	next := ""
@@ -179,7 +179,7 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, name st
 // request: precheck (the path's identifier, or the caller's right to the
 // global collection, evaluated by the caller) and then the paging
 // parameters.
-func serveCheckedList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, precheck error, list listFunc[T]) {
+func serveCheckedList[T any](s *Service, w http.ResponseWriter, r *http.Request, name string, precheck error, list listFunc[T]) {
 	if precheck != nil {
 		s.writeError(w, r, precheck)
 		return
@@ -197,21 +197,21 @@ type orgListFunc[T any] func(tx *store.Tx, cvr string, pg page) ([]T, string, er
 
 // serveOrgList answers GET /v1/orgs/{cvr}/<name>: {cvr} and the paging
 // parameters are checked first, then as serveOrgPage.
-func serveOrgList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, name, obj string, list orgListFunc[T]) {
+func serveOrgList[T any](s *Service, w http.ResponseWriter, r *http.Request, c *Caller, name, obj string, list orgListFunc[T]) {
 	cvr := pathVar(r, "cvr")
 	serveCheckedList(s, w, r, name, validCVR(cvr), inOrgList(s, c, cvr, obj, list))
 }
 
 // serveOrgPage is serveOrgList for a route that checked {cvr} and read
 // the page (and its own parameters) itself.
-func serveOrgPage[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, cvr, name, obj string, pg page, list orgListFunc[T]) {
+func serveOrgPage[T any](s *Service, w http.ResponseWriter, r *http.Request, c *Caller, cvr, name, obj string, pg page, list orgListFunc[T]) {
 	serveList(s, w, r, name, pg, inOrgList(s, c, cvr, obj, list))
 }
 
 // inOrgList reads list in the read transaction after the caller's right
 // to read obj in the organisation cvr (A1, A14) and that the organisation
 // exists.
-func inOrgList[T any](s *Server, c *caller, cvr, obj string, list orgListFunc[T]) listFunc[T] {
+func inOrgList[T any](s *Service, c *Caller, cvr, obj string, list orgListFunc[T]) listFunc[T] {
 	return func(tx *store.Tx, pg page) ([]T, string, error) {
 		if err := s.authorize(c, cvr, "organisation", obj, actRead); err != nil {
 			return nil, "", err

@@ -76,7 +76,7 @@ func (b *checkBody) decode(v any) error {
 
 // planOfCheck returns the planFunc the real request of a dry run would
 // run.
-func (s *Server) planOfCheck(c *caller, b *checkBody) (string, planFunc, error) {
+func (s *Service) planOfCheck(c *Caller, b *checkBody) (string, planFunc, error) {
 	action, err := b.take("action")
 	if err != nil {
 		return "", nil, err
@@ -162,7 +162,7 @@ func (s *Server) planOfCheck(c *caller, b *checkBody) (string, planFunc, error) 
 // verdict {allow, reasons:[{code, rule, message}]} with 200. Malformed
 // input answers 400 and objects outside the caller's organisations 404,
 // exactly like the real request.
-func (s *Server) handlePolicyCheck(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handlePolicyCheck(w http.ResponseWriter, r *http.Request, c *Caller) {
 	b := &checkBody{}
 	if err := decodeBody(w, r, &b.raw); err != nil {
 		s.writeError(w, r, err)

@@ -18,7 +18,7 @@ import (
 // role checks included); without it the holder is a new employee of the org.
 // Answer: {grants:[{right, privilege, scope}], refused:[{scope, privilege?,
 // right?, code, rule?, message}]}.
-func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	userID := r.URL.Query().Get("user_id")
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pdp.MaxPrivilegeList))
@@ -89,7 +89,7 @@ func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c
 
 // checkPrivilegeGrant asks adgang.admin whether g may be granted in o: the
 // first deny reason, or nil when allowed.
-func (s *Server) checkPrivilegeGrant(r *http.Request, c *caller, o *store.Org, userID string, g pdp.PrivilegeGrant, right *store.Right) (*pdp.Reason, error) {
+func (s *Service) checkPrivilegeGrant(r *http.Request, c *Caller, o *store.Org, userID string, g pdp.PrivilegeGrant, right *store.Right) (*pdp.Reason, error) {
 	req := &grantRequest{Right: g.Right, Scope: &grantScope{Type: g.Scope.Type, Value: g.Scope.Value}}
 	if userID != "" {
 		var out *store.Grant

@@ -9,7 +9,7 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-func (s *Server) handleListRights(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListRights(w http.ResponseWriter, r *http.Request, c *Caller) {
 	serveCheckedList(s, w, r, "rights", s.authorizeGlobal(c, objRight, actRead), func(tx *store.Tx, pg page) ([]*store.Right, string, error) {
 		rights, err := tx.ListRights()
 		rights, next := pageOf(pg, rights, func(r *store.Right) string { return r.ID })
@@ -38,7 +38,7 @@ type rightRequest struct {
 	Privilege string `json:"privilege,omitempty"`
 }
 
-func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handlePutRight(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	var req rightRequest
 	if err := decodeBody(w, r, &req); err != nil {

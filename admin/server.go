@@ -53,7 +53,7 @@ type Config struct {
 
 // Server is the admin API. Safe for concurrent use. Close stops its
 // change-feed goroutine.
-type Server struct {
+type Service struct {
 	st    *store.Store
 	eng   *pdp.Engine
 	log   zerolog.Logger
@@ -74,14 +74,14 @@ type Server struct {
 
 // New builds the role links from the store, subscribes to the store's
 // change feed to keep them current, and prepares the routes.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Engine == nil {
 		return nil, errors.New("admin: a store and a policy engine are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}),
+	s := &Service{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}),
 		cpr: newCPRLimiter(cfg.CPRRefusalsPerDay, cfg.Now)}
 	s.activation = newActivationThrottle(cfg.Now)
 	s.metrics = newAdminMetrics(cfg.Engine.Registry())
@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 }
 
 // Close stops the change-feed goroutine. Idempotent.
-func (s *Server) Close() error {
+func (s *Service) Close() error {
 	s.once.Do(func() {
 		s.eng.SetKnockHook(nil)
 		s.cancel()
@@ -127,11 +127,11 @@ func (s *Server) Close() error {
 }
 
 // Handler returns the admin API.
-func (s *Server) Handler() http.Handler { return s.router }
+func (s *Service) Handler() http.Handler { return s.router }
 
 // routes registers every route of the admin API (SPEC §5); the OpenAPI
 // document admin/openapi.json lists the same set (a test walks both).
-func (s *Server) routes() *mux.Router {
+func (s *Service) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
@@ -236,15 +236,15 @@ func (s *Server) routes() *mux.Router {
 
 // handlerFunc is an admin handler: c is the authenticated caller (nil on
 // the unauthenticated /openapi.json).
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c *caller)
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *Caller)
 
 // handle registers one route with authentication, panic recovery and the
 // request log line.
-func (s *Server) handle(r *mux.Router, method, path string, auth bool, fn handlerFunc) {
+func (s *Service) handle(r *mux.Router, method, path string, auth bool, fn handlerFunc) {
 	r.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		var c *caller
+		var c *Caller
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error().Str("route", method+" "+path).Str("panic", pdp.MaskCPR(fmt.Sprint(p))).Msg("admin handler panic")
@@ -295,7 +295,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // writeError answers err and logs internal errors (masked: never a CPR).
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if httpStatus(err) >= 500 {
 		s.log.Error().Str("method", r.Method).Str("route", routeOf(r)).Str("error", pdp.MaskCPR(err.Error())).Msg("admin request failed")
 	}
@@ -314,7 +314,7 @@ func routeOf(r *http.Request) string {
 // followFeed keeps the role links current from the store's change feed,
 // reads commits the feed dropped from the store's recent changes, and
 // drops links whose grant expired.
-func (s *Server) followFeed(ctx context.Context, feed <-chan store.Commit, last uint64) {
+func (s *Service) followFeed(ctx context.Context, feed <-chan store.Commit, last uint64) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	arm := func() {
@@ -359,7 +359,7 @@ func (s *Server) followFeed(ctx context.Context, feed <-chan store.Commit, last 
 	}
 }
 
-func (s *Server) rebuildRoles(ctx context.Context) {
+func (s *Service) rebuildRoles(ctx context.Context) {
 	if err := s.roles.rebuild(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error().Err(err).Msg("admin: rebuild role links")
 	}
@@ -372,7 +372,7 @@ const maxReplay = 10000
 // changesBetween returns the typed changes of revisions in (from, to),
 // from the store's recent commits; an error when the store no longer
 // holds them all or there are too many to replay.
-func (s *Server) changesBetween(from, to uint64) ([]store.Change, error) {
+func (s *Service) changesBetween(from, to uint64) ([]store.Change, error) {
 	commits, ok := s.st.ChangesSince(from)
 	if !ok {
 		return nil, fmt.Errorf("changes after revision %d are no longer held", from)
@@ -393,7 +393,7 @@ func (s *Server) changesBetween(from, to uint64) ([]store.Change, error) {
 // links before the request is answered (read-your-writes: a grant of an
 // admin right takes effect at once). The feed applies it again later,
 // which is harmless.
-func (s *Server) syncRoles(ctx context.Context, rev uint64) {
+func (s *Service) syncRoles(ctx context.Context, rev uint64) {
 	ctx = context.WithoutCancel(ctx)
 	changes, err := s.changesBetween(rev-1, rev+1)
 	if err == nil {
@@ -408,7 +408,7 @@ func (s *Server) syncRoles(ctx context.Context, rev uint64) {
 // --- callers and authorisation ---
 
 // caller is an authenticated client of the admin API.
-type caller struct {
+type Caller struct {
 	subject    string // Casbin subject: a user id, or token:<id> for superadmin tokens
 	actor      string // audit actor: the user id, or token:<id>
 	userID     string // the user the credentials act for ("" for unbound superadmin tokens)
@@ -419,7 +419,7 @@ type caller struct {
 }
 
 // actorInput is the policy input's actor: its roles in org.
-func (s *Server) actorInput(c *caller, org string) map[string]any {
+func (s *Service) actorInput(c *Caller, org string) map[string]any {
 	id := c.userID
 	if id == "" {
 		id = c.actor
@@ -443,7 +443,7 @@ func forbidden(format string, args ...any) error {
 // authorize decides A1 and A14 for an action on an object of org: a
 // caller without any role in org gets notFound(what) (never 403), a role
 // without the permission gets 403 forbidden (A14).
-func (s *Server) authorize(c *caller, org, what, obj, act string) error {
+func (s *Service) authorize(c *Caller, org, what, obj, act string) error {
 	if !c.superadmin && len(s.roles.rolesIn(c.subject, org)) == 0 {
 		return notFound(what)
 	}
@@ -460,7 +460,7 @@ func (s *Server) authorize(c *caller, org, what, obj, act string) error {
 // authorizeGlobal decides A14 for objects outside any organisation (org
 // creation, the rights catalogue, tokens): allowed when a role the caller
 // holds in some organisation (or superadmin) permits it.
-func (s *Server) authorizeGlobal(c *caller, obj, act string) error {
+func (s *Service) authorizeGlobal(c *Caller, obj, act string) error {
 	domains := s.roles.domainsOf(c.subject)
 	for _, d := range domains {
 		ok, err := s.roles.enforce(c.subject, d, obj, act)

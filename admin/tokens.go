@@ -18,7 +18,7 @@ type tokenRequest struct {
 // for itself (which acts with its own roles, so no role is gained). A
 // token for another user answers 404 when that user is outside the
 // caller's organisations (A1) and 403 otherwise (A14).
-func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateToken(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req tokenRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -83,7 +83,7 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 
 // handleListTokens lists tokens (never their secrets or hashes): every
 // token for a superadmin, the caller's own otherwise.
-func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListTokens(w http.ResponseWriter, r *http.Request, c *Caller) {
 	serveCheckedList(s, w, r, "tokens", s.authorizeGlobal(c, objToken, actRead), func(tx *store.Tx, pg page) ([]*store.Token, string, error) {
 		ts, err := tx.ListTokens()
 		if err != nil {
@@ -102,7 +102,7 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *cal
 
 // handleDeleteToken revokes a token at once: a superadmin any token, any
 // other administrator its own (others' tokens are not found).
-func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("token", id); err != nil {

@@ -49,7 +49,7 @@ const FirstUserRightsQuery = "data.adgang.admin.first_user_rights"
 // firstRights asks A15 which rights a new user of org gets; none unless
 // it is the org's first user. A policy that cannot answer refuses the
 // creation (fail closed).
-func (s *Server) firstRights(ctx context.Context, org *store.Org, hasUsers bool) ([]string, error) {
+func (s *Service) firstRights(ctx context.Context, org *store.Org, hasUsers bool) ([]string, error) {
 	in, err := json.Marshal(map[string]any{"org": map[string]any{"type": org.Type}, "org_has_users": hasUsers})
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func validText(field, v string, maxLen int) error {
 }
 
 // setCPR links a parsed CPR number to u: keyed hash and masked form only.
-func (s *Server) setCPR(u *store.User, cpr string) error {
+func (s *Service) setCPR(u *store.User, cpr string) error {
 	if cpr == "" {
 		u.CPRHash, u.CPRMasked, u.CPRLinked = "", "", false
 		return nil
@@ -145,7 +145,7 @@ func (s *Server) setCPR(u *store.User, cpr string) error {
 }
 
 // buildUser validates a create request and returns the user to store.
-func (s *Server) buildUser(req *userCreateRequest, cvr, source string) (*store.User, error) {
+func (s *Service) buildUser(req *userCreateRequest, cvr, source string) (*store.User, error) {
 	u := &store.User{ID: req.ID, Org: cvr, Name: strings.TrimSpace(req.Name), Email: req.Email,
 		Username: req.Username, LegacyID: req.LegacyID, BirthDate: req.BirthDate, Kind: store.UserKind(req.Kind),
 		PNumber: req.PNumber, SENumber: req.SENumber, Anonymous: req.Anonymous, Language: req.Language,
@@ -172,7 +172,7 @@ func (s *Server) buildUser(req *userCreateRequest, cvr, source string) (*store.U
 }
 
 // validateUserFields checks the shape of every identifier and text field.
-func (s *Server) validateUserFields(u *store.User) error {
+func (s *Service) validateUserFields(u *store.User) error {
 	checks := []struct {
 		set bool
 		err func() error
@@ -226,7 +226,7 @@ type userAnswer struct {
 // organisation's first user it also gets the A15 admin grants, each
 // checked as a grant.create. extra runs in the same transaction (knock
 // accept deletes the knock).
-func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, source string, out *userAnswer, extra func(tx *store.Tx) error) planFunc {
+func (s *Service) planUserCreate(c *Caller, cvr string, req *userCreateRequest, source string, out *userAnswer, extra func(tx *store.Tx) error) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -310,7 +310,7 @@ func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, s
 	}
 }
 
-func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req userCreateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -338,7 +338,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *cal
 	writeJSON(w, http.StatusCreated, ans)
 }
 
-func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	if err := validUserID(id); err != nil {
 		s.writeError(w, r, err)
@@ -412,7 +412,7 @@ func readOnly(fields map[string]json.RawMessage) error {
 
 // applyTo validates the patch, applies it to u and returns the changed
 // fields as the policy sees them (the CPR number as cpr_linked).
-func (p *userPatchRequest) applyTo(s *Server, u *store.User) (map[string]any, []string, error) {
+func (p *userPatchRequest) applyTo(s *Service, u *store.User) (map[string]any, []string, error) {
 	if err := readOnly(map[string]json.RawMessage{"id": p.ID, "org": p.Org, "status": p.Status,
 		"revision": p.Revision, "cpr_linked": p.CPRLinked, "deactivated_until": p.DeactivatedUntil,
 		"status_changed_at": p.StatusChangedAt, "last_login": p.LastLogin, "source": p.Source,
@@ -473,7 +473,7 @@ func (p *userPatchRequest) applyTo(s *Server, u *store.User) (map[string]any, []
 	return change, fields, nil
 }
 
-func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out *userAnswer) planFunc {
+func (s *Service) planUserUpdate(c *Caller, id string, req *userPatchRequest, out *userAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.update")
 		if err != nil {
@@ -512,7 +512,7 @@ func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out
 	}
 }
 
-func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handlePatchUser(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req userPatchRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -527,7 +527,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *call
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
 }
 
-func (s *Server) planUserDelete(c *caller, id string) planFunc {
+func (s *Service) planUserDelete(c *Caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actDelete, "user.delete")
 		if err != nil {
@@ -543,7 +543,7 @@ func (s *Server) planUserDelete(c *caller, id string) planFunc {
 	}
 }
 
-func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.write(r.Context(), c, s.planUserDelete(c, id))
 	if err != nil {
@@ -567,7 +567,7 @@ var statusOf = map[string]store.UserStatus{
 	"user.deactivate": store.StatusDeactivated,
 }
 
-func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest, out *userAnswer) planFunc {
+func (s *Service) planUserStatus(c *Caller, id, action string, req *statusRequest, out *userAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
@@ -614,8 +614,8 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 	}
 }
 
-func (s *Server) handleUserStatus(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleUserStatus(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
 		var req statusRequest
 		if err := decodeOptionalBody(w, r, &req); err != nil {
 			s.writeError(w, r, err)
@@ -703,7 +703,7 @@ func (q *userQuery) matchesFields(u *store.User) bool {
 
 // userMatcher is the query's test of a user of org cvr in tx; a role
 // that is neither an admin role nor a right of the catalogue is invalid.
-func (s *Server) userMatcher(tx *store.Tx, cvr string, q *userQuery) (func(*store.User) (bool, error), error) {
+func (s *Service) userMatcher(tx *store.Tx, cvr string, q *userQuery) (func(*store.User) (bool, error), error) {
 	adminRole := false
 	switch store.AdminRole(q.role) {
 	case "":
@@ -732,7 +732,7 @@ func (s *Server) userMatcher(tx *store.Tx, cvr string, q *userQuery) (func(*stor
 }
 
 // searchUsers is the page pg of org cvr's users that match q.
-func (s *Server) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *userQuery, pg page) ([]*store.User, string, error) {
+func (s *Service) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *userQuery, pg page) ([]*store.User, string, error) {
 	match, err := s.userMatcher(tx, cvr, q)
 	if err != nil {
 		return nil, "", err
@@ -781,7 +781,7 @@ func (s *Server) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *u
 }
 
 // handleListUsers searches the org's users (userQuery), paged.
-func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request, c *Caller) {
 	cvr := pathVar(r, "cvr")
 	if err := validCVR(cvr); err != nil {
 		s.writeError(w, r, err)

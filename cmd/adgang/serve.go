@@ -237,7 +237,7 @@ type Main struct {
 	AdminURL    string
 	PprofURL    string // the pprof listener's base URL, when --pprof-addr is set
 
-	admin *admin.Server
+	admin *admin.Service
 
 	servers       []*http.Server
 	declogFh      *os.File
@@ -314,7 +314,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 
 // adminHandler is the admin API, with the admin console under /console/
 // unless --console=false.
-func (m *Main) adminHandler(adm *admin.Server) (http.Handler, error) {
+func (m *Main) adminHandler(adm *admin.Service) (http.Handler, error) {
 	h := adm.Handler()
 	if !m.Config.Console {
 		return h, nil
@@ -468,7 +468,7 @@ func (m *Main) startDecisionListener(eng *pdp.Engine, st *store.Store, decisionT
 
 // startJobs starts the lifecycle runner and the outbox delivery when
 // configured; Close stops them.
-func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
+func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Service) {
 	cfg := &m.Config
 	if cfg.LifecycleInterval > 0 {
 		runner := &lifecycle.Runner{Store: st, Policy: eng, Interval: cfg.LifecycleInterval,
