@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -45,9 +47,9 @@ import (
 // 409). An approval that would take the last org-admin or user-admin
 // role from the organisation is refused by A10 (role_changes).
 
-// anonymityRequestBody is the optional body of POST
+// AnonymityRequestBody is the optional body of POST
 // /v1/users/{id}/anonymity-requests.
-type anonymityRequestBody struct {
+type AnonymityRequestBody struct {
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -109,17 +111,26 @@ func (s *Service) anonymityInput(tx *store.Tx, c *Caller, action string, u *stor
 	return in, nil
 }
 
-// handleCreateAnonymityRequest: POST /v1/users/{id}/anonymity-requests.
+// handleCreateAnonymityRequest is POST /v1/users/{id}/anonymity-requests
+// (CreateAnonymityRequest).
 func (s *Service) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	var body anonymityRequestBody
+	var body AnonymityRequestBody
 	if err := decodeOptionalBody(w, r, &body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	rev, out, err := s.svc().CreateAnonymityRequest(r.Context(), c, pathVar(r, "id"), &body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
+}
+
+// CreateAnonymityRequest: POST /v1/users/{id}/anonymity-requests.
+func (s *Service) CreateAnonymityRequest(ctx context.Context, c *Caller, id string, body *AnonymityRequestBody) (rev uint64, out *store.AnonymityRequest, err error) {
 	body.Reason = strings.TrimSpace(body.Reason)
-	var out *store.AnonymityRequest
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
 		}
@@ -151,11 +162,7 @@ func (s *Service) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Re
 					u.Name, u.ID, out.ID, out.ID)}, true)
 		}}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
+	return rev, out, err
 }
 
 // loadAnonymityRequest loads request id and authorises act on users of
@@ -177,63 +184,11 @@ func (s *Service) loadAnonymityRequest(tx *store.Tx, c *Caller, id, act string) 
 	return req, nil
 }
 
-// handleDecideAnonymityRequest: POST /v1/anonymity-requests/{id}/approve
-// and …/reject.
+// handleDecideAnonymityRequest is POST /v1/anonymity-requests/{id}/approve
+// and …/reject (DecideAnonymityRequest).
 func (s *Service) handleDecideAnonymityRequest(approve bool) handlerFunc {
-	action := "user.anonymity.reject"
-	if approve {
-		action = "user.anonymity.approve"
-	}
 	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
-		id := pathVar(r, "id")
-		var out *store.AnonymityRequest
-		var created *store.User
-		rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
-			req, err := s.loadAnonymityRequest(tx, c, id, actUpdate)
-			if err != nil {
-				return nil, err
-			}
-			u, err := loadUser(tx, req.UserID)
-			if store.IsNotFound(err) && !approve {
-				// The user was deleted while its request waited: the
-				// request can still be rejected (and so leave the list).
-				u, err = &store.User{ID: req.UserID, Org: req.Org, Kind: store.KindEmployee, Status: store.StatusDeleted}, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			in, err := s.anonymityInput(tx, c, action, u, req)
-			if err != nil {
-				return nil, err
-			}
-			p := &plan{checks: []map[string]any{in}}
-			decide := func(tx *store.Tx, status string) error {
-				at := tx.Now()
-				req.Status, req.DecidedBy, req.DecidedAt = status, c.actor, &at
-				out = req
-				return tx.PutAnonymityRequest(req)
-			}
-			if !approve {
-				p.apply = func(tx *store.Tx) error { return decide(tx, store.AnonymityRejected) }
-				return p, nil
-			}
-			holders, err := s.adminHolders(tx, u.Org)
-			if err != nil {
-				return nil, err
-			}
-			in["admin_holders"] = holders
-			newID := uuid.NewString()
-			p.apply = func(tx *store.Tx) error {
-				nu, err := s.recreateAnonymous(tx, c, u, newID, req.ID)
-				if err != nil {
-					return err
-				}
-				created = nu
-				req.NewUserID = nu.ID
-				return decide(tx, store.AnonymityApproved)
-			}
-			return p.watchRoles(u.Org, u.ID, newID), nil
-		})
+		rev, out, created, err := s.svc().DecideAnonymityRequest(r.Context(), c, pathVar(r, "id"), approve)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -244,6 +199,62 @@ func (s *Service) handleDecideAnonymityRequest(approve bool) handlerFunc {
 		}
 		writeJSON(w, http.StatusOK, ans)
 	}
+}
+
+// DecideAnonymityRequest approves or rejects the anonymity request id;
+// an approval re-creates the user anonymous (created).
+func (s *Service) DecideAnonymityRequest(ctx context.Context, c *Caller, id string, approve bool) (rev uint64, out *store.AnonymityRequest, created *store.User, err error) {
+	action := "user.anonymity.reject"
+	if approve {
+		action = "user.anonymity.approve"
+	}
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
+		req, err := s.loadAnonymityRequest(tx, c, id, actUpdate)
+		if err != nil {
+			return nil, err
+		}
+		u, err := loadUser(tx, req.UserID)
+		if store.IsNotFound(err) && !approve {
+			// The user was deleted while its request waited: the
+			// request can still be rejected (and so leave the list).
+			u, err = &store.User{ID: req.UserID, Org: req.Org, Kind: store.KindEmployee, Status: store.StatusDeleted}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		in, err := s.anonymityInput(tx, c, action, u, req)
+		if err != nil {
+			return nil, err
+		}
+		p := &plan{checks: []map[string]any{in}}
+		decide := func(tx *store.Tx, status string) error {
+			at := tx.Now()
+			req.Status, req.DecidedBy, req.DecidedAt = status, c.actor, &at
+			out = req
+			return tx.PutAnonymityRequest(req)
+		}
+		if !approve {
+			p.apply = func(tx *store.Tx) error { return decide(tx, store.AnonymityRejected) }
+			return p, nil
+		}
+		holders, err := s.adminHolders(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		in["admin_holders"] = holders
+		newID := uuid.NewString()
+		p.apply = func(tx *store.Tx) error {
+			nu, err := s.recreateAnonymous(tx, c, u, newID, req.ID)
+			if err != nil {
+				return err
+			}
+			created = nu
+			req.NewUserID = nu.ID
+			return decide(tx, store.AnonymityApproved)
+		}
+		return p.watchRoles(u.Org, u.ID, newID), nil
+	})
+	return rev, out, created, err
 }
 
 // recreateAnonymous carries out an approval in tx (see the package
@@ -303,34 +314,36 @@ func (s *Service) recreateAnonymous(tx *store.Tx, c *Caller, old *store.User, ne
 	return &nu, nil
 }
 
-// handleListAnonymityRequests: GET /v1/orgs/{cvr}/anonymity-requests
+// handleListAnonymityRequests is GET /v1/orgs/{cvr}/anonymity-requests
+// (ListAnonymityRequests).
+func (s *Service) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *Caller) {
+	p, err := s.svc().ListAnonymityRequests(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
+	answerPage(s, w, r, "anonymity_requests", p, err)
+}
+
+// ListAnonymityRequests: GET /v1/orgs/{cvr}/anonymity-requests
 // ?status=pending|all&limit=&page_token=, oldest first (pending by
 // default: the administrators' to-do list).
-func (s *Service) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *Caller) {
-	cvr := pathVar(r, "cvr")
+func (s *Service) ListAnonymityRequests(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[*store.AnonymityRequest], error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	q := r.URL.Query()
 	pendingOnly := true
 	switch q.Get("status") {
 	case "", store.AnonymityPending:
 	case "all":
 		pendingOnly = false
 	default:
-		s.writeError(w, r, invalid("status must be pending or all"))
-		return
+		return nil, invalid("status must be pending or all")
 	}
-	p, err := parseCursorPage(r, validOrderKey)
+	p, err := parseCursorPage(q, validOrderKey)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var list []*store.AnonymityRequest
 	var next string
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
 		}
@@ -342,8 +355,7 @@ func (s *Service) handleListAnonymityRequests(w http.ResponseWriter, r *http.Req
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, "anonymity_requests", list, nextToken(next))
+	return &Page[*store.AnonymityRequest]{Revision: rev, Items: list, Next: nextToken(next)}, nil
 }

@@ -32,3 +32,34 @@ func detailOf(err error) errorDetail { return pdpapi.DetailOf(err) }
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return pdpapi.DecodeJSON(w, r, v)
 }
+
+// writePage answers one page: {revision, <name>: items, next_page_token}.
+// A nil slice is answered as [].
+func writePage[T any](w http.ResponseWriter, name string, p *Page[T]) {
+	writePageWith(w, name, p, nil)
+}
+
+// writePageWith is writePage with further fields in the answer.
+func writePageWith[T any](w http.ResponseWriter, name string, p *Page[T], extra map[string]any) {
+	items := p.Items
+	if items == nil {
+		items = []T{}
+	}
+	body := map[string]any{"revision": p.Revision, name: items, "next_page_token": p.Next}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// svc is the change service the handlers call (admin/api: a field).
+func (s *Service) svc() *Service { return s }
+
+// answerPage answers a page read by the service, or its error.
+func answerPage[T any](s *Service, w http.ResponseWriter, r *http.Request, name string, p *Page[T], err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, name, p)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -11,11 +12,11 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// importEntry is one import batch in GET /v1/orgs/{cvr}/imports
+// ImportEntry is one import batch in GET /v1/orgs/{cvr}/imports
 // (Unilogin's "Vis importerede"): when, how, how many rows, and how many
 // users still hold the association it gave (and of those, how many nobody
 // confirmed since, who lose it when the batch is retired).
-type importEntry struct {
+type ImportEntry struct {
 	ID          string    `json:"id"`
 	Org         string    `json:"org"`
 	Mode        string    `json:"mode"`
@@ -26,9 +27,15 @@ type importEntry struct {
 	Retired     bool      `json:"retired"`
 }
 
-// handleListImports lists the org's import batches, newest first, paged.
+// handleListImports is GET /v1/orgs/{cvr}/imports (ListImports).
 func (s *Service) handleListImports(w http.ResponseWriter, r *http.Request, c *Caller) {
-	serveOrgList(s, w, r, c, "imports", objUser, func(tx *store.Tx, cvr string, p page) ([]importEntry, string, error) {
+	p, err := s.svc().ListImports(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
+	answerPage(s, w, r, "imports", p, err)
+}
+
+// ListImports lists the org's import batches, newest first, paged.
+func (s *Service) ListImports(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[ImportEntry], error) {
+	return orgList(ctx, s, c, cvr, q, objUser, func(tx *store.Tx, cvr string, p page) ([]ImportEntry, string, error) {
 		batches, err := tx.ListImports(cvr)
 		if err != nil {
 			return nil, "", err
@@ -41,10 +48,10 @@ func (s *Service) handleListImports(w http.ResponseWriter, r *http.Request, c *C
 		if err != nil {
 			return nil, "", err
 		}
-		out := []importEntry{}
+		out := []ImportEntry{}
 		for _, b := range page {
 			n := counts[b.ID]
-			out = append(out, importEntry{ID: b.ID, Org: b.Org, Mode: b.Mode, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows,
+			out = append(out, ImportEntry{ID: b.ID, Org: b.Org, Mode: b.Mode, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows,
 				Users: n[0], Unconfirmed: n[1], Retired: b.Retired})
 		}
 		return out, next, nil
@@ -152,14 +159,20 @@ func importUserIDs(tx *store.Tx, b *store.ImportBatch) ([]string, error) {
 	}
 }
 
+// RetireImport retires the import batch id (planRetireImport).
+func (s *Service) RetireImport(ctx context.Context, c *Caller, id string) (uint64, *store.ImportBatch, error) {
+	var b store.ImportBatch
+	rev, err := s.write(ctx, c, s.planRetireImport(ctx, c, id, &b))
+	return rev, &b, err
+}
+
 // handleRetireImport is POST /v1/imports/{id}/retire.
 func (s *Service) handleRetireImport(w http.ResponseWriter, r *http.Request, c *Caller) {
 	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var b store.ImportBatch
-	rev, err := s.write(r.Context(), c, s.planRetireImport(r.Context(), c, pathVar(r, "id"), &b))
+	rev, b, err := s.svc().RetireImport(r.Context(), c, pathVar(r, "id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

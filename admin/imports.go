@@ -579,7 +579,7 @@ func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
 	if err := checkCells(f); err != nil {
 		return nil, err
 	}
-	req := &userCreateRequest{ID: strings.ToLower(f[colUUID]), Name: rowName(f), Email: f[colEmail], Username: f[colUsername],
+	req := &UserCreateRequest{ID: strings.ToLower(f[colUUID]), Name: rowName(f), Email: f[colEmail], Username: f[colUsername],
 		PNumber: f[colPNumber], SENumber: f[colSENumber], Language: f[colLanguage], Phone: f[colPhone],
 		Justification: f[colJustification]}
 	if req.ID == "" {
@@ -618,7 +618,7 @@ func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
 		return nil, invalid("Fornavn or Efternavn is required")
 	}
 	means, rights := splitList(f[colMeans]), splitList(f[colRights])
-	var out userAnswer
+	var out UserAnswer
 	// The means go in the create itself, so A16 sees them.
 	req.IdentificationMeans = means
 	create := im.s.planUserCreate(im.c, im.cvr, req, "import:"+im.id, &out, nil)
@@ -680,9 +680,9 @@ func (im *importer) planGrants(tx *store.Tx, u *store.User, rights []string, jus
 	if err := im.s.authorizeIn(tx, im.c, im.cvr, "user", objGrant, actCreate); err != nil {
 		return nil, nil, err
 	}
-	scope := &grantScope{Type: store.ScopeCVR, Value: im.cvr}
+	scope := &GrantScope{Type: store.ScopeCVR, Value: im.cvr}
 	if u.PNumber != "" {
-		scope = &grantScope{Type: store.ScopeP, Value: u.PNumber}
+		scope = &GrantScope{Type: store.ScopeP, Value: u.PNumber}
 	}
 	var held []store.EffectiveGrant
 	if _, err := tx.GetUser(u.ID); err == nil {
@@ -708,7 +708,7 @@ func (im *importer) planGrants(tx *store.Tx, u *store.User, rights []string, jus
 		}) {
 			continue
 		}
-		req := &grantRequest{Right: rid, Scope: scope, Justification: justification}
+		req := &GrantRequest{Right: rid, Scope: scope, Justification: justification}
 		if err := req.validate(tx.Now()); err != nil {
 			return nil, nil, cellErr(colRights, err)
 		}
@@ -879,7 +879,7 @@ func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 				// One user.update with the means in its change (A16).
 				patch.IdentificationMeans, meansChanged = &means, false
 			}
-			var out userAnswer
+			var out UserAnswer
 			if p, err = im.s.planUserUpdate(im.c, u.ID, &patch, &out)(tx); err != nil {
 				return nil, err
 			}

@@ -1,14 +1,23 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
 
+// handleListKnocks is GET /v1/orgs/{cvr}/knocks (ListKnocks).
 func (s *Service) handleListKnocks(w http.ResponseWriter, r *http.Request, c *Caller) {
-	serveOrgList(s, w, r, c, "knocks", objKnock, func(tx *store.Tx, cvr string, pg page) ([]*store.Knock, string, error) {
+	p, err := s.svc().ListKnocks(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
+	answerPage(s, w, r, "knocks", p, err)
+}
+
+// ListKnocks pages through the organisation's knock queue, oldest first.
+func (s *Service) ListKnocks(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[*store.Knock], error) {
+	return orgList(ctx, s, c, cvr, q, objKnock, func(tx *store.Tx, cvr string, pg page) ([]*store.Knock, string, error) {
 		knocks, err := tx.ListKnocks(cvr)
 		// Queue order: the first attempt, oldest first, then id (a knock's
 		// first attempt never changes, so its place is stable across pages).
@@ -24,7 +33,7 @@ func (s *Service) handleListKnocks(w http.ResponseWriter, r *http.Request, c *Ca
 // with the body's fields winning, and deletes the knock, in one
 // transaction. The user creation is checked like POST /v1/orgs/{cvr}/users
 // (user.create, and A15 when it is the organisation's first user).
-func (s *Service) planKnockAccept(c *Caller, id string, req *userCreateRequest, out *userAnswer) planFunc {
+func (s *Service) planKnockAccept(c *Caller, id string, req *UserCreateRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("knock", id); err != nil {
 			return nil, err
@@ -56,25 +65,43 @@ func (s *Service) planKnockAccept(c *Caller, id string, req *userCreateRequest, 
 	}
 }
 
+// handleAcceptKnock is POST /v1/knocks/{id}/accept (AcceptKnock).
 func (s *Service) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req userCreateRequest
+	var req UserCreateRequest
 	if err := decodeOptionalBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var out userAnswer
-	rev, err := s.write(r.Context(), c, s.planKnockAccept(c, pathVar(r, "id"), &req, &out))
+	rev, out, err := s.svc().AcceptKnock(r.Context(), c, pathVar(r, "id"), &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)})
 }
 
-// Deleting knocks is no adgang.admin action: only the role check applies.
+// AcceptKnock creates the user the knock id asked for (planKnockAccept).
+func (s *Service) AcceptKnock(ctx context.Context, c *Caller, id string, req *UserCreateRequest) (uint64, *UserAnswer, error) {
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planKnockAccept(c, id, req, &out))
+	return rev, &out, err
+}
+
+// handleDeleteKnock is DELETE /v1/knocks/{id} (DeleteKnock).
 func (s *Service) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+	rev, err := s.svc().DeleteKnock(r.Context(), c, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// DeleteKnock deletes the knock id. Deleting knocks is no adgang.admin
+// action: only the role check applies.
+func (s *Service) DeleteKnock(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("knock", id); err != nil {
 			return nil, err
 		}
@@ -87,32 +114,35 @@ func (s *Service) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *C
 		}
 		return &plan{apply: func(tx *store.Tx) error { return tx.DeleteKnock(id) }}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // maxBulk bounds the ids of one bulk request.
 const maxBulk = 1000
 
-type knocksDeleteRequest struct {
+// KnocksDeleteRequest is the body of POST /v1/orgs/{cvr}/knocks:delete.
+type KnocksDeleteRequest struct {
 	IDs []string `json:"ids"`
 }
 
-// handleDeleteKnocks deletes many knocks of one organisation at once
-// (L6); every id must be a knock of that organisation, or nothing is
-// deleted.
+// handleDeleteKnocks is POST /v1/orgs/{cvr}/knocks:delete (DeleteKnocks).
 func (s *Service) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *Caller) {
-	cvr := pathVar(r, "cvr")
-	var req knocksDeleteRequest
+	var req KnocksDeleteRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var deleted []string
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+	rev, deleted, err := s.svc().DeleteKnocks(r.Context(), c, pathVar(r, "cvr"), &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+}
+
+// DeleteKnocks deletes many knocks of one organisation at once (L6);
+// every id must be a knock of that organisation, or nothing is deleted.
+func (s *Service) DeleteKnocks(ctx context.Context, c *Caller, cvr string, req *KnocksDeleteRequest) (rev uint64, deleted []string, err error) {
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
 		}
@@ -149,11 +179,7 @@ func (s *Service) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *
 			return nil
 		}}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+	return rev, deleted, err
 }
 
 // knockIdentityFree refuses, with a message that says what to do, a knock

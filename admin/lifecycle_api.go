@@ -591,7 +591,7 @@ func (s *Service) handleBulkStatus(action string) handlerFunc {
 			return
 		}
 		rev, results := s.runBulk(r.Context(), c, ids, func(id string, _ map[string]any) planFunc {
-			var out userAnswer
+			var out UserAnswer
 			return inOrg(cvr, id, s.planUserStatus(c, id, action, &statusRequest{}, &out))
 		})
 		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
@@ -634,19 +634,19 @@ func (s *Service) handleCreateAssociation(w http.ResponseWriter, r *http.Request
 			return
 		}
 	}
-	create := &userCreateRequest{Name: req.Name, Email: req.Email, Username: req.UniloginID, CPR: req.CPR,
+	create := &UserCreateRequest{Name: req.Name, Email: req.Email, Username: req.UniloginID, CPR: req.CPR,
 		PNumber: req.PNumber, userType: req.UserType, class: req.Class}
-	var out userAnswer
+	var out UserAnswer
 	rev, err := s.write(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), create, "manual", &out, nil))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)})
 }
 
 // planConfirm confirms a manual association: the L4 clock restarts.
-func (s *Service) planConfirm(c *Caller, id string, out *userAnswer) planFunc {
+func (s *Service) planConfirm(c *Caller, id string, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.confirm")
 		if err != nil {
@@ -662,7 +662,7 @@ func (s *Service) planConfirm(c *Caller, id string, out *userAnswer) planFunc {
 			}
 			tx.Audit(store.AuditEvent{Type: "user.confirm", Org: u.Org, UserID: u.ID, Object: u.ID,
 				Details: map[string]any{"rule": "L4"}})
-			out.user = &next
+			out.User = &next
 			return nil
 		}}, nil
 	}
@@ -673,13 +673,13 @@ func (s *Service) handleConfirm(w http.ResponseWriter, r *http.Request, c *Calle
 		s.writeError(w, r, err)
 		return
 	}
-	var out userAnswer
+	var out UserAnswer
 	rev, err := s.write(r.Context(), c, s.planConfirm(c, pathVar(r, "id"), &out))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
 }
 
 // --- lifecycle preview ---

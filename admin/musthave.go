@@ -160,8 +160,8 @@ func knownRights(tx *store.Tx, ids []string) error {
 	return nil
 }
 
-// transferRequest is the body of POST /v1/users/{id}/transfer-admin.
-type transferRequest struct {
+// TransferRequest is the body of POST /v1/users/{id}/transfer-admin.
+type TransferRequest struct {
 	ToUserID string `json:"to_user_id"`
 	Right    string `json:"right"`
 }
@@ -174,7 +174,7 @@ type transferRequest struct {
 // with both users' role changes (A11 for both, A10 and A17 see that the
 // role moves rather than disappears; A2 protects function certificate
 // users on either side).
-func (s *Service) planTransferAdmin(c *Caller, id string, req *transferRequest, out **store.Grant) planFunc {
+func (s *Service) planTransferAdmin(c *Caller, id string, req *TransferRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
@@ -269,17 +269,26 @@ func (s *Service) planTransferAdmin(c *Caller, id string, req *transferRequest, 
 	}
 }
 
+// handleTransferAdmin is POST /v1/users/{id}/transfer-admin
+// (TransferAdmin).
 func (s *Service) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req transferRequest
+	var req TransferRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var g *store.Grant
-	rev, err := s.write(r.Context(), c, s.planTransferAdmin(c, pathVar(r, "id"), &req, &g))
+	rev, g, err := s.svc().TransferAdmin(r.Context(), c, pathVar(r, "id"), &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
+}
+
+// TransferAdmin hands the admin role req.Right of the user id over to
+// req.ToUserID in one transaction (planTransferAdmin).
+func (s *Service) TransferAdmin(ctx context.Context, c *Caller, id string, req *TransferRequest) (uint64, *store.Grant, error) {
+	var g *store.Grant
+	rev, err := s.write(ctx, c, s.planTransferAdmin(c, id, req, &g))
+	return rev, g, err
 }

@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -97,60 +99,69 @@ func ownUser(c *Caller, what string) (string, error) {
 	return c.userID, nil
 }
 
-// handleListNotifications answers the caller's own notifications, newest
-// first: GET /v1/notifications?unread=true&limit=&page_token=.
+// handleListNotifications is GET /v1/notifications (ListNotifications).
 func (s *Service) handleListNotifications(w http.ResponseWriter, r *http.Request, c *Caller) {
+	p, err := s.svc().ListNotifications(r.Context(), c, r.URL.Query())
+	answerPage(s, w, r, "notifications", p, err)
+}
+
+// ListNotifications answers the caller's own notifications, newest
+// first: GET /v1/notifications?unread=true&limit=&page_token=.
+func (s *Service) ListNotifications(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Notification], error) {
 	me, err := ownUser(c, "notifications")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	q := r.URL.Query()
 	unread := false
 	switch q.Get("unread") {
 	case "", "false":
 	case "true":
 		unread = true
 	default:
-		s.writeError(w, r, invalid("unread must be true or false"))
-		return
+		return nil, invalid("unread must be true or false")
 	}
-	p, err := parseCursorPage(r, validOrderKey)
+	p, err := parseCursorPage(q, validOrderKey)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var list []*store.Notification
 	var next string
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		list, next, err = tx.ListNotifications(me, unread, p.After, p.Limit)
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, "notifications", list, nextToken(next))
+	return &Page[*store.Notification]{Revision: rev, Items: list, Next: nextToken(next)}, nil
 }
 
-// handleReadNotification marks one of the caller's own notifications
-// read: POST /v1/notifications/{id}/read. Another administrator's
-// notification answers 404, like a missing one.
+// handleReadNotification is POST /v1/notifications/{id}/read
+// (ReadNotification).
 func (s *Service) handleReadNotification(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	me, err := ownUser(c, "notifications")
+	rev, n, err := s.svc().ReadNotification(r.Context(), c, pathVar(r, "id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+}
+
+// ReadNotification marks one of the caller's own notifications
+// read: POST /v1/notifications/{id}/read. Another administrator's
+// notification answers 404, like a missing one.
+func (s *Service) ReadNotification(ctx context.Context, c *Caller, id string) (uint64, *store.Notification, error) {
+	me, err := ownUser(c, "notifications")
+	if err != nil {
+		return 0, nil, err
+	}
 	if err := store.ValidUUID(id); err != nil {
-		s.writeError(w, r, fieldErr("notification id", err))
-		return
+		return 0, nil, fieldErr("notification id", err)
 	}
 	var n *store.Notification
-	rev, err := s.st.Update(r.Context(), c.actor, func(tx *store.Tx) error {
+	rev, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.GetNotification(id)
 		if store.IsNotFound(err) || (err == nil && n.Recipient != me) {
@@ -164,9 +175,5 @@ func (s *Service) handleReadNotification(w http.ResponseWriter, r *http.Request,
 		n, err = tx.GetNotification(id)
 		return err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+	return rev, n, err
 }

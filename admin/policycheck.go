@@ -115,18 +115,18 @@ func (s *Service) planOfCheck(c *Caller, b *checkBody) (string, planFunc, error)
 		var o *store.Org
 		err, pf = b.decode(&req), s.planOrgUpdate(c, ids["cvr"], &req, &o)
 	case "user.create":
-		var req userCreateRequest
-		err, pf = b.decode(&req), s.planUserCreate(c, ids["cvr"], &req, "manual", &userAnswer{}, nil)
+		var req UserCreateRequest
+		err, pf = b.decode(&req), s.planUserCreate(c, ids["cvr"], &req, "manual", &UserAnswer{}, nil)
 	case "user.update":
 		var req userPatchRequest
-		err, pf = b.decode(&req), s.planUserUpdate(c, ids["user_id"], &req, &userAnswer{})
+		err, pf = b.decode(&req), s.planUserUpdate(c, ids["user_id"], &req, &UserAnswer{})
 	case "user.delete":
 		err, pf = b.decode(&struct{}{}), s.planUserDelete(c, ids["user_id"])
 	case "user.inactivate", "user.activate", "user.deactivate":
 		var req statusRequest
-		err, pf = b.decode(&req), s.planUserStatus(c, ids["user_id"], action, &req, &userAnswer{})
+		err, pf = b.decode(&req), s.planUserStatus(c, ids["user_id"], action, &req, &UserAnswer{})
 	case "grant.create":
-		var req grantRequest
+		var req GrantRequest
 		var g *store.Grant
 		holder, id := store.HolderUser, ids["user_id"]
 		if id == "" {
@@ -149,8 +149,8 @@ func (s *Service) planOfCheck(c *Caller, b *checkBody) (string, planFunc, error)
 	case "group.member.remove":
 		err, pf = b.decode(&struct{}{}), s.planMember(c, ids["group_id"], ids["user_id"], false)
 	case "knock.accept":
-		var req userCreateRequest
-		err, pf = b.decode(&req), s.planKnockAccept(c, ids["knock_id"], &req, &userAnswer{})
+		var req UserCreateRequest
+		err, pf = b.decode(&req), s.planKnockAccept(c, ids["knock_id"], &req, &UserAnswer{})
 	}
 	return action, pf, err
 }

@@ -90,7 +90,7 @@ func (s *Service) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, 
 // checkPrivilegeGrant asks adgang.admin whether g may be granted in o: the
 // first deny reason, or nil when allowed.
 func (s *Service) checkPrivilegeGrant(r *http.Request, c *Caller, o *store.Org, userID string, g pdp.PrivilegeGrant, right *store.Right) (*pdp.Reason, error) {
-	req := &grantRequest{Right: g.Right, Scope: &grantScope{Type: g.Scope.Type, Value: g.Scope.Value}}
+	req := &GrantRequest{Right: g.Right, Scope: &GrantScope{Type: g.Scope.Type, Value: g.Scope.Value}}
 	if userID != "" {
 		var out *store.Grant
 		v, err := s.dryRun(r.Context(), c, s.planGrantCreate(c, store.HolderUser, userID, req, &out))

@@ -1,41 +1,48 @@
 package admin
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
 
-// tokenRequest is the body of POST /v1/tokens.
-type tokenRequest struct {
+// TokenRequest is the body of POST /v1/tokens.
+type TokenRequest struct {
 	UserID     string      `json:"user_id,omitempty"`
 	Superadmin bool        `json:"superadmin,omitempty"`
 	ExpiresAt  *store.Time `json:"expires_at,omitempty"`
 }
 
-// handleCreateToken makes an API token, shown once in the answer. A
-// superadmin may make any token; any other administrator only a token
-// for itself (which acts with its own roles, so no role is gained). A
-// token for another user answers 404 when that user is outside the
-// caller's organisations (A1) and 403 otherwise (A14).
+// handleCreateToken is POST /v1/tokens (CreateToken); the answer is
+// never cached.
 func (s *Service) handleCreateToken(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req tokenRequest
+	var req TokenRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	rev, tok, plain, capped, err := s.svc().CreateToken(r.Context(), c, &req)
+	return rev, tok, plain, capped, err
+}
+
+// CreateToken makes an API token; plain is its secret, shown once. A
+// superadmin may make any token; any other administrator only a token
+// for itself (which acts with its own roles, so no role is gained). A
+// token for another user is not found when that user is outside the
+// caller's organisations (A1) and forbidden otherwise (A14). capped says
+// that expires_at was capped at the caller's own credentials' expiry.
+func (s *Service) CreateToken(ctx context.Context, c *Caller, req *TokenRequest) (rev uint64, tok *store.Token, plain string, capped bool, err error) {
 	// A token never outlives the credentials that made it: a JWT caller's
 	// token expires at the JWT's exp at the latest (an expiring API token's
 	// likewise at its expires_at). A later or missing expires_at is capped,
 	// and the answer says so with expires_at_capped.
-	capped := false
 	if c.expires != nil && (req.ExpiresAt == nil || req.ExpiresAt.After(*c.expires)) {
 		exp := c.expires.UTC()
 		req.ExpiresAt, capped = &store.Time{Time: exp}, true
 	}
-	var tok *store.Token
-	var plain string
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if !c.superadmin {
 			if req.Superadmin {
 				return nil, forbidden("only a superadmin may create superadmin tokens")
@@ -81,10 +88,16 @@ func (s *Service) handleCreateToken(w http.ResponseWriter, r *http.Request, c *C
 	writeJSON(w, http.StatusCreated, ans)
 }
 
-// handleListTokens lists tokens (never their secrets or hashes): every
-// token for a superadmin, the caller's own otherwise.
+// handleListTokens is GET /v1/tokens (ListTokens).
 func (s *Service) handleListTokens(w http.ResponseWriter, r *http.Request, c *Caller) {
-	serveCheckedList(s, w, r, "tokens", s.authorizeGlobal(c, objToken, actRead), func(tx *store.Tx, pg page) ([]*store.Token, string, error) {
+	p, err := s.svc().ListTokens(r.Context(), c, r.URL.Query())
+	answerPage(s, w, r, "tokens", p, err)
+}
+
+// ListTokens lists tokens (never their secrets or hashes): every token
+// for a superadmin, the caller's own otherwise.
+func (s *Service) ListTokens(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Token], error) {
+	return checkedList(ctx, s, q, s.authorizeGlobal(c, objToken, actRead), func(tx *store.Tx, pg page) ([]*store.Token, string, error) {
 		ts, err := tx.ListTokens()
 		if err != nil {
 			return nil, "", err
@@ -100,11 +113,21 @@ func (s *Service) handleListTokens(w http.ResponseWriter, r *http.Request, c *Ca
 	})
 }
 
-// handleDeleteToken revokes a token at once: a superadmin any token, any
-// other administrator its own (others' tokens are not found).
+// handleDeleteToken is DELETE /v1/tokens/{id} (DeleteToken).
 func (s *Service) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+	rev, err := s.svc().DeleteToken(r.Context(), c, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// DeleteToken revokes a token at once: a superadmin any token, any other
+// administrator its own (others' tokens are not found).
+func (s *Service) DeleteToken(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("token", id); err != nil {
 			return nil, err
 		}
@@ -120,9 +143,4 @@ func (s *Service) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *C
 		}
 		return &plan{apply: func(tx *store.Tx) error { return tx.DeleteToken(id) }}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }

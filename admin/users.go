@@ -16,11 +16,11 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// userCreateRequest is the body of POST /v1/orgs/{cvr}/users. Status,
+// UserCreateRequest is the body of POST /v1/orgs/{cvr}/users. Status,
 // revision and the other read-only fields are not accepted (unknown
 // fields are refused). The plain CPR number is only parsed, hashed and
 // masked; it is never stored, logged or answered.
-type userCreateRequest struct {
+type UserCreateRequest struct {
 	ID            string `json:"id,omitempty"`
 	Name          string `json:"name"`
 	Email         string `json:"email,omitempty"`
@@ -145,7 +145,7 @@ func (s *Service) setCPR(u *store.User, cpr string) error {
 }
 
 // buildUser validates a create request and returns the user to store.
-func (s *Service) buildUser(req *userCreateRequest, cvr, source string) (*store.User, error) {
+func (s *Service) buildUser(req *UserCreateRequest, cvr, source string) (*store.User, error) {
 	u := &store.User{ID: req.ID, Org: cvr, Name: strings.TrimSpace(req.Name), Email: req.Email,
 		Username: req.Username, LegacyID: req.LegacyID, BirthDate: req.BirthDate, Kind: store.UserKind(req.Kind),
 		PNumber: req.PNumber, SENumber: req.SENumber, Anonymous: req.Anonymous, Language: req.Language,
@@ -217,16 +217,18 @@ func changeOf(u *store.User) map[string]any {
 		"identification_means": nonNil(u.IdentificationMeans)}
 }
 
-type userAnswer struct {
-	user   *store.User
-	grants []*store.Grant
+// UserAnswer is what a user write made: the user as stored and, for a
+// new organisation's first user, the A15 admin grants it got.
+type UserAnswer struct {
+	User   *store.User
+	Grants []*store.Grant
 }
 
 // planUserCreate creates a user in cvr (user.create); when it is the
 // organisation's first user it also gets the A15 admin grants, each
 // checked as a grant.create. extra runs in the same transaction (knock
 // accept deletes the knock).
-func (s *Service) planUserCreate(c *Caller, cvr string, req *userCreateRequest, source string, out *userAnswer, extra func(tx *store.Tx) error) planFunc {
+func (s *Service) planUserCreate(c *Caller, cvr string, req *UserCreateRequest, source string, out *UserAnswer, extra func(tx *store.Tx) error) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -303,7 +305,7 @@ func (s *Service) planUserCreate(c *Caller, cvr string, req *userCreateRequest, 
 					return err
 				}
 			}
-			out.user, out.grants = u, grants
+			out.User, out.Grants = u, grants
 			return nil
 		}
 		return p, nil
@@ -311,12 +313,12 @@ func (s *Service) planUserCreate(c *Caller, cvr string, req *userCreateRequest, 
 }
 
 func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req userCreateRequest
+	var req UserCreateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var out userAnswer
+	var out UserAnswer
 	var act activationOut // L7: the activation issued at creation, if any
 	pf := s.withActivation(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil), &out, &act)
 	rev, err := s.write(r.Context(), c, pf)
@@ -324,7 +326,7 @@ func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request, c *Ca
 		s.writeError(w, r, err)
 		return
 	}
-	ans := map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)}
+	ans := map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)}
 	if act.method != "" {
 		a := map[string]any{"method": act.method}
 		if act.code != "" {
@@ -473,7 +475,7 @@ func (p *userPatchRequest) applyTo(s *Service, u *store.User) (map[string]any, [
 	return change, fields, nil
 }
 
-func (s *Service) planUserUpdate(c *Caller, id string, req *userPatchRequest, out *userAnswer) planFunc {
+func (s *Service) planUserUpdate(c *Caller, id string, req *userPatchRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.update")
 		if err != nil {
@@ -506,7 +508,7 @@ func (s *Service) planUserUpdate(c *Caller, id string, req *userPatchRequest, ou
 			}
 			tx.Audit(store.AuditEvent{Type: "user.update.fields", Org: u.Org, UserID: u.ID, Object: u.ID,
 				Details: map[string]any{"fields": fields}})
-			out.user = &next
+			out.User = &next
 			return nil
 		}}).watchRoles(u.Org, u.ID), nil
 	}
@@ -518,13 +520,13 @@ func (s *Service) handlePatchUser(w http.ResponseWriter, r *http.Request, c *Cal
 		s.writeError(w, r, err)
 		return
 	}
-	var out userAnswer
+	var out UserAnswer
 	rev, err := s.write(r.Context(), c, s.planUserUpdate(c, pathVar(r, "id"), &req, &out))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
 }
 
 func (s *Service) planUserDelete(c *Caller, id string) planFunc {
@@ -567,7 +569,7 @@ var statusOf = map[string]store.UserStatus{
 	"user.deactivate": store.StatusDeactivated,
 }
 
-func (s *Service) planUserStatus(c *Caller, id, action string, req *statusRequest, out *userAnswer) planFunc {
+func (s *Service) planUserStatus(c *Caller, id, action string, req *statusRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
@@ -608,7 +610,7 @@ func (s *Service) planUserStatus(c *Caller, id, action string, req *statusReques
 				details["until"] = req.Until.UTC().Format(time.RFC3339)
 			}
 			tx.Audit(store.AuditEvent{Type: action, Org: u.Org, UserID: u.ID, Object: u.ID, Details: details})
-			out.user = &next
+			out.User = &next
 			return nil
 		}}).watchRoles(u.Org, u.ID), nil
 	}
@@ -621,13 +623,13 @@ func (s *Service) handleUserStatus(action string) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		var out userAnswer
+		var out UserAnswer
 		rev, err := s.write(r.Context(), c, s.planUserStatus(c, pathVar(r, "id"), action, &req, &out))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
 	}
 }
 
