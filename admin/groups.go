@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,13 +11,13 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// groupCreateRequest is the body of POST /v1/orgs/{cvr}/groups. Only
+// GroupCreateRequest is the body of POST /v1/orgs/{cvr}/groups. Only
 // custom groups are made by hand; system groups follow the P-units.
-type groupCreateRequest struct {
+type GroupCreateRequest struct {
 	Name string `json:"name"`
 }
 
-func (s *Service) planGroupCreate(c *Caller, cvr string, req *groupCreateRequest, out **store.Group) planFunc {
+func (s *Service) planGroupCreate(c *Caller, cvr string, req *GroupCreateRequest, out **store.Group) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -48,14 +49,21 @@ func (s *Service) planGroupCreate(c *Caller, cvr string, req *groupCreateRequest
 	}
 }
 
+// CreateGroup creates a custom group in cvr (group.create).
+func (s *Service) CreateGroup(ctx context.Context, c *Caller, cvr string, req *GroupCreateRequest) (uint64, *store.Group, error) {
+	var g *store.Group
+	rev, err := s.write(ctx, c, s.planGroupCreate(c, cvr, req, &g))
+	return rev, g, err
+}
+
+// handleCreateGroup is POST /v1/orgs/{cvr}/groups (CreateGroup).
 func (s *Service) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req groupCreateRequest
+	var req GroupCreateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var g *store.Group
-	rev, err := s.write(r.Context(), c, s.planGroupCreate(c, pathVar(r, "cvr"), &req, &g))
+	rev, g, err := s.svc().CreateGroup(r.Context(), c, pathVar(r, "cvr"), &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -63,17 +71,38 @@ func (s *Service) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *C
 	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
 }
 
+// handleGetGroup is GET /v1/groups/{id} (GetGroup).
 func (s *Service) handleGetGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	if err := validGroupID(id); err != nil {
+	v, err := s.svc().GetGroup(r.Context(), c, pathVar(r, "id"))
+	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": v.Revision, "group": v.Group, "members": nonNil(v.Members),
+		"member_count": v.MemberCount, "members_next_page_token": v.MembersNext, "grants": nonNil(v.Grants)})
+}
+
+// GroupView is a group as GET /v1/groups/{id} shows it: its first
+// members inline (MembersNext pages on), how many it has, and its grants.
+type GroupView struct {
+	Revision    uint64
+	Group       *store.Group
+	Members     []string
+	MemberCount int
+	MembersNext string
+	Grants      []*store.Grant
+}
+
+// GetGroup is the service half of handleGetGroup.
+func (s *Service) GetGroup(ctx context.Context, c *Caller, id string) (*GroupView, error) {
+	if err := validGroupID(id); err != nil {
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var g *store.Group
 	var members []string
 	var grants []*store.Grant
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if g, err = loadGroup(tx, id); err != nil {
 			return err
@@ -88,15 +117,13 @@ func (s *Service) handleGetGroup(w http.ResponseWriter, r *http.Request, c *Call
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	// A system group can hold every user of a P-unit: only the first
 	// members are inline; GET /v1/groups/{id}/members pages through all.
 	count := len(members)
 	members, next := pageOf(page{Limit: groupInlineMembers}, members, func(id string) string { return id })
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group": g, "members": nonNil(members),
-		"member_count": count, "members_next_page_token": next, "grants": nonNil(grants)})
+	return &GroupView{Revision: rev, Group: g, Members: members, MemberCount: count, MembersNext: next, Grants: grants}, nil
 }
 
 func (s *Service) planGroupDelete(c *Caller, id string) planFunc {
@@ -126,9 +153,15 @@ func (s *Service) planGroupDelete(c *Caller, id string) planFunc {
 	}
 }
 
+// DeleteGroup deletes the group id (group.delete).
+func (s *Service) DeleteGroup(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, s.planGroupDelete(c, id))
+}
+
+// handleDeleteGroup is DELETE /v1/groups/{id} (DeleteGroup).
 func (s *Service) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, s.planGroupDelete(c, id))
+	rev, err := s.svc().DeleteGroup(r.Context(), c, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -136,9 +169,9 @@ func (s *Service) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *C
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
-// memberRequest is the body of POST /v1/groups/{id}/members. The user may
+// MemberRequest is the body of POST /v1/groups/{id}/members. The user may
 // belong to another organisation.
-type memberRequest struct {
+type MemberRequest struct {
 	UserID string `json:"user_id"`
 }
 
@@ -204,14 +237,26 @@ func (s *Service) planMember(c *Caller, groupID, userID string, add bool) planFu
 	}
 }
 
+// AddMember adds the user userID to the group id (group.member.add).
+func (s *Service) AddMember(ctx context.Context, c *Caller, id, userID string) (uint64, error) {
+	return s.write(ctx, c, s.planMember(c, id, userID, true))
+}
+
+// RemoveMember removes the user userID from the group id
+// (group.member.remove).
+func (s *Service) RemoveMember(ctx context.Context, c *Caller, id, userID string) (uint64, error) {
+	return s.write(ctx, c, s.planMember(c, id, userID, false))
+}
+
+// handleAddMember is POST /v1/groups/{id}/members (AddMember).
 func (s *Service) handleAddMember(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req memberRequest
+	var req MemberRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, s.planMember(c, id, req.UserID, true))
+	rev, err := s.svc().AddMember(r.Context(), c, id, req.UserID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -219,9 +264,11 @@ func (s *Service) handleAddMember(w http.ResponseWriter, r *http.Request, c *Cal
 	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
 }
 
+// handleRemoveMember is DELETE /v1/groups/{id}/members/{user_id}
+// (RemoveMember).
 func (s *Service) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id, uid := pathVar(r, "id"), pathVar(r, "user_id")
-	rev, err := s.write(r.Context(), c, s.planMember(c, id, uid, false))
+	rev, err := s.svc().RemoveMember(r.Context(), c, id, uid)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

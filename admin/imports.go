@@ -12,6 +12,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -20,7 +21,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -117,17 +117,40 @@ type applyError struct{ err error }
 func (e *applyError) Error() string { return e.err.Error() }
 func (e *applyError) Unwrap() error { return e.err }
 
+// handleImportTemplate is GET /v1/imports/template.csv (ImportTemplate).
 func (s *Service) handleImportTemplate(w http.ResponseWriter, r *http.Request, c *Caller) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="adgang-import.csv"`)
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, csvTemplate())
+	_, _ = io.WriteString(w, ImportTemplate())
 }
 
-// handleImport is POST /v1/orgs/{cvr}/imports?mode=create|update|delete
-// &dry_run=&atomic=. The body is streamed (never held in memory); each
-// row gets the validation and policy checks of the single-user API and a
-// line in the report. A refused row changes nothing.
+// ImportTemplate is the CSV template of an import: the header line and
+// an example row.
+func ImportTemplate() string { return csvTemplate() }
+
+// handleImport is POST /v1/orgs/{cvr}/imports (Import); the report is
+// streamed.
+func (s *Service) handleImport(w http.ResponseWriter, r *http.Request, c *Caller) {
+	rep, err := s.svc().Import(r.Context(), c, pathVar(r, "cvr"), r.URL.Query(), r.Body, r.ContentLength)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if err := rep.Encode(w); err != nil {
+		s.log.Debug().Err(err).Msg("admin: write import report")
+	}
+}
+
+// Import is POST /v1/orgs/{cvr}/imports?mode=create|update|delete
+// &dry_run=&atomic= with the CSV body of size bytes (-1: unknown). The
+// body is streamed (never held in memory); each row gets the validation
+// and policy checks of the single-user API and a line in the report. A
+// refused row changes nothing. A body over maxImportBytes is refused
+// (too_large) unless rows were applied before the limit: the report then
+// says where it stopped.
 //
 // atomic=true is all-or-nothing in two passes over the file: a dry run of
 // every row (all rolled back), and only when every row passed, the real
@@ -138,9 +161,7 @@ func (s *Service) handleImportTemplate(w http.ResponseWriter, r *http.Request, c
 // its batch is rolled back, but batches committed before it stay (the
 // report says which rows were applied). A file of at most importBatchRows
 // rows is one transaction and therefore strictly atomic.
-func (s *Service) handleImport(w http.ResponseWriter, r *http.Request, c *Caller) {
-	cvr := pathVar(r, "cvr")
-	q := r.URL.Query()
+func (s *Service) Import(ctx context.Context, c *Caller, cvr string, q url.Values, body io.Reader, size int64) (*ImportReport, error) {
 	mode := q.Get("mode")
 	var act string
 	switch mode {
@@ -151,20 +172,17 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request, c *Caller
 	case importModeDelete:
 		act = actDelete
 	default:
-		s.writeError(w, r, invalid("mode must be create, update or delete"))
-		return
+		return nil, invalid("mode must be create, update or delete")
 	}
 	dryRun, err := boolParam(q.Get("dry_run"), "dry_run")
-	if err == nil {
-		var atomic bool
-		atomic, err = boolParam(q.Get("atomic"), "atomic")
-		if err == nil {
-			err = s.startImport(w, r, c, cvr, mode, act, dryRun, atomic)
-		}
-	}
 	if err != nil {
-		s.writeError(w, r, err)
+		return nil, err
 	}
+	atomic, err := boolParam(q.Get("atomic"), "atomic")
+	if err != nil {
+		return nil, err
+	}
+	return s.startImport(ctx, c, body, size, importOptions{cvr: cvr, mode: mode, act: act, dryRun: dryRun, atomic: atomic})
 }
 
 func boolParam(v, name string) (bool, error) {
@@ -178,71 +196,117 @@ func boolParam(v, name string) (bool, error) {
 	return b, nil
 }
 
-// startImport authorises the caller, runs the passes and writes the
-// report; an error before the first row is returned for writeError.
-func (s *Service) startImport(w http.ResponseWriter, r *http.Request, c *Caller, cvr, mode, act string, dryRun, atomic bool) error {
-	ctx := r.Context()
-	if err := s.authorizeOrg(ctx, c, cvr, act); err != nil {
-		return err
+// importOptions are an import's org, mode (and the Casbin action it
+// needs) and flags.
+type importOptions struct {
+	cvr, mode, act string
+	dryRun, atomic bool
+}
+
+// ImportReport is the report of an import, written by Encode.
+type ImportReport struct {
+	im             *importer
+	dryRun, atomic bool
+}
+
+// errImportTooLarge refuses an import body over maxImportBytes.
+func errImportTooLarge() error {
+	return &store.Error{Code: store.EInvalid, Reason: store.ReasonTooLarge,
+		Message: fmt.Sprintf("the file is larger than %d bytes", maxImportBytes)}
+}
+
+// startImport authorises the caller, runs the passes and returns the
+// report; an error before the first row is returned as such.
+func (s *Service) startImport(ctx context.Context, c *Caller, body io.Reader, size int64, o importOptions) (*ImportReport, error) {
+	if err := s.authorizeOrg(ctx, c, o.cvr, o.act); err != nil {
+		return nil, err
 	}
-	if err := s.checkImport(ctx, c, cvr, mode, dryRun); err != nil {
-		return err
+	if err := s.checkImport(ctx, c, o.cvr, o.mode, o.dryRun); err != nil {
+		return nil, err
 	}
-	if r.ContentLength > maxImportBytes {
-		writeTooLarge(w)
-		return nil
+	if size > maxImportBytes {
+		return nil, errImportTooLarge()
 	}
-	body := io.Reader(http.MaxBytesReader(w, r.Body, maxImportBytes))
-	im := &importer{s: s, c: c, cvr: cvr, mode: mode, id: uuid.NewString(), dryRun: dryRun}
-	if atomic && !dryRun {
-		spool, err := spoolBody(body)
-		if err != nil {
+	body = &limitedBody{r: body, n: maxImportBytes}
+	im := &importer{s: s, c: c, cvr: o.cvr, mode: o.mode, id: uuid.NewString(), dryRun: o.dryRun}
+	if o.atomic && !o.dryRun {
+		if err := im.atomicPasses(ctx, body); err != nil {
 			if isBodyLimit(err) {
-				writeTooLarge(w)
-				return nil
+				return nil, errImportTooLarge()
 			}
-			return err
+			return nil, err
 		}
-		defer spool.Close()
-		// Pass 1: a dry run of every row.
-		im.dryRun, im.atomic = true, false
-		if err := im.pass(ctx, spool.reader()); err != nil {
-			return err
-		}
-		if im.fatal == nil && !im.failed {
-			// Pass 2: the real import, stopping at a refused row.
-			im.dryRun, im.atomic = false, true
-			im.results, im.rows, im.seen = im.results[:0], 0, nil
-			if err := spool.rewind(); err != nil {
-				return err
-			}
-			if err := im.pass(ctx, spool.reader()); err != nil {
-				return err
-			}
-		}
-		im.markNotApplied()
 	} else if err := im.pass(ctx, body); err != nil {
-		return err
+		return nil, err
 	}
 	if isBodyLimit(im.fatal) && im.applied == 0 {
-		writeTooLarge(w)
-		return nil
+		return nil, errImportTooLarge()
 	}
 	if im.applied > 0 {
 		if err := im.finish(ctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if im.rev == 0 {
 		im.rev = s.st.Revision()
 	}
-	s.log.Info().Str("org", cvr).Str("import", im.id).Str("mode", mode).Bool("dry_run", dryRun).
-		Bool("atomic", atomic).Int("rows", im.rows).Int("applied", im.applied).Msg("csv import")
-	return im.writeReport(w, dryRun, atomic)
+	s.log.Info().Str("org", o.cvr).Str("import", im.id).Str("mode", o.mode).Bool("dry_run", o.dryRun).
+		Bool("atomic", o.atomic).Int("rows", im.rows).Int("applied", im.applied).Msg("csv import")
+	return &ImportReport{im: im, dryRun: o.dryRun, atomic: o.atomic}, nil
 }
 
-func writeTooLarge(w http.ResponseWriter) {
-	writeErr(w, pdpapi.TooLarge(maxImportBytes, "the file is"))
+// atomicPasses runs an atomic import: the body spooled, a dry run of
+// every row, and only when every row passed, the real pass. Only
+// spooling reads the body, so only it can meet the body limit.
+func (im *importer) atomicPasses(ctx context.Context, body io.Reader) error {
+	spool, err := spoolBody(body)
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
+	// Pass 1: a dry run of every row.
+	im.dryRun, im.atomic = true, false
+	if err := im.pass(ctx, spool.reader()); err != nil {
+		return err
+	}
+	if im.fatal == nil && !im.failed {
+		// Pass 2: the real import, stopping at a refused row.
+		im.dryRun, im.atomic = false, true
+		im.results, im.rows, im.seen = im.results[:0], 0, nil
+		if err := spool.rewind(); err != nil {
+			return err
+		}
+		if err := im.pass(ctx, spool.reader()); err != nil {
+			return err
+		}
+	}
+	im.markNotApplied()
+	return nil
+}
+
+// errBodyLimit is the error of reading past an import body's limit.
+var errBodyLimit = errors.New("import: body limit reached")
+
+// limitedBody reads at most n bytes of r; reading more is errBodyLimit.
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, errBodyLimit
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) > l.n {
+		n, l.n = int(l.n), -1
+		return n, errBodyLimit
+	}
+	l.n -= int64(n)
+	return n, err
 }
 
 // pass reads the file and runs its rows in batches.
@@ -823,7 +887,7 @@ func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 		if err != nil {
 			return nil, err
 		}
-		var patch userPatchRequest
+		var patch UserPatchRequest
 		changed := false
 		set := func(dst **string, v, cur string) {
 			if v != "" && v != cur {
@@ -1027,9 +1091,13 @@ func (im *importer) counts() map[string]int {
 	return out
 }
 
+// Encode writes the report as JSON: {revision, import_id, mode, dry_run,
+// atomic, applied, summary, error?, rows:[…]}, row by row.
+func (r *ImportReport) Encode(w io.Writer) error { return r.im.writeReport(w, r.dryRun, r.atomic) }
+
 // writeReport streams {revision, import_id, mode, dry_run, atomic,
 // applied, summary, error?, rows:[…]} row by row.
-func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) error {
+func (im *importer) writeReport(w io.Writer, dryRun, atomic bool) error {
 	head := map[string]any{"revision": im.rev, "import_id": im.id, "mode": im.mode, "dry_run": dryRun,
 		"atomic": atomic, "applied": im.applied, "summary": im.counts()}
 	if dryRun {
@@ -1047,8 +1115,6 @@ func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	_, _ = bw.Write(b[:len(b)-1])
 	_, _ = bw.WriteString(`,"rows":[`)

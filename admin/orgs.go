@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -8,8 +9,8 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// orgCreateRequest is the body of POST /v1/orgs (superadmin).
-type orgCreateRequest struct {
+// OrgCreateRequest is the body of POST /v1/orgs (superadmin).
+type OrgCreateRequest struct {
 	CVR       string             `json:"cvr"`
 	Name      string             `json:"name"`
 	Type      store.OrgType      `json:"type"`
@@ -94,12 +95,23 @@ func validUnits(ps []store.PUnit, ses []string) error {
 	return nil
 }
 
+// handleCreateOrg is POST /v1/orgs (CreateOrg).
 func (s *Service) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req orgCreateRequest
+	var req OrgCreateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	rev, o, err := s.svc().CreateOrg(r.Context(), c, &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
+}
+
+// CreateOrg is the service half of handleCreateOrg.
+func (s *Service) CreateOrg(ctx context.Context, c *Caller, req *OrgCreateRequest) (uint64, *store.Org, error) {
 	o := &store.Org{CVR: req.CVR, Name: strings.TrimSpace(req.Name), Type: req.Type, PUnits: nonNil(req.PUnits),
 		SENumbers: nonNil(req.SENumbers)}
 	if req.Settings != nil {
@@ -134,24 +146,27 @@ func (s *Service) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *Cal
 		}
 		return &plan{apply: func(tx *store.Tx) error { return tx.CreateOrg(o) }}, nil
 	}
-	rev, err := s.write(r.Context(), c, pf)
+	rev, err := s.write(ctx, c, pf)
+	return rev, o, err
+}
+
+// handleGetOrg is GET /v1/orgs/{cvr} (GetOrg).
+func (s *Service) handleGetOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
+	rev, o, groups, err := s.svc().GetOrg(r.Context(), c, pathVar(r, "cvr"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
 }
 
-func (s *Service) handleGetOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
-	cvr := pathVar(r, "cvr")
+// GetOrg is the service half of handleGetOrg.
+func (s *Service) GetOrg(ctx context.Context, c *Caller, cvr string) (rev uint64, o *store.Org, groups []*store.Group, err error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, nil, err
 	}
-	rev := s.st.Revision()
-	var o *store.Org
-	var groups []*store.Group
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	rev = s.st.Revision()
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objOrg, actRead); err != nil {
 			return err
 		}
@@ -163,15 +178,14 @@ func (s *Service) handleGetOrg(w http.ResponseWriter, r *http.Request, c *Caller
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
+	return rev, o, groups, nil
 }
 
-// orgPatchRequest is the body of PATCH /v1/orgs/{cvr}: present fields
+// OrgPatchRequest is the body of PATCH /v1/orgs/{cvr}: present fields
 // change. settings is patched field by field.
-type orgPatchRequest struct {
+type OrgPatchRequest struct {
 	Name      *string        `json:"name,omitempty"`
 	Type      *store.OrgType `json:"type,omitempty"`
 	PUnits    *[]store.PUnit `json:"p_units,omitempty"`
@@ -197,7 +211,7 @@ type settingsPatch struct {
 }
 
 // applyTo applies the patch to o and returns the change for the policy.
-func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
+func (p *OrgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 	if err := readOnly(map[string]json.RawMessage{"cvr": p.CVR, "revision": p.Revision,
 		"created_at": p.CreatedAt, "updated_at": p.UpdatedAt}); err != nil {
 		return nil, err
@@ -280,7 +294,7 @@ func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 	return change, nil
 }
 
-func (s *Service) planOrgUpdate(c *Caller, cvr string, req *orgPatchRequest, out **store.Org) planFunc {
+func (s *Service) planOrgUpdate(c *Caller, cvr string, req *OrgPatchRequest, out **store.Org) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -318,14 +332,22 @@ func (s *Service) planOrgUpdate(c *Caller, cvr string, req *orgPatchRequest, out
 	}
 }
 
+// PatchOrg changes the present fields of the organisation cvr
+// (org.update).
+func (s *Service) PatchOrg(ctx context.Context, c *Caller, cvr string, req *OrgPatchRequest) (uint64, *store.Org, error) {
+	var o *store.Org
+	rev, err := s.write(ctx, c, s.planOrgUpdate(c, cvr, req, &o))
+	return rev, o, err
+}
+
+// handlePatchOrg is PATCH /v1/orgs/{cvr} (PatchOrg).
 func (s *Service) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req orgPatchRequest
+	var req OrgPatchRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var o *store.Org
-	rev, err := s.write(r.Context(), c, s.planOrgUpdate(c, pathVar(r, "cvr"), &req, &o))
+	rev, o, err := s.svc().PatchOrg(r.Context(), c, pathVar(r, "cvr"), &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

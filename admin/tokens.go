@@ -24,7 +24,17 @@ func (s *Service) handleCreateToken(w http.ResponseWriter, r *http.Request, c *C
 		return
 	}
 	rev, tok, plain, capped, err := s.svc().CreateToken(r.Context(), c, &req)
-	return rev, tok, plain, capped, err
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	ans := map[string]any{"revision": rev, "id": tok.ID, "token": plain,
+		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt}
+	if capped {
+		ans["expires_at_capped"] = true
+	}
+	writeJSON(w, http.StatusCreated, ans)
 }
 
 // CreateToken makes an API token; plain is its secret, shown once. A
@@ -75,17 +85,7 @@ func (s *Service) CreateToken(ctx context.Context, c *Caller, req *TokenRequest)
 			return err
 		}}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	ans := map[string]any{"revision": rev, "id": tok.ID, "token": plain,
-		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt}
-	if capped {
-		ans["expires_at_capped"] = true
-	}
-	writeJSON(w, http.StatusCreated, ans)
+	return rev, tok, plain, capped, err
 }
 
 // handleListTokens is GET /v1/tokens (ListTokens).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -312,62 +313,75 @@ func (s *Service) planUserCreate(c *Caller, cvr string, req *UserCreateRequest, 
 	}
 }
 
+// handleCreateUser is POST /v1/orgs/{cvr}/users (CreateUser).
 func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request, c *Caller) {
 	var req UserCreateRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var out UserAnswer
-	var act activationOut // L7: the activation issued at creation, if any
-	pf := s.withActivation(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil), &out, &act)
-	rev, err := s.write(r.Context(), c, pf)
+	rev, out, act, err := s.svc().CreateUser(r.Context(), c, pathVar(r, "cvr"), &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	ans := map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)}
-	if act.method != "" {
-		a := map[string]any{"method": act.method}
-		if act.code != "" {
-			a["code"] = act.code // shown in this answer only; stored hashed
+	if act.Method != "" {
+		a := map[string]any{"method": act.Method}
+		if act.Code != "" {
+			a["code"] = act.Code // shown in this answer only; stored hashed
 		}
-		if act.mailID != "" {
-			a["mail_id"] = act.mailID
+		if act.MailID != "" {
+			a["mail_id"] = act.MailID
 		}
 		ans["activation"] = a
 	}
 	writeJSON(w, http.StatusCreated, ans)
 }
 
+// CreateUser is the service half of handleCreateUser.
+func (s *Service) CreateUser(ctx context.Context, c *Caller, cvr string, req *UserCreateRequest) (uint64, *UserAnswer, *Activation, error) {
+	var out UserAnswer
+	var act Activation // L7: the activation issued at creation, if any
+	pf := s.withActivation(ctx, c, s.planUserCreate(c, cvr, req, "manual", &out, nil), &out, &act)
+	rev, err := s.write(ctx, c, pf)
+	return rev, &out, &act, err
+}
+
+// handleGetUser is GET /v1/users/{id} (GetUser).
 func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	if err := validUserID(id); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev := s.st.Revision()
-	var u *store.User
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
-		var err error
-		u, err = s.authorizedUser(tx, c, id, objUser, actRead)
-		if err == nil {
-			s.withPasswordStatus(r.Context(), tx, u)
-		}
-		return err
-	})
+	rev, u, roles, err := s.svc().GetUser(r.Context(), c, pathVar(r, "id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
-		"admin_roles": nonNil(s.roles.rolesIn(u.ID, u.Org))})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u, "admin_roles": nonNil(roles)})
 }
 
-// userPatchRequest is the body of PATCH /v1/users/{id}: present fields
+// GetUser is the service half of handleGetUser.
+func (s *Service) GetUser(ctx context.Context, c *Caller, id string) (rev uint64, u *store.User, adminRoles []string, err error) {
+	if err := validUserID(id); err != nil {
+		return 0, nil, nil, err
+	}
+	rev = s.st.Revision()
+	err = s.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		u, err = s.authorizedUser(tx, c, id, objUser, actRead)
+		if err == nil {
+			s.withPasswordStatus(ctx, tx, u)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return rev, u, s.roles.rolesIn(u.ID, u.Org), nil
+}
+
+// UserPatchRequest is the body of PATCH /v1/users/{id}: present fields
 // change, absent ones stay. Read-only fields are listed so that sending
 // one is a clear error; anonymous is passed to the policy (A8).
-type userPatchRequest struct {
+type UserPatchRequest struct {
 	Name          *string `json:"name,omitempty"`
 	Email         *string `json:"email,omitempty"`
 	Username      *string `json:"username,omitempty"`
@@ -414,7 +428,7 @@ func readOnly(fields map[string]json.RawMessage) error {
 
 // applyTo validates the patch, applies it to u and returns the changed
 // fields as the policy sees them (the CPR number as cpr_linked).
-func (p *userPatchRequest) applyTo(s *Service, u *store.User) (map[string]any, []string, error) {
+func (p *UserPatchRequest) applyTo(s *Service, u *store.User) (map[string]any, []string, error) {
 	if err := readOnly(map[string]json.RawMessage{"id": p.ID, "org": p.Org, "status": p.Status,
 		"revision": p.Revision, "cpr_linked": p.CPRLinked, "deactivated_until": p.DeactivatedUntil,
 		"status_changed_at": p.StatusChangedAt, "last_login": p.LastLogin, "source": p.Source,
@@ -475,7 +489,7 @@ func (p *userPatchRequest) applyTo(s *Service, u *store.User) (map[string]any, [
 	return change, fields, nil
 }
 
-func (s *Service) planUserUpdate(c *Caller, id string, req *userPatchRequest, out *UserAnswer) planFunc {
+func (s *Service) planUserUpdate(c *Caller, id string, req *UserPatchRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.update")
 		if err != nil {
@@ -514,14 +528,21 @@ func (s *Service) planUserUpdate(c *Caller, id string, req *userPatchRequest, ou
 	}
 }
 
+// PatchUser changes the present fields of the user id (user.update).
+func (s *Service) PatchUser(ctx context.Context, c *Caller, id string, req *UserPatchRequest) (uint64, *UserAnswer, error) {
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planUserUpdate(c, id, req, &out))
+	return rev, &out, err
+}
+
+// handlePatchUser is PATCH /v1/users/{id} (PatchUser).
 func (s *Service) handlePatchUser(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req userPatchRequest
+	var req UserPatchRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var out UserAnswer
-	rev, err := s.write(r.Context(), c, s.planUserUpdate(c, pathVar(r, "id"), &req, &out))
+	rev, out, err := s.svc().PatchUser(r.Context(), c, pathVar(r, "id"), &req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -545,9 +566,15 @@ func (s *Service) planUserDelete(c *Caller, id string) planFunc {
 	}
 }
 
+// DeleteUser deletes the user id (user.delete).
+func (s *Service) DeleteUser(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, s.planUserDelete(c, id))
+}
+
+// handleDeleteUser is DELETE /v1/users/{id} (DeleteUser).
 func (s *Service) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *Caller) {
 	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, s.planUserDelete(c, id))
+	rev, err := s.svc().DeleteUser(r.Context(), c, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -555,10 +582,10 @@ func (s *Service) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *Ca
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
-// statusRequest is the optional body of the status routes. until is the
+// StatusRequest is the optional body of the status routes. until is the
 // contract's name (SPEC §5); deactivated_until, the user's field it sets,
 // is accepted as an alias.
-type statusRequest struct {
+type StatusRequest struct {
 	Until            *store.Time `json:"until,omitempty"`
 	DeactivatedUntil *store.Time `json:"deactivated_until,omitempty"`
 }
@@ -569,7 +596,7 @@ var statusOf = map[string]store.UserStatus{
 	"user.deactivate": store.StatusDeactivated,
 }
 
-func (s *Service) planUserStatus(c *Caller, id, action string, req *statusRequest, out *UserAnswer) planFunc {
+func (s *Service) planUserStatus(c *Caller, id, action string, req *StatusRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
@@ -616,15 +643,24 @@ func (s *Service) planUserStatus(c *Caller, id, action string, req *statusReques
 	}
 }
 
+// SetUserStatus is user.inactivate, user.activate or user.deactivate of
+// the user id.
+func (s *Service) SetUserStatus(ctx context.Context, c *Caller, id, action string, req *StatusRequest) (uint64, *UserAnswer, error) {
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planUserStatus(c, id, action, req, &out))
+	return rev, &out, err
+}
+
+// handleUserStatus is POST /v1/users/{id}/inactivate, …/activate and
+// …/deactivate (SetUserStatus).
 func (s *Service) handleUserStatus(action string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
-		var req statusRequest
+		var req StatusRequest
 		if err := decodeOptionalBody(w, r, &req); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		var out UserAnswer
-		rev, err := s.write(r.Context(), c, s.planUserStatus(c, pathVar(r, "id"), action, &req, &out))
+		rev, out, err := s.svc().SetUserStatus(r.Context(), c, pathVar(r, "id"), action, &req)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -663,13 +699,12 @@ type userQuery struct {
 
 // parseUserQuery reads the search and the page of GET
 // /v1/orgs/{cvr}/users: status, then paging, then the RID's shape.
-func parseUserQuery(r *http.Request) (userQuery, page, error) {
-	q := r.URL.Query()
+func parseUserQuery(q url.Values) (userQuery, page, error) {
 	keep, err := statusFilter(q.Get("status"))
 	if err != nil {
 		return userQuery{}, page{}, err
 	}
-	pg, err := parsePage(r)
+	pg, err := parsePage(q)
 	if err != nil {
 		return userQuery{}, page{}, err
 	}
@@ -782,20 +817,23 @@ func (s *Service) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *
 	return users, next, nil
 }
 
-// handleListUsers searches the org's users (userQuery), paged.
+// handleListUsers is GET /v1/orgs/{cvr}/users (ListUsers).
 func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request, c *Caller) {
-	cvr := pathVar(r, "cvr")
+	p, err := s.svc().ListUsers(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
+	answerPage(s, w, r, "users", p, err)
+}
+
+// ListUsers searches the org's users (userQuery), paged.
+func (s *Service) ListUsers(ctx context.Context, c *Caller, cvr string, query url.Values) (*Page[*store.User], error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	q, pg, err := parseUserQuery(r)
+	q, pg, err := parseUserQuery(query)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	serveOrgPage(s, w, r, c, cvr, "users", objUser, pg, func(tx *store.Tx, cvr string, pg page) ([]*store.User, string, error) {
-		return s.searchUsers(r.Context(), tx, cvr, &q, pg)
+	return orgPage(ctx, s, c, cvr, objUser, pg, func(tx *store.Tx, cvr string, pg page) ([]*store.User, string, error) {
+		return s.searchUsers(ctx, tx, cvr, &q, pg)
 	})
 }
 
