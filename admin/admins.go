@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"sort"
 
@@ -15,22 +14,6 @@ import (
 type AdminRequest struct {
 	UserID string `json:"user_id"`
 	GrantRequest
-}
-
-// handleCreateAdmin is POST /v1/orgs/{cvr}/admins (CreateAdmin).
-func (s *Service) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *Caller) {
-	cvr := pathVar(r, "cvr")
-	var req AdminRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, g, err := s.svc().CreateAdmin(r.Context(), c, cvr, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
 }
 
 // CreateAdmin grants an administrator role in cvr to any user. The grant
@@ -56,12 +39,6 @@ type AdminEntry struct {
 	Org      string   `json:"org"`
 	Roles    []string `json:"roles"`
 	External bool     `json:"external"`
-}
-
-// handleListAdmins is GET /v1/orgs/{cvr}/admins (ListAdmins).
-func (s *Service) handleListAdmins(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListAdmins(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	answerPage(s, w, r, "admins", p, err)
 }
 
 // ListAdmins lists the org's active administrators with their roles;

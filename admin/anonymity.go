@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -111,22 +110,6 @@ func (s *Service) anonymityInput(tx *store.Tx, c *Caller, action string, u *stor
 	return in, nil
 }
 
-// handleCreateAnonymityRequest is POST /v1/users/{id}/anonymity-requests
-// (CreateAnonymityRequest).
-func (s *Service) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var body AnonymityRequestBody
-	if err := decodeOptionalBody(w, r, &body); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, out, err := s.svc().CreateAnonymityRequest(r.Context(), c, pathVar(r, "id"), &body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
-}
-
 // CreateAnonymityRequest: POST /v1/users/{id}/anonymity-requests.
 func (s *Service) CreateAnonymityRequest(ctx context.Context, c *Caller, id string, body *AnonymityRequestBody) (rev uint64, out *store.AnonymityRequest, err error) {
 	body.Reason = strings.TrimSpace(body.Reason)
@@ -182,23 +165,6 @@ func (s *Service) loadAnonymityRequest(tx *store.Tx, c *Caller, id, act string) 
 		return nil, err
 	}
 	return req, nil
-}
-
-// handleDecideAnonymityRequest is POST /v1/anonymity-requests/{id}/approve
-// and …/reject (DecideAnonymityRequest).
-func (s *Service) handleDecideAnonymityRequest(approve bool) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
-		rev, out, created, err := s.svc().DecideAnonymityRequest(r.Context(), c, pathVar(r, "id"), approve)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		ans := map[string]any{"revision": rev, "anonymity_request": out}
-		if created != nil {
-			ans["user"] = created
-		}
-		writeJSON(w, http.StatusOK, ans)
-	}
 }
 
 // DecideAnonymityRequest approves or rejects the anonymity request id;
@@ -312,13 +278,6 @@ func (s *Service) recreateAnonymous(tx *store.Tx, c *Caller, old *store.User, ne
 	tx.Audit(store.AuditEvent{Type: "user.anonymity", Org: old.Org, UserID: old.ID, Object: old.ID, Details: details})
 	tx.Audit(store.AuditEvent{Type: "user.anonymity", Org: old.Org, UserID: nu.ID, Object: nu.ID, Details: details})
 	return &nu, nil
-}
-
-// handleListAnonymityRequests is GET /v1/orgs/{cvr}/anonymity-requests
-// (ListAnonymityRequests).
-func (s *Service) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListAnonymityRequests(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	answerPage(s, w, r, "anonymity_requests", p, err)
 }
 
 // ListAnonymityRequests: GET /v1/orgs/{cvr}/anonymity-requests

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -143,19 +142,17 @@ func createTokenTx(tx *store.Tx, createdBy, userID string, superadmin bool, expi
 	return t, plain, nil
 }
 
-// authenticate resolves the bearer credentials of r to a caller, or
-// answers 401 unauthorized.
-func (s *Service) authenticate(r *http.Request) (*Caller, error) {
-	h := r.Header.Get("Authorization")
-	scheme, cred, ok := strings.Cut(h, " ")
-	cred = strings.TrimSpace(cred)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+// Authenticate resolves bearer credentials (an API token, or a JWT when
+// JWT authentication is configured) to a caller, or refuses them with an
+// unauthorized error (401).
+func (s *Service) Authenticate(ctx context.Context, cred string) (*Caller, error) {
+	if cred == "" {
 		return nil, unauthorized("a bearer token is required")
 	}
 	if s.jwt != nil && looksLikeJWT(cred) {
-		return s.authJWT(r.Context(), cred)
+		return s.authJWT(ctx, cred)
 	}
-	return s.authToken(r.Context(), cred)
+	return s.authToken(ctx, cred)
 }
 
 // authToken looks an API token up by its hash. The look-up key is the

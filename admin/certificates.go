@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -75,22 +74,6 @@ func validSerial(s string) error {
 		}
 	}
 	return nil
-}
-
-// handleOrderCertificate is POST /v1/orgs/{cvr}/certificates
-// (OrderCertificate).
-func (s *Service) handleOrderCertificate(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req CertOrderRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, cert, err := s.svc().OrderCertificate(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "certificate": cert})
 }
 
 // OrderCertificate is the service half of handleOrderCertificate.
@@ -166,16 +149,6 @@ func (s *Service) loadCertificate(tx *store.Tx, c *Caller, serial, act string) (
 	return cert, nil
 }
 
-// handleGetCertificate is GET /v1/certificates/{serial} (GetCertificate).
-func (s *Service) handleGetCertificate(w http.ResponseWriter, r *http.Request, c *Caller) {
-	rev, cert, err := s.svc().GetCertificate(r.Context(), c, pathVar(r, "serial"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificate": cert})
-}
-
 // GetCertificate is the service half of handleGetCertificate.
 func (s *Service) GetCertificate(ctx context.Context, c *Caller, serial string) (uint64, *store.Certificate, error) {
 	rev := s.st.Revision()
@@ -189,35 +162,6 @@ func (s *Service) GetCertificate(ctx context.Context, c *Caller, serial string) 
 		return 0, nil, err
 	}
 	return rev, certView(cert, s.now()), nil
-}
-
-// handleCertificateAction is POST /v1/certificates/{serial}/issue,
-// …/revoke, …/renew and DELETE /v1/certificates/{serial}
-// (CertificateAction).
-func (s *Service) handleCertificateAction(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
-		var req CertIssueRequest
-		if action == "certificate.issue" || action == "certificate.renew" {
-			if err := decodeOptionalBody(w, r, &req); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		}
-		rev, cert, err := s.svc().CertificateAction(r.Context(), c, action, pathVar(r, "serial"), &req)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		status := http.StatusOK
-		if action == "certificate.renew" {
-			status = http.StatusCreated
-		}
-		body := map[string]any{"revision": rev, "certificate": cert}
-		if action == "certificate.delete" {
-			body = map[string]any{"revision": rev, "deleted": cert.Serial}
-		}
-		writeJSON(w, status, body)
-	}
 }
 
 // CertificateAction is certificate.issue, certificate.revoke,
@@ -300,24 +244,6 @@ func (s *Service) planCertAction(c *Caller, action, serial string, expires time.
 		}
 		return p, nil
 	}
-}
-
-// handleListCertificates is GET /v1/orgs/{cvr}/certificates
-// (ListCertificates); format=csv answers the export.
-func (s *Service) handleListCertificates(w http.ResponseWriter, r *http.Request, c *Caller) {
-	l, err := s.svc().ListCertificates(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if l.CSV {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="certificates.csv"`)
-		w.WriteHeader(http.StatusOK)
-		_ = WriteCertificatesCSV(w, l.Items)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": l.Revision, "certificates": l.Items, "next_page_token": l.Next})
 }
 
 // CertList is a page of certificates, or with CSV every match for the

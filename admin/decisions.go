@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"encoding/base64"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -39,17 +38,6 @@ func (s *Service) decisionOrgs(c *Caller) ([]string, error) {
 		}
 	}
 	return orgs, nil
-}
-
-// handleListDecisions is GET /v1/decisions (ListDecisions): the answer
-// has no revision.
-func (s *Service) handleListDecisions(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListDecisions(r.Context(), c, r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"decisions": nonNil(p.Items), "next_page_token": p.Next})
 }
 
 // ListDecisions answers GET /v1/decisions: the stored decision log,
@@ -121,16 +109,6 @@ func (s *Service) ListDecisions(ctx context.Context, c *Caller, q url.Values) (*
 		next = base64.RawURLEncoding.EncodeToString([]byte(next))
 	}
 	return &Page[*store.DecisionRecord]{Items: recs, Next: next}, nil
-}
-
-// handleGetDecision is GET /v1/decisions/{decision_id} (GetDecision).
-func (s *Service) handleGetDecision(w http.ResponseWriter, r *http.Request, c *Caller) {
-	rec, err := s.svc().GetDecision(r.Context(), c, pathVar(r, "decision_id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
 }
 
 // GetDecision answers GET /v1/decisions/{decision_id}. A decision

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -141,28 +140,6 @@ func (s *Service) planGrantCreateIn(c *Caller, inOrg, holderType, holderID strin
 	}
 }
 
-func (s *Service) handleCreateUserGrant(w http.ResponseWriter, r *http.Request, c *Caller) {
-	s.createGrant(w, r, c, store.HolderUser)
-}
-
-func (s *Service) handleCreateGroupGrant(w http.ResponseWriter, r *http.Request, c *Caller) {
-	s.createGrant(w, r, c, store.HolderGroup)
-}
-
-func (s *Service) createGrant(w http.ResponseWriter, r *http.Request, c *Caller, holderType string) {
-	var req GrantRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, g, err := s.svc().CreateGrant(r.Context(), c, holderType, pathVar(r, "id"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
-}
-
 // CreateGrant grants a right to the user or group holderID (holderType
 // store.HolderUser or store.HolderGroup): the role check, then the
 // adgang.admin rules, then one transaction.
@@ -244,26 +221,11 @@ func (s *Service) planGrantDelete(c *Caller, id string) planFunc {
 	}
 }
 
-func (s *Service) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	rev, err := s.svc().DeleteGrant(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
-}
-
 // EffectiveGrant is a grant as a user has it, with where it comes from
 // ("direct" or the group id) and whether it has expired (D13).
 type EffectiveGrant struct {
 	store.EffectiveGrant
 	Expired bool `json:"expired"`
-}
-
-func (s *Service) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListUserGrants(r.Context(), c, pathVar(r, "id"), r.URL.Query())
-	answerPage(s, w, r, "grants", p, err)
 }
 
 // ListUserGrants pages through the grants the user id has, directly and

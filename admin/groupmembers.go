@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 
 	"github.com/adgang/adgang/store"
@@ -19,12 +18,6 @@ type GroupMember struct {
 	Name   string           `json:"name"`
 	Email  string           `json:"email,omitempty"`
 	Status store.UserStatus `json:"status"`
-}
-
-// handleListMembers is GET /v1/groups/{id}/members (ListMembers).
-func (s *Service) handleListMembers(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListMembers(r.Context(), c, pathVar(r, "id"), r.URL.Query())
-	answerPage(s, w, r, "members", p, err)
 }
 
 // ListMembers pages through a group's members, by user id.

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -54,32 +53,6 @@ func (s *Service) CreateGroup(ctx context.Context, c *Caller, cvr string, req *G
 	var g *store.Group
 	rev, err := s.write(ctx, c, s.planGroupCreate(c, cvr, req, &g))
 	return rev, g, err
-}
-
-// handleCreateGroup is POST /v1/orgs/{cvr}/groups (CreateGroup).
-func (s *Service) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req GroupCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, g, err := s.svc().CreateGroup(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
-}
-
-// handleGetGroup is GET /v1/groups/{id} (GetGroup).
-func (s *Service) handleGetGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
-	v, err := s.svc().GetGroup(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": v.Revision, "group": v.Group, "members": nonNil(v.Members),
-		"member_count": v.MemberCount, "members_next_page_token": v.MembersNext, "grants": nonNil(v.Grants)})
 }
 
 // GroupView is a group as GET /v1/groups/{id} shows it: its first
@@ -156,17 +129,6 @@ func (s *Service) planGroupDelete(c *Caller, id string) planFunc {
 // DeleteGroup deletes the group id (group.delete).
 func (s *Service) DeleteGroup(ctx context.Context, c *Caller, id string) (uint64, error) {
 	return s.write(ctx, c, s.planGroupDelete(c, id))
-}
-
-// handleDeleteGroup is DELETE /v1/groups/{id} (DeleteGroup).
-func (s *Service) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	rev, err := s.svc().DeleteGroup(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // MemberRequest is the body of POST /v1/groups/{id}/members. The user may
@@ -246,32 +208,4 @@ func (s *Service) AddMember(ctx context.Context, c *Caller, id, userID string) (
 // (group.member.remove).
 func (s *Service) RemoveMember(ctx context.Context, c *Caller, id, userID string) (uint64, error) {
 	return s.write(ctx, c, s.planMember(c, id, userID, false))
-}
-
-// handleAddMember is POST /v1/groups/{id}/members (AddMember).
-func (s *Service) handleAddMember(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req MemberRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	rev, err := s.svc().AddMember(r.Context(), c, id, req.UserID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
-}
-
-// handleRemoveMember is DELETE /v1/groups/{id}/members/{user_id}
-// (RemoveMember).
-func (s *Service) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id, uid := pathVar(r, "id"), pathVar(r, "user_id")
-	rev, err := s.svc().RemoveMember(r.Context(), c, id, uid)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group_id": id, "user_id": uid})
 }

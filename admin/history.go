@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -41,12 +40,6 @@ func historyQuery(q url.Values) (from, to time.Time, typ string, err error) {
 		err = validObjectID("type", typ)
 	}
 	return
-}
-
-// handleHistory is GET /v1/users/{id}/history (UserHistory).
-func (s *Service) handleHistory(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().UserHistory(r.Context(), c, pathVar(r, "id"), r.URL.Query())
-	answerPage(s, w, r, "events", p, err)
 }
 
 // UserHistory answers the latest 200 audit events of one user, newest
@@ -97,12 +90,6 @@ func (s *Service) UserHistory(ctx context.Context, c *Caller, id string, q url.V
 		return nil, err
 	}
 	return &Page[store.AuditEvent]{Revision: rev, Items: events, Next: next}, nil
-}
-
-// handleOrgAudit is GET /v1/orgs/{cvr}/audit (OrgAudit).
-func (s *Service) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().OrgAudit(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	answerPage(s, w, r, "events", p, err)
 }
 
 // OrgAudit answers an organisation's audit log, newest first

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -25,12 +24,6 @@ type ImportEntry struct {
 	Users       int       `json:"users"`
 	Unconfirmed int       `json:"unconfirmed"`
 	Retired     bool      `json:"retired"`
-}
-
-// handleListImports is GET /v1/orgs/{cvr}/imports (ListImports).
-func (s *Service) handleListImports(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListImports(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	answerPage(s, w, r, "imports", p, err)
 }
 
 // ListImports lists the org's import batches, newest first, paged.
@@ -164,18 +157,4 @@ func (s *Service) RetireImport(ctx context.Context, c *Caller, id string) (uint6
 	var b store.ImportBatch
 	rev, err := s.write(ctx, c, s.planRetireImport(ctx, c, id, &b))
 	return rev, &b, err
-}
-
-// handleRetireImport is POST /v1/imports/{id}/retire.
-func (s *Service) handleRetireImport(w http.ResponseWriter, r *http.Request, c *Caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, b, err := s.svc().RetireImport(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
 }

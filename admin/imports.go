@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -117,32 +116,9 @@ type applyError struct{ err error }
 func (e *applyError) Error() string { return e.err.Error() }
 func (e *applyError) Unwrap() error { return e.err }
 
-// handleImportTemplate is GET /v1/imports/template.csv (ImportTemplate).
-func (s *Service) handleImportTemplate(w http.ResponseWriter, r *http.Request, c *Caller) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="adgang-import.csv"`)
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, ImportTemplate())
-}
-
 // ImportTemplate is the CSV template of an import: the header line and
 // an example row.
 func ImportTemplate() string { return csvTemplate() }
-
-// handleImport is POST /v1/orgs/{cvr}/imports (Import); the report is
-// streamed.
-func (s *Service) handleImport(w http.ResponseWriter, r *http.Request, c *Caller) {
-	rep, err := s.svc().Import(r.Context(), c, pathVar(r, "cvr"), r.URL.Query(), r.Body, r.ContentLength)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	if err := rep.Encode(w); err != nil {
-		s.log.Debug().Err(err).Msg("admin: write import report")
-	}
-}
 
 // Import is POST /v1/orgs/{cvr}/imports?mode=create|update|delete
 // &dry_run=&atomic= with the CSV body of size bytes (-1: unknown). The

@@ -3,17 +3,10 @@ package admin
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
-
-// handleListKnocks is GET /v1/orgs/{cvr}/knocks (ListKnocks).
-func (s *Service) handleListKnocks(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListKnocks(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	answerPage(s, w, r, "knocks", p, err)
-}
 
 // ListKnocks pages through the organisation's knock queue, oldest first.
 func (s *Service) ListKnocks(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[*store.Knock], error) {
@@ -65,37 +58,11 @@ func (s *Service) planKnockAccept(c *Caller, id string, req *UserCreateRequest, 
 	}
 }
 
-// handleAcceptKnock is POST /v1/knocks/{id}/accept (AcceptKnock).
-func (s *Service) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req UserCreateRequest
-	if err := decodeOptionalBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, out, err := s.svc().AcceptKnock(r.Context(), c, pathVar(r, "id"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)})
-}
-
 // AcceptKnock creates the user the knock id asked for (planKnockAccept).
 func (s *Service) AcceptKnock(ctx context.Context, c *Caller, id string, req *UserCreateRequest) (uint64, *UserAnswer, error) {
 	var out UserAnswer
 	rev, err := s.write(ctx, c, s.planKnockAccept(c, id, req, &out))
 	return rev, &out, err
-}
-
-// handleDeleteKnock is DELETE /v1/knocks/{id} (DeleteKnock).
-func (s *Service) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	rev, err := s.svc().DeleteKnock(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // DeleteKnock deletes the knock id. Deleting knocks is no adgang.admin
@@ -122,21 +89,6 @@ const maxBulk = 1000
 // KnocksDeleteRequest is the body of POST /v1/orgs/{cvr}/knocks:delete.
 type KnocksDeleteRequest struct {
 	IDs []string `json:"ids"`
-}
-
-// handleDeleteKnocks is POST /v1/orgs/{cvr}/knocks:delete (DeleteKnocks).
-func (s *Service) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req KnocksDeleteRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, deleted, err := s.svc().DeleteKnocks(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
 }
 
 // DeleteKnocks deletes many knocks of one organisation at once (L6);

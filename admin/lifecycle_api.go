@@ -5,14 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -210,44 +208,6 @@ func (s *Service) SendActivation(ctx context.Context, c *Caller, id string) (uin
 	return rev, &out, err
 }
 
-// handleSendActivation is POST /v1/users/{id}/activation (SendActivation).
-func (s *Service) handleSendActivation(w http.ResponseWriter, r *http.Request, c *Caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	rev, out, err := s.svc().SendActivation(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ans := map[string]any{"revision": rev, "user_id": id, "method": out.Method}
-	if out.Code != "" {
-		ans["code"] = out.Code // shown in this answer only; stored hashed
-	}
-	if out.MailID != "" {
-		ans["mail_id"] = out.MailID
-	}
-	writeJSON(w, http.StatusOK, ans)
-}
-
-// handleBulkActivation is POST /v1/orgs/{cvr}/activations
-// (BulkActivation).
-func (s *Service) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req BulkRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, results, err := s.svc().BulkActivation(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
-}
-
 // BulkActivation sends the activation of many new users of the org cvr,
 // each on its own line of the answer.
 func (s *Service) BulkActivation(ctx context.Context, c *Caller, cvr string, req *BulkRequest) (uint64, []BulkResult, error) {
@@ -315,21 +275,6 @@ func newActivationThrottle(now func() time.Time) *activationThrottle {
 // verifyActivation checks a secret against a stored activation hash. It
 // is a variable so that tests can observe (and hold) a hash in progress.
 var verifyActivation = store.VerifyPassword
-
-// handleActivate is POST /v1/activate (Activate): no admin credentials.
-func (s *Service) handleActivate(w http.ResponseWriter, r *http.Request, _ *Caller) {
-	var req ActivateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, user, err := s.svc().Activate(r.Context(), pdpapi.SourceOf(r), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
-}
 
 // Activate is the user's own activation (no admin credentials: the
 // one-time secret is the credential), asked from source (the client's
@@ -454,12 +399,6 @@ type OutboxMail struct {
 	Status string `json:"status"` // waiting | sent
 }
 
-// handleOutbox is GET /v1/outbox (Outbox).
-func (s *Service) handleOutbox(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().Outbox(r.Context(), c, r.URL.Query())
-	answerPage(s, w, r, "mails", p, err)
-}
-
 // Outbox lists mails waiting or sent, newest first. A superadmin
 // sees every mail; others see the mails about users of orgs where they
 // may read users. Secrets (activation tokens, temporary passwords) are
@@ -546,17 +485,6 @@ type ActivityUser struct {
 	LastLogin *time.Time       `json:"last_login"`
 }
 
-// handleLoginActivity is GET /v1/orgs/{cvr}/login-activity
-// (LoginActivity).
-func (s *Service) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, since, err := s.svc().LoginActivity(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePageWith(w, "users", p, map[string]any{"not_since": since})
-}
-
 // LoginActivity lists the org's users with no login since a date
 // (never logged in counts), default status filter: new and active.
 func (s *Service) LoginActivity(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[ActivityUser], time.Time, error) {
@@ -615,24 +543,6 @@ func (s *Service) LoginActivity(ctx context.Context, c *Caller, cvr string, q ur
 	return &Page[ActivityUser]{Revision: rev, Items: users, Next: next}, since, nil
 }
 
-// handleBulkStatus is POST /v1/orgs/{cvr}/users:inactivate and
-// …:activate (BulkStatus).
-func (s *Service) handleBulkStatus(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
-		var req BulkRequest
-		if err := decodeBody(w, r, &req); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		rev, results, err := s.svc().BulkStatus(r.Context(), c, pathVar(r, "cvr"), action, &req)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
-	}
-}
-
 // BulkStatus is user.inactivate or user.activate of many users of the
 // org cvr; each is checked like the single route (A2 refuses function
 // certificate users, A10 the last admin) and answered on its own line.
@@ -661,22 +571,6 @@ type AssociationRequest struct {
 	Name       string `json:"name"`
 	Email      string `json:"email,omitempty"`
 	PNumber    string `json:"p_number,omitempty"`
-}
-
-// handleCreateAssociation is POST /v1/orgs/{cvr}/associations
-// (CreateAssociation).
-func (s *Service) handleCreateAssociation(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req AssociationRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, out, err := s.svc().CreateAssociation(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)})
 }
 
 // CreateAssociation is the service half of handleCreateAssociation.
@@ -731,32 +625,7 @@ func (s *Service) Confirm(ctx context.Context, c *Caller, id string) (uint64, *U
 	return rev, &out, err
 }
 
-// handleConfirm is POST /v1/users/{id}/confirm (Confirm).
-func (s *Service) handleConfirm(w http.ResponseWriter, r *http.Request, c *Caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, out, err := s.svc().Confirm(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
-}
-
 // --- lifecycle preview ---
-
-// handleLifecyclePreview is GET /v1/orgs/{cvr}/lifecycle
-// (LifecyclePreview).
-func (s *Service) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, at, err := s.svc().LifecyclePreview(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writePageWith(w, "actions", p, map[string]any{"at": at})
-}
 
 // LifecyclePreview answers what the lifecycle jobs would do in the
 // org if they ran at `at` (default now). It asks the same adgang.lifecycle
@@ -881,41 +750,6 @@ func (s *Service) ResetPassword(ctx context.Context, c *Caller, id string) (uint
 func (s *Service) UnblockPassword(ctx context.Context, c *Caller, id string) (uint64, error) {
 	var out PasswordReset
 	return s.write(ctx, c, s.planPasswordAdmin(c, id, "user.password.unblock", &out))
-}
-
-// handlePasswordReset is POST /v1/users/{id}/password:reset
-// (ResetPassword).
-func (s *Service) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *Caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	rev, out, err := s.svc().ResetPassword(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ans := map[string]any{"revision": rev, "user_id": id, "temporary_password": out.Password, "password_status": "temporary"}
-	if out.MailID != "" {
-		ans["mail_id"] = out.MailID
-	}
-	writeJSON(w, http.StatusOK, ans)
-}
-
-// handleUnblock is POST /v1/users/{id}/unblock (UnblockPassword).
-func (s *Service) handleUnblock(w http.ResponseWriter, r *http.Request, c *Caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	rev, err := s.svc().UnblockPassword(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
 }
 
 // withPasswordStatus fills the password_status shown to administrators

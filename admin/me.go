@@ -2,21 +2,10 @@ package admin
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
-
-// handleMe is GET /v1/me (Me).
-func (s *Service) handleMe(w http.ResponseWriter, r *http.Request, c *Caller) {
-	u, p, err := s.svc().Me(r.Context(), c)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
-}
 
 // Me answers the caller's own profile ("Min profil",
 // Eksamensdatabasen): GET /v1/me → {user, rights:[{right, scope:{all,

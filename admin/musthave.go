@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -267,22 +266,6 @@ func (s *Service) planTransferAdmin(c *Caller, id string, req *TransferRequest, 
 			return nil
 		}}).watchRoles(org, from.ID, to.ID), nil
 	}
-}
-
-// handleTransferAdmin is POST /v1/users/{id}/transfer-admin
-// (TransferAdmin).
-func (s *Service) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req TransferRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, g, err := s.svc().TransferAdmin(r.Context(), c, pathVar(r, "id"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
 }
 
 // TransferAdmin hands the admin role req.Right of the user id over to

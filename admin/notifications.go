@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -99,12 +98,6 @@ func ownUser(c *Caller, what string) (string, error) {
 	return c.userID, nil
 }
 
-// handleListNotifications is GET /v1/notifications (ListNotifications).
-func (s *Service) handleListNotifications(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListNotifications(r.Context(), c, r.URL.Query())
-	answerPage(s, w, r, "notifications", p, err)
-}
-
 // ListNotifications answers the caller's own notifications, newest
 // first: GET /v1/notifications?unread=true&limit=&page_token=.
 func (s *Service) ListNotifications(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Notification], error) {
@@ -136,17 +129,6 @@ func (s *Service) ListNotifications(ctx context.Context, c *Caller, q url.Values
 		return nil, err
 	}
 	return &Page[*store.Notification]{Revision: rev, Items: list, Next: nextToken(next)}, nil
-}
-
-// handleReadNotification is POST /v1/notifications/{id}/read
-// (ReadNotification).
-func (s *Service) handleReadNotification(w http.ResponseWriter, r *http.Request, c *Caller) {
-	rev, n, err := s.svc().ReadNotification(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
 }
 
 // ReadNotification marks one of the caller's own notifications

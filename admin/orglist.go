@@ -2,17 +2,10 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
-
-// handleListOrgs is GET /v1/orgs (ListOrgs).
-func (s *Service) handleListOrgs(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListOrgs(r.Context(), c, r.URL.Query())
-	answerPage(s, w, r, "orgs", p, err)
-}
 
 // ListOrgs lists the organisations the caller may see, by CVR: a
 // superadmin every one, anyone else those where it holds a role that may

@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 
 	"github.com/adgang/adgang/store"
@@ -95,21 +94,6 @@ func validUnits(ps []store.PUnit, ses []string) error {
 	return nil
 }
 
-// handleCreateOrg is POST /v1/orgs (CreateOrg).
-func (s *Service) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req OrgCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, o, err := s.svc().CreateOrg(r.Context(), c, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
-}
-
 // CreateOrg is the service half of handleCreateOrg.
 func (s *Service) CreateOrg(ctx context.Context, c *Caller, req *OrgCreateRequest) (uint64, *store.Org, error) {
 	o := &store.Org{CVR: req.CVR, Name: strings.TrimSpace(req.Name), Type: req.Type, PUnits: nonNil(req.PUnits),
@@ -148,16 +132,6 @@ func (s *Service) CreateOrg(ctx context.Context, c *Caller, req *OrgCreateReques
 	}
 	rev, err := s.write(ctx, c, pf)
 	return rev, o, err
-}
-
-// handleGetOrg is GET /v1/orgs/{cvr} (GetOrg).
-func (s *Service) handleGetOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
-	rev, o, groups, err := s.svc().GetOrg(r.Context(), c, pathVar(r, "cvr"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
 }
 
 // GetOrg is the service half of handleGetOrg.
@@ -338,19 +312,4 @@ func (s *Service) PatchOrg(ctx context.Context, c *Caller, cvr string, req *OrgP
 	var o *store.Org
 	rev, err := s.write(ctx, c, s.planOrgUpdate(c, cvr, req, &o))
 	return rev, o, err
-}
-
-// handlePatchOrg is PATCH /v1/orgs/{cvr} (PatchOrg).
-func (s *Service) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req OrgPatchRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, o, err := s.svc().PatchOrg(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
 }

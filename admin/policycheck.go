@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -154,23 +153,6 @@ func (s *Service) planOfCheck(c *Caller, b *checkBody) (string, planFunc, error)
 		err, pf = b.decode(&req), s.planKnockAccept(c, ids["knock_id"], &req, &UserAnswer{})
 	}
 	return action, pf, err
-}
-
-// handlePolicyCheck is POST /v1/policy/check (PolicyCheck).
-func (s *Service) handlePolicyCheck(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var raw map[string]json.RawMessage
-	if err := decodeBody(w, r, &raw); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.svc().PolicyCheck(r.Context(), c, raw)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	v := res.Verdict
-	writeJSON(w, http.StatusOK, map[string]any{"action": res.Action, "allow": v.Allow, "reasons": nonNil(v.Reasons),
-		"policy": v.Policy, "revision": res.Revision, "dry_run": true})
 }
 
 // CheckResult is the verdict of a dry run: the action checked, what

@@ -2,19 +2,12 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
-
-// handleListRights is GET /v1/rights (ListRights).
-func (s *Service) handleListRights(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListRights(r.Context(), c, r.URL.Query())
-	answerPage(s, w, r, "rights", p, err)
-}
 
 // ListRights pages through the rights catalogue, by id.
 func (s *Service) ListRights(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Right], error) {
@@ -44,25 +37,6 @@ type RightRequest struct {
 	// Privilege is the OIO BPP privilege URI of NemLog-in privilege
 	// lists (default urn:dk:adgang:<id>).
 	Privilege string `json:"privilege,omitempty"`
-}
-
-// handlePutRight is PUT /v1/rights/{id} (PutRight).
-func (s *Service) handlePutRight(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req RightRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, right, created, err := s.svc().PutRight(r.Context(), c, pathVar(r, "id"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, map[string]any{"revision": rev, "right": right})
 }
 
 // PutRight creates or replaces the catalogue entry id; created says

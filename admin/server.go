@@ -13,16 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -64,9 +61,7 @@ type Service struct {
 	cpr   *cprLimiter
 
 	activation *activationThrottle // POST /v1/activate attempts per user and source
-	metrics    *adminMetrics       // requests by route template and status, on the engine's registry
 
-	router *mux.Router
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -84,7 +79,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{st: cfg.Store, eng: cfg.Engine, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}),
 		cpr: newCPRLimiter(cfg.CPRRefusalsPerDay, cfg.Now)}
 	s.activation = newActivationThrottle(cfg.Now)
-	s.metrics = newAdminMetrics(cfg.Engine.Registry())
 	if cfg.JWKSFile != "" {
 		if cfg.JWTIssuer == "" || cfg.JWTAudience == "" {
 			return nil, errors.New("admin: JWT authentication needs an issuer and an audience")
@@ -110,7 +104,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		defer unsubscribe()
 		s.followFeed(bg, feed, last)
 	}()
-	s.router = s.routes()
 	// New knocks notify the org's administrators (notifications.go).
 	cfg.Engine.SetKnockHook(s.notifyKnock)
 	return s, nil
@@ -124,191 +117,6 @@ func (s *Service) Close() error {
 		<-s.done
 	})
 	return nil
-}
-
-// Handler returns the admin API.
-func (s *Service) Handler() http.Handler { return s.router }
-
-// routes registers every route of the admin API (SPEC §5); the OpenAPI
-// document admin/openapi.json lists the same set (a test walks both).
-func (s *Service) routes() *mux.Router {
-	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, store.Errorf(store.ENotFound, "no route %s %s", r.Method, r.URL.Path))
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, pdpapi.MethodNotAllowed(r.Method))
-	})
-	h := func(method, path string, fn handlerFunc) { s.handle(r, method, path, true, fn) }
-
-	s.handle(r, http.MethodGet, "/openapi.json", false, s.handleOpenAPI)
-
-	h(http.MethodPost, "/v1/orgs", s.handleCreateOrg)
-	h(http.MethodGet, "/v1/orgs/{cvr}", s.handleGetOrg)
-	h(http.MethodPatch, "/v1/orgs/{cvr}", s.handlePatchOrg)
-
-	h(http.MethodPost, "/v1/orgs/{cvr}/users", s.handleCreateUser)
-	h(http.MethodGet, "/v1/orgs/{cvr}/users", s.handleListUsers)
-	h(http.MethodGet, "/v1/users/{id}", s.handleGetUser)
-	h(http.MethodPatch, "/v1/users/{id}", s.handlePatchUser)
-	h(http.MethodDelete, "/v1/users/{id}", s.handleDeleteUser)
-	h(http.MethodPost, "/v1/users/{id}/inactivate", s.handleUserStatus("user.inactivate"))
-	h(http.MethodPost, "/v1/users/{id}/activate", s.handleUserStatus("user.activate"))
-	h(http.MethodPost, "/v1/users/{id}/deactivate", s.handleUserStatus("user.deactivate"))
-
-	h(http.MethodPost, "/v1/users/{id}/grants", s.handleCreateUserGrant)
-	h(http.MethodGet, "/v1/users/{id}/grants", s.handleListUserGrants)
-	h(http.MethodDelete, "/v1/grants/{id}", s.handleDeleteGrant)
-
-	h(http.MethodPost, "/v1/orgs/{cvr}/groups", s.handleCreateGroup)
-	h(http.MethodGet, "/v1/groups/{id}", s.handleGetGroup)
-	h(http.MethodDelete, "/v1/groups/{id}", s.handleDeleteGroup)
-	h(http.MethodPost, "/v1/groups/{id}/members", s.handleAddMember)
-	h(http.MethodDelete, "/v1/groups/{id}/members/{user_id}", s.handleRemoveMember)
-	h(http.MethodPost, "/v1/groups/{id}/grants", s.handleCreateGroupGrant)
-
-	h(http.MethodGet, "/v1/rights", s.handleListRights)
-	h(http.MethodPut, "/v1/rights/{id}", s.handlePutRight)
-
-	h(http.MethodGet, "/v1/orgs/{cvr}/knocks", s.handleListKnocks)
-	h(http.MethodPost, "/v1/knocks/{id}/accept", s.handleAcceptKnock)
-	h(http.MethodDelete, "/v1/knocks/{id}", s.handleDeleteKnock)
-	h(http.MethodPost, "/v1/orgs/{cvr}/knocks:delete", s.handleDeleteKnocks)
-
-	h(http.MethodGet, "/v1/users/{id}/history", s.handleHistory)
-	h(http.MethodGet, "/v1/orgs/{cvr}/audit", s.handleOrgAudit)
-
-	h(http.MethodPost, "/v1/tokens", s.handleCreateToken)
-	h(http.MethodGet, "/v1/tokens", s.handleListTokens)
-	h(http.MethodDelete, "/v1/tokens/{id}", s.handleDeleteToken)
-
-	h(http.MethodPost, "/v1/policy/check", s.handlePolicyCheck)
-
-	// Issue 5: bulk CSV, activation, outbox, login activity, associations,
-	// lifecycle preview and local passwords.
-	h(http.MethodPost, "/v1/orgs/{cvr}/imports", s.handleImport)
-	h(http.MethodGet, "/v1/imports/template.csv", s.handleImportTemplate)
-	h(http.MethodPost, "/v1/users/{id}/activation", s.handleSendActivation)
-	h(http.MethodPost, "/v1/orgs/{cvr}/activations", s.handleBulkActivation)
-	s.handle(r, http.MethodPost, "/v1/activate", false, s.handleActivate)
-	h(http.MethodGet, "/v1/outbox", s.handleOutbox)
-	h(http.MethodGet, "/v1/orgs/{cvr}/login-activity", s.handleLoginActivity)
-	h(http.MethodPost, "/v1/orgs/{cvr}/users:inactivate", s.handleBulkStatus("user.inactivate"))
-	h(http.MethodPost, "/v1/orgs/{cvr}/users:activate", s.handleBulkStatus("user.activate"))
-	h(http.MethodPost, "/v1/orgs/{cvr}/associations", s.handleCreateAssociation)
-	h(http.MethodPost, "/v1/users/{id}/confirm", s.handleConfirm)
-	h(http.MethodGet, "/v1/orgs/{cvr}/lifecycle", s.handleLifecyclePreview)
-	h(http.MethodPost, "/v1/users/{id}/password:reset", s.handlePasswordReset)
-	h(http.MethodPost, "/v1/users/{id}/unblock", s.handleUnblock)
-	h(http.MethodPost, "/v1/orgs/{cvr}/admins", s.handleCreateAdmin)
-	h(http.MethodGet, "/v1/orgs/{cvr}/admins", s.handleListAdmins)
-
-	// Issue 17 (part 2): anonymity requests, notifications, my profile.
-	h(http.MethodPost, "/v1/users/{id}/anonymity-requests", s.handleCreateAnonymityRequest)
-	h(http.MethodGet, "/v1/orgs/{cvr}/anonymity-requests", s.handleListAnonymityRequests)
-	h(http.MethodPost, "/v1/anonymity-requests/{id}/approve", s.handleDecideAnonymityRequest(true))
-	h(http.MethodPost, "/v1/anonymity-requests/{id}/reject", s.handleDecideAnonymityRequest(false))
-	h(http.MethodGet, "/v1/notifications", s.handleListNotifications)
-	h(http.MethodPost, "/v1/notifications/{id}/read", s.handleReadNotification)
-	h(http.MethodGet, "/v1/me", s.handleMe)
-	// Issue 16: NemLog-in privilege lists in (dry run, changes nothing).
-	h(http.MethodPost, "/v1/orgs/{cvr}/privileges:check", s.handlePrivilegesCheck)
-	// Issue 17 (part 1): certificates, role transfer.
-	h(http.MethodPost, "/v1/orgs/{cvr}/certificates", s.handleOrderCertificate)
-	h(http.MethodGet, "/v1/orgs/{cvr}/certificates", s.handleListCertificates)
-	h(http.MethodGet, "/v1/certificates/{serial}", s.handleGetCertificate)
-	h(http.MethodPost, "/v1/certificates/{serial}/issue", s.handleCertificateAction("certificate.issue"))
-	h(http.MethodPost, "/v1/certificates/{serial}/revoke", s.handleCertificateAction("certificate.revoke"))
-	h(http.MethodPost, "/v1/certificates/{serial}/renew", s.handleCertificateAction("certificate.renew"))
-	h(http.MethodDelete, "/v1/certificates/{serial}", s.handleCertificateAction("certificate.delete"))
-	h(http.MethodPost, "/v1/users/{id}/transfer-admin", s.handleTransferAdmin)
-	// Issue 16: the queryable decision log (S11).
-	h(http.MethodGet, "/v1/decisions", s.handleListDecisions)
-	h(http.MethodGet, "/v1/decisions/{decision_id}", s.handleGetDecision)
-	// Issue 18: every collection pages (admin/page.go).
-	h(http.MethodGet, "/v1/orgs", s.handleListOrgs)
-	h(http.MethodGet, "/v1/groups/{id}/members", s.handleListMembers)
-	// Issue 17 (half done): import batches ("Vis importerede", "Nedlæg import").
-	h(http.MethodGet, "/v1/orgs/{cvr}/imports", s.handleListImports)
-	h(http.MethodPost, "/v1/imports/{id}/retire", s.handleRetireImport)
-	return r
-}
-
-// handlerFunc is an admin handler: c is the authenticated caller (nil on
-// the unauthenticated /openapi.json).
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c *Caller)
-
-// handle registers one route with authentication, panic recovery and the
-// request log line.
-func (s *Service) handle(r *mux.Router, method, path string, auth bool, fn handlerFunc) {
-	r.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		var c *Caller
-		defer func() {
-			if p := recover(); p != nil {
-				s.log.Error().Str("route", method+" "+path).Str("panic", pdp.MaskCPR(fmt.Sprint(p))).Msg("admin handler panic")
-				if !rec.wrote {
-					writeErr(rec, fmt.Errorf("panic"))
-				}
-			}
-			elapsed := time.Since(start)
-			s.metrics.observe(path, method, rec.status, elapsed)
-			ev := s.log.Info().Str("method", method).Str("route", path).Int("status", rec.status).
-				Dur("duration", elapsed)
-			if c != nil {
-				ev = ev.Str("actor", c.actor)
-				if c.tokenID != "" {
-					ev = ev.Str("token", c.tokenID)
-				}
-			}
-			ev.Msg("admin request")
-		}()
-		if auth {
-			var err error
-			if c, err = s.authenticate(req); err != nil {
-				rec.Header().Set("WWW-Authenticate", `Bearer realm="adgang-admin"`)
-				writeErr(rec, err)
-				return
-			}
-		}
-		fn(rec, req, c)
-	})).Methods(method)
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if !r.wrote {
-		r.status, r.wrote = code, true
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	r.wrote = true
-	return r.ResponseWriter.Write(b)
-}
-
-// writeError answers err and logs internal errors (masked: never a CPR).
-func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if httpStatus(err) >= 500 {
-		s.log.Error().Str("method", r.Method).Str("route", routeOf(r)).Str("error", pdp.MaskCPR(err.Error())).Msg("admin request failed")
-	}
-	writeErr(w, err)
-}
-
-func routeOf(r *http.Request) string {
-	if rt := mux.CurrentRoute(r); rt != nil {
-		if t, err := rt.GetPathTemplate(); err == nil {
-			return t
-		}
-	}
-	return "?"
 }
 
 // followFeed keeps the role links current from the store's change feed,
@@ -417,6 +225,13 @@ type Caller struct {
 	expires    *time.Time // when the credentials expire (JWT exp, token expires_at); nil: never
 	cprLinked  bool       // the user the credentials act for has a linked CPR number (A18)
 }
+
+// Actor is the caller as the audit log names it: its user id, or
+// token:<id> for an unbound superadmin token.
+func (c *Caller) Actor() string { return c.actor }
+
+// TokenID is the API token the caller authenticated with ("" for a JWT).
+func (c *Caller) TokenID() string { return c.tokenID }
 
 // actorInput is the policy input's actor: its roles in org.
 func (s *Service) actorInput(c *Caller, org string) map[string]any {

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 
 	"github.com/adgang/adgang/store"
@@ -13,28 +12,6 @@ type TokenRequest struct {
 	UserID     string      `json:"user_id,omitempty"`
 	Superadmin bool        `json:"superadmin,omitempty"`
 	ExpiresAt  *store.Time `json:"expires_at,omitempty"`
-}
-
-// handleCreateToken is POST /v1/tokens (CreateToken); the answer is
-// never cached.
-func (s *Service) handleCreateToken(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req TokenRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, tok, plain, capped, err := s.svc().CreateToken(r.Context(), c, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	ans := map[string]any{"revision": rev, "id": tok.ID, "token": plain,
-		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt}
-	if capped {
-		ans["expires_at_capped"] = true
-	}
-	writeJSON(w, http.StatusCreated, ans)
 }
 
 // CreateToken makes an API token; plain is its secret, shown once. A
@@ -88,12 +65,6 @@ func (s *Service) CreateToken(ctx context.Context, c *Caller, req *TokenRequest)
 	return rev, tok, plain, capped, err
 }
 
-// handleListTokens is GET /v1/tokens (ListTokens).
-func (s *Service) handleListTokens(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListTokens(r.Context(), c, r.URL.Query())
-	answerPage(s, w, r, "tokens", p, err)
-}
-
 // ListTokens lists tokens (never their secrets or hashes): every token
 // for a superadmin, the caller's own otherwise.
 func (s *Service) ListTokens(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Token], error) {
@@ -111,17 +82,6 @@ func (s *Service) ListTokens(ctx context.Context, c *Caller, q url.Values) (*Pag
 		out, next := pageOf(pg, out, func(t *store.Token) string { return t.ID })
 		return out, next, nil
 	})
-}
-
-// handleDeleteToken is DELETE /v1/tokens/{id} (DeleteToken).
-func (s *Service) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	rev, err := s.svc().DeleteToken(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // DeleteToken revokes a token at once: a superadmin any token, any other

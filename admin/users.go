@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/mail"
 	"net/url"
 	"slices"
@@ -313,32 +312,6 @@ func (s *Service) planUserCreate(c *Caller, cvr string, req *UserCreateRequest, 
 	}
 }
 
-// handleCreateUser is POST /v1/orgs/{cvr}/users (CreateUser).
-func (s *Service) handleCreateUser(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req UserCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, out, act, err := s.svc().CreateUser(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ans := map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)}
-	if act.Method != "" {
-		a := map[string]any{"method": act.Method}
-		if act.Code != "" {
-			a["code"] = act.Code // shown in this answer only; stored hashed
-		}
-		if act.MailID != "" {
-			a["mail_id"] = act.MailID
-		}
-		ans["activation"] = a
-	}
-	writeJSON(w, http.StatusCreated, ans)
-}
-
 // CreateUser is the service half of handleCreateUser.
 func (s *Service) CreateUser(ctx context.Context, c *Caller, cvr string, req *UserCreateRequest) (uint64, *UserAnswer, *Activation, error) {
 	var out UserAnswer
@@ -346,16 +319,6 @@ func (s *Service) CreateUser(ctx context.Context, c *Caller, cvr string, req *Us
 	pf := s.withActivation(ctx, c, s.planUserCreate(c, cvr, req, "manual", &out, nil), &out, &act)
 	rev, err := s.write(ctx, c, pf)
 	return rev, &out, &act, err
-}
-
-// handleGetUser is GET /v1/users/{id} (GetUser).
-func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request, c *Caller) {
-	rev, u, roles, err := s.svc().GetUser(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u, "admin_roles": nonNil(roles)})
 }
 
 // GetUser is the service half of handleGetUser.
@@ -535,21 +498,6 @@ func (s *Service) PatchUser(ctx context.Context, c *Caller, id string, req *User
 	return rev, &out, err
 }
 
-// handlePatchUser is PATCH /v1/users/{id} (PatchUser).
-func (s *Service) handlePatchUser(w http.ResponseWriter, r *http.Request, c *Caller) {
-	var req UserPatchRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, out, err := s.svc().PatchUser(r.Context(), c, pathVar(r, "id"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
-}
-
 func (s *Service) planUserDelete(c *Caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actDelete, "user.delete")
@@ -569,17 +517,6 @@ func (s *Service) planUserDelete(c *Caller, id string) planFunc {
 // DeleteUser deletes the user id (user.delete).
 func (s *Service) DeleteUser(ctx context.Context, c *Caller, id string) (uint64, error) {
 	return s.write(ctx, c, s.planUserDelete(c, id))
-}
-
-// handleDeleteUser is DELETE /v1/users/{id} (DeleteUser).
-func (s *Service) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *Caller) {
-	id := pathVar(r, "id")
-	rev, err := s.svc().DeleteUser(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // StatusRequest is the optional body of the status routes. until is the
@@ -649,24 +586,6 @@ func (s *Service) SetUserStatus(ctx context.Context, c *Caller, id, action strin
 	var out UserAnswer
 	rev, err := s.write(ctx, c, s.planUserStatus(c, id, action, req, &out))
 	return rev, &out, err
-}
-
-// handleUserStatus is POST /v1/users/{id}/inactivate, …/activate and
-// …/deactivate (SetUserStatus).
-func (s *Service) handleUserStatus(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *Caller) {
-		var req StatusRequest
-		if err := decodeOptionalBody(w, r, &req); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		rev, out, err := s.svc().SetUserStatus(r.Context(), c, pathVar(r, "id"), action, &req)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
-	}
 }
 
 // --- search ---
@@ -815,12 +734,6 @@ func (s *Service) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *
 	users, next := pageOf(pg, users, userPageKey)
 	s.withPasswordStatus(ctx, tx, users...)
 	return users, next, nil
-}
-
-// handleListUsers is GET /v1/orgs/{cvr}/users (ListUsers).
-func (s *Service) handleListUsers(w http.ResponseWriter, r *http.Request, c *Caller) {
-	p, err := s.svc().ListUsers(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	answerPage(s, w, r, "users", p, err)
 }
 
 // ListUsers searches the org's users (userQuery), paged.

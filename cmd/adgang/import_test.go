@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
@@ -88,7 +89,7 @@ func newImportEnv(t *testing.T) *importEnv {
 		t.Fatal(err)
 	}
 	e := &importEnv{st: st, token: token}
-	h := srv.Handler()
+	h := adminapi.New(srv, adminapi.Config{}).Handler()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/imports") {
 			e.mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
@@ -301,7 +302,8 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	m.admin = adm
-	h, err := m.adminHandler(adm)
+	adminAPI := adminapi.New(adm, adminapi.Config{Logger: m.Logger.With().Str("component", "admin").Logger(), Registry: eng.Registry()})
+	h, err := m.adminHandler(adminAPI.Handler())
 	if err != nil {
 		return err
 	}
@@ -314,8 +316,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 
 // adminHandler is the admin API, with the admin console under /console/
 // unless --console=false.
-func (m *Main) adminHandler(adm *admin.Service) (http.Handler, error) {
-	h := adm.Handler()
+func (m *Main) adminHandler(h http.Handler) (http.Handler, error) {
 	if !m.Config.Console {
 		return h, nil
 	}

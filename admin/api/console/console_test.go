@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
@@ -59,14 +60,15 @@ func newInproc(t *testing.T, tlsServer bool) *inproc {
 		t.Fatal(err)
 	}
 	e := &inproc{st: st, token: tok, now: time.Now()}
-	con, err := console.New(console.Config{API: adm.Handler(), Now: e.clock, MaxSessions: 5})
+	h := adminapi.New(adm, adminapi.Config{}).Handler()
+	con, err := console.New(console.Config{API: h, Now: e.clock, MaxSessions: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tlsServer {
-		e.srv = httptest.NewTLSServer(con.Mount(adm.Handler()))
+		e.srv = httptest.NewTLSServer(con.Mount(h))
 	} else {
-		e.srv = httptest.NewServer(con.Mount(adm.Handler()))
+		e.srv = httptest.NewServer(con.Mount(h))
 	}
 	t.Cleanup(e.srv.Close)
 	return e

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/admin"
+)
+
+// handleCreateAnonymityRequest is POST /v1/users/{id}/anonymity-requests
+// (CreateAnonymityRequest).
+func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	var body admin.AnonymityRequestBody
+	if err := decodeOptionalBody(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev, out, err := s.svc.CreateAnonymityRequest(r.Context(), c, pathVar(r, "id"), &body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
+}
+
+// handleDecideAnonymityRequest is POST /v1/anonymity-requests/{id}/approve
+// and …/reject (DecideAnonymityRequest).
+func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+		rev, out, created, err := s.svc.DecideAnonymityRequest(r.Context(), c, pathVar(r, "id"), approve)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ans := map[string]any{"revision": rev, "anonymity_request": out}
+		if created != nil {
+			ans["user"] = created
+		}
+		writeJSON(w, http.StatusOK, ans)
+	}
+}
+
+// handleListAnonymityRequests is GET /v1/orgs/{cvr}/anonymity-requests
+// (ListAnonymityRequests).
+func (s *Server) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	p, err := s.svc.ListAnonymityRequests(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
+	answerPage(s, w, r, "anonymity_requests", p, err)
+}

@@ -1,0 +1,28 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/admin"
+)
+
+// handleListDecisions is GET /v1/decisions (ListDecisions): the answer
+// has no revision.
+func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	p, err := s.svc.ListDecisions(r.Context(), c, r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"decisions": nonNil(p.Items), "next_page_token": p.Next})
+}
+
+// handleGetDecision is GET /v1/decisions/{decision_id} (GetDecision).
+func (s *Server) handleGetDecision(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	rec, err := s.svc.GetDecision(r.Context(), c, pathVar(r, "decision_id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/admin"
+)
+
+// handleCreateGroup is POST /v1/orgs/{cvr}/groups (CreateGroup).
+func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	var req admin.GroupCreateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev, g, err := s.svc.CreateGroup(r.Context(), c, pathVar(r, "cvr"), &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
+}
+
+// handleGetGroup is GET /v1/groups/{id} (GetGroup).
+func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	v, err := s.svc.GetGroup(r.Context(), c, pathVar(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": v.Revision, "group": v.Group, "members": nonNil(v.Members),
+		"member_count": v.MemberCount, "members_next_page_token": v.MembersNext, "grants": nonNil(v.Grants)})
+}
+
+// handleDeleteGroup is DELETE /v1/groups/{id} (DeleteGroup).
+func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	id := pathVar(r, "id")
+	rev, err := s.svc.DeleteGroup(r.Context(), c, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// handleAddMember is POST /v1/groups/{id}/members (AddMember).
+func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	var req admin.MemberRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := pathVar(r, "id")
+	rev, err := s.svc.AddMember(r.Context(), c, id, req.UserID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
+}
+
+// handleRemoveMember is DELETE /v1/groups/{id}/members/{user_id}
+// (RemoveMember).
+func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	id, uid := pathVar(r, "id"), pathVar(r, "user_id")
+	rev, err := s.svc.RemoveMember(r.Context(), c, id, uid)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group_id": id, "user_id": uid})
+}

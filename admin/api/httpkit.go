@@ -1,0 +1,68 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/admin"
+	pdpapi "github.com/adgang/adgang/pdp/api"
+	"github.com/adgang/adgang/store"
+)
+
+// The admin listener's few HTTP helpers. Every JSON answer, error and
+// request body of the admin API goes through this file to the one error
+// writer of pdp/api, which maps every error (405 and 413 included) to its
+// status as SPEC §8 settles it.
+
+// writeJSON answers v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) { pdpapi.WriteJSON(w, status, v) }
+
+// writeErr answers err with the status the one error writer maps it to.
+func writeErr(w http.ResponseWriter, err error) { pdpapi.WriteError(w, err) }
+
+// httpStatus is the HTTP status writeErr answers err with.
+func httpStatus(err error) int { return pdpapi.StatusOf(err) }
+
+// decodeJSON reads a JSON body strictly (bounded size, unknown fields
+// and trailing data refused).
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return pdpapi.DecodeJSON(w, r, v)
+}
+
+// writePage answers one page: {revision, <name>: items, next_page_token}.
+// A nil slice is answered as [].
+func writePage[T any](w http.ResponseWriter, name string, p *admin.Page[T]) {
+	writePageWith(w, name, p, nil)
+}
+
+// writePageWith is writePage with further fields in the answer.
+func writePageWith[T any](w http.ResponseWriter, name string, p *admin.Page[T], extra map[string]any) {
+	items := p.Items
+	if items == nil {
+		items = []T{}
+	}
+	body := map[string]any{"revision": p.Revision, name: items, "next_page_token": p.Next}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// answerPage answers a page read by the service, or its error.
+func answerPage[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, p *admin.Page[T], err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, name, p)
+}
+
+// nonNil answers a nil slice as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// invalid is a 400 refusal of malformed input.
+func invalid(format string, args ...any) error { return store.Errorf(store.EInvalid, format, args...) }

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/admin"
+)
+
+// handleCreateToken is POST /v1/tokens (admin.CreateToken); the answer is
+// never cached.
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	var req admin.TokenRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev, tok, plain, capped, err := s.svc.CreateToken(r.Context(), c, &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	ans := map[string]any{"revision": rev, "id": tok.ID, "token": plain,
+		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt}
+	if capped {
+		ans["expires_at_capped"] = true
+	}
+	writeJSON(w, http.StatusCreated, ans)
+}
+
+// handleListTokens is GET /v1/tokens (ListTokens).
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	p, err := s.svc.ListTokens(r.Context(), c, r.URL.Query())
+	answerPage(s, w, r, "tokens", p, err)
+}
+
+// handleDeleteToken is DELETE /v1/tokens/{id} (DeleteToken).
+func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	id := pathVar(r, "id")
+	rev, err := s.svc.DeleteToken(r.Context(), c, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/adgang/adgang/admin"
+)
+
+// handleCreateUser is POST /v1/orgs/{cvr}/users (CreateUser).
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	var req admin.UserCreateRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev, out, act, err := s.svc.CreateUser(r.Context(), c, pathVar(r, "cvr"), &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ans := map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)}
+	if act.Method != "" {
+		a := map[string]any{"method": act.Method}
+		if act.Code != "" {
+			a["code"] = act.Code // shown in this answer only; stored hashed
+		}
+		if act.MailID != "" {
+			a["mail_id"] = act.MailID
+		}
+		ans["activation"] = a
+	}
+	writeJSON(w, http.StatusCreated, ans)
+}
+
+// handleGetUser is GET /v1/users/{id} (GetUser).
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	rev, u, roles, err := s.svc.GetUser(r.Context(), c, pathVar(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u, "admin_roles": nonNil(roles)})
+}
+
+// handlePatchUser is PATCH /v1/users/{id} (PatchUser).
+func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	var req admin.UserPatchRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rev, out, err := s.svc.PatchUser(r.Context(), c, pathVar(r, "id"), &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
+}
+
+// handleDeleteUser is DELETE /v1/users/{id} (DeleteUser).
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	id := pathVar(r, "id")
+	rev, err := s.svc.DeleteUser(r.Context(), c, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+}
+
+// handleUserStatus is POST /v1/users/{id}/inactivate, …/activate and
+// …/deactivate (SetUserStatus).
+func (s *Server) handleUserStatus(action string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+		var req admin.StatusRequest
+		if err := decodeOptionalBody(w, r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		rev, out, err := s.svc.SetUserStatus(r.Context(), c, pathVar(r, "id"), action, &req)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
+	}
+}
+
+// handleListUsers is GET /v1/orgs/{cvr}/users (ListUsers).
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
+	p, err := s.svc.ListUsers(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
+	answerPage(s, w, r, "users", p, err)
+}
