@@ -19,6 +19,7 @@ type GrantRequest struct {
 	Justification string      `json:"justification,omitempty"`
 }
 
+// GrantScope is the unit a grant applies to: a CVR, P- or SE-number.
 type GrantScope struct {
 	Type  string `json:"type"`
 	Value string `json:"value"`

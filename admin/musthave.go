@@ -165,6 +165,57 @@ type TransferRequest struct {
 	Right    string `json:"right"`
 }
 
+// transferParties reads and checks a transfer-admin request: the user
+// id that hands over, the user that takes over, the admin right, and
+// the direct grants of it that id holds in its organisation.
+func (s *Service) transferParties(tx *store.Tx, c *Caller, id string, req *TransferRequest) (from, to *store.User, right *store.Right, old []*store.Grant, err error) {
+	if err := validUserID(id); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := validUserID(req.ToUserID); err != nil {
+		return nil, nil, nil, nil, fieldErr("to_user_id", err)
+	}
+	if err := validObjectID("right", req.Right); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	from, err = s.authorizedUser(tx, c, id, objGrant, actDelete)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	to, err = s.authorizedUser(tx, c, req.ToUserID, objGrant, actCreate)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if to.ID == from.ID {
+		return nil, nil, nil, nil, invalid("to_user_id is the user itself")
+	}
+	if to.Org != from.Org {
+		return nil, nil, nil, nil, invalid("to_user_id must be a user of the same organisation")
+	}
+	right, err = tx.GetRight(req.Right)
+	if store.IsNotFound(err) {
+		return nil, nil, nil, nil, invalid("right %s is not in the catalogue", req.Right)
+	} else if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if right.AdminRole == "" {
+		return nil, nil, nil, nil, invalid("right %s gives no admin role; only admin roles are transferred", right.ID)
+	}
+	direct, err := tx.GrantsOfUser(from.ID)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	for _, g := range direct {
+		if g.Right == right.ID && g.Org == from.Org {
+			old = append(old, g)
+		}
+	}
+	if len(old) == 0 {
+		return nil, nil, nil, nil, store.Errorf(store.EConflict, "user %s holds no direct grant of %s to hand over", from.ID, right.ID)
+	}
+	return from, to, right, old, nil
+}
+
 // planTransferAdmin hands an admin right over from user id to another
 // user of its org in one transaction: the new holder gets a grant of the
 // right with the old holder's scope, and the old holder's direct grants
@@ -175,52 +226,11 @@ type TransferRequest struct {
 // users on either side).
 func (s *Service) planTransferAdmin(c *Caller, id string, req *TransferRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
-		if err := validUserID(id); err != nil {
-			return nil, err
-		}
-		if err := validUserID(req.ToUserID); err != nil {
-			return nil, fieldErr("to_user_id", err)
-		}
-		if err := validObjectID("right", req.Right); err != nil {
-			return nil, err
-		}
-		from, err := s.authorizedUser(tx, c, id, objGrant, actDelete)
+		from, to, right, old, err := s.transferParties(tx, c, id, req)
 		if err != nil {
 			return nil, err
-		}
-		to, err := s.authorizedUser(tx, c, req.ToUserID, objGrant, actCreate)
-		if err != nil {
-			return nil, err
-		}
-		if to.ID == from.ID {
-			return nil, invalid("to_user_id is the user itself")
 		}
 		org := from.Org
-		if to.Org != org {
-			return nil, invalid("to_user_id must be a user of the same organisation")
-		}
-		right, err := tx.GetRight(req.Right)
-		if store.IsNotFound(err) {
-			return nil, invalid("right %s is not in the catalogue", req.Right)
-		} else if err != nil {
-			return nil, err
-		}
-		if right.AdminRole == "" {
-			return nil, invalid("right %s gives no admin role; only admin roles are transferred", right.ID)
-		}
-		direct, err := tx.GrantsOfUser(from.ID)
-		if err != nil {
-			return nil, err
-		}
-		var old []*store.Grant
-		for _, g := range direct {
-			if g.Right == right.ID && g.Org == org {
-				old = append(old, g)
-			}
-		}
-		if len(old) == 0 {
-			return nil, store.Errorf(store.EConflict, "user %s holds no direct grant of %s to hand over", from.ID, right.ID)
-		}
 		o, err := loadOrg(tx, org)
 		if err != nil {
 			return nil, err

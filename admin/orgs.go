@@ -164,7 +164,7 @@ type OrgPatchRequest struct {
 	Type      *store.OrgType `json:"type,omitempty"`
 	PUnits    *[]store.PUnit `json:"p_units,omitempty"`
 	SENumbers *[]string      `json:"se_numbers,omitempty"`
-	Settings  *settingsPatch `json:"settings,omitempty"`
+	Settings  *SettingsPatch `json:"settings,omitempty"`
 
 	CVR       json.RawMessage `json:"cvr,omitempty"`
 	Revision  json.RawMessage `json:"revision,omitempty"`
@@ -172,7 +172,9 @@ type OrgPatchRequest struct {
 	UpdatedAt json.RawMessage `json:"updated_at,omitempty"`
 }
 
-type settingsPatch struct {
+// SettingsPatch is the settings of a PATCH /v1/orgs/{cvr}: present
+// fields change.
+type SettingsPatch struct {
 	AllowKnock          *bool            `json:"allow_knock,omitempty"`
 	Deletion            *string          `json:"deletion,omitempty"`
 	IdentificationMeans *[]string        `json:"identification_means,omitempty"`
@@ -220,44 +222,8 @@ func (p *OrgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 		return nil, err
 	}
 	if sp := p.Settings; sp != nil {
-		sc := map[string]any{}
-		if sp.AllowKnock != nil {
-			o.Settings.AllowKnock = *sp.AllowKnock
-			sc["allow_knock"] = *sp.AllowKnock
-		}
-		if sp.Deletion != nil {
-			o.Settings.Deletion = *sp.Deletion
-			sc["deletion"] = *sp.Deletion
-		}
-		if sp.IdentificationMeans != nil {
-			o.Settings.IdentificationMeans = *sp.IdentificationMeans
-			sc["identification_means"] = *sp.IdentificationMeans
-		}
-		if sp.Lifecycle != nil {
-			o.Settings.Lifecycle = *sp.Lifecycle
-			sc["lifecycle"] = *sp.Lifecycle
-		}
-		if sp.PasswordLogin != nil {
-			o.Settings.PasswordLogin = *sp.PasswordLogin
-			sc["password_login"] = *sp.PasswordLogin
-		}
-		if sp.PasswordMaxAgeDays != nil {
-			o.Settings.PasswordMaxAgeDays = *sp.PasswordMaxAgeDays
-			sc["password_max_age_days"] = *sp.PasswordMaxAgeDays
-		}
-		if sp.CertificateTypes != nil {
-			o.Settings.CertificateTypes = *sp.CertificateTypes
-			sc["certificate_types"] = *sp.CertificateTypes
-		}
-		if sp.MustHaveRoles != nil {
-			o.Settings.MustHaveRoles = *sp.MustHaveRoles
-			sc["must_have_roles"] = *sp.MustHaveRoles
-		}
-		if sp.AdminsCPRIdentified != nil {
-			o.Settings.AdminsCPRIdentified = *sp.AdminsCPRIdentified
-			sc["admins_cpr_identified"] = *sp.AdminsCPRIdentified
-		}
-		if err := validSettings(&o.Settings); err != nil {
+		sc, err := sp.applyTo(&o.Settings)
+		if err != nil {
 			return nil, err
 		}
 		change["settings"] = sc
@@ -312,4 +278,31 @@ func (s *Service) PatchOrg(ctx context.Context, c *Caller, cvr string, req *OrgP
 	var o *store.Org
 	rev, err := s.write(ctx, c, s.planOrgUpdate(c, cvr, req, &o))
 	return rev, o, err
+}
+
+// applyTo applies the settings patch to st and returns the change of the
+// settings for the policy.
+func (sp *SettingsPatch) applyTo(st *store.OrgSettings) (map[string]any, error) {
+	sc := map[string]any{}
+	setIf(sp.AllowKnock, &st.AllowKnock, sc, "allow_knock")
+	setIf(sp.Deletion, &st.Deletion, sc, "deletion")
+	setIf(sp.IdentificationMeans, &st.IdentificationMeans, sc, "identification_means")
+	setIf(sp.Lifecycle, &st.Lifecycle, sc, "lifecycle")
+	setIf(sp.PasswordLogin, &st.PasswordLogin, sc, "password_login")
+	setIf(sp.PasswordMaxAgeDays, &st.PasswordMaxAgeDays, sc, "password_max_age_days")
+	setIf(sp.CertificateTypes, &st.CertificateTypes, sc, "certificate_types")
+	setIf(sp.MustHaveRoles, &st.MustHaveRoles, sc, "must_have_roles")
+	setIf(sp.AdminsCPRIdentified, &st.AdminsCPRIdentified, sc, "admins_cpr_identified")
+	if err := validSettings(st); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// setIf sets *dst and change[key] to *v when v is present.
+func setIf[T any](v *T, dst *T, change map[string]any, key string) {
+	if v != nil {
+		*dst = *v
+		change[key] = *v
+	}
 }

@@ -1,8 +1,10 @@
-// Package admin is Adgang's admin HTTP API (SPEC §3 and §5): bearer-token
-// or JWT authentication, Casbin role checks per organisation (A1, A14),
-// and handlers that gather facts from the store, ask the adgang.admin
-// Rego rules (A2–A13) through pdp.Engine.CheckAdmin, and store each
-// accepted change in one store transaction with its audit events.
+// Package admin is Adgang's change service (SPEC §3 and §5), without
+// net/http: bearer-token or JWT credential checks (Service.Authenticate),
+// Casbin role checks per organisation (A1, A14), and typed Service
+// methods that gather facts from the store, ask the adgang.admin Rego
+// rules (A2–A13) through pdp.Engine.CheckAdmin, and store each accepted
+// change in one store transaction with its audit events. The admin
+// listener that calls them over HTTP is package admin/api.
 //
 // Nothing here decides a rule that Rego decides: the Go code only reads
 // facts (the target, the proposed change, the holders of admin roles, the

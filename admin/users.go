@@ -224,6 +224,39 @@ type UserAnswer struct {
 	Grants []*store.Grant
 }
 
+// firstGrants are the A15 admin grants the new user u of org gets when
+// it is the organisation's first user, and their grant.create checks.
+func (s *Service) firstGrants(tx *store.Tx, c *Caller, org *store.Org, u *store.User, holders map[string]any) ([]*store.Grant, []map[string]any, error) {
+	hasUsers, err := s.orgHasUsers(tx, org.CVR)
+	if err != nil {
+		return nil, nil, err
+	}
+	first, err := s.firstRights(context.Background(), org, hasUsers)
+	if err != nil || len(first) == 0 {
+		return nil, nil, err
+	}
+	var grants []*store.Grant
+	var checks []map[string]any
+	cvr := org.CVR
+	target := userTarget(&store.User{ID: u.ID, Kind: u.Kind, Anonymous: u.Anonymous, Status: store.StatusNew, Org: cvr})
+	for _, rid := range first {
+		r, err := tx.GetRight(rid)
+		if store.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, nil, err
+		}
+		g := &store.Grant{ID: uuid.NewString(), Right: r.ID, HolderType: store.HolderUser, HolderID: u.ID,
+			Org: cvr, Scope: store.Scope{Type: store.ScopeCVR, Value: cvr}, GrantedBy: c.actor,
+			Justification: "A15: first user of the organisation"}
+		gin := s.baseInput(c, "grant.create", org)
+		gin["target"], gin["grant"], gin["right"], gin["admin_holders"] = target, grantInput(g), rightInput(r), holders
+		checks = append(checks, gin)
+		grants = append(grants, g)
+	}
+	return grants, checks, nil
+}
+
 // planUserCreate creates a user in cvr (user.create); when it is the
 // organisation's first user it also gets the A15 admin grants, each
 // checked as a grant.create. extra runs in the same transaction (knock
@@ -256,33 +289,11 @@ func (s *Service) planUserCreate(c *Caller, cvr string, req *UserCreateRequest, 
 		in["change"], in["admin_holders"], in["conflicts"] = changeOf(u), holders, conf
 		p := (&plan{checks: []map[string]any{in}}).watchRoles(cvr, u.ID)
 
-		hasUsers, err := s.orgHasUsers(tx, cvr)
+		grants, checks, err := s.firstGrants(tx, c, org, u, holders) // A15
 		if err != nil {
 			return nil, err
 		}
-		var grants []*store.Grant
-		first, err := s.firstRights(context.Background(), org, hasUsers) // A15
-		if err != nil {
-			return nil, err
-		}
-		if len(first) > 0 {
-			target := userTarget(&store.User{ID: u.ID, Kind: u.Kind, Anonymous: u.Anonymous, Status: store.StatusNew, Org: cvr})
-			for _, rid := range first {
-				r, err := tx.GetRight(rid)
-				if store.IsNotFound(err) {
-					continue
-				} else if err != nil {
-					return nil, err
-				}
-				g := &store.Grant{ID: uuid.NewString(), Right: r.ID, HolderType: store.HolderUser, HolderID: u.ID,
-					Org: cvr, Scope: store.Scope{Type: store.ScopeCVR, Value: cvr}, GrantedBy: c.actor,
-					Justification: "A15: first user of the organisation"}
-				gin := s.baseInput(c, "grant.create", org)
-				gin["target"], gin["grant"], gin["right"], gin["admin_holders"] = target, grantInput(g), rightInput(r), holders
-				p.checks = append(p.checks, gin)
-				grants = append(grants, g)
-			}
-		}
+		p.checks = append(p.checks, checks...)
 		p.apply = func(tx *store.Tx) error {
 			if err := tx.CreateUser(u); err != nil {
 				return err
