@@ -10,7 +10,6 @@ import (
 
 	"github.com/adgang/adgang/admin/api"
 	"github.com/gorilla/mux"
-
 )
 
 // TestOpenAPIListsEveryRoute walks the router and the OpenAPI document:
