@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adgang/adgang/admin/api"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	"github.com/adgang/adgang/admin/api"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/adgang/adgang/admin/api"
 	"github.com/gorilla/mux"
+
+	"github.com/adgang/adgang/admin/api"
 )
 
 // TestOpenAPIListsEveryRoute walks the router and the OpenAPI document:

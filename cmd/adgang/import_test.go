@@ -14,10 +14,10 @@ import (
 	"sync"
 	"testing"
 
-	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"

@@ -20,10 +20,10 @@ import (
 	"strings"
 	"time"
 
-	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/adgang/adgang/admin/api/console"
 	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/admin/jobs/outbox"

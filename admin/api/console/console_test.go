@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/adgang/adgang/admin/api/console"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
