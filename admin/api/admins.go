@@ -19,7 +19,7 @@ func (s *Server) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *ad
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusCreated, grantAnswer{Revision: rev, Grant: g})
 }
 
 // handleListAdmins is GET /v1/orgs/{cvr}/admins (ListAdmins).

@@ -19,7 +19,7 @@ func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Req
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
+	writeJSON(w, http.StatusCreated, anonymityAnswer{Revision: rev, AnonymityRequest: out})
 }
 
 // handleDecideAnonymityRequest is POST /v1/anonymity-requests/{id}/approve
@@ -31,11 +31,7 @@ func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		ans := map[string]any{"revision": rev, "anonymity_request": out}
-		if created != nil {
-			ans["user"] = created
-		}
-		writeJSON(w, http.StatusOK, ans)
+		writeJSON(w, http.StatusOK, anonymityAnswer{Revision: rev, AnonymityRequest: out, User: created})
 	}
 }
 

@@ -19,7 +19,7 @@ func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "certificate": cert})
+	writeJSON(w, http.StatusCreated, certificateAnswer{Revision: rev, Certificate: cert})
 }
 
 // handleGetCertificate is GET /v1/certificates/{serial} (GetCertificate).
@@ -29,7 +29,7 @@ func (s *Server) handleGetCertificate(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificate": cert})
+	writeJSON(w, http.StatusOK, certificateAnswer{Revision: rev, Certificate: cert})
 }
 
 // handleCertificateAction is POST /v1/certificates/{serial}/issue,
@@ -53,9 +53,9 @@ func (s *Server) handleCertificateAction(action string) handlerFunc {
 		if action == "certificate.renew" {
 			status = http.StatusCreated
 		}
-		body := map[string]any{"revision": rev, "certificate": cert}
+		var body any = certificateAnswer{Revision: rev, Certificate: cert}
 		if action == "certificate.delete" {
-			body = map[string]any{"revision": rev, "deleted": cert.Serial}
+			body = deletedAnswer{Revision: rev, Deleted: cert.Serial}
 		}
 		writeJSON(w, status, body)
 	}
@@ -76,5 +76,5 @@ func (s *Server) handleListCertificates(w http.ResponseWriter, r *http.Request, 
 		_ = admin.WriteCertificatesCSV(w, l.Items)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": l.Revision, "certificates": l.Items, "next_page_token": l.Next})
+	writeJSON(w, http.StatusOK, certificatesAnswer{Revision: l.Revision, Certificates: l.Items, NextPageToken: l.Next})
 }

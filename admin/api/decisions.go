@@ -14,7 +14,7 @@ func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"decisions": nonNil(p.Items), "next_page_token": p.Next})
+	writeJSON(w, http.StatusOK, decisionsAnswer{Decisions: nonNil(p.Items), NextPageToken: p.Next})
 }
 
 // handleGetDecision is GET /v1/decisions/{decision_id} (GetDecision).

@@ -22,7 +22,7 @@ func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *ad
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
 }
 
 func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
@@ -41,5 +41,5 @@ func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *admin.Ca
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusCreated, grantAnswer{Revision: rev, Grant: g})
 }

@@ -18,7 +18,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *ad
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
+	writeJSON(w, http.StatusCreated, groupAnswer{Revision: rev, Group: g})
 }
 
 // handleGetGroup is GET /v1/groups/{id} (GetGroup).
@@ -28,8 +28,8 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *admin
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": v.Revision, "group": v.Group, "members": nonNil(v.Members),
-		"member_count": v.MemberCount, "members_next_page_token": v.MembersNext, "grants": nonNil(v.Grants)})
+	writeJSON(w, http.StatusOK, groupViewAnswer{Revision: v.Revision, Group: v.Group, Members: nonNil(v.Members),
+		MemberCount: v.MemberCount, MembersNextPageToken: v.MembersNext, Grants: nonNil(v.Grants)})
 }
 
 // handleDeleteGroup is DELETE /v1/groups/{id} (DeleteGroup).
@@ -40,7 +40,7 @@ func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *ad
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
 }
 
 // handleAddMember is POST /v1/groups/{id}/members (AddMember).
@@ -56,7 +56,7 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *admi
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
+	writeJSON(w, http.StatusCreated, memberAnswer{Revision: rev, GroupID: id, UserID: req.UserID})
 }
 
 // handleRemoveMember is DELETE /v1/groups/{id}/members/{user_id}
@@ -68,5 +68,5 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *a
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group_id": id, "user_id": uid})
+	writeJSON(w, http.StatusOK, memberAnswer{Revision: rev, GroupID: id, UserID: uid})
 }

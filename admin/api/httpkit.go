@@ -28,23 +28,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return pdpapi.DecodeJSON(w, r, v)
 }
 
-// writePage answers one page: {revision, <name>: items, next_page_token}.
-// A nil slice is answered as [].
-func writePage[T any](w http.ResponseWriter, name string, p *admin.Page[T]) {
-	writePageWith(w, name, p, nil)
-}
-
-// writePageWith is writePage with further fields in the answer.
-func writePageWith[T any](w http.ResponseWriter, name string, p *admin.Page[T], extra map[string]any) {
-	items := p.Items
-	if items == nil {
-		items = []T{}
-	}
-	body := map[string]any{"revision": p.Revision, name: items, "next_page_token": p.Next}
-	for k, v := range extra {
-		body[k] = v
-	}
-	writeJSON(w, http.StatusOK, body)
+// pageAnswer is one page of a GET collection: {revision, <name>:
+// items, next_page_token}; the items' key is the collection's name.
+func pageAnswer[T any](name string, p *admin.Page[T]) map[string]any {
+	return map[string]any{"revision": p.Revision, name: nonNil(p.Items), "next_page_token": p.Next}
 }
 
 // answerPage answers a page read by the service, or its error.
@@ -53,7 +40,7 @@ func answerPage[T any](s *Server, w http.ResponseWriter, r *http.Request, name s
 		s.writeError(w, r, err)
 		return
 	}
-	writePage(w, name, p)
+	writeJSON(w, http.StatusOK, pageAnswer(name, p))
 }
 
 // nonNil answers a nil slice as [] rather than null.

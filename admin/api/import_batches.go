@@ -23,5 +23,5 @@ func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *a
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
+	writeJSON(w, http.StatusOK, importAnswer{Revision: rev, Import: b})
 }

@@ -24,7 +24,7 @@ func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *ad
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)})
+	writeJSON(w, http.StatusCreated, userCreatedAnswer{Revision: rev, User: out.User, Grants: nonNil(out.Grants)})
 }
 
 // handleDeleteKnock is DELETE /v1/knocks/{id} (DeleteKnock).
@@ -35,7 +35,7 @@ func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *ad
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
 }
 
 // handleDeleteKnocks is POST /v1/orgs/{cvr}/knocks:delete (DeleteKnocks).
@@ -50,5 +50,5 @@ func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *a
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+	writeJSON(w, http.StatusOK, deletedListAnswer{Revision: rev, Deleted: deleted})
 }

@@ -19,14 +19,7 @@ func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
-	ans := map[string]any{"revision": rev, "user_id": id, "method": out.Method}
-	if out.Code != "" {
-		ans["code"] = out.Code // shown in this answer only; stored hashed
-	}
-	if out.MailID != "" {
-		ans["mail_id"] = out.MailID
-	}
-	writeJSON(w, http.StatusOK, ans)
+	writeJSON(w, http.StatusOK, activationAnswer{Revision: rev, UserID: id, Method: out.Method, Code: out.Code, MailID: out.MailID})
 }
 
 // handleBulkActivation is POST /v1/orgs/{cvr}/activations
@@ -42,7 +35,7 @@ func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+	writeJSON(w, http.StatusOK, bulkAnswer{Revision: rev, Results: results})
 }
 
 // handleActivate is POST /v1/activate (Activate): no admin credentials.
@@ -57,7 +50,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *admin
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
+	writeJSON(w, http.StatusOK, activatedAnswer{Revision: rev, UserID: user.ID, Status: user.Status})
 }
 
 // handleOutbox is GET /v1/outbox (Outbox).
@@ -74,7 +67,7 @@ func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *
 		s.writeError(w, r, err)
 		return
 	}
-	writePageWith(w, "users", p, map[string]any{"not_since": since})
+	writeJSON(w, http.StatusOK, activityPage{Revision: p.Revision, Users: nonNil(p.Items), NextPageToken: p.Next, NotSince: since})
 }
 
 // handleBulkStatus is POST /v1/orgs/{cvr}/users:inactivate and
@@ -91,7 +84,7 @@ func (s *Server) handleBulkStatus(action string) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+		writeJSON(w, http.StatusOK, bulkAnswer{Revision: rev, Results: results})
 	}
 }
 
@@ -108,7 +101,7 @@ func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)})
+	writeJSON(w, http.StatusCreated, userCreatedAnswer{Revision: rev, User: out.User, Grants: nonNil(out.Grants)})
 }
 
 // handleConfirm is POST /v1/users/{id}/confirm (Confirm).
@@ -122,7 +115,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request, c *admin.
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
+	writeJSON(w, http.StatusOK, userAnswer{Revision: rev, User: out.User})
 }
 
 // handleLifecyclePreview is GET /v1/orgs/{cvr}/lifecycle
@@ -133,7 +126,7 @@ func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	writePageWith(w, "actions", p, map[string]any{"at": at})
+	writeJSON(w, http.StatusOK, lifecyclePage{Revision: p.Revision, Actions: nonNil(p.Items), NextPageToken: p.Next, At: at})
 }
 
 // handlePasswordReset is POST /v1/users/{id}/password:reset
@@ -149,11 +142,8 @@ func (s *Server) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *
 		s.writeError(w, r, err)
 		return
 	}
-	ans := map[string]any{"revision": rev, "user_id": id, "temporary_password": out.Password, "password_status": "temporary"}
-	if out.MailID != "" {
-		ans["mail_id"] = out.MailID
-	}
-	writeJSON(w, http.StatusOK, ans)
+	writeJSON(w, http.StatusOK, passwordResetAnswer{Revision: rev, UserID: id, TemporaryPassword: out.Password,
+		PasswordStatus: "temporary", MailID: out.MailID})
 }
 
 // handleUnblock is POST /v1/users/{id}/unblock (UnblockPassword).
@@ -168,5 +158,5 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *admin.
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
+	writeJSON(w, http.StatusOK, userIDAnswer{Revision: rev, UserID: id})
 }

@@ -13,5 +13,5 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *admin.Calle
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
+	writeJSON(w, http.StatusOK, meAnswer{Revision: p.Revision, User: u, Rights: p.Rights})
 }

@@ -19,5 +19,5 @@ func (s *Server) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
+	writeJSON(w, http.StatusOK, grantAnswer{Revision: rev, Grant: g})
 }

@@ -20,5 +20,5 @@ func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+	writeJSON(w, http.StatusOK, notificationAnswer{Revision: rev, Notification: n})
 }

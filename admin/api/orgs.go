@@ -18,7 +18,7 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *admi
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
+	writeJSON(w, http.StatusCreated, orgAnswer{Revision: rev, Org: o})
 }
 
 // handleGetOrg is GET /v1/orgs/{cvr} (GetOrg).
@@ -28,7 +28,7 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *admin.C
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
+	writeJSON(w, http.StatusOK, orgViewAnswer{Revision: rev, Org: o, Groups: nonNil(groups)})
 }
 
 // handlePatchOrg is PATCH /v1/orgs/{cvr} (PatchOrg).
@@ -43,5 +43,5 @@ func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *admin
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
+	writeJSON(w, http.StatusOK, orgAnswer{Revision: rev, Org: o})
 }

@@ -20,6 +20,6 @@ func (s *Server) handlePolicyCheck(w http.ResponseWriter, r *http.Request, c *ad
 		return
 	}
 	v := res.Verdict
-	writeJSON(w, http.StatusOK, map[string]any{"action": res.Action, "allow": v.Allow, "reasons": nonNil(v.Reasons),
-		"policy": v.Policy, "revision": res.Revision, "dry_run": true})
+	writeJSON(w, http.StatusOK, checkAnswer{Action: res.Action, Allow: v.Allow, Reasons: nonNil(v.Reasons),
+		Policy: v.Policy, Revision: res.Revision, DryRun: true})
 }

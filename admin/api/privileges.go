@@ -21,5 +21,5 @@ func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": ans.Revision, "grants": ans.Grants, "refused": ans.Refused})
+	writeJSON(w, http.StatusOK, privilegesAnswer{Revision: ans.Revision, Grants: ans.Grants, Refused: ans.Refused})
 }

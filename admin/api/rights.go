@@ -28,5 +28,5 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *admin
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, map[string]any{"revision": rev, "right": right})
+	writeJSON(w, status, rightAnswer{Revision: rev, Right: right})
 }

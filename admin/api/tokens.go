@@ -20,12 +20,8 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ad
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	ans := map[string]any{"revision": rev, "id": tok.ID, "token": plain,
-		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt}
-	if capped {
-		ans["expires_at_capped"] = true
-	}
-	writeJSON(w, http.StatusCreated, ans)
+	writeJSON(w, http.StatusCreated, tokenAnswer{Revision: rev, ID: tok.ID, Token: plain, UserID: tok.UserID,
+		Superadmin: tok.Superadmin, ExpiresAt: tok.ExpiresAt, ExpiresAtCapped: capped})
 }
 
 // handleListTokens is GET /v1/tokens (ListTokens).
@@ -42,5 +38,5 @@ func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *ad
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
 }

@@ -18,16 +18,9 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *adm
 		s.writeError(w, r, err)
 		return
 	}
-	ans := map[string]any{"revision": rev, "user": out.User, "grants": nonNil(out.Grants)}
+	ans := userCreatedAnswer{Revision: rev, User: out.User, Grants: nonNil(out.Grants)}
 	if act.Method != "" {
-		a := map[string]any{"method": act.Method}
-		if act.Code != "" {
-			a["code"] = act.Code // shown in this answer only; stored hashed
-		}
-		if act.MailID != "" {
-			a["mail_id"] = act.MailID
-		}
-		ans["activation"] = a
+		ans.Activation = &activationInfo{Method: act.Method, Code: act.Code, MailID: act.MailID}
 	}
 	writeJSON(w, http.StatusCreated, ans)
 }
@@ -39,7 +32,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *admin.
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u, "admin_roles": nonNil(roles)})
+	writeJSON(w, http.StatusOK, userViewAnswer{Revision: rev, User: u, AdminRoles: nonNil(roles)})
 }
 
 // handlePatchUser is PATCH /v1/users/{id} (PatchUser).
@@ -54,7 +47,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *admi
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
+	writeJSON(w, http.StatusOK, userAnswer{Revision: rev, User: out.User})
 }
 
 // handleDeleteUser is DELETE /v1/users/{id} (DeleteUser).
@@ -65,7 +58,7 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *adm
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
 }
 
 // handleUserStatus is POST /v1/users/{id}/inactivate, …/activate and
@@ -82,7 +75,7 @@ func (s *Server) handleUserStatus(action string) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.User})
+		writeJSON(w, http.StatusOK, userAnswer{Revision: rev, User: out.User})
 	}
 }
 
