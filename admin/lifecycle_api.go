@@ -627,10 +627,14 @@ func (s *Service) Confirm(ctx context.Context, c *Caller, id string) (uint64, *U
 
 // --- lifecycle preview ---
 
+// LifecycleAction is one action the lifecycle jobs would take, as the
+// preview answers it.
+type LifecycleAction = lifecycle.Action
+
 // LifecyclePreview answers what the lifecycle jobs would do in the
 // org if they ran at `at` (default now). It asks the same adgang.lifecycle
 // rules as the jobs and changes nothing.
-func (s *Service) LifecyclePreview(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[lifecycle.Action], time.Time, error) {
+func (s *Service) LifecyclePreview(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[LifecycleAction], time.Time, error) {
 	if err := validCVR(cvr); err != nil {
 		return nil, time.Time{}, err
 	}
@@ -666,7 +670,7 @@ func (s *Service) LifecyclePreview(ctx context.Context, c *Caller, cvr string, q
 	actions, next := pageOf(pg, actions, func(a lifecycle.Action) string {
 		return fmt.Sprintf("%020d\x00%s\x00%s%s\x00%s", a.Due.UnixNano(), a.Job, a.UserID, a.ImportID, a.Action)
 	})
-	return &Page[lifecycle.Action]{Revision: rev, Items: actions, Next: next}, at, nil
+	return &Page[LifecycleAction]{Revision: rev, Items: actions, Next: next}, at, nil
 }
 
 // --- local passwords (L8) ---

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/adgang/adgang/admin"
-	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
@@ -227,8 +226,8 @@ type activityPage struct {
 
 // lifecyclePage is a page of the lifecycle preview.
 type lifecyclePage struct {
-	Actions       []lifecycle.Action `json:"actions"`
-	At            time.Time          `json:"at"`
-	NextPageToken string             `json:"next_page_token"`
-	Revision      uint64             `json:"revision"`
+	Actions       []admin.LifecycleAction `json:"actions"`
+	At            time.Time               `json:"at"`
+	NextPageToken string                  `json:"next_page_token"`
+	Revision      uint64                  `json:"revision"`
 }
