@@ -76,7 +76,8 @@ func validSerial(s string) error {
 	return nil
 }
 
-// OrderCertificate is the service half of handleOrderCertificate.
+// OrderCertificate orders a user, org or function certificate in cvr
+// (certificate.order, C1).
 func (s *Service) OrderCertificate(ctx context.Context, c *Caller, cvr string, req *CertOrderRequest) (uint64, *store.Certificate, error) {
 	var out *store.Certificate
 	pf := func(tx *store.Tx) (*plan, error) {
@@ -149,7 +150,8 @@ func (s *Service) loadCertificate(tx *store.Tx, c *Caller, serial, act string) (
 	return cert, nil
 }
 
-// GetCertificate is the service half of handleGetCertificate.
+// GetCertificate reads the certificate serial, with its status as of
+// now (A1: another org's certificate is not found).
 func (s *Service) GetCertificate(ctx context.Context, c *Caller, serial string) (uint64, *store.Certificate, error) {
 	rev := s.st.Revision()
 	var cert *store.Certificate

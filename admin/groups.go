@@ -66,7 +66,7 @@ type GroupView struct {
 	Grants      []*store.Grant
 }
 
-// GetGroup is the service half of handleGetGroup.
+// GetGroup reads the group id, its first members and its grants.
 func (s *Service) GetGroup(ctx context.Context, c *Caller, id string) (*GroupView, error) {
 	if err := validGroupID(id); err != nil {
 		return nil, err

@@ -573,7 +573,9 @@ type AssociationRequest struct {
 	PNumber    string `json:"p_number,omitempty"`
 }
 
-// CreateAssociation is the service half of handleCreateAssociation.
+// CreateAssociation associates a person with the org cvr by hand
+// (Unilogin, L4): a user made by CPR number or Unilogin id, with a user
+// type and class.
 func (s *Service) CreateAssociation(ctx context.Context, c *Caller, cvr string, req *AssociationRequest) (uint64, *UserAnswer, error) {
 	if (req.CPR == "") == (req.UniloginID == "") {
 		return 0, nil, invalid("exactly one of cpr and unilogin_id is required")

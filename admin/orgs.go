@@ -94,7 +94,8 @@ func validUnits(ps []store.PUnit, ses []string) error {
 	return nil
 }
 
-// CreateOrg is the service half of handleCreateOrg.
+// CreateOrg creates an organisation. Creating an organisation is no
+// adgang.admin action: only the role check (A14, superadmin) applies.
 func (s *Service) CreateOrg(ctx context.Context, c *Caller, req *OrgCreateRequest) (uint64, *store.Org, error) {
 	o := &store.Org{CVR: req.CVR, Name: strings.TrimSpace(req.Name), Type: req.Type, PUnits: nonNil(req.PUnits),
 		SENumbers: nonNil(req.SENumbers)}
@@ -134,7 +135,7 @@ func (s *Service) CreateOrg(ctx context.Context, c *Caller, req *OrgCreateReques
 	return rev, o, err
 }
 
-// GetOrg is the service half of handleGetOrg.
+// GetOrg reads the organisation cvr and its groups.
 func (s *Service) GetOrg(ctx context.Context, c *Caller, cvr string) (rev uint64, o *store.Org, groups []*store.Group, err error) {
 	if err := validCVR(cvr); err != nil {
 		return 0, nil, nil, err

@@ -323,7 +323,8 @@ func (s *Service) planUserCreate(c *Caller, cvr string, req *UserCreateRequest, 
 	}
 }
 
-// CreateUser is the service half of handleCreateUser.
+// CreateUser creates a user in cvr (planUserCreate) and issues its
+// activation when it needs one (L7).
 func (s *Service) CreateUser(ctx context.Context, c *Caller, cvr string, req *UserCreateRequest) (uint64, *UserAnswer, *Activation, error) {
 	var out UserAnswer
 	var act Activation // L7: the activation issued at creation, if any
@@ -332,7 +333,8 @@ func (s *Service) CreateUser(ctx context.Context, c *Caller, cvr string, req *Us
 	return rev, &out, &act, err
 }
 
-// GetUser is the service half of handleGetUser.
+// GetUser reads the user id (with its password status) and its admin
+// roles in its org.
 func (s *Service) GetUser(ctx context.Context, c *Caller, id string) (rev uint64, u *store.User, adminRoles []string, err error) {
 	if err := validUserID(id); err != nil {
 		return 0, nil, nil, err

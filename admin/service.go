@@ -32,9 +32,8 @@ type Config struct {
 	// Engine asks the adgang.admin rules (CheckAdmin) and reloads the
 	// rights catalogue after a change (RefreshRights). Required.
 	Engine *pdp.Engine
-	// Logger receives one line per request (method, route template,
-	// status, actor, duration) and errors; never a body, a query string
-	// or a CPR number.
+	// Logger receives the service's errors and import summaries; never
+	// a CPR number. (The request log is admin/api's.)
 	Logger zerolog.Logger
 	// Now is the clock for token, JWT and grant expiry (default time.Now).
 	Now func() time.Time
@@ -50,7 +49,7 @@ type Config struct {
 	CPRRefusalsPerDay int
 }
 
-// Server is the admin API. Safe for concurrent use. Close stops its
+// Service is the change service. Safe for concurrent use. Close stops its
 // change-feed goroutine.
 type Service struct {
 	st    *store.Store
