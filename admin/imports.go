@@ -854,6 +854,44 @@ func (im *importer) identifyIn(tx *store.Tx, f []string, cprLooked *bool) (*stor
 // Rettigheder adds grants. Empty cells leave fields unchanged; the
 // identifying cells (UUID, CPR-nummer, E-mail) are not changed. A row
 // that changes nothing is "unchanged" and writes nothing.
+// rowPatch is the change an update row asks of the user u: every cell
+// given that differs from the user's field; changed says whether any
+// does.
+func rowPatch(f []string, u *store.User) (patch UserPatchRequest, changed bool, err error) {
+	set := func(dst **string, v, cur string) {
+		if v != "" && v != cur {
+			*dst, changed = &v, true
+		}
+	}
+	if f[colFirstName] != "" || f[colLastName] != "" {
+		if f[colFirstName] == "" || f[colLastName] == "" {
+			return patch, false, invalid("Fornavn and Efternavn must both be given to change the name")
+		}
+		set(&patch.Name, rowName(f), u.Name)
+	}
+	bd, err := parseBirthDate(f[colBirthDate])
+	if err != nil {
+		return patch, false, err
+	}
+	set(&patch.BirthDate, bd, u.BirthDate)
+	set(&patch.Phone, f[colPhone], u.Phone)
+	if !strings.EqualFold(f[colUsername], u.Username) {
+		set(&patch.Username, f[colUsername], u.Username)
+	}
+	set(&patch.PNumber, f[colPNumber], u.PNumber)
+	set(&patch.SENumber, f[colSENumber], u.SENumber)
+	set(&patch.Language, f[colLanguage], u.Language)
+	set(&patch.Justification, f[colJustification], u.Justification)
+	anon, anonSet, err := parseAnonymous(f[colAnonymous])
+	if err != nil {
+		return patch, false, err
+	}
+	if anonSet && anon != u.Anonymous {
+		patch.Anonymous, changed = &anon, true // A8 refuses it
+	}
+	return patch, changed, nil
+}
+
 func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := checkCells(f); err != nil {
@@ -863,38 +901,9 @@ func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 		if err != nil {
 			return nil, err
 		}
-		var patch UserPatchRequest
-		changed := false
-		set := func(dst **string, v, cur string) {
-			if v != "" && v != cur {
-				*dst, changed = &v, true
-			}
-		}
-		if f[colFirstName] != "" || f[colLastName] != "" {
-			if f[colFirstName] == "" || f[colLastName] == "" {
-				return nil, invalid("Fornavn and Efternavn must both be given to change the name")
-			}
-			set(&patch.Name, rowName(f), u.Name)
-		}
-		bd, err := parseBirthDate(f[colBirthDate])
+		patch, changed, err := rowPatch(f, u)
 		if err != nil {
 			return nil, err
-		}
-		set(&patch.BirthDate, bd, u.BirthDate)
-		set(&patch.Phone, f[colPhone], u.Phone)
-		if !strings.EqualFold(f[colUsername], u.Username) {
-			set(&patch.Username, f[colUsername], u.Username)
-		}
-		set(&patch.PNumber, f[colPNumber], u.PNumber)
-		set(&patch.SENumber, f[colSENumber], u.SENumber)
-		set(&patch.Language, f[colLanguage], u.Language)
-		set(&patch.Justification, f[colJustification], u.Justification)
-		anon, anonSet, err := parseAnonymous(f[colAnonymous])
-		if err != nil {
-			return nil, err
-		}
-		if anonSet && anon != u.Anonymous {
-			patch.Anonymous, changed = &anon, true // A8 refuses it
 		}
 		if patch.Username != nil {
 			if err := im.claim(newImportKey(colUsername, "username", *patch.Username)); err != nil {
