@@ -51,43 +51,24 @@ type refusalError struct {
 func (r *refusalError) Error() string { return r.err.Error() }
 func (r *refusalError) Unwrap() error { return r.err }
 
-// reasonErrorCode maps a reason code of the adgang.admin rules to the
-// error code that pdpapi.StatusOf turns into the HTTP status. It is the one
-// place that decides the status of a refusal:
-//
-//	409 conflict:  duplicate (A12), last_admin (A10), must_have_role (A17),
-//	               certificate_state (C2), import_retired (L5)
-//	422 invalid:   forbidden_right (A3), deprecated_right (A4),
-//	               group_grant_not_allowed (A5), se_scope_not_allowed (A6),
-//	               scope_not_in_org (A7), anonymity_immutable (A8),
-//	               external_grant_not_admin (M17), anonymity_not_offered
-//	               and already_anonymous (A8); 409 also
-//	               anonymity_request_pending and anonymity_request_state (A8)
-//	               external_grant_not_admin (M17),
-//	               identification_means_not_allowed (A16),
-//	               admin_not_cpr_identified (A18), import_not_allowed (A19),
-//	               certificate_type_not_allowed (C1)
-//	403 forbidden: function_cert_immutable (A2), delete_not_allowed (A9),
-//	               escalation (A11), system_group_immutable (A13),
-//	               forbidden (A14), and any code a custom policy adds
-//	500 internal:  fail_closed reasons (policy missing, broken or given
-//	               incomplete input)
-func reasonErrorCode(code, rule string) string {
-	if rule == pdp.RuleFailClosed {
+// stateConflicts are the reason codes of refusals that conflict with the
+// state of a record rather than with the request itself (SPEC §8: "409
+// … state conflicts"), whatever rule gives them.
+var stateConflicts = map[string]bool{"certificate_state": true, "import_retired": true,
+	"anonymity_request_pending": true, "anonymity_request_state": true}
+
+// refusalCode is the error code of a refusal by the adgang.admin rules:
+// internal for fail_closed (a missing or broken policy), conflict for a
+// state conflict, forbidden otherwise. Which status a code and rule
+// answer is decided once, by pdp/api's error writer (StatusOf: A1 404,
+// A11 and A14 403, A10, A12, A17 and conflicts 409, every other rule
+// 422).
+func refusalCode(code, rule string) string {
+	switch {
+	case rule == pdp.RuleFailClosed:
 		return store.EInternal
-	}
-	switch code {
-	case "duplicate", "last_admin", "must_have_role", "certificate_state", "import_retired":
+	case stateConflicts[code]:
 		return store.EConflict
-	case "anonymity_request_pending", "anonymity_request_state":
-		return store.EConflict
-	case "anonymity_not_offered", "already_anonymous":
-		return store.EInvalid // with a rule: 422
-	case "forbidden_right", "deprecated_right", "group_grant_not_allowed",
-		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable", "external_grant_not_admin",
-		"identification_means_not_allowed", "admin_not_cpr_identified", "import_not_allowed",
-		"certificate_type_not_allowed":
-		return store.EInvalid // with a rule: 422
 	default:
 		return store.EForbidden
 	}
@@ -99,7 +80,7 @@ func refusalOf(v *pdp.Verdict) error {
 		return &refusalError{verdict: v, err: &store.Error{Code: store.EInternal, Rule: pdp.RuleFailClosed,
 			Reason: pdp.ReasonPolicyError, Message: "the policy refused without a reason"}}
 	}
-	return &refusalError{verdict: v, err: &store.Error{Code: reasonErrorCode(r.Code, r.Rule), Rule: r.Rule,
+	return &refusalError{verdict: v, err: &store.Error{Code: refusalCode(r.Code, r.Rule), Rule: r.Rule,
 		Reason: r.Code, Message: r.Message}}
 }
 
