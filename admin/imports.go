@@ -58,7 +58,7 @@ type rowResult struct {
 	Row    int          `json:"row"`
 	Status string       `json:"status"`
 	UserID string       `json:"user_id,omitempty"`
-	Error  *errorDetail `json:"error,omitempty"`
+	Error  *reportError `json:"error,omitempty"`
 
 	applyErr error // the row's writes failed after its checks passed
 }
@@ -998,13 +998,21 @@ func (im *importer) planDelete(f []string, userID *string) planFunc {
 	}
 }
 
+// reportError is the error object {code, message, rule} of a refused row
+// of an import report (the shape of every Adgang error answer).
+type reportError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Rule    string `json:"rule,omitempty"`
+}
+
 // rowErrorDetail is the {code, message, rule} of a refused row; the
 // message never holds a CPR number. An error that is not a *store.Error
 // (a store or policy fault) is reported as internal without detail.
-func rowErrorDetail(err error) *errorDetail {
+func rowErrorDetail(err error) *reportError {
 	var se *store.Error
 	if !errors.As(err, &se) {
-		return &errorDetail{Code: store.EInternal, Message: "internal error"}
+		return &reportError{Code: store.EInternal, Message: "internal error"}
 	}
 	msg := pdp.MaskCPR(columnMessage(se.Message))
 	if containsCPR(msg) {
@@ -1013,7 +1021,7 @@ func rowErrorDetail(err error) *errorDetail {
 		// no word boundary): the message is withheld.
 		msg = "the row was refused; the message is withheld because it would contain a CPR number"
 	}
-	return &errorDetail{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
+	return &reportError{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
 }
 
 // apiFieldColumns names the CSV column of a field of the single-user
@@ -1091,7 +1099,7 @@ func (im *importer) writeReport(w io.Writer, dryRun, atomic bool) error {
 	if im.fatal != nil {
 		d := rowErrorDetail(im.fatal)
 		if isBodyLimit(im.fatal) {
-			d = &errorDetail{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
+			d = &reportError{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
 				"the file is larger than %d bytes; the rows after row %d were not read", maxImportBytes, im.rows+1)}
 		}
 		head["error"] = d

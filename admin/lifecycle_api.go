@@ -29,12 +29,14 @@ type BulkRequest struct {
 	UserIDs []string `json:"user_ids"`
 }
 
-// BulkResult is one user's line of a bulk answer.
+// BulkResult is one user's line of a bulk answer: Err is why the user
+// was refused (Status "error"), answered by the HTTP layer's one error
+// mapping.
 type BulkResult struct {
-	UserID string         `json:"user_id"`
-	Status string         `json:"status"` // ok | error
-	Detail map[string]any `json:"detail,omitempty"`
-	Error  *errorDetail   `json:"error,omitempty"`
+	UserID string         // the user
+	Status string         // ok | error
+	Detail map[string]any // what was done, if anything to say
+	Err    error          // the refusal
 }
 
 // bulkIn checks the org and the user ids of a bulk request and that the
@@ -76,8 +78,7 @@ func (s *Service) runBulk(ctx context.Context, c *Caller, ids []string, pf func(
 		r, err := s.write(ctx, c, pf(id, detail))
 		res := BulkResult{UserID: id, Status: "ok"}
 		if err != nil {
-			d := detailOf(err)
-			res.Status, res.Error = "error", &d
+			res.Status, res.Err = "error", err
 		} else {
 			rev = r
 			if len(detail) > 0 {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/adgang/adgang/admin"
 	"github.com/adgang/adgang/pdp"
+	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -136,8 +137,30 @@ type activatedAnswer struct {
 
 // bulkAnswer answers a bulk route: one line per user.
 type bulkAnswer struct {
-	Results  []admin.BulkResult `json:"results"`
-	Revision uint64             `json:"revision"`
+	Results  []bulkLine `json:"results"`
+	Revision uint64     `json:"revision"`
+}
+
+// bulkLine is one user's line of a bulk answer; a refusal is answered in
+// the shape of every error answer.
+type bulkLine struct {
+	UserID string              `json:"user_id"`
+	Status string              `json:"status"` // ok | error
+	Detail map[string]any      `json:"detail,omitempty"`
+	Error  *pdpapi.ErrorDetail `json:"error,omitempty"`
+}
+
+// bulkAnswerOf is the answer of a bulk route at revision rev.
+func bulkAnswerOf(rev uint64, results []admin.BulkResult) bulkAnswer {
+	lines := make([]bulkLine, len(results))
+	for i, r := range results {
+		lines[i] = bulkLine{UserID: r.UserID, Status: r.Status, Detail: r.Detail}
+		if r.Err != nil {
+			d := pdpapi.DetailOf(r.Err)
+			lines[i].Error = &d
+		}
+	}
+	return bulkAnswer{Revision: rev, Results: lines}
 }
 
 // userIDAnswer answers a change of a user that shows nothing else.

@@ -35,7 +35,7 @@ func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, bulkAnswer{Revision: rev, Results: results})
+	writeJSON(w, http.StatusOK, bulkAnswerOf(rev, results))
 }
 
 // handleActivate is POST /v1/activate (Activate): no admin credentials.
@@ -84,7 +84,7 @@ func (s *Server) handleBulkStatus(action string) handlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, bulkAnswer{Revision: rev, Results: results})
+		writeJSON(w, http.StatusOK, bulkAnswerOf(rev, results))
 	}
 }
 
