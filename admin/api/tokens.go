@@ -6,7 +6,7 @@ import (
 	"github.com/adgang/adgang/admin"
 )
 
-// handleCreateToken is POST /v1/tokens (admin.CreateToken); the answer is
+// handleCreateToken is POST /v1/tokens (Service.CreateToken); the answer is
 // never cached.
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	var req admin.TokenRequest
