@@ -15,11 +15,7 @@ func (s *Server) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *ad
 		return
 	}
 	rev, g, err := s.svc.CreateAdmin(r.Context(), c, cvr, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, grantAnswer{Revision: rev, Grant: g})
+	s.reply(w, r, http.StatusCreated, grantAnswer{Revision: rev, Grant: g}, err)
 }
 
 // handleListAdmins is GET /v1/orgs/{cvr}/admins (ListAdmins).

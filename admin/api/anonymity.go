@@ -15,11 +15,7 @@ func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Req
 		return
 	}
 	rev, out, err := s.svc.CreateAnonymityRequest(r.Context(), c, pathVar(r, "id"), &body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, anonymityAnswer{Revision: rev, AnonymityRequest: out})
+	s.reply(w, r, http.StatusCreated, anonymityAnswer{Revision: rev, AnonymityRequest: out}, err)
 }
 
 // handleDecideAnonymityRequest is POST /v1/anonymity-requests/{id}/approve
@@ -27,11 +23,7 @@ func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Req
 func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 		rev, out, created, err := s.svc.DecideAnonymityRequest(r.Context(), c, pathVar(r, "id"), approve)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, anonymityAnswer{Revision: rev, AnonymityRequest: out, User: created})
+		s.reply(w, r, http.StatusOK, anonymityAnswer{Revision: rev, AnonymityRequest: out, User: created}, err)
 	}
 }
 

@@ -15,21 +15,13 @@ func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	rev, cert, err := s.svc.OrderCertificate(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, certificateAnswer{Revision: rev, Certificate: cert})
+	s.reply(w, r, http.StatusCreated, certificateAnswer{Revision: rev, Certificate: cert}, err)
 }
 
 // handleGetCertificate is GET /v1/certificates/{serial} (GetCertificate).
 func (s *Server) handleGetCertificate(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	rev, cert, err := s.svc.GetCertificate(r.Context(), c, pathVar(r, "serial"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, certificateAnswer{Revision: rev, Certificate: cert})
+	s.reply(w, r, http.StatusOK, certificateAnswer{Revision: rev, Certificate: cert}, err)
 }
 
 // handleCertificateAction is POST /v1/certificates/{serial}/issue,

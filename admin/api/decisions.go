@@ -20,9 +20,5 @@ func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *
 // handleGetDecision is GET /v1/decisions/{decision_id} (GetDecision).
 func (s *Server) handleGetDecision(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	rec, err := s.svc.GetDecision(r.Context(), c, pathVar(r, "decision_id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rec)
+	s.reply(w, r, http.StatusOK, rec, err)
 }

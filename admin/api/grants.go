@@ -7,29 +7,30 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
+// handleCreateUserGrant is POST /v1/users/{id}/grants (CreateGrant).
 func (s *Server) handleCreateUserGrant(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	s.createGrant(w, r, c, store.HolderUser)
 }
 
+// handleCreateGroupGrant is POST /v1/groups/{id}/grants (CreateGrant).
 func (s *Server) handleCreateGroupGrant(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	s.createGrant(w, r, c, store.HolderGroup)
 }
 
+// handleDeleteGrant is DELETE /v1/grants/{id} (DeleteGrant).
 func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.svc.DeleteGrant(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
+	s.reply(w, r, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id}, err)
 }
 
+// handleListUserGrants is GET /v1/users/{id}/grants (ListUserGrants).
 func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	p, err := s.svc.ListUserGrants(r.Context(), c, pathVar(r, "id"), r.URL.Query())
 	answerPage(s, w, r, "grants", p, err)
 }
 
+// createGrant grants a right to the user or group {id}.
 func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *admin.Caller, holderType string) {
 	var req admin.GrantRequest
 	if err := decodeBody(w, r, &req); err != nil {
@@ -37,9 +38,5 @@ func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *admin.Ca
 		return
 	}
 	rev, g, err := s.svc.CreateGrant(r.Context(), c, holderType, pathVar(r, "id"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, grantAnswer{Revision: rev, Grant: g})
+	s.reply(w, r, http.StatusCreated, grantAnswer{Revision: rev, Grant: g}, err)
 }

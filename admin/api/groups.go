@@ -14,11 +14,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *ad
 		return
 	}
 	rev, g, err := s.svc.CreateGroup(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, groupAnswer{Revision: rev, Group: g})
+	s.reply(w, r, http.StatusCreated, groupAnswer{Revision: rev, Group: g}, err)
 }
 
 // handleGetGroup is GET /v1/groups/{id} (GetGroup).
@@ -36,11 +32,7 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *admin
 func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.svc.DeleteGroup(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
+	s.reply(w, r, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id}, err)
 }
 
 // handleAddMember is POST /v1/groups/{id}/members (AddMember).
@@ -52,11 +44,7 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *admi
 	}
 	id := pathVar(r, "id")
 	rev, err := s.svc.AddMember(r.Context(), c, id, req.UserID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, memberAnswer{Revision: rev, GroupID: id, UserID: req.UserID})
+	s.reply(w, r, http.StatusCreated, memberAnswer{Revision: rev, GroupID: id, UserID: req.UserID}, err)
 }
 
 // handleRemoveMember is DELETE /v1/groups/{id}/members/{user_id}
@@ -64,9 +52,5 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *admi
 func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	id, uid := pathVar(r, "id"), pathVar(r, "user_id")
 	rev, err := s.svc.RemoveMember(r.Context(), c, id, uid)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, memberAnswer{Revision: rev, GroupID: id, UserID: uid})
+	s.reply(w, r, http.StatusOK, memberAnswer{Revision: rev, GroupID: id, UserID: uid}, err)
 }

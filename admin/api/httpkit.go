@@ -53,3 +53,13 @@ func nonNil[T any](s []T) []T {
 
 // invalid is a 400 refusal of malformed input.
 func invalid(format string, args ...any) error { return store.Errorf(store.EInvalid, format, args...) }
+
+// reply answers v with status, or err when it is not nil. v must be
+// safe to build from the zero results of a failed call.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}

@@ -19,9 +19,5 @@ func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *a
 		return
 	}
 	rev, b, err := s.svc.RetireImport(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, importAnswer{Revision: rev, Import: b})
+	s.reply(w, r, http.StatusOK, importAnswer{Revision: rev, Import: b}, err)
 }

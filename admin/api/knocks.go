@@ -31,11 +31,7 @@ func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *ad
 func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.svc.DeleteKnock(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
+	s.reply(w, r, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id}, err)
 }
 
 // handleDeleteKnocks is POST /v1/orgs/{cvr}/knocks:delete (DeleteKnocks).
@@ -46,9 +42,5 @@ func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *a
 		return
 	}
 	rev, deleted, err := s.svc.DeleteKnocks(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deletedListAnswer{Revision: rev, Deleted: deleted})
+	s.reply(w, r, http.StatusOK, deletedListAnswer{Revision: rev, Deleted: deleted}, err)
 }

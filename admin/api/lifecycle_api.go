@@ -31,11 +31,7 @@ func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c 
 		return
 	}
 	rev, results, err := s.svc.BulkActivation(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, bulkAnswerOf(rev, results))
+	s.reply(w, r, http.StatusOK, bulkAnswerOf(rev, results), err)
 }
 
 // handleActivate is POST /v1/activate (Activate): no admin credentials.
@@ -80,11 +76,7 @@ func (s *Server) handleBulkStatus(action string) handlerFunc {
 			return
 		}
 		rev, results, err := s.svc.BulkStatus(r.Context(), c, pathVar(r, "cvr"), action, &req)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, bulkAnswerOf(rev, results))
+		s.reply(w, r, http.StatusOK, bulkAnswerOf(rev, results), err)
 	}
 }
 
@@ -154,9 +146,5 @@ func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *admin.
 	}
 	id := pathVar(r, "id")
 	rev, err := s.svc.UnblockPassword(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, userIDAnswer{Revision: rev, UserID: id})
+	s.reply(w, r, http.StatusOK, userIDAnswer{Revision: rev, UserID: id}, err)
 }

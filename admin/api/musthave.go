@@ -15,9 +15,5 @@ func (s *Server) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *
 		return
 	}
 	rev, g, err := s.svc.TransferAdmin(r.Context(), c, pathVar(r, "id"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, grantAnswer{Revision: rev, Grant: g})
+	s.reply(w, r, http.StatusOK, grantAnswer{Revision: rev, Grant: g}, err)
 }

@@ -16,9 +16,5 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request,
 // (ReadNotification).
 func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	rev, n, err := s.svc.ReadNotification(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, notificationAnswer{Revision: rev, Notification: n})
+	s.reply(w, r, http.StatusOK, notificationAnswer{Revision: rev, Notification: n}, err)
 }

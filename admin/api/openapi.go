@@ -16,6 +16,7 @@ var openAPI []byte
 // OpenAPI returns the admin API's OpenAPI 3 document.
 func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
+// handleOpenAPI is GET /openapi.json, unauthenticated.
 func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ *admin.Caller) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

@@ -14,21 +14,13 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *admi
 		return
 	}
 	rev, o, err := s.svc.CreateOrg(r.Context(), c, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, orgAnswer{Revision: rev, Org: o})
+	s.reply(w, r, http.StatusCreated, orgAnswer{Revision: rev, Org: o}, err)
 }
 
 // handleGetOrg is GET /v1/orgs/{cvr} (GetOrg).
 func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	rev, o, groups, err := s.svc.GetOrg(r.Context(), c, pathVar(r, "cvr"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, orgViewAnswer{Revision: rev, Org: o, Groups: nonNil(groups)})
+	s.reply(w, r, http.StatusOK, orgViewAnswer{Revision: rev, Org: o, Groups: nonNil(groups)}, err)
 }
 
 // handlePatchOrg is PATCH /v1/orgs/{cvr} (PatchOrg).
@@ -39,9 +31,5 @@ func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *admin
 		return
 	}
 	rev, o, err := s.svc.PatchOrg(r.Context(), c, pathVar(r, "cvr"), &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, orgAnswer{Revision: rev, Org: o})
+	s.reply(w, r, http.StatusOK, orgAnswer{Revision: rev, Org: o}, err)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 )
 
+// pathVar is the path parameter name of the route r matched.
 func pathVar(r *http.Request, name string) string { return mux.Vars(r)[name] }
 
 // decodeBody decodes a required JSON body strictly (decodeJSON:

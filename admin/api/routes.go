@@ -220,6 +220,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// routeOf is the route template r matched, for the log ("?" if none).
 func routeOf(r *http.Request) string {
 	if rt := mux.CurrentRoute(r); rt != nil {
 		if t, err := rt.GetPathTemplate(); err == nil {

@@ -34,9 +34,5 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *adm
 func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.svc.DeleteToken(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
+	s.reply(w, r, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id}, err)
 }

@@ -28,11 +28,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *adm
 // handleGetUser is GET /v1/users/{id} (GetUser).
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	rev, u, roles, err := s.svc.GetUser(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, userViewAnswer{Revision: rev, User: u, AdminRoles: nonNil(roles)})
+	s.reply(w, r, http.StatusOK, userViewAnswer{Revision: rev, User: u, AdminRoles: nonNil(roles)}, err)
 }
 
 // handlePatchUser is PATCH /v1/users/{id} (PatchUser).
@@ -54,11 +50,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *admi
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	id := pathVar(r, "id")
 	rev, err := s.svc.DeleteUser(r.Context(), c, id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id})
+	s.reply(w, r, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id}, err)
 }
 
 // handleUserStatus is POST /v1/users/{id}/inactivate, …/activate and
