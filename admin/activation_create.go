@@ -19,7 +19,7 @@ const ActivationAtCreationQuery = "data.adgang.admin.activation_at_creation"
 // the create answer, stored hashed). The activation is checked by the
 // adgang.admin rules as a user.activation of the new user, beside the
 // create. A refused or failed activation refuses the whole create.
-func (s *Server) withActivation(ctx context.Context, c *caller, pf planFunc, created *userAnswer, out *activationOut) planFunc {
+func (s *Service) withActivation(ctx context.Context, c *Caller, pf planFunc, created *UserAnswer, out *Activation) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		p, err := pf(tx)
 		if err != nil || len(p.checks) == 0 {
@@ -55,10 +55,10 @@ func (s *Server) withActivation(ctx context.Context, c *caller, pf planFunc, cre
 			if err := apply(tx); err != nil {
 				return err
 			}
-			if created.user == nil {
+			if created.User == nil {
 				return nil
 			}
-			u, err := tx.GetUser(created.user.ID)
+			u, err := tx.GetUser(created.User.ID)
 			if err != nil {
 				return err
 			}

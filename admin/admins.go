@@ -1,49 +1,39 @@
 package admin
 
 import (
-	"net/http"
+	"context"
+	"net/url"
 	"sort"
 
 	"github.com/adgang/adgang/store"
 )
 
-// adminRequest is the body of POST /v1/orgs/{cvr}/admins: make a user of
+// AdminRequest is the body of POST /v1/orgs/{cvr}/admins: make a user of
 // this org (internal) or of another org (external) a supplementary
 // administrator here (M17, Unilogin). Scope defaults to the whole CVR.
-type adminRequest struct {
+type AdminRequest struct {
 	UserID string `json:"user_id"`
-	grantRequest
+	GrantRequest
 }
 
-// handleCreateAdmin grants an administrator role in {cvr} to any user.
-// The grant belongs to {cvr}, so an external admin acts only in the orgs
-// that granted it; the adgang.admin rules refuse anything but an admin
-// role for a user of another org (M17) and roles the caller lacks (A11).
-func (s *Server) handleCreateAdmin(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
+// CreateAdmin grants an administrator role in cvr to any user. The grant
+// belongs to cvr, so an external admin acts only in the orgs that granted
+// it; the adgang.admin rules refuse anything but an admin role for a user
+// of another org (M17) and roles the caller lacks (A11).
+func (s *Service) CreateAdmin(ctx context.Context, c *Caller, cvr string, req *AdminRequest) (uint64, *store.Grant, error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var req adminRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if req.Scope == nil {
-		req.Scope = &grantScope{Type: store.ScopeCVR, Value: cvr}
+		req.Scope = &GrantScope{Type: store.ScopeCVR, Value: cvr}
 	}
 	var g *store.Grant
-	rev, err := s.write(r.Context(), c, s.planGrantCreateIn(c, cvr, store.HolderUser, req.UserID, &req.grantRequest, &g))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	rev, err := s.write(ctx, c, s.planGrantCreateIn(c, cvr, store.HolderUser, req.UserID, &req.GrantRequest, &g))
+	return rev, g, err
 }
 
-// adminEntry is one administrator of an org.
-type adminEntry struct {
+// AdminEntry is one administrator of an org.
+type AdminEntry struct {
 	UserID   string   `json:"user_id"`
 	Name     string   `json:"name"`
 	Org      string   `json:"org"`
@@ -51,15 +41,15 @@ type adminEntry struct {
 	External bool     `json:"external"`
 }
 
-// handleListAdmins lists the org's active administrators with their
-// roles; external ones (users of another org) are marked.
-func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *caller) {
-	serveOrgList(s, w, r, c, "admins", objUser, func(tx *store.Tx, cvr string, pg page) ([]adminEntry, string, error) {
+// ListAdmins lists the org's active administrators with their roles;
+// external ones (users of another org) are marked.
+func (s *Service) ListAdmins(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[AdminEntry], error) {
+	return orgList(ctx, s, c, cvr, q, objUser, func(tx *store.Tx, cvr string, pg page) ([]AdminEntry, string, error) {
 		holders, err := s.adminHolders(tx, cvr)
 		if err != nil {
 			return nil, "", err
 		}
-		byUser := map[string]*adminEntry{}
+		byUser := map[string]*AdminEntry{}
 		for role, ids := range holders {
 			for _, id := range ids.([]string) {
 				e, ok := byUser[id]
@@ -68,18 +58,18 @@ func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request, c *cal
 					if err != nil {
 						return nil, "", err
 					}
-					e = &adminEntry{UserID: id, Name: u.Name, Org: u.Org, External: u.Org != cvr}
+					e = &AdminEntry{UserID: id, Name: u.Name, Org: u.Org, External: u.Org != cvr}
 					byUser[id] = e
 				}
 				e.Roles = append(e.Roles, role)
 			}
 		}
-		admins := []adminEntry{}
+		admins := []AdminEntry{}
 		for _, e := range byUser {
 			sort.Strings(e.Roles)
 			admins = append(admins, *e)
 		}
-		admins, next := pageOf(pg, admins, func(a adminEntry) string { return a.UserID })
+		admins, next := pageOf(pg, admins, func(a AdminEntry) string { return a.UserID })
 		return admins, next, nil
 	})
 }

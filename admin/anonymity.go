@@ -1,8 +1,9 @@
 package admin
 
 import (
+	"context"
 	"fmt"
-	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -45,16 +46,16 @@ import (
 // 409). An approval that would take the last org-admin or user-admin
 // role from the organisation is refused by A10 (role_changes).
 
-// anonymityRequestBody is the optional body of POST
+// AnonymityRequestBody is the optional body of POST
 // /v1/users/{id}/anonymity-requests.
-type anonymityRequestBody struct {
+type AnonymityRequestBody struct {
 	Reason string `json:"reason,omitempty"`
 }
 
 // anonymityRights returns the ids of the rights flagged
 // anonymity_allowed that u holds in its own org through an unexpired
 // effective grant (direct or through a group), sorted.
-func (s *Server) anonymityRights(tx *store.Tx, u *store.User) ([]string, error) {
+func (s *Service) anonymityRights(tx *store.Tx, u *store.User) ([]string, error) {
 	grants, err := tx.EffectiveGrants(u.ID)
 	if store.IsNotFound(err) { // a deleted user holds nothing
 		return []string{}, nil
@@ -84,7 +85,7 @@ func (s *Server) anonymityRights(tx *store.Tx, u *store.User) ([]string, error) 
 // anonymityInput is the adgang.admin input of an anonymity action on u:
 // the target user and the anonymity facts (the anonymity_allowed rights
 // it holds, whether it has a pending request, the request decided on).
-func (s *Server) anonymityInput(tx *store.Tx, c *caller, action string, u *store.User, req *store.AnonymityRequest) (map[string]any, error) {
+func (s *Service) anonymityInput(tx *store.Tx, c *Caller, action string, u *store.User, req *store.AnonymityRequest) (map[string]any, error) {
 	org, err := loadOrg(tx, u.Org)
 	if err != nil {
 		return nil, err
@@ -109,17 +110,10 @@ func (s *Server) anonymityInput(tx *store.Tx, c *caller, action string, u *store
 	return in, nil
 }
 
-// handleCreateAnonymityRequest: POST /v1/users/{id}/anonymity-requests.
-func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	var body anonymityRequestBody
-	if err := decodeOptionalBody(w, r, &body); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// CreateAnonymityRequest: POST /v1/users/{id}/anonymity-requests.
+func (s *Service) CreateAnonymityRequest(ctx context.Context, c *Caller, id string, body *AnonymityRequestBody) (rev uint64, out *store.AnonymityRequest, err error) {
 	body.Reason = strings.TrimSpace(body.Reason)
-	var out *store.AnonymityRequest
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
 		}
@@ -151,17 +145,13 @@ func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Req
 					u.Name, u.ID, out.ID, out.ID)}, true)
 		}}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "anonymity_request": out})
+	return rev, out, err
 }
 
 // loadAnonymityRequest loads request id and authorises act on users of
 // its org: an unknown request and one of an org where the caller has no
 // role both answer not_found (A1).
-func (s *Server) loadAnonymityRequest(tx *store.Tx, c *caller, id, act string) (*store.AnonymityRequest, error) {
+func (s *Service) loadAnonymityRequest(tx *store.Tx, c *Caller, id, act string) (*store.AnonymityRequest, error) {
 	if err := store.ValidUUID(id); err != nil {
 		return nil, fieldErr("anonymity request id", err)
 	}
@@ -177,80 +167,67 @@ func (s *Server) loadAnonymityRequest(tx *store.Tx, c *caller, id, act string) (
 	return req, nil
 }
 
-// handleDecideAnonymityRequest: POST /v1/anonymity-requests/{id}/approve
-// and …/reject.
-func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
+// DecideAnonymityRequest approves or rejects the anonymity request id;
+// an approval re-creates the user anonymous (created).
+func (s *Service) DecideAnonymityRequest(ctx context.Context, c *Caller, id string, approve bool) (rev uint64, out *store.AnonymityRequest, created *store.User, err error) {
 	action := "user.anonymity.reject"
 	if approve {
 		action = "user.anonymity.approve"
 	}
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
-		id := pathVar(r, "id")
-		var out *store.AnonymityRequest
-		var created *store.User
-		rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
-			req, err := s.loadAnonymityRequest(tx, c, id, actUpdate)
-			if err != nil {
-				return nil, err
-			}
-			u, err := loadUser(tx, req.UserID)
-			if store.IsNotFound(err) && !approve {
-				// The user was deleted while its request waited: the
-				// request can still be rejected (and so leave the list).
-				u, err = &store.User{ID: req.UserID, Org: req.Org, Kind: store.KindEmployee, Status: store.StatusDeleted}, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			in, err := s.anonymityInput(tx, c, action, u, req)
-			if err != nil {
-				return nil, err
-			}
-			p := &plan{checks: []map[string]any{in}}
-			decide := func(tx *store.Tx, status string) error {
-				at := tx.Now()
-				req.Status, req.DecidedBy, req.DecidedAt = status, c.actor, &at
-				out = req
-				return tx.PutAnonymityRequest(req)
-			}
-			if !approve {
-				p.apply = func(tx *store.Tx) error { return decide(tx, store.AnonymityRejected) }
-				return p, nil
-			}
-			holders, err := s.adminHolders(tx, u.Org)
-			if err != nil {
-				return nil, err
-			}
-			in["admin_holders"] = holders
-			newID := uuid.NewString()
-			p.apply = func(tx *store.Tx) error {
-				nu, err := s.recreateAnonymous(tx, c, u, newID, req.ID)
-				if err != nil {
-					return err
-				}
-				created = nu
-				req.NewUserID = nu.ID
-				return decide(tx, store.AnonymityApproved)
-			}
-			return p.watchRoles(u.Org, u.ID, newID), nil
-		})
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
+		req, err := s.loadAnonymityRequest(tx, c, id, actUpdate)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
-		ans := map[string]any{"revision": rev, "anonymity_request": out}
-		if created != nil {
-			ans["user"] = created
+		u, err := loadUser(tx, req.UserID)
+		if store.IsNotFound(err) && !approve {
+			// The user was deleted while its request waited: the
+			// request can still be rejected (and so leave the list).
+			u, err = &store.User{ID: req.UserID, Org: req.Org, Kind: store.KindEmployee, Status: store.StatusDeleted}, nil
 		}
-		writeJSON(w, http.StatusOK, ans)
-	}
+		if err != nil {
+			return nil, err
+		}
+		in, err := s.anonymityInput(tx, c, action, u, req)
+		if err != nil {
+			return nil, err
+		}
+		p := &plan{checks: []map[string]any{in}}
+		decide := func(tx *store.Tx, status string) error {
+			at := tx.Now()
+			req.Status, req.DecidedBy, req.DecidedAt = status, c.actor, &at
+			out = req
+			return tx.PutAnonymityRequest(req)
+		}
+		if !approve {
+			p.apply = func(tx *store.Tx) error { return decide(tx, store.AnonymityRejected) }
+			return p, nil
+		}
+		holders, err := s.adminHolders(tx, u.Org)
+		if err != nil {
+			return nil, err
+		}
+		in["admin_holders"] = holders
+		newID := uuid.NewString()
+		p.apply = func(tx *store.Tx) error {
+			nu, err := s.recreateAnonymous(tx, c, u, newID, req.ID)
+			if err != nil {
+				return err
+			}
+			created = nu
+			req.NewUserID = nu.ID
+			return decide(tx, store.AnonymityApproved)
+		}
+		return p.watchRoles(u.Org, u.ID, newID), nil
+	})
+	return rev, out, created, err
 }
 
 // recreateAnonymous carries out an approval in tx (see the package
 // comment above): it frees the old user's e-mail, username and CPR
 // number, deactivates it, creates the anonymous user newID with them and
 // moves the old user's direct grants of anonymity_allowed rights.
-func (s *Server) recreateAnonymous(tx *store.Tx, c *caller, old *store.User, newID, requestID string) (*store.User, error) {
+func (s *Service) recreateAnonymous(tx *store.Tx, c *Caller, old *store.User, newID, requestID string) (*store.User, error) {
 	nu := *old
 	nu.ID, nu.Anonymous, nu.LegacyID = newID, true, ""
 	nu.LastLogin, nu.ConfirmedAt, nu.DeactivatedUntil, nu.ActivationHash = nil, nil, nil, ""
@@ -303,34 +280,29 @@ func (s *Server) recreateAnonymous(tx *store.Tx, c *caller, old *store.User, new
 	return &nu, nil
 }
 
-// handleListAnonymityRequests: GET /v1/orgs/{cvr}/anonymity-requests
+// ListAnonymityRequests: GET /v1/orgs/{cvr}/anonymity-requests
 // ?status=pending|all&limit=&page_token=, oldest first (pending by
 // default: the administrators' to-do list).
-func (s *Server) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
+func (s *Service) ListAnonymityRequests(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[*store.AnonymityRequest], error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	q := r.URL.Query()
 	pendingOnly := true
 	switch q.Get("status") {
 	case "", store.AnonymityPending:
 	case "all":
 		pendingOnly = false
 	default:
-		s.writeError(w, r, invalid("status must be pending or all"))
-		return
+		return nil, invalid("status must be pending or all")
 	}
-	p, err := parseCursorPage(r, validOrderKey)
+	p, err := parseCursorPage(q, validOrderKey)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var list []*store.AnonymityRequest
 	var next string
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
 		}
@@ -342,8 +314,7 @@ func (s *Server) handleListAnonymityRequests(w http.ResponseWriter, r *http.Requ
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, "anonymity_requests", list, nextToken(next))
+	return &Page[*store.AnonymityRequest]{Revision: rev, Items: list, Next: nextToken(next)}, nil
 }

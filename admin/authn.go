@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -143,24 +142,22 @@ func createTokenTx(tx *store.Tx, createdBy, userID string, superadmin bool, expi
 	return t, plain, nil
 }
 
-// authenticate resolves the bearer credentials of r to a caller, or
-// answers 401 unauthorized.
-func (s *Server) authenticate(r *http.Request) (*caller, error) {
-	h := r.Header.Get("Authorization")
-	scheme, cred, ok := strings.Cut(h, " ")
-	cred = strings.TrimSpace(cred)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+// Authenticate resolves bearer credentials (an API token, or a JWT when
+// JWT authentication is configured) to a caller, or refuses them with an
+// unauthorized error (401).
+func (s *Service) Authenticate(ctx context.Context, cred string) (*Caller, error) {
+	if cred == "" {
 		return nil, unauthorized("a bearer token is required")
 	}
 	if s.jwt != nil && looksLikeJWT(cred) {
-		return s.authJWT(r.Context(), cred)
+		return s.authJWT(ctx, cred)
 	}
-	return s.authToken(r.Context(), cred)
+	return s.authToken(ctx, cred)
 }
 
 // authToken looks an API token up by its hash. The look-up key is the
 // hash, so the time taken does not depend on how much of a guess matches.
-func (s *Server) authToken(ctx context.Context, plain string) (*caller, error) {
+func (s *Service) authToken(ctx context.Context, plain string) (*Caller, error) {
 	h := hashToken(plain)
 	var t *store.Token
 	var u *store.User
@@ -188,7 +185,7 @@ func (s *Server) authToken(ctx context.Context, plain string) (*caller, error) {
 	if t.ExpiresAt != nil && !t.ExpiresAt.After(s.now()) {
 		return nil, unauthorized("token expired")
 	}
-	c := &caller{tokenID: t.ID, superadmin: t.Superadmin, expires: t.ExpiresAt}
+	c := &Caller{tokenID: t.ID, superadmin: t.Superadmin, expires: t.ExpiresAt}
 	if u != nil {
 		c.userID, c.cprLinked = u.ID, u.CPRLinked
 	}
@@ -273,7 +270,7 @@ func loadJWKS(path string) (jwk.Set, error) {
 // authJWT verifies a JWT (signature by a JWKS key, RS256/ES256 only,
 // issuer, audience, exp required, nbf/iat honoured) whose `sub` is a
 // stored user; the caller acts with that user's admin roles.
-func (s *Server) authJWT(ctx context.Context, cred string) (*caller, error) {
+func (s *Service) authJWT(ctx context.Context, cred string) (*Caller, error) {
 	msg, err := jws.Parse([]byte(cred))
 	if err != nil || len(msg.Signatures()) != 1 {
 		return nil, unauthorized("invalid token")
@@ -319,7 +316,7 @@ func (s *Server) authJWT(ctx context.Context, cred string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &caller{subject: sub, actor: sub, userID: sub, cprLinked: cprLinked}
+	c := &Caller{subject: sub, actor: sub, userID: sub, cprLinked: cprLinked}
 	if exp, ok := tok.Expiration(); ok {
 		c.expires = &exp
 	}

@@ -460,6 +460,26 @@ func (ri *roleIndex) recompute(ctx context.Context, a affected) error {
 		}
 	}
 	ri.rw.RUnlock()
+	fresh, err := ri.readLinks(ctx, a, rights)
+	if err != nil {
+		return fmt.Errorf("read role links: %w", err)
+	}
+	ri.rw.Lock()
+	defer ri.rw.Unlock()
+	for sub, ls := range fresh {
+		if err := ri.replaceLocked(sub, ls); err != nil {
+			return err
+		}
+	}
+	ri.recomputeNextLocked()
+	ri.signal()
+	return nil
+}
+
+// readLinks reads the current links of every affected subject (the
+// members of affected groups and the created users that hold an admin
+// right through their system group included); nil for a subject gone.
+func (ri *roleIndex) readLinks(ctx context.Context, a affected, rights map[string]store.AdminRole) (map[string][]link, error) {
 	now := ri.now()
 	fresh := map[string][]link{}
 	err := ri.st.View(ctx, func(tx *store.Tx) error {
@@ -474,24 +494,8 @@ func (ri *roleIndex) recompute(ctx context.Context, a affected) error {
 				a.subjects[m] = true
 			}
 		}
-		viaSystemGroup := map[string]bool{} // P-number → its system group holds an admin right
-		for id := range a.created {
-			u, err := tx.GetUser(id)
-			if store.IsNotFound(err) || (err == nil && u.PNumber == "") {
-				continue
-			} else if err != nil {
-				return err
-			}
-			held, seen := viaSystemGroup[u.PNumber]
-			if !seen {
-				if held, err = systemGroupHoldsAdminRight(tx, u.PNumber, rights); err != nil {
-					return err
-				}
-				viaSystemGroup[u.PNumber] = held
-			}
-			if held {
-				a.subjects[id] = true
-			}
+		if err := createdHolders(tx, a, rights); err != nil {
+			return err
 		}
 		for sub := range a.subjects {
 			u, err := tx.GetUser(sub)
@@ -514,45 +518,67 @@ func (ri *roleIndex) recompute(ctx context.Context, a affected) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("read role links: %w", err)
-	}
-	ri.rw.Lock()
-	defer ri.rw.Unlock()
-	for sub, ls := range fresh {
-		old := ri.links[sub]
-		oldRows, newRows := groupingRows(sub, old), groupingRows(sub, ls)
-		var add, del [][]string
-		for _, r := range newRows {
-			if !containsRow(oldRows, r) {
-				add = append(add, r)
-			}
+	return fresh, err
+}
+
+// createdHolders adds to a.subjects the created users whose P-unit's
+// system group holds an admin right (the only way a new user holds one).
+func createdHolders(tx *store.Tx, a affected, rights map[string]store.AdminRole) error {
+	viaSystemGroup := map[string]bool{} // P-number → its system group holds an admin right
+	for id := range a.created {
+		u, err := tx.GetUser(id)
+		if store.IsNotFound(err) || (err == nil && u.PNumber == "") {
+			continue
+		} else if err != nil {
+			return err
 		}
-		for _, r := range oldRows {
-			if !containsRow(newRows, r) {
-				del = append(del, r)
+		held, seen := viaSystemGroup[u.PNumber]
+		if !seen {
+			if held, err = systemGroupHoldsAdminRight(tx, u.PNumber, rights); err != nil {
+				return err
 			}
+			viaSystemGroup[u.PNumber] = held
 		}
-		if len(del) > 0 {
-			if _, err := ri.enf.RemoveGroupingPolicies(del); err != nil {
-				return fmt.Errorf("casbin remove links: %w", err)
-			}
-		}
-		if len(add) > 0 {
-			if _, err := ri.enf.AddGroupingPolicies(add); err != nil {
-				return fmt.Errorf("casbin add links: %w", err)
-			}
-		}
-		ri.unindexLocked(sub, old)
-		if len(ls) == 0 {
-			delete(ri.links, sub)
-		} else {
-			ri.links[sub] = ls
-			ri.indexLocked(sub, ls)
+		if held {
+			a.subjects[id] = true
 		}
 	}
-	ri.recomputeNextLocked()
-	ri.signal()
+	return nil
+}
+
+// replaceLocked replaces the links of sub with ls in the Casbin model and
+// the index. ri.rw must be held for writing.
+func (ri *roleIndex) replaceLocked(sub string, ls []link) error {
+	old := ri.links[sub]
+	oldRows, newRows := groupingRows(sub, old), groupingRows(sub, ls)
+	var add, del [][]string
+	for _, r := range newRows {
+		if !containsRow(oldRows, r) {
+			add = append(add, r)
+		}
+	}
+	for _, r := range oldRows {
+		if !containsRow(newRows, r) {
+			del = append(del, r)
+		}
+	}
+	if len(del) > 0 {
+		if _, err := ri.enf.RemoveGroupingPolicies(del); err != nil {
+			return fmt.Errorf("casbin remove links: %w", err)
+		}
+	}
+	if len(add) > 0 {
+		if _, err := ri.enf.AddGroupingPolicies(add); err != nil {
+			return fmt.Errorf("casbin add links: %w", err)
+		}
+	}
+	ri.unindexLocked(sub, old)
+	if len(ls) == 0 {
+		delete(ri.links, sub)
+	} else {
+		ri.links[sub] = ls
+		ri.indexLocked(sub, ls)
+	}
 	return nil
 }
 

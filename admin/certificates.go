@@ -1,11 +1,13 @@
 package admin
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
-	"net/http"
+	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,14 +32,14 @@ const (
 	certMaxExport   = 100000
 )
 
-// certOrderRequest is the body of POST /v1/orgs/{cvr}/certificates.
-type certOrderRequest struct {
+// CertOrderRequest is the body of POST /v1/orgs/{cvr}/certificates.
+type CertOrderRequest struct {
 	Type   string `json:"type"`
 	UserID string `json:"user_id,omitempty"`
 }
 
-// certIssueRequest is the optional body of …/issue and …/renew.
-type certIssueRequest struct {
+// CertIssueRequest is the optional body of …/issue and …/renew.
+type CertIssueRequest struct {
 	ExpiresAt string `json:"expires_at,omitempty"`
 }
 
@@ -74,13 +76,9 @@ func validSerial(s string) error {
 	return nil
 }
 
-func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req certOrderRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	cvr := pathVar(r, "cvr")
+// OrderCertificate orders a user, org or function certificate in cvr
+// (certificate.order, C1).
+func (s *Service) OrderCertificate(ctx context.Context, c *Caller, cvr string, req *CertOrderRequest) (uint64, *store.Certificate, error) {
 	var out *store.Certificate
 	pf := func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
@@ -127,17 +125,16 @@ func (s *Server) handleOrderCertificate(w http.ResponseWriter, r *http.Request, 
 			return nil
 		}}, nil
 	}
-	rev, err := s.write(r.Context(), c, pf)
+	rev, err := s.write(ctx, c, pf)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "certificate": certView(out, s.now())})
+	return rev, certView(out, s.now()), nil
 }
 
 // loadCertificate loads a certificate and authorises act on it in its
 // org: an unknown serial and another org's certificate answer alike (A1).
-func (s *Server) loadCertificate(tx *store.Tx, c *caller, serial, act string) (*store.Certificate, error) {
+func (s *Service) loadCertificate(tx *store.Tx, c *Caller, serial, act string) (*store.Certificate, error) {
 	if err := validSerial(serial); err != nil {
 		return nil, err
 	}
@@ -153,209 +150,206 @@ func (s *Server) loadCertificate(tx *store.Tx, c *caller, serial, act string) (*
 	return cert, nil
 }
 
-func (s *Server) handleGetCertificate(w http.ResponseWriter, r *http.Request, c *caller) {
+// GetCertificate reads the certificate serial, with its status as of
+// now (A1: another org's certificate is not found).
+func (s *Service) GetCertificate(ctx context.Context, c *Caller, serial string) (uint64, *store.Certificate, error) {
 	rev := s.st.Revision()
 	var cert *store.Certificate
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
-		cert, err = s.loadCertificate(tx, c, pathVar(r, "serial"), actRead)
+		cert, err = s.loadCertificate(tx, c, serial, actRead)
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificate": certView(cert, s.now())})
+	return rev, certView(cert, s.now()), nil
 }
 
-// handleCertificateAction is issue, revoke, renew and delete: each asks
-// adgang.admin (C2 decides from which status) and is audited.
-func (s *Server) handleCertificateAction(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
-		var req certIssueRequest
-		if action == "certificate.issue" || action == "certificate.renew" {
-			if err := decodeOptionalBody(w, r, &req); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		}
-		expires, err := parseTimeParam("expires_at", req.ExpiresAt, false)
+// CertificateAction is certificate.issue, certificate.revoke,
+// certificate.renew or certificate.delete of the certificate serial:
+// each asks adgang.admin (C2 decides from which status) and is audited.
+// The answer is the certificate as it is now (renew: the new one; delete:
+// the deleted one).
+func (s *Service) CertificateAction(ctx context.Context, c *Caller, action, serial string, req *CertIssueRequest) (uint64, *store.Certificate, error) {
+	expires, err := parseTimeParam("expires_at", req.ExpiresAt, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out *store.Certificate
+	rev, err := s.write(ctx, c, s.planCertAction(c, action, serial, expires, &out))
+	if err != nil {
+		return 0, nil, err
+	}
+	return rev, certView(out, s.now()), nil
+}
+
+// planCertAction plans CertificateAction; *out is the answer.
+func (s *Service) planCertAction(c *Caller, action, serial string, expires time.Time, out **store.Certificate) planFunc {
+	act := actUpdate
+	if action == "certificate.delete" {
+		act = actDelete
+	}
+	return func(tx *store.Tx) (*plan, error) {
+		cert, err := s.loadCertificate(tx, c, serial, act)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
-		act := actUpdate
-		if action == "certificate.delete" {
-			act = actDelete
+		org, err := loadOrg(tx, cert.Org)
+		if err != nil {
+			return nil, err
 		}
-		var out *store.Certificate
-		pf := func(tx *store.Tx) (*plan, error) {
-			cert, err := s.loadCertificate(tx, c, pathVar(r, "serial"), act)
+		now := tx.Now()
+		until := now.Add(certValidity)
+		if !expires.IsZero() {
+			if !expires.After(now) {
+				return nil, invalid("expires_at must be in the future")
+			}
+			until = expires.UTC()
+		}
+		in := s.baseInput(c, action, org)
+		target := certTarget(cert, now)
+		// A11: the admin roles of the certificate's holder, so that a
+		// user-admin cannot lock an org-admin out (D14) by revoking.
+		target["holder_roles"] = []string{}
+		if cert.UserID != "" {
+			roles, err := s.rolesOf(tx, cert.Org, []string{cert.UserID})
 			if err != nil {
 				return nil, err
 			}
-			org, err := loadOrg(tx, cert.Org)
-			if err != nil {
-				return nil, err
-			}
-			now := tx.Now()
-			until := now.Add(certValidity)
-			if !expires.IsZero() {
-				if !expires.After(now) {
-					return nil, invalid("expires_at must be in the future")
+			target["holder_roles"] = roles[cert.UserID]
+		}
+		in["target"] = target
+		p := &plan{checks: []map[string]any{in}}
+		next := *cert
+		switch action {
+		case "certificate.issue":
+			next.Status, next.IssuedAt, next.ExpiresAt = store.CertIssued, &now, &until
+			p.apply = func(tx *store.Tx) error { *out = &next; return tx.SaveCertificate(&next, action) }
+		case "certificate.revoke":
+			next.Status, next.RevokedAt = store.CertRevoked, &now
+			p.apply = func(tx *store.Tx) error { *out = &next; return tx.SaveCertificate(&next, action) }
+		case "certificate.renew":
+			renewed := &store.Certificate{Serial: newSerial(), Org: cert.Org, UserID: cert.UserID, Type: cert.Type,
+				Status: store.CertIssued, OrderedBy: c.actor, OrderedAt: now, IssuedAt: &now, ExpiresAt: &until,
+				RenewedFrom: cert.Serial}
+			next.RenewedBy = renewed.Serial
+			p.apply = func(tx *store.Tx) error {
+				if err := tx.SaveCertificate(&next, "certificate.renewed"); err != nil {
+					return err
 				}
-				until = expires.UTC()
+				*out = renewed
+				return tx.SaveCertificate(renewed, action)
 			}
-			in := s.baseInput(c, action, org)
-			target := certTarget(cert, now)
-			// A11: the admin roles of the certificate's holder, so that a
-			// user-admin cannot lock an org-admin out (D14) by revoking.
-			target["holder_roles"] = []string{}
-			if cert.UserID != "" {
-				roles, err := s.rolesOf(tx, cert.Org, []string{cert.UserID})
-				if err != nil {
-					return nil, err
-				}
-				target["holder_roles"] = roles[cert.UserID]
-			}
-			in["target"] = target
-			p := &plan{checks: []map[string]any{in}}
-			next := *cert
-			switch action {
-			case "certificate.issue":
-				next.Status, next.IssuedAt, next.ExpiresAt = store.CertIssued, &now, &until
-				p.apply = func(tx *store.Tx) error { out = &next; return tx.SaveCertificate(&next, action) }
-			case "certificate.revoke":
-				next.Status, next.RevokedAt = store.CertRevoked, &now
-				p.apply = func(tx *store.Tx) error { out = &next; return tx.SaveCertificate(&next, action) }
-			case "certificate.renew":
-				renewed := &store.Certificate{Serial: newSerial(), Org: cert.Org, UserID: cert.UserID, Type: cert.Type,
-					Status: store.CertIssued, OrderedBy: c.actor, OrderedAt: now, IssuedAt: &now, ExpiresAt: &until,
-					RenewedFrom: cert.Serial}
-				next.RenewedBy = renewed.Serial
-				p.apply = func(tx *store.Tx) error {
-					if err := tx.SaveCertificate(&next, "certificate.renewed"); err != nil {
-						return err
-					}
-					out = renewed
-					return tx.SaveCertificate(renewed, action)
-				}
-			case "certificate.delete":
-				p.apply = func(tx *store.Tx) error { out = cert; return tx.DeleteCertificate(cert.Serial) }
-			}
-			return p, nil
+		case "certificate.delete":
+			p.apply = func(tx *store.Tx) error { *out = cert; return tx.DeleteCertificate(cert.Serial) }
 		}
-		rev, err := s.write(r.Context(), c, pf)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		status := http.StatusOK
-		if action == "certificate.renew" {
-			status = http.StatusCreated
-		}
-		body := map[string]any{"revision": rev, "certificate": certView(out, s.now())}
-		if action == "certificate.delete" {
-			body = map[string]any{"revision": rev, "deleted": out.Serial}
-		}
-		writeJSON(w, status, body)
+		return p, nil
 	}
 }
 
-// handleListCertificates searches an org's certificates: status= (one or
-// more, comma-separated, as read now), q= (part of the serial, the
-// holder's user id or the type), paged by serial; format=csv exports
-// every match (semicolon-separated, like the import) instead.
-func (s *Server) handleListCertificates(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	q := r.URL.Query()
-	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	statuses := map[string]bool{}
+// CertList is a page of certificates, or with CSV every match for the
+// export (WriteCertificatesCSV).
+type CertList struct {
+	Page[*store.Certificate]
+	CSV bool
+}
+
+// certQuery is the parsed query of GET /v1/orgs/{cvr}/certificates.
+type certQuery struct {
+	statuses map[string]bool
+	csv      bool
+	limit    int
+	after    string
+	text     string
+}
+
+// parseCertQuery reads status= (one or more, comma-separated), q=,
+// format=json|csv, limit= and page_token= (ignored for the export).
+func parseCertQuery(q url.Values) (*certQuery, error) {
+	cq := &certQuery{statuses: map[string]bool{}, limit: certPageSize}
 	for _, st := range strings.Split(q.Get("status"), ",") {
 		switch st = strings.TrimSpace(st); st {
 		case "":
 		case store.CertOrdered, store.CertIssued, store.CertRevoked, store.CertExpired:
-			statuses[st] = true
+			cq.statuses[st] = true
 		default:
-			s.writeError(w, r, invalid("status must be ordered, issued, revoked or expired"))
-			return
+			return nil, invalid("status must be ordered, issued, revoked or expired")
 		}
 	}
-	csvOut := false
 	switch q.Get("format") {
 	case "", "json":
 	case "csv":
-		csvOut = true
+		cq.csv = true
 	default:
-		s.writeError(w, r, invalid("format must be json or csv"))
-		return
+		return nil, invalid("format must be json or csv")
 	}
-	limit := certPageSize
 	if v := q.Get("limit"); v != "" {
 		var err error
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > certMaxPageSize {
-			s.writeError(w, r, invalid("limit must be 1-%d", certMaxPageSize))
-			return
+		if cq.limit, err = strconv.Atoi(v); err != nil || cq.limit < 1 || cq.limit > certMaxPageSize {
+			return nil, invalid("limit must be 1-%d", certMaxPageSize)
 		}
 	}
-	if csvOut {
-		limit = certMaxExport
+	if cq.csv {
+		cq.limit = certMaxExport
 	}
-	after := ""
-	if v := q.Get("page_token"); v != "" && !csvOut {
+	if v := q.Get("page_token"); v != "" && !cq.csv {
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || validSerial(string(b)) != nil {
-			s.writeError(w, r, invalid("page_token is not valid"))
-			return
+			return nil, invalid("page_token is not valid")
 		}
-		after = string(b)
+		cq.after = string(b)
 	}
-	text := strings.ToLower(strings.TrimSpace(q.Get("q")))
+	cq.text = strings.ToLower(strings.TrimSpace(q.Get("q")))
+	return cq, nil
+}
+
+// ListCertificates searches an org's certificates: status= (one or more,
+// comma-separated, as read now), q= (part of the serial, the holder's
+// user id or the type), paged by serial; format=csv returns every match
+// for the export instead.
+func (s *Service) ListCertificates(ctx context.Context, c *Caller, cvr string, q url.Values) (*CertList, error) {
+	if err := validCVR(cvr); err != nil {
+		return nil, err
+	}
+	cq, err := parseCertQuery(q)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
-	rev := s.st.Revision()
-	certs := []*store.Certificate{}
-	next := ""
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	out := &CertList{Page: Page[*store.Certificate]{Revision: s.st.Revision(), Items: []*store.Certificate{}}, CSV: cq.csv}
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objCert, actRead); err != nil {
 			return err
 		}
 		if _, err := loadOrg(tx, cvr); err != nil {
 			return err
 		}
-		return tx.EachCertificate(cvr, after, func(cert *store.Certificate) (bool, error) {
+		return tx.EachCertificate(cvr, cq.after, func(cert *store.Certificate) (bool, error) {
 			v := certView(cert, now)
-			if len(statuses) > 0 && !statuses[v.Status] {
+			if len(cq.statuses) > 0 && !cq.statuses[v.Status] {
 				return true, nil
 			}
-			if text != "" && !strings.Contains(strings.ToLower(v.Serial+" "+v.UserID+" "+v.Type), text) {
+			if cq.text != "" && !strings.Contains(strings.ToLower(v.Serial+" "+v.UserID+" "+v.Type), cq.text) {
 				return true, nil
 			}
-			if len(certs) == limit {
-				next = base64.RawURLEncoding.EncodeToString([]byte(certs[len(certs)-1].Serial))
+			if len(out.Items) == cq.limit {
+				out.Next = base64.RawURLEncoding.EncodeToString([]byte(out.Items[len(out.Items)-1].Serial))
 				return false, nil
 			}
-			certs = append(certs, v)
+			out.Items = append(out.Items, v)
 			return true, nil
 		})
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	if csvOut {
-		writeCertCSV(w, certs)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "certificates": certs, "next_page_token": next})
+	return out, nil
 }
 
-func writeCertCSV(w http.ResponseWriter, certs []*store.Certificate) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="certificates.csv"`)
-	w.WriteHeader(http.StatusOK)
+// WriteCertificatesCSV writes certs as the certificate export:
+// semicolon-separated like the import, a header line first.
+func WriteCertificatesCSV(w io.Writer, certs []*store.Certificate) error {
 	cw := csv.NewWriter(w)
 	cw.Comma = ';'
 	ts := func(t *time.Time) string {
@@ -372,4 +366,5 @@ func writeCertCSV(w http.ResponseWriter, certs []*store.Certificate) {
 			ts(c.ExpiresAt), ts(c.RevokedAt), c.RenewedFrom, c.RenewedBy})
 	}
 	cw.Flush()
+	return cw.Error()
 }

@@ -51,43 +51,24 @@ type refusalError struct {
 func (r *refusalError) Error() string { return r.err.Error() }
 func (r *refusalError) Unwrap() error { return r.err }
 
-// reasonErrorCode maps a reason code of the adgang.admin rules to the
-// error code that pdpapi.StatusOf turns into the HTTP status. It is the one
-// place that decides the status of a refusal:
-//
-//	409 conflict:  duplicate (A12), last_admin (A10), must_have_role (A17),
-//	               certificate_state (C2), import_retired (L5)
-//	422 invalid:   forbidden_right (A3), deprecated_right (A4),
-//	               group_grant_not_allowed (A5), se_scope_not_allowed (A6),
-//	               scope_not_in_org (A7), anonymity_immutable (A8),
-//	               external_grant_not_admin (M17), anonymity_not_offered
-//	               and already_anonymous (A8); 409 also
-//	               anonymity_request_pending and anonymity_request_state (A8)
-//	               external_grant_not_admin (M17),
-//	               identification_means_not_allowed (A16),
-//	               admin_not_cpr_identified (A18), import_not_allowed (A19),
-//	               certificate_type_not_allowed (C1)
-//	403 forbidden: function_cert_immutable (A2), delete_not_allowed (A9),
-//	               escalation (A11), system_group_immutable (A13),
-//	               forbidden (A14), and any code a custom policy adds
-//	500 internal:  fail_closed reasons (policy missing, broken or given
-//	               incomplete input)
-func reasonErrorCode(code, rule string) string {
-	if rule == pdp.RuleFailClosed {
+// stateConflicts are the reason codes of refusals that conflict with the
+// state of a record rather than with the request itself (SPEC §8: "409
+// … state conflicts"), whatever rule gives them.
+var stateConflicts = map[string]bool{"certificate_state": true, "import_retired": true,
+	"anonymity_request_pending": true, "anonymity_request_state": true}
+
+// refusalCode is the error code of a refusal by the adgang.admin rules:
+// internal for fail_closed (a missing or broken policy), conflict for a
+// state conflict, forbidden otherwise. Which status a code and rule
+// answer is decided once, by pdp/api's error writer (StatusOf: A1 404,
+// A11 and A14 403, A10, A12, A17 and conflicts 409, every other rule
+// 422).
+func refusalCode(code, rule string) string {
+	switch {
+	case rule == pdp.RuleFailClosed:
 		return store.EInternal
-	}
-	switch code {
-	case "duplicate", "last_admin", "must_have_role", "certificate_state", "import_retired":
+	case stateConflicts[code]:
 		return store.EConflict
-	case "anonymity_request_pending", "anonymity_request_state":
-		return store.EConflict
-	case "anonymity_not_offered", "already_anonymous":
-		return store.EInvalid // with a rule: 422
-	case "forbidden_right", "deprecated_right", "group_grant_not_allowed",
-		"se_scope_not_allowed", "scope_not_in_org", "anonymity_immutable", "external_grant_not_admin",
-		"identification_means_not_allowed", "admin_not_cpr_identified", "import_not_allowed",
-		"certificate_type_not_allowed":
-		return store.EInvalid // with a rule: 422
 	default:
 		return store.EForbidden
 	}
@@ -99,12 +80,12 @@ func refusalOf(v *pdp.Verdict) error {
 		return &refusalError{verdict: v, err: &store.Error{Code: store.EInternal, Rule: pdp.RuleFailClosed,
 			Reason: pdp.ReasonPolicyError, Message: "the policy refused without a reason"}}
 	}
-	return &refusalError{verdict: v, err: &store.Error{Code: reasonErrorCode(r.Code, r.Rule), Rule: r.Rule,
+	return &refusalError{verdict: v, err: &store.Error{Code: refusalCode(r.Code, r.Rule), Rule: r.Rule,
 		Reason: r.Code, Message: r.Message}}
 }
 
 // check asks adgang.admin about one input; a refusal is a *refusalError.
-func (s *Server) check(ctx context.Context, input map[string]any) (*pdp.Verdict, error) {
+func (s *Service) check(ctx context.Context, input map[string]any) (*pdp.Verdict, error) {
 	// ast.InterfaceToValue (in CheckAdmin) converts the plain maps,
 	// slices and scalars the plans build directly and round-trips any
 	// other type through JSON, so no JSON round trip is needed here.
@@ -121,7 +102,7 @@ func (s *Server) check(ctx context.Context, input map[string]any) (*pdp.Verdict,
 
 // runPlan plans, checks and applies a change in tx and returns the last
 // verdict (nil when the change has no policy check).
-func (s *Server) runPlan(ctx context.Context, tx *store.Tx, pf planFunc) (*pdp.Verdict, error) {
+func (s *Service) runPlan(ctx context.Context, tx *store.Tx, pf planFunc) (*pdp.Verdict, error) {
 	p, err := pf(tx)
 	if err != nil {
 		return nil, err
@@ -186,7 +167,7 @@ func (s *Server) runPlan(ctx context.Context, tx *store.Tx, pf planFunc) (*pdp.V
 
 // rolesOf returns the admin roles each user holds in org, read in tx
 // (a user that does not exist holds none).
-func (s *Server) rolesOf(tx *store.Tx, org string, users []string) (map[string][]string, error) {
+func (s *Service) rolesOf(tx *store.Tx, org string, users []string) (map[string][]string, error) {
 	out := make(map[string][]string, len(users))
 	for _, id := range users {
 		u, err := tx.GetUser(id)
@@ -219,7 +200,7 @@ func roleChanges(users []string, before, after map[string][]string) []any {
 // write carries out a change in one store transaction as the caller: a
 // refusal (of Casbin, Rego or the store) stores nothing. The role links
 // are brought up to date before it returns.
-func (s *Server) write(ctx context.Context, c *caller, pf planFunc) (uint64, error) {
+func (s *Service) write(ctx context.Context, c *Caller, pf planFunc) (uint64, error) {
 	rev, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
 		tx.GuardCPR(s.cprGuardOf(c))
 		_, err := s.runPlan(ctx, tx, pf)
@@ -238,7 +219,7 @@ var errDryRun = errors.New("dry run: roll back")
 // then rolls the transaction back. Refusals by a rule (Rego, A14, the
 // store's A12/A13) come back as a verdict; malformed input and objects
 // that are not found (A1) come back as errors, like the real request.
-func (s *Server) dryRun(ctx context.Context, c *caller, pf planFunc) (*pdp.Verdict, error) {
+func (s *Service) dryRun(ctx context.Context, c *Caller, pf planFunc) (*pdp.Verdict, error) {
 	var verdict *pdp.Verdict
 	_, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
 		tx.GuardCPR(s.cprGuardOf(c))
@@ -281,7 +262,7 @@ func nonNil[T any](s []T) []T {
 
 // baseInput is an adgang.admin input for action in org o, with every
 // field present and empty.
-func (s *Server) baseInput(c *caller, action string, o *store.Org) map[string]any {
+func (s *Service) baseInput(c *Caller, action string, o *store.Org) map[string]any {
 	return map[string]any{
 		"action":          action,
 		"actor":           s.actorInput(c, o.CVR),
@@ -363,7 +344,7 @@ func rightInput(r *store.Right) map[string]any {
 //
 // Inside an import batch (see txMemo) the answer is computed once per
 // org and batch.
-func (s *Server) adminHolders(tx *store.Tx, org string) (map[string]any, error) {
+func (s *Service) adminHolders(tx *store.Tx, org string) (map[string]any, error) {
 	m := s.memoOf(tx)
 	if m != nil {
 		if h, ok := m.holders[org]; ok {
@@ -392,14 +373,14 @@ type txMemo struct {
 	groupGrants map[string][]*store.Grant
 }
 
-func (s *Server) memoStart(tx *store.Tx) {
+func (s *Service) memoStart(tx *store.Tx) {
 	s.memo.Store(tx, &txMemo{holders: map[string]map[string]any{}, hasUsers: map[string]bool{},
 		orgs: map[string]*store.Org{}, authz: map[[4]string]error{}, groupGrants: map[string][]*store.Grant{}})
 }
 
 // loadOrgIn is loadOrg, remembered within an import batch (a row never
 // changes its organisation).
-func (s *Server) loadOrgIn(tx *store.Tx, cvr string) (*store.Org, error) {
+func (s *Service) loadOrgIn(tx *store.Tx, cvr string) (*store.Org, error) {
 	m := s.memoOf(tx)
 	if m != nil {
 		if o, ok := m.orgs[cvr]; ok {
@@ -415,7 +396,7 @@ func (s *Server) loadOrgIn(tx *store.Tx, cvr string) (*store.Org, error) {
 
 // authorizeIn is authorize, remembered within an import batch: one
 // caller, and role links that only change after the batch commits.
-func (s *Server) authorizeIn(tx *store.Tx, c *caller, org, what, obj, act string) error {
+func (s *Service) authorizeIn(tx *store.Tx, c *Caller, org, what, obj, act string) error {
 	m := s.memoOf(tx)
 	key := [4]string{org, what, obj, act}
 	if m != nil {
@@ -430,10 +411,10 @@ func (s *Server) authorizeIn(tx *store.Tx, c *caller, org, what, obj, act string
 	return err
 }
 
-func (s *Server) memoEnd(tx *store.Tx) { s.memo.Delete(tx) }
+func (s *Service) memoEnd(tx *store.Tx) { s.memo.Delete(tx) }
 
 // memoOf is tx's memo, or nil outside an import batch.
-func (s *Server) memoOf(tx *store.Tx) *txMemo {
+func (s *Service) memoOf(tx *store.Tx) *txMemo {
 	if m, ok := s.memo.Load(tx); ok {
 		return m.(*txMemo)
 	}
@@ -442,7 +423,7 @@ func (s *Server) memoOf(tx *store.Tx) *txMemo {
 
 // orgHasUsers reports whether org has a user (for A15), remembered once
 // true within an import batch.
-func (s *Server) orgHasUsers(tx *store.Tx, org string) (bool, error) {
+func (s *Service) orgHasUsers(tx *store.Tx, org string) (bool, error) {
 	m := s.memoOf(tx)
 	if m != nil && m.hasUsers[org] {
 		return true, nil
@@ -457,7 +438,7 @@ func (s *Server) orgHasUsers(tx *store.Tx, org string) (bool, error) {
 	return len(existing) > 0, nil
 }
 
-func (s *Server) readAdminHolders(tx *store.Tx, org string) (map[string]any, error) {
+func (s *Service) readAdminHolders(tx *store.Tx, org string) (map[string]any, error) {
 	holders := map[string][]string{
 		string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {},
 	}
@@ -492,7 +473,7 @@ func (s *Server) readAdminHolders(tx *store.Tx, org string) (map[string]any, err
 // grants other than grantID (through every grant when grantID is empty),
 // directly or through its groups, the system group of its P-unit
 // included.
-func (s *Server) remainingRoles(tx *store.Tx, u *store.User, org, grantID string) ([]string, error) {
+func (s *Service) remainingRoles(tx *store.Tx, u *store.User, org, grantID string) ([]string, error) {
 	if !activeStatus(u.Status) {
 		return []string{}, nil
 	}
@@ -520,7 +501,7 @@ func (s *Server) remainingRoles(tx *store.Tx, u *store.User, org, grantID string
 // grants, and every row's user shares its P-unit's system group, so the
 // same grants were otherwise read again for each row (with a Badger
 // iterator over the batch's pending writes each time).
-func (s *Server) effectiveGrants(tx *store.Tx, u *store.User) ([]store.EffectiveGrant, error) {
+func (s *Service) effectiveGrants(tx *store.Tx, u *store.User) ([]store.EffectiveGrant, error) {
 	m := s.memoOf(tx)
 	if m == nil {
 		return tx.EffectiveGrants(u.ID)
@@ -588,7 +569,7 @@ func loadOrg(tx *store.Tx, cvr string) (*store.Org, error) {
 // authorizedUser loads a user and authorises act on obj in the user's
 // organisation: an unknown user and one in an org where the caller has no
 // role both answer not_found (A1).
-func (s *Server) authorizedUser(tx *store.Tx, c *caller, id, obj, act string) (*store.User, error) {
+func (s *Service) authorizedUser(tx *store.Tx, c *Caller, id, obj, act string) (*store.User, error) {
 	u, err := loadUser(tx, id)
 	if err != nil {
 		return nil, err
@@ -642,7 +623,7 @@ func loadToken(tx *store.Tx, id string) (*store.Token, error) {
 // userInput loads user id for act by the caller (Casbin, per the user's
 // organisation) and starts the policy input of action on it: the actor,
 // the organisation and the target user.
-func (s *Server) userInput(tx *store.Tx, c *caller, id, act, action string) (*store.User, map[string]any, error) {
+func (s *Service) userInput(tx *store.Tx, c *Caller, id, act, action string) (*store.User, map[string]any, error) {
 	if err := validUserID(id); err != nil {
 		return nil, nil, err
 	}
@@ -661,7 +642,7 @@ func (s *Server) userInput(tx *store.Tx, c *caller, id, act, action string) (*st
 
 // authorizeOrg checks that cvr is a valid CVR number, that the caller may
 // act on users there (Casbin) and that the organisation exists.
-func (s *Server) authorizeOrg(ctx context.Context, c *caller, cvr, act string) error {
+func (s *Service) authorizeOrg(ctx context.Context, c *Caller, cvr, act string) error {
 	if err := validCVR(cvr); err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func (l *cprLimiter) refused(key string) {
 // cprKey is the administrator a caller's CPR refusals count against: its
 // user (whichever of its tokens or JWTs it uses), or the token of an
 // unbound superadmin token.
-func cprKey(c *caller) string {
+func cprKey(c *Caller) string {
 	if c.userID != "" {
 		return "user:" + c.userID
 	}
@@ -97,4 +97,4 @@ type cprGuard struct {
 func (g cprGuard) Allow() error { return g.l.allow(g.key) }
 func (g cprGuard) Duplicate()   { g.l.refused(g.key) }
 
-func (s *Server) cprGuardOf(c *caller) store.CPRGuard { return cprGuard{l: s.cpr, key: cprKey(c)} }
+func (s *Service) cprGuardOf(c *Caller) store.CPRGuard { return cprGuard{l: s.cpr, key: cprKey(c)} }

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 
@@ -166,8 +165,7 @@ func csvParseError(pe *csv.ParseError) error {
 
 // isBodyLimit reports whether err is the request body size limit.
 func isBodyLimit(err error) bool {
-	var mbe *http.MaxBytesError
-	return errors.As(err, &mbe)
+	return errors.Is(err, errBodyLimit)
 }
 
 // splitList splits a comma-separated cell into its trimmed, non-empty,

@@ -1,8 +1,9 @@
 package admin
 
 import (
+	"context"
 	"encoding/base64"
-	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 
@@ -19,7 +20,7 @@ var decisionPageToken = regexp.MustCompile(`^[0-9]{20}/[0-9A-Za-z-]{1,64}$`)
 // decisionOrgs is the caller's A1 scope of the decision log: nil for
 // superadmin (every decision), else the organisations where one of its
 // roles may read decisions.
-func (s *Server) decisionOrgs(c *caller) ([]string, error) {
+func (s *Service) decisionOrgs(c *Caller) ([]string, error) {
 	if c.superadmin {
 		return nil, nil
 	}
@@ -39,97 +40,84 @@ func (s *Server) decisionOrgs(c *caller) ([]string, error) {
 	return orgs, nil
 }
 
-// handleListDecisions answers GET /v1/decisions: the stored decision log,
+// ListDecisions answers GET /v1/decisions: the stored decision log,
 // newest first, filtered by user_id, cvr, from, to and allow, paged by
 // limit and page_token. An auditor sees its own organisations' decisions
 // only; asking for another organisation's cvr answers 404 (A1).
-func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *caller) {
-	q := r.URL.Query()
+func (s *Service) ListDecisions(ctx context.Context, c *Caller, q url.Values) (*Page[*store.DecisionRecord], error) {
 	var dq store.DecisionQuery
 	var err error
 	if dq.From, err = parseTimeParam("from", q.Get("from"), false); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	if dq.To, err = parseTimeParam("to", q.Get("to"), true); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	if dq.UserID = q.Get("user_id"); dq.UserID != "" {
 		if err := validUserID(dq.UserID); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
 	}
 	if dq.CVR = q.Get("cvr"); dq.CVR != "" {
 		if err := validCVR(dq.CVR); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
 	}
 	if v := q.Get("allow"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			s.writeError(w, r, invalid("allow must be true or false"))
-			return
+			return nil, invalid("allow must be true or false")
 		}
 		dq.Allow = &b
 	}
 	dq.Limit = defaultPageLimit
 	if v := q.Get("limit"); v != "" {
 		if dq.Limit, err = strconv.Atoi(v); err != nil || dq.Limit < 1 || dq.Limit > maxPageLimit {
-			s.writeError(w, r, invalid("limit must be 1-%d", maxPageLimit))
-			return
+			return nil, invalid("limit must be 1-%d", maxPageLimit)
 		}
 	}
 	if v := q.Get("page_token"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || !decisionPageToken.Match(b) {
-			s.writeError(w, r, invalid("page_token is not valid"))
-			return
+			return nil, invalid("page_token is not valid")
 		}
 		dq.After = string(b)
 	}
 	if dq.CVR != "" {
 		if err := s.authorize(c, dq.CVR, "organisation", objDecision, actRead); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
 	} else {
 		if dq.Orgs, err = s.decisionOrgs(c); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
 		if dq.Orgs != nil && len(dq.Orgs) == 0 {
-			s.writeError(w, r, forbidden("your roles may not read decisions"))
-			return
+			return nil, forbidden("your roles may not read decisions")
 		}
 	}
 	var recs []*store.DecisionRecord
 	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		recs, next, err = tx.ListDecisions(dq)
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	if next != "" {
 		next = base64.RawURLEncoding.EncodeToString([]byte(next))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"decisions": nonNil(recs), "next_page_token": next})
+	return &Page[*store.DecisionRecord]{Items: recs, Next: next}, nil
 }
 
-// handleGetDecision answers GET /v1/decisions/{decision_id}. A decision
+// GetDecision answers GET /v1/decisions/{decision_id}. A decision
 // of an organisation where the caller holds no role answers 404 like a
 // missing one (A1), a role that may not read decisions 403 (A14);
 // decisions without an organisation are for superadmin only.
-func (s *Server) handleGetDecision(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "decision_id")
+func (s *Service) GetDecision(ctx context.Context, c *Caller, id string) (*store.DecisionRecord, error) {
 	var rec *store.DecisionRecord
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if rec, err = tx.GetDecision(id); err != nil {
 			if store.IsNotFound(err) {
@@ -146,8 +134,7 @@ func (s *Server) handleGetDecision(w http.ResponseWriter, r *http.Request, c *ca
 		return s.authorize(c, rec.CVR, "decision", objDecision, actRead)
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, rec)
+	return rec, nil
 }

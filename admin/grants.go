@@ -1,7 +1,8 @@
 package admin
 
 import (
-	"net/http"
+	"context"
+	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,23 +10,24 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// grantRequest is the body of POST /v1/users/{id}/grants and
+// GrantRequest is the body of POST /v1/users/{id}/grants and
 // POST /v1/groups/{id}/grants.
-type grantRequest struct {
+type GrantRequest struct {
 	Right         string      `json:"right"`
-	Scope         *grantScope `json:"scope"`
+	Scope         *GrantScope `json:"scope"`
 	ExpiresAt     *store.Time `json:"expires_at,omitempty"`
 	Justification string      `json:"justification,omitempty"`
 }
 
-type grantScope struct {
+// GrantScope is the unit a grant applies to: a CVR, P- or SE-number.
+type GrantScope struct {
 	Type  string `json:"type"`
 	Value string `json:"value"`
 }
 
 // validate checks the shape of the request; whether the scope belongs to
 // the organisation is A7 (Rego).
-func (g *grantRequest) validate(now time.Time) error {
+func (g *GrantRequest) validate(now time.Time) error {
 	if err := validObjectID("right", g.Right); err != nil {
 		return err
 	}
@@ -54,7 +56,7 @@ func (g *grantRequest) validate(now time.Time) error {
 
 // planGrantCreate grants a right to a user or a group (grant.create). The
 // grant belongs to the holder's organisation.
-func (s *Server) planGrantCreate(c *caller, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
+func (s *Service) planGrantCreate(c *Caller, holderType, holderID string, req *GrantRequest, out **store.Grant) planFunc {
 	return s.planGrantCreateIn(c, "", holderType, holderID, req, out)
 }
 
@@ -62,7 +64,7 @@ func (s *Server) planGrantCreate(c *caller, holderType, holderID string, req *gr
 // belong to that org instead of the holder's (supplementary admins of
 // another org, M17): the caller is authorised there, and the rules see
 // the holder as a user of another org.
-func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string, req *grantRequest, out **store.Grant) planFunc {
+func (s *Service) planGrantCreateIn(c *Caller, inOrg, holderType, holderID string, req *GrantRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		var org string
 		var target map[string]any
@@ -139,32 +141,23 @@ func (s *Server) planGrantCreateIn(c *caller, inOrg, holderType, holderID string
 	}
 }
 
-func (s *Server) handleCreateUserGrant(w http.ResponseWriter, r *http.Request, c *caller) {
-	s.createGrant(w, r, c, store.HolderUser)
-}
-
-func (s *Server) handleCreateGroupGrant(w http.ResponseWriter, r *http.Request, c *caller) {
-	s.createGrant(w, r, c, store.HolderGroup)
-}
-
-func (s *Server) createGrant(w http.ResponseWriter, r *http.Request, c *caller, holderType string) {
-	var req grantRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// CreateGrant grants a right to the user or group holderID (holderType
+// store.HolderUser or store.HolderGroup): the role check, then the
+// adgang.admin rules, then one transaction.
+func (s *Service) CreateGrant(ctx context.Context, c *Caller, holderType, holderID string, req *GrantRequest) (uint64, *store.Grant, error) {
 	var g *store.Grant
-	rev, err := s.write(r.Context(), c, s.planGrantCreate(c, holderType, pathVar(r, "id"), &req, &g))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "grant": g})
+	rev, err := s.write(ctx, c, s.planGrantCreate(c, holderType, holderID, req, &g))
+	return rev, g, err
+}
+
+// DeleteGrant deletes the grant id (grant.delete).
+func (s *Service) DeleteGrant(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, s.planGrantDelete(c, id))
 }
 
 // planGrantDelete deletes a grant (grant.delete); A10 reads the roles its
 // holder keeps through other grants.
-func (s *Server) planGrantDelete(c *caller, id string) planFunc {
+func (s *Service) planGrantDelete(c *Caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("grant", id); err != nil {
 			return nil, err
@@ -229,27 +222,18 @@ func (s *Server) planGrantDelete(c *caller, id string) planFunc {
 	}
 }
 
-func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, s.planGrantDelete(c, id))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
-}
-
-// effectiveGrant is a grant as a user has it, with where it comes from
+// EffectiveGrant is a grant as a user has it, with where it comes from
 // ("direct" or the group id) and whether it has expired (D13).
-type effectiveGrant struct {
+type EffectiveGrant struct {
 	store.EffectiveGrant
 	Expired bool `json:"expired"`
 }
 
-func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
+// ListUserGrants pages through the grants the user id has, directly and
+// through its groups, by right.
+func (s *Service) ListUserGrants(ctx context.Context, c *Caller, id string, q url.Values) (*Page[EffectiveGrant], error) {
 	now := s.now()
-	serveCheckedList(s, w, r, "grants", validUserID(id), func(tx *store.Tx, pg page) ([]effectiveGrant, string, error) {
+	return checkedList(ctx, s, q, validUserID(id), func(tx *store.Tx, pg page) ([]EffectiveGrant, string, error) {
 		if _, err := s.authorizedUser(tx, c, id, objGrant, actRead); err != nil {
 			return nil, "", err
 		}
@@ -257,13 +241,13 @@ func (s *Server) handleListUserGrants(w http.ResponseWriter, r *http.Request, c 
 		if err != nil {
 			return nil, "", err
 		}
-		out := []effectiveGrant{}
+		out := []EffectiveGrant{}
 		for _, g := range gs {
-			out = append(out, effectiveGrant{EffectiveGrant: g, Expired: g.ExpiresAt != nil && !g.ExpiresAt.After(now)})
+			out = append(out, EffectiveGrant{EffectiveGrant: g, Expired: g.ExpiresAt != nil && !g.ExpiresAt.After(now)})
 		}
 		// By right, then grant id and source (a grant reaches a user once
 		// per source).
-		out, next := pageOf(pg, out, func(g effectiveGrant) string { return g.Right + "\x00" + g.ID + "\x00" + g.Source })
+		out, next := pageOf(pg, out, func(g EffectiveGrant) string { return g.Right + "\x00" + g.ID + "\x00" + g.Source })
 		return out, next, nil
 	})
 }

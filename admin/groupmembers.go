@@ -1,7 +1,8 @@
 package admin
 
 import (
-	"net/http"
+	"context"
+	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
@@ -11,18 +12,17 @@ import (
 // there are, and GET /v1/groups/{id}/members pages through all of them.
 const groupInlineMembers = defaultPageLimit
 
-// groupMember is one line of GET /v1/groups/{id}/members.
-type groupMember struct {
+// GroupMember is one line of GET /v1/groups/{id}/members.
+type GroupMember struct {
 	UserID string           `json:"user_id"`
 	Name   string           `json:"name"`
 	Email  string           `json:"email,omitempty"`
 	Status store.UserStatus `json:"status"`
 }
 
-// handleListMembers pages through a group's members, by user id.
-func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	serveCheckedList(s, w, r, "members", validGroupID(id), func(tx *store.Tx, pg page) ([]groupMember, string, error) {
+// ListMembers pages through a group's members, by user id.
+func (s *Service) ListMembers(ctx context.Context, c *Caller, id string, q url.Values) (*Page[GroupMember], error) {
+	return checkedList(ctx, s, q, validGroupID(id), func(tx *store.Tx, pg page) ([]GroupMember, string, error) {
 		g, err := loadGroup(tx, id)
 		if err != nil {
 			return nil, "", err
@@ -35,7 +35,7 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, c *ca
 			return nil, "", err
 		}
 		ids, next := pageOf(pg, ids, func(id string) string { return id })
-		members := []groupMember{}
+		members := []GroupMember{}
 		for _, uid := range ids {
 			u, err := tx.GetUser(uid)
 			if store.IsNotFound(err) {
@@ -43,7 +43,7 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request, c *ca
 			} else if err != nil {
 				return nil, "", err
 			}
-			members = append(members, groupMember{UserID: u.ID, Name: u.Name, Email: u.Email, Status: u.Status})
+			members = append(members, GroupMember{UserID: u.ID, Name: u.Name, Email: u.Email, Status: u.Status})
 		}
 		return members, next, nil
 	})

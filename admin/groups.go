@@ -1,7 +1,7 @@
 package admin
 
 import (
-	"net/http"
+	"context"
 	"slices"
 	"strings"
 
@@ -10,13 +10,13 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// groupCreateRequest is the body of POST /v1/orgs/{cvr}/groups. Only
+// GroupCreateRequest is the body of POST /v1/orgs/{cvr}/groups. Only
 // custom groups are made by hand; system groups follow the P-units.
-type groupCreateRequest struct {
+type GroupCreateRequest struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) planGroupCreate(c *caller, cvr string, req *groupCreateRequest, out **store.Group) planFunc {
+func (s *Service) planGroupCreate(c *Caller, cvr string, req *GroupCreateRequest, out **store.Group) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -48,32 +48,34 @@ func (s *Server) planGroupCreate(c *caller, cvr string, req *groupCreateRequest,
 	}
 }
 
-func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req groupCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// CreateGroup creates a custom group in cvr (group.create).
+func (s *Service) CreateGroup(ctx context.Context, c *Caller, cvr string, req *GroupCreateRequest) (uint64, *store.Group, error) {
 	var g *store.Group
-	rev, err := s.write(r.Context(), c, s.planGroupCreate(c, pathVar(r, "cvr"), &req, &g))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group": g})
+	rev, err := s.write(ctx, c, s.planGroupCreate(c, cvr, req, &g))
+	return rev, g, err
 }
 
-func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
+// GroupView is a group as GET /v1/groups/{id} shows it: its first
+// members inline (MembersNext pages on), how many it has, and its grants.
+type GroupView struct {
+	Revision    uint64
+	Group       *store.Group
+	Members     []string
+	MemberCount int
+	MembersNext string
+	Grants      []*store.Grant
+}
+
+// GetGroup reads the group id, its first members and its grants.
+func (s *Service) GetGroup(ctx context.Context, c *Caller, id string) (*GroupView, error) {
 	if err := validGroupID(id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var g *store.Group
 	var members []string
 	var grants []*store.Grant
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if g, err = loadGroup(tx, id); err != nil {
 			return err
@@ -88,18 +90,16 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *calle
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	// A system group can hold every user of a P-unit: only the first
 	// members are inline; GET /v1/groups/{id}/members pages through all.
 	count := len(members)
 	members, next := pageOf(page{Limit: groupInlineMembers}, members, func(id string) string { return id })
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group": g, "members": nonNil(members),
-		"member_count": count, "members_next_page_token": next, "grants": nonNil(grants)})
+	return &GroupView{Revision: rev, Group: g, Members: members, MemberCount: count, MembersNext: next, Grants: grants}, nil
 }
 
-func (s *Server) planGroupDelete(c *caller, id string) planFunc {
+func (s *Service) planGroupDelete(c *Caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validGroupID(id); err != nil {
 			return nil, err
@@ -126,25 +126,20 @@ func (s *Server) planGroupDelete(c *caller, id string) planFunc {
 	}
 }
 
-func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, s.planGroupDelete(c, id))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+// DeleteGroup deletes the group id (group.delete).
+func (s *Service) DeleteGroup(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, s.planGroupDelete(c, id))
 }
 
-// memberRequest is the body of POST /v1/groups/{id}/members. The user may
+// MemberRequest is the body of POST /v1/groups/{id}/members. The user may
 // belong to another organisation.
-type memberRequest struct {
+type MemberRequest struct {
 	UserID string `json:"user_id"`
 }
 
 // planMember adds (group.member.add) or removes (group.member.remove) a
 // member of a group.
-func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFunc {
+func (s *Service) planMember(c *Caller, groupID, userID string, add bool) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validGroupID(groupID); err != nil {
 			return nil, err
@@ -204,27 +199,13 @@ func (s *Server) planMember(c *caller, groupID, userID string, add bool) planFun
 	}
 }
 
-func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req memberRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, s.planMember(c, id, req.UserID, true))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "group_id": id, "user_id": req.UserID})
+// AddMember adds the user userID to the group id (group.member.add).
+func (s *Service) AddMember(ctx context.Context, c *Caller, id, userID string) (uint64, error) {
+	return s.write(ctx, c, s.planMember(c, id, userID, true))
 }
 
-func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *caller) {
-	id, uid := pathVar(r, "id"), pathVar(r, "user_id")
-	rev, err := s.write(r.Context(), c, s.planMember(c, id, uid, false))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "group_id": id, "user_id": uid})
+// RemoveMember removes the user userID from the group id
+// (group.member.remove).
+func (s *Service) RemoveMember(ctx context.Context, c *Caller, id, userID string) (uint64, error) {
+	return s.write(ctx, c, s.planMember(c, id, userID, false))
 }

@@ -1,7 +1,8 @@
 package admin
 
 import (
-	"net/http"
+	"context"
+	"net/url"
 	"time"
 
 	"github.com/adgang/adgang/store"
@@ -27,8 +28,7 @@ func auditPage(p page, read func(before string, n int) ([]store.AuditEvent, erro
 }
 
 // historyQuery parses from, to and type.
-func historyQuery(r *http.Request) (from, to time.Time, typ string, err error) {
-	q := r.URL.Query()
+func historyQuery(q url.Values) (from, to time.Time, typ string, err error) {
 	if from, err = parseTimeParam("from", q.Get("from"), false); err != nil {
 		return
 	}
@@ -42,29 +42,25 @@ func historyQuery(r *http.Request) (from, to time.Time, typ string, err error) {
 	return
 }
 
-// handleHistory answers the latest 200 audit events of one user, newest
+// UserHistory answers the latest 200 audit events of one user, newest
 // first. A deleted user's history stays readable: its organisation is
 // taken from the user.delete event.
-func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
+func (s *Service) UserHistory(ctx context.Context, c *Caller, id string, q url.Values) (*Page[store.AuditEvent], error) {
 	if err := validUserID(id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	from, to, typ, err := historyQuery(r)
+	from, to, typ, err := historyQuery(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	pg, err := parsePageDefault(r, historyLimit)
+	pg, err := parsePageDefault(q, historyLimit)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var events []store.AuditEvent
 	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		org := ""
 		u, err := tx.GetUser(id)
 		switch {
@@ -91,35 +87,30 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, c *caller
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, "events", events, next)
+	return &Page[store.AuditEvent]{Revision: rev, Items: events, Next: next}, nil
 }
 
-// handleOrgAudit answers an organisation's audit log, newest first
+// OrgAudit answers an organisation's audit log, newest first
 // (auditors and org-admins): from, to, type, limit (default 200, at most
 // 1000) and page_token.
-func (s *Server) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
+func (s *Service) OrgAudit(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[store.AuditEvent], error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	from, to, typ, err := historyQuery(r)
+	from, to, typ, err := historyQuery(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	pg, err := parsePageDefault(r, historyLimit)
+	pg, err := parsePageDefault(q, historyLimit)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var events []store.AuditEvent
 	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objAudit, actRead); err != nil {
 			return err
 		}
@@ -133,8 +124,7 @@ func (s *Server) handleOrgAudit(w http.ResponseWriter, r *http.Request, c *calle
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, "events", events, next)
+	return &Page[store.AuditEvent]{Revision: rev, Items: events, Next: next}, nil
 }

@@ -3,7 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -11,11 +11,11 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// importEntry is one import batch in GET /v1/orgs/{cvr}/imports
+// ImportEntry is one import batch in GET /v1/orgs/{cvr}/imports
 // (Unilogin's "Vis importerede"): when, how, how many rows, and how many
 // users still hold the association it gave (and of those, how many nobody
 // confirmed since, who lose it when the batch is retired).
-type importEntry struct {
+type ImportEntry struct {
 	ID          string    `json:"id"`
 	Org         string    `json:"org"`
 	Mode        string    `json:"mode"`
@@ -26,9 +26,9 @@ type importEntry struct {
 	Retired     bool      `json:"retired"`
 }
 
-// handleListImports lists the org's import batches, newest first, paged.
-func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *caller) {
-	serveOrgList(s, w, r, c, "imports", objUser, func(tx *store.Tx, cvr string, p page) ([]importEntry, string, error) {
+// ListImports lists the org's import batches, newest first, paged.
+func (s *Service) ListImports(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[ImportEntry], error) {
+	return orgList(ctx, s, c, cvr, q, objUser, func(tx *store.Tx, cvr string, p page) ([]ImportEntry, string, error) {
 		batches, err := tx.ListImports(cvr)
 		if err != nil {
 			return nil, "", err
@@ -41,10 +41,10 @@ func (s *Server) handleListImports(w http.ResponseWriter, r *http.Request, c *ca
 		if err != nil {
 			return nil, "", err
 		}
-		out := []importEntry{}
+		out := []ImportEntry{}
 		for _, b := range page {
 			n := counts[b.ID]
-			out = append(out, importEntry{ID: b.ID, Org: b.Org, Mode: b.Mode, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows,
+			out = append(out, ImportEntry{ID: b.ID, Org: b.Org, Mode: b.Mode, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows,
 				Users: n[0], Unconfirmed: n[1], Retired: b.Retired})
 		}
 		return out, next, nil
@@ -91,7 +91,7 @@ func importUserCounts(tx *store.Tx, cvr string, page []*store.ImportBatch) (map[
 // planRetireImport retires an import batch by hand ("Nedlæg import", L5):
 // the same retirement the L5 job does, at once. Its unconfirmed users are
 // deleted, so the change is watched for A10 like any other removal.
-func (s *Server) planRetireImport(ctx context.Context, c *caller, id string, out *store.ImportBatch) planFunc {
+func (s *Service) planRetireImport(ctx context.Context, c *Caller, id string, out *store.ImportBatch) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if id == "" || strings.Contains(id, "/") || len(id) > 200 {
 			return nil, invalid("import id is not valid")
@@ -152,17 +152,9 @@ func importUserIDs(tx *store.Tx, b *store.ImportBatch) ([]string, error) {
 	}
 }
 
-// handleRetireImport is POST /v1/imports/{id}/retire.
-func (s *Server) handleRetireImport(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// RetireImport retires the import batch id (planRetireImport).
+func (s *Service) RetireImport(ctx context.Context, c *Caller, id string) (uint64, *store.ImportBatch, error) {
 	var b store.ImportBatch
-	rev, err := s.write(r.Context(), c, s.planRetireImport(r.Context(), c, pathVar(r, "id"), &b))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "import": b})
+	rev, err := s.write(ctx, c, s.planRetireImport(ctx, c, id, &b))
+	return rev, &b, err
 }

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -20,7 +20,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -59,7 +58,7 @@ type rowResult struct {
 	Row    int          `json:"row"`
 	Status string       `json:"status"`
 	UserID string       `json:"user_id,omitempty"`
-	Error  *errorDetail `json:"error,omitempty"`
+	Error  *reportError `json:"error,omitempty"`
 
 	applyErr error // the row's writes failed after its checks passed
 }
@@ -67,8 +66,8 @@ type rowResult struct {
 // importer carries out one import request: one or two passes over the
 // file, each a series of store transactions of importBatchRows rows.
 type importer struct {
-	s      *Server
-	c      *caller
+	s      *Service
+	c      *Caller
 	cvr    string
 	mode   string
 	id     string // the import batch id; users created get source import:<id>
@@ -117,17 +116,17 @@ type applyError struct{ err error }
 func (e *applyError) Error() string { return e.err.Error() }
 func (e *applyError) Unwrap() error { return e.err }
 
-func (s *Server) handleImportTemplate(w http.ResponseWriter, r *http.Request, c *caller) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="adgang-import.csv"`)
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, csvTemplate())
-}
+// ImportTemplate is the CSV template of an import: the header line and
+// an example row.
+func ImportTemplate() string { return csvTemplate() }
 
-// handleImport is POST /v1/orgs/{cvr}/imports?mode=create|update|delete
-// &dry_run=&atomic=. The body is streamed (never held in memory); each
-// row gets the validation and policy checks of the single-user API and a
-// line in the report. A refused row changes nothing.
+// Import is POST /v1/orgs/{cvr}/imports?mode=create|update|delete
+// &dry_run=&atomic= with the CSV body of size bytes (-1: unknown). The
+// body is streamed (never held in memory); each row gets the validation
+// and policy checks of the single-user API and a line in the report. A
+// refused row changes nothing. A body over maxImportBytes is refused
+// (too_large) unless rows were applied before the limit: the report then
+// says where it stopped.
 //
 // atomic=true is all-or-nothing in two passes over the file: a dry run of
 // every row (all rolled back), and only when every row passed, the real
@@ -138,9 +137,7 @@ func (s *Server) handleImportTemplate(w http.ResponseWriter, r *http.Request, c 
 // its batch is rolled back, but batches committed before it stay (the
 // report says which rows were applied). A file of at most importBatchRows
 // rows is one transaction and therefore strictly atomic.
-func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	q := r.URL.Query()
+func (s *Service) Import(ctx context.Context, c *Caller, cvr string, q url.Values, body io.Reader, size int64) (*ImportReport, error) {
 	mode := q.Get("mode")
 	var act string
 	switch mode {
@@ -151,20 +148,17 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request, c *caller)
 	case importModeDelete:
 		act = actDelete
 	default:
-		s.writeError(w, r, invalid("mode must be create, update or delete"))
-		return
+		return nil, invalid("mode must be create, update or delete")
 	}
 	dryRun, err := boolParam(q.Get("dry_run"), "dry_run")
-	if err == nil {
-		var atomic bool
-		atomic, err = boolParam(q.Get("atomic"), "atomic")
-		if err == nil {
-			err = s.startImport(w, r, c, cvr, mode, act, dryRun, atomic)
-		}
-	}
 	if err != nil {
-		s.writeError(w, r, err)
+		return nil, err
 	}
+	atomic, err := boolParam(q.Get("atomic"), "atomic")
+	if err != nil {
+		return nil, err
+	}
+	return s.startImport(ctx, c, body, size, importOptions{cvr: cvr, mode: mode, act: act, dryRun: dryRun, atomic: atomic})
 }
 
 func boolParam(v, name string) (bool, error) {
@@ -178,71 +172,117 @@ func boolParam(v, name string) (bool, error) {
 	return b, nil
 }
 
-// startImport authorises the caller, runs the passes and writes the
-// report; an error before the first row is returned for writeError.
-func (s *Server) startImport(w http.ResponseWriter, r *http.Request, c *caller, cvr, mode, act string, dryRun, atomic bool) error {
-	ctx := r.Context()
-	if err := s.authorizeOrg(ctx, c, cvr, act); err != nil {
-		return err
+// importOptions are an import's org, mode (and the Casbin action it
+// needs) and flags.
+type importOptions struct {
+	cvr, mode, act string
+	dryRun, atomic bool
+}
+
+// ImportReport is the report of an import, written by Encode.
+type ImportReport struct {
+	im             *importer
+	dryRun, atomic bool
+}
+
+// errImportTooLarge refuses an import body over maxImportBytes.
+func errImportTooLarge() error {
+	return &store.Error{Code: store.EInvalid, Reason: store.ReasonTooLarge,
+		Message: fmt.Sprintf("the file is larger than %d bytes", maxImportBytes)}
+}
+
+// startImport authorises the caller, runs the passes and returns the
+// report; an error before the first row is returned as such.
+func (s *Service) startImport(ctx context.Context, c *Caller, body io.Reader, size int64, o importOptions) (*ImportReport, error) {
+	if err := s.authorizeOrg(ctx, c, o.cvr, o.act); err != nil {
+		return nil, err
 	}
-	if err := s.checkImport(ctx, c, cvr, mode, dryRun); err != nil {
-		return err
+	if err := s.checkImport(ctx, c, o.cvr, o.mode, o.dryRun); err != nil {
+		return nil, err
 	}
-	if r.ContentLength > maxImportBytes {
-		writeTooLarge(w)
-		return nil
+	if size > maxImportBytes {
+		return nil, errImportTooLarge()
 	}
-	body := io.Reader(http.MaxBytesReader(w, r.Body, maxImportBytes))
-	im := &importer{s: s, c: c, cvr: cvr, mode: mode, id: uuid.NewString(), dryRun: dryRun}
-	if atomic && !dryRun {
-		spool, err := spoolBody(body)
-		if err != nil {
+	body = &limitedBody{r: body, n: maxImportBytes}
+	im := &importer{s: s, c: c, cvr: o.cvr, mode: o.mode, id: uuid.NewString(), dryRun: o.dryRun}
+	if o.atomic && !o.dryRun {
+		if err := im.atomicPasses(ctx, body); err != nil {
 			if isBodyLimit(err) {
-				writeTooLarge(w)
-				return nil
+				return nil, errImportTooLarge()
 			}
-			return err
+			return nil, err
 		}
-		defer spool.Close()
-		// Pass 1: a dry run of every row.
-		im.dryRun, im.atomic = true, false
-		if err := im.pass(ctx, spool.reader()); err != nil {
-			return err
-		}
-		if im.fatal == nil && !im.failed {
-			// Pass 2: the real import, stopping at a refused row.
-			im.dryRun, im.atomic = false, true
-			im.results, im.rows, im.seen = im.results[:0], 0, nil
-			if err := spool.rewind(); err != nil {
-				return err
-			}
-			if err := im.pass(ctx, spool.reader()); err != nil {
-				return err
-			}
-		}
-		im.markNotApplied()
 	} else if err := im.pass(ctx, body); err != nil {
-		return err
+		return nil, err
 	}
 	if isBodyLimit(im.fatal) && im.applied == 0 {
-		writeTooLarge(w)
-		return nil
+		return nil, errImportTooLarge()
 	}
 	if im.applied > 0 {
 		if err := im.finish(ctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if im.rev == 0 {
 		im.rev = s.st.Revision()
 	}
-	s.log.Info().Str("org", cvr).Str("import", im.id).Str("mode", mode).Bool("dry_run", dryRun).
-		Bool("atomic", atomic).Int("rows", im.rows).Int("applied", im.applied).Msg("csv import")
-	return im.writeReport(w, dryRun, atomic)
+	s.log.Info().Str("org", o.cvr).Str("import", im.id).Str("mode", o.mode).Bool("dry_run", o.dryRun).
+		Bool("atomic", o.atomic).Int("rows", im.rows).Int("applied", im.applied).Msg("csv import")
+	return &ImportReport{im: im, dryRun: o.dryRun, atomic: o.atomic}, nil
 }
 
-func writeTooLarge(w http.ResponseWriter) {
-	writeErr(w, pdpapi.TooLarge(maxImportBytes, "the file is"))
+// atomicPasses runs an atomic import: the body spooled, a dry run of
+// every row, and only when every row passed, the real pass. Only
+// spooling reads the body, so only it can meet the body limit.
+func (im *importer) atomicPasses(ctx context.Context, body io.Reader) error {
+	spool, err := spoolBody(body)
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
+	// Pass 1: a dry run of every row.
+	im.dryRun, im.atomic = true, false
+	if err := im.pass(ctx, spool.reader()); err != nil {
+		return err
+	}
+	if im.fatal == nil && !im.failed {
+		// Pass 2: the real import, stopping at a refused row.
+		im.dryRun, im.atomic = false, true
+		im.results, im.rows, im.seen = im.results[:0], 0, nil
+		if err := spool.rewind(); err != nil {
+			return err
+		}
+		if err := im.pass(ctx, spool.reader()); err != nil {
+			return err
+		}
+	}
+	im.markNotApplied()
+	return nil
+}
+
+// errBodyLimit is the error of reading past an import body's limit.
+var errBodyLimit = errors.New("import: body limit reached")
+
+// limitedBody reads at most n bytes of r; reading more is errBodyLimit.
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, errBodyLimit
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) > l.n {
+		n, l.n = int(l.n), -1
+		return n, errBodyLimit
+	}
+	l.n -= int64(n)
+	return n, err
 }
 
 // pass reads the file and runs its rows in batches.
@@ -579,7 +619,7 @@ func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
 	if err := checkCells(f); err != nil {
 		return nil, err
 	}
-	req := &userCreateRequest{ID: strings.ToLower(f[colUUID]), Name: rowName(f), Email: f[colEmail], Username: f[colUsername],
+	req := &UserCreateRequest{ID: strings.ToLower(f[colUUID]), Name: rowName(f), Email: f[colEmail], Username: f[colUsername],
 		PNumber: f[colPNumber], SENumber: f[colSENumber], Language: f[colLanguage], Phone: f[colPhone],
 		Justification: f[colJustification]}
 	if req.ID == "" {
@@ -618,7 +658,7 @@ func (im *importer) planCreate(f []string, userID *string) (planFunc, error) {
 		return nil, invalid("Fornavn or Efternavn is required")
 	}
 	means, rights := splitList(f[colMeans]), splitList(f[colRights])
-	var out userAnswer
+	var out UserAnswer
 	// The means go in the create itself, so A16 sees them.
 	req.IdentificationMeans = means
 	create := im.s.planUserCreate(im.c, im.cvr, req, "import:"+im.id, &out, nil)
@@ -680,9 +720,9 @@ func (im *importer) planGrants(tx *store.Tx, u *store.User, rights []string, jus
 	if err := im.s.authorizeIn(tx, im.c, im.cvr, "user", objGrant, actCreate); err != nil {
 		return nil, nil, err
 	}
-	scope := &grantScope{Type: store.ScopeCVR, Value: im.cvr}
+	scope := &GrantScope{Type: store.ScopeCVR, Value: im.cvr}
 	if u.PNumber != "" {
-		scope = &grantScope{Type: store.ScopeP, Value: u.PNumber}
+		scope = &GrantScope{Type: store.ScopeP, Value: u.PNumber}
 	}
 	var held []store.EffectiveGrant
 	if _, err := tx.GetUser(u.ID); err == nil {
@@ -708,7 +748,7 @@ func (im *importer) planGrants(tx *store.Tx, u *store.User, rights []string, jus
 		}) {
 			continue
 		}
-		req := &grantRequest{Right: rid, Scope: scope, Justification: justification}
+		req := &GrantRequest{Right: rid, Scope: scope, Justification: justification}
 		if err := req.validate(tx.Now()); err != nil {
 			return nil, nil, cellErr(colRights, err)
 		}
@@ -814,6 +854,44 @@ func (im *importer) identifyIn(tx *store.Tx, f []string, cprLooked *bool) (*stor
 // Rettigheder adds grants. Empty cells leave fields unchanged; the
 // identifying cells (UUID, CPR-nummer, E-mail) are not changed. A row
 // that changes nothing is "unchanged" and writes nothing.
+// rowPatch is the change an update row asks of the user u: every cell
+// given that differs from the user's field; changed says whether any
+// does.
+func rowPatch(f []string, u *store.User) (patch UserPatchRequest, changed bool, err error) {
+	set := func(dst **string, v, cur string) {
+		if v != "" && v != cur {
+			*dst, changed = &v, true
+		}
+	}
+	if f[colFirstName] != "" || f[colLastName] != "" {
+		if f[colFirstName] == "" || f[colLastName] == "" {
+			return patch, false, invalid("Fornavn and Efternavn must both be given to change the name")
+		}
+		set(&patch.Name, rowName(f), u.Name)
+	}
+	bd, err := parseBirthDate(f[colBirthDate])
+	if err != nil {
+		return patch, false, err
+	}
+	set(&patch.BirthDate, bd, u.BirthDate)
+	set(&patch.Phone, f[colPhone], u.Phone)
+	if !strings.EqualFold(f[colUsername], u.Username) {
+		set(&patch.Username, f[colUsername], u.Username)
+	}
+	set(&patch.PNumber, f[colPNumber], u.PNumber)
+	set(&patch.SENumber, f[colSENumber], u.SENumber)
+	set(&patch.Language, f[colLanguage], u.Language)
+	set(&patch.Justification, f[colJustification], u.Justification)
+	anon, anonSet, err := parseAnonymous(f[colAnonymous])
+	if err != nil {
+		return patch, false, err
+	}
+	if anonSet && anon != u.Anonymous {
+		patch.Anonymous, changed = &anon, true // A8 refuses it
+	}
+	return patch, changed, nil
+}
+
 func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := checkCells(f); err != nil {
@@ -823,38 +901,9 @@ func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 		if err != nil {
 			return nil, err
 		}
-		var patch userPatchRequest
-		changed := false
-		set := func(dst **string, v, cur string) {
-			if v != "" && v != cur {
-				*dst, changed = &v, true
-			}
-		}
-		if f[colFirstName] != "" || f[colLastName] != "" {
-			if f[colFirstName] == "" || f[colLastName] == "" {
-				return nil, invalid("Fornavn and Efternavn must both be given to change the name")
-			}
-			set(&patch.Name, rowName(f), u.Name)
-		}
-		bd, err := parseBirthDate(f[colBirthDate])
+		patch, changed, err := rowPatch(f, u)
 		if err != nil {
 			return nil, err
-		}
-		set(&patch.BirthDate, bd, u.BirthDate)
-		set(&patch.Phone, f[colPhone], u.Phone)
-		if !strings.EqualFold(f[colUsername], u.Username) {
-			set(&patch.Username, f[colUsername], u.Username)
-		}
-		set(&patch.PNumber, f[colPNumber], u.PNumber)
-		set(&patch.SENumber, f[colSENumber], u.SENumber)
-		set(&patch.Language, f[colLanguage], u.Language)
-		set(&patch.Justification, f[colJustification], u.Justification)
-		anon, anonSet, err := parseAnonymous(f[colAnonymous])
-		if err != nil {
-			return nil, err
-		}
-		if anonSet && anon != u.Anonymous {
-			patch.Anonymous, changed = &anon, true // A8 refuses it
 		}
 		if patch.Username != nil {
 			if err := im.claim(newImportKey(colUsername, "username", *patch.Username)); err != nil {
@@ -879,7 +928,7 @@ func (im *importer) planUpdate(f []string, userID, status *string) planFunc {
 				// One user.update with the means in its change (A16).
 				patch.IdentificationMeans, meansChanged = &means, false
 			}
-			var out userAnswer
+			var out UserAnswer
 			if p, err = im.s.planUserUpdate(im.c, u.ID, &patch, &out)(tx); err != nil {
 				return nil, err
 			}
@@ -949,13 +998,21 @@ func (im *importer) planDelete(f []string, userID *string) planFunc {
 	}
 }
 
+// reportError is the error object {code, message, rule} of a refused row
+// of an import report (the shape of every Adgang error answer).
+type reportError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Rule    string `json:"rule,omitempty"`
+}
+
 // rowErrorDetail is the {code, message, rule} of a refused row; the
 // message never holds a CPR number. An error that is not a *store.Error
 // (a store or policy fault) is reported as internal without detail.
-func rowErrorDetail(err error) *errorDetail {
+func rowErrorDetail(err error) *reportError {
 	var se *store.Error
 	if !errors.As(err, &se) {
-		return &errorDetail{Code: store.EInternal, Message: "internal error"}
+		return &reportError{Code: store.EInternal, Message: "internal error"}
 	}
 	msg := pdp.MaskCPR(columnMessage(se.Message))
 	if containsCPR(msg) {
@@ -964,7 +1021,7 @@ func rowErrorDetail(err error) *errorDetail {
 		// no word boundary): the message is withheld.
 		msg = "the row was refused; the message is withheld because it would contain a CPR number"
 	}
-	return &errorDetail{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
+	return &reportError{Code: se.ReasonCode(), Message: msg, Rule: se.Rule}
 }
 
 // apiFieldColumns names the CSV column of a field of the single-user
@@ -1027,9 +1084,13 @@ func (im *importer) counts() map[string]int {
 	return out
 }
 
+// Encode writes the report as JSON: {revision, import_id, mode, dry_run,
+// atomic, applied, summary, error?, rows:[…]}, row by row.
+func (r *ImportReport) Encode(w io.Writer) error { return r.im.writeReport(w, r.dryRun, r.atomic) }
+
 // writeReport streams {revision, import_id, mode, dry_run, atomic,
 // applied, summary, error?, rows:[…]} row by row.
-func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) error {
+func (im *importer) writeReport(w io.Writer, dryRun, atomic bool) error {
 	head := map[string]any{"revision": im.rev, "import_id": im.id, "mode": im.mode, "dry_run": dryRun,
 		"atomic": atomic, "applied": im.applied, "summary": im.counts()}
 	if dryRun {
@@ -1038,7 +1099,7 @@ func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) erro
 	if im.fatal != nil {
 		d := rowErrorDetail(im.fatal)
 		if isBodyLimit(im.fatal) {
-			d = &errorDetail{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
+			d = &reportError{Code: store.ReasonTooLarge, Message: fmt.Sprintf(
 				"the file is larger than %d bytes; the rows after row %d were not read", maxImportBytes, im.rows+1)}
 		}
 		head["error"] = d
@@ -1047,8 +1108,6 @@ func (im *importer) writeReport(w http.ResponseWriter, dryRun, atomic bool) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	_, _ = bw.Write(b[:len(b)-1])
 	_, _ = bw.WriteString(`,"rows":[`)

@@ -1,14 +1,16 @@
 package admin
 
 import (
+	"context"
 	"fmt"
-	"net/http"
+	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
 
-func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
-	serveOrgList(s, w, r, c, "knocks", objKnock, func(tx *store.Tx, cvr string, pg page) ([]*store.Knock, string, error) {
+// ListKnocks pages through the organisation's knock queue, oldest first.
+func (s *Service) ListKnocks(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[*store.Knock], error) {
+	return orgList(ctx, s, c, cvr, q, objKnock, func(tx *store.Tx, cvr string, pg page) ([]*store.Knock, string, error) {
 		knocks, err := tx.ListKnocks(cvr)
 		// Queue order: the first attempt, oldest first, then id (a knock's
 		// first attempt never changes, so its place is stable across pages).
@@ -24,7 +26,7 @@ func (s *Server) handleListKnocks(w http.ResponseWriter, r *http.Request, c *cal
 // with the body's fields winning, and deletes the knock, in one
 // transaction. The user creation is checked like POST /v1/orgs/{cvr}/users
 // (user.create, and A15 when it is the organisation's first user).
-func (s *Server) planKnockAccept(c *caller, id string, req *userCreateRequest, out *userAnswer) planFunc {
+func (s *Service) planKnockAccept(c *Caller, id string, req *UserCreateRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("knock", id); err != nil {
 			return nil, err
@@ -56,25 +58,17 @@ func (s *Server) planKnockAccept(c *caller, id string, req *userCreateRequest, o
 	}
 }
 
-func (s *Server) handleAcceptKnock(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req userCreateRequest
-	if err := decodeOptionalBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var out userAnswer
-	rev, err := s.write(r.Context(), c, s.planKnockAccept(c, pathVar(r, "id"), &req, &out))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+// AcceptKnock creates the user the knock id asked for (planKnockAccept).
+func (s *Service) AcceptKnock(ctx context.Context, c *Caller, id string, req *UserCreateRequest) (uint64, *UserAnswer, error) {
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planKnockAccept(c, id, req, &out))
+	return rev, &out, err
 }
 
-// Deleting knocks is no adgang.admin action: only the role check applies.
-func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+// DeleteKnock deletes the knock id. Deleting knocks is no adgang.admin
+// action: only the role check applies.
+func (s *Service) DeleteKnock(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("knock", id); err != nil {
 			return nil, err
 		}
@@ -87,32 +81,20 @@ func (s *Server) handleDeleteKnock(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		return &plan{apply: func(tx *store.Tx) error { return tx.DeleteKnock(id) }}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }
 
 // maxBulk bounds the ids of one bulk request.
 const maxBulk = 1000
 
-type knocksDeleteRequest struct {
+// KnocksDeleteRequest is the body of POST /v1/orgs/{cvr}/knocks:delete.
+type KnocksDeleteRequest struct {
 	IDs []string `json:"ids"`
 }
 
-// handleDeleteKnocks deletes many knocks of one organisation at once
-// (L6); every id must be a knock of that organisation, or nothing is
-// deleted.
-func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	var req knocksDeleteRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var deleted []string
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+// DeleteKnocks deletes many knocks of one organisation at once (L6);
+// every id must be a knock of that organisation, or nothing is deleted.
+func (s *Service) DeleteKnocks(ctx context.Context, c *Caller, cvr string, req *KnocksDeleteRequest) (rev uint64, deleted []string, err error) {
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
 		}
@@ -149,11 +131,7 @@ func (s *Server) handleDeleteKnocks(w http.ResponseWriter, r *http.Request, c *c
 			return nil
 		}}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": deleted})
+	return rev, deleted, err
 }
 
 // knockIdentityFree refuses, with a message that says what to do, a knock

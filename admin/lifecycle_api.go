@@ -5,13 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/pdp"
-	pdpapi "github.com/adgang/adgang/pdp/api"
 	"github.com/adgang/adgang/store"
 )
 
@@ -25,43 +24,37 @@ import (
 // maxBulkIDs bounds the user_ids of one bulk request.
 const maxBulkIDs = 1000
 
-// bulkRequest is the body of the bulk routes.
-type bulkRequest struct {
+// BulkRequest is the body of the bulk routes.
+type BulkRequest struct {
 	UserIDs []string `json:"user_ids"`
 }
 
-// bulkResult is one user's line of a bulk answer.
-type bulkResult struct {
-	UserID string         `json:"user_id"`
-	Status string         `json:"status"` // ok | error
-	Detail map[string]any `json:"detail,omitempty"`
-	Error  *errorDetail   `json:"error,omitempty"`
+// BulkResult is one user's line of a bulk answer: Err is why the user
+// was refused (Status "error"), answered by the HTTP layer's one error
+// mapping.
+type BulkResult struct {
+	UserID string         // the user
+	Status string         // ok | error
+	Detail map[string]any // what was done, if anything to say
+	Err    error          // the refusal
 }
 
-// bulkRequestIn reads the org and the user ids of a bulk route and
-// checks that the caller may update users there; on failure the error is
-// written and ok is false.
-func (s *Server) bulkRequestIn(w http.ResponseWriter, r *http.Request, c *caller) (cvr string, ids []string, ok bool) {
-	cvr = pathVar(r, "cvr")
-	err := validCVR(cvr)
-	if err == nil {
-		ids, err = s.decodeBulk(w, r)
-	}
-	if err == nil {
-		err = s.authorizeOrg(r.Context(), c, cvr, actUpdate)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return "", nil, false
-	}
-	return cvr, ids, true
-}
-
-func (s *Server) decodeBulk(w http.ResponseWriter, r *http.Request) ([]string, error) {
-	var req bulkRequest
-	if err := decodeBody(w, r, &req); err != nil {
+// bulkIn checks the org and the user ids of a bulk request and that the
+// caller may update users there.
+func (s *Service) bulkIn(ctx context.Context, c *Caller, cvr string, req *BulkRequest) ([]string, error) {
+	if err := validCVR(cvr); err != nil {
 		return nil, err
 	}
+	ids, err := validBulk(req)
+	if err == nil {
+		err = s.authorizeOrg(ctx, c, cvr, actUpdate)
+	}
+	return ids, err
+}
+
+// validBulk checks the user ids of a bulk request: 1 to maxBulkIDs, each
+// once.
+func validBulk(req *BulkRequest) ([]string, error) {
 	if len(req.UserIDs) == 0 || len(req.UserIDs) > maxBulkIDs {
 		return nil, invalid("user_ids must list 1-%d user ids", maxBulkIDs)
 	}
@@ -77,16 +70,15 @@ func (s *Server) decodeBulk(w http.ResponseWriter, r *http.Request) ([]string, e
 
 // runBulk applies one planFunc per user, each in its own transaction, so
 // a refused user changes nothing and does not stop the others.
-func (s *Server) runBulk(ctx context.Context, c *caller, ids []string, pf func(id string, detail map[string]any) planFunc) (uint64, []bulkResult) {
-	results := make([]bulkResult, 0, len(ids))
+func (s *Service) runBulk(ctx context.Context, c *Caller, ids []string, pf func(id string, detail map[string]any) planFunc) (uint64, []BulkResult) {
+	results := make([]BulkResult, 0, len(ids))
 	rev := s.st.Revision()
 	for _, id := range ids {
 		detail := map[string]any{}
 		r, err := s.write(ctx, c, pf(id, detail))
-		res := bulkResult{UserID: id, Status: "ok"}
+		res := BulkResult{UserID: id, Status: "ok"}
 		if err != nil {
-			d := detailOf(err)
-			res.Status, res.Error = "error", &d
+			res.Status, res.Err = "error", err
 		} else {
 			rev = r
 			if len(detail) > 0 {
@@ -147,11 +139,11 @@ func newActivationSecret(mail bool) string {
 	return c[:4] + "-" + c[4:8] + "-" + c[8:]
 }
 
-// activationOut is what one activation issued.
-type activationOut struct {
-	method string // mail | code
-	code   string // the code, for the one answer that shows it
-	mailID string
+// Activation is what one activation issued.
+type Activation struct {
+	Method string // mail | code
+	Code   string // the code, for the one answer that shows it
+	MailID string
 }
 
 // planActivation sends (CPR users: a mail with a one-time link token to
@@ -159,7 +151,7 @@ type activationOut struct {
 // of a new user; again means resend or regenerate: the previous secret
 // stops working. bulk marks the bulk route, where L7 refuses birth-date
 // users.
-func (s *Server) planActivation(c *caller, id string, bulk bool, out *activationOut) planFunc {
+func (s *Service) planActivation(c *Caller, id string, bulk bool, out *Activation) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.activation")
 		if err != nil {
@@ -175,7 +167,7 @@ func (s *Server) planActivation(c *caller, id string, bulk bool, out *activation
 // issueActivation sends (CPR users: a mail with a one-time token to the
 // outbox) or issues (birth-date users: a one-time code in out) u's
 // activation and stores only its hash; a previous secret stops working.
-func issueActivation(tx *store.Tx, u *store.User, bulk bool, out *activationOut) error {
+func issueActivation(tx *store.Tx, u *store.User, bulk bool, out *Activation) error {
 	mail := u.CPRLinked
 	if mail && u.Email == "" {
 		return invalid("user %s has no e-mail address to send the activation to", u.ID)
@@ -190,11 +182,11 @@ func issueActivation(tx *store.Tx, u *store.User, bulk bool, out *activationOut)
 	if err := tx.UpdateUser(&next); err != nil {
 		return err
 	}
-	out.method = "code"
+	out.Method = "code"
 	if mail {
-		out.method = "mail"
-		out.mailID = fmt.Sprintf("activation-%s-%d", u.ID, tx.Now().UnixNano())
-		if err := tx.PutMail(&store.OutboxMail{ID: out.mailID, To: u.Email, UserID: u.ID, Kind: "activation",
+		out.Method = "mail"
+		out.MailID = fmt.Sprintf("activation-%s-%d", u.ID, tx.Now().UnixNano())
+		if err := tx.PutMail(&store.OutboxMail{ID: out.MailID, To: u.Email, UserID: u.ID, Kind: "activation",
 			Subject: "Aktivér din bruger / Activate your user",
 			Body: "Hej " + u.Name + "\n\nDin bruger er oprettet. Aktivér den med denne kode:\n\n    " + store.SecretMark +
 				"\n\nBrug koden sammen med dit bruger-id " + u.ID + " (POST /v1/activate).\n",
@@ -202,42 +194,30 @@ func issueActivation(tx *store.Tx, u *store.User, bulk bool, out *activationOut)
 			return err
 		}
 	} else {
-		out.code = secret
+		out.Code = secret
 	}
 	tx.Audit(store.AuditEvent{Type: "user.activation", Org: u.Org, UserID: u.ID, Object: u.ID,
-		Details: map[string]any{"rule": "L7", "method": out.method, "bulk": bulk}})
+		Details: map[string]any{"rule": "L7", "method": out.Method, "bulk": bulk}})
 	return nil
 }
 
-func (s *Server) handleSendActivation(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	var out activationOut
-	rev, err := s.write(r.Context(), c, s.planActivation(c, id, false, &out))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ans := map[string]any{"revision": rev, "user_id": id, "method": out.method}
-	if out.code != "" {
-		ans["code"] = out.code // shown in this answer only; stored hashed
-	}
-	if out.mailID != "" {
-		ans["mail_id"] = out.mailID
-	}
-	writeJSON(w, http.StatusOK, ans)
+// SendActivation sends or issues (again) the activation of the new user
+// id (L7, planActivation).
+func (s *Service) SendActivation(ctx context.Context, c *Caller, id string) (uint64, *Activation, error) {
+	var out Activation
+	rev, err := s.write(ctx, c, s.planActivation(c, id, false, &out))
+	return rev, &out, err
 }
 
-func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr, ids, ok := s.bulkRequestIn(w, r, c)
-	if !ok {
-		return
+// BulkActivation sends the activation of many new users of the org cvr,
+// each on its own line of the answer.
+func (s *Service) BulkActivation(ctx context.Context, c *Caller, cvr string, req *BulkRequest) (uint64, []BulkResult, error) {
+	ids, err := s.bulkIn(ctx, c, cvr, req)
+	if err != nil {
+		return 0, nil, err
 	}
-	rev, results := s.runBulk(r.Context(), c, ids, func(id string, detail map[string]any) planFunc {
-		var out activationOut
+	rev, results := s.runBulk(ctx, c, ids, func(id string, detail map[string]any) planFunc {
+		var out Activation
 		pf := s.planActivation(c, id, true, &out)
 		return inOrg(cvr, id, func(tx *store.Tx) (*plan, error) {
 			p, err := pf(tx)
@@ -249,18 +229,18 @@ func (s *Server) handleBulkActivation(w http.ResponseWriter, r *http.Request, c 
 				if err := apply(tx); err != nil {
 					return err
 				}
-				detail["method"], detail["mail_id"] = out.method, out.mailID
+				detail["method"], detail["mail_id"] = out.Method, out.MailID
 				return nil
 			}
 			return p, nil
 		})
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+	return rev, results, nil
 }
 
-// activateRequest is the body of POST /v1/activate: the user's own
+// ActivateRequest is the body of POST /v1/activate: the user's own
 // activation with the code (birth-date users) or the mailed token.
-type activateRequest struct {
+type ActivateRequest struct {
 	UserID string `json:"user_id"`
 	Code   string `json:"code,omitempty"`
 	Token  string `json:"token,omitempty"`
@@ -297,41 +277,34 @@ func newActivationThrottle(now func() time.Time) *activationThrottle {
 // is a variable so that tests can observe (and hold) a hash in progress.
 var verifyActivation = store.VerifyPassword
 
-// handleActivate is the user's own activation (no admin credentials: the
-// one-time secret is the credential). The status becomes active and the
-// secret stops working.
+// Activate is the user's own activation (no admin credentials: the
+// one-time secret is the credential), asked from source (the client's
+// address, for throttling). The status becomes active and the secret
+// stops working.
 //
 // The argon2id check runs outside every store transaction: the hash is
 // read in a view, verified with no lock held (concurrent hashing is
 // bounded by the store's argon2 slots), and the change is written in a
 // short update that first checks that the user and its activation hash
 // are still the ones verified. Attempts are throttled per user and source.
-func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *caller) {
-	var req activateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *Service) Activate(ctx context.Context, source string, req *ActivateRequest) (uint64, *store.User, error) {
 	secret := req.Code
 	if secret == "" {
 		secret = req.Token
 	}
 	if req.UserID == "" || secret == "" || (req.Code != "" && req.Token != "") {
-		s.writeError(w, r, invalid("user_id and one of code or token are required"))
-		return
+		return 0, nil, invalid("user_id and one of code or token are required")
 	}
-	if !s.activation.source.Take(pdpapi.SourceOf(r)) || s.activation.user.Limited(req.UserID) {
-		s.writeError(w, r, pdp.ErrRateLimited)
-		return
+	if !s.activation.source.Take(source) || s.activation.user.Limited(req.UserID) {
+		return 0, nil, pdp.ErrRateLimited
 	}
-	fail := func() {
+	fail := func() (uint64, *store.User, error) {
 		s.activation.user.Add(req.UserID)
-		s.writeError(w, r, errActivation)
+		return 0, nil, errActivation
 	}
 	if len(secret) > 200 || store.ValidUUID(req.UserID) != nil {
 		verifyActivation(dummyActivationHash, secret)
-		fail()
-		return
+		return fail()
 	}
 	if req.Token != "" {
 		secret = strings.TrimSpace(req.Token) // tokens are case-sensitive
@@ -339,7 +312,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		secret = normaliseCode(req.Code)
 	}
 	var hash string
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		u, err := tx.GetUser(req.UserID)
 		if store.IsNotFound(err) {
 			return nil
@@ -352,21 +325,29 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		return nil
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if hash == "" { // unknown user, or nothing to activate: the same work and answer
 		verifyActivation(dummyActivationHash, secret)
-		fail()
-		return
+		return fail()
 	}
 	if !verifyActivation(hash, secret) {
-		fail()
-		return
+		return fail()
 	}
+	rev, user, err := s.activate(ctx, req.UserID, hash)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.activation.user.Reset(req.UserID)
+	return rev, user, nil
+}
+
+// activate makes the user id active when its activation hash is still
+// hash (the one Activate verified).
+func (s *Service) activate(ctx context.Context, id, hash string) (uint64, *store.User, error) {
 	var user *store.User
-	rev, err := s.st.Update(r.Context(), "user:"+req.UserID, func(tx *store.Tx) error {
-		u, err := tx.GetUser(req.UserID)
+	rev, err := s.st.Update(ctx, "user:"+id, func(tx *store.Tx) error {
+		u, err := tx.GetUser(id)
 		if store.IsNotFound(err) {
 			return errActivation
 		} else if err != nil {
@@ -386,12 +367,7 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, _ *calle
 		user = u
 		return nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.activation.user.Reset(req.UserID)
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": user.ID, "status": user.Status})
+	return rev, user, err
 }
 
 // normaliseCode accepts a code as people type it: any case, with or
@@ -417,39 +393,35 @@ var dummyActivationHash = func() string {
 
 // --- outbox ---
 
-// outboxMail is a mail as the API shows it: the one-time secret replaced.
-type outboxMail struct {
+// OutboxMail is a mail as the API shows it: the one-time secret replaced.
+type OutboxMail struct {
 	*store.OutboxMail
 	Body   string `json:"body"`
 	Status string `json:"status"` // waiting | sent
 }
 
-// handleOutbox lists mails waiting or sent, newest first. A superadmin
+// Outbox lists mails waiting or sent, newest first. A superadmin
 // sees every mail; others see the mails about users of orgs where they
 // may read users. Secrets (activation tokens, temporary passwords) are
 // never shown.
-func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller) {
-	q := r.URL.Query()
+func (s *Service) Outbox(ctx context.Context, c *Caller, q url.Values) (*Page[OutboxMail], error) {
 	to, userID := strings.TrimSpace(q.Get("to")), strings.TrimSpace(q.Get("user_id"))
 	if userID != "" {
 		if err := validUserID(userID); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
 	}
 	if len(to) > 254 {
-		s.writeError(w, r, invalid("to is too long"))
-		return
+		return nil, invalid("to is too long")
 	}
-	pg, err := parsePage(r)
+	pg, err := parsePage(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
-	mails := []outboxMail{}
+	mails := []OutboxMail{}
 	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if userID != "" && !c.superadmin {
 			if _, err := s.authorizedUser(tx, c, userID, objUser, actRead); err != nil {
 				return err
@@ -487,16 +459,15 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller)
 			if m.SentAt != nil {
 				status = "sent"
 			}
-			mails = append(mails, outboxMail{OutboxMail: m, Status: status,
+			mails = append(mails, OutboxMail{OutboxMail: m, Status: status,
 				Body: strings.ReplaceAll(m.Body, store.SecretMark, "[redacted]")})
 		}
 		return nil
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, "mails", mails, next)
+	return &Page[OutboxMail]{Revision: rev, Items: mails, Next: next}, nil
 }
 
 // --- login activity and bulk status (L9) ---
@@ -505,8 +476,8 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request, c *caller)
 // or a date, 00:00 Europe/Copenhagen).
 func parseDay(name, v string) (time.Time, error) { return parseTimeParam(name, v, false) }
 
-// activityUser is one line of the login activity list.
-type activityUser struct {
+// ActivityUser is one line of the login activity list.
+type ActivityUser struct {
 	ID        string           `json:"id"`
 	Name      string           `json:"name"`
 	Email     string           `json:"email,omitempty"`
@@ -515,38 +486,31 @@ type activityUser struct {
 	LastLogin *time.Time       `json:"last_login"`
 }
 
-// handleLoginActivity lists the org's users with no login since a date
+// LoginActivity lists the org's users with no login since a date
 // (never logged in counts), default status filter: new and active.
-func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	q := r.URL.Query()
+func (s *Service) LoginActivity(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[ActivityUser], time.Time, error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
 	if q.Get("not_since") == "" {
-		s.writeError(w, r, invalid("not_since is required (YYYY-MM-DD)"))
-		return
+		return nil, time.Time{}, invalid("not_since is required (YYYY-MM-DD)")
 	}
 	since, err := parseDay("not_since", q.Get("not_since"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
 	keep, err := statusFilter(q.Get("status"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
-	pg, err := parsePage(r)
+	pg, err := parsePage(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
 	rev := s.st.Revision()
-	users := []activityUser{}
+	users := []ActivityUser{}
 	next := ""
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
 		}
@@ -561,7 +525,7 @@ func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *
 			}
 			for _, u := range batch {
 				if keep(u.Status) && (u.LastLogin == nil || u.LastLogin.Before(since)) {
-					users = append(users, activityUser{ID: u.ID, Name: u.Name, Email: u.Email, Kind: u.Kind,
+					users = append(users, ActivityUser{ID: u.ID, Name: u.Name, Email: u.Email, Kind: u.Kind,
 						Status: u.Status, LastLogin: u.LastLogin})
 				}
 			}
@@ -571,39 +535,36 @@ func (s *Server) handleLoginActivity(w http.ResponseWriter, r *http.Request, c *
 			after = next
 		}
 		// Ordered like the user search: by name, then id.
-		users, next = pageOf(pg, users, func(u activityUser) string { return strings.ToLower(u.Name) + "\x00" + u.ID })
+		users, next = pageOf(pg, users, func(u ActivityUser) string { return strings.ToLower(u.Name) + "\x00" + u.ID })
 		return nil
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
-	writePageWith(w, rev, "users", users, next, map[string]any{"not_since": since})
+	return &Page[ActivityUser]{Revision: rev, Items: users, Next: next}, since, nil
 }
 
-// handleBulkStatus inactivates or activates many users of one org; each
-// is checked like the single route (A2 refuses function certificate
-// users, A10 the last admin) and answered on its own line.
-func (s *Server) handleBulkStatus(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
-		cvr, ids, ok := s.bulkRequestIn(w, r, c)
-		if !ok {
-			return
-		}
-		rev, results := s.runBulk(r.Context(), c, ids, func(id string, _ map[string]any) planFunc {
-			var out userAnswer
-			return inOrg(cvr, id, s.planUserStatus(c, id, action, &statusRequest{}, &out))
-		})
-		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "results": results})
+// BulkStatus is user.inactivate or user.activate of many users of the
+// org cvr; each is checked like the single route (A2 refuses function
+// certificate users, A10 the last admin) and answered on its own line.
+func (s *Service) BulkStatus(ctx context.Context, c *Caller, cvr, action string, req *BulkRequest) (uint64, []BulkResult, error) {
+	ids, err := s.bulkIn(ctx, c, cvr, req)
+	if err != nil {
+		return 0, nil, err
 	}
+	rev, results := s.runBulk(ctx, c, ids, func(id string, _ map[string]any) planFunc {
+		var out UserAnswer
+		return inOrg(cvr, id, s.planUserStatus(c, id, action, &StatusRequest{}, &out))
+	})
+	return rev, results, nil
 }
 
 // --- manual associations (Unilogin, L4) ---
 
-// associationRequest is the body of POST /v1/orgs/{cvr}/associations: a
+// AssociationRequest is the body of POST /v1/orgs/{cvr}/associations: a
 // person associated by hand by CPR number (fictitious day+60 and KOT
 // numbers accepted) or Unilogin id, with a user type and class.
-type associationRequest struct {
+type AssociationRequest struct {
 	CPR        string `json:"cpr,omitempty"`
 	UniloginID string `json:"unilogin_id,omitempty"`
 	UserType   string `json:"user_type"`
@@ -613,40 +574,31 @@ type associationRequest struct {
 	PNumber    string `json:"p_number,omitempty"`
 }
 
-func (s *Server) handleCreateAssociation(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req associationRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// CreateAssociation associates a person with the org cvr by hand
+// (Unilogin, L4): a user made by CPR number or Unilogin id, with a user
+// type and class.
+func (s *Service) CreateAssociation(ctx context.Context, c *Caller, cvr string, req *AssociationRequest) (uint64, *UserAnswer, error) {
 	if (req.CPR == "") == (req.UniloginID == "") {
-		s.writeError(w, r, invalid("exactly one of cpr and unilogin_id is required"))
-		return
+		return 0, nil, invalid("exactly one of cpr and unilogin_id is required")
 	}
 	req.UserType, req.Class = strings.TrimSpace(req.UserType), strings.TrimSpace(req.Class)
 	if req.UserType == "" {
-		s.writeError(w, r, invalid("user_type is required (e.g. elev, lærer, pædagog, medarbejder)"))
-		return
+		return 0, nil, invalid("user_type is required (e.g. elev, lærer, pædagog, medarbejder)")
 	}
 	for _, f := range []struct{ name, v string }{{"user_type", req.UserType}, {"class", req.Class}} {
 		if err := validText(f.name, f.v, 50); err != nil {
-			s.writeError(w, r, err)
-			return
+			return 0, nil, err
 		}
 	}
-	create := &userCreateRequest{Name: req.Name, Email: req.Email, Username: req.UniloginID, CPR: req.CPR,
+	create := &UserCreateRequest{Name: req.Name, Email: req.Email, Username: req.UniloginID, CPR: req.CPR,
 		PNumber: req.PNumber, userType: req.UserType, class: req.Class}
-	var out userAnswer
-	rev, err := s.write(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), create, "manual", &out, nil))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)})
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planUserCreate(c, cvr, create, "manual", &out, nil))
+	return rev, &out, err
 }
 
 // planConfirm confirms a manual association: the L4 clock restarts.
-func (s *Server) planConfirm(c *caller, id string, out *userAnswer) planFunc {
+func (s *Service) planConfirm(c *Caller, id string, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.confirm")
 		if err != nil {
@@ -662,74 +614,66 @@ func (s *Server) planConfirm(c *caller, id string, out *userAnswer) planFunc {
 			}
 			tx.Audit(store.AuditEvent{Type: "user.confirm", Org: u.Org, UserID: u.ID, Object: u.ID,
 				Details: map[string]any{"rule": "L4"}})
-			out.user = &next
+			out.User = &next
 			return nil
 		}}, nil
 	}
 }
 
-func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var out userAnswer
-	rev, err := s.write(r.Context(), c, s.planConfirm(c, pathVar(r, "id"), &out))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+// Confirm confirms the manual association of the user id: the L4 clock
+// restarts.
+func (s *Service) Confirm(ctx context.Context, c *Caller, id string) (uint64, *UserAnswer, error) {
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planConfirm(c, id, &out))
+	return rev, &out, err
 }
 
 // --- lifecycle preview ---
 
-// handleLifecyclePreview answers what the lifecycle jobs would do in the
+// LifecycleAction is one action the lifecycle jobs would take, as the
+// preview answers it.
+type LifecycleAction = lifecycle.Action
+
+// LifecyclePreview answers what the lifecycle jobs would do in the
 // org if they ran at `at` (default now). It asks the same adgang.lifecycle
 // rules as the jobs and changes nothing.
-func (s *Server) handleLifecyclePreview(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
+func (s *Service) LifecyclePreview(ctx context.Context, c *Caller, cvr string, q url.Values) (*Page[LifecycleAction], time.Time, error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
 	at := s.now().UTC()
-	if v := r.URL.Query().Get("at"); v != "" {
+	if v := q.Get("at"); v != "" {
 		t, err := parseDay("at", v)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, time.Time{}, err
 		}
 		at = t
 	}
-	pg, err := parsePage(r)
+	pg, err := parsePage(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
-	if err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	if err := s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objUser, actRead); err != nil {
 			return err
 		}
 		_, err := loadOrg(tx, cvr)
 		return err
 	}); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
 	rev := s.st.Revision()
 	runner := &lifecycle.Runner{Store: s.st, Policy: s.eng, Logger: s.log}
-	actions, err := runner.Plan(r.Context(), cvr, at)
+	actions, err := runner.Plan(ctx, cvr, at)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, time.Time{}, err
 	}
 	// By due date, then job, object and action; a walk over the pages is
 	// stable for a fixed `at` (the default, now, moves).
 	actions, next := pageOf(pg, actions, func(a lifecycle.Action) string {
 		return fmt.Sprintf("%020d\x00%s\x00%s%s\x00%s", a.Due.UnixNano(), a.Job, a.UserID, a.ImportID, a.Action)
 	})
-	writePageWith(w, rev, "actions", actions, next, map[string]any{"at": at})
+	return &Page[LifecycleAction]{Revision: rev, Items: actions, Next: next}, at, nil
 }
 
 // --- local passwords (L8) ---
@@ -741,13 +685,14 @@ func newTemporaryPassword() string {
 	return randomSecret(4, upper) + randomSecret(4, lower) + randomSecret(4, digits)
 }
 
-// passwordOut is what a reset issued.
-type passwordOut struct {
-	password string
-	mailID   string
+// PasswordReset is what a reset issued: the temporary password (shown
+// once) and the id of the mail that carries it, if any.
+type PasswordReset struct {
+	Password string
+	MailID   string
 }
 
-func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOut) planFunc {
+func (s *Service) planPasswordAdmin(c *Caller, id, action string, out *PasswordReset) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, action)
 		if err != nil {
@@ -779,10 +724,10 @@ func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOu
 					next.Password = &store.Password{}
 				}
 				next.Password.SetPassword(hash, true, tx.Now())
-				out.password = pw
+				out.Password = pw
 				if u.Email != "" {
-					out.mailID = fmt.Sprintf("password-%s-%d", u.ID, tx.Now().UnixNano())
-					if err := tx.PutMail(&store.OutboxMail{ID: out.mailID, To: u.Email, UserID: u.ID, Kind: "temporary_password",
+					out.MailID = fmt.Sprintf("password-%s-%d", u.ID, tx.Now().UnixNano())
+					if err := tx.PutMail(&store.OutboxMail{ID: out.MailID, To: u.Email, UserID: u.ID, Kind: "temporary_password",
 						Subject: "Midlertidigt password / Temporary password",
 						Body: "Hej " + u.Name + "\n\nDit midlertidige password er:\n\n    " + store.SecretMark +
 							"\n\nDu skal skifte det, næste gang du logger på.\n",
@@ -800,43 +745,23 @@ func (s *Server) planPasswordAdmin(c *caller, id, action string, out *passwordOu
 	}
 }
 
-func (s *Server) handlePasswordReset(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	var out passwordOut
-	rev, err := s.write(r.Context(), c, s.planPasswordAdmin(c, id, "user.password.reset", &out))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ans := map[string]any{"revision": rev, "user_id": id, "temporary_password": out.password, "password_status": "temporary"}
-	if out.mailID != "" {
-		ans["mail_id"] = out.mailID
-	}
-	writeJSON(w, http.StatusOK, ans)
+// ResetPassword gives the user id a temporary password (L8), mailed to
+// it when it has an e-mail address.
+func (s *Service) ResetPassword(ctx context.Context, c *Caller, id string) (uint64, *PasswordReset, error) {
+	var out PasswordReset
+	rev, err := s.write(ctx, c, s.planPasswordAdmin(c, id, "user.password.reset", &out))
+	return rev, &out, err
 }
 
-func (s *Server) handleUnblock(w http.ResponseWriter, r *http.Request, c *caller) {
-	if err := decodeOptionalBody(w, r, &struct{}{}); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id := pathVar(r, "id")
-	var out passwordOut
-	rev, err := s.write(r.Context(), c, s.planPasswordAdmin(c, id, "user.password.unblock", &out))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user_id": id})
+// UnblockPassword unblocks the local password of the user id (L8).
+func (s *Service) UnblockPassword(ctx context.Context, c *Caller, id string) (uint64, error) {
+	var out PasswordReset
+	return s.write(ctx, c, s.planPasswordAdmin(c, id, "user.password.unblock", &out))
 }
 
 // withPasswordStatus fills the password_status shown to administrators
 // (blocked, temporary, expired, valid — decided by adgang.password).
-func (s *Server) withPasswordStatus(ctx context.Context, tx *store.Tx, users ...*store.User) {
+func (s *Service) withPasswordStatus(ctx context.Context, tx *store.Tx, users ...*store.User) {
 	orgs := map[string]*store.Org{}
 	for _, u := range users {
 		if u.Password == nil {

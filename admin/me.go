@@ -1,12 +1,13 @@
 package admin
 
 import (
-	"net/http"
+	"context"
 
+	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
-// handleMe answers the caller's own profile ("Min profil",
+// Me answers the caller's own profile ("Min profil",
 // Eksamensdatabasen): GET /v1/me → {user, rights:[{right, scope:{all,
 // cvr, p_numbers}}], revision}. The rights are those the user's own login
 // decisions allow, in the login answer's shape: a scope with all=true is
@@ -15,29 +16,26 @@ import (
 // without an administrator role included; no Casbin role is needed, since
 // the answer is only ever about the caller itself. The CPR number is
 // masked (DDMMYY-****) as in every answer.
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) Me(ctx context.Context, c *Caller) (*store.User, *pdp.Profile, error) {
 	me, err := ownUser(c, "profile")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, nil, err
 	}
 	var u *store.User
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if u, err = loadUser(tx, me); err != nil {
 			return err
 		}
-		s.withPasswordStatus(r.Context(), tx, u)
+		s.withPasswordStatus(ctx, tx, u)
 		return nil
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, nil, err
 	}
-	p, err := s.eng.Profile(r.Context(), u)
+	p, err := s.eng.Profile(ctx, u)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": p.Revision, "user": u, "rights": p.Rights})
+	return u, p, nil
 }

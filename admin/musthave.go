@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -43,7 +42,7 @@ func mustHaveOrg(p *plan) string {
 
 // mustHaveBefore reads, before p is applied, whether each right its org
 // marks is held. nil when the plan cannot change holders.
-func (s *Server) mustHaveBefore(ctx context.Context, tx *store.Tx, p *plan) (*mustHaveState, error) {
+func (s *Service) mustHaveBefore(ctx context.Context, tx *store.Tx, p *plan) (*mustHaveState, error) {
 	cvr := mustHaveOrg(p)
 	if cvr == "" {
 		return nil, nil
@@ -69,7 +68,7 @@ func (s *Server) mustHaveBefore(ctx context.Context, tx *store.Tx, p *plan) (*mu
 // mustHaveAfter is the must_have fact after the change (read in tx, which
 // holds it): one entry per right the org marks now. ok is false when every
 // such right is still held (nothing for the rule to refuse).
-func (s *Server) mustHaveAfter(ctx context.Context, tx *store.Tx, st *mustHaveState) (facts []any, ok bool, err error) {
+func (s *Service) mustHaveAfter(ctx context.Context, tx *store.Tx, st *mustHaveState) (facts []any, ok bool, err error) {
 	o, err := tx.GetOrg(st.org)
 	if err != nil {
 		return nil, false, err
@@ -93,7 +92,7 @@ func (s *Server) mustHaveAfter(ctx context.Context, tx *store.Tx, st *mustHaveSt
 // user whose login decision for the right allows. Candidates are the
 // holders of the right's grants in o (users, and members of groups); the
 // first that the login rules allow answers.
-func (s *Server) rightHeld(ctx context.Context, tx *store.Tx, o *store.Org, right string) (bool, error) {
+func (s *Service) rightHeld(ctx context.Context, tx *store.Tx, o *store.Org, right string) (bool, error) {
 	r, err := tx.GetRight(right)
 	if store.IsNotFound(err) {
 		return false, nil
@@ -160,10 +159,61 @@ func knownRights(tx *store.Tx, ids []string) error {
 	return nil
 }
 
-// transferRequest is the body of POST /v1/users/{id}/transfer-admin.
-type transferRequest struct {
+// TransferRequest is the body of POST /v1/users/{id}/transfer-admin.
+type TransferRequest struct {
 	ToUserID string `json:"to_user_id"`
 	Right    string `json:"right"`
+}
+
+// transferParties reads and checks a transfer-admin request: the user
+// id that hands over, the user that takes over, the admin right, and
+// the direct grants of it that id holds in its organisation.
+func (s *Service) transferParties(tx *store.Tx, c *Caller, id string, req *TransferRequest) (from, to *store.User, right *store.Right, old []*store.Grant, err error) {
+	if err := validUserID(id); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := validUserID(req.ToUserID); err != nil {
+		return nil, nil, nil, nil, fieldErr("to_user_id", err)
+	}
+	if err := validObjectID("right", req.Right); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	from, err = s.authorizedUser(tx, c, id, objGrant, actDelete)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	to, err = s.authorizedUser(tx, c, req.ToUserID, objGrant, actCreate)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if to.ID == from.ID {
+		return nil, nil, nil, nil, invalid("to_user_id is the user itself")
+	}
+	if to.Org != from.Org {
+		return nil, nil, nil, nil, invalid("to_user_id must be a user of the same organisation")
+	}
+	right, err = tx.GetRight(req.Right)
+	if store.IsNotFound(err) {
+		return nil, nil, nil, nil, invalid("right %s is not in the catalogue", req.Right)
+	} else if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if right.AdminRole == "" {
+		return nil, nil, nil, nil, invalid("right %s gives no admin role; only admin roles are transferred", right.ID)
+	}
+	direct, err := tx.GrantsOfUser(from.ID)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	for _, g := range direct {
+		if g.Right == right.ID && g.Org == from.Org {
+			old = append(old, g)
+		}
+	}
+	if len(old) == 0 {
+		return nil, nil, nil, nil, store.Errorf(store.EConflict, "user %s holds no direct grant of %s to hand over", from.ID, right.ID)
+	}
+	return from, to, right, old, nil
 }
 
 // planTransferAdmin hands an admin right over from user id to another
@@ -174,54 +224,13 @@ type transferRequest struct {
 // with both users' role changes (A11 for both, A10 and A17 see that the
 // role moves rather than disappears; A2 protects function certificate
 // users on either side).
-func (s *Server) planTransferAdmin(c *caller, id string, req *transferRequest, out **store.Grant) planFunc {
+func (s *Service) planTransferAdmin(c *Caller, id string, req *TransferRequest, out **store.Grant) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
-		if err := validUserID(id); err != nil {
-			return nil, err
-		}
-		if err := validUserID(req.ToUserID); err != nil {
-			return nil, fieldErr("to_user_id", err)
-		}
-		if err := validObjectID("right", req.Right); err != nil {
-			return nil, err
-		}
-		from, err := s.authorizedUser(tx, c, id, objGrant, actDelete)
+		from, to, right, old, err := s.transferParties(tx, c, id, req)
 		if err != nil {
 			return nil, err
-		}
-		to, err := s.authorizedUser(tx, c, req.ToUserID, objGrant, actCreate)
-		if err != nil {
-			return nil, err
-		}
-		if to.ID == from.ID {
-			return nil, invalid("to_user_id is the user itself")
 		}
 		org := from.Org
-		if to.Org != org {
-			return nil, invalid("to_user_id must be a user of the same organisation")
-		}
-		right, err := tx.GetRight(req.Right)
-		if store.IsNotFound(err) {
-			return nil, invalid("right %s is not in the catalogue", req.Right)
-		} else if err != nil {
-			return nil, err
-		}
-		if right.AdminRole == "" {
-			return nil, invalid("right %s gives no admin role; only admin roles are transferred", right.ID)
-		}
-		direct, err := tx.GrantsOfUser(from.ID)
-		if err != nil {
-			return nil, err
-		}
-		var old []*store.Grant
-		for _, g := range direct {
-			if g.Right == right.ID && g.Org == org {
-				old = append(old, g)
-			}
-		}
-		if len(old) == 0 {
-			return nil, store.Errorf(store.EConflict, "user %s holds no direct grant of %s to hand over", from.ID, right.ID)
-		}
 		o, err := loadOrg(tx, org)
 		if err != nil {
 			return nil, err
@@ -269,17 +278,10 @@ func (s *Server) planTransferAdmin(c *caller, id string, req *transferRequest, o
 	}
 }
 
-func (s *Server) handleTransferAdmin(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req transferRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// TransferAdmin hands the admin role req.Right of the user id over to
+// req.ToUserID in one transaction (planTransferAdmin).
+func (s *Service) TransferAdmin(ctx context.Context, c *Caller, id string, req *TransferRequest) (uint64, *store.Grant, error) {
 	var g *store.Grant
-	rev, err := s.write(r.Context(), c, s.planTransferAdmin(c, pathVar(r, "id"), &req, &g))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "grant": g})
+	rev, err := s.write(ctx, c, s.planTransferAdmin(c, id, req, &g))
+	return rev, g, err
 }

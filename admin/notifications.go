@@ -1,8 +1,9 @@
 package admin
 
 import (
+	"context"
 	"fmt"
-	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -27,7 +28,7 @@ var notificationRoles = []store.AdminRole{store.RoleOrgAdmin, store.RoleUserAdmi
 // mail to each recipient that has an e-mail address. n's ID, Recipient
 // and CreatedAt are filled in per recipient. It writes in tx, so the
 // notification commits with the change it is about.
-func (s *Server) Notify(tx *store.Tx, n store.Notification, mail bool) error {
+func (s *Service) Notify(tx *store.Tx, n store.Notification, mail bool) error {
 	holders, err := s.readAdminHolders(tx, n.Org)
 	if err != nil {
 		return err
@@ -70,7 +71,7 @@ func (s *Server) Notify(tx *store.Tx, n store.Notification, mail bool) error {
 // notifyKnock is the decision service's knock hook: a newly queued knock
 // notifies the org's administrators (D2, L6). It runs in the knock flush
 // transaction, off the decision path.
-func (s *Server) notifyKnock(tx *store.Tx, k *store.Knock) error {
+func (s *Service) notifyKnock(tx *store.Tx, k *store.Knock) error {
 	who := k.Name
 	if who == "" {
 		who = k.SubjectID
@@ -90,67 +91,59 @@ func validOrderKey(k string) bool {
 
 // ownUser is the user the caller's credentials are bound to; a token
 // made without a user (a plain superadmin token) has none.
-func ownUser(c *caller, what string) (string, error) {
+func ownUser(c *Caller, what string) (string, error) {
 	if c.userID == "" {
 		return "", store.Errorf(store.ENotFound, "this token is not bound to a user, so it has no %s; use a token made for a user (POST /v1/tokens with user_id) or a JWT", what)
 	}
 	return c.userID, nil
 }
 
-// handleListNotifications answers the caller's own notifications, newest
+// ListNotifications answers the caller's own notifications, newest
 // first: GET /v1/notifications?unread=true&limit=&page_token=.
-func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) ListNotifications(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Notification], error) {
 	me, err := ownUser(c, "notifications")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	q := r.URL.Query()
 	unread := false
 	switch q.Get("unread") {
 	case "", "false":
 	case "true":
 		unread = true
 	default:
-		s.writeError(w, r, invalid("unread must be true or false"))
-		return
+		return nil, invalid("unread must be true or false")
 	}
-	p, err := parseCursorPage(r, validOrderKey)
+	p, err := parseCursorPage(q, validOrderKey)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	rev := s.st.Revision()
 	var list []*store.Notification
 	var next string
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		list, next, err = tx.ListNotifications(me, unread, p.After, p.Limit)
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, "notifications", list, nextToken(next))
+	return &Page[*store.Notification]{Revision: rev, Items: list, Next: nextToken(next)}, nil
 }
 
-// handleReadNotification marks one of the caller's own notifications
+// ReadNotification marks one of the caller's own notifications
 // read: POST /v1/notifications/{id}/read. Another administrator's
 // notification answers 404, like a missing one.
-func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
+func (s *Service) ReadNotification(ctx context.Context, c *Caller, id string) (uint64, *store.Notification, error) {
 	me, err := ownUser(c, "notifications")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if err := store.ValidUUID(id); err != nil {
-		s.writeError(w, r, fieldErr("notification id", err))
-		return
+		return 0, nil, fieldErr("notification id", err)
 	}
 	var n *store.Notification
-	rev, err := s.st.Update(r.Context(), c.actor, func(tx *store.Tx) error {
+	rev, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
 		var err error
 		n, err = tx.GetNotification(id)
 		if store.IsNotFound(err) || (err == nil && n.Recipient != me) {
@@ -164,9 +157,5 @@ func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, 
 		n, err = tx.GetNotification(id)
 		return err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "notification": n})
+	return rev, n, err
 }

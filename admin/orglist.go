@@ -1,17 +1,18 @@
 package admin
 
 import (
-	"net/http"
+	"context"
+	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
 
-// handleListOrgs lists the organisations the caller may see, by CVR: a
+// ListOrgs lists the organisations the caller may see, by CVR: a
 // superadmin every one, anyone else those where it holds a role that may
 // read the organisation; a caller without any admin role gets 403.
-func (s *Server) handleListOrgs(w http.ResponseWriter, r *http.Request, c *caller) {
+func (s *Service) ListOrgs(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Org], error) {
 	// A caller without any admin role is refused (A14), like GET /v1/tokens.
-	serveCheckedList(s, w, r, "orgs", s.authorizeGlobal(c, objOrg, actRead), func(tx *store.Tx, pg page) ([]*store.Org, string, error) {
+	return checkedList(ctx, s, q, s.authorizeGlobal(c, objOrg, actRead), func(tx *store.Tx, pg page) ([]*store.Org, string, error) {
 		orgs := []*store.Org{}
 		if c.superadmin {
 			all, err := tx.ListOrgs()

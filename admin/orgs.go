@@ -1,15 +1,15 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 
 	"github.com/adgang/adgang/store"
 )
 
-// orgCreateRequest is the body of POST /v1/orgs (superadmin).
-type orgCreateRequest struct {
+// OrgCreateRequest is the body of POST /v1/orgs (superadmin).
+type OrgCreateRequest struct {
 	CVR       string             `json:"cvr"`
 	Name      string             `json:"name"`
 	Type      store.OrgType      `json:"type"`
@@ -94,12 +94,9 @@ func validUnits(ps []store.PUnit, ses []string) error {
 	return nil
 }
 
-func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req orgCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// CreateOrg creates an organisation. Creating an organisation is no
+// adgang.admin action: only the role check (A14, superadmin) applies.
+func (s *Service) CreateOrg(ctx context.Context, c *Caller, req *OrgCreateRequest) (uint64, *store.Org, error) {
 	o := &store.Org{CVR: req.CVR, Name: strings.TrimSpace(req.Name), Type: req.Type, PUnits: nonNil(req.PUnits),
 		SENumbers: nonNil(req.SENumbers)}
 	if req.Settings != nil {
@@ -134,24 +131,17 @@ func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *call
 		}
 		return &plan{apply: func(tx *store.Tx) error { return tx.CreateOrg(o) }}, nil
 	}
-	rev, err := s.write(r.Context(), c, pf)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"revision": rev, "org": o})
+	rev, err := s.write(ctx, c, pf)
+	return rev, o, err
 }
 
-func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
+// GetOrg reads the organisation cvr and its groups.
+func (s *Service) GetOrg(ctx context.Context, c *Caller, cvr string) (rev uint64, o *store.Org, groups []*store.Group, err error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, nil, err
 	}
-	rev := s.st.Revision()
-	var o *store.Org
-	var groups []*store.Group
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	rev = s.st.Revision()
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		if err := s.authorize(c, cvr, "organisation", objOrg, actRead); err != nil {
 			return err
 		}
@@ -163,20 +153,19 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o, "groups": nonNil(groups)})
+	return rev, o, groups, nil
 }
 
-// orgPatchRequest is the body of PATCH /v1/orgs/{cvr}: present fields
+// OrgPatchRequest is the body of PATCH /v1/orgs/{cvr}: present fields
 // change. settings is patched field by field.
-type orgPatchRequest struct {
+type OrgPatchRequest struct {
 	Name      *string        `json:"name,omitempty"`
 	Type      *store.OrgType `json:"type,omitempty"`
 	PUnits    *[]store.PUnit `json:"p_units,omitempty"`
 	SENumbers *[]string      `json:"se_numbers,omitempty"`
-	Settings  *settingsPatch `json:"settings,omitempty"`
+	Settings  *SettingsPatch `json:"settings,omitempty"`
 
 	CVR       json.RawMessage `json:"cvr,omitempty"`
 	Revision  json.RawMessage `json:"revision,omitempty"`
@@ -184,7 +173,9 @@ type orgPatchRequest struct {
 	UpdatedAt json.RawMessage `json:"updated_at,omitempty"`
 }
 
-type settingsPatch struct {
+// SettingsPatch is the settings of a PATCH /v1/orgs/{cvr}: present
+// fields change.
+type SettingsPatch struct {
 	AllowKnock          *bool            `json:"allow_knock,omitempty"`
 	Deletion            *string          `json:"deletion,omitempty"`
 	IdentificationMeans *[]string        `json:"identification_means,omitempty"`
@@ -197,7 +188,7 @@ type settingsPatch struct {
 }
 
 // applyTo applies the patch to o and returns the change for the policy.
-func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
+func (p *OrgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 	if err := readOnly(map[string]json.RawMessage{"cvr": p.CVR, "revision": p.Revision,
 		"created_at": p.CreatedAt, "updated_at": p.UpdatedAt}); err != nil {
 		return nil, err
@@ -232,44 +223,8 @@ func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 		return nil, err
 	}
 	if sp := p.Settings; sp != nil {
-		sc := map[string]any{}
-		if sp.AllowKnock != nil {
-			o.Settings.AllowKnock = *sp.AllowKnock
-			sc["allow_knock"] = *sp.AllowKnock
-		}
-		if sp.Deletion != nil {
-			o.Settings.Deletion = *sp.Deletion
-			sc["deletion"] = *sp.Deletion
-		}
-		if sp.IdentificationMeans != nil {
-			o.Settings.IdentificationMeans = *sp.IdentificationMeans
-			sc["identification_means"] = *sp.IdentificationMeans
-		}
-		if sp.Lifecycle != nil {
-			o.Settings.Lifecycle = *sp.Lifecycle
-			sc["lifecycle"] = *sp.Lifecycle
-		}
-		if sp.PasswordLogin != nil {
-			o.Settings.PasswordLogin = *sp.PasswordLogin
-			sc["password_login"] = *sp.PasswordLogin
-		}
-		if sp.PasswordMaxAgeDays != nil {
-			o.Settings.PasswordMaxAgeDays = *sp.PasswordMaxAgeDays
-			sc["password_max_age_days"] = *sp.PasswordMaxAgeDays
-		}
-		if sp.CertificateTypes != nil {
-			o.Settings.CertificateTypes = *sp.CertificateTypes
-			sc["certificate_types"] = *sp.CertificateTypes
-		}
-		if sp.MustHaveRoles != nil {
-			o.Settings.MustHaveRoles = *sp.MustHaveRoles
-			sc["must_have_roles"] = *sp.MustHaveRoles
-		}
-		if sp.AdminsCPRIdentified != nil {
-			o.Settings.AdminsCPRIdentified = *sp.AdminsCPRIdentified
-			sc["admins_cpr_identified"] = *sp.AdminsCPRIdentified
-		}
-		if err := validSettings(&o.Settings); err != nil {
+		sc, err := sp.applyTo(&o.Settings)
+		if err != nil {
 			return nil, err
 		}
 		change["settings"] = sc
@@ -280,7 +235,7 @@ func (p *orgPatchRequest) applyTo(o *store.Org) (map[string]any, error) {
 	return change, nil
 }
 
-func (s *Server) planOrgUpdate(c *caller, cvr string, req *orgPatchRequest, out **store.Org) planFunc {
+func (s *Service) planOrgUpdate(c *Caller, cvr string, req *OrgPatchRequest, out **store.Org) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -318,17 +273,37 @@ func (s *Server) planOrgUpdate(c *caller, cvr string, req *orgPatchRequest, out 
 	}
 }
 
-func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req orgPatchRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// PatchOrg changes the present fields of the organisation cvr
+// (org.update).
+func (s *Service) PatchOrg(ctx context.Context, c *Caller, cvr string, req *OrgPatchRequest) (uint64, *store.Org, error) {
 	var o *store.Org
-	rev, err := s.write(r.Context(), c, s.planOrgUpdate(c, pathVar(r, "cvr"), &req, &o))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	rev, err := s.write(ctx, c, s.planOrgUpdate(c, cvr, req, &o))
+	return rev, o, err
+}
+
+// applyTo applies the settings patch to st and returns the change of the
+// settings for the policy.
+func (sp *SettingsPatch) applyTo(st *store.OrgSettings) (map[string]any, error) {
+	sc := map[string]any{}
+	setIf(sp.AllowKnock, &st.AllowKnock, sc, "allow_knock")
+	setIf(sp.Deletion, &st.Deletion, sc, "deletion")
+	setIf(sp.IdentificationMeans, &st.IdentificationMeans, sc, "identification_means")
+	setIf(sp.Lifecycle, &st.Lifecycle, sc, "lifecycle")
+	setIf(sp.PasswordLogin, &st.PasswordLogin, sc, "password_login")
+	setIf(sp.PasswordMaxAgeDays, &st.PasswordMaxAgeDays, sc, "password_max_age_days")
+	setIf(sp.CertificateTypes, &st.CertificateTypes, sc, "certificate_types")
+	setIf(sp.MustHaveRoles, &st.MustHaveRoles, sc, "must_have_roles")
+	setIf(sp.AdminsCPRIdentified, &st.AdminsCPRIdentified, sc, "admins_cpr_identified")
+	if err := validSettings(st); err != nil {
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "org": o})
+	return sc, nil
+}
+
+// setIf sets *dst and change[key] to *v when v is present.
+func setIf[T any](v *T, dst *T, change map[string]any, key string) {
+	if v != nil {
+		*dst = *v
+		change[key] = *v
+	}
 }

@@ -1,8 +1,9 @@
 package admin
 
 import (
+	"context"
 	"encoding/base64"
-	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,9 +18,9 @@ import (
 //
 // A list pages in three steps:
 //
-//	p, err := parsePage(r)                 // or parsePageDefault(r, 200)
+//	p, err := parsePage(q)                 // or parsePageDefault(q, 200)
 //	items, next := pageOf(p, all, key)     // all in any order; key unique
-//	writePage(w, rev, "things", items, next)
+//	return &Page[T]{rev, items, next}      // admin/api writes the answer
 //
 // key is the item's sort key, unique within the list: the list is ordered
 // by it (pageOfDesc: newest first) and the token is the last key of the
@@ -38,11 +39,10 @@ type page struct {
 }
 
 // parsePage reads limit (default 100) and page_token.
-func parsePage(r *http.Request) (page, error) { return parsePageDefault(r, defaultPageLimit) }
+func parsePage(q url.Values) (page, error) { return parsePageDefault(q, defaultPageLimit) }
 
 // parsePageDefault is parsePage with another default limit (history: 200).
-func parsePageDefault(r *http.Request, def int) (page, error) {
-	q := r.URL.Query()
+func parsePageDefault(q url.Values, def int) (page, error) {
 	p := page{Limit: def}
 	if v := q.Get("limit"); v != "" || q.Has("limit") {
 		n, err := strconv.Atoi(v)
@@ -64,8 +64,8 @@ func parsePageDefault(r *http.Request, def int) (page, error) {
 // parseCursorPage is parsePage for a list that seeks in the store by the
 // order key of its last item: valid checks the key's shape before it
 // reaches a key range (an invalid one is a 400, like a malformed token).
-func parseCursorPage(r *http.Request, valid func(string) bool) (page, error) {
-	p, err := parsePage(r)
+func parseCursorPage(q url.Values, valid func(string) bool) (page, error) {
+	p, err := parsePage(q)
 	if err == nil && p.After != "" && !valid(p.After) {
 		err = invalid("page_token is not valid (pass next_page_token of the previous page unchanged)")
 	}
@@ -134,84 +134,69 @@ func pageBy[T any](p page, items []T, key func(T) string, desc bool) ([]T, strin
 	return out, next
 }
 
-// writePage answers one page: {revision, <name>: items, next_page_token}.
-// A nil slice is answered as [].
-func writePage[T any](w http.ResponseWriter, rev uint64, name string, items []T, next string) {
-	writePageWith(w, rev, name, items, next, nil)
-}
-
-// writePageWith is writePage with further fields in the answer.
-func writePageWith[T any](w http.ResponseWriter, rev uint64, name string, items []T, next string, extra map[string]any) {
-	if items == nil {
-		items = []T{}
-	}
-	body := map[string]any{"revision": rev, name: items, "next_page_token": next}
-	for k, v := range extra {
-		body[k] = v
-	}
-	writeJSON(w, http.StatusOK, body)
+// Page is one page of a GET collection: its items, the store revision
+// the read saw at least, and the token of the next page ("" on the last).
+type Page[T any] struct {
+	Revision uint64
+	Items    []T
+	Next     string
 }
 
 // listFunc reads one page of a GET collection inside a read transaction:
 // the page's items and the next page token.
 type listFunc[T any] func(tx *store.Tx, pg page) ([]T, string, error)
 
-// serveList answers the GET collection name with the page pg of list:
-// the store revision is read before the read transaction, so the answer
-// holds at least what that revision holds.
-func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, pg page, list listFunc[T]) {
+// listPage reads the page pg of list: the store revision is read before
+// the read transaction, so the answer holds at least what that revision
+// holds.
+func listPage[T any](ctx context.Context, s *Service, pg page, list listFunc[T]) (*Page[T], error) {
 	rev := s.st.Revision()
 	var items []T
 	next := ""
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		items, next, err = list(tx, pg)
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writePage(w, rev, name, items, next)
+	return &Page[T]{Revision: rev, Items: items, Next: next}, nil
 }
 
-// serveCheckedList is serveList for a route that first refuses a bad
-// request: precheck (the path's identifier, or the caller's right to the
-// global collection, evaluated by the caller) and then the paging
-// parameters.
-func serveCheckedList[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, precheck error, list listFunc[T]) {
+// checkedList is listPage for a route that first refuses a bad request:
+// precheck (the path's identifier, or the caller's right to the global
+// collection, evaluated by the caller) and then the paging parameters q.
+func checkedList[T any](ctx context.Context, s *Service, q url.Values, precheck error, list listFunc[T]) (*Page[T], error) {
 	if precheck != nil {
-		s.writeError(w, r, precheck)
-		return
+		return nil, precheck
 	}
-	pg, err := parsePage(r)
+	pg, err := parsePage(q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	serveList(s, w, r, name, pg, list)
+	return listPage(ctx, s, pg, list)
 }
 
 // orgListFunc reads one page of a collection of the organisation cvr.
 type orgListFunc[T any] func(tx *store.Tx, cvr string, pg page) ([]T, string, error)
 
-// serveOrgList answers GET /v1/orgs/{cvr}/<name>: {cvr} and the paging
-// parameters are checked first, then as serveOrgPage.
-func serveOrgList[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, name, obj string, list orgListFunc[T]) {
-	cvr := pathVar(r, "cvr")
-	serveCheckedList(s, w, r, name, validCVR(cvr), inOrgList(s, c, cvr, obj, list))
+// orgList reads a page of GET /v1/orgs/{cvr}/<collection>: cvr and the
+// paging parameters are checked first, then as orgPage.
+func orgList[T any](ctx context.Context, s *Service, c *Caller, cvr string, q url.Values, obj string, list orgListFunc[T]) (*Page[T], error) {
+	return checkedList(ctx, s, q, validCVR(cvr), inOrgList(s, c, cvr, obj, list))
 }
 
-// serveOrgPage is serveOrgList for a route that checked {cvr} and read
-// the page (and its own parameters) itself.
-func serveOrgPage[T any](s *Server, w http.ResponseWriter, r *http.Request, c *caller, cvr, name, obj string, pg page, list orgListFunc[T]) {
-	serveList(s, w, r, name, pg, inOrgList(s, c, cvr, obj, list))
+// orgPage is orgList for a route that checked cvr and read the page (and
+// its own parameters) itself.
+func orgPage[T any](ctx context.Context, s *Service, c *Caller, cvr, obj string, pg page, list orgListFunc[T]) (*Page[T], error) {
+	return listPage(ctx, s, pg, inOrgList(s, c, cvr, obj, list))
 }
 
 // inOrgList reads list in the read transaction after the caller's right
 // to read obj in the organisation cvr (A1, A14) and that the organisation
 // exists.
-func inOrgList[T any](s *Server, c *caller, cvr, obj string, list orgListFunc[T]) listFunc[T] {
+func inOrgList[T any](s *Service, c *Caller, cvr, obj string, list orgListFunc[T]) listFunc[T] {
 	return func(tx *store.Tx, pg page) ([]T, string, error) {
 		if err := s.authorize(c, cvr, "organisation", obj, actRead); err != nil {
 			return nil, "", err

@@ -2,8 +2,8 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -76,7 +76,7 @@ func (b *checkBody) decode(v any) error {
 
 // planOfCheck returns the planFunc the real request of a dry run would
 // run.
-func (s *Server) planOfCheck(c *caller, b *checkBody) (string, planFunc, error) {
+func (s *Service) planOfCheck(c *Caller, b *checkBody) (string, planFunc, error) {
 	action, err := b.take("action")
 	if err != nil {
 		return "", nil, err
@@ -111,22 +111,22 @@ func (s *Server) planOfCheck(c *caller, b *checkBody) (string, planFunc, error) 
 	var pf planFunc
 	switch action {
 	case "org.update":
-		var req orgPatchRequest
+		var req OrgPatchRequest
 		var o *store.Org
 		err, pf = b.decode(&req), s.planOrgUpdate(c, ids["cvr"], &req, &o)
 	case "user.create":
-		var req userCreateRequest
-		err, pf = b.decode(&req), s.planUserCreate(c, ids["cvr"], &req, "manual", &userAnswer{}, nil)
+		var req UserCreateRequest
+		err, pf = b.decode(&req), s.planUserCreate(c, ids["cvr"], &req, "manual", &UserAnswer{}, nil)
 	case "user.update":
-		var req userPatchRequest
-		err, pf = b.decode(&req), s.planUserUpdate(c, ids["user_id"], &req, &userAnswer{})
+		var req UserPatchRequest
+		err, pf = b.decode(&req), s.planUserUpdate(c, ids["user_id"], &req, &UserAnswer{})
 	case "user.delete":
 		err, pf = b.decode(&struct{}{}), s.planUserDelete(c, ids["user_id"])
 	case "user.inactivate", "user.activate", "user.deactivate":
-		var req statusRequest
-		err, pf = b.decode(&req), s.planUserStatus(c, ids["user_id"], action, &req, &userAnswer{})
+		var req StatusRequest
+		err, pf = b.decode(&req), s.planUserStatus(c, ids["user_id"], action, &req, &UserAnswer{})
 	case "grant.create":
-		var req grantRequest
+		var req GrantRequest
 		var g *store.Grant
 		holder, id := store.HolderUser, ids["user_id"]
 		if id == "" {
@@ -136,56 +136,55 @@ func (s *Server) planOfCheck(c *caller, b *checkBody) (string, planFunc, error) 
 	case "grant.delete":
 		err, pf = b.decode(&struct{}{}), s.planGrantDelete(c, ids["grant_id"])
 	case "group.create":
-		var req groupCreateRequest
+		var req GroupCreateRequest
 		var g *store.Group
 		err, pf = b.decode(&req), s.planGroupCreate(c, ids["cvr"], &req, &g)
 	case "group.delete":
 		err, pf = b.decode(&struct{}{}), s.planGroupDelete(c, ids["group_id"])
 	case "group.member.add":
-		var req memberRequest
+		var req MemberRequest
 		if err = b.decode(&req); err == nil {
 			pf = s.planMember(c, ids["group_id"], req.UserID, true)
 		}
 	case "group.member.remove":
 		err, pf = b.decode(&struct{}{}), s.planMember(c, ids["group_id"], ids["user_id"], false)
 	case "knock.accept":
-		var req userCreateRequest
-		err, pf = b.decode(&req), s.planKnockAccept(c, ids["knock_id"], &req, &userAnswer{})
+		var req UserCreateRequest
+		err, pf = b.decode(&req), s.planKnockAccept(c, ids["knock_id"], &req, &UserAnswer{})
 	}
 	return action, pf, err
 }
 
-// handlePolicyCheck is the dry run of a proposed change: body
+// CheckResult is the verdict of a dry run: the action checked, what
+// adgang.admin (and the store) said, and the revision it was checked at.
+type CheckResult struct {
+	Action   string
+	Verdict  *pdp.Verdict
+	Revision uint64
+}
+
+// PolicyCheck is the dry run of a proposed change: body
 // {action, <object ids>, <the real request's body fields>}. It runs the
 // real request's code (role check, facts, adgang.admin, the store's own
 // refusals) in a transaction that is rolled back, and answers the
 // verdict {allow, reasons:[{code, rule, message}]} with 200. Malformed
 // input answers 400 and objects outside the caller's organisations 404,
 // exactly like the real request.
-func (s *Server) handlePolicyCheck(w http.ResponseWriter, r *http.Request, c *caller) {
-	b := &checkBody{}
-	if err := decodeBody(w, r, &b.raw); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *Service) PolicyCheck(ctx context.Context, c *Caller, raw map[string]json.RawMessage) (*CheckResult, error) {
+	b := &checkBody{raw: raw}
 	if b.raw == nil {
-		s.writeError(w, r, invalid("the body must be a JSON object"))
-		return
+		return nil, invalid("the body must be a JSON object")
 	}
 	if err := s.authorizeGlobal(c, objPolicy, actCheck); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	action, pf, err := s.planOfCheck(c, b)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	v, err := s.dryRun(r.Context(), c, pf)
+	v, err := s.dryRun(ctx, c, pf)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"action": action, "allow": v.Allow, "reasons": nonNil(v.Reasons),
-		"policy": v.Policy, "revision": s.st.Revision(), "dry_run": true})
+	return &CheckResult{Action: action, Verdict: v, Revision: s.st.Revision()}, nil
 }

@@ -1,15 +1,22 @@
 package admin
 
 import (
+	"context"
 	"errors"
-	"io"
-	"net/http"
 
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 )
 
-// handlePrivilegesCheck is POST /v1/orgs/{cvr}/privileges:check: a NemLog-in
+// PrivilegesAnswer is what a NemLog-in privilege list would grant in an
+// org, and what adgang.admin refuses of it.
+type PrivilegesAnswer struct {
+	Revision uint64
+	Grants   []pdp.PrivilegeGrant
+	Refused  []pdp.PrivilegeRefusal
+}
+
+// PrivilegesCheck is POST /v1/orgs/{cvr}/privileges:check: a NemLog-in
 // privilege list (OIO BPP XML, its base64, or {"privileges": base64}) read
 // into the grants it corresponds to in the org, each asked of adgang.admin
 // as a grant.create would be (A3, A4, A6 no SE scope for no_se rights, A7
@@ -18,19 +25,12 @@ import (
 // role checks included); without it the holder is a new employee of the org.
 // Answer: {grants:[{right, privilege, scope}], refused:[{scope, privilege?,
 // right?, code, rule?, message}]}.
-func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
-	userID := r.URL.Query().Get("user_id")
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, pdp.MaxPrivilegeList))
-	if err != nil {
-		s.writeError(w, r, invalid("privilege list larger than %d bytes", pdp.MaxPrivilegeList))
-		return
-	}
+func (s *Service) PrivilegesCheck(ctx context.Context, c *Caller, cvr, userID string, body []byte) (*PrivilegesAnswer, error) {
 	var (
 		o      *store.Org
 		rights []*store.Right
 	)
-	err = s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		if err := store.ValidCVR(cvr); err != nil {
 			return notFound("organisation")
 		}
@@ -57,13 +57,11 @@ func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	list, err := pdp.PrivilegeListFromBody(body)
 	if err != nil {
-		s.writeError(w, r, invalid("%v", err))
-		return
+		return nil, invalid("%v", err)
 	}
 	parsed, refused := pdp.GrantsOfPrivileges(list, rights)
 	byID := map[string]*store.Right{}
@@ -72,10 +70,9 @@ func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c
 	}
 	grants := []pdp.PrivilegeGrant{}
 	for _, g := range parsed {
-		reason, err := s.checkPrivilegeGrant(r, c, o, userID, g, byID[g.Right])
+		reason, err := s.checkPrivilegeGrant(ctx, c, o, userID, g, byID[g.Right])
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
 		if reason == nil {
 			grants = append(grants, g)
@@ -84,16 +81,16 @@ func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c
 		refused = append(refused, pdp.PrivilegeRefusal{Scope: pdp.ScopeURI(g.Scope), Privilege: g.Privilege,
 			Right: g.Right, Code: reason.Code, Rule: reason.Rule, Message: pdp.MaskCPR(reason.Message)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": s.st.Revision(), "grants": grants, "refused": refused})
+	return &PrivilegesAnswer{Revision: s.st.Revision(), Grants: grants, Refused: refused}, nil
 }
 
 // checkPrivilegeGrant asks adgang.admin whether g may be granted in o: the
 // first deny reason, or nil when allowed.
-func (s *Server) checkPrivilegeGrant(r *http.Request, c *caller, o *store.Org, userID string, g pdp.PrivilegeGrant, right *store.Right) (*pdp.Reason, error) {
-	req := &grantRequest{Right: g.Right, Scope: &grantScope{Type: g.Scope.Type, Value: g.Scope.Value}}
+func (s *Service) checkPrivilegeGrant(ctx context.Context, c *Caller, o *store.Org, userID string, g pdp.PrivilegeGrant, right *store.Right) (*pdp.Reason, error) {
+	req := &GrantRequest{Right: g.Right, Scope: &GrantScope{Type: g.Scope.Type, Value: g.Scope.Value}}
 	if userID != "" {
 		var out *store.Grant
-		v, err := s.dryRun(r.Context(), c, s.planGrantCreate(c, store.HolderUser, userID, req, &out))
+		v, err := s.dryRun(ctx, c, s.planGrantCreate(c, store.HolderUser, userID, req, &out))
 		var se *store.Error
 		switch {
 		case err == nil:
@@ -112,7 +109,7 @@ func (s *Server) checkPrivilegeGrant(r *http.Request, c *caller, o *store.Org, u
 		return nil, err
 	}
 	var verdict *pdp.Verdict
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	err := s.st.View(ctx, func(tx *store.Tx) error {
 		holders, err := s.adminHolders(tx, o.CVR)
 		if err != nil {
 			return err
@@ -125,7 +122,7 @@ func (s *Server) checkPrivilegeGrant(r *http.Request, c *caller, o *store.Org, u
 		in["grant"] = map[string]any{"id": "", "right": g.Right, "org": o.CVR, "holder_type": store.HolderUser,
 			"holder_id": "", "scope": map[string]any{"type": g.Scope.Type, "value": g.Scope.Value}}
 		in["right"], in["admin_holders"] = rightInput(right), holders
-		verdict, _ = s.check(r.Context(), in)
+		verdict, _ = s.check(ctx, in)
 		return nil
 	})
 	if err != nil {

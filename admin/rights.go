@@ -1,7 +1,7 @@
 package admin
 
 import (
-	"net/http"
+	"context"
 	"net/url"
 	"strings"
 
@@ -9,17 +9,18 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-func (s *Server) handleListRights(w http.ResponseWriter, r *http.Request, c *caller) {
-	serveCheckedList(s, w, r, "rights", s.authorizeGlobal(c, objRight, actRead), func(tx *store.Tx, pg page) ([]*store.Right, string, error) {
+// ListRights pages through the rights catalogue, by id.
+func (s *Service) ListRights(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Right], error) {
+	return checkedList(ctx, s, q, s.authorizeGlobal(c, objRight, actRead), func(tx *store.Tx, pg page) ([]*store.Right, string, error) {
 		rights, err := tx.ListRights()
 		rights, next := pageOf(pg, rights, func(r *store.Right) string { return r.ID })
 		return rights, next, err
 	})
 }
 
-// rightRequest is the body of PUT /v1/rights/{id}: the whole catalogue
+// RightRequest is the body of PUT /v1/rights/{id}: the whole catalogue
 // entry (flags absent = false). id, when given, must equal the path.
-type rightRequest struct {
+type RightRequest struct {
 	ID            string          `json:"id,omitempty"`
 	Title         string          `json:"title"`
 	Service       string          `json:"service"`
@@ -38,21 +39,15 @@ type rightRequest struct {
 	Privilege string `json:"privilege,omitempty"`
 }
 
-func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	var req rightRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	right := &store.Right{ID: id, Title: strings.TrimSpace(req.Title), Service: strings.TrimSpace(req.Service),
+// PutRight creates or replaces the catalogue entry id; created says
+// which. Changing the catalogue is no adgang.admin action: only the role
+// check (A14, superadmin) applies.
+func (s *Service) PutRight(ctx context.Context, c *Caller, id string, req *RightRequest) (rev uint64, right *store.Right, created bool, err error) {
+	right = &store.Right{ID: id, Title: strings.TrimSpace(req.Title), Service: strings.TrimSpace(req.Service),
 		Forbidden: req.Forbidden, Deprecated: req.Deprecated, NoGroup: req.NoGroup, NoSE: req.NoSE,
 		RequireCPR: req.RequireCPR, EmployeesOnly: req.EmployeesOnly, AdminRole: req.AdminRole,
 		AnonymityAllowed: req.AnonymityAllowed,
 		Privilege:        strings.TrimSpace(req.Privilege)}
-	created := false
-	// Changing the catalogue is no adgang.admin action: only the role
-	// check (A14, superadmin) applies.
 	pf := func(tx *store.Tx) (*plan, error) {
 		if err := s.authorizeGlobal(c, objRight, actUpdate); err != nil {
 			return nil, err
@@ -96,21 +91,16 @@ func (s *Server) handlePutRight(w http.ResponseWriter, r *http.Request, c *calle
 		created = store.IsNotFound(err)
 		return &plan{apply: func(tx *store.Tx) error { return tx.PutRight(right) }}, nil
 	}
-	rev, err := s.write(r.Context(), c, pf)
+	rev, err = s.write(ctx, c, pf)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, false, err
 	}
 	// The decision service follows the change feed too; refreshing here
 	// makes the very next decision see the new flags.
-	if err := s.eng.RefreshRights(r.Context()); err != nil {
+	if err := s.eng.RefreshRights(ctx); err != nil {
 		s.log.Error().Err(err).Msg("admin: refresh the decision service's rights catalogue")
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, map[string]any{"revision": rev, "right": right})
+	return rev, right, created, nil
 }
 
 // validPrivilegeURI checks a right's privilege URI (empty gets the

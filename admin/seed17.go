@@ -9,7 +9,7 @@ import (
 // checkImport asks adgang.admin whether org may use CSV import at all
 // (user.import; A19: not an a-kasse, A18). Each row is checked on its own
 // afterwards.
-func (s *Server) checkImport(ctx context.Context, c *caller, cvr, mode string, dryRun bool) error {
+func (s *Service) checkImport(ctx context.Context, c *Caller, cvr, mode string, dryRun bool) error {
 	var in map[string]any
 	err := s.st.View(ctx, func(tx *store.Tx) error {
 		o, err := loadOrg(tx, cvr)

@@ -1,41 +1,35 @@
 package admin
 
 import (
-	"net/http"
+	"context"
+	"net/url"
 
 	"github.com/adgang/adgang/store"
 )
 
-// tokenRequest is the body of POST /v1/tokens.
-type tokenRequest struct {
+// TokenRequest is the body of POST /v1/tokens.
+type TokenRequest struct {
 	UserID     string      `json:"user_id,omitempty"`
 	Superadmin bool        `json:"superadmin,omitempty"`
 	ExpiresAt  *store.Time `json:"expires_at,omitempty"`
 }
 
-// handleCreateToken makes an API token, shown once in the answer. A
+// CreateToken makes an API token; plain is its secret, shown once. A
 // superadmin may make any token; any other administrator only a token
 // for itself (which acts with its own roles, so no role is gained). A
-// token for another user answers 404 when that user is outside the
-// caller's organisations (A1) and 403 otherwise (A14).
-func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req tokenRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// token for another user is not found when that user is outside the
+// caller's organisations (A1) and forbidden otherwise (A14). capped says
+// that expires_at was capped at the caller's own credentials' expiry.
+func (s *Service) CreateToken(ctx context.Context, c *Caller, req *TokenRequest) (rev uint64, tok *store.Token, plain string, capped bool, err error) {
 	// A token never outlives the credentials that made it: a JWT caller's
 	// token expires at the JWT's exp at the latest (an expiring API token's
 	// likewise at its expires_at). A later or missing expires_at is capped,
 	// and the answer says so with expires_at_capped.
-	capped := false
 	if c.expires != nil && (req.ExpiresAt == nil || req.ExpiresAt.After(*c.expires)) {
 		exp := c.expires.UTC()
 		req.ExpiresAt, capped = &store.Time{Time: exp}, true
 	}
-	var tok *store.Token
-	var plain string
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+	rev, err = s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if !c.superadmin {
 			if req.Superadmin {
 				return nil, forbidden("only a superadmin may create superadmin tokens")
@@ -68,23 +62,13 @@ func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request, c *ca
 			return err
 		}}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	ans := map[string]any{"revision": rev, "id": tok.ID, "token": plain,
-		"user_id": tok.UserID, "superadmin": tok.Superadmin, "expires_at": tok.ExpiresAt}
-	if capped {
-		ans["expires_at_capped"] = true
-	}
-	writeJSON(w, http.StatusCreated, ans)
+	return rev, tok, plain, capped, err
 }
 
-// handleListTokens lists tokens (never their secrets or hashes): every
-// token for a superadmin, the caller's own otherwise.
-func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *caller) {
-	serveCheckedList(s, w, r, "tokens", s.authorizeGlobal(c, objToken, actRead), func(tx *store.Tx, pg page) ([]*store.Token, string, error) {
+// ListTokens lists tokens (never their secrets or hashes): every token
+// for a superadmin, the caller's own otherwise.
+func (s *Service) ListTokens(ctx context.Context, c *Caller, q url.Values) (*Page[*store.Token], error) {
+	return checkedList(ctx, s, q, s.authorizeGlobal(c, objToken, actRead), func(tx *store.Tx, pg page) ([]*store.Token, string, error) {
 		ts, err := tx.ListTokens()
 		if err != nil {
 			return nil, "", err
@@ -100,11 +84,10 @@ func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request, c *cal
 	})
 }
 
-// handleDeleteToken revokes a token at once: a superadmin any token, any
-// other administrator its own (others' tokens are not found).
-func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, func(tx *store.Tx) (*plan, error) {
+// DeleteToken revokes a token at once: a superadmin any token, any other
+// administrator its own (others' tokens are not found).
+func (s *Service) DeleteToken(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, func(tx *store.Tx) (*plan, error) {
 		if err := validObjectID("token", id); err != nil {
 			return nil, err
 		}
@@ -120,9 +103,4 @@ func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		return &plan{apply: func(tx *store.Tx) error { return tx.DeleteToken(id) }}, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
 }

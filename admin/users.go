@@ -3,8 +3,8 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,11 +16,11 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// userCreateRequest is the body of POST /v1/orgs/{cvr}/users. Status,
+// UserCreateRequest is the body of POST /v1/orgs/{cvr}/users. Status,
 // revision and the other read-only fields are not accepted (unknown
 // fields are refused). The plain CPR number is only parsed, hashed and
 // masked; it is never stored, logged or answered.
-type userCreateRequest struct {
+type UserCreateRequest struct {
 	ID            string `json:"id,omitempty"`
 	Name          string `json:"name"`
 	Email         string `json:"email,omitempty"`
@@ -49,7 +49,7 @@ const FirstUserRightsQuery = "data.adgang.admin.first_user_rights"
 // firstRights asks A15 which rights a new user of org gets; none unless
 // it is the org's first user. A policy that cannot answer refuses the
 // creation (fail closed).
-func (s *Server) firstRights(ctx context.Context, org *store.Org, hasUsers bool) ([]string, error) {
+func (s *Service) firstRights(ctx context.Context, org *store.Org, hasUsers bool) ([]string, error) {
 	in, err := json.Marshal(map[string]any{"org": map[string]any{"type": org.Type}, "org_has_users": hasUsers})
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func validText(field, v string, maxLen int) error {
 }
 
 // setCPR links a parsed CPR number to u: keyed hash and masked form only.
-func (s *Server) setCPR(u *store.User, cpr string) error {
+func (s *Service) setCPR(u *store.User, cpr string) error {
 	if cpr == "" {
 		u.CPRHash, u.CPRMasked, u.CPRLinked = "", "", false
 		return nil
@@ -145,7 +145,7 @@ func (s *Server) setCPR(u *store.User, cpr string) error {
 }
 
 // buildUser validates a create request and returns the user to store.
-func (s *Server) buildUser(req *userCreateRequest, cvr, source string) (*store.User, error) {
+func (s *Service) buildUser(req *UserCreateRequest, cvr, source string) (*store.User, error) {
 	u := &store.User{ID: req.ID, Org: cvr, Name: strings.TrimSpace(req.Name), Email: req.Email,
 		Username: req.Username, LegacyID: req.LegacyID, BirthDate: req.BirthDate, Kind: store.UserKind(req.Kind),
 		PNumber: req.PNumber, SENumber: req.SENumber, Anonymous: req.Anonymous, Language: req.Language,
@@ -172,7 +172,7 @@ func (s *Server) buildUser(req *userCreateRequest, cvr, source string) (*store.U
 }
 
 // validateUserFields checks the shape of every identifier and text field.
-func (s *Server) validateUserFields(u *store.User) error {
+func (s *Service) validateUserFields(u *store.User) error {
 	checks := []struct {
 		set bool
 		err func() error
@@ -217,16 +217,51 @@ func changeOf(u *store.User) map[string]any {
 		"identification_means": nonNil(u.IdentificationMeans)}
 }
 
-type userAnswer struct {
-	user   *store.User
-	grants []*store.Grant
+// UserAnswer is what a user write made: the user as stored and, for a
+// new organisation's first user, the A15 admin grants it got.
+type UserAnswer struct {
+	User   *store.User
+	Grants []*store.Grant
+}
+
+// firstGrants are the A15 admin grants the new user u of org gets when
+// it is the organisation's first user, and their grant.create checks.
+func (s *Service) firstGrants(tx *store.Tx, c *Caller, org *store.Org, u *store.User, holders map[string]any) ([]*store.Grant, []map[string]any, error) {
+	hasUsers, err := s.orgHasUsers(tx, org.CVR)
+	if err != nil {
+		return nil, nil, err
+	}
+	first, err := s.firstRights(context.Background(), org, hasUsers)
+	if err != nil || len(first) == 0 {
+		return nil, nil, err
+	}
+	var grants []*store.Grant
+	var checks []map[string]any
+	cvr := org.CVR
+	target := userTarget(&store.User{ID: u.ID, Kind: u.Kind, Anonymous: u.Anonymous, Status: store.StatusNew, Org: cvr})
+	for _, rid := range first {
+		r, err := tx.GetRight(rid)
+		if store.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, nil, err
+		}
+		g := &store.Grant{ID: uuid.NewString(), Right: r.ID, HolderType: store.HolderUser, HolderID: u.ID,
+			Org: cvr, Scope: store.Scope{Type: store.ScopeCVR, Value: cvr}, GrantedBy: c.actor,
+			Justification: "A15: first user of the organisation"}
+		gin := s.baseInput(c, "grant.create", org)
+		gin["target"], gin["grant"], gin["right"], gin["admin_holders"] = target, grantInput(g), rightInput(r), holders
+		checks = append(checks, gin)
+		grants = append(grants, g)
+	}
+	return grants, checks, nil
 }
 
 // planUserCreate creates a user in cvr (user.create); when it is the
 // organisation's first user it also gets the A15 admin grants, each
 // checked as a grant.create. extra runs in the same transaction (knock
 // accept deletes the knock).
-func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, source string, out *userAnswer, extra func(tx *store.Tx) error) planFunc {
+func (s *Service) planUserCreate(c *Caller, cvr string, req *UserCreateRequest, source string, out *UserAnswer, extra func(tx *store.Tx) error) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validCVR(cvr); err != nil {
 			return nil, err
@@ -254,33 +289,11 @@ func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, s
 		in["change"], in["admin_holders"], in["conflicts"] = changeOf(u), holders, conf
 		p := (&plan{checks: []map[string]any{in}}).watchRoles(cvr, u.ID)
 
-		hasUsers, err := s.orgHasUsers(tx, cvr)
+		grants, checks, err := s.firstGrants(tx, c, org, u, holders) // A15
 		if err != nil {
 			return nil, err
 		}
-		var grants []*store.Grant
-		first, err := s.firstRights(context.Background(), org, hasUsers) // A15
-		if err != nil {
-			return nil, err
-		}
-		if len(first) > 0 {
-			target := userTarget(&store.User{ID: u.ID, Kind: u.Kind, Anonymous: u.Anonymous, Status: store.StatusNew, Org: cvr})
-			for _, rid := range first {
-				r, err := tx.GetRight(rid)
-				if store.IsNotFound(err) {
-					continue
-				} else if err != nil {
-					return nil, err
-				}
-				g := &store.Grant{ID: uuid.NewString(), Right: r.ID, HolderType: store.HolderUser, HolderID: u.ID,
-					Org: cvr, Scope: store.Scope{Type: store.ScopeCVR, Value: cvr}, GrantedBy: c.actor,
-					Justification: "A15: first user of the organisation"}
-				gin := s.baseInput(c, "grant.create", org)
-				gin["target"], gin["grant"], gin["right"], gin["admin_holders"] = target, grantInput(g), rightInput(r), holders
-				p.checks = append(p.checks, gin)
-				grants = append(grants, g)
-			}
-		}
+		p.checks = append(p.checks, checks...)
 		p.apply = func(tx *store.Tx) error {
 			if err := tx.CreateUser(u); err != nil {
 				return err
@@ -303,69 +316,48 @@ func (s *Server) planUserCreate(c *caller, cvr string, req *userCreateRequest, s
 					return err
 				}
 			}
-			out.user, out.grants = u, grants
+			out.User, out.Grants = u, grants
 			return nil
 		}
 		return p, nil
 	}
 }
 
-func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req userCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var out userAnswer
-	var act activationOut // L7: the activation issued at creation, if any
-	pf := s.withActivation(r.Context(), c, s.planUserCreate(c, pathVar(r, "cvr"), &req, "manual", &out, nil), &out, &act)
-	rev, err := s.write(r.Context(), c, pf)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ans := map[string]any{"revision": rev, "user": out.user, "grants": nonNil(out.grants)}
-	if act.method != "" {
-		a := map[string]any{"method": act.method}
-		if act.code != "" {
-			a["code"] = act.code // shown in this answer only; stored hashed
-		}
-		if act.mailID != "" {
-			a["mail_id"] = act.mailID
-		}
-		ans["activation"] = a
-	}
-	writeJSON(w, http.StatusCreated, ans)
+// CreateUser creates a user in cvr (planUserCreate) and issues its
+// activation when it needs one (L7).
+func (s *Service) CreateUser(ctx context.Context, c *Caller, cvr string, req *UserCreateRequest) (uint64, *UserAnswer, *Activation, error) {
+	var out UserAnswer
+	var act Activation // L7: the activation issued at creation, if any
+	pf := s.withActivation(ctx, c, s.planUserCreate(c, cvr, req, "manual", &out, nil), &out, &act)
+	rev, err := s.write(ctx, c, pf)
+	return rev, &out, &act, err
 }
 
-func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
+// GetUser reads the user id (with its password status) and its admin
+// roles in its org.
+func (s *Service) GetUser(ctx context.Context, c *Caller, id string) (rev uint64, u *store.User, adminRoles []string, err error) {
 	if err := validUserID(id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, nil, err
 	}
-	rev := s.st.Revision()
-	var u *store.User
-	err := s.st.View(r.Context(), func(tx *store.Tx) error {
+	rev = s.st.Revision()
+	err = s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		u, err = s.authorizedUser(tx, c, id, objUser, actRead)
 		if err == nil {
-			s.withPasswordStatus(r.Context(), tx, u)
+			s.withPasswordStatus(ctx, tx, u)
 		}
 		return err
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return 0, nil, nil, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": u,
-		"admin_roles": nonNil(s.roles.rolesIn(u.ID, u.Org))})
+	return rev, u, s.roles.rolesIn(u.ID, u.Org), nil
 }
 
-// userPatchRequest is the body of PATCH /v1/users/{id}: present fields
+// UserPatchRequest is the body of PATCH /v1/users/{id}: present fields
 // change, absent ones stay. Read-only fields are listed so that sending
 // one is a clear error; anonymous is passed to the policy (A8).
-type userPatchRequest struct {
+type UserPatchRequest struct {
 	Name          *string `json:"name,omitempty"`
 	Email         *string `json:"email,omitempty"`
 	Username      *string `json:"username,omitempty"`
@@ -412,7 +404,7 @@ func readOnly(fields map[string]json.RawMessage) error {
 
 // applyTo validates the patch, applies it to u and returns the changed
 // fields as the policy sees them (the CPR number as cpr_linked).
-func (p *userPatchRequest) applyTo(s *Server, u *store.User) (map[string]any, []string, error) {
+func (p *UserPatchRequest) applyTo(s *Service, u *store.User) (map[string]any, []string, error) {
 	if err := readOnly(map[string]json.RawMessage{"id": p.ID, "org": p.Org, "status": p.Status,
 		"revision": p.Revision, "cpr_linked": p.CPRLinked, "deactivated_until": p.DeactivatedUntil,
 		"status_changed_at": p.StatusChangedAt, "last_login": p.LastLogin, "source": p.Source,
@@ -473,7 +465,7 @@ func (p *userPatchRequest) applyTo(s *Server, u *store.User) (map[string]any, []
 	return change, fields, nil
 }
 
-func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out *userAnswer) planFunc {
+func (s *Service) planUserUpdate(c *Caller, id string, req *UserPatchRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actUpdate, "user.update")
 		if err != nil {
@@ -506,28 +498,20 @@ func (s *Server) planUserUpdate(c *caller, id string, req *userPatchRequest, out
 			}
 			tx.Audit(store.AuditEvent{Type: "user.update.fields", Org: u.Org, UserID: u.ID, Object: u.ID,
 				Details: map[string]any{"fields": fields}})
-			out.user = &next
+			out.User = &next
 			return nil
 		}}).watchRoles(u.Org, u.ID), nil
 	}
 }
 
-func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req userPatchRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var out userAnswer
-	rev, err := s.write(r.Context(), c, s.planUserUpdate(c, pathVar(r, "id"), &req, &out))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
+// PatchUser changes the present fields of the user id (user.update).
+func (s *Service) PatchUser(ctx context.Context, c *Caller, id string, req *UserPatchRequest) (uint64, *UserAnswer, error) {
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planUserUpdate(c, id, req, &out))
+	return rev, &out, err
 }
 
-func (s *Server) planUserDelete(c *caller, id string) planFunc {
+func (s *Service) planUserDelete(c *Caller, id string) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		u, in, err := s.userInput(tx, c, id, actDelete, "user.delete")
 		if err != nil {
@@ -543,20 +527,15 @@ func (s *Server) planUserDelete(c *caller, id string) planFunc {
 	}
 }
 
-func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *caller) {
-	id := pathVar(r, "id")
-	rev, err := s.write(r.Context(), c, s.planUserDelete(c, id))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "deleted": id})
+// DeleteUser deletes the user id (user.delete).
+func (s *Service) DeleteUser(ctx context.Context, c *Caller, id string) (uint64, error) {
+	return s.write(ctx, c, s.planUserDelete(c, id))
 }
 
-// statusRequest is the optional body of the status routes. until is the
+// StatusRequest is the optional body of the status routes. until is the
 // contract's name (SPEC §5); deactivated_until, the user's field it sets,
 // is accepted as an alias.
-type statusRequest struct {
+type StatusRequest struct {
 	Until            *store.Time `json:"until,omitempty"`
 	DeactivatedUntil *store.Time `json:"deactivated_until,omitempty"`
 }
@@ -567,7 +546,7 @@ var statusOf = map[string]store.UserStatus{
 	"user.deactivate": store.StatusDeactivated,
 }
 
-func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest, out *userAnswer) planFunc {
+func (s *Service) planUserStatus(c *Caller, id, action string, req *StatusRequest, out *UserAnswer) planFunc {
 	return func(tx *store.Tx) (*plan, error) {
 		if err := validUserID(id); err != nil {
 			return nil, err
@@ -608,27 +587,18 @@ func (s *Server) planUserStatus(c *caller, id, action string, req *statusRequest
 				details["until"] = req.Until.UTC().Format(time.RFC3339)
 			}
 			tx.Audit(store.AuditEvent{Type: action, Org: u.Org, UserID: u.ID, Object: u.ID, Details: details})
-			out.user = &next
+			out.User = &next
 			return nil
 		}}).watchRoles(u.Org, u.ID), nil
 	}
 }
 
-func (s *Server) handleUserStatus(action string) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *caller) {
-		var req statusRequest
-		if err := decodeOptionalBody(w, r, &req); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		var out userAnswer
-		rev, err := s.write(r.Context(), c, s.planUserStatus(c, pathVar(r, "id"), action, &req, &out))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "user": out.user})
-	}
+// SetUserStatus is user.inactivate, user.activate or user.deactivate of
+// the user id.
+func (s *Service) SetUserStatus(ctx context.Context, c *Caller, id, action string, req *StatusRequest) (uint64, *UserAnswer, error) {
+	var out UserAnswer
+	rev, err := s.write(ctx, c, s.planUserStatus(c, id, action, req, &out))
+	return rev, &out, err
 }
 
 // --- search ---
@@ -661,13 +631,12 @@ type userQuery struct {
 
 // parseUserQuery reads the search and the page of GET
 // /v1/orgs/{cvr}/users: status, then paging, then the RID's shape.
-func parseUserQuery(r *http.Request) (userQuery, page, error) {
-	q := r.URL.Query()
+func parseUserQuery(q url.Values) (userQuery, page, error) {
 	keep, err := statusFilter(q.Get("status"))
 	if err != nil {
 		return userQuery{}, page{}, err
 	}
-	pg, err := parsePage(r)
+	pg, err := parsePage(q)
 	if err != nil {
 		return userQuery{}, page{}, err
 	}
@@ -703,7 +672,7 @@ func (q *userQuery) matchesFields(u *store.User) bool {
 
 // userMatcher is the query's test of a user of org cvr in tx; a role
 // that is neither an admin role nor a right of the catalogue is invalid.
-func (s *Server) userMatcher(tx *store.Tx, cvr string, q *userQuery) (func(*store.User) (bool, error), error) {
+func (s *Service) userMatcher(tx *store.Tx, cvr string, q *userQuery) (func(*store.User) (bool, error), error) {
 	adminRole := false
 	switch store.AdminRole(q.role) {
 	case "":
@@ -732,7 +701,7 @@ func (s *Server) userMatcher(tx *store.Tx, cvr string, q *userQuery) (func(*stor
 }
 
 // searchUsers is the page pg of org cvr's users that match q.
-func (s *Server) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *userQuery, pg page) ([]*store.User, string, error) {
+func (s *Service) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *userQuery, pg page) ([]*store.User, string, error) {
 	match, err := s.userMatcher(tx, cvr, q)
 	if err != nil {
 		return nil, "", err
@@ -780,20 +749,17 @@ func (s *Server) searchUsers(ctx context.Context, tx *store.Tx, cvr string, q *u
 	return users, next, nil
 }
 
-// handleListUsers searches the org's users (userQuery), paged.
-func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *caller) {
-	cvr := pathVar(r, "cvr")
+// ListUsers searches the org's users (userQuery), paged.
+func (s *Service) ListUsers(ctx context.Context, c *Caller, cvr string, query url.Values) (*Page[*store.User], error) {
 	if err := validCVR(cvr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	q, pg, err := parseUserQuery(r)
+	q, pg, err := parseUserQuery(query)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	serveOrgPage(s, w, r, c, cvr, "users", objUser, pg, func(tx *store.Tx, cvr string, pg page) ([]*store.User, string, error) {
-		return s.searchUsers(r.Context(), tx, cvr, &q, pg)
+	return orgPage(ctx, s, c, cvr, objUser, pg, func(tx *store.Tx, cvr string, pg page) ([]*store.User, string, error) {
+		return s.searchUsers(ctx, tx, cvr, &q, pg)
 	})
 }
 

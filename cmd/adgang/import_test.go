@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
@@ -88,7 +89,7 @@ func newImportEnv(t *testing.T) *importEnv {
 		t.Fatal(err)
 	}
 	e := &importEnv{st: st, token: token}
-	h := srv.Handler()
+	h := adminapi.New(srv, adminapi.Config{}).Handler()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/imports") {
 			e.mu.Lock()

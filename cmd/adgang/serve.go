@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/adgang/adgang/admin/api/console"
 	"github.com/adgang/adgang/admin/jobs/lifecycle"
 	"github.com/adgang/adgang/admin/jobs/outbox"
@@ -44,7 +45,7 @@ type Main struct {
 	AdminURL    string
 	PprofURL    string // the pprof listener's base URL, when --pprof-addr is set
 
-	admin *admin.Server
+	admin *admin.Service
 
 	servers       []*http.Server
 	declogFh      *os.File
@@ -112,7 +113,8 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	m.admin = adm
-	h, err := m.adminHandler(adm)
+	adminAPI := adminapi.New(adm, adminapi.Config{Logger: m.Logger.With().Str("component", "admin").Logger(), Registry: eng.Registry()})
+	h, err := m.adminHandler(adminAPI.Handler())
 	if err != nil {
 		return err
 	}
@@ -125,8 +127,7 @@ func (m *Main) Run(ctx context.Context, stdout io.Writer) error {
 
 // adminHandler is the admin API, with the admin console under /console/
 // unless --console=false.
-func (m *Main) adminHandler(adm *admin.Server) (http.Handler, error) {
-	h := adm.Handler()
+func (m *Main) adminHandler(h http.Handler) (http.Handler, error) {
 	if !m.Config.Console {
 		return h, nil
 	}
@@ -287,7 +288,7 @@ func (m *Main) startDecisionListener(eng *pdp.Engine, st *store.Store, decisionT
 
 // startJobs starts the lifecycle runner and the outbox delivery when
 // configured; Close stops them.
-func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
+func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Service) {
 	if m.fleetLog != nil {
 		m.leaseJobs(func() { m.runJobs(st, eng, adm) })
 		return
@@ -296,7 +297,7 @@ func (m *Main) startJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
 }
 
 // runJobs starts the lifecycle jobs and the outbox delivery.
-func (m *Main) runJobs(st *store.Store, eng *pdp.Engine, adm *admin.Server) {
+func (m *Main) runJobs(st *store.Store, eng *pdp.Engine, adm *admin.Service) {
 	cfg := &m.Config
 	if cfg.LifecycleInterval > 0 {
 		runner := &lifecycle.Runner{Store: st, Policy: eng, Interval: cfg.LifecycleInterval,

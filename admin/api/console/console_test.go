@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/admin"
+	adminapi "github.com/adgang/adgang/admin/api"
 	"github.com/adgang/adgang/admin/api/console"
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
@@ -59,14 +60,15 @@ func newInproc(t *testing.T, tlsServer bool) *inproc {
 		t.Fatal(err)
 	}
 	e := &inproc{st: st, token: tok, now: time.Now()}
-	con, err := console.New(console.Config{API: adm.Handler(), Now: e.clock, MaxSessions: 5})
+	h := adminapi.New(adm, adminapi.Config{}).Handler()
+	con, err := console.New(console.Config{API: h, Now: e.clock, MaxSessions: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tlsServer {
-		e.srv = httptest.NewTLSServer(con.Mount(adm.Handler()))
+		e.srv = httptest.NewTLSServer(con.Mount(h))
 	} else {
-		e.srv = httptest.NewServer(con.Mount(adm.Handler()))
+		e.srv = httptest.NewServer(con.Mount(h))
 	}
 	t.Cleanup(e.srv.Close)
 	return e

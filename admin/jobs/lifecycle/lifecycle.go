@@ -68,7 +68,7 @@ type Runner struct {
 	Now      func() time.Time // injectable clock (default time.Now)
 	Interval time.Duration    // default 1h
 	// Notify, when set, fans a notification out to the administrators of
-	// its org inside the action's transaction (admin.Server.Notify; the
+	// its org inside the action's transaction (admin.Service.Notify; the
 	// L4 warning is mailed by warn itself, so Notify adds no mail).
 	Notify func(tx *store.Tx, n store.Notification) error
 
