@@ -202,6 +202,9 @@ func roleChanges(users []string, before, after map[string][]string) []any {
 // are brought up to date before it returns.
 func (s *Service) write(ctx context.Context, c *Caller, pf planFunc) (uint64, error) {
 	rev, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
+		if err := s.rolesUpTo(ctx, tx.Revision()-1); err != nil {
+			return err
+		}
 		tx.GuardCPR(s.cprGuardOf(c))
 		_, err := s.runPlan(ctx, tx, pf)
 		return err
@@ -222,6 +225,9 @@ var errDryRun = errors.New("dry run: roll back")
 func (s *Service) dryRun(ctx context.Context, c *Caller, pf planFunc) (*pdp.Verdict, error) {
 	var verdict *pdp.Verdict
 	_, err := s.st.Update(ctx, c.actor, func(tx *store.Tx) error {
+		if err := s.rolesUpTo(ctx, tx.Revision()-1); err != nil {
+			return err
+		}
 		tx.GuardCPR(s.cprGuardOf(c))
 		v, err := s.runPlan(ctx, tx, pf)
 		if err != nil {

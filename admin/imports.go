@@ -348,6 +348,9 @@ func (im *importer) runBatch(ctx context.Context, rows []csvRow) error {
 	for {
 		applied := 0
 		rev, err := im.s.st.Update(ctx, im.c.actor, func(tx *store.Tx) error {
+			if err := im.s.rolesUpTo(ctx, tx.Revision()-1); err != nil {
+				return err
+			}
 			var err error
 			applied, err = im.runBatchTx(evalCtx, tx, rows, res, final)
 			return err

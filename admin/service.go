@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,6 +64,10 @@ type Service struct {
 
 	activation *activationThrottle // POST /v1/activate attempts per user and source
 
+	// rolesAt is the revision through which the role links have applied
+	// every change (rolesUpTo).
+	rolesAt atomic.Uint64
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -98,6 +103,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		unsubscribe()
 		return nil, fmt.Errorf("admin: %w", err)
 	}
+	s.rolesAt.Store(last)
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() {
@@ -157,6 +163,7 @@ func (s *Service) followFeed(ctx context.Context, feed <-chan store.Commit, last
 				s.log.Error().Err(err).Msg("admin: update role links")
 				s.rebuildRoles(ctx)
 			}
+			s.rolesApplied(ch.Revision)
 		case <-s.roles.wake:
 			arm()
 		case <-timer.C:
@@ -198,6 +205,41 @@ func (s *Service) changesBetween(from, to uint64) ([]store.Change, error) {
 	return out, nil
 }
 
+// rolesApplied records that the role links reflect every change through
+// revision rev.
+func (s *Service) rolesApplied(rev uint64) {
+	for {
+		at := s.rolesAt.Load()
+		if at >= rev || s.rolesAt.CompareAndSwap(at, rev) {
+			return
+		}
+	}
+}
+
+// rolesUpTo brings the role links up to revision rev before a change is
+// planned on the state of rev (inside its write transaction). The links
+// follow the change feed on their own; this matters when commits arrive
+// faster than the feed is read — in a fleet, whole runs of other nodes'
+// writes are applied just before a write — because a change reads the
+// holders of admin roles (A10) and the caller's roles (A14) from them.
+func (s *Service) rolesUpTo(ctx context.Context, rev uint64) error {
+	at := s.rolesAt.Load()
+	if at >= rev {
+		return nil
+	}
+	changes, err := s.changesBetween(at, rev+1)
+	if err == nil {
+		err = s.roles.apply(context.WithoutCancel(ctx), changes)
+	}
+	if err != nil {
+		if err := s.roles.rebuild(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("admin: role links: %w", err)
+		}
+	}
+	s.rolesApplied(rev)
+	return nil
+}
+
 // syncRoles applies the server's own write of revision rev to the role
 // links before the request is answered (read-your-writes: a grant of an
 // admin right takes effect at once). The feed applies it again later,
@@ -211,6 +253,9 @@ func (s *Service) syncRoles(ctx context.Context, rev uint64) {
 	if err != nil {
 		s.log.Error().Err(err).Uint64("revision", rev).Msg("admin: update role links after write")
 		s.rebuildRoles(ctx)
+	}
+	if s.rolesAt.Load() >= rev-1 {
+		s.rolesApplied(rev)
 	}
 }
 

@@ -370,3 +370,12 @@ func (s *Store) Subscribe(buffer int) (<-chan Commit, func()) {
 		})
 	}
 }
+
+// Revision is the revision a write transaction commits as (the state it
+// reads is the one before it); 0 in a read transaction.
+func (tx *Tx) Revision() uint64 {
+	if !tx.write {
+		return 0
+	}
+	return tx.rev
+}

@@ -224,42 +224,46 @@ func TestFleet(t *testing.T) {
 				t.Fatalf("A12 round %d: %v, want one 201 and one 409", round, codes)
 			}
 		}
-		// A10: the two holders of org-admin each lose their grant on
-		// another node at once: one stays.
-		if st := fleetCall(t, "PUT", n1.adminURL+"/v1/rights/fleet.org_admin", nil, map[string]any{"service": "fleet",
-			"title": "Fleet org admin", "admin_role": "org-admin"}, nil); st != http.StatusOK && st != http.StatusCreated {
-			t.Fatalf("put right: HTTP %d", st)
-		}
-		for round := range 3 {
-			var grants [2]string
-			for i := range grants {
-				var u written
-				fleetCall(t, "POST", n1.adminURL+"/v1/orgs/"+fleetCVR+"/users", nil,
-					map[string]any{"name": "Admin", "email": fmt.Sprintf("admin%d-%d@fleet.example.dk", round, i)}, &u)
-				var g struct {
-					Grant struct {
-						ID string `json:"id"`
-					} `json:"grant"`
-				}
-				if st := fleetCall(t, "POST", n1.adminURL+"/v1/users/"+u.User.ID+"/grants", nil, map[string]any{"right": "fleet.org_admin",
-					"scope": map[string]any{"type": "cvr", "value": fleetCVR}}, &g); st != http.StatusCreated {
-					t.Fatalf("grant org-admin: HTTP %d", st)
-				}
-				grants[i] = g.Grant.ID
+		// A10: an organisation with exactly two administrators (its first
+		// user, A15, and one granted both admin roles); each is inactivated
+		// on another node at once: one must stay.
+		for _, r := range []map[string]any{{"id": "fleet.org_admin", "admin_role": "org-admin"}, {"id": "fleet.user_admin", "admin_role": "user-admin"}} {
+			if st := fleetCall(t, "PUT", n1.adminURL+"/v1/rights/"+r["id"].(string), nil, map[string]any{"service": "fleet",
+				"title": r["id"], "admin_role": r["admin_role"]}, nil); st != http.StatusOK && st != http.StatusCreated {
+				t.Fatalf("put right %s: HTTP %d", r["id"], st)
 			}
-			i := 0
+		}
+		for round, cvr := range []string{"55133018", "25313763", "30808460"} {
+			if st := fleetCall(t, "POST", n1.adminURL+"/v1/orgs", nil, map[string]any{"cvr": cvr, "name": "Race " + cvr, "type": "institution"}, nil); st != http.StatusCreated {
+				t.Fatalf("create org %s: HTTP %d", cvr, st)
+			}
+			var ids [2]string
+			for i := range ids {
+				var u written
+				if st := fleetCall(t, "POST", n1.adminURL+"/v1/orgs/"+cvr+"/users", nil,
+					map[string]any{"name": "Admin", "email": fmt.Sprintf("admin%d-%d@fleet.example.dk", round, i)}, &u); st != http.StatusCreated {
+					t.Fatalf("create admin: HTTP %d", st)
+				}
+				ids[i] = u.User.ID
+			}
+			for _, right := range []string{"fleet.org_admin", "fleet.user_admin"} {
+				if st := fleetCall(t, "POST", n1.adminURL+"/v1/users/"+ids[1]+"/grants", nil, map[string]any{"right": right,
+					"scope": map[string]any{"type": "cvr", "value": cvr}}, nil); st != http.StatusCreated {
+					t.Fatalf("grant %s: HTTP %d", right, st)
+				}
+			}
+			k := 0
 			var mu sync.Mutex
 			codes := race(t, func(n *fleetNode) int {
 				mu.Lock()
-				id := grants[i]
-				i++
+				id := ids[k]
+				k++
 				mu.Unlock()
-				return fleetCall(t, "DELETE", n.adminURL+"/v1/grants/"+id, nil, nil, nil)
+				return fleetCall(t, "POST", n.adminURL+"/v1/users/"+id+"/inactivate", nil, map[string]any{}, nil)
 			}, n2, n3)
 			if !oneWins(codes, http.StatusOK, http.StatusConflict) {
 				t.Fatalf("A10 round %d: %v, want one 200 and one 409", round, codes)
 			}
-			// The survivor's grant stays; the next round adds two more holders.
 		}
 	})
 
