@@ -232,7 +232,7 @@ func (s *Service) recreateAnonymous(tx *store.Tx, c *Caller, old *store.User, ne
 	nu.ID, nu.Anonymous, nu.LegacyID = newID, true, ""
 	nu.LastLogin, nu.ConfirmedAt, nu.DeactivatedUntil, nu.ActivationHash = nil, nil, nil, ""
 	nu.CreatedAt, nu.UpdatedAt, nu.StatusChangedAt = tx.Now(), tx.Now(), tx.Now()
-	if !activeStatus(nu.Status) {
+	if !nu.Status.Usable() {
 		nu.Status = store.StatusNew
 	}
 	nu.IdentificationMeans = slices.Clone(old.IdentificationMeans)

@@ -199,16 +199,11 @@ func groupingRows(sub string, ls []link) [][]string {
 	return rows
 }
 
-// active reports whether a user's admin roles count (D3's statuses).
-func activeStatus(s store.UserStatus) bool {
-	return s == store.StatusActive || s == store.StatusNew
-}
-
 // userLinks are the admin roles user u holds, read in tx: nothing when the
 // user is not active; otherwise one link per unexpired effective grant of
 // a right with an admin role, in the grant's organisation.
 func userLinks(tx *store.Tx, u *store.User, adminRights map[string]store.AdminRole, now time.Time) ([]link, error) {
-	if !activeStatus(u.Status) {
+	if !u.Status.Usable() {
 		return nil, nil
 	}
 	grants, err := tx.EffectiveGrants(u.ID)

@@ -480,7 +480,7 @@ func (s *Service) readAdminHolders(tx *store.Tx, org string) (map[string]any, er
 // directly or through its groups, the system group of its P-unit
 // included.
 func (s *Service) remainingRoles(tx *store.Tx, u *store.User, org, grantID string) ([]string, error) {
-	if !activeStatus(u.Status) {
+	if !u.Status.Usable() {
 		return []string{}, nil
 	}
 	grants, err := s.effectiveGrants(tx, u)

@@ -127,7 +127,7 @@ func (s *Service) rightHeld(ctx context.Context, tx *store.Tx, o *store.Org, rig
 			} else if err != nil {
 				return false, err
 			}
-			if u.Org != o.CVR || !activeStatus(u.Status) {
+			if u.Org != o.CVR || !u.Status.Usable() {
 				continue
 			}
 			eff, err := tx.EffectiveGrants(u.ID)

@@ -609,7 +609,7 @@ func (s *Service) SetUserStatus(ctx context.Context, c *Caller, id, action strin
 func statusFilter(q string) (func(store.UserStatus) bool, error) {
 	switch q {
 	case "", "active":
-		return func(s store.UserStatus) bool { return s == store.StatusActive || s == store.StatusNew }, nil
+		return store.UserStatus.Usable, nil
 	case "inactive":
 		return func(s store.UserStatus) bool { return s == store.StatusInactive || s == store.StatusDeactivated }, nil
 	case "all":

@@ -105,6 +105,12 @@ const (
 	StatusDeleted     UserStatus = "deleted"
 )
 
+// Usable reports whether a user of this status may log in and its grants
+// count — its admin roles included: new and active (the statuses of the
+// login policy's D3, _usable_status). The one definition the admin role
+// links, the A10 holders and the lifecycle jobs' holders share.
+func (s UserStatus) Usable() bool { return s == StatusActive || s == StatusNew }
+
 // Password holds a local (IMI-style) password state (L8). Hashes are
 // argon2id encoded strings; the plain password is never stored.
 type Password struct {

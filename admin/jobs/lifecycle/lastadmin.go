@@ -35,7 +35,7 @@ func readHolding(tx *store.Tx, at time.Time) (holding, error) {
 		} else if err != nil {
 			return false, err
 		}
-		v := u.Status == store.StatusActive || u.Status == store.StatusNew
+		v := u.Status.Usable()
 		active[id] = v
 		return v, nil
 	}
