@@ -64,6 +64,7 @@ gotest: $(OPA) $(OPA_SDK) postgres
 	$(GO) test -race -short -count=1 ./...
 	ADGANG_TEST_STORE=postgres $(GO) test -short -count=1 ./store/
 	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
+	$(GO) test -count=1 ./store/pg/
 
 # Debian's PostgreSQL server for the fleet tests, which start a throwaway
 # cluster of their own (store/pgtest); installed only when missing, and

@@ -270,7 +270,11 @@ func (s *Store) follow(ctx context.Context) {
 			continue
 		}
 		if n < followBatch {
-			_ = r.log.Wait(ctx, s.rev.Load(), followWait)
+			// Up to date, and while the log's connection waits without a
+			// notification nothing new exists: the replica stays current.
+			if err := r.log.Wait(ctx, s.rev.Load(), followWait); err == nil {
+				r.note(nil, true, s.now())
+			}
 		}
 	}
 }

@@ -39,10 +39,11 @@ type fleetNode struct {
 
 // startFleetNode runs a node with its replica in dir (a re-executed test
 // binary, as startServerChild) and waits for both listeners.
-func startFleetNode(t *testing.T, name, dsn, dir string) *fleetNode {
+func startFleetNode(t *testing.T, name, dsn, dir string, extra ...string) *fleetNode {
 	t.Helper()
 	args := []string{"serve", "--store", dsn, "--data", dir, "--decision-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 		"--decision-log", "off", "--console=false", "--lifecycle-interval", "1h", "--min-free-disk", "0"}
+	args = append(args, extra...)
 	raw, _ := json.Marshal(args)
 	n := &fleetNode{name: name, dir: dir, cmd: exec.Command(os.Args[0], "-test.run=^TestLifecycleCrashChild$", "-test.count=1")}
 	n.cmd.Env = append(os.Environ(), crashChildEnv+"="+string(raw), "ADGANG_BOOTSTRAP_TOKEN="+fleetToken, "ADGANG_CPR_KEY="+fleetCPR)
@@ -293,6 +294,10 @@ func TestFleet(t *testing.T) {
 		if st, allow, _ := fleetLogin(t, n3, id, rev); st != http.StatusOK || !allow {
 			t.Fatalf("decision before PostgreSQL stops: HTTP %d allow %v", st, allow)
 		}
+		strict := startFleetNode(t, "node4 --max-staleness 2s", dsn, t.TempDir(), "--max-staleness", "2s")
+		if st, allow, _ := fleetLogin(t, strict, id, rev); st != http.StatusOK || !allow {
+			t.Fatalf("fresh node with --max-staleness: HTTP %d allow %v", st, allow)
+		}
 		cl := pgtest.Shared(t)
 		cl.Stop()
 		defer func() { _ = cl.Start() }()
@@ -305,6 +310,13 @@ func TestFleet(t *testing.T) {
 		if st := fleetCall(t, "POST", n1.adminURL+"/v1/orgs/"+fleetCVR+"/users", nil, map[string]any{"name": "Down"}, &e); st != http.StatusServiceUnavailable || e.Error.Code != "store_unavailable" {
 			t.Fatalf("write with PostgreSQL down: HTTP %d %q, want 503 store_unavailable", st, e.Error.Code)
 		}
+		waitFor(t, 10*time.Second, "--max-staleness refuses", func() bool {
+			st, _, _ := fleetLogin(t, strict, id, 0)
+			return st == http.StatusServiceUnavailable
+		})
+		if st, allow, _ := fleetLogin(t, n3, id, 0); st != http.StatusOK || !allow {
+			t.Fatalf("a node without --max-staleness stops answering: HTTP %d", st)
+		}
 		waitFor(t, 10*time.Second, "health degraded", func() bool {
 			h := n3.health(t)
 			return h.Status == "degraded" && h.Store.Kind == "postgres"
@@ -316,6 +328,10 @@ func TestFleet(t *testing.T) {
 			return fleetCall(t, "POST", n1.adminURL+"/v1/orgs/"+fleetCVR+"/users", nil, map[string]any{"name": "Back"}, nil) == http.StatusCreated
 		})
 		waitFor(t, 10*time.Second, "health ok", func() bool { return n3.health(t).Status == "ok" })
+		waitFor(t, 10*time.Second, "--max-staleness answers again", func() bool {
+			st, allow, _ := fleetLogin(t, strict, id, 0)
+			return st == http.StatusOK && allow
+		})
 	})
 
 	t.Run("the job lease moves", func(t *testing.T) {

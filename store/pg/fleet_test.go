@@ -45,6 +45,14 @@ func openNode(dsn, dir string) (*store.Store, error) {
 	return st, nil
 }
 
+// longTest skips the fleet tests under -short: make gotest runs them once,
+// without the race detector, in its long-test step.
+func longTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a fleet test: runs in the long-test step (make gotest)")
+	}
+}
+
 func pgtestDB(tb testing.TB) string { return pgtest.NewDatabase(tb) }
 
 func createOrg(t *testing.T, st *store.Store) uint64 {
@@ -79,6 +87,7 @@ func hasUser(st *store.Store, id string) bool {
 // A write on one node is read on another once it has applied the
 // revision (read-your-writes), and both agree on every revision.
 func TestFleetReadYourWrites(t *testing.T) {
+	longTest(t)
 	dsn := pgtest.NewDatabase(t)
 	a := node(t, dsn, t.TempDir())
 	b := node(t, dsn, t.TempDir())
@@ -113,6 +122,7 @@ func TestFleetReadYourWrites(t *testing.T) {
 
 // Two nodes racing for the same e-mail (A12): exactly one wins, on every try.
 func TestFleetRaceUniqueEmail(t *testing.T) {
+	longTest(t)
 	dsn := pgtest.NewDatabase(t)
 	a := node(t, dsn, t.TempDir())
 	b := node(t, dsn, t.TempDir())
@@ -146,6 +156,7 @@ func TestFleetRaceUniqueEmail(t *testing.T) {
 
 // A new node starts from a snapshot; a stopped node catches up by revision.
 func TestFleetSnapshotAndCatchUp(t *testing.T) {
+	longTest(t)
 	dsn := pgtest.NewDatabase(t)
 	a := node(t, dsn, t.TempDir())
 	createOrg(t, a)
@@ -183,6 +194,7 @@ func TestFleetSnapshotAndCatchUp(t *testing.T) {
 // A data directory that holds a store of its own, or follows another
 // system of record, is refused.
 func TestFleetRefusesForeignReplica(t *testing.T) {
+	longTest(t)
 	dir := t.TempDir()
 	st, err := store.Open(store.Config{Dir: dir, NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1})
 	if err != nil {
@@ -208,6 +220,7 @@ func TestFleetRefusesForeignReplica(t *testing.T) {
 // PostgreSQL down: reads go on, writes fail cleanly (nothing written, 503
 // store_unavailable), the status says why; back up: writes resume.
 func TestFleetLogDown(t *testing.T) {
+	longTest(t)
 	dsn := pgtest.NewDatabase(t)
 	a := node(t, dsn, t.TempDir())
 	createOrg(t, a)
@@ -251,6 +264,7 @@ func TestFleetLogDown(t *testing.T) {
 // shipped; the node that folds them writes every node's times into the
 // user records, which every replica then sees (L1 reads them there).
 func TestFleetLoginTimes(t *testing.T) {
+	longTest(t)
 	dsn := pgtest.NewDatabase(t)
 	a := node(t, dsn, t.TempDir())
 	b := node(t, dsn, t.TempDir())

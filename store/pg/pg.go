@@ -166,7 +166,10 @@ func (l *Log) Append(ctx context.Context, e *store.LogEntry) error {
 		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, strconv.FormatUint(e.Revision, 10))
 		return err
 	})
-	if isUniqueViolation(err) {
+	if isUniqueViolation(err) || isSerializationFailure(err) {
+		// Another node took the revision, or (CockroachDB, a SERIALIZABLE
+		// default) the transaction lost to a concurrent one: the writer
+		// catches up and runs the change again.
 		return store.ErrRevisionTaken
 	}
 	return err
@@ -369,6 +372,13 @@ func (l *Log) LoginsSince(ctx context.Context, since time.Time) (map[string]time
 		out[id] = t
 	}
 	return out, next, rows.Err()
+}
+
+// isSerializationFailure is SQLSTATE 40001 (serialization_failure) or
+// 40P01 (deadlock_detected): the transaction may succeed when retried.
+func isSerializationFailure(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
 func isUniqueViolation(err error) bool {
