@@ -61,7 +61,11 @@ func (s *Store) shipLogins(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			s.shipOnce(context.WithoutCancel(ctx)) // what the last second kept
+			// What the last second kept, if the log answers quickly; else
+			// it stays here and is shipped after the next start.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			_ = s.shipOnce(fctx)
+			cancel()
 			return
 		case <-t.C:
 			if err := s.shipOnce(ctx); err != nil && ctx.Err() == nil {

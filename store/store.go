@@ -208,8 +208,10 @@ func (s *Store) prepare() error {
 	if _, err := s.Update(context.Background(), "system", func(tx *Tx) error {
 		// In a fleet another node may have seeded them meanwhile (the
 		// write runs on the newest state).
-		if rights, err := tx.ListRights(); err != nil || len(rights) > 0 {
+		if rights, err := tx.ListRights(); err != nil {
 			return err
+		} else if len(rights) > 0 {
+			return errSeeded // no empty revision
 		}
 		for _, r := range DefaultRights() {
 			if err := tx.PutRight(&r); err != nil {
@@ -217,11 +219,15 @@ func (s *Store) prepare() error {
 			}
 		}
 		return nil
-	}); err != nil {
+	}); err != nil && !errors.Is(err, errSeeded) {
 		return fmt.Errorf("store: seed rights: %w", err)
 	}
 	return nil
 }
+
+// errSeeded ends the rights seed's write without a change: another node of
+// the fleet seeded them first.
+var errSeeded = errors.New("store: rights already seeded")
 
 // loadRevision reads the last committed revision (0 when there is none).
 func (s *Store) loadRevision() error {
