@@ -36,15 +36,6 @@ func pageAnswer[T any](name string, p *admin.Page[T]) map[string]any {
 	return map[string]any{"revision": p.Revision, name: nonNil(p.Items), "next_page_token": p.Next}
 }
 
-// answerPage answers a page read by the service, or its error.
-func answerPage[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, p *admin.Page[T], err error) {
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, pageAnswer(name, p))
-}
-
 // nonNil answers a nil slice as [] rather than null.
 func nonNil[T any](s []T) []T {
 	if s == nil {
@@ -59,11 +50,7 @@ func invalid(format string, args ...any) error { return store.Errorf(store.EInva
 // reply answers v with status, or err when it is not nil. v must be
 // safe to build from the zero results of a failed call.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, status, v)
+	s.replyWith(w, r, status, err, func() any { return v })
 }
 
 // replyWith answers build() with status, or err when it is not nil;
@@ -118,10 +105,10 @@ type listFunc[T any] func(ctx context.Context, c *admin.Caller, parent string, q
 
 // listIn answers GET of the collection name below the path parameter
 // param: one page of it (pageAnswer).
-func listIn[T any](s *Server, name, param string, list listFunc[T]) handlerFunc {
+func listIn[T any](s *Server, name, param string, read listFunc[T]) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-		p, err := list(r.Context(), c, pathVar(r, param), r.URL.Query())
-		answerPage(s, w, r, name, p, err)
+		p, err := read(r.Context(), c, pathVar(r, param), r.URL.Query())
+		s.replyWith(w, r, http.StatusOK, err, func() any { return pageAnswer(name, p) })
 	}
 }
 
