@@ -1,7 +1,8 @@
 // Package api is Adgang's admin listener (SPEC §3 and §5): the route
-// table, bearer-token or JWT authentication, and handlers that decode a
-// request, call the change service (package admin) and encode its
-// answer. Every error is answered through pdp/api's one error writer.
+// table (which names how each route's body is decoded), bearer-token or
+// JWT authentication, and handlers that call the change service (package
+// admin) and encode its answer. Every error is answered through pdp/api's
+// one error writer.
 package api
 
 import (
