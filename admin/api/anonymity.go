@@ -8,13 +8,8 @@ import (
 
 // handleCreateAnonymityRequest is POST /v1/users/{id}/anonymity-requests
 // (CreateAnonymityRequest).
-func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	var body admin.AnonymityRequestBody
-	if err := decodeOptionalBody(w, r, &body); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, out, err := s.svc.CreateAnonymityRequest(r.Context(), c, pathVar(r, "id"), &body)
+func (s *Server) handleCreateAnonymityRequest(w http.ResponseWriter, r *http.Request, c *admin.Caller, body *admin.AnonymityRequestBody) {
+	rev, out, err := s.svc.CreateAnonymityRequest(r.Context(), c, pathVar(r, "id"), body)
 	s.reply(w, r, http.StatusCreated, anonymityAnswer{Revision: rev, AnonymityRequest: out}, err)
 }
 
@@ -25,11 +20,4 @@ func (s *Server) handleDecideAnonymityRequest(approve bool) handlerFunc {
 		rev, out, created, err := s.svc.DecideAnonymityRequest(r.Context(), c, pathVar(r, "id"), approve)
 		s.reply(w, r, http.StatusOK, anonymityAnswer{Revision: rev, AnonymityRequest: out, User: created}, err)
 	}
-}
-
-// handleListAnonymityRequests is GET /v1/orgs/{cvr}/anonymity-requests
-// (ListAnonymityRequests).
-func (s *Server) handleListAnonymityRequests(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	p, err := s.svc.ListAnonymityRequests(r.Context(), c, pathVar(r, "cvr"), r.URL.Query())
-	answerPage(s, w, r, "anonymity_requests", p, err)
 }

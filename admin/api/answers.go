@@ -254,3 +254,9 @@ type lifecyclePage struct {
 	NextPageToken string                  `json:"next_page_token"`
 	Revision      uint64                  `json:"revision"`
 }
+
+// userCreatedOf is the answer of the user out made at rev (by hand, from
+// a knock or an association), without an activation.
+func userCreatedOf(rev uint64, out *admin.UserAnswer) userCreatedAnswer {
+	return userCreatedAnswer{Revision: rev, User: out.User, Grants: nonNil(out.Grants)}
+}

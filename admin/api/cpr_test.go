@@ -132,6 +132,10 @@ func TestBadInput(t *testing.T) {
 		{"dry run unknown field", "POST", "/v1/policy/check", map[string]any{"action": "user.update", "user_id": u, "shoe_size": 1}},
 		{"dry run without object", "POST", "/v1/policy/check", map[string]any{"action": "user.update", "name": "X"}},
 		{"admin role superadmin on a right", "PUT", "/v1/rights/x.y", map[string]any{"title": "X", "service": "x", "admin_role": "superadmin"}},
+		{"required body absent", "POST", "/v1/orgs/" + cvrA + "/groups", nil},
+		{"field on a route without fields", "POST", "/v1/users/" + u + "/confirm", `{"x":1}`},
+		{"optional body malformed", "POST", "/v1/users/" + u + "/inactivate", `{`},
+		{"certificate issue body malformed", "POST", "/v1/certificates/nosuch/issue", `{`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

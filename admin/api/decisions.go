@@ -10,11 +10,9 @@ import (
 // has no revision.
 func (s *Server) handleListDecisions(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	p, err := s.svc.ListDecisions(r.Context(), c, r.URL.Query())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, decisionsAnswer{Decisions: nonNil(p.Items), NextPageToken: p.Next})
+	s.replyWith(w, r, http.StatusOK, err, func() any {
+		return decisionsAnswer{Decisions: nonNil(p.Items), NextPageToken: p.Next}
+	})
 }
 
 // handleGetDecision is GET /v1/decisions/{decision_id} (GetDecision).

@@ -7,41 +7,23 @@ import (
 )
 
 // handleCreateGroup is POST /v1/orgs/{cvr}/groups (CreateGroup).
-func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	var req admin.GroupCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, g, err := s.svc.CreateGroup(r.Context(), c, pathVar(r, "cvr"), &req)
+func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller, req *admin.GroupCreateRequest) {
+	rev, g, err := s.svc.CreateGroup(r.Context(), c, pathVar(r, "cvr"), req)
 	s.reply(w, r, http.StatusCreated, groupAnswer{Revision: rev, Group: g}, err)
 }
 
-// handleGetGroup is GET /v1/groups/{id} (GetGroup).
+// handleGetGroup is GET /v1/groups/{id} (GetGroup): the first members
+// inline.
 func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
 	v, err := s.svc.GetGroup(r.Context(), c, pathVar(r, "id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, groupViewAnswer{Revision: v.Revision, Group: v.Group, Members: nonNil(v.Members),
-		MemberCount: v.MemberCount, MembersNextPageToken: v.MembersNext, Grants: nonNil(v.Grants)})
-}
-
-// handleDeleteGroup is DELETE /v1/groups/{id} (DeleteGroup).
-func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	id := pathVar(r, "id")
-	rev, err := s.svc.DeleteGroup(r.Context(), c, id)
-	s.reply(w, r, http.StatusOK, deletedAnswer{Revision: rev, Deleted: id}, err)
+	s.replyWith(w, r, http.StatusOK, err, func() any {
+		return groupViewAnswer{Revision: v.Revision, Group: v.Group, Members: nonNil(v.Members),
+			MemberCount: v.MemberCount, MembersNextPageToken: v.MembersNext, Grants: nonNil(v.Grants)}
+	})
 }
 
 // handleAddMember is POST /v1/groups/{id}/members (AddMember).
-func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	var req admin.MemberRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *admin.Caller, req *admin.MemberRequest) {
 	id := pathVar(r, "id")
 	rev, err := s.svc.AddMember(r.Context(), c, id, req.UserID)
 	s.reply(w, r, http.StatusCreated, memberAnswer{Revision: rev, GroupID: id, UserID: req.UserID}, err)

@@ -6,12 +6,6 @@ import (
 	"github.com/adgang/adgang/admin"
 )
 
-// handleListNotifications is GET /v1/notifications (ListNotifications).
-func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	p, err := s.svc.ListNotifications(r.Context(), c, r.URL.Query())
-	answerPage(s, w, r, "notifications", p, err)
-}
-
 // handleReadNotification is POST /v1/notifications/{id}/read
 // (ReadNotification).
 func (s *Server) handleReadNotification(w http.ResponseWriter, r *http.Request, c *admin.Caller) {

@@ -7,13 +7,8 @@ import (
 )
 
 // handleCreateOrg is POST /v1/orgs (CreateOrg).
-func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	var req admin.OrgCreateRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, o, err := s.svc.CreateOrg(r.Context(), c, &req)
+func (s *Server) handleCreateOrg(w http.ResponseWriter, r *http.Request, c *admin.Caller, req *admin.OrgCreateRequest) {
+	rev, o, err := s.svc.CreateOrg(r.Context(), c, req)
 	s.reply(w, r, http.StatusCreated, orgAnswer{Revision: rev, Org: o}, err)
 }
 
@@ -24,12 +19,7 @@ func (s *Server) handleGetOrg(w http.ResponseWriter, r *http.Request, c *admin.C
 }
 
 // handlePatchOrg is PATCH /v1/orgs/{cvr} (PatchOrg).
-func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *admin.Caller) {
-	var req admin.OrgPatchRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rev, o, err := s.svc.PatchOrg(r.Context(), c, pathVar(r, "cvr"), &req)
+func (s *Server) handlePatchOrg(w http.ResponseWriter, r *http.Request, c *admin.Caller, req *admin.OrgPatchRequest) {
+	rev, o, err := s.svc.PatchOrg(r.Context(), c, pathVar(r, "cvr"), req)
 	s.reply(w, r, http.StatusOK, orgAnswer{Revision: rev, Org: o}, err)
 }

@@ -17,9 +17,7 @@ func (s *Server) handlePrivilegesCheck(w http.ResponseWriter, r *http.Request, c
 		return
 	}
 	ans, err := s.svc.PrivilegesCheck(r.Context(), c, pathVar(r, "cvr"), r.URL.Query().Get("user_id"), body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, privilegesAnswer{Revision: ans.Revision, Grants: ans.Grants, Refused: ans.Refused})
+	s.replyWith(w, r, http.StatusOK, err, func() any {
+		return privilegesAnswer{Revision: ans.Revision, Grants: ans.Grants, Refused: ans.Refused}
+	})
 }
