@@ -43,9 +43,7 @@ var ErrCPRKeyMismatch = errors.New("store: the CPR key does not match this store
 // checkCPRKey compares the CPR key with the store's check value, storing
 // the value on the first open (also of stores made before it existed).
 func (s *Store) checkCPRKey() error {
-	m := hmac.New(sha256.New, s.cfg.CPRKey)
-	m.Write([]byte(cprKeyCheckLabel))
-	want := []byte(hex.EncodeToString(m.Sum(nil)))
+	want := s.cprKeyCheck()
 	var have []byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keyCPRKeyCheck))
@@ -75,6 +73,14 @@ func (s *Store) checkCPRKey() error {
 		return fmt.Errorf("store: store the CPR key check value: %w", err)
 	}
 	return nil
+}
+
+// cprKeyCheck is the check value of the store's CPR key (an HMAC of a
+// fixed label), as kept under keyCPRKeyCheck.
+func (s *Store) cprKeyCheck() []byte {
+	m := hmac.New(sha256.New, s.cfg.CPRKey)
+	m.Write([]byte(cprKeyCheckLabel))
+	return []byte(hex.EncodeToString(m.Sum(nil)))
 }
 
 // migrate adds indexes that stores written by earlier versions lack, the

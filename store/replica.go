@@ -46,11 +46,18 @@ type LogEntry struct {
 	Ops      []LogOp
 	// Changes is the JSON of the write's typed changes ([]Change).
 	Changes []byte
+	// Writer is a nonce of the write that appends the entry, so that a
+	// writer whose commit was cut off can read back whether it landed.
+	Writer string
 }
 
 // ErrRevisionTaken is Log.Append's answer when another node committed that
 // revision first.
 var ErrRevisionTaken = errors.New("store: revision taken by another node")
+
+// ErrOutcomeUnknown is Log.Append's answer when the commit was cut off and
+// the log cannot say whether it landed.
+var ErrOutcomeUnknown = errors.New("store: the system of record did not confirm the write")
 
 // Log is the shared system of record of a fleet (store/pg). Its methods
 // are safe for concurrent use, except Wait, which one follower calls.
@@ -87,6 +94,10 @@ const (
 	followBatch     = 500         // entries read per poll
 	followWait      = time.Second // the longest a follower sleeps without a wake-up
 	followRetryWait = 500 * time.Millisecond
+	// logCallTimeout bounds each call to the log made under the write lock
+	// (a read of new entries, an append): a log that stops answering
+	// without closing the connection makes writes fail, not hang.
+	logCallTimeout = 5 * time.Second
 )
 
 // replica is the fleet state of a store attached to a Log.
@@ -155,6 +166,11 @@ func (s *Store) attachLog(ctx context.Context, l Log) error {
 	case local > latest:
 		return fmt.Errorf("store: the local replica is at revision %d, ahead of the log's %d: it belongs to another system of record (move a store with `adgang store copy`)", local, latest)
 	case local == 0 && latest > 0:
+		// A snapshot interrupted earlier (a crash, the log gone) may have
+		// left keys behind: a replica starts from nothing but its own.
+		if err := s.dropReplicated(); err != nil {
+			return err
+		}
 		if err := s.loadSnapshot(ctx, l); err != nil {
 			return err
 		}
@@ -193,10 +209,7 @@ func (s *Store) checkCluster(ctx context.Context, l Log) error {
 	case !bytes.Equal(local, remote):
 		return errors.New("store: the data directory follows another system of record (cluster id differs): start with an empty --data directory")
 	}
-	check, err := s.getMeta(keyCPRKeyCheck)
-	if err != nil {
-		return err
-	}
+	check := s.cprKeyCheck()
 	stored, err := l.Meta(ctx, "cpr_key_check", check)
 	if err != nil {
 		return fmt.Errorf("store: read the log: %w", err)
@@ -224,6 +237,34 @@ func (s *Store) getMeta(key string) ([]byte, error) {
 
 func (s *Store) setMeta(key string, v []byte) error {
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(key), v) })
+}
+
+// dropReplicated deletes every key of an empty replica except the
+// store's own (m/) and the login times not yet shipped (L/).
+func (s *Store) dropReplicated() error {
+	var keys [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			if !bytes.HasPrefix(k, []byte(prefixSystem)) && !bytes.HasPrefix(k, []byte(prefixPendingLogin)) {
+				keys = append(keys, k)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
 }
 
 // loadSnapshot fills an empty replica with the log's state at one revision.
@@ -292,7 +333,9 @@ func (s *Store) pullLocked(ctx context.Context) (int, error) {
 	if s.closed.Load() {
 		return 0, errors.New("store is closed")
 	}
-	entries, err := r.log.Since(ctx, s.rev.Load(), followBatch)
+	lctx, cancel := context.WithTimeout(ctx, logCallTimeout)
+	defer cancel()
+	entries, err := r.log.Since(lctx, s.rev.Load(), followBatch)
 	if err != nil {
 		r.note(err, false, s.now())
 		return 0, err
@@ -386,8 +429,17 @@ func (s *Store) appendLog(ctx context.Context, tx *Tx) error {
 	if err != nil {
 		return err
 	}
-	err = s.replica.log.Append(ctx, &LogEntry{Revision: tx.rev, Ops: tx.ops, Changes: changes})
-	if err != nil && !errors.Is(err, ErrRevisionTaken) {
+	// Not cut short by the request: a half-sent commit leaves its outcome
+	// unknown. Bounded, so a log that stops answering gives 503.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logCallTimeout)
+	defer cancel()
+	err = s.replica.log.Append(actx, &LogEntry{Revision: tx.rev, Ops: tx.ops, Changes: changes, Writer: uuid.NewString()})
+	switch {
+	case errors.Is(err, ErrOutcomeUnknown):
+		s.replica.note(err, false, s.now())
+		return &Error{Code: EInternal, Reason: "store_unavailable",
+			Message: "the system of record did not confirm the write: it may have been written, and then every node applies it; check before repeating it"}
+	case err != nil && !errors.Is(err, ErrRevisionTaken):
 		s.replica.note(err, false, s.now())
 		return logUnavailable(err)
 	}

@@ -201,6 +201,12 @@ func (s *Store) prepare() error {
 		if err := s.attachLog(context.Background(), s.cfg.Log); err != nil {
 			return err
 		}
+	} else if id, err := s.getMeta(keyClusterID); err != nil {
+		return err
+	} else if id != nil {
+		// Written on its own, a replica would diverge from its fleet for
+		// good: its revisions would never be the log's.
+		return errors.New("store: the data directory is a replica of a fleet's system of record: start it with --store (ADGANG_STORE) set to that database, or copy the store out with `adgang store copy`")
 	}
 	if s.rev.Load() > 0 {
 		return nil

@@ -74,6 +74,7 @@ const (
 	jobLease   = "jobs"
 	leaseTTL   = 15 * time.Second
 	leaseRenew = 5 * time.Second
+	leaseStep  = 2 * time.Second // the longest a renewal or a fold may take
 )
 
 // leaseJobs runs start while this node holds the job lease, and stops the
@@ -88,14 +89,18 @@ func (m *Main) leaseJobs(start func()) {
 	go func() {
 		defer close(m.leaseDone)
 		held := false
+		var renewed time.Time // the last successful Acquire
 		t := time.NewTicker(leaseRenew)
 		defer t.Stop()
 		for {
-			actx, acancel := context.WithTimeout(ctx, leaseRenew)
+			actx, acancel := context.WithTimeout(ctx, leaseStep)
 			ok, err := m.fleetLog.Acquire(actx, jobLease, holder, leaseTTL)
 			acancel()
 			if err != nil && ctx.Err() == nil {
 				log.Warn().Err(err).Msg("renew the job lease")
+			}
+			if ok {
+				renewed = time.Now()
 			}
 			switch {
 			case ok && !held:
@@ -109,11 +114,20 @@ func (m *Main) leaseJobs(start func()) {
 			if held {
 				// The lifecycle jobs read last-login times from the user
 				// records: bring every node's in first (store/logins.go).
-				if n, err := m.Store.FoldLogins(ctx); err != nil && ctx.Err() == nil {
+				fctx, fcancel := context.WithTimeout(ctx, leaseStep)
+				if n, err := m.Store.FoldLogins(fctx); err != nil && ctx.Err() == nil {
 					log.Warn().Err(err).Msg("fold the fleet's login times into the user records")
 				} else if n > 0 {
 					log.Debug().Int("users", n).Msg("login times folded into the user records")
 				}
+				fcancel()
+			}
+			if held && time.Since(renewed) > leaseTTL-leaseRenew {
+				// Whatever held this loop up, the lease may be gone: stop
+				// before another node starts the same jobs.
+				log.Warn().Msg("the job lease was not renewed in time: jobs stop here")
+				m.stopJobs()
+				held = false
 			}
 			select {
 			case <-ctx.Done():

@@ -215,6 +215,10 @@ func TestFleetRefusesForeignReplica(t *testing.T) {
 		st.Close()
 		t.Fatal("a replica joined another system of record")
 	}
+	if st, err := store.Open(store.Config{Dir: dir2, NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1}); err == nil {
+		st.Close()
+		t.Fatal("a replica opened on its own (its writes would never reach the fleet)")
+	}
 }
 
 // PostgreSQL down: reads go on, writes fail cleanly (nothing written, 503

@@ -35,7 +35,7 @@ import (
 var migrations embed.FS
 
 // SchemaVersion is the number of the newest migration in migrations/.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 const channel = "adgang_log"
 
@@ -43,10 +43,12 @@ const channel = "adgang_log"
 // called by one follower.
 type Log struct {
 	pool *pgxpool.Pool
-	dsn  string
 
 	listenMu sync.Mutex
 	listen   *pgx.Conn // the follower's LISTEN connection (Wait)
+	// notify is false on CockroachDB, which has no LISTEN/NOTIFY:
+	// followers then poll (Wait sleeps).
+	notify bool
 }
 
 var _ store.Log = (*Log)(nil)
@@ -63,7 +65,13 @@ func Open(ctx context.Context, dsn string) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	l := &Log{pool: pool, dsn: dsn}
+	l := &Log{pool: pool, notify: true}
+	var version string
+	if err := pool.QueryRow(ctx, `SELECT version()`).Scan(&version); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	l.notify = !strings.Contains(version, "CockroachDB")
 	if err := l.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -107,18 +115,31 @@ func (l *Log) migrate(ctx context.Context) error {
 	return nil
 }
 
+// apply runs one migration and records its version, in one transaction:
+// the statements first (CockroachDB takes no schema change after a write in
+// a transaction; every file is written with IF NOT EXISTS, so running one
+// again is harmless), then the version row. Nodes starting together may
+// race on the catalog: a unique violation is retried.
 func (l *Log) apply(ctx context.Context, version int, sql string) error {
-	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO adgang_schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING`, version)
-		if err != nil {
+	var done bool
+	if err := l.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM adgang_schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil || done {
+		return err
+	}
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO adgang_schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING`, version)
+			return err
+		})
+		if !isUniqueViolation(err) && !isSerializationFailure(err) {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return nil // applied before
-		}
-		_, err = tx.Exec(ctx, sql)
-		return err
-	})
+		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+	}
+	return err
 }
 
 // Kind is "postgres".
@@ -139,7 +160,7 @@ func (l *Log) Append(ctx context.Context, e *store.LogEntry) error {
 	// and COMMIT: an admin write pays for three, not seven.
 	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO adgang_log (revision, ops, changes) VALUES ($1, $2, $3)`, int64(e.Revision), encodeOps(e.Ops), e.Changes)
+		b.Queue(`INSERT INTO adgang_log (revision, ops, changes, writer) VALUES ($1, $2, $3, $4)`, int64(e.Revision), encodeOps(e.Ops), e.Changes, e.Writer)
 		// Only the successor of a committed revision may be written.
 		b.Queue(`SELECT count(*) FROM adgang_log WHERE revision = $1`, int64(e.Revision-1))
 		if len(sets) > 0 {
@@ -151,7 +172,9 @@ func (l *Log) Append(ctx context.Context, e *store.LogEntry) error {
 		if len(dels) > 0 {
 			b.Queue(`DELETE FROM adgang_kv WHERE key = ANY($1::bytea[])`, dels)
 		}
-		b.Queue(`SELECT pg_notify($1, $2)`, channel, strconv.FormatUint(e.Revision, 10))
+		if l.notify {
+			b.Queue(`SELECT pg_notify($1, $2)`, channel, strconv.FormatUint(e.Revision, 10))
+		}
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {
@@ -177,7 +200,29 @@ func (l *Log) Append(ctx context.Context, e *store.LogEntry) error {
 		// catches up and runs the change again.
 		return store.ErrRevisionTaken
 	}
+	if err != nil && e.Writer != "" {
+		return l.readBack(e, err)
+	}
 	return err
+}
+
+// readBack settles an append whose commit may have been cut off: landed
+// (nil), another node's (ErrRevisionTaken), not written (err), or not
+// known (ErrOutcomeUnknown, when the log cannot be read either).
+func (l *Log) readBack(e *store.LogEntry, err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var writer string
+	switch rerr := l.pool.QueryRow(ctx, `SELECT writer FROM adgang_log WHERE revision = $1`, int64(e.Revision)).Scan(&writer); {
+	case errors.Is(rerr, pgx.ErrNoRows):
+		return err
+	case rerr != nil:
+		return fmt.Errorf("%w: %v", store.ErrOutcomeUnknown, err)
+	case writer == e.Writer:
+		return nil
+	default:
+		return store.ErrRevisionTaken
+	}
 }
 
 // finalOps reduces a write's operations to the last one per key.
@@ -261,10 +306,15 @@ func (l *Log) Snapshot(ctx context.Context, fn func(key, value []byte) error) (u
 // (reconnected after an error) and returns at the first one, after d, or
 // when ctx ends.
 func (l *Log) Wait(ctx context.Context, _ uint64, d time.Duration) error {
+	if !l.notify {
+		sleep(ctx, d)
+		return nil
+	}
 	l.listenMu.Lock()
 	defer l.listenMu.Unlock()
 	if l.listen == nil || l.listen.IsClosed() {
-		conn, err := pgx.Connect(ctx, l.dsn)
+		// The pool's settings, without its own (pool_*) parameters.
+		conn, err := pgx.ConnectConfig(ctx, l.pool.Config().ConnConfig.Copy())
 		if err != nil {
 			sleep(ctx, d)
 			return err
