@@ -205,6 +205,13 @@ func (s *Service) changesBetween(from, to uint64) ([]store.Change, error) {
 	return out, nil
 }
 
+// WaitRevision returns once this node's store has applied revision rev
+// (the consistency token of the admin API's reads), or answers 503
+// revision_not_reached after the decision engine's --min-revision-wait.
+func (s *Service) WaitRevision(ctx context.Context, rev uint64) error {
+	return s.eng.WaitRevision(ctx, rev)
+}
+
 // rolesApplied records that the role links reflect every change through
 // revision rev.
 func (s *Service) rolesApplied(rev uint64) {

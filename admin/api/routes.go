@@ -190,6 +190,18 @@ func (s *Server) handle(r *mux.Router, method, path string, auth bool, fn handle
 				return
 			}
 		}
+		if method == http.MethodGet {
+			// The consistency token on the admin API's reads (SPEC §8):
+			// the answer is read at this revision or a later one.
+			rev, err := pdpapi.MinRevision(req)
+			if err == nil {
+				err = s.svc.WaitRevision(req.Context(), rev)
+			}
+			if err != nil {
+				writeErr(rec, err)
+				return
+			}
+		}
 		fn(rec, req, c)
 	})).Methods(method)
 }
