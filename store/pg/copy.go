@@ -76,29 +76,9 @@ func (l *Log) Export(ctx context.Context, fn func(k, v []byte) error) (uint64, [
 	if err := l.pool.QueryRow(ctx, `SELECT value FROM adgang_meta WHERE name = 'cpr_key_check'`).Scan(&check); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, err
 	}
-	var rev int64
-	err := pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(revision), 0) FROM adgang_log`).Scan(&rev); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT key, value FROM adgang_kv ORDER BY key`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k, v []byte
-			if err := rows.Scan(&k, &v); err != nil {
-				return err
-			}
-			if err := fn(k, v); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	})
+	rev, err := l.Snapshot(ctx, fn)
 	if err == nil && rev == 0 {
 		err = fmt.Errorf("the source database holds no store")
 	}
-	return uint64(rev), check, err
+	return rev, check, err
 }

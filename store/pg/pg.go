@@ -275,15 +275,15 @@ func (l *Log) Since(ctx context.Context, after uint64, limit int) ([]store.LogEn
 	return out, rows.Err()
 }
 
-// Snapshot reads the state and its revision in one REPEATABLE READ
-// transaction.
+// Snapshot reads the state, in key order, and its revision in one
+// REPEATABLE READ transaction.
 func (l *Log) Snapshot(ctx context.Context, fn func(key, value []byte) error) (uint64, error) {
 	var rev int64
 	err := pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(revision), 0) FROM adgang_log`).Scan(&rev); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT key, value FROM adgang_kv`)
+		rows, err := tx.Query(ctx, `SELECT key, value FROM adgang_kv ORDER BY key`)
 		if err != nil {
 			return err
 		}
