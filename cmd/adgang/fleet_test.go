@@ -130,6 +130,9 @@ type written struct {
 	User     struct {
 		ID string `json:"id"`
 	} `json:"user"`
+	Grant struct {
+		ID string `json:"id"`
+	} `json:"grant"`
 }
 
 // createFleetUser creates a user with a grant of eksamensdatabasen.view on
@@ -211,6 +214,31 @@ func TestFleet(t *testing.T) {
 		}
 		if st, _, _ := fleetLogin(t, n2, "00000000-0000-4000-8000-000000000001", n1.health(t).Revision+1000); st != http.StatusServiceUnavailable {
 			t.Fatalf("a revision no node has: HTTP %d, want 503", st)
+		}
+	})
+
+	t.Run("a cached decision follows a revocation made on another node", func(t *testing.T) {
+		id, rev := createFleetUser(t, n1, 7)
+		for range 3 { // the second and third are answered from node 2's cache
+			if st, allow, _ := fleetLogin(t, n2, id, rev); st != http.StatusOK || !allow {
+				t.Fatalf("before the revocation: HTTP %d allow %v", st, allow)
+			}
+		}
+		var grants struct {
+			Grants []struct {
+				ID string `json:"id"`
+			} `json:"grants"`
+		}
+		fleetCall(t, "GET", n1.adminURL+"/v1/users/"+id+"/grants", nil, nil, &grants)
+		if len(grants.Grants) != 1 {
+			t.Fatalf("grants: %+v", grants)
+		}
+		var del written
+		if st := fleetCall(t, "DELETE", n1.adminURL+"/v1/grants/"+grants.Grants[0].ID, nil, nil, &del); st != http.StatusOK {
+			t.Fatalf("revoke: HTTP %d", st)
+		}
+		if st, allow, at := fleetLogin(t, n2, id, del.Revision); st != http.StatusOK || allow || at < del.Revision {
+			t.Fatalf("after the revocation on node 1, node 2 answers HTTP %d allow %v at revision %d (revoked at %d)", st, allow, at, del.Revision)
 		}
 	})
 
