@@ -20,11 +20,11 @@ import (
 // checksum per kind of key to show that both sides hold the same.
 
 // localKey reports the keys that belong to one replica, never copied: the
-// revision (written by the copy itself), the fleet it follows and the CPR
-// key check (copied on its own).
+// revision (written by the copy itself), the fleet it follows and its id
+// there, and the CPR key check (copied on its own).
 func localKey(k []byte) bool {
 	s := string(k)
-	return s == keyRevision || s == keyClusterID || s == keyCPRKeyCheck
+	return s == keyRevision || s == keyClusterID || s == keyNodeID || s == keyCPRKeyCheck
 }
 
 // KindSums counts and checksums keys by kind (the key's first segment:

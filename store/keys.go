@@ -27,6 +27,7 @@ const (
 	keyGrantRightIndex  = prefixSystem + "index/grants-by-right" // migration 1 done: grants indexed by right
 	keyCPRPerOrgIndex   = prefixSystem + "index/cpr-per-org"     // migration 2 done: the CPR index is per organisation
 	keyMailPendingIndex = prefixSystem + "index/mail-pending"    // migration 3 done: the outbox pending index is built
+	keyNodeID           = prefixSystem + "node"                  // a fleet replica: its id in the log's node table (replica.go); never replicated
 	keyClusterID        = prefixSystem + "cluster"               // a fleet replica: the id of the log it follows (replica.go); never replicated
 	prefixMeta          = "M/"                                   // M/<name>: a value of PutMeta (job checkpoints)
 	prefixPendingLogin  = "L/"                                   // L/<user id>: a fleet node's login time not yet shipped (logins.go); never replicated

@@ -85,6 +85,11 @@ type Log interface {
 	// to ask from next (see logins.go).
 	ShipLogins(ctx context.Context, logins map[string]time.Time) error
 	LoginsSince(ctx context.Context, since time.Time) (map[string]time.Time, time.Time, error)
+	// Report records the revision a node has applied (the log is pruned
+	// below what every live node has); Oldest is the first revision the
+	// log still holds.
+	Report(ctx context.Context, node string, applied uint64) error
+	Oldest(ctx context.Context) (uint64, error)
 	// Close releases the connections.
 	Close() error
 }
@@ -98,11 +103,13 @@ const (
 	// (a read of new entries, an append): a log that stops answering
 	// without closing the connection makes writes fail, not hang.
 	logCallTimeout = 5 * time.Second
+	reportEvery    = 10 * time.Second // how often a node tells the log its applied revision
 )
 
 // replica is the fleet state of a store attached to a Log.
 type replica struct {
 	log     Log
+	node    string // this replica's id in the log's node table
 	cancel  context.CancelFunc
 	done    chan struct{} // the follower stopped
 	shipped chan struct{} // the login shipper stopped
@@ -161,10 +168,20 @@ func (s *Store) attachLog(ctx context.Context, l Log) error {
 	if err != nil {
 		return fmt.Errorf("store: read the log: %w", err)
 	}
+	oldest, err := l.Oldest(ctx)
+	if err != nil {
+		return fmt.Errorf("store: read the log: %w", err)
+	}
 	local := s.rev.Load()
 	switch {
 	case local > latest:
 		return fmt.Errorf("store: the local replica is at revision %d, ahead of the log's %d: it belongs to another system of record (move a store with `adgang store copy`)", local, latest)
+	case local > 0 && oldest > local+1:
+		// The log was pruned past this replica: start again from a snapshot.
+		s.cfg.Logger.Warn().Uint64("revision", local).Uint64("log_oldest", oldest).
+			Msg("the replica is older than the log's pruned horizon: it starts again from a snapshot")
+		s.rev.Store(0)
+		fallthrough
 	case local == 0 && latest > 0:
 		// A snapshot interrupted earlier (a crash, the log gone) may have
 		// left keys behind: a replica starts from nothing but its own.
@@ -175,7 +192,11 @@ func (s *Store) attachLog(ctx context.Context, l Log) error {
 			return err
 		}
 	}
-	s.replica = &replica{log: l, done: make(chan struct{}), lastSync: s.now()}
+	node, err := s.nodeID()
+	if err != nil {
+		return err
+	}
+	s.replica = &replica{log: l, node: node, done: make(chan struct{}), lastSync: s.now()}
 	if _, err := s.pull(ctx); err != nil {
 		return fmt.Errorf("store: catch up with the log: %w", err)
 	}
@@ -239,6 +260,17 @@ func (s *Store) setMeta(key string, v []byte) error {
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(key), v) })
 }
 
+// nodeID is this replica's id among the fleet's nodes (kept in the replica,
+// never replicated), made on first use.
+func (s *Store) nodeID() (string, error) {
+	id, err := s.getMeta(keyNodeID)
+	if err != nil || id != nil {
+		return string(id), err
+	}
+	n := uuid.NewString()
+	return n, s.setMeta(keyNodeID, []byte(n))
+}
+
 // dropReplicated deletes every key of an empty replica except the
 // store's own (m/) and the login times not yet shipped (L/).
 func (s *Store) dropReplicated() error {
@@ -272,7 +304,7 @@ func (s *Store) loadSnapshot(ctx context.Context, l Log) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	rev, err := l.Snapshot(ctx, func(k, v []byte) error {
-		if string(k) == keyRevision || string(k) == keyClusterID || string(k) == keyCPRKeyCheck {
+		if localKey(k) {
 			return nil
 		}
 		return wb.Set(bytes.Clone(k), bytes.Clone(v))
@@ -298,7 +330,15 @@ func (s *Store) loadSnapshot(ctx context.Context, l Log) error {
 func (s *Store) follow(ctx context.Context) {
 	r := s.replica
 	defer close(r.done)
+	var reported time.Time
 	for ctx.Err() == nil {
+		if time.Since(reported) >= reportEvery {
+			rctx, cancel := context.WithTimeout(ctx, logCallTimeout)
+			if err := r.log.Report(rctx, r.node, s.rev.Load()); err == nil {
+				reported = time.Now()
+			}
+			cancel()
+		}
 		n, err := s.pull(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -368,7 +408,7 @@ func (s *Store) catchUpLocked(ctx context.Context) error {
 // the writing node did.
 func (s *Store) applyEntry(e *LogEntry) error {
 	if want := s.rev.Load() + 1; e.Revision != want {
-		return fmt.Errorf("store: the log answered revision %d where %d was next", e.Revision, want)
+		return fmt.Errorf("store: the log answered revision %d where %d was next (pruned past this replica: restart the node to start again from a snapshot)", e.Revision, want)
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()

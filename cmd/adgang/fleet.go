@@ -75,6 +75,12 @@ const (
 	leaseTTL   = 15 * time.Second
 	leaseRenew = 5 * time.Second
 	leaseStep  = 2 * time.Second // the longest a renewal or a fold may take
+	// The lease holder prunes the log every pruneEvery below what every
+	// node seen within pruneLive has applied, keeping pruneMargin entries
+	// more; a node away longer starts again from a snapshot.
+	pruneEvery  = time.Minute
+	pruneLive   = time.Hour
+	pruneMargin = 10000
 )
 
 // leaseJobs runs start while this node holds the job lease, and stops the
@@ -90,6 +96,7 @@ func (m *Main) leaseJobs(start func()) {
 		defer close(m.leaseDone)
 		held := false
 		var renewed time.Time // the last successful Acquire
+		var pruned time.Time  // the last pruning of the log
 		t := time.NewTicker(leaseRenew)
 		defer t.Stop()
 		for {
@@ -121,6 +128,18 @@ func (m *Main) leaseJobs(start func()) {
 					log.Debug().Int("users", n).Msg("login times folded into the user records")
 				}
 				fcancel()
+			}
+			if held && time.Since(pruned) >= pruneEvery {
+				pctx, pcancel := context.WithTimeout(ctx, leaseStep)
+				if n, err := m.fleetLog.Prune(pctx, pruneLive, pruneMargin); err != nil && ctx.Err() == nil {
+					log.Warn().Err(err).Msg("prune the log")
+				} else if err == nil {
+					pruned = time.Now()
+					if n > 0 {
+						log.Info().Int64("entries", n).Msg("log entries every live node has applied were pruned")
+					}
+				}
+				pcancel()
 			}
 			if held && time.Since(renewed) > leaseTTL-leaseRenew {
 				// Whatever held this loop up, the lease may be gone: stop

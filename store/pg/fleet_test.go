@@ -321,3 +321,56 @@ func TestFleetLoginTimes(t *testing.T) {
 		}
 	}
 }
+
+// The log is pruned below what every live node has applied; a node that
+// was away while the log was pruned past it starts again from a snapshot
+// and misses nothing.
+func TestFleetPruneAndResync(t *testing.T) {
+	longTest(t)
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	dir := t.TempDir()
+	b, err := openNode(dsn, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	behind := a.Revision()
+	for i := range 20 {
+		if _, err := createUser(a, userID(i), fmt.Sprintf("p%d@example.dk", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	l, err := pg.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// Only a reports now: b's last report is older than live.
+	time.Sleep(1100 * time.Millisecond)
+	if err := l.Report(ctx, "test-node-a", a.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.Prune(ctx, time.Second, 0)
+	if err != nil || n == 0 {
+		t.Fatalf("prune: %d entries, %v", n, err)
+	}
+	if oldest, _ := l.Oldest(ctx); oldest <= behind+1 {
+		t.Fatalf("the log still starts at %d; b is at %d", oldest, behind)
+	}
+	b = node(t, dsn, dir)
+	if b.Revision() != a.Revision() || !hasUser(b, userID(19)) || !hasUser(b, userID(0)) {
+		t.Fatalf("resynced node at %d (writer %d)", b.Revision(), a.Revision())
+	}
+	// Writes go on from both.
+	if _, err := createUser(b, userID(100), "after@example.dk"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitRevision(ctx, b.Revision(), 5*time.Second); err != nil || !hasUser(a, userID(100)) {
+		t.Fatalf("after the resync: %v", err)
+	}
+}

@@ -35,7 +35,7 @@ import (
 var migrations embed.FS
 
 // SchemaVersion is the number of the newest migration in migrations/.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 const channel = "adgang_log"
 
@@ -427,6 +427,45 @@ func (l *Log) LoginsSince(ctx context.Context, since time.Time) (map[string]time
 		out[id] = t
 	}
 	return out, next, rows.Err()
+}
+
+// Report records that node has applied revision applied.
+func (l *Log) Report(ctx context.Context, node string, applied uint64) error {
+	_, err := l.pool.Exec(ctx, `INSERT INTO adgang_nodes (node, applied) VALUES ($1, $2)
+		ON CONFLICT (node) DO UPDATE SET applied = excluded.applied, seen_at = now()`, node, int64(applied))
+	return err
+}
+
+// Oldest is the first revision the log still holds (0: it is empty).
+func (l *Log) Oldest(ctx context.Context) (uint64, error) {
+	var rev int64
+	err := l.pool.QueryRow(ctx, `SELECT coalesce(min(revision), 0) FROM adgang_log`).Scan(&rev)
+	return uint64(rev), err
+}
+
+// Prune deletes the log entries that every node seen within live has
+// applied, keeping margin entries below the oldest of them and always the
+// newest entry; without a live node it deletes nothing. Nodes not seen
+// within live are forgotten: one that comes back further behind starts
+// again from a snapshot. It answers how many entries it deleted.
+func (l *Log) Prune(ctx context.Context, live time.Duration, margin uint64) (int64, error) {
+	var floor *int64
+	if err := l.pool.QueryRow(ctx, `SELECT min(applied) FROM adgang_nodes WHERE seen_at > now() - $1 * interval '1 millisecond'`,
+		live.Milliseconds()).Scan(&floor); err != nil {
+		return 0, err
+	}
+	if floor == nil || uint64(*floor) <= margin {
+		return 0, nil
+	}
+	tag, err := l.pool.Exec(ctx, `DELETE FROM adgang_log WHERE revision < $1 AND revision < (SELECT max(revision) FROM adgang_log)`,
+		*floor-int64(margin))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := l.pool.Exec(ctx, `DELETE FROM adgang_nodes WHERE seen_at <= now() - $1 * interval '1 millisecond'`, live.Milliseconds()); err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
 }
 
 // isSerializationFailure is SQLSTATE 40001 (serialization_failure) or
