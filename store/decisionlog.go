@@ -89,6 +89,12 @@ const maxDecisionTxBytes = 1 << 20
 // (lossless decision logging). A record with an id already stored is
 // not written again.
 func (s *Store) AppendDecisions(ctx context.Context, recs []*DecisionRecord, sync bool) error {
+	return s.appendDecisions(ctx, recs, sync, s.replica != nil)
+}
+
+// appendDecisions is AppendDecisions; ship marks each record for shipment
+// to the fleet's log (records read from the log are not).
+func (s *Store) appendDecisions(ctx context.Context, recs []*DecisionRecord, sync, ship bool) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -137,6 +143,11 @@ func (s *Store) AppendDecisions(ctx context.Context, recs []*DecisionRecord, syn
 				val := []byte(e.r.UserID + "\x00" + e.r.CVR)
 				for _, k := range decisionIndexKeys(e.r) {
 					if err := txn.Set([]byte(k), val); err != nil {
+						return err
+					}
+				}
+				if ship {
+					if err := txn.Set([]byte(prefixPendingDecision+e.r.DecisionID), nil); err != nil {
 						return err
 					}
 				}

@@ -21,16 +21,17 @@ const SchemaVersion = 3
 // The store's own keys: the revision, the CPR key check and the
 // migration markers.
 const (
-	prefixSystem        = "m/"                                   // the keys below
-	keyRevision         = prefixSystem + "rev"                   // the last committed revision, 8 bytes big-endian
-	keyCPRKeyCheck      = prefixSystem + "cpr-key-check"         // HMAC of the CPR key (checkCPRKey)
-	keyGrantRightIndex  = prefixSystem + "index/grants-by-right" // migration 1 done: grants indexed by right
-	keyCPRPerOrgIndex   = prefixSystem + "index/cpr-per-org"     // migration 2 done: the CPR index is per organisation
-	keyMailPendingIndex = prefixSystem + "index/mail-pending"    // migration 3 done: the outbox pending index is built
-	keyNodeID           = prefixSystem + "node"                  // a fleet replica: its id in the log's node table (replica.go); never replicated
-	keyClusterID        = prefixSystem + "cluster"               // a fleet replica: the id of the log it follows (replica.go); never replicated
-	prefixMeta          = "M/"                                   // M/<name>: a value of PutMeta (job checkpoints)
-	prefixPendingLogin  = "L/"                                   // L/<user id>: a fleet node's login time not yet shipped (logins.go); never replicated
+	prefixSystem          = "m/"                                   // the keys below
+	keyRevision           = prefixSystem + "rev"                   // the last committed revision, 8 bytes big-endian
+	keyCPRKeyCheck        = prefixSystem + "cpr-key-check"         // HMAC of the CPR key (checkCPRKey)
+	keyGrantRightIndex    = prefixSystem + "index/grants-by-right" // migration 1 done: grants indexed by right
+	keyCPRPerOrgIndex     = prefixSystem + "index/cpr-per-org"     // migration 2 done: the CPR index is per organisation
+	keyMailPendingIndex   = prefixSystem + "index/mail-pending"    // migration 3 done: the outbox pending index is built
+	keyNodeID             = prefixSystem + "node"                  // a fleet replica: its id in the log's node table (replica.go); never replicated
+	keyClusterID          = prefixSystem + "cluster"               // a fleet replica: the id of the log it follows (replica.go); never replicated
+	prefixMeta            = "M/"                                   // M/<name>: a value of PutMeta (job checkpoints)
+	prefixPendingDecision = "dlp/"                                 // dlp/<decision id>: a fleet node's stored decision not yet shipped (decisionship.go); never replicated
+	prefixPendingLogin    = "L/"                                   // L/<user id>: a fleet node's login time not yet shipped (logins.go); never replicated
 )
 
 // Audit events.

@@ -53,11 +53,14 @@ func (s *Store) keepLogins(logins map[string]time.Time) error {
 	})
 }
 
-// shipLogins sends the pending login times to the log every second.
+// shipLogins sends the pending login times and stored decisions to the log
+// every second, and reads the other nodes' stored decisions
+// (decisionship.go).
 func (s *Store) shipLogins(ctx context.Context) {
 	defer close(s.replica.shipped)
 	t := time.NewTicker(shipEvery)
 	defer t.Stop()
+	var overlapAt time.Time // the last pull that re-read the overlap
 	for {
 		select {
 		case <-ctx.Done():
@@ -70,6 +73,15 @@ func (s *Store) shipLogins(ctx context.Context) {
 		case <-t.C:
 			if err := s.shipOnce(ctx); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn().Err(err).Msg("ship login times to the system of record; kept for the next try")
+			}
+			if err := s.shipDecisions(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Warn().Err(err).Msg("ship stored decisions to the system of record; kept for the next try")
+			}
+			overlap := time.Since(overlapAt) >= time.Minute
+			if err := s.pullDecisions(ctx, overlap); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Warn().Err(err).Msg("read the fleet's stored decisions")
+			} else if overlap {
+				overlapAt = time.Now()
 			}
 		}
 	}

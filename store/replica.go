@@ -90,6 +90,10 @@ type Log interface {
 	// log still holds.
 	Report(ctx context.Context, node string, applied uint64) error
 	Oldest(ctx context.Context) (uint64, error)
+	// ShipDecisions stores records of the stored decision log (one there
+	// already is kept); DecisionsAfter reads those shipped after seq.
+	ShipDecisions(ctx context.Context, recs []ShippedDecision) error
+	DecisionsAfter(ctx context.Context, seq int64, limit int) ([]ShippedDecision, error)
 	// Close releases the connections.
 	Close() error
 }
@@ -110,6 +114,7 @@ const (
 type replica struct {
 	log     Log
 	node    string // this replica's id in the log's node table
+	decSeq  int64  // the shipped decision records read so far (shipper goroutine only)
 	cancel  context.CancelFunc
 	done    chan struct{} // the follower stopped
 	shipped chan struct{} // the login shipper stopped

@@ -131,6 +131,9 @@ func (m *Main) leaseJobs(start func()) {
 			}
 			if held && time.Since(pruned) >= pruneEvery {
 				pctx, pcancel := context.WithTimeout(ctx, leaseStep)
+				if _, err := m.fleetLog.PruneDecisions(pctx, time.Now().Add(-m.Config.DecisionLogRetention)); err != nil && ctx.Err() == nil {
+					log.Warn().Err(err).Msg("delete the log's decisions older than --decision-log-retention")
+				}
 				if n, err := m.fleetLog.Prune(pctx, pruneLive, pruneMargin); err != nil && ctx.Err() == nil {
 					log.Warn().Err(err).Msg("prune the log")
 				} else if err == nil {

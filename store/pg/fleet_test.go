@@ -374,3 +374,52 @@ func TestFleetPruneAndResync(t *testing.T) {
 		t.Fatalf("after the resync: %v", err)
 	}
 }
+
+// The stored decision log in a fleet: a decision kept on one node reaches
+// the others within seconds, without a revision, so an auditor sees every
+// node's decisions on any node; the log's copies are pruned by age.
+func TestFleetDecisionLog(t *testing.T) {
+	longTest(t)
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	b := node(t, dsn, t.TempDir())
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	rec := func(id string) *store.DecisionRecord {
+		return &store.DecisionRecord{DecisionID: id, Time: at, Path: "adgang/login/decision", UserID: userID(1), CVR: cvr,
+			Allow: true, Result: []byte(`{"allow":true}`)}
+	}
+	rev := a.Revision()
+	if err := a.AppendDecisions(ctx, []*store.DecisionRecord{rec("d-on-a")}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AppendDecisions(ctx, []*store.DecisionRecord{rec("d-on-b")}, false); err != nil {
+		t.Fatal(err)
+	}
+	has := func(st *store.Store, id string) bool {
+		return st.View(ctx, func(tx *store.Tx) error { _, err := tx.GetDecision(id); return err }) == nil
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !(has(a, "d-on-b") && has(b, "d-on-a")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("decisions not shared: a has b's %v, b has a's %v", has(a, "d-on-b"), has(b, "d-on-a"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var list []*store.DecisionRecord
+	_ = b.View(ctx, func(tx *store.Tx) (err error) { list, _, err = tx.ListDecisions(store.DecisionQuery{UserID: userID(1)}); return })
+	if len(list) != 2 {
+		t.Fatalf("b lists %d decisions of the user, want both nodes' 2", len(list))
+	}
+	if a.Revision() != rev || b.Revision() != rev {
+		t.Fatalf("stored decisions took a revision: %d, %d after %d", a.Revision(), b.Revision(), rev)
+	}
+	l, err := pg.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n, err := l.PruneDecisions(ctx, at.Add(time.Second)); err != nil || n != 2 {
+		t.Fatalf("prune the log's decisions: %d, %v", n, err)
+	}
+}

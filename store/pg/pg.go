@@ -35,7 +35,7 @@ import (
 var migrations embed.FS
 
 // SchemaVersion is the number of the newest migration in migrations/.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 const channel = "adgang_log"
 
@@ -427,6 +427,46 @@ func (l *Log) LoginsSince(ctx context.Context, since time.Time) (map[string]time
 		out[id] = t
 	}
 	return out, next, rows.Err()
+}
+
+// ShipDecisions stores decision records (JSON) of the stored decision log;
+// one already there is kept.
+func (l *Log) ShipDecisions(ctx context.Context, recs []store.ShippedDecision) error {
+	ids := make([]string, len(recs))
+	ats := make([]time.Time, len(recs))
+	bodies := make([][]byte, len(recs))
+	for i, r := range recs {
+		ids[i], ats[i], bodies[i] = r.ID, r.Time.UTC(), r.Record
+	}
+	_, err := l.pool.Exec(ctx, `INSERT INTO adgang_decisions (decision_id, decided_at, record)
+		SELECT i, t, r FROM unnest($1::text[], $2::timestamptz[], $3::bytea[]) AS x(i, t, r)
+		ON CONFLICT (decision_id) DO NOTHING`, ids, ats, bodies)
+	return err
+}
+
+// DecisionsAfter reads at most limit shipped decision records after seq,
+// in seq order.
+func (l *Log) DecisionsAfter(ctx context.Context, seq int64, limit int) ([]store.ShippedDecision, error) {
+	rows, err := l.pool.Query(ctx, `SELECT seq, decision_id, decided_at, record FROM adgang_decisions WHERE seq > $1 ORDER BY seq LIMIT $2`, seq, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ShippedDecision
+	for rows.Next() {
+		var d store.ShippedDecision
+		if err := rows.Scan(&d.Seq, &d.ID, &d.Time, &d.Record); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// PruneDecisions deletes the shipped decision records older than before.
+func (l *Log) PruneDecisions(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := l.pool.Exec(ctx, `DELETE FROM adgang_decisions WHERE decided_at < $1`, before)
+	return tag.RowsAffected(), err
 }
 
 // Report records that node has applied revision applied.
