@@ -43,6 +43,10 @@ type Store interface {
 	Revision() uint64
 	WaitRevision(ctx context.Context, rev uint64, d time.Duration) error
 	ReplicaStatus() store.ReplicaStatus
+	Fleet() bool
+	KeepKnocks(attempts []store.KnockAttempt) error
+	ShippedKnocks(ctx context.Context, limit int) ([]store.KnockAttempt, []int64, error)
+	DoneKnocks(ctx context.Context, seqs []int64) error
 }
 
 // Config configures an Engine. Zero values are safe defaults.
@@ -911,6 +915,43 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 	if len(batch) == 0 {
 		return
 	}
+	if e.store.Fleet() {
+		// A fleet node keeps the attempts and ships them; the job lease
+		// holder folds them into the queue (FoldKnocks).
+		attempts := make([]store.KnockAttempt, len(batch))
+		for i, k := range batch {
+			attempts[i] = store.KnockAttempt{CVR: k.cvr, SubjectID: k.subjectID, Name: k.name, Email: k.email, At: k.at}
+		}
+		if err := e.store.KeepKnocks(attempts); err != nil {
+			e.metrics.storeErrors.Inc()
+			e.log.Error().Err(err).Int("knocks", len(batch)).Msg("keep knocks")
+		}
+		return
+	}
+	e.recordKnocks(batch)
+}
+
+// FoldKnocks writes the knock attempts every node of a fleet shipped into
+// the knock queue, in one write per batch (the quotas, the notification
+// hook and the rules as on a store of its own); the node holding the job
+// lease calls it. It answers how many attempts it folded.
+func (e *Engine) FoldKnocks(ctx context.Context) (int, error) {
+	attempts, token, err := e.store.ShippedKnocks(ctx, 500)
+	if err != nil || len(attempts) == 0 {
+		return 0, err
+	}
+	batch := make([]knockReq, len(attempts))
+	for i, a := range attempts {
+		batch[i] = knockReq{cvr: a.CVR, subjectID: a.SubjectID, name: a.Name, email: a.Email, at: a.At}
+	}
+	if err := e.recordKnocks(batch); err != nil {
+		return 0, err
+	}
+	return len(batch), e.store.DoneKnocks(ctx, token)
+}
+
+// recordKnocks writes a batch of knocks to the queue in one write.
+func (e *Engine) recordKnocks(batch []knockReq) error {
 	dropped := 0
 	_, err := e.store.Update(context.Background(), "system", func(tx *store.Tx) error {
 		dropped = 0
@@ -930,11 +971,12 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 	if err != nil {
 		e.metrics.storeErrors.Inc()
 		e.log.Error().Err(err).Int("knocks", len(batch)).Msg("record knocks")
-		return
+		return err
 	}
 	if dropped > 0 {
 		e.metrics.knocksDropped.Add(float64(dropped))
 	}
+	return nil
 }
 
 // knockQuota counts pending knocks during one batch: per organisation and

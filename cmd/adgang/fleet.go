@@ -127,6 +127,11 @@ func (m *Main) leaseJobs(start func()) {
 				} else if n > 0 {
 					log.Debug().Int("users", n).Msg("login times folded into the user records")
 				}
+				if n, err := m.Engine.FoldKnocks(fctx); err != nil && ctx.Err() == nil {
+					log.Warn().Err(err).Msg("fold the fleet's knock attempts into the knock queue")
+				} else if n > 0 {
+					log.Debug().Int("attempts", n).Msg("knock attempts folded into the knock queue")
+				}
 				fcancel()
 			}
 			if held && time.Since(pruned) >= pruneEvery {

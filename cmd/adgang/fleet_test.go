@@ -198,7 +198,7 @@ func TestFleet(t *testing.T) {
 	nodes = append(nodes, startFleetNode(t, "node2", dsn, t.TempDir()), startFleetNode(t, "node3", dsn, t.TempDir()))
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	if st := fleetCall(t, "POST", n1.adminURL+"/v1/orgs", nil, map[string]any{"cvr": fleetCVR, "name": "Gymnasium F", "type": "institution",
-		"p_units": []map[string]any{{"p_number": "1000000001", "name": "Afd. 1"}}}, nil); st != http.StatusCreated {
+		"p_units": []map[string]any{{"p_number": "1000000001", "name": "Afd. 1"}}, "settings": map[string]any{"allow_knock": true}}, nil); st != http.StatusCreated {
 		t.Fatalf("create org: HTTP %d", st)
 	}
 
@@ -240,6 +240,31 @@ func TestFleet(t *testing.T) {
 		if st, allow, at := fleetLogin(t, n2, id, del.Revision); st != http.StatusOK || allow || at < del.Revision {
 			t.Fatalf("after the revocation on node 1, node 2 answers HTTP %d allow %v at revision %d (revoked at %d)", st, allow, at, del.Revision)
 		}
+	})
+
+	t.Run("a knock on one node reaches the queue on every node", func(t *testing.T) {
+		stranger := "00000000-0000-4000-8000-00000000ab01"
+		var d struct {
+			Allow bool `json:"allow"`
+			Knock *struct {
+				Queued bool `json:"queued"`
+			} `json:"knock"`
+		}
+		fleetCall(t, "POST", n2.decision+"/v1/decisions/login", nil, map[string]any{
+			"subject": map[string]any{"id": stranger, "cvr": fleetCVR, "kind": "employee", "name": "Knud Knock"},
+			"service": "eksamensdatabasen"}, &d)
+		if d.Allow || d.Knock == nil || !d.Knock.Queued {
+			t.Fatalf("an unknown employee's login: allow %v knock %+v, want a queued knock", d.Allow, d.Knock)
+		}
+		waitFor(t, 20*time.Second, "the knock in node 3's queue", func() bool {
+			var out struct {
+				Knocks []struct {
+					SubjectID string `json:"subject_id"`
+				} `json:"knocks"`
+			}
+			fleetCall(t, "GET", n3.adminURL+"/v1/orgs/"+fleetCVR+"/knocks", nil, nil, &out)
+			return len(out.Knocks) == 1 && out.Knocks[0].SubjectID == stranger
+		})
 	})
 
 	t.Run("racing writes on two nodes", func(t *testing.T) {

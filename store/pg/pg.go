@@ -35,7 +35,7 @@ import (
 var migrations embed.FS
 
 // SchemaVersion is the number of the newest migration in migrations/.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 const channel = "adgang_log"
 
@@ -467,6 +467,39 @@ func (l *Log) DecisionsAfter(ctx context.Context, seq int64, limit int) ([]store
 func (l *Log) PruneDecisions(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := l.pool.Exec(ctx, `DELETE FROM adgang_decisions WHERE decided_at < $1`, before)
 	return tag.RowsAffected(), err
+}
+
+// ShipKnocks stores knock attempts (JSON).
+func (l *Log) ShipKnocks(ctx context.Context, attempts [][]byte) error {
+	_, err := l.pool.Exec(ctx, `INSERT INTO adgang_knock_attempts (attempt) SELECT a FROM unnest($1::bytea[]) AS x(a)`, attempts)
+	return err
+}
+
+// KnockAttempts reads at most limit shipped knock attempts, oldest first,
+// with their seq (for DeleteKnockAttempts).
+func (l *Log) KnockAttempts(ctx context.Context, limit int) ([]int64, [][]byte, error) {
+	rows, err := l.pool.Query(ctx, `SELECT seq, attempt FROM adgang_knock_attempts ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var seqs []int64
+	var out [][]byte
+	for rows.Next() {
+		var seq int64
+		var a []byte
+		if err := rows.Scan(&seq, &a); err != nil {
+			return nil, nil, err
+		}
+		seqs, out = append(seqs, seq), append(out, a)
+	}
+	return seqs, out, rows.Err()
+}
+
+// DeleteKnockAttempts deletes folded knock attempts.
+func (l *Log) DeleteKnockAttempts(ctx context.Context, seqs []int64) error {
+	_, err := l.pool.Exec(ctx, `DELETE FROM adgang_knock_attempts WHERE seq = ANY($1::bigint[])`, seqs)
+	return err
 }
 
 // Report records that node has applied revision applied.
