@@ -44,9 +44,9 @@ type Store interface {
 	WaitRevision(ctx context.Context, rev uint64, d time.Duration) error
 	ReplicaStatus() store.ReplicaStatus
 	Fleet() bool
-	KeepKnocks(attempts []store.KnockAttempt) error
-	ShippedKnocks(ctx context.Context, limit int) ([]store.KnockAttempt, []int64, error)
-	DoneKnocks(ctx context.Context, seqs []int64) error
+	KeepEvents(kind string, events []any) error
+	ShippedEvents(ctx context.Context, kind string, limit int) ([][]byte, []int64, error)
+	DoneEvents(ctx context.Context, seqs []int64) error
 }
 
 // Config configures an Engine. Zero values are safe defaults.
@@ -918,11 +918,11 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 	if e.store.Fleet() {
 		// A fleet node keeps the attempts and ships them; the job lease
 		// holder folds them into the queue (FoldKnocks).
-		attempts := make([]store.KnockAttempt, len(batch))
+		attempts := make([]any, len(batch))
 		for i, k := range batch {
 			attempts[i] = store.KnockAttempt{CVR: k.cvr, SubjectID: k.subjectID, Name: k.name, Email: k.email, At: k.at}
 		}
-		if err := e.store.KeepKnocks(attempts); err != nil {
+		if err := e.store.KeepEvents(store.EventKnock, attempts); err != nil {
 			e.metrics.storeErrors.Inc()
 			e.log.Error().Err(err).Int("knocks", len(batch)).Msg("keep knocks")
 		}
@@ -936,18 +936,21 @@ func (e *Engine) flushKnocks(batch []knockReq) {
 // hook and the rules as on a store of its own); the node holding the job
 // lease calls it. It answers how many attempts it folded.
 func (e *Engine) FoldKnocks(ctx context.Context) (int, error) {
-	attempts, token, err := e.store.ShippedKnocks(ctx, 500)
-	if err != nil || len(attempts) == 0 {
+	bodies, token, err := e.store.ShippedEvents(ctx, store.EventKnock, 500)
+	if err != nil || len(bodies) == 0 {
 		return 0, err
 	}
-	batch := make([]knockReq, len(attempts))
-	for i, a := range attempts {
-		batch[i] = knockReq{cvr: a.CVR, subjectID: a.SubjectID, name: a.Name, email: a.Email, at: a.At}
+	batch := make([]knockReq, 0, len(bodies))
+	for _, b := range bodies {
+		var a store.KnockAttempt
+		if json.Unmarshal(b, &a) == nil {
+			batch = append(batch, knockReq{cvr: a.CVR, subjectID: a.SubjectID, name: a.Name, email: a.Email, at: a.At})
+		}
 	}
 	if err := e.recordKnocks(batch); err != nil {
 		return 0, err
 	}
-	return len(batch), e.store.DoneKnocks(ctx, token)
+	return len(batch), e.store.DoneEvents(ctx, token)
 }
 
 // recordKnocks writes a batch of knocks to the queue in one write.

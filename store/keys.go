@@ -30,7 +30,7 @@ const (
 	keyNodeID             = prefixSystem + "node"                  // a fleet replica: its id in the log's node table (replica.go); never replicated
 	keyClusterID          = prefixSystem + "cluster"               // a fleet replica: the id of the log it follows (replica.go); never replicated
 	prefixMeta            = "M/"                                   // M/<name>: a value of PutMeta (job checkpoints)
-	prefixPendingKnock    = "kp/"                                  // kp/<uuid>: a fleet node's knock attempt not yet shipped (knockship.go); never replicated
+	prefixPendingEvent    = "ev/"                                  // ev/<kind>/<time %020d>-<n>-<uuid>: a fleet node's side event (knock, password failure) not yet shipped (events.go); never replicated
 	prefixPendingDecision = "dlp/"                                 // dlp/<decision id>: a fleet node's stored decision not yet shipped (decisionship.go); never replicated
 	prefixPendingLogin    = "L/"                                   // L/<user id>: a fleet node's login time not yet shipped (logins.go); never replicated
 )

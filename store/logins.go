@@ -74,8 +74,10 @@ func (s *Store) shipLogins(ctx context.Context) {
 			if err := s.shipOnce(ctx); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn().Err(err).Msg("ship login times to the system of record; kept for the next try")
 			}
-			if err := s.shipKnocks(ctx); err != nil && ctx.Err() == nil {
-				s.cfg.Logger.Warn().Err(err).Msg("ship knock attempts to the system of record; kept for the next try")
+			for _, kind := range []string{EventKnock, EventPassword} {
+				if err := s.shipEvents(ctx, kind); err != nil && ctx.Err() == nil {
+					s.cfg.Logger.Warn().Err(err).Str("kind", kind).Msg("ship side events to the system of record; kept for the next try")
+				}
 			}
 						if err := s.shipDecisions(ctx); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn().Err(err).Msg("ship stored decisions to the system of record; kept for the next try")

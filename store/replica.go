@@ -94,11 +94,12 @@ type Log interface {
 	// already is kept); DecisionsAfter reads those shipped after seq.
 	ShipDecisions(ctx context.Context, recs []ShippedDecision) error
 	DecisionsAfter(ctx context.Context, seq int64, limit int) ([]ShippedDecision, error)
-	// ShipKnocks stores knock attempts; KnockAttempts reads the oldest
-	// ones with their seq, DeleteKnockAttempts deletes folded ones.
-	ShipKnocks(ctx context.Context, attempts [][]byte) error
-	KnockAttempts(ctx context.Context, limit int) ([]int64, [][]byte, error)
-	DeleteKnockAttempts(ctx context.Context, seqs []int64) error
+	// ShipEvents stores side events of decisions of one kind (events.go);
+	// Events reads the oldest ones with their seq, DeleteEvents deletes
+	// folded ones.
+	ShipEvents(ctx context.Context, kind string, bodies [][]byte) error
+	Events(ctx context.Context, kind string, limit int) ([]int64, [][]byte, error)
+	DeleteEvents(ctx context.Context, seqs []int64) error
 	// Close releases the connections.
 	Close() error
 }

@@ -469,16 +469,17 @@ func (l *Log) PruneDecisions(ctx context.Context, before time.Time) (int64, erro
 	return tag.RowsAffected(), err
 }
 
-// ShipKnocks stores knock attempts (JSON).
-func (l *Log) ShipKnocks(ctx context.Context, attempts [][]byte) error {
-	_, err := l.pool.Exec(ctx, `INSERT INTO adgang_knock_attempts (attempt) SELECT a FROM unnest($1::bytea[]) AS x(a)`, attempts)
+// ShipEvents stores side events of one kind (knock attempts, password
+// failures), in order.
+func (l *Log) ShipEvents(ctx context.Context, kind string, bodies [][]byte) error {
+	_, err := l.pool.Exec(ctx, `INSERT INTO adgang_events (kind, body) SELECT $1, b FROM unnest($2::bytea[]) WITH ORDINALITY AS x(b, n) ORDER BY n`, kind, bodies)
 	return err
 }
 
-// KnockAttempts reads at most limit shipped knock attempts, oldest first,
-// with their seq (for DeleteKnockAttempts).
-func (l *Log) KnockAttempts(ctx context.Context, limit int) ([]int64, [][]byte, error) {
-	rows, err := l.pool.Query(ctx, `SELECT seq, attempt FROM adgang_knock_attempts ORDER BY seq LIMIT $1`, limit)
+// Events reads at most limit shipped events of kind, oldest first, with
+// their seq (for DeleteEvents).
+func (l *Log) Events(ctx context.Context, kind string, limit int) ([]int64, [][]byte, error) {
+	rows, err := l.pool.Query(ctx, `SELECT seq, body FROM adgang_events WHERE kind = $1 ORDER BY seq LIMIT $2`, kind, limit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -487,18 +488,18 @@ func (l *Log) KnockAttempts(ctx context.Context, limit int) ([]int64, [][]byte, 
 	var out [][]byte
 	for rows.Next() {
 		var seq int64
-		var a []byte
-		if err := rows.Scan(&seq, &a); err != nil {
+		var b []byte
+		if err := rows.Scan(&seq, &b); err != nil {
 			return nil, nil, err
 		}
-		seqs, out = append(seqs, seq), append(out, a)
+		seqs, out = append(seqs, seq), append(out, b)
 	}
 	return seqs, out, rows.Err()
 }
 
-// DeleteKnockAttempts deletes folded knock attempts.
-func (l *Log) DeleteKnockAttempts(ctx context.Context, seqs []int64) error {
-	_, err := l.pool.Exec(ctx, `DELETE FROM adgang_knock_attempts WHERE seq = ANY($1::bigint[])`, seqs)
+// DeleteEvents deletes folded events.
+func (l *Log) DeleteEvents(ctx context.Context, seqs []int64) error {
+	_, err := l.pool.Exec(ctx, `DELETE FROM adgang_events WHERE seq = ANY($1::bigint[])`, seqs)
 	return err
 }
 
