@@ -15,8 +15,9 @@ import (
 // blocked account) are decided in Rego; the decision listener reaches it
 // through pdp/api.PasswordLogins.
 type PasswordLogin struct {
-	eng *pdp.Engine
-	st  *store.Store
+	eng    *pdp.Engine
+	st     *store.Store
+	recent recentFailures // a fleet node's own recent failures (passwordfleet.go)
 }
 
 // NewPasswordLogin returns the password login over eng and st.
@@ -55,14 +56,22 @@ func (p *PasswordLogin) Login(ctx context.Context, req *pdp.PasswordRequest, m p
 		return p.unavailable("the store could not be read"), nil
 	}
 	if !store.VerifyPassword(user.Password.Hash, req.Password) {
+		if p.st.Fleet() {
+			return p.failedInFleet(ctx, user), nil
+		}
 		return p.failed(ctx, user), nil
+	}
+	if p.st.Fleet() {
+		if refused := p.rightInFleet(ctx, user); refused != nil {
+			return refused, nil
+		}
 	}
 	ans := &pdp.PasswordAnswer{}
 	if req.NewPassword != "" {
 		if refused, err := p.change(ctx, user, req.NewPassword, ans); refused != nil || err != nil {
 			return refused, err
 		}
-	} else if user.Password.Failures > 0 && !user.Password.Blocked {
+	} else if user.Password.Failures > 0 && !user.Password.Blocked && !p.st.Fleet() {
 		// A blocked account keeps its count until an administrator
 		// lifts the block.
 		p.resetFailures(ctx, user.ID)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 
 	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
@@ -119,35 +120,10 @@ func (m *Main) leaseJobs(start func()) {
 			}
 			held = ok
 			if held {
-				// The lifecycle jobs read last-login times from the user
-				// records: bring every node's in first (store/logins.go).
-				fctx, fcancel := context.WithTimeout(ctx, leaseStep)
-				if n, err := m.Store.FoldLogins(fctx); err != nil && ctx.Err() == nil {
-					log.Warn().Err(err).Msg("fold the fleet's login times into the user records")
-				} else if n > 0 {
-					log.Debug().Int("users", n).Msg("login times folded into the user records")
-				}
-				if n, err := m.Engine.FoldKnocks(fctx); err != nil && ctx.Err() == nil {
-					log.Warn().Err(err).Msg("fold the fleet's knock attempts into the knock queue")
-				} else if n > 0 {
-					log.Debug().Int("attempts", n).Msg("knock attempts folded into the knock queue")
-				}
-				fcancel()
+				m.foldSideEffects(ctx, log)
 			}
-			if held && time.Since(pruned) >= pruneEvery {
-				pctx, pcancel := context.WithTimeout(ctx, leaseStep)
-				if _, err := m.fleetLog.PruneDecisions(pctx, time.Now().Add(-m.Config.DecisionLogRetention)); err != nil && ctx.Err() == nil {
-					log.Warn().Err(err).Msg("delete the log's decisions older than --decision-log-retention")
-				}
-				if n, err := m.fleetLog.Prune(pctx, pruneLive, pruneMargin); err != nil && ctx.Err() == nil {
-					log.Warn().Err(err).Msg("prune the log")
-				} else if err == nil {
-					pruned = time.Now()
-					if n > 0 {
-						log.Info().Int64("entries", n).Msg("log entries every live node has applied were pruned")
-					}
-				}
-				pcancel()
+			if held && time.Since(pruned) >= pruneEvery && m.pruneLog(ctx, log) {
+				pruned = time.Now()
 			}
 			if held && time.Since(renewed) > leaseTTL-leaseRenew {
 				// Whatever held this loop up, the lease may be gone: stop
@@ -169,4 +145,52 @@ func (m *Main) leaseJobs(start func()) {
 			}
 		}
 	}()
+}
+
+// foldSideEffects brings the fleet's side effects of decisions into the
+// store, as the job lease holder does every leaseRenew: login times (the
+// lifecycle jobs read them), password failures (L8) and knock attempts
+// (D2), each an ordinary write of its batch.
+func (m *Main) foldSideEffects(ctx context.Context, log zerolog.Logger) {
+	folds := []struct {
+		what string
+		fold func(context.Context) (int, error)
+	}{
+		{"login times", m.Store.FoldLogins},
+		{"password failures", m.passwords.FoldPasswordEvents},
+		{"knock attempts", m.Engine.FoldKnocks},
+	}
+	for _, f := range folds {
+		fctx, cancel := context.WithTimeout(ctx, leaseStep)
+		if n, err := f.fold(fctx); err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Str("what", f.what).Msg("fold the fleet's side effects into the store")
+		} else if n > 0 {
+			log.Debug().Int("count", n).Str("what", f.what).Msg("side effects folded into the store")
+		}
+		cancel()
+	}
+}
+
+// pruneLog deletes the log's stored decisions older than the retention
+// and the entries every live node has applied; it reports success.
+func (m *Main) pruneLog(ctx context.Context, log zerolog.Logger) bool {
+	pctx, cancel := context.WithTimeout(ctx, leaseStep)
+	defer cancel()
+	if _, err := m.fleetLog.PruneDecisions(pctx, time.Now().Add(-m.Config.DecisionLogRetention)); err != nil {
+		if ctx.Err() == nil {
+			log.Warn().Err(err).Msg("delete the log's decisions older than --decision-log-retention")
+		}
+		return false
+	}
+	n, err := m.fleetLog.Prune(pctx, pruneLive, pruneMargin)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn().Err(err).Msg("prune the log")
+		}
+		return false
+	}
+	if n > 0 {
+		log.Info().Int64("entries", n).Msg("log entries every live node has applied were pruned")
+	}
+	return true
 }

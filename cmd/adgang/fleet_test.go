@@ -267,6 +267,48 @@ func TestFleet(t *testing.T) {
 		})
 	})
 
+	t.Run("password failures on two nodes block the account everywhere", func(t *testing.T) {
+		if st := fleetCall(t, "PATCH", n1.adminURL+"/v1/orgs/"+fleetCVR, nil, map[string]any{"settings": map[string]any{"password_login": true}}, nil); st != http.StatusOK {
+			t.Fatalf("allow password logins: HTTP %d", st)
+		}
+		var u written
+		if st := fleetCall(t, "POST", n1.adminURL+"/v1/orgs/"+fleetCVR+"/users", nil,
+			map[string]any{"name": "Pia Password", "email": "pia@fleet.example.dk", "username": "pia"}, &u); st != http.StatusCreated {
+			t.Fatalf("create user: HTTP %d", st)
+		}
+		var reset struct {
+			Revision          uint64 `json:"revision"`
+			TemporaryPassword string `json:"temporary_password"`
+		}
+		if st := fleetCall(t, "POST", n1.adminURL+"/v1/users/"+u.User.ID+"/password:reset", nil, nil, &reset); st != http.StatusOK || reset.TemporaryPassword == "" {
+			t.Fatalf("password reset: HTTP %d", st)
+		}
+		login := func(n *fleetNode, password string) string {
+			var d struct {
+				Reasons []struct {
+					Code string `json:"code"`
+				} `json:"reasons"`
+			}
+			fleetCall(t, "POST", n.decision+"/v1/authn/password", map[string]string{"Adgang-Min-Revision": fmt.Sprint(reset.Revision)},
+				map[string]any{"username": "pia", "password": password}, &d)
+			codes := ""
+			for _, r := range d.Reasons {
+				codes += r.Code + " "
+			}
+			return codes
+		}
+		// Three wrong passwords on each of two nodes: six in a row, more
+		// than either node saw itself (the default blocks after five).
+		for _, n := range []*fleetNode{n2, n3, n2, n3, n2, n3} {
+			if code := login(n, "wrong-password"); code != "invalid_credentials " && code != "password_blocked " {
+				t.Fatalf("a wrong password on %s: %q", n.name, code)
+			}
+		}
+		waitFor(t, 20*time.Second, "the block on node 1", func() bool {
+			return strings.Contains(login(n1, reset.TemporaryPassword), "password_blocked")
+		})
+	})
+
 	t.Run("racing writes on two nodes", func(t *testing.T) {
 		// A12: the same e-mail created on two nodes at once: one wins.
 		for round := range 5 {

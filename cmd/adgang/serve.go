@@ -54,8 +54,9 @@ type Main struct {
 	stopOutbox    context.CancelFunc
 	outboxDone    chan struct{}
 
-	fleetLog  *pg.Log            // the fleet's system of record (nil: the embedded store alone)
-	stopLease context.CancelFunc // the job lease loop of a fleet node (fleet.go)
+	passwords *admin.PasswordLogin // the local password logins of the decision listener
+	fleetLog  *pg.Log              // the fleet's system of record (nil: the embedded store alone)
+	stopLease context.CancelFunc   // the job lease loop of a fleet node (fleet.go)
 	leaseDone chan struct{}
 }
 
@@ -268,7 +269,8 @@ func (m *Main) startEngine(ctx context.Context, st *store.Store, declog io.Write
 // pdpapi.PasswordLogins: pdp/api never imports admin.
 func (m *Main) startDecisionListener(eng *pdp.Engine, st *store.Store, decisionTLS *tls.Config) error {
 	cfg := &m.Config
-	decisionHandler := pdpapi.New(eng, pdpapi.Options{Passwords: admin.NewPasswordLogin(eng, st)}).Handler()
+	m.passwords = admin.NewPasswordLogin(eng, st)
+	decisionHandler := pdpapi.New(eng, pdpapi.Options{Passwords: m.passwords}).Handler()
 	if cfg.DecisionToken != "" {
 		decisionHandler = pdpapi.RequireBearer(cfg.DecisionToken, decisionHandler)
 	}
