@@ -79,7 +79,7 @@ func (s *Store) shipLogins(ctx context.Context) {
 					s.cfg.Logger.Warn().Err(err).Str("kind", kind).Msg("ship side events to the system of record; kept for the next try")
 				}
 			}
-						if err := s.shipDecisions(ctx); err != nil && ctx.Err() == nil {
+			if err := s.shipDecisions(ctx); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn().Err(err).Msg("ship stored decisions to the system of record; kept for the next try")
 			}
 			overlap := time.Since(overlapAt) >= time.Minute

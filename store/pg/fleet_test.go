@@ -407,7 +407,10 @@ func TestFleetDecisionLog(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	var list []*store.DecisionRecord
-	_ = b.View(ctx, func(tx *store.Tx) (err error) { list, _, err = tx.ListDecisions(store.DecisionQuery{UserID: userID(1)}); return })
+	_ = b.View(ctx, func(tx *store.Tx) (err error) {
+		list, _, err = tx.ListDecisions(store.DecisionQuery{UserID: userID(1)})
+		return
+	})
 	if len(list) != 2 {
 		t.Fatalf("b lists %d decisions of the user, want both nodes' 2", len(list))
 	}
