@@ -77,14 +77,11 @@ func (s *Store) shipDecisions(ctx context.Context) error {
 			return err
 		}
 	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, r := range recs {
-		if err := wb.Delete([]byte(prefixPendingDecision + r.ID)); err != nil {
-			return err
-		}
+	keys := make([][]byte, len(recs))
+	for i, r := range recs {
+		keys[i] = []byte(prefixPendingDecision + r.ID)
 	}
-	return wb.Flush()
+	return s.deleteKeys(keys)
 }
 
 // pullDecisions reads the records other nodes shipped after the last one

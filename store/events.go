@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,8 +11,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Side events of decisions in a fleet (issue 14): knock attempts (D2) and
-// password failures (L8) must neither wait for nor take a revision. A
+// Side events of decisions in a fleet (issue 14): login times, knock
+// attempts (D2) and password failures (L8) must neither wait for nor take
+// a revision. A
 // fleet node keeps each event in its replica (KeepEvents: durable at once,
 // never replicated) and ships it within a second; the node holding the job
 // lease folds the fleet's events into the store (ShippedEvents, then one
@@ -20,9 +22,13 @@ import (
 
 // Kinds of side events.
 const (
+	EventLogin    = "login"
 	EventKnock    = "knock"
 	EventPassword = "password"
 )
+
+// errNothingToFold ends a fold's write without a change (no empty revision).
+var errNothingToFold = errors.New("store: nothing to fold")
 
 // KnockAttempt is one knock of a denied login (D2), as the decision
 // service saw it.
@@ -86,6 +92,12 @@ func (s *Store) shipEvents(ctx context.Context, kind string) error {
 	if err := s.replica.log.ShipEvents(sctx, kind, bodies); err != nil {
 		return err
 	}
+	return s.deleteKeys(keys)
+}
+
+// deleteKeys deletes node-local keys outside any revision (what a fleet
+// node shipped, what a resync replaces), in one write batch.
+func (s *Store) deleteKeys(keys [][]byte) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {

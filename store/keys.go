@@ -1,5 +1,7 @@
 package store
 
+import "bytes"
+
 // The Badger key layout. Every key the store writes starts with one of the
 // prefixes below; the rest of the key is described beside each. Records
 // hold JSON; index entries hold the id named after "→", or nothing when
@@ -32,7 +34,6 @@ const (
 	prefixMeta            = "M/"                                   // M/<name>: a value of PutMeta (job checkpoints)
 	prefixPendingEvent    = "ev/"                                  // ev/<kind>/<time %020d>-<n>-<uuid>: a fleet node's side event (knock, password failure) not yet shipped (events.go); never replicated
 	prefixPendingDecision = "dlp/"                                 // dlp/<decision id>: a fleet node's stored decision not yet shipped (decisionship.go); never replicated
-	prefixPendingLogin    = "L/"                                   // L/<user id>: a fleet node's login time not yet shipped (logins.go); never replicated
 )
 
 // Audit events.
@@ -112,3 +113,17 @@ const (
 	prefixDecisionByUser = "idlu/" // idlu/<user id>/<time>/<decision id>: decisions about a user
 	prefixDecisionByOrg  = "idlc/" // idlc/<cvr>/<time>/<decision id>: decisions in an organisation
 )
+
+// nodeLocal reports the keys that are a node's own and never replicated:
+// the store's own keys, the side events and stored decisions a fleet node
+// keeps (its decision log is written beside the log's revisions). A
+// replica that starts again from a snapshot keeps them.
+func nodeLocal(k []byte) bool {
+	for _, p := range []string{prefixSystem, prefixPendingEvent, prefixPendingDecision,
+		prefixDecision, prefixDecisionByTime, prefixDecisionByUser, prefixDecisionByOrg} {
+		if bytes.HasPrefix(k, []byte(p)) {
+			return true
+		}
+	}
+	return false
+}

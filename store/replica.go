@@ -80,11 +80,6 @@ type Log interface {
 	// Meta stores value under name unless a value is there, and returns
 	// the stored one (fleet-wide settings: the cluster id, the CPR key check).
 	Meta(ctx context.Context, name string, value []byte) ([]byte, error)
-	// ShipLogins records last-login times, the later one winning, without
-	// a revision; LoginsSince reads those shipped since a time and the time
-	// to ask from next (see logins.go).
-	ShipLogins(ctx context.Context, logins map[string]time.Time) error
-	LoginsSince(ctx context.Context, since time.Time) (map[string]time.Time, time.Time, error)
 	// Report records the revision a node has applied (the log is pruned
 	// below what every live node has); Oldest is the first revision the
 	// log still holds.
@@ -215,7 +210,7 @@ func (s *Store) attachLog(ctx context.Context, l Log) error {
 	s.replica.cancel = cancel
 	s.replica.shipped = make(chan struct{})
 	go s.follow(bg)
-	go s.shipLogins(bg)
+	go s.shipAndPull(bg)
 	return nil
 }
 
@@ -282,8 +277,8 @@ func (s *Store) nodeID() (string, error) {
 	return n, s.setMeta(keyNodeID, []byte(n))
 }
 
-// dropReplicated deletes every key of an empty replica except the
-// store's own (m/) and the login times not yet shipped (L/).
+// dropReplicated deletes every replicated key of a replica that starts
+// again from a snapshot; what is the node's own (nodeLocal) stays.
 func (s *Store) dropReplicated() error {
 	var keys [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -291,7 +286,7 @@ func (s *Store) dropReplicated() error {
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			k := it.Item().KeyCopy(nil)
-			if !bytes.HasPrefix(k, []byte(prefixSystem)) && !bytes.HasPrefix(k, []byte(prefixPendingLogin)) {
+			if !nodeLocal(k) {
 				keys = append(keys, k)
 			}
 		}
@@ -300,14 +295,7 @@ func (s *Store) dropReplicated() error {
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			return err
-		}
-	}
-	return wb.Flush()
+	return s.deleteKeys(keys)
 }
 
 // loadSnapshot fills an empty replica with the log's state at one revision.

@@ -74,9 +74,8 @@ type Store struct {
 	groups recordCache[Group]
 	disk   *diskGuard // free-space guard of writes (nil when off)
 
-	replica  *replica     // the fleet's shared log (nil: a store on its own)
-	foldedAt atomic.Value // time.Time: the log's clock at the last FoldLogins
-	revCond  revCond      // WaitRevision's wake-up
+	replica *replica // the fleet's shared log (nil: a store on its own)
+	revCond revCond  // WaitRevision's wake-up
 
 	healthMu   sync.Mutex
 	healthAt   time.Time
@@ -170,7 +169,6 @@ func newStore(db *badger.DB, cfg Config) *Store {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.foldedAt.Store(time.Time{})
 	if cfg.MinFreeDisk > 0 && !cfg.InMemory {
 		s.disk = &diskGuard{dir: cfg.Dir, min: cfg.MinFreeDisk, log: func(low bool, free uint64) {
 			if low {

@@ -11,12 +11,7 @@ import (
 // from its pre-encoded answer.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req pdp.LoginRequest
-	if err := DecodeJSON(w, r, &req); err != nil {
-		WriteError(w, err)
-		return
-	}
-	if err := s.eng.WaitRevision(r.Context(), req.MinRevision); err != nil {
-		WriteError(w, err)
+	if !s.decodeLogin(w, r, &req) {
 		return
 	}
 	d, err := s.eng.LoginAnswer(r.Context(), &req, meta(r))
@@ -32,6 +27,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if cap(*buf) <= 64<<10 {
 		answerBufs.Put(buf)
 	}
+}
+
+// decodeLogin decodes a login request and waits for its min_revision
+// (SPEC §8); false when it answered an error instead.
+func (s *Server) decodeLogin(w http.ResponseWriter, r *http.Request, req *pdp.LoginRequest) bool {
+	err := DecodeJSON(w, r, req)
+	if err == nil {
+		err = s.eng.WaitRevision(r.Context(), req.MinRevision)
+	}
+	if err != nil {
+		WriteError(w, err)
+		return false
+	}
+	return true
 }
 
 // answerBufs recycles the login answers' write buffers.

@@ -19,12 +19,7 @@ func (s *Server) handlePrivileges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req pdp.LoginRequest
-	if err := DecodeJSON(w, r, &req); err != nil {
-		WriteError(w, err)
-		return
-	}
-	if err := s.eng.WaitRevision(r.Context(), req.MinRevision); err != nil {
-		WriteError(w, err)
+	if !s.decodeLogin(w, r, &req) {
 		return
 	}
 	d, list, err := s.eng.Privileges(r.Context(), &req, meta(r))

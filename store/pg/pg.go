@@ -35,7 +35,7 @@ import (
 var migrations embed.FS
 
 // SchemaVersion is the number of the newest migration in migrations/.
-const SchemaVersion = 7
+const SchemaVersion = 6
 
 const channel = "adgang_log"
 
@@ -388,45 +388,6 @@ func (l *Log) Acquire(ctx context.Context, name, holder string, ttl time.Duratio
 func (l *Log) Release(ctx context.Context, name, holder string) error {
 	_, err := l.pool.Exec(ctx, `DELETE FROM adgang_lease WHERE name = $1 AND holder = $2`, name, holder)
 	return err
-}
-
-// ShipLogins records last-login times (the later one wins), without a
-// revision.
-func (l *Log) ShipLogins(ctx context.Context, logins map[string]time.Time) error {
-	ids := make([]string, 0, len(logins))
-	ts := make([]time.Time, 0, len(logins))
-	for id, t := range logins {
-		ids, ts = append(ids, id), append(ts, t.UTC())
-	}
-	_, err := l.pool.Exec(ctx, `INSERT INTO adgang_logins (user_id, last_login)
-		SELECT u, t FROM unnest($1::text[], $2::timestamptz[]) AS x(u, t)
-		ON CONFLICT (user_id) DO UPDATE SET last_login = excluded.last_login, shipped_at = now()
-		WHERE excluded.last_login > adgang_logins.last_login`, ids, ts)
-	return err
-}
-
-// LoginsSince reads the last-login times shipped after since (by the
-// database's clock) and the time to ask from next.
-func (l *Log) LoginsSince(ctx context.Context, since time.Time) (map[string]time.Time, time.Time, error) {
-	var next time.Time
-	if err := l.pool.QueryRow(ctx, `SELECT now()`).Scan(&next); err != nil {
-		return nil, since, err
-	}
-	rows, err := l.pool.Query(ctx, `SELECT user_id, last_login FROM adgang_logins WHERE shipped_at >= $1`, since)
-	if err != nil {
-		return nil, since, err
-	}
-	defer rows.Close()
-	out := map[string]time.Time{}
-	for rows.Next() {
-		var id string
-		var t time.Time
-		if err := rows.Scan(&id, &t); err != nil {
-			return nil, since, err
-		}
-		out[id] = t
-	}
-	return out, next, rows.Err()
 }
 
 // ShipDecisions stores decision records (JSON) of the stored decision log;

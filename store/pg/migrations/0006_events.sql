@@ -1,5 +1,5 @@
--- Side effects of decisions from every node (knock attempts, password
--- failures), shipped without a revision and folded into the store by the
+-- Side effects of decisions from every node (login times, knock attempts,
+-- password failures), shipped without a revision and folded into the store by the
 -- node holding the job lease; kind says which.
 CREATE TABLE IF NOT EXISTS adgang_events (
     seq  BIGSERIAL PRIMARY KEY,
