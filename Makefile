@@ -125,9 +125,10 @@ bench-full: build $(OPA)
 	$(GO) build -o $(BIN)/adgang-bench ./cmd/adgang-bench
 	$(BIN)/adgang-bench -sizes 10000,100000,1000000 -rounds 2 -out docs
 
-# Go micro-benchmarks (login read and in-process decision, 100k users).
+# Go micro-benchmarks (login read and in-process decision at 100k and 1M
+# users, an admin write).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./pdp/api/
+	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./pdp/api/ ./admin/
 
 clean:
 	rm -rf $(BIN)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -15,7 +16,7 @@ import (
 // administration's routine edits are. With cache validity keyed on what
 // each decision read, the throughput should not fall with the rate.
 func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns int, d time.Duration, wps []int, cpu func() time.Duration) ([]*phaseResult, error) {
-	c := newClient(1)
+	c := newClient(writeWorkers)
 	defer c.CloseIdleConnections()
 	if err := waitAdmin(ctx, c, adminBase); err != nil {
 		return nil, err
@@ -45,6 +46,33 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 			if rate <= 0 {
 				return
 			}
+			// The ticker hands each write to a pool of writers, so a write
+			// that waits on the server (CPU, fsync) does not hold the next
+			// one back: the rate asked is the rate sent. A tick with every
+			// writer still busy is a write not made (the table's "writes
+			// made" says how many were).
+			jobs := make(chan int)
+			var wg sync.WaitGroup
+			for range writeWorkers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := range jobs {
+						// A stride through the users, so consecutive
+						// writes land in different organisations.
+						id := users[(n*7919)%len(users)]
+						body := fmt.Sprintf(`{"name":"Bench write %d"}`, n)
+						if err := adminCall(ctx, c, http.MethodPatch, adminBase+"/v1/users/"+id, body, nil); err != nil {
+							failed.Add(1)
+							firstErr.CompareAndSwap(nil, err)
+							continue
+						}
+						writes.Add(1)
+					}
+				}()
+			}
+			defer wg.Wait()
+			defer close(jobs)
 			tick := time.NewTicker(time.Second / time.Duration(rate))
 			defer tick.Stop()
 			for n := 0; ; n++ {
@@ -55,16 +83,10 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 					return
 				case <-tick.C:
 				}
-				// A stride through the users, so consecutive writes land
-				// in different organisations.
-				id := users[(n*7919)%len(users)]
-				body := fmt.Sprintf(`{"name":"Bench write %d"}`, n)
-				if err := adminCall(ctx, c, http.MethodPatch, adminBase+"/v1/users/"+id, body, nil); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
+				select {
+				case jobs <- n:
+				default: // every writer busy: this write is not made
 				}
-				writes.Add(1)
 			}
 		}()
 		p, err := runPhase(ctx, t, m, conns, 0, d, cpu)
@@ -82,6 +104,9 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 	}
 	return out, nil
 }
+
+// writeWorkers is how many admin writes the write mix keeps in flight at most.
+const writeWorkers = 8
 
 // waitAdmin waits for the admin listener, which opens once its role links
 // are built (a while on a large store).
