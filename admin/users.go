@@ -492,7 +492,7 @@ func (s *Service) planUserUpdate(c *Caller, id string, req *UserPatchRequest, ou
 			return nil, err
 		}
 		in["change"], in["admin_holders"], in["conflicts"] = change, holders, conf
-		return (&plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
+		p := &plan{checks: []map[string]any{in}, apply: func(tx *store.Tx) error {
 			if err := tx.UpdateUser(&next); err != nil {
 				return err
 			}
@@ -500,7 +500,14 @@ func (s *Service) planUserUpdate(c *Caller, id string, req *UserPatchRequest, ou
 				Details: map[string]any{"fields": fields}})
 			out.User = &next
 			return nil
-		}}).watchRoles(u.Org, u.ID), nil
+		}}
+		// A user's admin roles follow its status, its grants, its groups
+		// and the system group of its P-unit; of these a PATCH can change
+		// only the P-unit, so only then can role_changes be non-empty.
+		if next.PNumber != u.PNumber {
+			p.watchRoles(u.Org, u.ID)
+		}
+		return p, nil
 	}
 }
 
