@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -649,6 +650,35 @@ func (ri *roleIndex) subjectsIn(org string) []string {
 		out = append(out, sub)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// holdersIn returns the users holding each admin role in org at now, the
+// adgang.admin input admin_holders (readAdminHolders' shape): user
+// subjects only (a token is not a holder), each id once per role, sorted.
+func (ri *roleIndex) holdersIn(org string, now time.Time) map[string]any {
+	holders := map[string][]string{
+		string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {},
+	}
+	ri.rw.RLock()
+	for sub := range ri.byOrg[org] {
+		if strings.HasPrefix(sub, tokenSubject("")) {
+			continue
+		}
+		for _, l := range ri.links[sub] {
+			r := string(l.role)
+			if l.org != org || (l.expires != nil && !l.expires.After(now)) || slices.Contains(holders[r], sub) {
+				continue
+			}
+			holders[r] = append(holders[r], sub)
+		}
+	}
+	ri.rw.RUnlock()
+	out := make(map[string]any, len(holders))
+	for r, ids := range holders {
+		sort.Strings(ids)
+		out[r] = ids
+	}
 	return out
 }
 

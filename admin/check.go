@@ -357,6 +357,12 @@ func (s *Service) adminHolders(tx *store.Tx, org string) (map[string]any, error)
 			return h, nil
 		}
 	}
+	if m == nil && !tx.Wrote() && s.rolesAt.Load()+1 >= tx.Revision() {
+		// The role links are up to the revision this transaction reads
+		// (rolesUpTo) and it has written nothing yet: they hold exactly
+		// the links readAdminHolders would read again, user by user.
+		return s.roles.holdersIn(org, s.now()), nil
+	}
 	h, err := s.readAdminHolders(tx, org)
 	if err == nil && m != nil {
 		m.holders[org] = h

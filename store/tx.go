@@ -41,6 +41,8 @@ type Tx struct {
 	deps depWrites
 	// ops are the key operations of a write, for the fleet's log (replica.go).
 	ops []LogOp
+	// wrote is set by the first key written or deleted (Wrote).
+	wrote bool
 }
 
 // CPRGuard limits what changes can learn about the CPR numbers of an
@@ -71,6 +73,10 @@ func (tx *Tx) shareIterator() {
 		tx.it = tx.txn.NewIterator(opts)
 	}
 }
+
+// Wrote reports whether the transaction has written or deleted a key: until
+// it has, it reads exactly the state of the revision before its own.
+func (tx *Tx) Wrote() bool { return tx.wrote }
 
 // Now returns the transaction's clock reading (stable within one tx).
 func (tx *Tx) Now() time.Time { return tx.now }
@@ -113,6 +119,7 @@ func (tx *Tx) set(key string, val []byte) error {
 	if err := tx.canWrite(); err != nil {
 		return err
 	}
+	tx.wrote = true
 	if err := tx.txn.Set([]byte(key), val); err != nil {
 		return tx.writeFailed(err)
 	}
@@ -125,6 +132,7 @@ func (tx *Tx) del(key string) error {
 	if err := tx.canWrite(); err != nil {
 		return err
 	}
+	tx.wrote = true
 	if err := tx.txn.Delete([]byte(key)); err != nil {
 		return tx.writeFailed(err)
 	}
