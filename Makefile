@@ -49,12 +49,13 @@ test: vet build gotest console-test fuzz policy-test
 vet:
 	$(GO) vet ./...
 
-# The long tests (a 100k-row and a 50 MB import with sync writes, and
+# The long tests (a 100k-row and a 50 MB import with sync writes, the
+# decision cache's heap against its byte accounting, and
 # the SIGKILL crash tests that run the server as a subprocess) skip under
 # -short; they run once more without the race detector, which would make
 # them ten times slower without testing anything the short run does not,
 # one package at a time so the import timings are not shared with others.
-LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash|TestFleet)$$
+LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash|TestDecisionLogCrash|TestFleet|TestDecisionCacheBytes)$$
 
 # The OPA differential and SDK tests (pdp/api) need both tools, the fleet
 # tests (store/pg, cmd/adgang TestFleet) PostgreSQL: never skipped. The
@@ -63,7 +64,7 @@ LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash
 gotest: $(OPA) $(OPA_SDK) postgres
 	$(GO) test -race -short -count=1 ./...
 	ADGANG_TEST_STORE=postgres $(GO) test -short -count=1 ./store/
-	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/
+	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/ ./pdp/
 	$(GO) test -count=1 ./store/pg/
 
 # Debian's PostgreSQL server for the fleet tests, which start a throwaway

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/adgang/adgang/store"
 )
@@ -39,10 +40,6 @@ type decisionCache struct {
 // DefaultCacheBytes is the default byte bound of the decision cache
 // (SPEC §8: --decision-cache-bytes, 128 MiB).
 const DefaultCacheBytes = 128 << 20
-
-// entryOverhead approximates what an entry costs beside its strings: the
-// map slot, the entry and Decision structs, slice and string headers.
-const entryOverhead = 320
 
 const cacheMaxAge = 5 * time.Minute
 
@@ -121,20 +118,43 @@ func keyOf(req *LoginRequest) cacheKey {
 	return cacheKey{subject: s, service: req.Service, right: req.Right, pNumber: req.PNumber}
 }
 
-// sizeOf approximates the bytes an entry holds: its key's strings, the
-// encoded answer, the compact reasons and a fixed overhead.
+// sizeOf approximates the heap an entry holds: its map slot (key and
+// pointer, at the map's average load), the entry itself, its compact
+// reasons and dependencies, and every string and byte slice it keeps,
+// each rounded up as the allocator does. TestDecisionCacheBytes holds the
+// sum to the heap a filled cache really takes.
 func sizeOf(k *cacheKey, e *cacheEntry) int64 {
+	const slot = int64(unsafe.Sizeof(cacheKey{}) + unsafe.Sizeof((*cacheEntry)(nil)))
 	s := &k.subject
-	n := entryOverhead + 24*len(e.deps) + len(s.ID) + len(s.CVR) + len(s.PNumber) + len(s.Kind) + len(s.AuthMethod) +
-		len(s.CertificateSerial) + len(k.service) + len(k.right) + len(k.pNumber) +
-		len(e.userID) + len(e.d.DecisionID) + len(e.d.body)
+	n := slot*3/2 + allocSize(int(unsafe.Sizeof(cacheEntry{}))) +
+		allocSize(cap(e.d.Reasons)*int(unsafe.Sizeof(Reason{}))) +
+		allocSize(cap(e.deps)*int(unsafe.Sizeof(store.Dep{}))) + allocSize(cap(e.d.body)) +
+		allocSize(len(s.ID)) + allocSize(len(s.CVR)) + allocSize(len(s.PNumber)) + allocSize(len(s.Kind)) +
+		allocSize(len(s.AuthMethod)) + allocSize(len(s.CertificateSerial)) + allocSize(len(k.service)) +
+		allocSize(len(k.right)) + allocSize(len(k.pNumber)) + allocSize(len(e.userID)) + allocSize(len(e.d.DecisionID))
 	for _, r := range e.d.Reasons {
-		n += 64 + len(r.Code) + len(r.Rule)
+		n += allocSize(len(r.Code)) + allocSize(len(r.Rule))
 	}
 	for _, d := range e.deps {
-		n += len(d.ID)
+		n += allocSize(len(d.ID))
 	}
-	return int64(n)
+	if e.d.Knock != nil {
+		n += allocSize(int(unsafe.Sizeof(KnockAnswer{})))
+	}
+	return n
+}
+
+// allocSize is about what the allocator takes for n bytes: small sizes
+// round up to 16 bytes, larger ones to size classes about 1/8 apart.
+func allocSize(n int) int64 {
+	switch {
+	case n == 0:
+		return 0
+	case n <= 256:
+		return int64((n + 15) &^ 15)
+	default:
+		return int64(n + n/8)
+	}
 }
 
 // stats returns the number of entries and their approximate bytes.
