@@ -49,6 +49,8 @@ func main() {
 	cfg := config{}
 	flag.StringVar(&cfg.sizes, "sizes", "10000", "comma-separated user counts")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "data set seed")
+	flag.BoolVar(&cfg.reuse, "reuse", false, "keep a data set already written under -work by the same seed and size (a million users takes minutes to write)")
+	flag.StringVar(&cfg.adgangEnv, "adgang-env", "", "comma-separated KEY=VALUE added to the environment of the Adgang servers only (e.g. GOMEMLIMIT=400MiB)")
 	flag.StringVar(&cfg.work, "work", filepath.Join(os.TempDir(), "adgang-bench"), "work directory for generated data")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of the closed-loop phase")
 	flag.DurationVar(&cfg.rateDuration, "rate-duration", 5*time.Second, "length of each fixed-rate phase")
@@ -85,6 +87,8 @@ type config struct {
 	sizes, work, rates, adgang, opa, policies, out, systems, pprof string
 	writeRates, nocacheRates                                       string
 	seed                                                           uint64
+	reuse                                                          bool
+	adgangEnv                                                      string
 	duration, rateDuration                                         time.Duration
 	conns, rounds, firstPass                                       int
 }
@@ -231,11 +235,22 @@ func run(ctx context.Context, cfg *config) error {
 	return nil
 }
 
+// dataFormat changes whenever Generate or the files written from it do,
+// so that -reuse never keeps a data set of another shape.
+const dataFormat = 1
+
 // prepareSize generates the data set of n users and writes it under dir:
 // Adgang's store, and OPA's data.json beside the wrapper policy.
 func prepareSize(ctx context.Context, cfg *config, dir string, n int) (*Dataset, error) {
 	ds := Generate(cfg.seed, n)
 	fmt.Printf("size %d: %d users, %d grants, %d requests\n", n, len(ds.Users), len(ds.Grants), len(ds.Requests))
+	// The stamp is written last: a data set whose writing was cut off has
+	// none and is written again.
+	stamp, want := filepath.Join(dir, "written"), fmt.Sprintf("seed %d, %d users, data format %d\n", cfg.seed, n, dataFormat)
+	if b, err := os.ReadFile(stamp); cfg.reuse && err == nil && string(b) == want {
+		fmt.Printf("  data set kept from an earlier run (-reuse)\n")
+		return ds, nil
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -250,6 +265,9 @@ func prepareSize(ctx context.Context, cfg *config, dir string, n int) (*Dataset,
 	}
 	wrapper := filepath.Join(dir, "opa", "wrapper.rego")
 	if err := os.WriteFile(wrapper, wrapperRego, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(stamp, []byte(want), 0o600); err != nil {
 		return nil, err
 	}
 	fmt.Printf("  data written in %v\n", time.Since(t0).Round(time.Millisecond))
@@ -274,6 +292,9 @@ func benchSystems(cfg *config, dir, self string, nocacheRates []int) []system {
 		}
 		cmd := exec.Command(cfg.adgang, args...)
 		cmd.Env = append(os.Environ(), "ADGANG_BOOTSTRAP_TOKEN="+benchToken)
+		if cfg.adgangEnv != "" {
+			cmd.Env = append(cmd.Env, strings.Split(cfg.adgangEnv, ",")...)
+		}
 		if cfg.pprof != "" {
 			cmd.Env = append(cmd.Env, "ADGANG_PPROF_ADDR="+pprofAddr)
 		}
