@@ -357,10 +357,11 @@ func (s *Service) adminHolders(tx *store.Tx, org string) (map[string]any, error)
 			return h, nil
 		}
 	}
-	if m == nil && !tx.Wrote() && s.rolesAt.Load()+1 >= tx.Revision() {
-		// The role links are up to the revision this transaction reads
-		// (rolesUpTo) and it has written nothing yet: they hold exactly
-		// the links readAdminHolders would read again, user by user.
+	if rev := tx.Revision(); m == nil && rev > 0 && !tx.Wrote() && s.rolesAt.Load()+1 >= rev {
+		// A write whose role links are up to the revision it reads
+		// (rolesUpTo) and that has written nothing yet: the links hold
+		// exactly what readAdminHolders would read again, user by user.
+		// (A read transaction reads the store: the links may lag it.)
 		return s.roles.holdersIn(org, s.now()), nil
 	}
 	h, err := s.readAdminHolders(tx, org)
