@@ -654,28 +654,43 @@ func (ri *roleIndex) subjectsIn(org string) []string {
 }
 
 // holdersIn returns the users holding each admin role in org at now, the
-// adgang.admin input admin_holders (readAdminHolders' shape): user
-// subjects only (a token is not a holder), each id once per role, sorted.
+// adgang.admin input admin_holders (as readAdminHolders reads it again
+// from the store): user subjects only, a token is not a holder.
 func (ri *roleIndex) holdersIn(org string, now time.Time) map[string]any {
-	holders := map[string][]string{
-		string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {},
-	}
+	h := newHolderSet()
 	ri.rw.RLock()
 	for sub := range ri.byOrg[org] {
-		if strings.HasPrefix(sub, tokenSubject("")) {
-			continue
-		}
-		for _, l := range ri.links[sub] {
-			r := string(l.role)
-			if l.org != org || (l.expires != nil && !l.expires.After(now)) || slices.Contains(holders[r], sub) {
-				continue
-			}
-			holders[r] = append(holders[r], sub)
+		if !strings.HasPrefix(sub, tokenSubject("")) {
+			h.add(sub, ri.links[sub], org, now)
 		}
 	}
 	ri.rw.RUnlock()
-	out := make(map[string]any, len(holders))
-	for r, ids := range holders {
+	return h.input()
+}
+
+// holderSet gathers the admin_holders input: for each admin role, the
+// users holding it in one organisation.
+type holderSet map[string][]string
+
+func newHolderSet() holderSet {
+	return holderSet{string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {}}
+}
+
+// add records user as a holder of every role its links give in org at now.
+func (h holderSet) add(user string, ls []link, org string, now time.Time) {
+	for _, l := range ls {
+		r := string(l.role)
+		if l.org != org || (l.expires != nil && !l.expires.After(now)) || slices.Contains(h[r], user) {
+			continue
+		}
+		h[r] = append(h[r], user)
+	}
+}
+
+// input is the set as the policy reads it: each role's user ids, sorted.
+func (h holderSet) input() map[string]any {
+	out := make(map[string]any, len(h))
+	for r, ids := range h {
 		sort.Strings(ids)
 		out[r] = ids
 	}

@@ -452,9 +452,7 @@ func (s *Service) orgHasUsers(tx *store.Tx, org string) (bool, error) {
 }
 
 func (s *Service) readAdminHolders(tx *store.Tx, org string) (map[string]any, error) {
-	holders := map[string][]string{
-		string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {},
-	}
+	h := newHolderSet()
 	rights, now := s.roles.rights(), s.now()
 	for _, sub := range s.roles.subjectsIn(org) {
 		u, err := tx.GetUser(sub)
@@ -467,19 +465,9 @@ func (s *Service) readAdminHolders(tx *store.Tx, org string) (map[string]any, er
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range ls {
-			r := string(l.role)
-			if l.org == org && !slices.Contains(holders[r], u.ID) {
-				holders[r] = append(holders[r], u.ID)
-			}
-		}
+		h.add(u.ID, ls, org, now)
 	}
-	out := map[string]any{}
-	for r, ids := range holders {
-		sort.Strings(ids)
-		out[r] = ids
-	}
-	return out, nil
+	return h.input(), nil
 }
 
 // remainingRoles returns the admin roles user u holds in org through

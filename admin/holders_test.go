@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
 )
@@ -22,14 +19,6 @@ import (
 // users, expiring grants and tokens, before and after changes.
 func TestAdminHoldersFromRoleLinks(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(store.Config{Dir: t.TempDir(), NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := storetest.LoadUsers(ctx, st, 20); err != nil {
-		t.Fatal(err)
-	}
 	var clock atomic.Int64
 	clock.Store(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
@@ -37,7 +26,7 @@ func TestAdminHoldersFromRoleLinks(t *testing.T) {
 	p1, p2 := storetest.BenchPNumber(0, 1), storetest.BenchPNumber(0, 2)
 	expires := now().Add(time.Hour)
 	user := func(n int) string { return fmt.Sprintf("b0000000-0000-4000-8000-%012d", n) }
-	_, err = st.Update(ctx, "test", func(tx *store.Tx) error {
+	st, svc, c := newTestService(t, 20, now, func(tx *store.Tx) (err error) {
 		mk := func(n int, org, p string, status store.UserStatus) {
 			u := &store.User{ID: user(n), Org: org, Name: fmt.Sprint("Holder ", n), Kind: store.KindEmployee,
 				Status: status, PNumber: p}
@@ -73,27 +62,6 @@ func TestAdminHoldersFromRoleLinks(t *testing.T) {
 		grant(5, "adgang.auditor", store.HolderGroup, "sys-"+p1, org0, nil)
 		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const token = "adg_holders_test_0123456789abcdef0123456789"
-	if _, err := Bootstrap(ctx, st, token); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := pdp.New(ctx, st, pdp.Config{Logger: zerolog.Nop(), Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	svc, err := New(ctx, Config{Store: st, Engine: eng, Logger: zerolog.Nop(), Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	c, err := svc.Authenticate(ctx, token)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	same := func(step string, want map[string][]string) {
 		t.Helper()

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/rs/zerolog"
-
-	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
 )
@@ -18,18 +15,10 @@ import (
 // bench users; every op writes another user.
 func BenchmarkPatchUser(b *testing.B) {
 	ctx := context.Background()
-	st, err := store.Open(store.Config{Dir: b.TempDir(), NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
 	const n = 2000
-	if err := storetest.LoadUsers(ctx, st, n); err != nil {
-		b.Fatal(err)
-	}
 	// Three user administrators per organisation, as a real one has: a
 	// change reads the admin holders of the user's organisation.
-	if _, err := st.Update(ctx, "bench", func(tx *store.Tx) error {
+	_, svc, c := newTestService(b, n, nil, func(tx *store.Tx) error {
 		for i := range 3 * storetest.BenchOrgs {
 			u := storetest.BenchUserID(i)
 			org := storetest.BenchOrg(i % storetest.BenchOrgs)
@@ -40,27 +29,7 @@ func BenchmarkPatchUser(b *testing.B) {
 			}
 		}
 		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
-	eng, err := pdp.New(ctx, st, pdp.Config{Logger: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Close()
-	svc, err := New(ctx, Config{Store: st, Engine: eng, Logger: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer svc.Close()
-	const token = "adg_bench_patch_user_0123456789abcdef0123"
-	if _, err := Bootstrap(ctx, st, token); err != nil {
-		b.Fatal(err)
-	}
-	c, err := svc.Authenticate(ctx, token)
-	if err != nil {
-		b.Fatal(err)
-	}
+	})
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

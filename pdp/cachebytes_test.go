@@ -7,7 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
 )
 
@@ -23,11 +22,7 @@ func TestDecisionCacheBytes(t *testing.T) {
 		t.Skip("long: measures the heap of 2,000 decisions")
 	}
 	ctx := context.Background()
-	st, err := store.Open(store.Config{Dir: t.TempDir(), NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t)
 	const n = 2000
 	if err := storetest.LoadUsers(ctx, st, n); err != nil {
 		t.Fatal(err)
