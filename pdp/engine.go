@@ -80,6 +80,10 @@ type Config struct {
 	// holds (default DefaultCacheBytes, 128 MiB; negative disables the
 	// cache). Both bounds apply.
 	CacheBytes int64
+	// LoginEvaluator evaluates login decisions: "wasm" (default) runs the
+	// policy set compiled to WebAssembly where it gives topdown's answers
+	// (pdp/wasm.go); "topdown" uses OPA's interpreter only.
+	LoginEvaluator string
 	// KnockLimitPerOrg bounds the pending knocks of one organisation
 	// (default 1000); a new identity beyond it is not queued, a known one
 	// still updates its knock.
@@ -165,6 +169,13 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	if cfg.KnockLimitTotal <= 0 {
 		cfg.KnockLimitTotal = 100_000
 	}
+	switch cfg.LoginEvaluator {
+	case "":
+		cfg.LoginEvaluator = EvaluatorWasm
+	case EvaluatorWasm, EvaluatorTopdown:
+	default:
+		return nil, fmt.Errorf("login evaluator %q: want %s or %s", cfg.LoginEvaluator, EvaluatorWasm, EvaluatorTopdown)
+	}
 	e := &Engine{
 		cfg:     cfg,
 		store:   st,
@@ -184,6 +195,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.attachWasm(ctx, ps)
 	e.policy.Store(ps)
 	e.metrics.reloads.WithLabelValues("ok").Inc()
 	e.ops() // store revision and cache metrics
@@ -265,6 +277,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 		e.log.Error().Err(err).Msg("policy reload refused; previous policy set keeps serving")
 		return err
 	}
+	e.attachWasm(ctx, ps)
 	e.policy.Store(ps)
 	e.policyErr.Store(nil)
 	e.metrics.reloads.WithLabelValues("ok").Inc()
@@ -674,10 +687,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	input := e.loginInputWith(idx, req, view)
 	var perr error // the answer's shape
 	if query == LoginQuery {
-		var v ast.Value
-		if v, err = ps.evalLogin(ctx, input); err == nil {
-			perr = parseLoginValue(v, d)
-		}
+		err, perr = e.decideLogin(ctx, ps, input, now, d)
 	} else {
 		var pq *rego.PreparedEvalQuery
 		var rs rego.ResultSet

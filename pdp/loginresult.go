@@ -101,12 +101,18 @@ func parseLoginValue(v ast.Value, d *Decision) error {
 				Message: strOf(rm, keyMessage), Right: strOf(rm, keyRight), Grant: strOf(rm, keyGrant), Info: bool(info)})
 		})
 	}
+	finishLogin(d)
+	return nil
+}
+
+// finishLogin orders the reasons and sets the knock answer of a decision
+// read from the policy's answer.
+func finishLogin(d *Decision) {
 	sortReasons(d.Reasons)
 	d.Knock = nil
 	if slices.ContainsFunc(d.Reasons, func(r Reason) bool { return r.Rule == "D2" && !r.Info }) {
 		d.Knock = &KnockAnswer{Queued: d.knock}
 	}
-	return nil
 }
 
 func rightScopeOf(rm ast.Object) RightScope {

@@ -14,6 +14,7 @@ type metrics struct {
 	reloads       *prometheus.CounterVec
 	storeErrors   prometheus.Counter
 	knocksDropped prometheus.Counter
+	wasmFallbacks *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -39,8 +40,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "adgang_knocks_dropped_total",
 			Help: "Knocks not recorded because the queue was full.",
 		}),
+		wasmFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adgang_login_wasm_fallbacks_total",
+			Help: "Login decisions the Wasm evaluator handed to topdown, by why (input: not representable; error: the Wasm evaluation failed).",
+		}, []string{"why"}),
 	}
-	for _, c := range []prometheus.Collector{m.decisions, m.latency, m.reloads, m.storeErrors, m.knocksDropped} {
+	for _, c := range []prometheus.Collector{m.decisions, m.latency, m.reloads, m.storeErrors, m.knocksDropped, m.wasmFallbacks} {
 		reg.MustRegister(c)
 	}
 	// Registering the process/Go collectors twice on a shared registry panics;

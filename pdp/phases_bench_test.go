@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/rs/zerolog"
@@ -71,6 +72,17 @@ func BenchmarkLoginPhases(b *testing.B) {
 			}
 		}
 	})
+	if ps.wasm != nil {
+		b.Run("eval-wasm", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var d Decision
+				if err, perr := ps.wasm.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
+					b.Fatal(err, perr)
+				}
+			}
+		})
+	}
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -56,6 +56,10 @@ type PolicySet struct {
 	compiler *ast.Compiler
 	store    storage.Store
 	modules  map[string]*ast.Module
+	docs     map[string]any
+	// wasm evaluates the login decision when the engine's evaluator is
+	// wasm and the set passed checkLoginWasm; nil: topdown alone.
+	wasm *loginWasm
 
 	login, admin, password          rego.PreparedEvalQuery
 	loginBody                       ast.Body // compiled LoginQuery for evalLogin
@@ -88,6 +92,7 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 		compiler: compiler,
 		store:    store,
 		modules:  modules,
+		docs:     docs,
 		prepared: map[string]*rego.PreparedEvalQuery{},
 	}
 	if !src.SkipTests {

@@ -248,6 +248,7 @@ func (m *Main) startEngine(ctx context.Context, st *store.Store, declog io.Write
 		AuthZENEntrypoint: cfg.AuthZENEntrypoint,
 		CacheSize:         pdpCacheSize(cfg.DecisionCache),
 		CacheBytes:        pdpCacheBytes(cfg.CacheBytes),
+		LoginEvaluator:    cfg.LoginEvaluator,
 		// Queryable decision log (issue 16).
 		DecisionStore:        decisionStore(cfg, st),
 		DecisionLogMode:      cfg.DecisionLogMode,

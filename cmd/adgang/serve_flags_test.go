@@ -77,6 +77,33 @@ func TestDecisionCacheBytesFlag(t *testing.T) {
 	}
 }
 
+// TestLoginEvaluatorFlag: --login-evaluator / ADGANG_LOGIN_EVALUATOR pick
+// the login evaluator: wasm by default, topdown on request, nothing else.
+func TestLoginEvaluatorFlag(t *testing.T) {
+	for _, tc := range []struct {
+		env, want string
+		args      []string
+		wantErr   bool
+	}{
+		{want: "wasm"},
+		{env: "topdown", want: "topdown"},
+		{args: []string{"--login-evaluator", "topdown"}, want: "topdown"},
+		{env: "topdown", args: []string{"--login-evaluator", "wasm"}, want: "wasm"},
+		{env: "fast", wantErr: true},
+		{args: []string{"--login-evaluator", ""}, wantErr: true},
+	} {
+		t.Setenv("ADGANG_LOGIN_EVALUATOR", tc.env)
+		cfg, err := parseServeFlags(tc.args, io.Discard)
+		if tc.wantErr != (err != nil) {
+			t.Errorf("env %q args %v: error %v, want error %v", tc.env, tc.args, err, tc.wantErr)
+			continue
+		}
+		if err == nil && cfg.LoginEvaluator != tc.want {
+			t.Errorf("env %q args %v: %q, want %q", tc.env, tc.args, cfg.LoginEvaluator, tc.want)
+		}
+	}
+}
+
 // TestConsoleFlag: the admin console is on by default; --console=false or
 // ADGANG_CONSOLE=false turns it off, and the flag wins over the variable.
 func TestConsoleFlag(t *testing.T) {

@@ -1,0 +1,189 @@
+package pdp
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/policies"
+	"github.com/adgang/adgang/store"
+	"github.com/adgang/adgang/store/storetest"
+)
+
+// TestLoginWasmMatchesTopdown: the default set's login decision compiled
+// to Wasm answers exactly as topdown on a large generated sample (the
+// load-time check uses a smaller one).
+func TestLoginWasmMatchesTopdown(t *testing.T) {
+	ctx := context.Background()
+	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := buildLoginWasm(ctx, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := uint64(2); seed < 12; seed++ {
+		if err := checkLoginWasm(ctx, ps, w, seed, 500); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+// TestLoginWasmSampleCoverage: the generated sample reaches allows and
+// denies and the reasons of the login rules, so that the check above
+// compares answers where the rules decide.
+func TestLoginWasmSampleCoverage(t *testing.T) {
+	ctx := context.Background()
+	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 0x61646761))
+	now := time.Unix(1_800_000_000, 0)
+	seen := map[string]int{}
+	for range wasmCheckInputs {
+		v, err := ps.evalLogin(ctx, sampleLoginInput(r, now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d Decision
+		if err := parseLoginValue(v, &d); err != nil {
+			t.Fatal(err)
+		}
+		seen[fmt.Sprintf("allow=%v", d.Allow)]++
+		for _, rs := range d.Reasons {
+			seen[rs.Rule]++
+		}
+	}
+	t.Log(seen)
+	for _, k := range []string{"allow=true", "allow=false", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D10",
+		"D11", "D12", "D13", "D14", "D15", "L8"} {
+		if seen[k] < 3 {
+			t.Errorf("the sample reaches %s %d times of %d, want at least 3", k, seen[k], wasmCheckInputs)
+		}
+	}
+}
+
+// TestLoginEvaluators: the engine evaluates logins with the Wasm-compiled
+// set by default and with topdown when configured, answers alike, refuses
+// an unknown evaluator, and hands topdown an input the Wasm side cannot
+// carry exactly (counted).
+func TestLoginEvaluators(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	const cvr, uid = "12345674", "00000000-0000-4000-8000-000000000001"
+	if _, err := st.Update(ctx, "test", func(tx *store.Tx) error {
+		if err := tx.CreateOrg(&store.Org{CVR: cvr, Name: "A", Type: store.OrgInstitution}); err != nil {
+			return err
+		}
+		return tx.CreateUser(&store.User{ID: uid, Org: cvr, Name: "u", Email: "u@example.dk", Kind: store.KindEmployee, Status: store.StatusActive})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	engines := map[string]*Engine{}
+	for _, ev := range []string{"", EvaluatorTopdown} {
+		e, err := New(ctx, st, Config{LoginEvaluator: ev, CacheSize: -1, Logger: zerolog.Nop(), WatchInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		engines[ev] = e
+	}
+	if engines[""].Policy().wasm == nil {
+		t.Fatal("the default evaluator does not use the wasm login")
+	}
+	if engines[EvaluatorTopdown].Policy().wasm != nil {
+		t.Fatal("--login-evaluator topdown still uses the wasm login")
+	}
+	if _, err := New(ctx, st, Config{LoginEvaluator: "fast", Logger: zerolog.Nop(), WatchInterval: -1}); err == nil {
+		t.Fatal("an unknown evaluator was accepted")
+	}
+
+	fallbacks := func() float64 {
+		var m dto.Metric
+		if err := engines[""].metrics.wasmFallbacks.WithLabelValues("input").Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	for _, tc := range []struct {
+		name     string
+		subject  Subject
+		fallback bool
+	}{
+		{"known user without grants (D1)", Subject{ID: uid, CVR: cvr, Kind: "employee"}, false},
+		{"unknown identity (D2)", Subject{ID: "someone", CVR: cvr, Kind: "employee"}, false},
+		{"unknown organisation", Subject{ID: uid, CVR: "87654321", Kind: "employee"}, false},
+		{"invalid UTF-8 goes to topdown", Subject{ID: "bad\xff", CVR: cvr, Kind: "employee"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := fallbacks()
+			var got [2]*Decision
+			for i, ev := range []string{"", EvaluatorTopdown} {
+				got[i] = engines[ev].login(withQuiet(ctx), &LoginRequest{Subject: tc.subject, Service: "eksamensdatabasen"}, LoginQuery)
+			}
+			if got[0].Allow != got[1].Allow || !reflect.DeepEqual(got[0].Reasons, got[1].Reasons) || !reflect.DeepEqual(got[0].Rights, got[1].Rights) {
+				t.Fatalf("wasm answered %+v, topdown %+v", got[0], got[1])
+			}
+			if len(got[0].Reasons) == 0 || got[0].Reasons[0].Code == ReasonPolicyError {
+				t.Fatalf("no policy answer: %+v", got[0])
+			}
+			if n := fallbacks() - before; (n == 1) != tc.fallback {
+				t.Fatalf("fallbacks to topdown: %v, want fallback %v", n, tc.fallback)
+			}
+		})
+	}
+}
+
+// TestLoginWasmCheckCatchesDifference: the load-time check refuses a Wasm
+// login whose answers differ from the set's topdown answers (here: the
+// Wasm of a set whose D7 reason says another rule).
+func TestLoginWasmCheckCatchesDifference(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, name := range []string{"login.rego", "lib.rego"} {
+		raw, err := fs.ReadFile(policies.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "login.rego" {
+			changed := strings.ReplaceAll(string(raw), `"rule": "D7"`, `"rule": "D7-changed"`)
+			if changed == string(raw) {
+				t.Fatal("login.rego has no D7 reason to change")
+			}
+			raw = []byte(changed)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := LoadPolicySet(ctx, Source{Dir: dir, SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := buildLoginWasm(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkLoginWasm(ctx, ps, w, 1, wasmCheckInputs); err == nil {
+		t.Fatal("the check passed a wasm login that answers differently")
+	}
+	if err := checkLoginWasm(ctx, other, w, 1, wasmCheckInputs); err != nil {
+		t.Fatalf("the check refused the wasm of its own set: %v", err)
+	}
+}

@@ -1,0 +1,266 @@
+package pdp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/adgang/adgang/store"
+)
+
+// wasmCheckInputs is how many generated inputs a set's Wasm login must
+// answer exactly as topdown before it serves.
+const wasmCheckInputs = 200
+
+// attachWasm compiles and checks the set's Wasm login when the engine's
+// evaluator is wasm. A set that cannot be compiled, or whose Wasm answers
+// differ from topdown's, is served by topdown alone (logged).
+func (e *Engine) attachWasm(ctx context.Context, ps *PolicySet) {
+	if e.cfg.LoginEvaluator != EvaluatorWasm || !ps.hasLogin {
+		return
+	}
+	w, err := buildLoginWasm(ctx, ps)
+	if err == nil {
+		err = checkLoginWasm(ctx, ps, w, 1, wasmCheckInputs)
+	}
+	if err != nil {
+		e.log.Warn().Err(err).Str("policy", ps.ID).Msg("login decisions use topdown: the wasm evaluator is not used for this policy set")
+		return
+	}
+	ps.wasm = w
+}
+
+// decideLogin evaluates the login decision into d: with the set's Wasm
+// login where it has one, with topdown otherwise and for whatever the Wasm
+// side hands back. perr is the answer's shape.
+func (e *Engine) decideLogin(ctx context.Context, ps *PolicySet, input ast.Value, now time.Time, d *Decision) (err, perr error) {
+	if ps.wasm != nil {
+		err, perr := ps.wasm.decide(ctx, input, now, d)
+		if err == nil {
+			return nil, perr
+		}
+		why := "error"
+		if errors.Is(err, errNotWasm) {
+			why = "input"
+		} else {
+			e.log.Error().Err(err).Msg("wasm login evaluation failed; topdown evaluates this decision")
+		}
+		e.metrics.wasmFallbacks.WithLabelValues(why).Inc()
+	}
+	v, err := ps.evalLogin(ctx, input)
+	if err != nil {
+		return err, nil
+	}
+	return nil, parseLoginValue(v, d)
+}
+
+// checkLoginWasm evaluates n generated login inputs (seeded: the same
+// sample every time) with both evaluators and fails on the first answer
+// that differs.
+func checkLoginWasm(ctx context.Context, ps *PolicySet, w *loginWasm, seed uint64, n int) error {
+	r := rand.New(rand.NewPCG(seed, 0x61646761))
+	now := time.Unix(1_800_000_000, 0)
+	for i := range n {
+		in := sampleLoginInput(r, now)
+		want, err := ps.evalLogin(ctx, in)
+		if err != nil {
+			return fmt.Errorf("wasm check input %d: topdown: %w", i, err)
+		}
+		got, err := w.eval(ctx, in, now)
+		if err != nil {
+			return fmt.Errorf("wasm check input %d: %w", i, err)
+		}
+		if (want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0) {
+			return fmt.Errorf("wasm check input %d: wasm answered %v, topdown %v, for input %v", i, got, want, in)
+		}
+		// The answer read the short way is the one parseLoginValue reads.
+		var dt, dw Decision
+		perrT := parseLoginValue(want, &dt)
+		if err, perrW := w.decide(ctx, in, now, &dw); err != nil || (perrT == nil) != (perrW == nil) || !reflect.DeepEqual(dt, dw) {
+			return fmt.Errorf("wasm check input %d: decision %+v (%v, %v), topdown %+v (%v)", i, dw, err, perrW, dt, perrT)
+		}
+	}
+	return nil
+}
+
+// sampleLoginInput generates a login input of the shape loginInputWith
+// builds, drawn from small pools so that identities, organisations, units,
+// rights and grants meet: users of every status and kind, grants direct
+// and through groups, on CVR, P- and SE-numbers, expiring or not, rights
+// with every flag, certificates, passwords, asked rights and P-numbers.
+func sampleLoginInput(r *rand.Rand, now time.Time) ast.Value {
+	// Half the sample is of users who would log in but for one thing or
+	// two: the rules decide on them, not the first check that fails.
+	g := &sampler{r: r, now: now, ok: r.IntN(2) == 0}
+	subject := g.subject()
+	items := [][2]*ast.Term{
+		item("subject", subjectTerm(&subject)),
+		item("now_ns", nsT(now)),
+		item("user", userTerm(g.user(&subject))),
+	}
+	if g.odd(10) {
+		items = append(items, item("org", nullT))
+	} else {
+		items = append(items, item("org", orgTerm(g.org(subject.CVR))))
+	}
+	service := g.pick("svc", "other")
+	items = append(items, item("service", strT(service)))
+	rights, rightIDs := g.rights(service)
+	if g.r.IntN(3) == 0 {
+		items = append(items, item("right", strT(g.pick(append(rightIDs, service+".unknown")...))))
+	}
+	grants, grantOrgs := g.grants(subject.CVR, rightIDs)
+	items = append(items, item("rights", rights), item("grants", grants), item("grant_orgs", grantOrgs))
+	if subject.PNumber != "" {
+		items = append(items, item("p_number", strT(subject.PNumber)))
+	}
+	items = append(items, item("certificate", g.certificate()))
+	return ast.NewObject(items...)
+}
+
+// sampler draws the parts of a sample login input.
+type sampler struct {
+	r   *rand.Rand
+	now time.Time
+	ok  bool // a user who would log in but for one thing or two
+}
+
+var (
+	sampleCVRs  = []string{"10000001", "10000002", "10000003"}
+	samplePNums = []string{"1000000001", "1000000002", "1000000003", "1000000004"}
+	sampleSEs   = []string{"20000001", "20000002"}
+)
+
+func (g *sampler) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
+
+// odd is true one time in n, one in 4n for a user who would log in.
+func (g *sampler) odd(n int) bool {
+	if g.ok {
+		return g.r.IntN(4*n) == 0
+	}
+	return g.r.IntN(n) == 0
+}
+
+// at is a time within about four days of now.
+func (g *sampler) at() time.Time { return g.now.Add(time.Duration(g.r.IntN(200)-100) * time.Hour) }
+
+func (g *sampler) org(cvr string) *store.Org {
+	o := &store.Org{CVR: cvr, Type: store.OrgType(g.pick("company", "authority", "a-kasse", "institution"))}
+	for _, p := range samplePNums {
+		if g.r.IntN(2) == 0 {
+			o.PUnits = append(o.PUnits, store.PUnit{PNumber: p})
+		}
+	}
+	for _, s := range sampleSEs {
+		if g.r.IntN(2) == 0 {
+			o.SENumbers = append(o.SENumbers, s)
+		}
+	}
+	o.Settings.AllowKnock = g.r.IntN(2) == 0
+	o.Settings.Deletion = g.pick("", store.DeletionAllowed, store.DeletionInactivateOnly)
+	if g.r.IntN(3) == 0 {
+		o.Settings.PasswordMaxAgeDays = 1 + g.r.IntN(90)
+	}
+	return o
+}
+
+func (g *sampler) subject() Subject {
+	s := Subject{ID: g.pick("u1", "u2", "cert:1"), CVR: g.pick(sampleCVRs...), Kind: g.pick("employee", "function", "private", ""),
+		CPRLinked: g.r.IntN(2) == 0, PNumber: g.pick("", "", samplePNums[0], samplePNums[1], "9999999999"),
+		AuthMethod: g.pick("", "nemlogin", "password", "certificate")}
+	if g.ok {
+		s.Kind, s.CPRLinked = g.pick("employee", "employee", "function"), !g.odd(4)
+	}
+	if g.odd(4) {
+		s.CertificateSerial = g.pick("s1", "s2")
+	}
+	return s
+}
+
+// user is the stored user of the subject, or nil.
+func (g *sampler) user(s *Subject) *store.User {
+	if g.odd(8) {
+		return nil
+	}
+	u := &store.User{ID: s.ID, Org: g.pick(s.CVR, s.CVR, sampleCVRs[0]), Kind: store.UserKind(g.pick("employee", "function", "private")),
+		Status:    store.UserStatus(g.pick("active", "active", "active", "new", "inactive", "deactivated", "deleted")),
+		CPRLinked: g.r.IntN(2) == 0, PNumber: g.pick("", samplePNums[0], samplePNums[2]), SENumber: g.pick("", sampleSEs[0])}
+	if g.ok {
+		u.Org, u.Kind, u.Status = s.CVR, store.UserKind(s.Kind), store.UserStatus(g.pick("active", "active", "new"))
+		if s.Kind == "" {
+			u.Kind = store.KindEmployee
+		}
+	}
+	if g.odd(4) {
+		t := g.at()
+		u.DeactivatedUntil = &t
+	}
+	if g.r.IntN(3) == 0 {
+		u.Password = &store.Password{Temporary: g.r.IntN(3) == 0, ChangedAt: g.now.Add(-time.Duration(g.r.IntN(120*24)) * time.Hour), Blocked: g.r.IntN(5) == 0}
+	}
+	return u
+}
+
+// rights is the catalogue of the service: two to four rights.
+func (g *sampler) rights(service string) (*ast.Term, []string) {
+	rights := ast.NewObject()
+	var ids []string
+	for i := range 2 + g.r.IntN(3) {
+		rt := &store.Right{ID: service + ".r" + strconv.Itoa(i), Title: "R", Service: service,
+			Forbidden: g.odd(8), Deprecated: g.odd(8), NoGroup: g.r.IntN(3) == 0, NoSE: g.r.IntN(3) == 0,
+			RequireCPR: g.odd(4), EmployeesOnly: g.odd(4), AdminRole: store.AdminRole(g.pick("", "", "user-admin", "org-admin"))}
+		rights.Insert(strT(rt.ID), rightTerm(rt))
+		ids = append(ids, rt.ID)
+	}
+	return ast.NewTerm(rights), ids
+}
+
+// grants are the user's effective grants and the other orgs they are in.
+func (g *sampler) grants(cvr string, rightIDs []string) (*ast.Term, *ast.Term) {
+	grants, grantOrgs := ast.NewObject(), ast.NewObject()
+	for i := range g.r.IntN(7) + btoi(g.ok) {
+		eg := &store.EffectiveGrant{Grant: store.Grant{ID: "g" + strconv.Itoa(i), Right: g.pick(append(rightIDs, "x.y")...), Org: g.pick(cvr, cvr, sampleCVRs[2])},
+			Source: g.pick("direct", "direct", "grp1", "grp2")}
+		switch g.r.IntN(4) {
+		case 0:
+			eg.Scope = store.Scope{Type: store.ScopeCVR, Value: eg.Org}
+		case 1:
+			eg.Scope = store.Scope{Type: store.ScopeSE, Value: g.pick(sampleSEs...)}
+		default:
+			eg.Scope = store.Scope{Type: store.ScopeP, Value: g.pick(samplePNums...)}
+		}
+		if g.odd(4) {
+			t := g.at()
+			eg.ExpiresAt = &t
+		}
+		grants.Insert(strT(eg.ID), grantTerm(eg))
+		if eg.Org != cvr && grantOrgs.Get(strT(eg.Org)) == nil && g.r.IntN(3) != 0 {
+			grantOrgs.Insert(strT(eg.Org), orgTerm(g.org(eg.Org)))
+		}
+	}
+	return ast.NewTerm(grants), ast.NewTerm(grantOrgs)
+}
+
+func (g *sampler) certificate() *ast.Term {
+	if !g.odd(4) {
+		return nullT
+	}
+	cert := [][2]*ast.Term{item("serial", strT(g.pick("s1", "s2"))), item("status", strT(g.pick("active", "revoked")))}
+	if g.r.IntN(2) == 0 {
+		cert = append(cert, item("expires_at_ns", nsT(g.at())))
+	}
+	return obj(cert...)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
