@@ -126,6 +126,7 @@ type Engine struct {
 	now    func() time.Time
 
 	policy    atomic.Pointer[PolicySet]
+	bg        context.Context // the background work's, cancelled by Close
 	policyErr atomic.Pointer[string]
 	rights    atomic.Pointer[rightsIndex]
 
@@ -195,7 +196,6 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.attachWasm(ctx, ps)
 	e.policy.Store(ps)
 	e.metrics.reloads.WithLabelValues("ok").Inc()
 	e.ops() // store revision and cache metrics
@@ -204,7 +204,8 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	}
 
 	bg, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
+	e.cancel, e.bg = cancel, bg
+	e.attachWasm(ps)
 	feed, unsubscribe := st.Subscribe(256)
 	e.goBackground(func() { defer unsubscribe(); e.followFeed(bg, feed) })
 	e.goBackground(func() { e.writeKnocks(bg) })
@@ -277,8 +278,8 @@ func (e *Engine) Reload(ctx context.Context) error {
 		e.log.Error().Err(err).Msg("policy reload refused; previous policy set keeps serving")
 		return err
 	}
-	e.attachWasm(ctx, ps)
 	e.policy.Store(ps)
+	e.attachWasm(ps)
 	e.policyErr.Store(nil)
 	e.metrics.reloads.WithLabelValues("ok").Inc()
 	e.log.Info().Str("policy", ps.ID).Int("tests", ps.Tests).Msg("policy set loaded")

@@ -161,6 +161,10 @@ type HealthPolicy struct {
 	LoadedAt time.Time `json:"loaded_at,omitzero"`
 	Tests    int       `json:"tests"`
 	Error    string    `json:"error,omitempty"`
+	// LoginEvaluator is what evaluates login decisions of this set now:
+	// "wasm", or "topdown" (configured so, not compiled and checked yet,
+	// or refused by the check).
+	LoginEvaluator string `json:"login_evaluator,omitempty"`
 }
 
 // HealthStore is the store in a Health report.
@@ -189,7 +193,7 @@ type Health struct {
 func (e *Engine) Health(_ context.Context) Health {
 	body := Health{Status: HealthOK, Reasons: []string{}, Store: HealthStore{Kind: StoreKind}}
 	if ps := e.policy.Load(); ps != nil {
-		body.Policy = HealthPolicy{Status: "ok", ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests}
+		body.Policy = HealthPolicy{Status: "ok", ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests, LoginEvaluator: ps.LoginEvaluator()}
 	} else {
 		body.Status, body.Policy.Status = HealthUnavailable, "none"
 		body.Reasons = append(body.Reasons, "policy_unavailable: no policy set is loaded")

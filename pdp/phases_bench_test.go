@@ -72,16 +72,21 @@ func BenchmarkLoginPhases(b *testing.B) {
 			}
 		}
 	})
-	if ps.wasm != nil {
+	if w, err := checkedLoginWasm(ctx, ps); err == nil {
 		b.Run("eval-wasm", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var d Decision
-				if err, perr := ps.wasm.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
+				if err, perr := w.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
 					b.Fatal(err, perr)
 				}
 			}
 		})
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := eng.WaitLoginEvaluator(wctx, EvaluatorWasm); err != nil {
+		b.Fatal(err)
 	}
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -57,9 +58,9 @@ type PolicySet struct {
 	store    storage.Store
 	modules  map[string]*ast.Module
 	docs     map[string]any
-	// wasm evaluates the login decision when the engine's evaluator is
-	// wasm and the set passed checkLoginWasm; nil: topdown alone.
-	wasm *loginWasm
+	// wasm evaluates the login decision once the engine's evaluator is
+	// wasm and the set's plan passed checkLoginWasm; nil: topdown alone.
+	wasm atomic.Pointer[loginWasm]
 
 	login, admin, password          rego.PreparedEvalQuery
 	loginBody                       ast.Body // compiled LoginQuery for evalLogin

@@ -54,21 +54,47 @@ type wasmInstance struct {
 // topdown does; topdown evaluates it.
 var errNotWasm = errors.New("input not representable for the wasm evaluator")
 
-// wasmBuilt keeps the compiled login of recent policy sets by digest: a
-// reload of an unchanged set, and every engine of a test binary, reuse it.
+// wasmBuilt keeps the checked Wasm login of recent policy sets by digest,
+// or why there is none: a reload of an unchanged set, and every engine of a
+// test binary, reuse it.
 var wasmBuilt struct {
 	mu sync.Mutex
-	m  map[string]*loginWasm
+	m  map[string]wasmVerdict
+}
+
+type wasmVerdict struct {
+	w   *loginWasm
+	err error
+}
+
+// checkedLoginWasm is the set's Wasm login, compiled and checked against
+// topdown (checkLoginWasm), once per set.
+func checkedLoginWasm(ctx context.Context, ps *PolicySet) (*loginWasm, error) {
+	wasmBuilt.mu.Lock()
+	defer wasmBuilt.mu.Unlock()
+	if v, ok := wasmBuilt.m[ps.ID]; ok {
+		return v.w, v.err
+	}
+	w, err := buildLoginWasm(ctx, ps)
+	if err == nil {
+		err = checkLoginWasm(ctx, ps, w, 1, wasmCheckInputs)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // cut short: no verdict
+	}
+	if err != nil {
+		w = nil
+	}
+	if wasmBuilt.m == nil || len(wasmBuilt.m) >= 8 {
+		wasmBuilt.m = map[string]wasmVerdict{} // the dropped ones go with their sets
+	}
+	wasmBuilt.m[ps.ID] = wasmVerdict{w, err}
+	return w, err
 }
 
 // buildLoginWasm compiles the set's login decision to Wasm. It fails for a
 // set whose login uses what the Wasm target lacks; topdown then serves.
 func buildLoginWasm(ctx context.Context, ps *PolicySet) (*loginWasm, error) {
-	wasmBuilt.mu.Lock()
-	defer wasmBuilt.mu.Unlock()
-	if w := wasmBuilt.m[ps.ID]; w != nil {
-		return w, nil
-	}
 	b := &bundle.Bundle{Data: ps.docs}
 	for path, m := range ps.modules {
 		if strings.HasSuffix(path, "_test.rego") {
@@ -98,10 +124,6 @@ func buildLoginWasm(ctx context.Context, ps *PolicySet) (*loginWasm, error) {
 			return nil, err
 		}
 	}
-	if wasmBuilt.m == nil || len(wasmBuilt.m) >= 8 {
-		wasmBuilt.m = map[string]*loginWasm{} // the dropped ones go with their sets
-	}
-	wasmBuilt.m[ps.ID] = w
 	return w, nil
 }
 

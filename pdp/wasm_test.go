@@ -100,11 +100,14 @@ func TestLoginEvaluators(t *testing.T) {
 		t.Cleanup(func() { e.Close() })
 		engines[ev] = e
 	}
-	if engines[""].Policy().wasm == nil {
-		t.Fatal("the default evaluator does not use the wasm login")
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := engines[""].WaitLoginEvaluator(wctx, EvaluatorWasm); err != nil {
+		t.Fatal(err)
 	}
-	if engines[EvaluatorTopdown].Policy().wasm != nil {
-		t.Fatal("--login-evaluator topdown still uses the wasm login")
+	time.Sleep(100 * time.Millisecond) // time enough for a (wrong) attach
+	if ev := engines[EvaluatorTopdown].Policy().LoginEvaluator(); ev != EvaluatorTopdown {
+		t.Fatalf("--login-evaluator topdown evaluates with %s", ev)
 	}
 	if _, err := New(ctx, st, Config{LoginEvaluator: "fast", Logger: zerolog.Nop(), WatchInterval: -1}); err == nil {
 		t.Fatal("an unknown evaluator was accepted")

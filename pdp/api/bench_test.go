@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -104,24 +105,32 @@ func BenchmarkDecision(b *testing.B) {
 // BenchmarkDecisionUncached is BenchmarkDecision with the decision cache
 // off: every op reads the store and evaluates the policy, at 100k and at
 // 1M users (target: p50 ≤ 50 µs at 100k, at most 1.25× that at 1M; -short
-// runs 100k only).
+// runs 100k only). Each size runs with the wasm evaluator and with topdown.
 func BenchmarkDecisionUncached(b *testing.B) {
 	sizes := []int{100_000, 1_000_000}
 	if testing.Short() {
 		sizes = sizes[:1]
 	}
 	for _, n := range sizes {
-		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
-			eng, req := benchEngineN(b, n, pdp.Config{CacheSize: -1})
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				r := *req
-				if _, err := eng.Login(ctx, &r, pdp.RequestMeta{}); err != nil {
+		// The default evaluator (wasm) and topdown side by side, in one run.
+		for _, ev := range []string{pdp.EvaluatorWasm, pdp.EvaluatorTopdown} {
+			b.Run(fmt.Sprintf("users=%d/evaluator=%s", n, ev), func(b *testing.B) {
+				eng, req := benchEngineN(b, n, pdp.Config{CacheSize: -1, LoginEvaluator: ev})
+				ctx := context.Background()
+				wctx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				if err := eng.WaitLoginEvaluator(wctx, ev); err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
+				b.ReportAllocs()
+				for b.Loop() {
+					r := *req
+					if _, err := eng.Login(ctx, &r, pdp.RequestMeta{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 
