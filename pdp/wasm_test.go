@@ -105,7 +105,9 @@ func TestLoginEvaluators(t *testing.T) {
 	if err := engines[""].WaitLoginEvaluator(wctx, EvaluatorWasm); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // time enough for a (wrong) attach
+	// The verdict for this set is cached now, so a (wrong) attach by the
+	// topdown engine would take a moment, not a compile: 100 ms is ample.
+	time.Sleep(100 * time.Millisecond)
 	if ev := engines[EvaluatorTopdown].Policy().LoginEvaluator(); ev != EvaluatorTopdown {
 		t.Fatalf("--login-evaluator topdown evaluates with %s", ev)
 	}

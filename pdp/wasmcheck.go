@@ -49,6 +49,24 @@ func (ps *PolicySet) LoginEvaluator() string {
 	return EvaluatorTopdown
 }
 
+// WaitLoginEvaluator waits until the serving policy set evaluates login
+// decisions with want ("wasm" or "topdown"), or ctx ends: the Wasm login
+// is attached in the background after a start or reload. Benchmarks and
+// tests that measure one evaluator wait for it.
+func (e *Engine) WaitLoginEvaluator(ctx context.Context, want string) error {
+	for {
+		got := e.Policy().LoginEvaluator()
+		if got == want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("login evaluator is %s, want %s: %w", got, want, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // decideLogin evaluates the login decision into d: with the set's Wasm
 // login where it has one, with topdown otherwise and for whatever the Wasm
 // side hands back. perr is the answer's shape.
