@@ -287,7 +287,7 @@ func TestIdentificationMeansA16(t *testing.T) {
 func TestAdminsCPRIdentifiedA18(t *testing.T) {
 	e := newEnv(t)
 	body := func() map[string]any {
-		return map[string]any{"name": "A18 user", "email": "a18" + uuid.NewString()[:8] + "@example.dk"}
+		return map[string]any{"name": "A18 user", "email": "a18-" + uuid.NewString()[:8] + "@example.dk"}
 	}
 	wantStatus(t, e.do("org-admin", "PATCH", "/v1/orgs/"+cvrA, map[string]any{"settings": map[string]any{"admins_cpr_identified": true}}), 200)
 	before := e.snap()
