@@ -80,9 +80,11 @@ type Config struct {
 	// holds (default DefaultCacheBytes, 128 MiB; negative disables the
 	// cache). Both bounds apply.
 	CacheBytes int64
-	// LoginEvaluator evaluates login decisions: "wasm" (default) runs the
-	// policy set compiled to WebAssembly where it gives topdown's answers
-	// (pdp/wasm.go); "topdown" uses OPA's interpreter only.
+	// LoginEvaluator evaluates login decisions: "plan" (default) runs OPA's
+	// query plan of the policy set in Go (pdp/plan.go, pdp/planvm), "wasm"
+	// the set compiled to WebAssembly (pdp/wasm.go), each where it gives
+	// topdown's answers on a check sample; "topdown" uses OPA's
+	// interpreter only.
 	LoginEvaluator string
 	// KnockLimitPerOrg bounds the pending knocks of one organisation
 	// (default 1000); a new identity beyond it is not queued, a known one
@@ -172,10 +174,10 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	}
 	switch cfg.LoginEvaluator {
 	case "":
-		cfg.LoginEvaluator = EvaluatorWasm
-	case EvaluatorWasm, EvaluatorTopdown:
+		cfg.LoginEvaluator = EvaluatorPlan
+	case EvaluatorPlan, EvaluatorWasm, EvaluatorTopdown:
 	default:
-		return nil, fmt.Errorf("login evaluator %q: want %s or %s", cfg.LoginEvaluator, EvaluatorWasm, EvaluatorTopdown)
+		return nil, fmt.Errorf("login evaluator %q: want %s, %s or %s", cfg.LoginEvaluator, EvaluatorPlan, EvaluatorWasm, EvaluatorTopdown)
 	}
 	e := &Engine{
 		cfg:     cfg,
@@ -205,7 +207,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	e.cancel, e.bg = cancel, bg
-	e.attachWasm(ps)
+	e.attachCompiled(ps)
 	feed, unsubscribe := st.Subscribe(256)
 	e.goBackground(func() { defer unsubscribe(); e.followFeed(bg, feed) })
 	e.goBackground(func() { e.writeKnocks(bg) })
@@ -279,7 +281,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 		return err
 	}
 	e.policy.Store(ps)
-	e.attachWasm(ps)
+	e.attachCompiled(ps)
 	e.policyErr.Store(nil)
 	e.metrics.reloads.WithLabelValues("ok").Inc()
 	e.log.Info().Str("policy", ps.ID).Int("tests", ps.Tests).Msg("policy set loaded")

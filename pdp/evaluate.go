@@ -162,7 +162,7 @@ type HealthPolicy struct {
 	Tests    int       `json:"tests"`
 	Error    string    `json:"error,omitempty"`
 	// LoginEvaluator is what evaluates login decisions of this set now:
-	// "wasm", or "topdown" (configured so, not compiled and checked yet,
+	// "plan" or "wasm", else "topdown" (configured so, not compiled and checked yet,
 	// or refused by the check).
 	LoginEvaluator string `json:"login_evaluator,omitempty"`
 }

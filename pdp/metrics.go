@@ -9,12 +9,12 @@ import (
 )
 
 type metrics struct {
-	decisions     *prometheus.CounterVec
-	latency       *prometheus.HistogramVec
-	reloads       *prometheus.CounterVec
-	storeErrors   prometheus.Counter
-	knocksDropped prometheus.Counter
-	wasmFallbacks *prometheus.CounterVec
+	decisions      *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	reloads        *prometheus.CounterVec
+	storeErrors    prometheus.Counter
+	knocksDropped  prometheus.Counter
+	loginFallbacks *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -40,12 +40,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "adgang_knocks_dropped_total",
 			Help: "Knocks not recorded because the queue was full.",
 		}),
-		wasmFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "adgang_login_wasm_fallbacks_total",
-			Help: "Login decisions the Wasm evaluator handed to topdown, by why (input: not representable; error: the Wasm evaluation failed).",
-		}, []string{"why"}),
+		loginFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "adgang_login_evaluator_fallbacks_total",
+			Help: "Login decisions a compiled evaluator (plan or wasm) handed to topdown, by evaluator and why (input: not representable; error: the evaluation failed).",
+		}, []string{"evaluator", "why"}),
 	}
-	for _, c := range []prometheus.Collector{m.decisions, m.latency, m.reloads, m.storeErrors, m.knocksDropped, m.wasmFallbacks} {
+	for _, c := range []prometheus.Collector{m.decisions, m.latency, m.reloads, m.storeErrors, m.knocksDropped, m.loginFallbacks} {
 		reg.MustRegister(c)
 	}
 	// Registering the process/Go collectors twice on a shared registry panics;

@@ -72,12 +72,16 @@ func BenchmarkLoginPhases(b *testing.B) {
 			}
 		}
 	})
-	if w, err := checkedLoginWasm(ctx, ps); err == nil {
-		b.Run("eval-wasm", func(b *testing.B) {
+	for _, ev := range []string{EvaluatorPlan, EvaluatorWasm} {
+		c, err := checkedLogin(ctx, ps, ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("eval-"+ev, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var d Decision
-				if err, perr := w.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
+				if err, perr := c.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
 					b.Fatal(err, perr)
 				}
 			}
@@ -85,7 +89,7 @@ func BenchmarkLoginPhases(b *testing.B) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := eng.WaitLoginEvaluator(wctx, EvaluatorWasm); err != nil {
+	if err := eng.WaitLoginEvaluator(wctx, EvaluatorPlan); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("all", func(b *testing.B) {

@@ -58,9 +58,10 @@ type PolicySet struct {
 	store    storage.Store
 	modules  map[string]*ast.Module
 	docs     map[string]any
-	// wasm evaluates the login decision once the engine's evaluator is
-	// wasm and the set's plan passed checkLoginWasm; nil: topdown alone.
-	wasm atomic.Pointer[loginWasm]
+	// compiled evaluates the login decision once the engine's evaluator is
+	// plan or wasm and the set's compiled login passed checkLoginCompiled;
+	// nil: topdown alone.
+	compiled atomic.Pointer[attachedLogin]
 
 	login, admin, password          rego.PreparedEvalQuery
 	loginBody                       ast.Body // compiled LoginQuery for evalLogin

@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/compile"
 
 	"github.com/adgang/adgang/pdp/wasmvm"
@@ -31,6 +28,7 @@ import (
 const (
 	EvaluatorWasm    = "wasm"
 	EvaluatorTopdown = "topdown"
+	EvaluatorPlan    = "plan"
 )
 
 // loginEntrypoint is LoginQuery as a Wasm entrypoint.
@@ -54,55 +52,10 @@ type wasmInstance struct {
 // topdown does; topdown evaluates it.
 var errNotWasm = errors.New("input not representable for the wasm evaluator")
 
-// wasmBuilt keeps the checked Wasm login of recent policy sets by digest,
-// or why there is none: a reload of an unchanged set, and every engine of a
-// test binary, reuse it.
-var wasmBuilt struct {
-	mu sync.Mutex
-	m  map[string]wasmVerdict
-}
-
-type wasmVerdict struct {
-	w   *loginWasm
-	err error
-}
-
-// checkedLoginWasm is the set's Wasm login, compiled and checked against
-// topdown (checkLoginWasm), once per set.
-func checkedLoginWasm(ctx context.Context, ps *PolicySet) (*loginWasm, error) {
-	wasmBuilt.mu.Lock()
-	defer wasmBuilt.mu.Unlock()
-	if v, ok := wasmBuilt.m[ps.ID]; ok {
-		return v.w, v.err
-	}
-	w, err := buildLoginWasm(ctx, ps)
-	if err == nil {
-		err = checkLoginWasm(ctx, ps, w, 1, wasmCheckInputs)
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err() // cut short: no verdict
-	}
-	if err != nil {
-		w = nil
-	}
-	if wasmBuilt.m == nil || len(wasmBuilt.m) >= 8 {
-		wasmBuilt.m = map[string]wasmVerdict{} // the dropped ones go with their sets
-	}
-	wasmBuilt.m[ps.ID] = wasmVerdict{w, err}
-	return w, err
-}
-
 // buildLoginWasm compiles the set's login decision to Wasm. It fails for a
 // set whose login uses what the Wasm target lacks; topdown then serves.
 func buildLoginWasm(ctx context.Context, ps *PolicySet) (*loginWasm, error) {
-	b := &bundle.Bundle{Data: ps.docs}
-	for path, m := range ps.modules {
-		if strings.HasSuffix(path, "_test.rego") {
-			continue
-		}
-		b.Modules = append(b.Modules, bundle.ModuleFile{Path: path, URL: path, Parsed: m.Copy(), Raw: []byte(m.String())})
-	}
-	c := compile.New().WithTarget(compile.TargetWasm).WithEntrypoints(loginEntrypoint).WithBundle(b)
+	c := compile.New().WithTarget(compile.TargetWasm).WithEntrypoints(loginEntrypoint).WithBundle(loginBundle(ps))
 	if err := c.Build(ctx); err != nil {
 		return nil, fmt.Errorf("compile %s to wasm: %w", LoginQuery, err)
 	}
@@ -126,6 +79,8 @@ func buildLoginWasm(ctx context.Context, ps *PolicySet) (*loginWasm, error) {
 	}
 	return w, nil
 }
+
+func (w *loginWasm) name() string { return EvaluatorWasm }
 
 // eval evaluates the login decision over input, as evalLogin does.
 func (w *loginWasm) eval(ctx context.Context, input ast.Value, now time.Time) (ast.Value, error) {

@@ -36,7 +36,7 @@ type Config struct {
 	WatchInterval     time.Duration // --watch-interval, ADGANG_WATCH_INTERVAL (default 1s)
 	LifecycleInterval time.Duration // --lifecycle-interval, ADGANG_LIFECYCLE_INTERVAL (default 1h; 0 disables)
 	DecisionCache     int           // --decision-cache, ADGANG_DECISION_CACHE: cached login decisions (default 300000; 0 disables)
-	LoginEvaluator    string        // --login-evaluator, ADGANG_LOGIN_EVALUATOR: wasm (default) or topdown
+	LoginEvaluator    string        // --login-evaluator, ADGANG_LOGIN_EVALUATOR: plan (default), wasm or topdown
 	CacheBytes        int64         // --decision-cache-bytes, ADGANG_DECISION_CACHE_BYTES: bytes the decision cache may hold (default 128 MiB; 0 disables)
 	CPRKey            []byte        // ADGANG_CPR_KEY (hex) or <data>/cpr.key, generated on first start
 	EncryptionKey     []byte        // ADGANG_ENCRYPTION_KEY (hex, 16/24/32 bytes): Badger encryption at rest
@@ -182,8 +182,8 @@ func defineCacheFlags(fs *flag.FlagSet, cfg *Config, _ *serveFlagText) error {
 		return errors.New("ADGANG_DECISION_CACHE_BYTES must be a number of bytes (0 disables the cache)")
 	}
 	fs.Int64Var(&cfg.CacheBytes, "decision-cache-bytes", cacheBytes, "how many bytes the cached login decisions may hold together (approximate); 0 disables (env ADGANG_DECISION_CACHE_BYTES)")
-	fs.StringVar(&cfg.LoginEvaluator, "login-evaluator", envOr("ADGANG_LOGIN_EVALUATOR", pdp.EvaluatorWasm),
-		"how login decisions are evaluated: wasm (the policy set compiled to WebAssembly, used where it answers as topdown on a check sample) or topdown (OPA's interpreter only) (env ADGANG_LOGIN_EVALUATOR)")
+	fs.StringVar(&cfg.LoginEvaluator, "login-evaluator", envOr("ADGANG_LOGIN_EVALUATOR", pdp.EvaluatorPlan),
+		"how login decisions are evaluated: plan (OPA's query plan of the policy set, run in Go), wasm (the set compiled to WebAssembly), each used where it answers as topdown on a check sample, or topdown (OPA's interpreter only) (env ADGANG_LOGIN_EVALUATOR)")
 	return nil
 }
 
@@ -252,8 +252,8 @@ func (cfg *Config) checkFlags(text serveFlagText, paths []string) error {
 	default:
 		return errors.New("--decision-log-store must be on or off")
 	}
-	if cfg.LoginEvaluator != pdp.EvaluatorWasm && cfg.LoginEvaluator != pdp.EvaluatorTopdown {
-		return errors.New("--login-evaluator must be wasm or topdown")
+	if cfg.LoginEvaluator != pdp.EvaluatorPlan && cfg.LoginEvaluator != pdp.EvaluatorWasm && cfg.LoginEvaluator != pdp.EvaluatorTopdown {
+		return errors.New("--login-evaluator must be plan, wasm or topdown")
 	}
 	if cfg.DecisionLogMode != pdp.DecisionLogBestEffort && cfg.DecisionLogMode != pdp.DecisionLogLossless {
 		return errors.New("--decision-log-mode must be lossless or best-effort")

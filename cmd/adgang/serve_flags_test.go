@@ -78,15 +78,18 @@ func TestDecisionCacheBytesFlag(t *testing.T) {
 }
 
 // TestLoginEvaluatorFlag: --login-evaluator / ADGANG_LOGIN_EVALUATOR pick
-// the login evaluator: wasm by default, topdown on request, nothing else.
+// the login evaluator: plan by default, wasm or topdown on request,
+// nothing else.
 func TestLoginEvaluatorFlag(t *testing.T) {
 	for _, tc := range []struct {
 		env, want string
 		args      []string
 		wantErr   bool
 	}{
-		{want: "wasm"},
+		{want: "plan"},
 		{env: "topdown", want: "topdown"},
+		{env: "wasm", want: "wasm"},
+		{env: "wasm", args: []string{"--login-evaluator", "plan"}, want: "plan"},
 		{args: []string{"--login-evaluator", "topdown"}, want: "topdown"},
 		{env: "topdown", args: []string{"--login-evaluator", "wasm"}, want: "wasm"},
 		{env: "fast", wantErr: true},

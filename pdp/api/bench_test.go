@@ -105,15 +105,16 @@ func BenchmarkDecision(b *testing.B) {
 // BenchmarkDecisionUncached is BenchmarkDecision with the decision cache
 // off: every op reads the store and evaluates the policy, at 100k and at
 // 1M users (target: p50 ≤ 50 µs at 100k, at most 1.25× that at 1M; -short
-// runs 100k only). Each size runs with the wasm evaluator and with topdown.
+// runs 100k only). Each size runs with each evaluator: plan (the default),
+// wasm and topdown.
 func BenchmarkDecisionUncached(b *testing.B) {
 	sizes := []int{100_000, 1_000_000}
 	if testing.Short() {
 		sizes = sizes[:1]
 	}
 	for _, n := range sizes {
-		// The default evaluator (wasm) and topdown side by side, in one run.
-		for _, ev := range []string{pdp.EvaluatorWasm, pdp.EvaluatorTopdown} {
+		// The evaluators side by side, in one run.
+		for _, ev := range []string{pdp.EvaluatorPlan, pdp.EvaluatorWasm, pdp.EvaluatorTopdown} {
 			b.Run(fmt.Sprintf("users=%d/evaluator=%s", n, ev), func(b *testing.B) {
 				eng, req := benchEngineN(b, n, pdp.Config{CacheSize: -1, LoginEvaluator: ev})
 				ctx := context.Background()

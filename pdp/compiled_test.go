@@ -20,30 +20,42 @@ import (
 	"github.com/adgang/adgang/store/storetest"
 )
 
-// TestLoginWasmMatchesTopdown: the default set's login decision compiled
-// to Wasm answers exactly as topdown on a large generated sample (the
-// load-time check uses a smaller one).
-func TestLoginWasmMatchesTopdown(t *testing.T) {
+// buildCompiled compiles the set's login for evaluator (plan or wasm).
+func buildCompiled(ctx context.Context, ps *PolicySet, evaluator string) (compiledLogin, error) {
+	if evaluator == EvaluatorPlan {
+		return buildLoginPlan(ctx, ps)
+	}
+	return buildLoginWasm(ctx, ps)
+}
+
+// TestLoginCompiledMatchesTopdown: the default set's login decision, as a
+// plan run by planvm and compiled to Wasm, answers exactly as topdown on a
+// large generated sample (the load-time check uses a smaller one).
+func TestLoginCompiledMatchesTopdown(t *testing.T) {
 	ctx := context.Background()
 	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := buildLoginWasm(ctx, ps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for seed := uint64(2); seed < 12; seed++ {
-		if err := checkLoginWasm(ctx, ps, w, seed, 500); err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
+	for _, ev := range []string{EvaluatorPlan, EvaluatorWasm} {
+		t.Run(ev, func(t *testing.T) {
+			c, err := buildCompiled(ctx, ps, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for seed := uint64(2); seed < 12; seed++ {
+				if err := checkLoginCompiled(ctx, ps, c, seed, 500); err != nil {
+					t.Fatalf("seed %d: %v", seed, err)
+				}
+			}
+		})
 	}
 }
 
-// TestLoginWasmSampleCoverage: the generated sample reaches allows and
+// TestLoginSampleCoverage: the generated sample reaches allows and
 // denies and the reasons of the login rules, so that the check above
 // compares answers where the rules decide.
-func TestLoginWasmSampleCoverage(t *testing.T) {
+func TestLoginSampleCoverage(t *testing.T) {
 	ctx := context.Background()
 	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
 	if err != nil {
@@ -52,7 +64,7 @@ func TestLoginWasmSampleCoverage(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 0x61646761))
 	now := time.Unix(1_800_000_000, 0)
 	seen := map[string]int{}
-	for range wasmCheckInputs {
+	for range compiledCheckInputs {
 		v, err := ps.evalLogin(ctx, sampleLoginInput(r, now))
 		if err != nil {
 			t.Fatal(err)
@@ -70,15 +82,15 @@ func TestLoginWasmSampleCoverage(t *testing.T) {
 	for _, k := range []string{"allow=true", "allow=false", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D10",
 		"D11", "D12", "D13", "D14", "D15", "L8"} {
 		if seen[k] < 3 {
-			t.Errorf("the sample reaches %s %d times of %d, want at least 3", k, seen[k], wasmCheckInputs)
+			t.Errorf("the sample reaches %s %d times of %d, want at least 3", k, seen[k], compiledCheckInputs)
 		}
 	}
 }
 
-// TestLoginEvaluators: the engine evaluates logins with the Wasm-compiled
-// set by default and with topdown when configured, answers alike, refuses
-// an unknown evaluator, and hands topdown an input the Wasm side cannot
-// carry exactly (counted).
+// TestLoginEvaluators: the engine evaluates logins with the plan by
+// default, with Wasm or topdown when configured, answers alike, refuses an
+// unknown evaluator, and hands topdown an input the Wasm side cannot carry
+// exactly (counted; the plan reads every input as topdown does).
 func TestLoginEvaluators(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
@@ -91,8 +103,9 @@ func TestLoginEvaluators(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	evaluators := []string{"", EvaluatorWasm, EvaluatorTopdown}
 	engines := map[string]*Engine{}
-	for _, ev := range []string{"", EvaluatorTopdown} {
+	for _, ev := range evaluators {
 		e, err := New(ctx, st, Config{LoginEvaluator: ev, CacheSize: -1, Logger: zerolog.Nop(), WatchInterval: -1})
 		if err != nil {
 			t.Fatal(err)
@@ -102,10 +115,12 @@ func TestLoginEvaluators(t *testing.T) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := engines[""].WaitLoginEvaluator(wctx, EvaluatorWasm); err != nil {
-		t.Fatal(err)
+	for ev, want := range map[string]string{"": EvaluatorPlan, EvaluatorWasm: EvaluatorWasm} {
+		if err := engines[ev].WaitLoginEvaluator(wctx, want); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// The verdict for this set is cached now, so a (wrong) attach by the
+	// The verdicts for this set are cached now, so a (wrong) attach by the
 	// topdown engine would take a moment, not a compile: 100 ms is ample.
 	time.Sleep(100 * time.Millisecond)
 	if ev := engines[EvaluatorTopdown].Policy().LoginEvaluator(); ev != EvaluatorTopdown {
@@ -115,9 +130,9 @@ func TestLoginEvaluators(t *testing.T) {
 		t.Fatal("an unknown evaluator was accepted")
 	}
 
-	fallbacks := func() float64 {
+	fallbacks := func(ev, name string) float64 {
 		var m dto.Metric
-		if err := engines[""].metrics.wasmFallbacks.WithLabelValues("input").Write(&m); err != nil {
+		if err := engines[ev].metrics.loginFallbacks.WithLabelValues(name, "input").Write(&m); err != nil {
 			t.Fatal(err)
 		}
 		return m.GetCounter().GetValue()
@@ -125,7 +140,7 @@ func TestLoginEvaluators(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		subject  Subject
-		fallback bool
+		fallback bool // the Wasm engine hands it to topdown
 	}{
 		{"known user without grants (D1)", Subject{ID: uid, CVR: cvr, Kind: "employee"}, false},
 		{"unknown identity (D2)", Subject{ID: "someone", CVR: cvr, Kind: "employee"}, false},
@@ -133,28 +148,33 @@ func TestLoginEvaluators(t *testing.T) {
 		{"invalid UTF-8 goes to topdown", Subject{ID: "bad\xff", CVR: cvr, Kind: "employee"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := fallbacks()
-			var got [2]*Decision
-			for i, ev := range []string{"", EvaluatorTopdown} {
+			wasmBefore, planBefore := fallbacks(EvaluatorWasm, EvaluatorWasm), fallbacks("", EvaluatorPlan)
+			got := make([]*Decision, len(evaluators))
+			for i, ev := range evaluators {
 				got[i] = engines[ev].login(withQuiet(ctx), &LoginRequest{Subject: tc.subject, Service: "eksamensdatabasen"}, LoginQuery)
 			}
-			if got[0].Allow != got[1].Allow || !reflect.DeepEqual(got[0].Reasons, got[1].Reasons) || !reflect.DeepEqual(got[0].Rights, got[1].Rights) {
-				t.Fatalf("wasm answered %+v, topdown %+v", got[0], got[1])
+			for i := range got[:2] {
+				if got[i].Allow != got[2].Allow || !reflect.DeepEqual(got[i].Reasons, got[2].Reasons) || !reflect.DeepEqual(got[i].Rights, got[2].Rights) {
+					t.Fatalf("%q answered %+v, topdown %+v", evaluators[i], got[i], got[2])
+				}
 			}
 			if len(got[0].Reasons) == 0 || got[0].Reasons[0].Code == ReasonPolicyError {
 				t.Fatalf("no policy answer: %+v", got[0])
 			}
-			if n := fallbacks() - before; (n == 1) != tc.fallback {
-				t.Fatalf("fallbacks to topdown: %v, want fallback %v", n, tc.fallback)
+			if n := fallbacks(EvaluatorWasm, EvaluatorWasm) - wasmBefore; (n == 1) != tc.fallback {
+				t.Fatalf("wasm fallbacks to topdown: %v, want fallback %v", n, tc.fallback)
+			}
+			if n := fallbacks("", EvaluatorPlan) - planBefore; n != 0 {
+				t.Fatalf("plan fallbacks to topdown: %v", n)
 			}
 		})
 	}
 }
 
-// TestLoginWasmCheckCatchesDifference: the load-time check refuses a Wasm
-// login whose answers differ from the set's topdown answers (here: the
-// Wasm of a set whose D7 reason says another rule).
-func TestLoginWasmCheckCatchesDifference(t *testing.T) {
+// TestLoginCompiledCheckCatchesDifference: the load-time check refuses a
+// compiled login whose answers differ from the set's topdown answers (here:
+// the plan and the Wasm of a set whose D7 reason says another rule).
+func TestLoginCompiledCheckCatchesDifference(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	for _, name := range []string{"login.rego", "lib.rego"} {
@@ -181,14 +201,16 @@ func TestLoginWasmCheckCatchesDifference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := buildLoginWasm(ctx, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := checkLoginWasm(ctx, ps, w, 1, wasmCheckInputs); err == nil {
-		t.Fatal("the check passed a wasm login that answers differently")
-	}
-	if err := checkLoginWasm(ctx, other, w, 1, wasmCheckInputs); err != nil {
-		t.Fatalf("the check refused the wasm of its own set: %v", err)
+	for _, ev := range []string{EvaluatorPlan, EvaluatorWasm} {
+		c, err := buildCompiled(ctx, other, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkLoginCompiled(ctx, ps, c, 1, compiledCheckInputs); err == nil {
+			t.Fatalf("the check passed a %s login that answers differently", ev)
+		}
+		if err := checkLoginCompiled(ctx, other, c, 1, compiledCheckInputs); err != nil {
+			t.Fatalf("the check refused the %s login of its own set: %v", ev, err)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -14,45 +15,112 @@ import (
 	"github.com/adgang/adgang/store"
 )
 
-// wasmCheckInputs is how many generated inputs a set's Wasm login must
-// answer exactly as topdown before it serves.
-const wasmCheckInputs = 200
+// compiledCheckInputs is how many generated inputs a compiled login
+// evaluator must answer exactly as topdown before it serves.
+const compiledCheckInputs = 200
 
-// attachWasm compiles and checks the set's Wasm login in the background
-// when the engine's evaluator is wasm: topdown answers meanwhile, so a
-// start or a reload is not held up (about a second at 1M users). A set that
-// cannot be compiled, or whose Wasm answers differ from topdown's, stays
-// with topdown (logged).
-func (e *Engine) attachWasm(ps *PolicySet) {
-	if e.cfg.LoginEvaluator != EvaluatorWasm || !ps.hasLogin {
+// compiledLogin is a policy set's login decision compiled for an evaluator
+// other than topdown: OPA's query plan run by planvm (loginPlan) or the
+// Wasm module run by wazero (loginWasm). Both are the same Rego, planned by
+// OPA; topdown stays the reference they are checked against.
+type compiledLogin interface {
+	// name is the evaluator: EvaluatorPlan or EvaluatorWasm.
+	name() string
+	// eval evaluates the login decision over input, as evalLogin does.
+	eval(ctx context.Context, input ast.Value, now time.Time) (ast.Value, error)
+	// decide evaluates into d, as evalLogin and parseLoginValue do; perr
+	// is the answer's shape.
+	decide(ctx context.Context, input ast.Value, now time.Time, d *Decision) (err, perr error)
+}
+
+// attachedLogin is the compiled login a policy set serves with.
+type attachedLogin struct{ compiledLogin }
+
+// compiledBuilt keeps the checked compiled login of recent policy sets by
+// digest and evaluator, or why there is none: a reload of an unchanged
+// set, and every engine of a test binary, reuse it.
+var compiledBuilt struct {
+	mu sync.Mutex
+	m  map[string]compiledVerdict
+}
+
+type compiledVerdict struct {
+	c   compiledLogin
+	err error
+}
+
+// checkedLogin is the set's login compiled for evaluator (EvaluatorPlan or
+// EvaluatorWasm) and checked against topdown (checkLoginCompiled), once
+// per set.
+func checkedLogin(ctx context.Context, ps *PolicySet, evaluator string) (compiledLogin, error) {
+	compiledBuilt.mu.Lock()
+	defer compiledBuilt.mu.Unlock()
+	key := ps.ID + "\x00" + evaluator
+	if v, ok := compiledBuilt.m[key]; ok {
+		return v.c, v.err
+	}
+	var c compiledLogin
+	var err error
+	switch evaluator {
+	case EvaluatorPlan:
+		c, err = buildLoginPlan(ctx, ps)
+	case EvaluatorWasm:
+		c, err = buildLoginWasm(ctx, ps)
+	default:
+		err = fmt.Errorf("no compiled login evaluator %q", evaluator)
+	}
+	if err == nil {
+		err = checkLoginCompiled(ctx, ps, c, 1, compiledCheckInputs)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // cut short: no verdict
+	}
+	if err != nil {
+		c = nil
+	}
+	if compiledBuilt.m == nil || len(compiledBuilt.m) >= 8 {
+		compiledBuilt.m = map[string]compiledVerdict{} // the dropped ones go with their sets
+	}
+	compiledBuilt.m[key] = compiledVerdict{c, err}
+	return c, err
+}
+
+// attachCompiled compiles and checks the set's login for the engine's
+// evaluator (plan or wasm) in the background: topdown answers meanwhile,
+// so a start or a reload is not held up (about a second at 1M users). A
+// set that cannot be compiled, or whose compiled answers differ from
+// topdown's, stays with topdown (logged).
+func (e *Engine) attachCompiled(ps *PolicySet) {
+	if e.cfg.LoginEvaluator == EvaluatorTopdown || !ps.hasLogin {
 		return
 	}
+	evaluator := e.cfg.LoginEvaluator
 	e.goBackground(func() {
-		w, err := checkedLoginWasm(e.bg, ps)
+		c, err := checkedLogin(e.bg, ps, evaluator)
 		if err != nil {
 			if e.bg.Err() == nil {
-				e.log.Warn().Err(err).Str("policy", ps.ID).Msg("login decisions use topdown: the wasm evaluator is not used for this policy set")
+				e.log.Warn().Err(err).Str("policy", ps.ID).Str("evaluator", evaluator).Msg("login decisions use topdown: the compiled evaluator is not used for this policy set")
 			}
 			return
 		}
-		ps.wasm.Store(w)
-		e.log.Info().Str("policy", ps.ID).Msg("login decisions use the wasm evaluator")
+		ps.compiled.Store(&attachedLogin{c})
+		e.log.Info().Str("policy", ps.ID).Str("evaluator", evaluator).Msg("login decisions use the compiled evaluator")
 	})
 }
 
-// LoginEvaluator is what evaluates the set's login decisions now: "wasm"
-// once its Wasm login is attached, else "topdown".
+// LoginEvaluator is what evaluates the set's login decisions now: "plan"
+// or "wasm" once that compiled login is attached, else "topdown".
 func (ps *PolicySet) LoginEvaluator() string {
-	if ps.wasm.Load() != nil {
-		return EvaluatorWasm
+	if a := ps.compiled.Load(); a != nil {
+		return a.name()
 	}
 	return EvaluatorTopdown
 }
 
 // WaitLoginEvaluator waits until the serving policy set evaluates login
-// decisions with want ("wasm" or "topdown"), or ctx ends: the Wasm login
-// is attached in the background after a start or reload. Benchmarks and
-// tests that measure one evaluator wait for it.
+// decisions with want ("plan", "wasm" or "topdown"), or ctx ends: a
+// compiled login is attached in the background after a start or reload.
+// Benchmarks and tests that measure one evaluator wait for it.
 func (e *Engine) WaitLoginEvaluator(ctx context.Context, want string) error {
 	for {
 		got := e.Policy().LoginEvaluator()
@@ -67,12 +135,12 @@ func (e *Engine) WaitLoginEvaluator(ctx context.Context, want string) error {
 	}
 }
 
-// decideLogin evaluates the login decision into d: with the set's Wasm
-// login where it has one, with topdown otherwise and for whatever the Wasm
-// side hands back. perr is the answer's shape.
+// decideLogin evaluates the login decision into d: with the set's compiled
+// login where it has one, with topdown otherwise and for whatever the
+// compiled one hands back. perr is the answer's shape.
 func (e *Engine) decideLogin(ctx context.Context, ps *PolicySet, input ast.Value, now time.Time, d *Decision) (err, perr error) {
-	if w := ps.wasm.Load(); w != nil {
-		err, perr := w.decide(ctx, input, now, d)
+	if a := ps.compiled.Load(); a != nil {
+		err, perr := a.decide(ctx, input, now, d)
 		if err == nil {
 			return nil, perr
 		}
@@ -80,9 +148,9 @@ func (e *Engine) decideLogin(ctx context.Context, ps *PolicySet, input ast.Value
 		if errors.Is(err, errNotWasm) {
 			why = "input"
 		} else {
-			e.log.Error().Err(err).Msg("wasm login evaluation failed; topdown evaluates this decision")
+			e.log.Error().Err(err).Str("evaluator", a.name()).Msg("compiled login evaluation failed; topdown evaluates this decision")
 		}
-		e.metrics.wasmFallbacks.WithLabelValues(why).Inc()
+		e.metrics.loginFallbacks.WithLabelValues(a.name(), why).Inc()
 	}
 	v, err := ps.evalLogin(ctx, input)
 	if err != nil {
@@ -91,30 +159,30 @@ func (e *Engine) decideLogin(ctx context.Context, ps *PolicySet, input ast.Value
 	return nil, parseLoginValue(v, d)
 }
 
-// checkLoginWasm evaluates n generated login inputs (seeded: the same
-// sample every time) with both evaluators and fails on the first answer
-// that differs.
-func checkLoginWasm(ctx context.Context, ps *PolicySet, w *loginWasm, seed uint64, n int) error {
+// checkLoginCompiled evaluates n generated login inputs (seeded: the same
+// sample every time) with topdown and with c, and fails on the first
+// answer that differs.
+func checkLoginCompiled(ctx context.Context, ps *PolicySet, c compiledLogin, seed uint64, n int) error {
 	r := rand.New(rand.NewPCG(seed, 0x61646761))
 	now := time.Unix(1_800_000_000, 0)
 	for i := range n {
 		in := sampleLoginInput(r, now)
 		want, err := ps.evalLogin(ctx, in)
 		if err != nil {
-			return fmt.Errorf("wasm check input %d: topdown: %w", i, err)
+			return fmt.Errorf("%s check input %d: topdown: %w", c.name(), i, err)
 		}
-		got, err := w.eval(ctx, in, now)
+		got, err := c.eval(ctx, in, now)
 		if err != nil {
-			return fmt.Errorf("wasm check input %d: %w", i, err)
+			return fmt.Errorf("%s check input %d: %w", c.name(), i, err)
 		}
 		if (want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0) {
-			return fmt.Errorf("wasm check input %d: wasm answered %v, topdown %v, for input %v", i, got, want, in)
+			return fmt.Errorf("%s check input %d: answered %v, topdown %v, for input %v", c.name(), i, got, want, in)
 		}
 		// The answer read the short way is the one parseLoginValue reads.
-		var dt, dw Decision
+		var dt, dc Decision
 		perrT := parseLoginValue(want, &dt)
-		if err, perrW := w.decide(ctx, in, now, &dw); err != nil || (perrT == nil) != (perrW == nil) || !reflect.DeepEqual(dt, dw) {
-			return fmt.Errorf("wasm check input %d: decision %+v (%v, %v), topdown %+v (%v)", i, dw, err, perrW, dt, perrT)
+		if err, perrC := c.decide(ctx, in, now, &dc); err != nil || (perrT == nil) != (perrC == nil) || !reflect.DeepEqual(dt, dc) {
+			return fmt.Errorf("%s check input %d: decision %+v (%v, %v), topdown %+v (%v)", c.name(), i, dc, err, perrC, dt, perrT)
 		}
 	}
 	return nil

@@ -1,0 +1,97 @@
+package pdp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/compile"
+	"github.com/open-policy-agent/opa/v1/ir"
+
+	"github.com/adgang/adgang/pdp/planvm"
+)
+
+// The login decision can also be evaluated from OPA's query plan of the
+// same policy (the IR that OPA's Wasm target compiles) by pdp/planvm, in Go
+// over the input's ast values: no JSON on the way in or out, OPA's topdown
+// built-ins. It is held to what the Wasm evaluator is held to: built only
+// from a set that passed its tests, checked against topdown on a generated
+// sample before it serves (checkLoginCompiled), topdown for whatever it
+// refuses.
+
+// loginPlan is a policy set's login decision as a compiled plan, with a
+// pool of VMs.
+type loginPlan struct {
+	prog *planvm.Program
+	data ast.Value
+	vms  sync.Pool
+}
+
+// buildLoginPlan plans the set's login decision. It fails for a set whose
+// plan uses what planvm does not carry; another evaluator then serves.
+func buildLoginPlan(ctx context.Context, ps *PolicySet) (*loginPlan, error) {
+	c := compile.New().WithTarget(compile.TargetPlan).WithEntrypoints(loginEntrypoint).WithBundle(loginBundle(ps))
+	if err := c.Build(ctx); err != nil {
+		return nil, fmt.Errorf("plan %s: %w", LoginQuery, err)
+	}
+	out := c.Bundle()
+	if len(out.PlanModules) != 1 {
+		return nil, fmt.Errorf("plan %s: %d plans", LoginQuery, len(out.PlanModules))
+	}
+	var policy ir.Policy
+	if err := json.Unmarshal(out.PlanModules[0].Raw, &policy); err != nil {
+		return nil, fmt.Errorf("plan %s: %w", LoginQuery, err)
+	}
+	prog, err := planvm.Compile(&policy, loginEntrypoint)
+	if err != nil {
+		return nil, err
+	}
+	p := &loginPlan{prog: prog, data: ast.NewObject()}
+	if len(ps.docs) > 0 {
+		if p.data, err = ast.InterfaceToValue(ps.docs); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// loginBundle is the set's modules (tests left out) and data as a bundle
+// for OPA's compiler.
+func loginBundle(ps *PolicySet) *bundle.Bundle {
+	b := &bundle.Bundle{Data: ps.docs}
+	for path, m := range ps.modules {
+		if strings.HasSuffix(path, "_test.rego") {
+			continue
+		}
+		b.Modules = append(b.Modules, bundle.ModuleFile{Path: path, URL: path, Parsed: m.Copy(), Raw: []byte(m.String())})
+	}
+	return b
+}
+
+func (p *loginPlan) name() string { return EvaluatorPlan }
+
+// eval evaluates the login decision over input, as evalLogin does.
+func (p *loginPlan) eval(ctx context.Context, input ast.Value, now time.Time) (ast.Value, error) {
+	vm, _ := p.vms.Get().(*planvm.VM)
+	if vm == nil {
+		vm = planvm.NewVM(p.prog)
+	}
+	v, err := vm.Eval(ctx, input, p.data, now)
+	p.vms.Put(vm)
+	return v, err
+}
+
+// decide evaluates the login decision over input into d, as evalLogin and
+// parseLoginValue do; perr is the answer's shape.
+func (p *loginPlan) decide(ctx context.Context, input ast.Value, now time.Time, d *Decision) (err, perr error) {
+	v, err := p.eval(ctx, input, now)
+	if err != nil {
+		return err, nil
+	}
+	return nil, parseLoginValue(v, d)
+}

@@ -1,0 +1,775 @@
+// Package planvm evaluates a policy's query plan — OPA's intermediate
+// representation (IR), the same plan OPA's Wasm target compiles
+// (compile.TargetPlan) — over OPA's own ast values, in Go. The plan is
+// the policy in imperative form: the rules stay in Rego and are planned by
+// OPA; built-in functions are OPA's topdown built-ins, so their answers are
+// OPA's. Nothing is decided here that the plan does not say.
+//
+// The semantics follow OPA's Wasm compiler (internal/compiler/wasm), the
+// reference interpreter of the IR: every block is one level of nesting, a
+// statement that is undefined leaves its block, BreakStmt{Index: n} leaves
+// n+1 levels, a scan's body is the loop level inside the scan's own block,
+// and functions of exactly (input, data) are memoised per evaluation.
+//
+// A plan that uses what this interpreter does not carry (with, dynamic
+// calls, object merges, relations, non-deterministic built-ins other than
+// time.now_ns) is refused by Compile: its caller keeps another evaluator.
+package planvm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/ir"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/builtins"
+)
+
+// Program is a compiled plan of one entrypoint. It is immutable; VMs made
+// from it evaluate one decision at a time each.
+type Program struct {
+	funcs   []*function
+	entry   []*block // the entrypoint plan's blocks
+	nlocals int      // the plan's locals
+}
+
+type function struct {
+	name    string
+	idx     int
+	params  []int
+	ret     int
+	blocks  []*block
+	nlocals int
+	memo    bool // a rule: exactly (input, data), memoised per evaluation
+}
+
+type block struct{ stmts []stmt }
+
+type opcode uint8
+
+const (
+	opReturn opcode = iota
+	opCall
+	opBuiltin
+	opBlock
+	opBreak
+	opDot
+	opLen
+	opScan
+	opNot
+	opAssignInt
+	opAssignVar
+	opAssignVarOnce
+	opResetLocal
+	opConst // MakeNull, MakeNumberInt, MakeNumberRef: an immutable constant
+	opMakeArray
+	opMakeObject
+	opMakeSet
+	opEqual
+	opNotEqual
+	opIsArray
+	opIsObject
+	opIsSet
+	opIsDefined
+	opIsUndefined
+	opArrayAppend
+	opObjectInsert
+	opObjectInsertOnce
+	opSetAdd
+	opResultSetAdd
+	opNop
+)
+
+// operand is a local or a constant.
+type operand struct {
+	local int
+	konst *ast.Term // non-nil: this constant
+}
+
+type stmt struct {
+	op     opcode
+	a, b   operand
+	c      operand // ObjectInsert's value
+	target int
+	n      int // break index, array capacity
+	blocks []*block
+	fn     *function
+	bi     topdown.BuiltinFunc
+	biName string
+	args   []operand
+	konst  *ast.Term
+	loc    string
+}
+
+// ErrConflict is a rule that produced more than one value (OPA's
+// "complete rules must not produce multiple outputs").
+var ErrConflict = errors.New("plan: conflicting values")
+
+// retSignal is what a ReturnLocalStmt hands up through the blocks.
+const retSignal = 1 << 30
+
+// Compile compiles the plan of entrypoint (its name in the policy's plans,
+// e.g. "adgang/login/decision") or refuses a policy it cannot evaluate
+// exactly.
+func Compile(p *ir.Policy, entrypoint string) (*Program, error) {
+	if p == nil || p.Plans == nil || p.Static == nil {
+		return nil, errors.New("plan: empty policy")
+	}
+	c := &compiler{p: p, funcs: map[string]*function{}, strs: make([]*ast.Term, len(p.Static.Strings))}
+	for i, s := range p.Static.Strings {
+		c.strs[i] = ast.StringTerm(s.Value)
+	}
+	prog := &Program{}
+	if p.Funcs != nil {
+		for i, f := range p.Funcs.Funcs {
+			fn := &function{name: f.Name, idx: i, params: make([]int, len(f.Params)), ret: int(f.Return), memo: len(f.Params) == 2}
+			for j, l := range f.Params {
+				fn.params[j] = int(l)
+			}
+			c.funcs[f.Name] = fn
+			prog.funcs = append(prog.funcs, fn)
+		}
+		for i, f := range p.Funcs.Funcs {
+			fn := prog.funcs[i]
+			c.max = fn.ret
+			for _, l := range fn.params {
+				c.max = max(c.max, l)
+			}
+			var err error
+			if fn.blocks, err = c.blocks(f.Blocks); err != nil {
+				return nil, fmt.Errorf("plan: function %s: %w", f.Name, err)
+			}
+			fn.nlocals = c.max + 1
+		}
+	}
+	for _, pl := range p.Plans.Plans {
+		if pl.Name != entrypoint {
+			continue
+		}
+		c.max = int(ir.Data)
+		var err error
+		if prog.entry, err = c.blocks(pl.Blocks); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", pl.Name, err)
+		}
+		prog.nlocals = c.max + 1
+		return prog, nil
+	}
+	return nil, fmt.Errorf("plan: no entrypoint %s", entrypoint)
+}
+
+type compiler struct {
+	p     *ir.Policy
+	funcs map[string]*function
+	strs  []*ast.Term
+	max   int // the highest local of the function being compiled
+}
+
+func (c *compiler) local(l ir.Local) int {
+	c.max = max(c.max, int(l))
+	return int(l)
+}
+
+func (c *compiler) operand(o ir.Operand) (operand, error) {
+	val := o.Value
+	switch v := val.(type) { // a plan read from JSON holds pointers
+	case *ir.Local:
+		val = *v
+	case *ir.StringIndex:
+		val = *v
+	case *ir.Bool:
+		val = *v
+	}
+	switch v := val.(type) {
+	case ir.Local:
+		return operand{local: c.local(v)}, nil
+	case ir.StringIndex:
+		if int(v) < 0 || int(v) >= len(c.strs) {
+			return operand{}, fmt.Errorf("string index %d out of range", v)
+		}
+		return operand{konst: c.strs[v]}, nil
+	case ir.Bool:
+		return operand{konst: ast.InternedTerm(bool(v))}, nil
+	}
+	return operand{}, fmt.Errorf("operand %T", o.Value)
+}
+
+func (c *compiler) blocks(bs []*ir.Block) ([]*block, error) {
+	out := make([]*block, len(bs))
+	for i, b := range bs {
+		var err error
+		if out[i], err = c.block(b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (c *compiler) block(b *ir.Block) (*block, error) {
+	out := &block{stmts: make([]stmt, 0, len(b.Stmts))}
+	for _, s := range b.Stmts {
+		st, err := c.stmt(s)
+		if err != nil {
+			if loc := s.GetLocation(); loc != nil {
+				return nil, fmt.Errorf("row %d: %w", loc.Row, err)
+			}
+			return nil, err
+		}
+		out.stmts = append(out.stmts, st)
+	}
+	return out, nil
+}
+
+func (c *compiler) stmt(s ir.Stmt) (stmt, error) {
+	var err error
+	two := func(x, y ir.Operand) (operand, operand) {
+		a, e1 := c.operand(x)
+		b, e2 := c.operand(y)
+		err = errors.Join(e1, e2)
+		return a, b
+	}
+	one := func(x ir.Operand) operand {
+		a, e := c.operand(x)
+		err = e
+		return a
+	}
+	var st stmt
+	switch s := s.(type) {
+	case *ir.ReturnLocalStmt:
+		st = stmt{op: opReturn, a: operand{local: c.local(s.Source)}}
+	case *ir.CallStmt:
+		st.target = c.local(s.Result)
+		st.args = make([]operand, len(s.Args))
+		for i, a := range s.Args {
+			if st.args[i], err = c.operand(a); err != nil {
+				return st, err
+			}
+		}
+		if fn, ok := c.funcs[s.Func]; ok {
+			if len(s.Args) != len(fn.params) {
+				return st, fmt.Errorf("call of %s with %d arguments, want %d", s.Func, len(s.Args), len(fn.params))
+			}
+			st.op, st.fn = opCall, fn
+			break
+		}
+		decl, ok := ast.BuiltinMap[s.Func]
+		impl := topdown.GetBuiltin(s.Func)
+		switch {
+		case !ok || impl == nil:
+			return st, fmt.Errorf("unknown function %s", s.Func)
+		case decl.Relation:
+			return st, fmt.Errorf("relation %s is not supported", s.Func)
+		case decl.Nondeterministic && s.Func != ast.NowNanos.Name:
+			return st, fmt.Errorf("non-deterministic built-in %s is not supported", s.Func)
+		case s.Func == ast.Print.Name || s.Func == ast.InternalPrint.Name:
+			return st, fmt.Errorf("built-in %s is not supported", s.Func)
+		}
+		st.op, st.bi, st.biName = opBuiltin, impl, s.Func
+	case *ir.BlockStmt:
+		st.op = opBlock
+		st.blocks, err = c.blocks(s.Blocks)
+	case *ir.BreakStmt:
+		st = stmt{op: opBreak, n: int(s.Index)}
+	case *ir.DotStmt:
+		st.op, st.target = opDot, c.local(s.Target)
+		st.a, st.b = two(s.Source, s.Key)
+	case *ir.LenStmt:
+		st.op, st.target = opLen, c.local(s.Target)
+		st.a = one(s.Source)
+	case *ir.ScanStmt:
+		st.op = opScan
+		st.a = operand{local: c.local(s.Source)}
+		st.b, st.c = operand{local: c.local(s.Key)}, operand{local: c.local(s.Value)}
+		var b *block
+		b, err = c.block(s.Block)
+		st.blocks = []*block{b}
+	case *ir.NotStmt:
+		st.op = opNot
+		var b *block
+		b, err = c.block(s.Block)
+		st.blocks = []*block{b}
+	case *ir.AssignIntStmt:
+		st = stmt{op: opAssignInt, target: c.local(s.Target), konst: ast.IntNumberTerm(int(s.Value))}
+	case *ir.AssignVarStmt:
+		st.op, st.target = opAssignVar, c.local(s.Target)
+		st.a = one(s.Source)
+	case *ir.AssignVarOnceStmt:
+		st.op, st.target = opAssignVarOnce, c.local(s.Target)
+		st.a = one(s.Source)
+	case *ir.ResetLocalStmt:
+		st = stmt{op: opResetLocal, target: c.local(s.Target)}
+	case *ir.MakeNullStmt:
+		st = stmt{op: opConst, target: c.local(s.Target), konst: ast.InternedNullTerm}
+	case *ir.MakeNumberIntStmt:
+		st = stmt{op: opConst, target: c.local(s.Target), konst: ast.IntNumberTerm(int(s.Value))}
+	case *ir.MakeNumberRefStmt:
+		if s.Index < 0 || s.Index >= len(c.strs) {
+			return st, fmt.Errorf("number index %d out of range", s.Index)
+		}
+		text := c.p.Static.Strings[s.Index].Value
+		if _, err := strconv.ParseFloat(text, 64); err != nil {
+			return st, fmt.Errorf("number %q: %w", text, err)
+		}
+		st = stmt{op: opConst, target: c.local(s.Target), konst: ast.NumberTerm(json.Number(text))}
+	case *ir.MakeArrayStmt:
+		st = stmt{op: opMakeArray, target: c.local(s.Target), n: int(s.Capacity)}
+	case *ir.MakeObjectStmt:
+		st = stmt{op: opMakeObject, target: c.local(s.Target)}
+	case *ir.MakeSetStmt:
+		st = stmt{op: opMakeSet, target: c.local(s.Target)}
+	case *ir.EqualStmt:
+		st.op = opEqual
+		st.a, st.b = two(s.A, s.B)
+	case *ir.NotEqualStmt:
+		st.op = opNotEqual
+		st.a, st.b = two(s.A, s.B)
+	case *ir.IsArrayStmt:
+		st.op = opIsArray
+		st.a = one(s.Source)
+	case *ir.IsObjectStmt:
+		st.op = opIsObject
+		st.a = one(s.Source)
+	case *ir.IsSetStmt:
+		st.op = opIsSet
+		st.a = one(s.Source)
+	case *ir.IsDefinedStmt:
+		st = stmt{op: opIsDefined, a: operand{local: c.local(s.Source)}}
+	case *ir.IsUndefinedStmt:
+		st = stmt{op: opIsUndefined, a: operand{local: c.local(s.Source)}}
+	case *ir.ArrayAppendStmt:
+		st.op, st.target = opArrayAppend, c.local(s.Array)
+		st.a = one(s.Value)
+	case *ir.ObjectInsertStmt:
+		st.op, st.target = opObjectInsert, c.local(s.Object)
+		st.a, st.c = two(s.Key, s.Value)
+	case *ir.ObjectInsertOnceStmt:
+		st.op, st.target = opObjectInsertOnce, c.local(s.Object)
+		st.a, st.c = two(s.Key, s.Value)
+	case *ir.SetAddStmt:
+		st.op, st.target = opSetAdd, c.local(s.Set)
+		st.a = one(s.Value)
+	case *ir.ResultSetAddStmt:
+		st = stmt{op: opResultSetAdd, a: operand{local: c.local(s.Value)}}
+	case *ir.NopStmt:
+		st.op = opNop
+	default:
+		return st, fmt.Errorf("statement %T is not supported", s)
+	}
+	if loc := s.GetLocation(); loc != nil {
+		st.loc = fmt.Sprintf("row %d col %d", loc.Row, loc.Col)
+	}
+	return st, err
+}
+
+// VM evaluates a Program. It is not safe for concurrent use; keep one per
+// goroutine (a pool).
+type VM struct {
+	p      *Program
+	stack  []*ast.Term // locals of the active frames
+	sp     int
+	high   int // the stack's high-water mark in this evaluation
+	memo   []*ast.Term
+	done   []bool
+	result []*ast.Term
+	bctx   topdown.BuiltinContext
+	cache  builtins.Cache
+	args   [8][]*ast.Term // built-in argument buffers by arity
+	out    *ast.Term
+	ret    *ast.Term // the value of the last ReturnLocalStmt
+	iterFn func(*ast.Term) error
+	err    error
+}
+
+// NewVM returns a VM for p.
+func NewVM(p *Program) *VM {
+	vm := &VM{p: p, memo: make([]*ast.Term, len(p.funcs)), done: make([]bool, len(p.funcs)), cache: builtins.Cache{}}
+	vm.iterFn = func(t *ast.Term) error { vm.out = t; return nil }
+	return vm
+}
+
+// Eval evaluates the entrypoint over input and data (nil: {}) with now as
+// the time of time.now_ns. It returns the entrypoint's value, nil when it
+// is undefined.
+func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (ast.Value, error) {
+	if data == nil {
+		data = ast.NewObject()
+	}
+	vm.bctx = topdown.BuiltinContext{Context: ctx, Time: ast.NumberTerm(json.Number(strconv.FormatInt(now.UnixNano(), 10))), Cache: vm.cache}
+	for i := range vm.done {
+		vm.memo[i], vm.done[i] = nil, false
+	}
+	vm.result, vm.err, vm.sp, vm.high = vm.result[:0], nil, 0, 0
+	defer vm.release()
+	base := vm.push(vm.p.nlocals)
+	vm.stack[base+int(ir.Input)] = ast.NewTerm(input)
+	vm.stack[base+int(ir.Data)] = ast.NewTerm(data)
+	for _, b := range vm.p.entry {
+		if r := vm.run(base, b); r > 0 {
+			break
+		}
+	}
+	if vm.err != nil {
+		return nil, vm.err
+	}
+	switch len(vm.result) {
+	case 0:
+		return nil, nil
+	case 1:
+		obj, ok := vm.result[0].Value.(ast.Object)
+		if !ok || obj.Len() != 1 {
+			return nil, fmt.Errorf("plan: result %v", vm.result[0])
+		}
+		if r := obj.Get(ast.InternedTerm("result")); r != nil {
+			return r.Value, nil
+		}
+	}
+	return nil, fmt.Errorf("plan: %d results", len(vm.result))
+}
+
+// release drops the evaluation's values so that a pooled VM holds nothing.
+func (vm *VM) release() {
+	clear(vm.stack[:vm.high])
+	clear(vm.memo)
+	clear(vm.result)
+	vm.out = nil
+	vm.bctx = topdown.BuiltinContext{}
+}
+
+func (vm *VM) push(n int) int {
+	base := vm.sp
+	vm.sp += n
+	if vm.sp > len(vm.stack) {
+		vm.stack = append(vm.stack, make([]*ast.Term, vm.sp-len(vm.stack)+64)...)
+	}
+	clear(vm.stack[base:vm.sp])
+	vm.high = max(vm.high, vm.sp)
+	return base
+}
+
+// run runs a block's statements; it returns the label (relative to the
+// block that holds the statements) a statement left by, or -1 when all ran.
+func (vm *VM) run(fp int, b *block) int {
+	for i := range b.stmts {
+		if r := vm.exec(fp, &b.stmts[i]); r >= 0 {
+			return r
+		}
+	}
+	return -1
+}
+
+func (vm *VM) get(fp int, o operand) *ast.Term {
+	if o.konst != nil {
+		return o.konst
+	}
+	return vm.stack[fp+o.local]
+}
+
+// exec runs one statement: -1 when it is defined and execution goes on,
+// else the label to leave by (0: the enclosing block) or retSignal.
+func (vm *VM) exec(fp int, s *stmt) int {
+	switch s.op {
+	case opReturn:
+		vm.ret = vm.stack[fp+s.a.local]
+		return retSignal
+	case opCall:
+		v := vm.call(fp, s)
+		if v == nil {
+			return 0
+		}
+		vm.stack[fp+s.target] = v
+	case opBuiltin:
+		v := vm.builtin(fp, s)
+		if v == nil {
+			return 0
+		}
+		vm.stack[fp+s.target] = v
+	case opBlock:
+		for _, b := range s.blocks {
+			if r := vm.run(fp, b); r >= retSignal {
+				return r
+			} else if r > 0 {
+				return r - 1
+			}
+		}
+	case opBreak:
+		return s.n
+	case opDot:
+		src, key := vm.get(fp, s.a), vm.get(fp, s.b)
+		if src == nil || key == nil {
+			return 0
+		}
+		v := dot(src.Value, key)
+		if v == nil {
+			return 0
+		}
+		vm.stack[fp+s.target] = v
+	case opLen:
+		src := vm.get(fp, s.a)
+		if src == nil {
+			return 0
+		}
+		n, ok := length(src.Value)
+		if !ok {
+			return 0
+		}
+		vm.stack[fp+s.target] = ast.InternedTerm(n)
+	case opScan:
+		return vm.scan(fp, s)
+	case opNot:
+		switch r := vm.run(fp, s.blocks[0]); {
+		case r == -1:
+			return 0
+		case r == 0:
+			return -1
+		case r >= retSignal:
+			return r
+		default:
+			return r - 1
+		}
+	case opAssignInt, opConst:
+		vm.stack[fp+s.target] = s.konst
+	case opAssignVar:
+		vm.stack[fp+s.target] = vm.get(fp, s.a)
+	case opAssignVarOnce:
+		v := vm.get(fp, s.a)
+		if old := vm.stack[fp+s.target]; old != nil && (v == nil || old.Value.Compare(v.Value) != 0) {
+			return vm.fail(fmt.Errorf("%w (%s)", ErrConflict, s.loc))
+		}
+		vm.stack[fp+s.target] = v
+	case opResetLocal:
+		vm.stack[fp+s.target] = nil
+	case opMakeArray:
+		vm.stack[fp+s.target] = ast.NewTerm(ast.NewArrayWithCapacity(s.n))
+	case opMakeObject:
+		vm.stack[fp+s.target] = ast.NewTerm(ast.NewObject())
+	case opMakeSet:
+		vm.stack[fp+s.target] = ast.NewTerm(ast.NewSet())
+	case opEqual, opNotEqual:
+		a, b := vm.get(fp, s.a), vm.get(fp, s.b)
+		if a == nil || b == nil || (a.Value.Compare(b.Value) == 0) != (s.op == opEqual) {
+			return 0
+		}
+	case opIsArray:
+		if v := vm.get(fp, s.a); v == nil || !isArray(v.Value) {
+			return 0
+		}
+	case opIsObject:
+		if v := vm.get(fp, s.a); v == nil || !isObject(v.Value) {
+			return 0
+		}
+	case opIsSet:
+		if v := vm.get(fp, s.a); v == nil || !isSet(v.Value) {
+			return 0
+		}
+	case opIsDefined:
+		if vm.stack[fp+s.a.local] == nil {
+			return 0
+		}
+	case opIsUndefined:
+		if vm.stack[fp+s.a.local] != nil {
+			return 0
+		}
+	case opArrayAppend:
+		t, v := vm.stack[fp+s.target], vm.get(fp, s.a)
+		arr, ok := valueOf(t).(*ast.Array)
+		if !ok || v == nil {
+			return vm.fail(fmt.Errorf("plan: array append to %v (%s)", t, s.loc))
+		}
+		t.Value = arr.Append(v) // in place: every local holding t sees it
+	case opObjectInsert, opObjectInsertOnce:
+		t, k, v := vm.stack[fp+s.target], vm.get(fp, s.a), vm.get(fp, s.c)
+		obj, ok := valueOf(t).(ast.Object)
+		if !ok || k == nil || v == nil {
+			return vm.fail(fmt.Errorf("plan: object insert into %v (%s)", t, s.loc))
+		}
+		if s.op == opObjectInsertOnce {
+			if old := obj.Get(k); old != nil && old.Value.Compare(v.Value) != 0 {
+				return vm.fail(fmt.Errorf("%w: object key %v (%s)", ErrConflict, k, s.loc))
+			}
+		}
+		obj.Insert(k, v)
+	case opSetAdd:
+		t, v := vm.stack[fp+s.target], vm.get(fp, s.a)
+		set, ok := valueOf(t).(ast.Set)
+		if !ok || v == nil {
+			return vm.fail(fmt.Errorf("plan: set add to %v (%s)", t, s.loc))
+		}
+		set.Add(v)
+	case opResultSetAdd:
+		if v := vm.stack[fp+s.a.local]; v != nil {
+			vm.result = append(vm.result, v)
+		}
+	case opNop:
+	}
+	return -1
+}
+
+// fail records an evaluation error and leaves every block: the whole
+// evaluation fails.
+func (vm *VM) fail(err error) int {
+	if vm.err == nil {
+		vm.err = err
+	}
+	return retSignal
+}
+
+func valueOf(t *ast.Term) ast.Value {
+	if t == nil {
+		return nil
+	}
+	return t.Value
+}
+
+// call calls a planned function; nil: undefined.
+func (vm *VM) call(fp int, s *stmt) *ast.Term {
+	fn := s.fn
+	if fn.memo && vm.done[fn.idx] {
+		return vm.memo[fn.idx]
+	}
+	if vm.sp > 1<<20 {
+		vm.fail(errors.New("plan: call depth exceeded"))
+		return nil
+	}
+	nfp := vm.push(fn.nlocals)
+	for i, a := range s.args {
+		vm.stack[nfp+fn.params[i]] = vm.get(fp, a)
+	}
+	v := (*ast.Term)(nil)
+	for i, b := range fn.blocks {
+		r := vm.run(nfp, b)
+		if r == retSignal {
+			v = vm.ret
+			break
+		}
+		// Every block but the last is a level of its own; the last is the
+		// function's body, so any label out of it returns.
+		if r > 0 || (r == 0 && i == len(fn.blocks)-1) {
+			v = vm.stack[nfp+fn.ret]
+			break
+		}
+	}
+	vm.ret = nil
+	vm.sp = nfp
+	if vm.err != nil {
+		return nil
+	}
+	if fn.memo {
+		vm.memo[fn.idx], vm.done[fn.idx] = v, true
+	}
+	return v
+}
+
+// builtin calls OPA's implementation of a built-in; nil: undefined (as
+// topdown, a built-in's error makes its expression undefined).
+func (vm *VM) builtin(fp int, s *stmt) *ast.Term {
+	n := len(s.args)
+	var args []*ast.Term
+	if n < len(vm.args) {
+		if vm.args[n] == nil {
+			vm.args[n] = make([]*ast.Term, n)
+		}
+		args = vm.args[n]
+	} else {
+		args = make([]*ast.Term, n)
+	}
+	for i, a := range s.args {
+		if args[i] = vm.get(fp, a); args[i] == nil {
+			return nil
+		}
+	}
+	vm.out = nil
+	err := s.bi(vm.bctx, args, vm.iterFn)
+	clear(args)
+	if err != nil {
+		var halt topdown.Halt
+		if errors.As(err, &halt) {
+			vm.fail(fmt.Errorf("plan: %s: %w", s.biName, err))
+		}
+		return nil
+	}
+	return vm.out
+}
+
+var errStop = errors.New("stop")
+
+// scan runs the body for each element of the source: label 0 inside the
+// body is the next element, 1 leaves the scan, more leaves beyond it.
+func (vm *VM) scan(fp int, s *stmt) int {
+	src := vm.stack[fp+s.a.local]
+	if src == nil {
+		return -1
+	}
+	body, kl, vl := s.blocks[0], fp+s.b.local, fp+s.c.local
+	out := -1
+	step := func(k, v *ast.Term) error {
+		vm.stack[kl], vm.stack[vl] = k, v
+		switch r := vm.run(fp, body); {
+		case r <= 0:
+			return nil
+		case r == 1:
+			return errStop
+		case r >= retSignal:
+			out = r
+		default:
+			out = r - 2
+		}
+		return errStop
+	}
+	switch x := src.Value.(type) {
+	case *ast.Array:
+		for i := 0; i < x.Len(); i++ {
+			if step(ast.InternedTerm(i), x.Elem(i)) != nil {
+				break
+			}
+		}
+	case ast.Object:
+		_ = x.Iter(step)
+	case ast.Set:
+		_ = x.Iter(func(e *ast.Term) error { return step(e, e) })
+	}
+	return out
+}
+
+func dot(src ast.Value, key *ast.Term) *ast.Term {
+	switch x := src.(type) {
+	case ast.Object:
+		return x.Get(key)
+	case *ast.Array:
+		n, ok := key.Value.(ast.Number)
+		if !ok {
+			return nil
+		}
+		i, ok := n.Int()
+		if !ok || i < 0 || i >= x.Len() {
+			return nil
+		}
+		return x.Elem(i)
+	case ast.Set:
+		if x.Contains(key) {
+			return key
+		}
+	}
+	return nil
+}
+
+func length(v ast.Value) (int, bool) {
+	switch x := v.(type) {
+	case *ast.Array:
+		return x.Len(), true
+	case ast.Object:
+		return x.Len(), true
+	case ast.Set:
+		return x.Len(), true
+	case ast.String:
+		return len([]rune(string(x))), true
+	}
+	return 0, false
+}
+
+func isArray(v ast.Value) bool  { _, ok := v.(*ast.Array); return ok }
+func isObject(v ast.Value) bool { _, ok := v.(ast.Object); return ok }
+func isSet(v ast.Value) bool    { _, ok := v.(ast.Set); return ok }
