@@ -83,6 +83,11 @@ const (
 	opSetAdd
 	opResultSetAdd
 	opNop
+	// Made by fuse: a Make statement and the inserts that follow it at
+	// once, built in one allocation of the collection's parts.
+	opMakeArrayN
+	opMakeObjectN
+	opMakeSetN
 )
 
 // operand is a local or a constant.
@@ -104,7 +109,19 @@ type stmt struct {
 	args   []operand
 	konst  *ast.Term
 	loc    string
+	items  []operand // fused: elements, or keys and values alternating
 }
+
+// Empty collections are shared until something is added: most sets and
+// objects a plan makes (a partial set per reason rule, comprehensions over
+// nothing) stay empty. A Make statement gives a fresh term holding the
+// shared empty value; the first add puts a collection of its own in that
+// term, so every local holding the term sees it, as with Wasm's in-place
+// values. The shared values are never changed.
+var (
+	emptySet    = ast.NewSet()
+	emptyObject = ast.NewObject()
+)
 
 // ErrConflict is a rule that produced more than one value (OPA's
 // "complete rules must not produce multiple outputs").
@@ -221,7 +238,62 @@ func (c *compiler) block(b *ir.Block) (*block, error) {
 		}
 		out.stmts = append(out.stmts, st)
 	}
+	out.stmts = fuse(out.stmts)
 	return out, nil
+}
+
+// fuse joins a MakeArray, MakeObject or MakeSet and the appends, inserts
+// or adds into it that directly follow it into one statement: the same
+// collection, built at once. An object is fused only over constant keys
+// that differ (ast.NewObject does not merge equal keys), and no value may
+// be the collection itself.
+func fuse(stmts []stmt) []stmt {
+	out := stmts[:0]
+	for i := 0; i < len(stmts); i++ {
+		st := stmts[i]
+		var add opcode
+		switch st.op {
+		case opMakeArray:
+			add = opArrayAppend
+		case opMakeObject:
+			add = opObjectInsert
+		case opMakeSet:
+			add = opSetAdd
+		default:
+			out = append(out, st)
+			continue
+		}
+		var items []operand
+		keys := map[string]bool{}
+		j := i + 1
+		for ; j < len(stmts); j++ {
+			n := stmts[j]
+			if n.op != add || n.target != st.target || (n.a.konst == nil && n.a.local == st.target) {
+				break
+			}
+			if add != opObjectInsert {
+				items = append(items, n.a)
+				continue
+			}
+			if n.a.konst == nil {
+				break
+			}
+			k, ok := n.a.konst.Value.(ast.String)
+			if !ok || keys[string(k)] || (n.c.konst == nil && n.c.local == st.target) {
+				break
+			}
+			keys[string(k)] = true
+			items = append(items, n.a, n.c)
+		}
+		if len(items) == 0 {
+			out = append(out, st)
+			continue
+		}
+		st.op, st.items = map[opcode]opcode{opMakeArray: opMakeArrayN, opMakeObject: opMakeObjectN, opMakeSet: opMakeSetN}[st.op], items
+		out = append(out, st)
+		i = j - 1
+	}
+	return out
 }
 
 func (c *compiler) stmt(s ir.Stmt) (stmt, error) {
@@ -382,6 +454,26 @@ type VM struct {
 	ret    *ast.Term // the value of the last ReturnLocalStmt
 	iterFn func(*ast.Term) error
 	err    error
+	terms  []ast.Term // the current chunk new terms are taken from
+	scans  []*scanner // scan states by nesting depth, reused
+	depth  int
+	items  [][2]*ast.Term // scratch for opMakeObjectN
+	elems  []*ast.Term    // scratch for opMakeSetN
+}
+
+// termChunk is how many terms one allocation gives. Chunks are not reused
+// across evaluations: an answer may hold their terms.
+const termChunk = 64
+
+// term returns a new term holding v.
+func (vm *VM) term(v ast.Value) *ast.Term {
+	if len(vm.terms) == 0 {
+		vm.terms = make([]ast.Term, termChunk)
+	}
+	t := &vm.terms[0]
+	vm.terms = vm.terms[1:]
+	t.Value = v
+	return t
 }
 
 // NewVM returns a VM for p.
@@ -402,11 +494,11 @@ func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (a
 	for i := range vm.done {
 		vm.memo[i], vm.done[i] = nil, false
 	}
-	vm.result, vm.err, vm.sp, vm.high = vm.result[:0], nil, 0, 0
+	vm.result, vm.err, vm.sp, vm.high, vm.depth = vm.result[:0], nil, 0, 0, 0
 	defer vm.release()
 	base := vm.push(vm.p.nlocals)
-	vm.stack[base+int(ir.Input)] = ast.NewTerm(input)
-	vm.stack[base+int(ir.Data)] = ast.NewTerm(data)
+	vm.stack[base+int(ir.Input)] = vm.term(input)
+	vm.stack[base+int(ir.Data)] = vm.term(data)
 	for _, b := range vm.p.entry {
 		if r := vm.run(base, b); r > 0 {
 			break
@@ -437,6 +529,10 @@ func (vm *VM) release() {
 	clear(vm.result)
 	vm.out = nil
 	vm.bctx = topdown.BuiltinContext{}
+	vm.terms = nil
+	for _, sc := range vm.scans {
+		sc.body = nil
+	}
 }
 
 func (vm *VM) push(n int) int {
@@ -543,11 +639,11 @@ func (vm *VM) exec(fp int, s *stmt) int {
 	case opResetLocal:
 		vm.stack[fp+s.target] = nil
 	case opMakeArray:
-		vm.stack[fp+s.target] = ast.NewTerm(ast.NewArrayWithCapacity(s.n))
+		vm.stack[fp+s.target] = vm.term(ast.NewArrayWithCapacity(s.n))
 	case opMakeObject:
-		vm.stack[fp+s.target] = ast.NewTerm(ast.NewObject())
+		vm.stack[fp+s.target] = vm.term(emptyObject)
 	case opMakeSet:
-		vm.stack[fp+s.target] = ast.NewTerm(ast.NewSet())
+		vm.stack[fp+s.target] = vm.term(emptySet)
 	case opEqual, opNotEqual:
 		a, b := vm.get(fp, s.a), vm.get(fp, s.b)
 		if a == nil || b == nil || (a.Value.Compare(b.Value) == 0) != (s.op == opEqual) {
@@ -591,6 +687,10 @@ func (vm *VM) exec(fp int, s *stmt) int {
 				return vm.fail(fmt.Errorf("%w: object key %v (%s)", ErrConflict, k, s.loc))
 			}
 		}
+		if obj == emptyObject {
+			obj = ast.NewObject()
+			t.Value = obj
+		}
 		obj.Insert(k, v)
 	case opSetAdd:
 		t, v := vm.stack[fp+s.target], vm.get(fp, s.a)
@@ -598,7 +698,43 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		if !ok || v == nil {
 			return vm.fail(fmt.Errorf("plan: set add to %v (%s)", t, s.loc))
 		}
+		if set == emptySet {
+			set = ast.NewSet()
+			t.Value = set
+		}
 		set.Add(v)
+	case opMakeArrayN:
+		elems := make([]*ast.Term, len(s.items))
+		for i, o := range s.items {
+			if elems[i] = vm.get(fp, o); elems[i] == nil {
+				return vm.fail(fmt.Errorf("plan: array append of an undefined value (%s)", s.loc))
+			}
+		}
+		vm.stack[fp+s.target] = vm.term(ast.NewArray(elems...))
+	case opMakeObjectN:
+		items := vm.items[:0]
+		for i := 0; i < len(s.items); i += 2 {
+			v := vm.get(fp, s.items[i+1])
+			if v == nil {
+				return vm.fail(fmt.Errorf("plan: object insert of an undefined value (%s)", s.loc))
+			}
+			items = append(items, [2]*ast.Term{s.items[i].konst, v})
+		}
+		vm.stack[fp+s.target] = vm.term(ast.NewObject(items...))
+		clear(items)
+		vm.items = items
+	case opMakeSetN:
+		elems := vm.elems[:0]
+		for _, o := range s.items {
+			v := vm.get(fp, o)
+			if v == nil {
+				return vm.fail(fmt.Errorf("plan: set add of an undefined value (%s)", s.loc))
+			}
+			elems = append(elems, v)
+		}
+		vm.stack[fp+s.target] = vm.term(ast.NewSet(elems...))
+		clear(elems)
+		vm.elems = elems
 	case opResultSetAdd:
 		if v := vm.stack[fp+s.a.local]; v != nil {
 			vm.result = append(vm.result, v)
@@ -696,6 +832,33 @@ func (vm *VM) builtin(fp int, s *stmt) *ast.Term {
 
 var errStop = errors.New("stop")
 
+// scanner is the state of one scan; the VM keeps one per nesting depth,
+// with its iteration functions bound once.
+type scanner struct {
+	vm     *VM
+	fp     int
+	body   *block
+	kl, vl int
+	out    int
+	kv     func(k, v *ast.Term) error
+	elem   func(e *ast.Term) error
+}
+
+func (sc *scanner) step(k, v *ast.Term) error {
+	vm := sc.vm
+	vm.stack[sc.kl], vm.stack[sc.vl] = k, v
+	switch r := vm.run(sc.fp, sc.body); {
+	case r <= 0:
+		return nil
+	case r == 1:
+	case r >= retSignal:
+		sc.out = r
+	default:
+		sc.out = r - 2
+	}
+	return errStop
+}
+
 // scan runs the body for each element of the source: label 0 inside the
 // body is the next element, 1 leaves the scan, more leaves beyond it.
 func (vm *VM) scan(fp int, s *stmt) int {
@@ -703,35 +866,29 @@ func (vm *VM) scan(fp int, s *stmt) int {
 	if src == nil {
 		return -1
 	}
-	body, kl, vl := s.blocks[0], fp+s.b.local, fp+s.c.local
-	out := -1
-	step := func(k, v *ast.Term) error {
-		vm.stack[kl], vm.stack[vl] = k, v
-		switch r := vm.run(fp, body); {
-		case r <= 0:
-			return nil
-		case r == 1:
-			return errStop
-		case r >= retSignal:
-			out = r
-		default:
-			out = r - 2
-		}
-		return errStop
+	if vm.depth == len(vm.scans) {
+		sc := &scanner{vm: vm}
+		sc.kv = sc.step
+		sc.elem = func(e *ast.Term) error { return sc.step(e, e) }
+		vm.scans = append(vm.scans, sc)
 	}
+	sc := vm.scans[vm.depth]
+	vm.depth++
+	sc.fp, sc.body, sc.kl, sc.vl, sc.out = fp, s.blocks[0], fp+s.b.local, fp+s.c.local, -1
 	switch x := src.Value.(type) {
 	case *ast.Array:
 		for i := 0; i < x.Len(); i++ {
-			if step(ast.InternedTerm(i), x.Elem(i)) != nil {
+			if sc.step(ast.InternedTerm(i), x.Elem(i)) != nil {
 				break
 			}
 		}
 	case ast.Object:
-		_ = x.Iter(step)
+		_ = x.Iter(sc.kv)
 	case ast.Set:
-		_ = x.Iter(func(e *ast.Term) error { return step(e, e) })
+		_ = x.Iter(sc.elem)
 	}
-	return out
+	vm.depth--
+	return sc.out
 }
 
 func dot(src ast.Value, key *ast.Term) *ast.Term {
