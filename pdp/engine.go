@@ -334,6 +334,11 @@ func fingerprint(paths []string) string {
 type rightsIndex struct {
 	byID      map[string]*ast.Term // id → policy input term
 	byService map[string][]string  // service → right ids
+	// The input's rights object of each service and of each right asked
+	// alone, built once per catalogue: shared by every decision, never
+	// changed (evaluators do not change their input).
+	serviceRights map[string]*ast.Term
+	oneRight      map[string]*ast.Term
 }
 
 // RefreshRights reloads the rights catalogue from the store. The admin API
@@ -352,8 +357,18 @@ func (e *Engine) RefreshRights(ctx context.Context) error {
 		idx.byID[r.ID] = rightTerm(r)
 		idx.byService[r.Service] = append(idx.byService[r.Service], r.ID)
 	}
-	for _, ids := range idx.byService {
+	idx.serviceRights = make(map[string]*ast.Term, len(idx.byService))
+	for svc, ids := range idx.byService {
 		sort.Strings(ids)
+		items := make([][2]*ast.Term, len(ids))
+		for i, id := range ids {
+			items[i] = [2]*ast.Term{strT(id), idx.byID[id]}
+		}
+		idx.serviceRights[svc] = ast.NewTerm(ast.NewObject(items...))
+	}
+	idx.oneRight = make(map[string]*ast.Term, len(idx.byID))
+	for id, t := range idx.byID {
+		idx.oneRight[id] = ast.NewTerm(ast.NewObject([2]*ast.Term{strT(id), t}))
 	}
 	e.rights.Store(idx)
 	return nil

@@ -187,15 +187,14 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 
 // loginInputWith is loginInput with the rights catalogue to use.
 func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.LoginView) ast.Value {
-	rights := ast.NewObject()
+	var rights *ast.Term
 	if req.Right != "" {
-		if t, ok := idx.byID[req.Right]; ok {
-			rights.Insert(strT(req.Right), t)
-		}
+		rights = idx.oneRight[req.Right]
 	} else {
-		for _, id := range idx.byService[req.Service] {
-			rights.Insert(strT(id), idx.byID[id])
-		}
+		rights = idx.serviceRights[req.Service]
+	}
+	if rights == nil {
+		rights = ast.NewTerm(ast.NewObject())
 	}
 	grants := ast.NewObject()
 	for i := range v.Grants {
@@ -212,7 +211,7 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 		item("user", userTerm(v.User)),
 		item("org", orgTermShared(v.Org)),
 		item("grants", ast.NewTerm(grants)),
-		item("rights", ast.NewTerm(rights)),
+		item("rights", rights),
 	}
 	if req.Right != "" {
 		items = append(items, item("right", strT(req.Right)))
