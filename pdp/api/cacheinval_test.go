@@ -155,6 +155,12 @@ func TestCacheInvalidatesOnlyWhatChanged(t *testing.T) {
 			if err := tc.write(e); err != nil {
 				t.Fatal(err)
 			}
+			// The reference engine learns of a catalogue change from the
+			// store's feed, asynchronously; the admin API refreshes its own
+			// engine at once, and so does the reference here.
+			if err := ref.RefreshRights(ctx); err != nil {
+				t.Fatal(err)
+			}
 			written := e.st.Revision()
 			changed := map[string]bool{}
 			for _, n := range tc.changed {
