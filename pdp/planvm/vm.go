@@ -88,6 +88,8 @@ const (
 	opMakeArrayN
 	opMakeObjectN
 	opMakeSetN
+	// A result {"result": x} made and added at once: x is the answer.
+	opResultValue
 )
 
 // operand is a local or a constant.
@@ -289,6 +291,14 @@ func fuse(stmts []stmt) []stmt {
 			out = append(out, st)
 			continue
 		}
+		if j < len(stmts) && st.op == opMakeObject && len(items) == 2 && items[0].konst.Value.Compare(ast.String("result")) == 0 &&
+			stmts[j].op == opResultSetAdd && stmts[j].a.local == st.target {
+			// The entrypoint's answer: no object is needed around it. The
+			// object's local is not read after (a plan's last statement).
+			out = append(out, stmt{op: opResultValue, a: items[1], loc: st.loc})
+			i = j
+			continue
+		}
 		st.op, st.items = map[opcode]opcode{opMakeArray: opMakeArrayN, opMakeObject: opMakeObjectN, opMakeSet: opMakeSetN}[st.op], items
 		out = append(out, st)
 		i = j - 1
@@ -447,6 +457,7 @@ type VM struct {
 	memo   []*ast.Term
 	done   []bool
 	result []*ast.Term
+	values []*ast.Term // answers of opResultValue
 	bctx   topdown.BuiltinContext
 	cache  builtins.Cache
 	args   [8][]*ast.Term // built-in argument buffers by arity
@@ -494,7 +505,7 @@ func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (a
 	for i := range vm.done {
 		vm.memo[i], vm.done[i] = nil, false
 	}
-	vm.result, vm.err, vm.sp, vm.high, vm.depth = vm.result[:0], nil, 0, 0, 0
+	vm.result, vm.values, vm.err, vm.sp, vm.high, vm.depth = vm.result[:0], vm.values[:0], nil, 0, 0, 0
 	defer vm.release()
 	base := vm.push(vm.p.nlocals)
 	vm.stack[base+int(ir.Input)] = vm.term(input)
@@ -507,7 +518,13 @@ func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (a
 	if vm.err != nil {
 		return nil, vm.err
 	}
-	switch len(vm.result) {
+	if len(vm.values) > 0 && len(vm.result) == 0 {
+		if len(vm.values) > 1 {
+			return nil, fmt.Errorf("plan: %d results", len(vm.values))
+		}
+		return vm.values[0].Value, nil
+	}
+	switch len(vm.result) + len(vm.values) {
 	case 0:
 		return nil, nil
 	case 1:
@@ -527,6 +544,7 @@ func (vm *VM) release() {
 	clear(vm.stack[:vm.high])
 	clear(vm.memo)
 	clear(vm.result)
+	clear(vm.values)
 	vm.out = nil
 	vm.bctx = topdown.BuiltinContext{}
 	vm.terms = nil
@@ -735,6 +753,10 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		vm.stack[fp+s.target] = vm.term(ast.NewSet(elems...))
 		clear(elems)
 		vm.elems = elems
+	case opResultValue:
+		if v := vm.get(fp, s.a); v != nil {
+			vm.values = append(vm.values, v)
+		}
 	case opResultSetAdd:
 		if v := vm.stack[fp+s.a.local]; v != nil {
 			vm.result = append(vm.result, v)
