@@ -132,9 +132,10 @@ func BenchmarkDecisionUncached(b *testing.B) {
 				}
 			})
 		}
-		// The plan evaluator over 4,096 users spread over the store, each
-		// asking for the service of its one grant: what a per-user read
-		// cache could not answer (the op above asks for one user only).
+		// The plan evaluator over every user of the store in a scattered
+		// order, each asking for the service of its one grant: no read
+		// cache keyed per user could answer these (the op above asks for
+		// one user only).
 		b.Run(fmt.Sprintf("users=%d/evaluator=%s/spread", n, pdp.EvaluatorPlan), func(b *testing.B) {
 			eng, _ := benchEngineN(b, n, pdp.Config{CacheSize: -1, LoginEvaluator: pdp.EvaluatorPlan})
 			ctx := context.Background()
@@ -143,20 +144,21 @@ func BenchmarkDecisionUncached(b *testing.B) {
 			if err := eng.WaitLoginEvaluator(wctx, pdp.EvaluatorPlan); err != nil {
 				b.Fatal(err)
 			}
-			reqs := make([]pdp.LoginRequest, 4096)
 			services := []string{"eksamensdatabasen", "amp", "imi"}
-			for k := range reqs {
-				i := 1 + k*(n-1)/len(reqs) // users 1..n-1: user 0 has the extra grants
-				reqs[k] = pdp.LoginRequest{Subject: pdp.Subject{ID: storetest.BenchUserID(i), CVR: storetest.BenchOrg(i % storetest.BenchOrgs),
+			reqOf := func(k int) pdp.LoginRequest {
+				i := 1 + (k*7919)%(n-1) // users 1..n-1 (user 0 has the extra grants), 7919 prime
+				return pdp.LoginRequest{Subject: pdp.Subject{ID: storetest.BenchUserID(i), CVR: storetest.BenchOrg(i % storetest.BenchOrgs),
 					Kind: "employee", CPRLinked: true}, Service: services[i%3]}
 			}
-			if d, err := eng.Login(ctx, &reqs[1], pdp.RequestMeta{}); err != nil || !d.Allow {
-				b.Fatalf("spread user not allowed: %v %+v", err, d)
+			if r := reqOf(1); true {
+				if d, err := eng.Login(ctx, &r, pdp.RequestMeta{}); err != nil || !d.Allow {
+					b.Fatalf("spread user not allowed: %v %+v", err, d)
+				}
 			}
 			b.ReportAllocs()
 			k := 0
 			for b.Loop() {
-				r := reqs[k%len(reqs)]
+				r := reqOf(k)
 				k++
 				if _, err := eng.Login(ctx, &r, pdp.RequestMeta{}); err != nil {
 					b.Fatal(err)
