@@ -145,9 +145,16 @@ func BenchmarkDecisionUncached(b *testing.B) {
 				b.Fatal(err)
 			}
 			services := []string{"eksamensdatabasen", "amp", "imi"}
+			ids, orgs := make([]string, n), make([]string, storetest.BenchOrgs)
+			for i := range ids {
+				ids[i] = storetest.BenchUserID(i)
+			}
+			for o := range orgs {
+				orgs[o] = storetest.BenchOrg(o)
+			}
 			reqOf := func(k int) pdp.LoginRequest {
 				i := 1 + (k*7919)%(n-1) // users 1..n-1 (user 0 has the extra grants), 7919 prime
-				return pdp.LoginRequest{Subject: pdp.Subject{ID: storetest.BenchUserID(i), CVR: storetest.BenchOrg(i % storetest.BenchOrgs),
+				return pdp.LoginRequest{Subject: pdp.Subject{ID: ids[i], CVR: orgs[i%storetest.BenchOrgs],
 					Kind: "employee", CPRLinked: true}, Service: services[i%3]}
 			}
 			if r := reqOf(1); true {
