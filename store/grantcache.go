@@ -74,6 +74,13 @@ func (tx *Tx) keyRefs(prefix string) []keyRef {
 // Write transactions do not use the cache: the versions of their pending
 // writes are not yet final.
 func (tx *Tx) cachedGrants(prefix string) ([]*Grant, error) {
+	return tx.cachedGrantsOf(prefix, true)
+}
+
+// cachedGrantsOf is cachedGrants; without own copies it hands out the
+// cached grants themselves, for a caller that copies them at once and
+// changes nothing (effectiveGrantsAndGroups).
+func (tx *Tx) cachedGrantsOf(prefix string, own bool) ([]*Grant, error) {
 	refs := tx.keyRefs(prefix)
 	out := make([]*Grant, 0, len(refs))
 	for _, r := range refs {
@@ -85,8 +92,11 @@ func (tx *Tx) cachedGrants(prefix string) ([]*Grant, error) {
 			}
 			tx.s.grants.put(r.suffix, r.ver, g)
 		}
-		cp := *g
-		out = append(out, &cp)
+		if own {
+			cp := *g
+			g = &cp
+		}
+		out = append(out, g)
 	}
 	return out, nil
 }
