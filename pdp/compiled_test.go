@@ -2,6 +2,7 @@ package pdp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
@@ -212,5 +214,98 @@ func TestLoginCompiledCheckCatchesDifference(t *testing.T) {
 		if err := checkLoginCompiled(ctx, other, c, 1, compiledCheckInputs); err != nil {
 			t.Fatalf("the check refused the %s login of its own set: %v", ev, err)
 		}
+	}
+}
+
+// TestLoginPlanConcurrent: decisions evaluated at once on the pooled VMs
+// of one plan, over inputs that share terms, answer as topdown each (run
+// with -race in make test).
+func TestLoginPlanConcurrent(t *testing.T) {
+	ctx := context.Background()
+	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := buildLoginPlan(ctx, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, 0x61646761))
+	now := time.Unix(1_800_000_000, 0)
+	inputs := make([]ast.Value, 40)
+	wants := make([]ast.Value, len(inputs))
+	for i := range inputs {
+		inputs[i] = sampleLoginInput(r, now)
+		if wants[i], err = ps.evalLogin(ctx, inputs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for k := range 200 {
+				i := (k*7 + w) % len(inputs)
+				got, err := p.eval(ctx, inputs[i], now)
+				if err != nil || (got == nil) != (wants[i] == nil) || (got != nil && got.Compare(wants[i]) != 0) {
+					errs <- fmt.Errorf("input %d: %v (%v), topdown %v", i, got, err, wants[i])
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// failingLogin is a compiled login whose every evaluation fails.
+type failingLogin struct{}
+
+func (failingLogin) name() string { return EvaluatorPlan }
+func (failingLogin) eval(context.Context, ast.Value, time.Time) (ast.Value, error) {
+	return nil, errors.New("failing evaluator")
+}
+func (failingLogin) decide(context.Context, ast.Value, time.Time, *Decision) (error, error) {
+	return errors.New("failing evaluator"), nil
+}
+
+// TestLoginCompiledErrorFallsBack: when the attached compiled login fails
+// an evaluation, topdown answers that decision (the same answer as an
+// engine without it) and the fallback is counted by evaluator and why.
+func TestLoginCompiledErrorFallsBack(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	const cvr, uid = "12345674", "00000000-0000-4000-8000-000000000001"
+	if _, err := st.Update(ctx, "test", func(tx *store.Tx) error {
+		if err := tx.CreateOrg(&store.Org{CVR: cvr, Name: "A", Type: store.OrgInstitution}); err != nil {
+			return err
+		}
+		return tx.CreateUser(&store.User{ID: uid, Org: cvr, Name: "u", Email: "u@example.dk", Kind: store.KindEmployee, Status: store.StatusActive})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(ctx, st, Config{LoginEvaluator: EvaluatorTopdown, CacheSize: -1, Logger: zerolog.Nop(), WatchInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := func() *LoginRequest {
+		return &LoginRequest{Subject: Subject{ID: uid, CVR: cvr, Kind: "employee"}, Service: "eksamensdatabasen"}
+	}
+	want := e.login(withQuiet(ctx), req(), LoginQuery)
+	e.Policy().compiled.Store(&attachedLogin{failingLogin{}})
+	got := e.login(withQuiet(ctx), req(), LoginQuery)
+	if got.Allow != want.Allow || !reflect.DeepEqual(got.Reasons, want.Reasons) || len(got.Reasons) == 0 {
+		t.Fatalf("with a failing compiled login: %+v, topdown alone %+v", got, want)
+	}
+	var m dto.Metric
+	if err := e.metrics.loginFallbacks.WithLabelValues(EvaluatorPlan, "error").Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m.GetCounter().GetValue() != 1 {
+		t.Fatalf("fallbacks counted: %v, want 1", m.GetCounter().GetValue())
 	}
 }

@@ -341,6 +341,25 @@ type rightsIndex struct {
 	oneRight      map[string]*ast.Term
 }
 
+// sortedTerm is o as a term shared by concurrent decisions (presorted).
+func sortedTerm(o ast.Object) *ast.Term { return presorted(ast.NewTerm(o)) }
+
+// presorted sorts the keys of every object and set in t and returns t: a
+// term shared by concurrent decisions must be, as an object or set sorts
+// its keys on first iteration and a copy reads them unguarded. After this
+// every read finds them sorted.
+func presorted(t *ast.Term) *ast.Term {
+	switch v := t.Value.(type) {
+	case ast.Object:
+		v.Foreach(func(k, x *ast.Term) { presorted(k); presorted(x) })
+	case ast.Set:
+		v.Foreach(func(x *ast.Term) { presorted(x) })
+	case *ast.Array:
+		v.Foreach(func(x *ast.Term) { presorted(x) })
+	}
+	return t
+}
+
 // RefreshRights reloads the rights catalogue from the store. The admin API
 // calls it after changing a right so the next decision sees the change.
 func (e *Engine) RefreshRights(ctx context.Context) error {
@@ -364,11 +383,11 @@ func (e *Engine) RefreshRights(ctx context.Context) error {
 		for i, id := range ids {
 			items[i] = [2]*ast.Term{strT(id), idx.byID[id]}
 		}
-		idx.serviceRights[svc] = ast.NewTerm(ast.NewObject(items...))
+		idx.serviceRights[svc] = sortedTerm(ast.NewObject(items...))
 	}
 	idx.oneRight = make(map[string]*ast.Term, len(idx.byID))
 	for id, t := range idx.byID {
-		idx.oneRight[id] = ast.NewTerm(ast.NewObject([2]*ast.Term{strT(id), t}))
+		idx.oneRight[id] = sortedTerm(ast.NewObject([2]*ast.Term{strT(id), t}))
 	}
 	e.rights.Store(idx)
 	return nil

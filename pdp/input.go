@@ -284,7 +284,7 @@ func grantTerms(g *store.EffectiveGrant) (*ast.Term, *ast.Term) {
 	if ok {
 		return p.key, p.val
 	}
-	p = grantTermPair{strT(g.ID), grantTerm(g)}
+	p = grantTermPair{strT(g.ID), presorted(grantTerm(g))}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= termCacheSize {
 		c.m = make(map[grantKey]grantTermPair, 256)
@@ -313,7 +313,7 @@ func orgTermShared(o *store.Org) *ast.Term {
 	if t != nil {
 		return t
 	}
-	t = orgTerm(o)
+	t = presorted(orgTerm(o))
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= termCacheSize/8 {
 		c.m = make(map[*store.Org]*ast.Term, 64)

@@ -75,15 +75,22 @@ func loginBundle(ps *PolicySet) *bundle.Bundle {
 
 func (p *loginPlan) name() string { return EvaluatorPlan }
 
-// eval evaluates the login decision over input, as evalLogin does.
-func (p *loginPlan) eval(ctx context.Context, input ast.Value, now time.Time) (ast.Value, error) {
+// eval evaluates the login decision over input, as evalLogin does. A
+// panic in the VM or a built-in is an error (topdown then answers, or the
+// check refuses the plan), never a crash of the request or the process.
+func (p *loginPlan) eval(ctx context.Context, input ast.Value, now time.Time) (v ast.Value, err error) {
 	vm, _ := p.vms.Get().(*planvm.VM)
 	if vm == nil {
 		vm = planvm.NewVM(p.prog)
 	}
-	v, err := vm.Eval(ctx, input, p.data, now)
-	p.vms.Put(vm)
-	return v, err
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("plan: panic: %v", r) // the VM is dropped, not pooled
+			return
+		}
+		p.vms.Put(vm)
+	}()
+	return vm.Eval(ctx, input, p.data, now)
 }
 
 // decide evaluates the login decision over input into d, as evalLogin and

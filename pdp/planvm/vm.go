@@ -508,7 +508,9 @@ func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (a
 	vm.result, vm.values, vm.err, vm.sp, vm.high, vm.depth = vm.result[:0], vm.values[:0], nil, 0, 0, 0
 	defer vm.release()
 	base := vm.push(vm.p.nlocals)
-	vm.stack[base+int(ir.Input)] = vm.term(input)
+	if input != nil { // no input: the input local stays undefined
+		vm.stack[base+int(ir.Input)] = vm.term(input)
+	}
 	vm.stack[base+int(ir.Data)] = vm.term(data)
 	for _, b := range vm.p.entry {
 		if r := vm.run(base, b); r > 0 {
@@ -536,7 +538,7 @@ func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (a
 			return r.Value, nil
 		}
 	}
-	return nil, fmt.Errorf("plan: %d results", len(vm.result))
+	return nil, fmt.Errorf("plan: %d results", len(vm.result)+len(vm.values))
 }
 
 // release drops the evaluation's values so that a pooled VM holds nothing.
@@ -551,6 +553,12 @@ func (vm *VM) release() {
 	for _, sc := range vm.scans {
 		sc.body = nil
 	}
+	clear(vm.cache)
+	for _, a := range vm.args {
+		clear(a)
+	}
+	clear(vm.items[:cap(vm.items)])
+	clear(vm.elems[:cap(vm.elems)])
 }
 
 func (vm *VM) push(n int) int {
@@ -591,12 +599,18 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		return retSignal
 	case opCall:
 		v := vm.call(fp, s)
+		if vm.err != nil {
+			return retSignal // the evaluation has failed: leave everything
+		}
 		if v == nil {
 			return 0
 		}
 		vm.stack[fp+s.target] = v
 	case opBuiltin:
 		v := vm.builtin(fp, s)
+		if vm.err != nil {
+			return retSignal
+		}
 		if v == nil {
 			return 0
 		}
@@ -754,9 +768,11 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		clear(elems)
 		vm.elems = elems
 	case opResultValue:
-		if v := vm.get(fp, s.a); v != nil {
-			vm.values = append(vm.values, v)
+		v := vm.get(fp, s.a)
+		if v == nil {
+			return vm.fail(fmt.Errorf("plan: object insert of an undefined value (%s)", s.loc))
 		}
+		vm.values = append(vm.values, v)
 	case opResultSetAdd:
 		if v := vm.stack[fp+s.a.local]; v != nil {
 			vm.result = append(vm.result, v)

@@ -12,17 +12,24 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/compile"
 	"github.com/open-policy-agent/opa/v1/ir"
-	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 )
 
 // plan plans entrypoint "t/p" of a module.
 func plan(t testing.TB, module string) (*ir.Policy, error) {
+	return planWith(t, module, map[string]any{})
+}
+
+// planWith plans entrypoint "t/p" of a module over data documents.
+func planWith(t testing.TB, module string, data map[string]any) (*ir.Policy, error) {
 	t.Helper()
 	m, err := ast.ParseModuleWithOpts("p.rego", module, ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle.Bundle{Data: map[string]any{}, Modules: []bundle.ModuleFile{{Path: "p.rego", URL: "p.rego", Parsed: m, Raw: []byte(module)}}}
+	b := &bundle.Bundle{Data: data, Modules: []bundle.ModuleFile{{Path: "p.rego", URL: "p.rego", Parsed: m, Raw: []byte(module)}}}
 	c := compile.New().WithTarget(compile.TargetPlan).WithEntrypoints("t/p").WithBundle(b)
 	if err := c.Build(context.Background()); err != nil {
 		t.Fatal(err)
@@ -34,18 +41,22 @@ func plan(t testing.TB, module string) (*ir.Policy, error) {
 	return &p, nil
 }
 
-// evalTopdown evaluates data.t.p with OPA's interpreter: nil when undefined.
-func evalTopdown(t testing.TB, module string, input ast.Value, now time.Time) (ast.Value, error) {
+// evalTopdown evaluates data.t.p with OPA's interpreter, as an ast value
+// (sets stay sets): nil when undefined.
+func evalTopdown(t testing.TB, module string, data map[string]any, input ast.Value, now time.Time) (ast.Value, error) {
 	t.Helper()
-	r := rego.New(rego.Query("data.t.p"), rego.Module("p.rego", module), rego.ParsedInput(input), rego.Time(now))
-	rs, err := r.Eval(context.Background())
-	if err != nil {
+	c := ast.MustCompileModulesWithOpts(map[string]string{"p.rego": module}, ast.CompileOpts{ParserOptions: ast.ParserOptions{RegoVersion: ast.RegoV1}})
+	ctx := context.Background()
+	store := inmem.NewFromObject(data)
+	txn := storage.NewTransactionOrDie(ctx, store)
+	defer store.Abort(ctx, txn)
+	q := topdown.NewQuery(ast.MustParseBody("x = data.t.p")).WithCompiler(c).WithStore(store).WithTransaction(txn).
+		WithInput(ast.NewTerm(input)).WithTime(now)
+	rs, err := q.Run(ctx)
+	if err != nil || len(rs) == 0 {
 		return nil, err
 	}
-	if len(rs) == 0 {
-		return nil, nil
-	}
-	return ast.InterfaceToValue(rs[0].Expressions[0].Value)
+	return rs[0][ast.Var("x")].Value, nil
 }
 
 // TestEvalMatchesTopdown: each construct the planner emits evaluates as
@@ -79,7 +90,15 @@ func TestEvalMatchesTopdown(t *testing.T) {
 		{"count and comparisons", "p := count(input.xs) >= 2"},
 		{"array patterns", "p := a if [a, _] := input.xs"},
 		{"ref into nested objects", "p := input.o.a.b"},
-		{"strings by index", "p := input.names[1]"},
+		{"array by index", "p := input.names[1]"},
+		{"string key from input", "p := {input.s: 1}"},
+		{"duplicate set literal", "p := {input.x, input.x, 1}"},
+		{"empty comprehensions, then one that is not", "a := {y | some y in input.none}\nb := {k: 1 | some k in input.none}\nc := {y | some y in input.xs}\np := [a, b, c, {y | some y in input.none}]"},
+		{"ref head partial set", "p[k] contains v if { some k, v in input.o }"},
+		{"object key conflict", "p[k] := v if { some v in input.xs; k := \"same\" }"},
+		{"function conflict", "f(x) := 1 if x\nf(x) := 2 if x\np := f(true) if input.x"},
+		{"built-in error under not", "p if not to_number(input.s) == 1"},
+		{"built-in error is undefined", "p := to_number(input.s)"},
 		{"membership", "p := 2 in input.xs"},
 		{"multiple outputs conflict", "p := y if some y in input.xs"},
 		{"time", "p := time.now_ns()"},
@@ -95,7 +114,7 @@ func TestEvalMatchesTopdown(t *testing.T) {
 		vm := NewVM(prog)
 		for _, in := range inputs {
 			input := ast.MustParseTerm(in).Value
-			want, werr := evalTopdown(t, module, input, now)
+			want, werr := evalTopdown(t, module, map[string]any{}, input, now)
 			got, gerr := vm.Eval(context.Background(), input, nil, now)
 			if (werr != nil) != (gerr != nil) {
 				t.Errorf("%s, input %s: error %v, topdown %v", tc.name, in, gerr, werr)
@@ -104,25 +123,39 @@ func TestEvalMatchesTopdown(t *testing.T) {
 			if werr != nil {
 				continue
 			}
-			if (want == nil) != (got == nil) || (want != nil && want.Compare(asJSON(t, got)) != 0) {
+			if (want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0) {
 				t.Errorf("%s, input %s: got %v, topdown %v", tc.name, in, got, want)
 			}
 		}
 	}
+	if emptySet.Len() != 0 || emptyObject.Len() != 0 {
+		t.Fatalf("the shared empty values were changed: %v %v", emptySet, emptyObject)
+	}
 }
 
-// asJSON is v as the rego package answers it: sets become sorted arrays.
-func asJSON(t *testing.T, v ast.Value) ast.Value {
-	t.Helper()
-	x, err := ast.JSON(v)
+// TestEvalWithData: rules reading data documents read the data given to
+// Eval, as topdown reads its store.
+func TestEvalWithData(t *testing.T) {
+	data := map[string]any{"cfg": map[string]any{"limit": 2, "names": []any{"ann", "bo"}}}
+	module := "package t\np := [n | some n in data.cfg.names; count(input.xs) >= data.cfg.limit]"
+	pl, _ := planWith(t, module, data)
+	prog, err := Compile(pl, "t/p")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := ast.InterfaceToValue(x)
+	dv, err := ast.InterfaceToValue(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	now := time.Now()
+	for _, in := range []string{`{"xs": [1, 2]}`, `{"xs": [1]}`} {
+		input := ast.MustParseTerm(in).Value
+		want, werr := evalTopdown(t, module, data, input, now)
+		got, gerr := NewVM(prog).Eval(context.Background(), input, dv, now)
+		if werr != nil || gerr != nil || (want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0) {
+			t.Errorf("input %s: got %v (%v), topdown %v (%v)", in, got, gerr, want, werr)
+		}
+	}
 }
 
 // TestConflictIsAnError: a complete rule with two values fails the
@@ -146,6 +179,8 @@ func TestCompileRefuses(t *testing.T) {
 	for _, tc := range []struct{ name, rules, want string }{
 		{"with", "q := input.x\np := r if { r := q with input.x as 1 }", "WithStmt"},
 		{"non-deterministic built-in", "p := rand.intn(\"a\", 10)", "non-deterministic"},
+		{"object merge (nested ref heads)", "p.a[k] := v if { some k, v in input.o }\np.b := 1", "ObjectMergeStmt"},
+		{"walk (a relation)", "p := [x | walk(input, x)]", "relation"},
 		{"http.send", "p := http.send({\"method\": \"get\", \"url\": \"http://x\"})", "non-deterministic"},
 	} {
 		pl, _ := plan(t, "package t\n"+tc.rules)
