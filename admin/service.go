@@ -147,6 +147,14 @@ func (s *Service) followFeed(ctx context.Context, feed <-chan store.Commit, last
 			if !ok {
 				return
 			}
+			if s.rolesAt.Load() >= ch.Revision {
+				// This revision and every one before it are in the links
+				// already (rolesAt only moves past applied revisions): a
+				// write on this node applied its own in its request
+				// (syncRoles). Applying them again cost as much as that.
+				last = max(last, ch.Revision)
+				continue
+			}
 			changes := ch.Changes
 			if ch.Revision > last+1 {
 				missed, err := s.changesBetween(last, ch.Revision)
@@ -249,8 +257,9 @@ func (s *Service) rolesUpTo(ctx context.Context, rev uint64) error {
 
 // syncRoles applies the server's own write of revision rev to the role
 // links before the request is answered (read-your-writes: a grant of an
-// admin right takes effect at once). The feed applies it again later,
-// which is harmless.
+// admin right takes effect at once). Once the links hold every revision
+// through rev, the feed does not apply it again; when neither the apply
+// nor a rebuild succeeded, the revision is left to the feed.
 func (s *Service) syncRoles(ctx context.Context, rev uint64) {
 	ctx = context.WithoutCancel(ctx)
 	changes, err := s.changesBetween(rev-1, rev+1)
@@ -259,7 +268,10 @@ func (s *Service) syncRoles(ctx context.Context, rev uint64) {
 	}
 	if err != nil {
 		s.log.Error().Err(err).Uint64("revision", rev).Msg("admin: update role links after write")
-		s.rebuildRoles(ctx)
+		if err = s.roles.rebuild(ctx); err != nil {
+			s.log.Error().Err(err).Msg("admin: rebuild role links")
+			return
+		}
 	}
 	if s.rolesAt.Load() >= rev-1 {
 		s.rolesApplied(rev)
