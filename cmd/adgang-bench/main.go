@@ -117,7 +117,7 @@ type systemResult struct {
 	// EvaluatorReady is process start to the compiled login evaluator
 	// answering (/health policy.login_evaluator no longer topdown).
 	EvaluatorReady time.Duration `json:"evaluator_ready_ns,omitempty"`
-	PeakRSS   int64         `json:"peak_rss_bytes"`
+	PeakRSS        int64         `json:"peak_rss_bytes"`
 	// PeakAnonRSS is the peak of RssAnon sampled every 100 ms: the
 	// process's own memory without the page cache of mapped files.
 	PeakAnonRSS int64          `json:"peak_anon_rss_bytes"`
