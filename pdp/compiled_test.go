@@ -89,22 +89,31 @@ func TestLoginSampleCoverage(t *testing.T) {
 	}
 }
 
+// The organisation and user of oneUserStore.
+const oneCVR, oneUID = "12345674", "00000000-0000-4000-8000-000000000001"
+
+// oneUserStore is a store with one organisation and one active employee.
+func oneUserStore(t *testing.T) *store.Store {
+	t.Helper()
+	st := storetest.Open(t)
+	if _, err := st.Update(context.Background(), "test", func(tx *store.Tx) error {
+		if err := tx.CreateOrg(&store.Org{CVR: oneCVR, Name: "A", Type: store.OrgInstitution}); err != nil {
+			return err
+		}
+		return tx.CreateUser(&store.User{ID: oneUID, Org: oneCVR, Name: "u", Email: "u@example.dk", Kind: store.KindEmployee, Status: store.StatusActive})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // TestLoginEvaluators: the engine evaluates logins with the plan by
 // default, with Wasm or topdown when configured, answers alike, refuses an
 // unknown evaluator, and hands topdown an input the Wasm side cannot carry
 // exactly (counted; the plan reads every input as topdown does).
 func TestLoginEvaluators(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.Open(t)
-	const cvr, uid = "12345674", "00000000-0000-4000-8000-000000000001"
-	if _, err := st.Update(ctx, "test", func(tx *store.Tx) error {
-		if err := tx.CreateOrg(&store.Org{CVR: cvr, Name: "A", Type: store.OrgInstitution}); err != nil {
-			return err
-		}
-		return tx.CreateUser(&store.User{ID: uid, Org: cvr, Name: "u", Email: "u@example.dk", Kind: store.KindEmployee, Status: store.StatusActive})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := oneUserStore(t)
 	evaluators := []string{"", EvaluatorWasm, EvaluatorTopdown}
 	engines := map[string]*Engine{}
 	for _, ev := range evaluators {
@@ -144,10 +153,10 @@ func TestLoginEvaluators(t *testing.T) {
 		subject  Subject
 		fallback bool // the Wasm engine hands it to topdown
 	}{
-		{"known user without grants (D1)", Subject{ID: uid, CVR: cvr, Kind: "employee"}, false},
-		{"unknown identity (D2)", Subject{ID: "someone", CVR: cvr, Kind: "employee"}, false},
-		{"unknown organisation", Subject{ID: uid, CVR: "87654321", Kind: "employee"}, false},
-		{"invalid UTF-8 goes to topdown", Subject{ID: "bad\xff", CVR: cvr, Kind: "employee"}, true},
+		{"known user without grants (D1)", Subject{ID: oneUID, CVR: oneCVR, Kind: "employee"}, false},
+		{"unknown identity (D2)", Subject{ID: "someone", CVR: oneCVR, Kind: "employee"}, false},
+		{"unknown organisation", Subject{ID: oneUID, CVR: "87654321", Kind: "employee"}, false},
+		{"invalid UTF-8 goes to topdown", Subject{ID: "bad\xff", CVR: oneCVR, Kind: "employee"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wasmBefore, planBefore := fallbacks(EvaluatorWasm, EvaluatorWasm), fallbacks("", EvaluatorPlan)
@@ -277,23 +286,14 @@ func (failingLogin) decide(context.Context, ast.Value, time.Time, *Decision) (er
 // engine without it) and the fallback is counted by evaluator and why.
 func TestLoginCompiledErrorFallsBack(t *testing.T) {
 	ctx := context.Background()
-	st := storetest.Open(t)
-	const cvr, uid = "12345674", "00000000-0000-4000-8000-000000000001"
-	if _, err := st.Update(ctx, "test", func(tx *store.Tx) error {
-		if err := tx.CreateOrg(&store.Org{CVR: cvr, Name: "A", Type: store.OrgInstitution}); err != nil {
-			return err
-		}
-		return tx.CreateUser(&store.User{ID: uid, Org: cvr, Name: "u", Email: "u@example.dk", Kind: store.KindEmployee, Status: store.StatusActive})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := oneUserStore(t)
 	e, err := New(ctx, st, Config{LoginEvaluator: EvaluatorTopdown, CacheSize: -1, Logger: zerolog.Nop(), WatchInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	req := func() *LoginRequest {
-		return &LoginRequest{Subject: Subject{ID: uid, CVR: cvr, Kind: "employee"}, Service: "eksamensdatabasen"}
+		return &LoginRequest{Subject: Subject{ID: oneUID, CVR: oneCVR, Kind: "employee"}, Service: "eksamensdatabasen"}
 	}
 	want := e.login(withQuiet(ctx), req(), LoginQuery)
 	e.Policy().compiled.Store(&attachedLogin{failingLogin{}})
