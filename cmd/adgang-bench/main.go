@@ -370,24 +370,11 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 	if first != nil {
 		res.Phases = append(res.Phases, first)
 	}
-	var profiled chan error
-	if cfg.pprof != "" && strings.HasPrefix(sys.name, "adgang") {
-		profiled = make(chan error, 1)
-		go func() {
-			profiled <- fetchProfiles(ctx, cfg.pprof, fmt.Sprintf("%s-%d", sys.name, size), cfg.duration-time.Second)
-		}()
-	}
-	p, err := runPhase(ctx, t, m, cfg.conns, 0, cfg.duration, cpu)
+	p, err := closedLoop(ctx, cfg, sys, t, m, size, cpu)
 	if err != nil {
 		return nil, err
 	}
-	if profiled != nil {
-		if err := <-profiled; err != nil {
-			fmt.Fprintln(os.Stderr, "  pprof:", err)
-		}
-	}
 	res.Phases = append(res.Phases, p)
-	fmt.Printf("  %-8s closed loop %.0f rps (p50 %v p99 %v), CPU %v per 1k\n", sys.name, p.Throughput, p.P50, p.P99, p.CPUPer1k)
 	if sys.writeMix {
 		wps, err := intList("write-rates", cfg.writeRates)
 		if err != nil {
@@ -473,6 +460,29 @@ func awaitFirstAnswer(ctx context.Context, t *target, probe *Request, start time
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// closedLoop runs the closed-loop phase, with Adgang's profiles taken
+// meanwhile when -pprof asks for them.
+func closedLoop(ctx context.Context, cfg *config, sys system, t *target, m *mix, size int, cpu func() time.Duration) (*phaseResult, error) {
+	var profiled chan error
+	if cfg.pprof != "" && strings.HasPrefix(sys.name, "adgang") {
+		profiled = make(chan error, 1)
+		go func() {
+			profiled <- fetchProfiles(ctx, cfg.pprof, fmt.Sprintf("%s-%d", sys.name, size), cfg.duration-time.Second)
+		}()
+	}
+	p, err := runPhase(ctx, t, m, cfg.conns, 0, cfg.duration, cpu)
+	if err != nil {
+		return nil, err
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			fmt.Fprintln(os.Stderr, "  pprof:", err)
+		}
+	}
+	fmt.Printf("  %-8s closed loop %.0f rps (p50 %v p99 %v), CPU %v per 1k\n", sys.name, p.Throughput, p.P50, p.P99, p.CPUPer1k)
+	return p, nil
 }
 
 // awaitEvaluator waits until /health names a login evaluator other than

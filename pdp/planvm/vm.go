@@ -307,144 +307,165 @@ func fuse(stmts []stmt) []stmt {
 }
 
 func (c *compiler) stmt(s ir.Stmt) (stmt, error) {
-	var err error
-	two := func(x, y ir.Operand) (operand, operand) {
-		a, e1 := c.operand(x)
-		b, e2 := c.operand(y)
-		err = errors.Join(e1, e2)
-		return a, b
-	}
-	one := func(x ir.Operand) operand {
-		a, e := c.operand(x)
-		err = e
-		return a
-	}
 	var st stmt
-	switch s := s.(type) {
-	case *ir.ReturnLocalStmt:
-		st = stmt{op: opReturn, a: operand{local: c.local(s.Source)}}
+	var err error
+	switch x := s.(type) {
 	case *ir.CallStmt:
-		st.target = c.local(s.Result)
-		st.args = make([]operand, len(s.Args))
-		for i, a := range s.Args {
-			if st.args[i], err = c.operand(a); err != nil {
-				return st, err
-			}
-		}
-		if fn, ok := c.funcs[s.Func]; ok {
-			if len(s.Args) != len(fn.params) {
-				return st, fmt.Errorf("call of %s with %d arguments, want %d", s.Func, len(s.Args), len(fn.params))
-			}
-			st.op, st.fn = opCall, fn
-			break
-		}
-		decl, ok := ast.BuiltinMap[s.Func]
-		impl := topdown.GetBuiltin(s.Func)
-		switch {
-		case !ok || impl == nil:
-			return st, fmt.Errorf("unknown function %s", s.Func)
-		case decl.Relation:
-			return st, fmt.Errorf("relation %s is not supported", s.Func)
-		case decl.Nondeterministic && s.Func != ast.NowNanos.Name:
-			return st, fmt.Errorf("non-deterministic built-in %s is not supported", s.Func)
-		case s.Func == ast.Print.Name || s.Func == ast.InternalPrint.Name:
-			return st, fmt.Errorf("built-in %s is not supported", s.Func)
-		}
-		st.op, st.bi, st.biName = opBuiltin, impl, s.Func
-	case *ir.BlockStmt:
-		st.op = opBlock
-		st.blocks, err = c.blocks(s.Blocks)
-	case *ir.BreakStmt:
-		st = stmt{op: opBreak, n: int(s.Index)}
-	case *ir.DotStmt:
-		st.op, st.target = opDot, c.local(s.Target)
-		st.a, st.b = two(s.Source, s.Key)
-	case *ir.LenStmt:
-		st.op, st.target = opLen, c.local(s.Target)
-		st.a = one(s.Source)
-	case *ir.ScanStmt:
-		st.op = opScan
-		st.a = operand{local: c.local(s.Source)}
-		st.b, st.c = operand{local: c.local(s.Key)}, operand{local: c.local(s.Value)}
-		var b *block
-		b, err = c.block(s.Block)
-		st.blocks = []*block{b}
-	case *ir.NotStmt:
-		st.op = opNot
-		var b *block
-		b, err = c.block(s.Block)
-		st.blocks = []*block{b}
-	case *ir.AssignIntStmt:
-		st = stmt{op: opAssignInt, target: c.local(s.Target), konst: ast.IntNumberTerm(int(s.Value))}
-	case *ir.AssignVarStmt:
-		st.op, st.target = opAssignVar, c.local(s.Target)
-		st.a = one(s.Source)
-	case *ir.AssignVarOnceStmt:
-		st.op, st.target = opAssignVarOnce, c.local(s.Target)
-		st.a = one(s.Source)
-	case *ir.ResetLocalStmt:
-		st = stmt{op: opResetLocal, target: c.local(s.Target)}
-	case *ir.MakeNullStmt:
-		st = stmt{op: opConst, target: c.local(s.Target), konst: ast.InternedNullTerm}
-	case *ir.MakeNumberIntStmt:
-		st = stmt{op: opConst, target: c.local(s.Target), konst: ast.IntNumberTerm(int(s.Value))}
-	case *ir.MakeNumberRefStmt:
-		if s.Index < 0 || s.Index >= len(c.strs) {
-			return st, fmt.Errorf("number index %d out of range", s.Index)
-		}
-		text := c.p.Static.Strings[s.Index].Value
-		if _, err := strconv.ParseFloat(text, 64); err != nil {
-			return st, fmt.Errorf("number %q: %w", text, err)
-		}
-		st = stmt{op: opConst, target: c.local(s.Target), konst: ast.NumberTerm(json.Number(text))}
-	case *ir.MakeArrayStmt:
-		st = stmt{op: opMakeArray, target: c.local(s.Target), n: int(s.Capacity)}
-	case *ir.MakeObjectStmt:
-		st = stmt{op: opMakeObject, target: c.local(s.Target)}
-	case *ir.MakeSetStmt:
-		st = stmt{op: opMakeSet, target: c.local(s.Target)}
-	case *ir.EqualStmt:
-		st.op = opEqual
-		st.a, st.b = two(s.A, s.B)
-	case *ir.NotEqualStmt:
-		st.op = opNotEqual
-		st.a, st.b = two(s.A, s.B)
-	case *ir.IsArrayStmt:
-		st.op = opIsArray
-		st.a = one(s.Source)
-	case *ir.IsObjectStmt:
-		st.op = opIsObject
-		st.a = one(s.Source)
-	case *ir.IsSetStmt:
-		st.op = opIsSet
-		st.a = one(s.Source)
-	case *ir.IsDefinedStmt:
-		st = stmt{op: opIsDefined, a: operand{local: c.local(s.Source)}}
-	case *ir.IsUndefinedStmt:
-		st = stmt{op: opIsUndefined, a: operand{local: c.local(s.Source)}}
-	case *ir.ArrayAppendStmt:
-		st.op, st.target = opArrayAppend, c.local(s.Array)
-		st.a = one(s.Value)
-	case *ir.ObjectInsertStmt:
-		st.op, st.target = opObjectInsert, c.local(s.Object)
-		st.a, st.c = two(s.Key, s.Value)
-	case *ir.ObjectInsertOnceStmt:
-		st.op, st.target = opObjectInsertOnce, c.local(s.Object)
-		st.a, st.c = two(s.Key, s.Value)
-	case *ir.SetAddStmt:
-		st.op, st.target = opSetAdd, c.local(s.Set)
-		st.a = one(s.Value)
-	case *ir.ResultSetAddStmt:
-		st = stmt{op: opResultSetAdd, a: operand{local: c.local(s.Value)}}
-	case *ir.NopStmt:
-		st.op = opNop
+		st, err = c.callStmt(x)
+	case *ir.ReturnLocalStmt, *ir.BlockStmt, *ir.BreakStmt, *ir.ScanStmt, *ir.NotStmt:
+		st, err = c.controlStmt(s)
+	case *ir.AssignIntStmt, *ir.AssignVarStmt, *ir.AssignVarOnceStmt, *ir.ResetLocalStmt, *ir.MakeNullStmt,
+		*ir.MakeNumberIntStmt, *ir.MakeNumberRefStmt, *ir.MakeArrayStmt, *ir.MakeObjectStmt, *ir.MakeSetStmt:
+		st, err = c.assignStmt(s)
 	default:
-		return st, fmt.Errorf("statement %T is not supported", s)
+		st, err = c.operandStmt(s)
 	}
 	if loc := s.GetLocation(); loc != nil {
 		st.loc = fmt.Sprintf("row %d col %d", loc.Row, loc.Col)
 	}
 	return st, err
+}
+
+// callStmt compiles a call of a planned function or of a built-in; the
+// built-ins it refuses are listed in the package comment.
+func (c *compiler) callStmt(s *ir.CallStmt) (stmt, error) {
+	st := stmt{target: c.local(s.Result), args: make([]operand, len(s.Args))}
+	for i, a := range s.Args {
+		var err error
+		if st.args[i], err = c.operand(a); err != nil {
+			return st, err
+		}
+	}
+	if fn, ok := c.funcs[s.Func]; ok {
+		if len(s.Args) != len(fn.params) {
+			return st, fmt.Errorf("call of %s with %d arguments, want %d", s.Func, len(s.Args), len(fn.params))
+		}
+		st.op, st.fn = opCall, fn
+		return st, nil
+	}
+	decl, ok := ast.BuiltinMap[s.Func]
+	impl := topdown.GetBuiltin(s.Func)
+	switch {
+	case !ok || impl == nil:
+		return st, fmt.Errorf("unknown function %s", s.Func)
+	case decl.Relation:
+		return st, fmt.Errorf("relation %s is not supported", s.Func)
+	case decl.Nondeterministic && s.Func != ast.NowNanos.Name:
+		return st, fmt.Errorf("non-deterministic built-in %s is not supported", s.Func)
+	case s.Func == ast.Print.Name || s.Func == ast.InternalPrint.Name:
+		return st, fmt.Errorf("built-in %s is not supported", s.Func)
+	}
+	st.op, st.bi, st.biName = opBuiltin, impl, s.Func
+	return st, nil
+}
+
+// controlStmt compiles return, nested blocks, break, scan and not.
+func (c *compiler) controlStmt(s ir.Stmt) (stmt, error) {
+	switch s := s.(type) {
+	case *ir.ReturnLocalStmt:
+		return stmt{op: opReturn, a: operand{local: c.local(s.Source)}}, nil
+	case *ir.BlockStmt:
+		bs, err := c.blocks(s.Blocks)
+		return stmt{op: opBlock, blocks: bs}, err
+	case *ir.BreakStmt:
+		return stmt{op: opBreak, n: int(s.Index)}, nil
+	case *ir.ScanStmt:
+		st := stmt{op: opScan, a: operand{local: c.local(s.Source)}, b: operand{local: c.local(s.Key)}, c: operand{local: c.local(s.Value)}}
+		b, err := c.block(s.Block)
+		st.blocks = []*block{b}
+		return st, err
+	case *ir.NotStmt:
+		b, err := c.block(s.Block)
+		return stmt{op: opNot, blocks: []*block{b}}, err
+	}
+	return stmt{}, fmt.Errorf("statement %T is not supported", s)
+}
+
+// assignStmt compiles assignments, resets and the making of constants and
+// empty collections.
+func (c *compiler) assignStmt(s ir.Stmt) (stmt, error) {
+	switch s := s.(type) {
+	case *ir.AssignIntStmt:
+		return stmt{op: opAssignInt, target: c.local(s.Target), konst: ast.IntNumberTerm(int(s.Value))}, nil
+	case *ir.AssignVarStmt:
+		a, err := c.operand(s.Source)
+		return stmt{op: opAssignVar, target: c.local(s.Target), a: a}, err
+	case *ir.AssignVarOnceStmt:
+		a, err := c.operand(s.Source)
+		return stmt{op: opAssignVarOnce, target: c.local(s.Target), a: a}, err
+	case *ir.ResetLocalStmt:
+		return stmt{op: opResetLocal, target: c.local(s.Target)}, nil
+	case *ir.MakeNullStmt:
+		return stmt{op: opConst, target: c.local(s.Target), konst: ast.InternedNullTerm}, nil
+	case *ir.MakeNumberIntStmt:
+		return stmt{op: opConst, target: c.local(s.Target), konst: ast.IntNumberTerm(int(s.Value))}, nil
+	case *ir.MakeNumberRefStmt:
+		if s.Index < 0 || s.Index >= len(c.strs) {
+			return stmt{}, fmt.Errorf("number index %d out of range", s.Index)
+		}
+		text := c.p.Static.Strings[s.Index].Value
+		if _, err := strconv.ParseFloat(text, 64); err != nil {
+			return stmt{}, fmt.Errorf("number %q: %w", text, err)
+		}
+		return stmt{op: opConst, target: c.local(s.Target), konst: ast.NumberTerm(json.Number(text))}, nil
+	case *ir.MakeArrayStmt:
+		return stmt{op: opMakeArray, target: c.local(s.Target), n: int(s.Capacity)}, nil
+	case *ir.MakeObjectStmt:
+		return stmt{op: opMakeObject, target: c.local(s.Target)}, nil
+	case *ir.MakeSetStmt:
+		return stmt{op: opMakeSet, target: c.local(s.Target)}, nil
+	}
+	return stmt{}, fmt.Errorf("statement %T is not supported", s)
+}
+
+// operandStmt compiles look-ups, tests, adds to collections and results.
+func (c *compiler) operandStmt(s ir.Stmt) (stmt, error) {
+	var st stmt
+	var x, y, z ir.Operand // the operands read into a, b and c
+	switch s := s.(type) {
+	case *ir.DotStmt:
+		st, x, y = stmt{op: opDot, target: c.local(s.Target)}, s.Source, s.Key
+	case *ir.LenStmt:
+		st, x = stmt{op: opLen, target: c.local(s.Target)}, s.Source
+	case *ir.EqualStmt:
+		st, x, y = stmt{op: opEqual}, s.A, s.B
+	case *ir.NotEqualStmt:
+		st, x, y = stmt{op: opNotEqual}, s.A, s.B
+	case *ir.IsArrayStmt:
+		st, x = stmt{op: opIsArray}, s.Source
+	case *ir.IsObjectStmt:
+		st, x = stmt{op: opIsObject}, s.Source
+	case *ir.IsSetStmt:
+		st, x = stmt{op: opIsSet}, s.Source
+	case *ir.IsDefinedStmt:
+		return stmt{op: opIsDefined, a: operand{local: c.local(s.Source)}}, nil
+	case *ir.IsUndefinedStmt:
+		return stmt{op: opIsUndefined, a: operand{local: c.local(s.Source)}}, nil
+	case *ir.ArrayAppendStmt:
+		st, x = stmt{op: opArrayAppend, target: c.local(s.Array)}, s.Value
+	case *ir.ObjectInsertStmt:
+		st, x, z = stmt{op: opObjectInsert, target: c.local(s.Object)}, s.Key, s.Value
+	case *ir.ObjectInsertOnceStmt:
+		st, x, z = stmt{op: opObjectInsertOnce, target: c.local(s.Object)}, s.Key, s.Value
+	case *ir.SetAddStmt:
+		st, x = stmt{op: opSetAdd, target: c.local(s.Set)}, s.Value
+	case *ir.ResultSetAddStmt:
+		return stmt{op: opResultSetAdd, a: operand{local: c.local(s.Value)}}, nil
+	case *ir.NopStmt:
+		return stmt{op: opNop}, nil
+	default:
+		return st, fmt.Errorf("statement %T is not supported", s)
+	}
+	var errs [3]error
+	for i, o := range []struct {
+		from ir.Operand
+		to   *operand
+	}{{x, &st.a}, {y, &st.b}, {z, &st.c}} {
+		if o.from.Value != nil {
+			*o.to, errs[i] = c.operand(o.from)
+		}
+	}
+	return st, errors.Join(errs[:]...)
 }
 
 // VM evaluates a Program. It is not safe for concurrent use; keep one per
@@ -591,25 +612,22 @@ func (vm *VM) get(fp int, o operand) *ast.Term {
 }
 
 // exec runs one statement: -1 when it is defined and execution goes on,
-// else the label to leave by (0: the enclosing block) or retSignal.
+// else the label to leave by (0: the enclosing block) or retSignal. The
+// control statements are here; the others, by kind, in the exec* below.
 func (vm *VM) exec(fp int, s *stmt) int {
 	switch s.op {
 	case opReturn:
 		vm.ret = vm.stack[fp+s.a.local]
 		return retSignal
-	case opCall:
-		v := vm.call(fp, s)
+	case opCall, opBuiltin:
+		var v *ast.Term
+		if s.op == opCall {
+			v = vm.call(fp, s)
+		} else {
+			v = vm.builtin(fp, s)
+		}
 		if vm.err != nil {
 			return retSignal // the evaluation has failed: leave everything
-		}
-		if v == nil {
-			return 0
-		}
-		vm.stack[fp+s.target] = v
-	case opBuiltin:
-		v := vm.builtin(fp, s)
-		if vm.err != nil {
-			return retSignal
 		}
 		if v == nil {
 			return 0
@@ -625,26 +643,6 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		}
 	case opBreak:
 		return s.n
-	case opDot:
-		src, key := vm.get(fp, s.a), vm.get(fp, s.b)
-		if src == nil || key == nil {
-			return 0
-		}
-		v := dot(src.Value, key)
-		if v == nil {
-			return 0
-		}
-		vm.stack[fp+s.target] = v
-	case opLen:
-		src := vm.get(fp, s.a)
-		if src == nil {
-			return 0
-		}
-		n, ok := length(src.Value)
-		if !ok {
-			return 0
-		}
-		vm.stack[fp+s.target] = ast.InternedTerm(n)
 	case opScan:
 		return vm.scan(fp, s)
 	case opNot:
@@ -658,6 +656,22 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		default:
 			return r - 1
 		}
+	case opDot, opLen, opEqual, opNotEqual, opIsArray, opIsObject, opIsSet, opIsDefined, opIsUndefined:
+		return vm.execTest(fp, s)
+	case opArrayAppend, opObjectInsert, opObjectInsertOnce, opSetAdd:
+		return vm.execAdd(fp, s)
+	case opMakeArrayN, opMakeObjectN, opMakeSetN, opResultValue, opResultSetAdd:
+		return vm.execMake(fp, s)
+	default:
+		return vm.execAssign(fp, s)
+	}
+	return -1
+}
+
+// execAssign runs the statements that cannot be undefined: assignments,
+// resets and the making of constants and empty collections.
+func (vm *VM) execAssign(fp int, s *stmt) int {
+	switch s.op {
 	case opAssignInt, opConst:
 		vm.stack[fp+s.target] = s.konst
 	case opAssignVar:
@@ -676,40 +690,78 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		vm.stack[fp+s.target] = vm.term(emptyObject)
 	case opMakeSet:
 		vm.stack[fp+s.target] = vm.term(emptySet)
+	case opNop:
+	}
+	return -1
+}
+
+// execTest runs the look-ups and tests: 0 when undefined or false.
+func (vm *VM) execTest(fp int, s *stmt) int {
+	var v *ast.Term
+	switch s.op {
+	case opDot:
+		if src, key := vm.get(fp, s.a), vm.get(fp, s.b); src != nil && key != nil {
+			v = dot(src.Value, key)
+		}
+	case opLen:
+		if src := vm.get(fp, s.a); src != nil {
+			if n, ok := length(src.Value); ok {
+				v = ast.InternedTerm(n)
+			}
+		}
 	case opEqual, opNotEqual:
 		a, b := vm.get(fp, s.a), vm.get(fp, s.b)
 		if a == nil || b == nil || (a.Value.Compare(b.Value) == 0) != (s.op == opEqual) {
 			return 0
 		}
+		return -1
+	case opIsArray, opIsObject, opIsSet:
+		if x := vm.get(fp, s.a); x == nil || !isKind(s.op, x.Value) {
+			return 0
+		}
+		return -1
+	case opIsDefined, opIsUndefined:
+		if (vm.stack[fp+s.a.local] != nil) != (s.op == opIsDefined) {
+			return 0
+		}
+		return -1
+	}
+	if v == nil {
+		return 0
+	}
+	vm.stack[fp+s.target] = v
+	return -1
+}
+
+func isKind(op opcode, v ast.Value) bool {
+	switch op {
 	case opIsArray:
-		if v := vm.get(fp, s.a); v == nil || !isArray(v.Value) {
-			return 0
-		}
+		_, ok := v.(*ast.Array)
+		return ok
 	case opIsObject:
-		if v := vm.get(fp, s.a); v == nil || !isObject(v.Value) {
-			return 0
-		}
-	case opIsSet:
-		if v := vm.get(fp, s.a); v == nil || !isSet(v.Value) {
-			return 0
-		}
-	case opIsDefined:
-		if vm.stack[fp+s.a.local] == nil {
-			return 0
-		}
-	case opIsUndefined:
-		if vm.stack[fp+s.a.local] != nil {
-			return 0
-		}
+		_, ok := v.(ast.Object)
+		return ok
+	default:
+		_, ok := v.(ast.Set)
+		return ok
+	}
+}
+
+// execAdd adds to a collection the plan made, in place: every local
+// holding its term sees the change (a shared empty value is replaced by a
+// collection of the term's own first).
+func (vm *VM) execAdd(fp int, s *stmt) int {
+	t := vm.stack[fp+s.target]
+	switch s.op {
 	case opArrayAppend:
-		t, v := vm.stack[fp+s.target], vm.get(fp, s.a)
+		v := vm.get(fp, s.a)
 		arr, ok := valueOf(t).(*ast.Array)
 		if !ok || v == nil {
 			return vm.fail(fmt.Errorf("plan: array append to %v (%s)", t, s.loc))
 		}
-		t.Value = arr.Append(v) // in place: every local holding t sees it
+		t.Value = arr.Append(v)
 	case opObjectInsert, opObjectInsertOnce:
-		t, k, v := vm.stack[fp+s.target], vm.get(fp, s.a), vm.get(fp, s.c)
+		k, v := vm.get(fp, s.a), vm.get(fp, s.c)
 		obj, ok := valueOf(t).(ast.Object)
 		if !ok || k == nil || v == nil {
 			return vm.fail(fmt.Errorf("plan: object insert into %v (%s)", t, s.loc))
@@ -725,7 +777,7 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		}
 		obj.Insert(k, v)
 	case opSetAdd:
-		t, v := vm.stack[fp+s.target], vm.get(fp, s.a)
+		v := vm.get(fp, s.a)
 		set, ok := valueOf(t).(ast.Set)
 		if !ok || v == nil {
 			return vm.fail(fmt.Errorf("plan: set add to %v (%s)", t, s.loc))
@@ -735,6 +787,14 @@ func (vm *VM) exec(fp int, s *stmt) int {
 			t.Value = set
 		}
 		set.Add(v)
+	}
+	return -1
+}
+
+// execMake runs the fused statements (a collection made with what is
+// added to it) and the answers.
+func (vm *VM) execMake(fp int, s *stmt) int {
+	switch s.op {
 	case opMakeArrayN:
 		elems := make([]*ast.Term, len(s.items))
 		for i, o := range s.items {
@@ -777,7 +837,6 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		if v := vm.stack[fp+s.a.local]; v != nil {
 			vm.result = append(vm.result, v)
 		}
-	case opNop:
 	}
 	return -1
 }
@@ -964,7 +1023,3 @@ func length(v ast.Value) (int, bool) {
 	}
 	return 0, false
 }
-
-func isArray(v ast.Value) bool  { _, ok := v.(*ast.Array); return ok }
-func isObject(v ast.Value) bool { _, ok := v.(ast.Object); return ok }
-func isSet(v ast.Value) bool    { _, ok := v.(ast.Set); return ok }
