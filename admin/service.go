@@ -183,10 +183,13 @@ func (s *Service) followFeed(ctx context.Context, feed <-chan store.Commit, last
 	}
 }
 
-func (s *Service) rebuildRoles(ctx context.Context) {
-	if err := s.roles.rebuild(ctx); err != nil && ctx.Err() == nil {
+// rebuildRoles rebuilds the role links; false (logged) when it failed.
+func (s *Service) rebuildRoles(ctx context.Context) bool {
+	err := s.roles.rebuild(ctx)
+	if err != nil && ctx.Err() == nil {
 		s.log.Error().Err(err).Msg("admin: rebuild role links")
 	}
+	return err == nil
 }
 
 // maxReplay bounds how many missed changes are replayed one by one before
@@ -268,8 +271,7 @@ func (s *Service) syncRoles(ctx context.Context, rev uint64) {
 	}
 	if err != nil {
 		s.log.Error().Err(err).Uint64("revision", rev).Msg("admin: update role links after write")
-		if err = s.roles.rebuild(ctx); err != nil {
-			s.log.Error().Err(err).Msg("admin: rebuild role links")
+		if !s.rebuildRoles(ctx) {
 			return
 		}
 	}

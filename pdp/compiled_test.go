@@ -22,6 +22,16 @@ import (
 	"github.com/adgang/adgang/store/storetest"
 )
 
+// defaultSet is the embedded default policy set, its tests not run.
+func defaultSet(t *testing.T) *PolicySet {
+	t.Helper()
+	ps, err := LoadPolicySet(context.Background(), Source{SkipTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
 // buildCompiled compiles the set's login for evaluator (plan or wasm).
 func buildCompiled(ctx context.Context, ps *PolicySet, evaluator string) (compiledLogin, error) {
 	if evaluator == EvaluatorPlan {
@@ -35,10 +45,7 @@ func buildCompiled(ctx context.Context, ps *PolicySet, evaluator string) (compil
 // large generated sample (the load-time check uses a smaller one).
 func TestLoginCompiledMatchesTopdown(t *testing.T) {
 	ctx := context.Background()
-	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := defaultSet(t)
 	for _, ev := range []string{EvaluatorPlan, EvaluatorWasm} {
 		t.Run(ev, func(t *testing.T) {
 			c, err := buildCompiled(ctx, ps, ev)
@@ -59,10 +66,7 @@ func TestLoginCompiledMatchesTopdown(t *testing.T) {
 // compares answers where the rules decide.
 func TestLoginSampleCoverage(t *testing.T) {
 	ctx := context.Background()
-	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := defaultSet(t)
 	r := rand.New(rand.NewPCG(1, 0x61646761))
 	now := time.Unix(1_800_000_000, 0)
 	seen := map[string]int{}
@@ -204,10 +208,7 @@ func TestLoginCompiledCheckCatchesDifference(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := defaultSet(t)
 	other, err := LoadPolicySet(ctx, Source{Dir: dir, SkipTests: true})
 	if err != nil {
 		t.Fatal(err)
@@ -231,10 +232,7 @@ func TestLoginCompiledCheckCatchesDifference(t *testing.T) {
 // with -race in make test).
 func TestLoginPlanConcurrent(t *testing.T) {
 	ctx := context.Background()
-	ps, err := LoadPolicySet(ctx, Source{SkipTests: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps := defaultSet(t)
 	p, err := buildLoginPlan(ctx, ps)
 	if err != nil {
 		t.Fatal(err)

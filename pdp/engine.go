@@ -341,9 +341,6 @@ type rightsIndex struct {
 	oneRight      map[string]*ast.Term
 }
 
-// sortedTerm is o as a term shared by concurrent decisions (presorted).
-func sortedTerm(o ast.Object) *ast.Term { return presorted(ast.NewTerm(o)) }
-
 // presorted sorts the keys of every object and set in t and returns t: a
 // term shared by concurrent decisions must be, as an object or set sorts
 // its keys on first iteration and a copy reads them unguarded. After this
@@ -383,11 +380,11 @@ func (e *Engine) RefreshRights(ctx context.Context) error {
 		for i, id := range ids {
 			items[i] = [2]*ast.Term{strT(id), idx.byID[id]}
 		}
-		idx.serviceRights[svc] = sortedTerm(ast.NewObject(items...))
+		idx.serviceRights[svc] = presorted(ast.NewTerm(ast.NewObject(items...)))
 	}
 	idx.oneRight = make(map[string]*ast.Term, len(idx.byID))
 	for id, t := range idx.byID {
-		idx.oneRight[id] = sortedTerm(ast.NewObject([2]*ast.Term{strT(id), t}))
+		idx.oneRight[id] = presorted(ast.NewTerm(ast.NewObject([2]*ast.Term{strT(id), t})))
 	}
 	e.rights.Store(idx)
 	return nil

@@ -185,6 +185,10 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 	return e.loginInputWith(e.rights.Load(), req, v)
 }
 
+// noRights is the input's rights of a service or right the catalogue does
+// not have (shared: no evaluator changes its input).
+var noRights = ast.NewTerm(ast.NewObject())
+
 // loginInputWith is loginInput with the rights catalogue to use.
 func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.LoginView) ast.Value {
 	var rights *ast.Term
@@ -194,7 +198,7 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 		rights = idx.serviceRights[req.Service]
 	}
 	if rights == nil {
-		rights = ast.NewTerm(ast.NewObject())
+		rights = noRights
 	}
 	grants := ast.NewObject()
 	for i := range v.Grants {

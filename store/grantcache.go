@@ -73,14 +73,8 @@ func (tx *Tx) keyRefs(prefix string) []keyRef {
 // Each caller gets its own copy, so the cached value is never changed.
 // Write transactions do not use the cache: the versions of their pending
 // writes are not yet final.
-func (tx *Tx) cachedGrants(prefix string) ([]*Grant, error) {
-	return tx.cachedGrantsOf(prefix, true)
-}
-
-// cachedGrantsOf is cachedGrants; without own copies it hands out the
-// cached grants themselves, for a caller that copies them at once and
-// changes nothing (effectiveGrantsAndGroups).
-func (tx *Tx) cachedGrantsOf(prefix string, own bool) ([]*Grant, error) {
+// Each is the caller's own copy unless own is false (see grantsOf).
+func (tx *Tx) cachedGrants(prefix string, own bool) ([]*Grant, error) {
 	refs := tx.keyRefs(prefix)
 	out := make([]*Grant, 0, len(refs))
 	for _, r := range refs {

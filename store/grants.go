@@ -100,18 +100,17 @@ func grantEvent(typ string, g *Grant, userID string) AuditEvent {
 		"scope": map[string]any{"type": g.Scope.Type, "value": g.Scope.Value}}}
 }
 
-func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) {
-	if !tx.write {
-		return tx.cachedGrants(prefix)
-	}
-	return loadAll(tx.keys(prefix), tx.GetGrant)
-}
+// grantsUnder lists the grants under a holder index, each the caller's own
+// copy.
+func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) { return tx.grantsOf(prefix, true) }
 
-// grantsToCopy is grantsUnder for a caller that copies each grant at once
-// and changes none: a read transaction's come from the cache uncopied.
-func (tx *Tx) grantsToCopy(prefix string) ([]*Grant, error) {
+// grantsOf lists the grants under a holder index. A read transaction's come
+// from the grant cache; without own copies they are the cached grants
+// themselves, for a caller that copies each at once and changes none
+// (effectiveGrantsAndGroups).
+func (tx *Tx) grantsOf(prefix string, own bool) ([]*Grant, error) {
 	if !tx.write {
-		return tx.cachedGrantsOf(prefix, false)
+		return tx.cachedGrants(prefix, own)
 	}
 	return loadAll(tx.keys(prefix), tx.GetGrant)
 }
@@ -153,7 +152,7 @@ func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
 // effectiveGrantsAndGroups is effectiveGrants with the ids of the groups
 // (custom and system) whose grants it read.
 func (tx *Tx) effectiveGrantsAndGroups(u *User) ([]EffectiveGrant, []string, error) {
-	direct, err := tx.grantsToCopy(prefixGrantByUser + u.ID + "/")
+	direct, err := tx.grantsOf(prefixGrantByUser+u.ID+"/", false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -169,7 +168,7 @@ func (tx *Tx) effectiveGrantsAndGroups(u *User) ([]EffectiveGrant, []string, err
 	if len(groups) > 0 {
 		byGroup = make([][]*Grant, len(groups))
 		for i, gid := range groups {
-			if byGroup[i], err = tx.grantsToCopy(prefixGrantByGroup + gid + "/"); err != nil {
+			if byGroup[i], err = tx.grantsOf(prefixGrantByGroup+gid+"/", false); err != nil {
 				return nil, nil, err
 			}
 			n += len(byGroup[i])
