@@ -616,7 +616,26 @@ func writeReport(cfg *config, results []*systemResult) error {
 	if err := os.WriteFile(filepath.Join(cfg.out, "benchmarks.json"), raw, 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(cfg.out, "benchmarks.md"), []byte(renderMarkdown(cfg, results)), 0o644)
+	return writeMarkdown(cfg.out, renderMarkdown(cfg, results))
+}
+
+// keptMarker starts the hand-written part of benchmarks.md: a run replaces
+// what comes before it and keeps it and everything after it.
+const keptMarker = "<!-- adgang-bench keeps everything below this line -->"
+
+// writeMarkdown writes benchmarks.md in dir: the generated tables, then
+// the hand-written part of the file already there (from keptMarker on).
+func writeMarkdown(dir, generated string) error {
+	path := filepath.Join(dir, "benchmarks.md")
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	out := strings.TrimRight(generated, "\n") + "\n\n" + keptMarker + "\n"
+	if _, kept, ok := strings.Cut(string(old), keptMarker); ok {
+		out += strings.TrimLeft(kept, "\n")
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }
 
 // renderFrom writes benchmarks.md from the raw figures of an earlier run.
@@ -637,7 +656,7 @@ func renderFrom(cfg *config, path string) error {
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(cfg.out, "benchmarks.md"), []byte(renderMarkdown(cfg, doc.Results)), 0o644)
+	return writeMarkdown(cfg.out, renderMarkdown(cfg, doc.Results))
 }
 
 // pprofAddr is where Adgang serves pprof when the -pprof flag is given.

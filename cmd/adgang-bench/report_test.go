@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +67,31 @@ func TestRenderFailedSystem(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
 		}
+	}
+}
+
+// TestWriteMarkdownKeepsHandWritten: a run replaces the generated tables
+// of benchmarks.md and keeps the hand-written sections after the marker.
+func TestWriteMarkdownKeepsHandWritten(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeMarkdown(dir, "# Benchmarks\n\nfirst run\n"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "benchmarks.md")
+	raw, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append(raw, "\n## Notes\n\nkept by hand\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeMarkdown(dir, "# Benchmarks\n\nsecond run\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	for _, want := range []string{"second run", keptMarker, "## Notes\n\nkept by hand"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("benchmarks.md lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(string(got), "first run") || strings.Count(string(got), keptMarker) != 1 {
+		t.Errorf("the old tables or a second marker stayed:\n%s", got)
 	}
 }
