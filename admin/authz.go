@@ -406,7 +406,8 @@ type affected struct {
 
 // affectedBy reads the store's typed changes: a right change rebuilds
 // everything; a token, a group deletion and a group's grants name what to
-// reload; every other change that names a user recomputes that user.
+// reload; every other change that names a user recomputes that user,
+// except an update of fields no role reads (store.Change.NeutralUserUpdate).
 func affectedBy(changes []store.Change) affected {
 	a := affected{subjects: map[string]bool{}, groups: map[string]bool{}, tokens: map[string]bool{}, created: map[string]bool{}}
 	for _, c := range changes {
@@ -419,7 +420,7 @@ func affectedBy(changes []store.Change) affected {
 			a.groups[c.GroupID] = true
 		}
 		switch {
-		case c.UserID == "":
+		case c.UserID == "", c.NeutralUserUpdate(): // a name or a login time: no role changes
 		case c.Kind == store.ChangeUser && c.Op == store.OpCreate:
 			a.created[c.UserID] = true
 		default:

@@ -41,7 +41,11 @@ func TestCachePutAfterInvalidation(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			u.Name += "x"
+			// A field decisions read (a name alone would leave them valid).
+			u.Status = map[store.UserStatus]store.UserStatus{store.StatusActive: store.StatusInactive}[u.Status]
+			if u.Status == "" {
+				u.Status = store.StatusActive
+			}
 			return tx.UpdateUser(u)
 		})
 		if err != nil {

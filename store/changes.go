@@ -1,6 +1,11 @@
 package store
 
-import "sync"
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+)
 
 // Changes: what a committed write changed, as typed values.
 //
@@ -56,6 +61,68 @@ type Change struct {
 	UserID   string     `json:"user_id,omitempty"`
 	GroupID  string     `json:"group_id,omitempty"`
 	Object   string     `json:"object,omitempty"`
+	// Fields, on an update of a user, names the fields it changed (the
+	// stored record's JSON names, updated_at included). Empty means not
+	// known: a consumer must then assume anything changed (a change log
+	// written before the field existed has none).
+	Fields []string `json:"fields,omitempty"`
+}
+
+// NeutralUserUpdate reports whether c is an update of a user that changed
+// only fields no login decision and no admin role reads (name, e-mail,
+// last login …; DecisionNeutralUserFields): such a change leaves cached
+// decisions and role links as they are. An update with unknown fields is
+// never neutral.
+func (c *Change) NeutralUserUpdate() bool {
+	if c.Kind != ChangeUser || c.Op != OpUpdate || len(c.Fields) == 0 {
+		return false
+	}
+	for _, f := range c.Fields {
+		if !neutralUserFields[f] {
+			return false
+		}
+	}
+	return true
+}
+
+// neutralUserFields are the user fields that neither a login decision
+// (pdp's login input and the store's LoginView) nor the admin role links
+// (status, grants) read. Every other field — and any field added later —
+// counts as read. pdp's TestNeutralUserFieldsNotInLoginInput changes each
+// of these and checks that the login input stays the same.
+var neutralUserFields = map[string]bool{
+	"name": true, "email": true, "username": true, "phone": true, "language": true,
+	"justification": true, "last_login": true, "updated_at": true, "status_changed_at": true,
+	"confirmed_at": true, "source": true, "user_type": true, "class": true, "birth_date": true,
+	"cpr": true, "identification_means": true, "anonymous": true,
+}
+
+// DecisionNeutralUserFields lists (sorted) the user fields whose change
+// alone leaves every login decision and admin role as it was.
+func DecisionNeutralUserFields() []string {
+	out := make([]string, 0, len(neutralUserFields))
+	for f := range neutralUserFields {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// neutralFor reports whether the changes of one commit touch user id only
+// through neutral updates (at least one, and nothing else of kind user).
+func neutralFor(changes []Change, id string) bool {
+	found := false
+	for i := range changes {
+		c := &changes[i]
+		if c.Kind != ChangeUser || c.UserID != id {
+			continue
+		}
+		if !c.NeutralUserUpdate() {
+			return false
+		}
+		found = true
+	}
+	return found
 }
 
 // Commit is one committed write as published on the change feed: its
@@ -74,6 +141,57 @@ func (tx *Tx) changed(kind ChangeKind, op ChangeOp, org, userID, groupID, object
 	}
 	tx.changes = append(tx.changes, Change{Revision: tx.rev, Kind: kind, Op: op,
 		Org: org, UserID: userID, GroupID: groupID, Object: object})
+}
+
+// changedUser records the update of user u from old, with the fields it
+// changed.
+func (tx *Tx) changedUser(old, u *User) {
+	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
+	if tx.write {
+		tx.changes[len(tx.changes)-1].Fields = userFieldsChanged(old, u)
+	}
+}
+
+// userFields are User's fields with the names of the stored record: the
+// JSON name, or for a secret field (json "-") its stored one.
+var userFields = func() []userField {
+	secret := map[string]string{"CPRHash": "cpr_hash", "CPREncrypted": "cpr_encrypted",
+		"Password": "password", "ActivationHash": "activation_hash"}
+	t := reflect.TypeFor[User]()
+	var out []userField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Name == "PasswordStatus": // computed for answers, never stored
+			continue
+		case name == "-":
+			name = secret[f.Name]
+		}
+		if name == "" {
+			panic("store: user field " + f.Name + " has no stored name")
+		}
+		out = append(out, userField{i, name})
+	}
+	return out
+}()
+
+type userField struct {
+	index int
+	name  string
+}
+
+// userFieldsChanged names the fields of the stored user record that
+// differ between old and u.
+func userFieldsChanged(old, u *User) []string {
+	var out []string
+	a, b := reflect.ValueOf(old).Elem(), reflect.ValueOf(u).Elem()
+	for _, f := range userFields {
+		if !reflect.DeepEqual(a.Field(f.index).Interface(), b.Field(f.index).Interface()) {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // Changes returns the changes the transaction's writes made so far, in

@@ -44,7 +44,7 @@ func TestWriteReturnsTypedChanges(t *testing.T) {
 			}
 			u.Name = "Renamed"
 			return tx.UpdateUser(u)
-		}, []store.Change{change(store.ChangeUser, store.OpUpdate, cvrA, uid(2), "", uid(2))}},
+		}, []store.Change{withFields(change(store.ChangeUser, store.OpUpdate, cvrA, uid(2), "", uid(2)), "name", "updated_at")}},
 		{"grant to a user", func(tx *store.Tx) error { return tx.CreateGrant(userGrant) },
 			[]store.Change{change(store.ChangeGrant, store.OpCreate, cvrA, uid(1), "", "gu")}},
 		{"grant to a group", func(tx *store.Tx) error { return tx.CreateGrant(groupGrant) },
@@ -185,3 +185,9 @@ func TestChangesSinceOpen(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// withFields is c with the fields an update changed.
+func withFields(c store.Change, fields ...string) store.Change {
+	c.Fields = fields
+	return c
+}

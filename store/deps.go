@@ -79,9 +79,17 @@ func (s *Store) DepsChangedSince(deps []Dep, rev uint64) bool {
 }
 
 // record applies the things one committed write touched, at revision rev.
-func (t *depTable) record(w *depWrites, rev uint64) {
+// A user record the commit's changes show only neutrally updated (a name,
+// a login time; Change.NeutralUserUpdate) counts as unchanged: no decision
+// read what changed.
+func (t *depTable) record(w *depWrites, rev uint64, changes []Change) {
 	if w == nil {
 		return
+	}
+	for id := range w.users {
+		if !neutralFor(changes, id) {
+			w.add(DepUser, id)
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -102,6 +110,16 @@ func (t *depTable) record(w *depWrites, rev uint64) {
 type depWrites struct {
 	all bool
 	set map[Dep]struct{}
+	// users are the user records written (u/<id>): a DepUser each, unless
+	// the commit's changes show the update neutral (record).
+	users map[string]struct{}
+}
+
+func (w *depWrites) addUser(id string) {
+	if w.users == nil {
+		w.users = map[string]struct{}{}
+	}
+	w.users[id] = struct{}{}
 }
 
 func (w *depWrites) add(k DepKind, id string) {
@@ -146,7 +164,10 @@ func (tx *Tx) touchKey(key string) {
 	}
 	owner, _, _ := strings.Cut(rest, "/")
 	switch key[:len(first)+1] { // the prefix, with its slash
-	case prefixUser, prefixUserByLegacyID, prefixGrantByUser, prefixGroupByMember:
+	case prefixUser:
+		w.addUser(owner)
+		return
+	case prefixUserByLegacyID, prefixGrantByUser, prefixGroupByMember:
 		w.add(DepUser, owner)
 		return
 	case prefixGroup, prefixGrantByGroup:

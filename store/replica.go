@@ -455,7 +455,7 @@ func (s *Store) applyEntry(e *LogEntry) error {
 // afterwards sees it, and so does ChangesSince), then the feed and the
 // revision waiters hear of it.
 func (s *Store) committed(deps *depWrites, c Commit) {
-	s.deps.record(deps, c.Revision)
+	s.deps.record(deps, c.Revision, c.Changes)
 	s.changes.add(c)
 	s.rev.Store(c.Revision)
 	s.revCond.broadcast()

@@ -292,7 +292,7 @@ func (tx *Tx) UpdateUser(u *User) error {
 		return err
 	}
 	tx.audit("user.update", u.Org, u.ID, u.ID)
-	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
+	tx.changedUser(old, u)
 	return nil
 }
 
@@ -347,11 +347,12 @@ func (tx *Tx) TouchLogin(id string, t time.Time) error {
 	if u.LastLogin != nil && !t.After(*u.LastLogin) {
 		return nil
 	}
+	old := *u
 	u.LastLogin = &t
 	if err := tx.putUser(u); err != nil {
 		return err
 	}
-	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
+	tx.changedUser(&old, u)
 	return nil
 }
 

@@ -90,9 +90,12 @@ func TestCacheInvalidatesOnlyWhatChanged(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			u.Name = "Ida Renamed"
+			u.Name, u.Email, u.Phone = "Ida Renamed", "ida.renamed@example.dk", "+4511223344"
 			return tx.UpdateUser(u)
-		}), []string{"ida"}, nil},
+		}), nil, nil}, // no decision reads a name, an e-mail or a phone: every answer stays cached
+		{"user login time", update(func(tx *store.Tx) error {
+			return tx.TouchLogin(uid["ida"], time.Now().Add(time.Hour))
+		}), nil, nil},
 		{"unknown user created", update(func(tx *store.Tx) error {
 			if err := tx.CreateUser(&store.User{ID: uid["unknown"], Org: cvrA, Name: "new", Email: "new@example.dk",
 				Kind: store.KindEmployee, CPRLinked: true, Status: store.StatusActive}); err != nil {

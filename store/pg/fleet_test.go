@@ -426,3 +426,54 @@ func TestFleetDecisionLog(t *testing.T) {
 		t.Fatalf("prune the log's decisions: %d, %v", n, err)
 	}
 }
+
+// A follower learns from the log which fields an update of a user changed:
+// a new name leaves its cached login reads valid, a new status does not,
+// as on the node that wrote them.
+func TestFleetNeutralUserUpdate(t *testing.T) {
+	longTest(t)
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	b := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	if _, err := createUser(a, userID(1), "u1@example.dk"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		mut     func(u *store.User)
+		changed bool
+	}{
+		{"name", func(u *store.User) { u.Name = "Renamed" }, false},
+		{"status", func(u *store.User) { u.Status = store.StatusInactive }, true},
+	} {
+		if err := b.WaitRevision(ctx, a.Revision(), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		v, err := b.LoginView(ctx, cvr, userID(1), "")
+		if err != nil || v.User == nil {
+			t.Fatalf("login view on the follower: %v", err)
+		}
+		rev, err := a.Update(ctx, "test", func(tx *store.Tx) error {
+			u, err := tx.GetUser(userID(1))
+			if err != nil {
+				return err
+			}
+			tc.mut(u)
+			return tx.UpdateUser(u)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WaitRevision(ctx, rev, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.DepsChangedSince(v.Deps, v.Revision); got != tc.changed {
+			t.Errorf("%s: the follower's read changed = %v, want %v", tc.name, got, tc.changed)
+		}
+		if got := a.DepsChangedSince(v.Deps, v.Revision); got != tc.changed {
+			t.Errorf("%s: the writer's read changed = %v, want %v", tc.name, got, tc.changed)
+		}
+	}
+}
