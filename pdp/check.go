@@ -35,6 +35,11 @@ func (e *Engine) CheckAdmin(ctx context.Context, input map[string]any) *Verdict 
 	if err != nil {
 		return refused(ReasonPolicyError, "the policy input could not be built")
 	}
+	if ps := e.policy.Load(); ps != nil {
+		if out, ok := e.checkAdminPlanned(ctx, ps, v); ok {
+			return out
+		}
+	}
 	return e.check(ctx, AdminQuery, func(ps *PolicySet) (rego.PreparedEvalQuery, bool) {
 		return ps.admin, ps.hasAdmin
 	}, v)
@@ -91,6 +96,11 @@ func parseVerdict(rs rego.ResultSet) (*Verdict, error) {
 	if !ok {
 		return nil, fmt.Errorf("decision is %T, not an object", rs[0].Expressions[0].Value)
 	}
+	return parseVerdictMap(m)
+}
+
+// parseVerdictMap reads a decision object: allow, and the reasons.
+func parseVerdictMap(m map[string]any) (*Verdict, error) {
 	allow, ok := m["allow"].(bool)
 	if !ok {
 		return nil, errors.New("decision has no boolean allow")

@@ -20,7 +20,7 @@ import (
 const compiledCheckInputs = 200
 
 // compiledLogin is a policy set's login decision compiled for an evaluator
-// other than topdown: OPA's query plan run by planvm (loginPlan) or the
+// other than topdown: OPA's query plan run by planvm (queryPlan) or the
 // Wasm module run by wazero (loginWasm). Both are the same Rego, planned by
 // OPA; topdown stays the reference they are checked against.
 type compiledLogin interface {

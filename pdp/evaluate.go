@@ -165,6 +165,9 @@ type HealthPolicy struct {
 	// "plan" or "wasm", else "topdown" (configured so, not compiled and checked yet,
 	// or refused by the check).
 	LoginEvaluator string `json:"login_evaluator,omitempty"`
+	// AdminEvaluator is what evaluates admin decisions (data.adgang.admin)
+	// of this set now: "plan", else "topdown".
+	AdminEvaluator string `json:"admin_evaluator,omitempty"`
 }
 
 // HealthStore is the store in a Health report.
@@ -193,7 +196,8 @@ type Health struct {
 func (e *Engine) Health(_ context.Context) Health {
 	body := Health{Status: HealthOK, Reasons: []string{}, Store: HealthStore{Kind: StoreKind}}
 	if ps := e.policy.Load(); ps != nil {
-		body.Policy = HealthPolicy{Status: "ok", ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests, LoginEvaluator: ps.LoginEvaluator()}
+		body.Policy = HealthPolicy{Status: "ok", ID: ps.ID, LoadedAt: ps.LoadedAt, Tests: ps.Tests, LoginEvaluator: ps.LoginEvaluator(),
+			AdminEvaluator: ps.AdminEvaluator()}
 	} else {
 		body.Status, body.Policy.Status = HealthUnavailable, "none"
 		body.Reasons = append(body.Reasons, "policy_unavailable: no policy set is loaded")

@@ -15,6 +15,7 @@ type metrics struct {
 	storeErrors    prometheus.Counter
 	knocksDropped  prometheus.Counter
 	loginFallbacks *prometheus.CounterVec
+	adminFallbacks prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -44,8 +45,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "adgang_login_evaluator_fallbacks_total",
 			Help: "Login decisions a compiled evaluator (plan or wasm) handed to topdown, by evaluator and why (input: not representable; error: the evaluation failed).",
 		}, []string{"evaluator", "why"}),
+		adminFallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "adgang_admin_evaluator_fallbacks_total",
+			Help: "Admin decisions the plan evaluator failed to answer, answered by topdown instead.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.decisions, m.latency, m.reloads, m.storeErrors, m.knocksDropped, m.loginFallbacks} {
+	for _, c := range []prometheus.Collector{m.decisions, m.latency, m.reloads, m.storeErrors, m.knocksDropped, m.loginFallbacks, m.adminFallbacks} {
 		reg.MustRegister(c)
 	}
 	// Registering the process/Go collectors twice on a shared registry panics;

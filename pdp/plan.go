@@ -24,9 +24,9 @@ import (
 // sample before it serves (checkLoginCompiled), topdown for whatever it
 // refuses.
 
-// loginPlan is a policy set's login decision as a compiled plan, with a
-// pool of VMs.
-type loginPlan struct {
+// queryPlan is a policy set's decision (login, or admin: adminplan.go) as
+// a compiled plan, with a pool of VMs.
+type queryPlan struct {
 	prog *planvm.Program
 	data ast.Value
 	vms  sync.Pool
@@ -34,24 +34,29 @@ type loginPlan struct {
 
 // buildLoginPlan plans the set's login decision. It fails for a set whose
 // plan uses what planvm does not carry; another evaluator then serves.
-func buildLoginPlan(ctx context.Context, ps *PolicySet) (*loginPlan, error) {
-	c := compile.New().WithTarget(compile.TargetPlan).WithEntrypoints(loginEntrypoint).WithBundle(loginBundle(ps))
+func buildLoginPlan(ctx context.Context, ps *PolicySet) (*queryPlan, error) {
+	return buildPlan(ctx, ps, loginEntrypoint)
+}
+
+// buildPlan plans the set's entrypoint (a rule's path, a/b/c).
+func buildPlan(ctx context.Context, ps *PolicySet, entrypoint string) (*queryPlan, error) {
+	c := compile.New().WithTarget(compile.TargetPlan).WithEntrypoints(entrypoint).WithBundle(loginBundle(ps))
 	if err := c.Build(ctx); err != nil {
-		return nil, fmt.Errorf("plan %s: %w", LoginQuery, err)
+		return nil, fmt.Errorf("plan %s: %w", entrypoint, err)
 	}
 	out := c.Bundle()
 	if len(out.PlanModules) != 1 {
-		return nil, fmt.Errorf("plan %s: %d plans", LoginQuery, len(out.PlanModules))
+		return nil, fmt.Errorf("plan %s: %d plans", entrypoint, len(out.PlanModules))
 	}
 	var policy ir.Policy
 	if err := json.Unmarshal(out.PlanModules[0].Raw, &policy); err != nil {
-		return nil, fmt.Errorf("plan %s: %w", LoginQuery, err)
+		return nil, fmt.Errorf("plan %s: %w", entrypoint, err)
 	}
-	prog, err := planvm.Compile(&policy, loginEntrypoint)
+	prog, err := planvm.Compile(&policy, entrypoint)
 	if err != nil {
 		return nil, err
 	}
-	p := &loginPlan{prog: prog, data: ast.NewObject()}
+	p := &queryPlan{prog: prog, data: ast.NewObject()}
 	if len(ps.docs) > 0 {
 		if p.data, err = ast.InterfaceToValue(ps.docs); err != nil {
 			return nil, err
@@ -73,12 +78,12 @@ func loginBundle(ps *PolicySet) *bundle.Bundle {
 	return b
 }
 
-func (p *loginPlan) name() string { return EvaluatorPlan }
+func (p *queryPlan) name() string { return EvaluatorPlan }
 
-// eval evaluates the login decision over input, as evalLogin does. A
+// eval evaluates the planned decision over input, as topdown does. A
 // panic in the VM or a built-in is an error (topdown then answers, or the
 // check refuses the plan), never a crash of the request or the process.
-func (p *loginPlan) eval(ctx context.Context, input ast.Value, now time.Time) (v ast.Value, err error) {
+func (p *queryPlan) eval(ctx context.Context, input ast.Value, now time.Time) (v ast.Value, err error) {
 	vm, _ := p.vms.Get().(*planvm.VM)
 	if vm == nil {
 		vm = planvm.NewVM(p.prog)
@@ -95,7 +100,7 @@ func (p *loginPlan) eval(ctx context.Context, input ast.Value, now time.Time) (v
 
 // decide evaluates the login decision over input into d, as evalLogin and
 // parseLoginValue do; perr is the answer's shape.
-func (p *loginPlan) decide(ctx context.Context, input ast.Value, now time.Time, d *Decision) (err, perr error) {
+func (p *queryPlan) decide(ctx context.Context, input ast.Value, now time.Time, d *Decision) (err, perr error) {
 	v, err := p.eval(ctx, input, now)
 	if err != nil {
 		return err, nil

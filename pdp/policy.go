@@ -62,6 +62,9 @@ type PolicySet struct {
 	// plan or wasm and the set's compiled login passed checkLoginCompiled;
 	// nil: topdown alone.
 	compiled atomic.Pointer[attachedLogin]
+	// adminPlan evaluates the admin decision once the engine's evaluator
+	// is plan and the plan passed checkAdminPlan; nil: topdown.
+	adminPlan atomic.Pointer[queryPlan]
 
 	login, admin, password          rego.PreparedEvalQuery
 	loginBody                       ast.Body // compiled LoginQuery for evalLogin

@@ -1,0 +1,218 @@
+package pdp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
+)
+
+// The admin decision (data.adgang.admin.decision, asked by every admin
+// write) is evaluated from its plan by planvm too, when the engine's
+// evaluator is plan: on topdown it cost more CPU than anything else in a
+// write but the fsync (its deep recursion also regrows each request
+// goroutine's stack). The plan is checked before it serves against
+// topdown on the inputs the set's own tests give the admin decision:
+// those cover every A rule both ways, which a generated sample would have
+// to rebuild. A set with too few of them stays on topdown.
+
+// adminEntrypoint is AdminQuery as a plan entrypoint.
+const adminEntrypoint = "adgang/admin/decision"
+
+// adminCheckMin is the fewest distinct admin inputs the set's tests must
+// give for the plan to be checked at all.
+const adminCheckMin = 20
+
+// adminBuilt keeps the checked admin plan of recent policy sets by digest,
+// or why there is none (as compiledBuilt does for login).
+var adminBuilt struct {
+	mu sync.Mutex
+	m  map[string]adminVerdict
+}
+
+type adminVerdict struct {
+	p   *queryPlan
+	err error
+}
+
+// checkedAdmin is the set's admin decision planned and checked against
+// topdown (checkAdminPlan), once per set.
+func checkedAdmin(ctx context.Context, ps *PolicySet) (*queryPlan, error) {
+	adminBuilt.mu.Lock()
+	defer adminBuilt.mu.Unlock()
+	if v, ok := adminBuilt.m[ps.ID]; ok {
+		return v.p, v.err
+	}
+	p, err := buildPlan(ctx, ps, adminEntrypoint)
+	if err == nil {
+		var inputs []ast.Value
+		if inputs, err = adminTestInputs(ctx, ps); err == nil {
+			err = checkAdminPlan(ctx, ps, p, inputs)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // cut short: no verdict
+	}
+	if err != nil {
+		p = nil
+	}
+	if adminBuilt.m == nil || len(adminBuilt.m) >= 8 {
+		adminBuilt.m = map[string]adminVerdict{}
+	}
+	adminBuilt.m[ps.ID] = adminVerdict{p, err}
+	return p, err
+}
+
+// checkAdminPlan evaluates every input with topdown and with p and fails
+// on the first answer that differs, or when there are too few inputs.
+func checkAdminPlan(ctx context.Context, ps *PolicySet, p *queryPlan, inputs []ast.Value) error {
+	if len(inputs) < adminCheckMin {
+		return fmt.Errorf("admin plan: the set's tests give %d distinct admin inputs, fewer than the %d its check needs", len(inputs), adminCheckMin)
+	}
+	now := time.Now()
+	for i, in := range inputs {
+		rs, err := ps.admin.Eval(ctx, rego.EvalParsedInput(in))
+		if err != nil || len(rs) == 0 || len(rs[0].Expressions) == 0 {
+			continue // topdown has no answer to compare with
+		}
+		want, err := ast.InterfaceToValue(rs[0].Expressions[0].Value)
+		if err != nil {
+			return err
+		}
+		got, err := p.eval(ctx, in, now)
+		if err != nil {
+			return fmt.Errorf("admin plan: test input %d: %w", i, err)
+		}
+		if got.Compare(want) != 0 {
+			return fmt.Errorf("admin plan: test input %d: the plan answers %v, topdown %v", i, got, want)
+		}
+	}
+	return nil
+}
+
+// adminTestInputs runs the set's tests and collects, once each, the inputs
+// with which they evaluated the admin decision.
+func adminTestInputs(ctx context.Context, ps *PolicySet) ([]ast.Value, error) {
+	store := inmem.NewFromObjectWithOpts(ps.docs, inmem.OptRoundTripOnWrite(false))
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Abort(ctx, txn)
+	h := &inputHarvest{pkg: "data.adgang.admin", rule: "decision", seen: ast.NewValueMap()}
+	ch, err := tester.NewRunner().
+		SetStore(store).
+		SetModules(copyModules(ps.modules)).
+		SetTimeout(30*time.Second).
+		SetCoverageQueryTracer(h).
+		RunTests(ctx, txn)
+	if err != nil {
+		return nil, fmt.Errorf("policy tests do not compile: %w", err)
+	}
+	for range ch { // the verdicts were had when the set was loaded
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return h.out, nil
+}
+
+// inputHarvest is a query tracer that keeps the input of every entry into
+// one rule (pkg.rule), once each.
+type inputHarvest struct {
+	pkg, rule string
+	mu        sync.Mutex
+	seen      *ast.ValueMap
+	out       []ast.Value
+}
+
+func (h *inputHarvest) Enabled() bool               { return true }
+func (h *inputHarvest) Config() topdown.TraceConfig { return topdown.TraceConfig{} }
+
+func (h *inputHarvest) TraceEvent(evt topdown.Event) {
+	if evt.Op != topdown.EnterOp {
+		return
+	}
+	r, ok := evt.Node.(*ast.Rule)
+	if !ok || r.Module == nil || r.Head.Ref().String() != h.rule || r.Module.Package.Path.String() != h.pkg {
+		return
+	}
+	in := evt.Input()
+	if in == nil || !in.IsGround() {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen.Get(in.Value) == nil {
+		h.seen.Put(in.Value, ast.Boolean(true))
+		h.out = append(h.out, in.Value)
+	}
+}
+
+// attachAdmin plans and checks the set's admin decision in the background
+// when the engine's evaluator is plan; topdown answers meanwhile, and for
+// good when the check refuses the plan (logged).
+func (e *Engine) attachAdmin(ps *PolicySet) {
+	if e.cfg.LoginEvaluator != EvaluatorPlan || !ps.hasAdmin {
+		return
+	}
+	e.goBackground(func() {
+		p, err := checkedAdmin(e.bg, ps)
+		if err != nil {
+			if e.bg.Err() == nil {
+				e.log.Warn().Err(err).Str("policy", ps.ID).Msg("admin decisions use topdown: the plan is not used for this policy set")
+			}
+			return
+		}
+		ps.adminPlan.Store(p)
+		e.log.Info().Str("policy", ps.ID).Msg("admin decisions use the plan evaluator")
+	})
+}
+
+// AdminEvaluator is what evaluates admin decisions of this set now:
+// "plan" once its plan passed the check, else "topdown".
+func (ps *PolicySet) AdminEvaluator() string {
+	if ps.adminPlan.Load() != nil {
+		return EvaluatorPlan
+	}
+	return EvaluatorTopdown
+}
+
+// checkAdminPlanned answers an admin decision with the set's plan; ok is
+// false when there is none or it failed (topdown then answers).
+func (e *Engine) checkAdminPlanned(ctx context.Context, ps *PolicySet, input ast.Value) (v *Verdict, ok bool) {
+	p := ps.adminPlan.Load()
+	if p == nil {
+		return nil, false
+	}
+	val, err := p.eval(ctx, input, e.now())
+	if err == nil {
+		if v, err = parseVerdictValue(val); err == nil {
+			v.Policy = ps.ID
+			return v, true
+		}
+	}
+	e.log.Error().Err(err).Msg("planned admin evaluation failed; topdown evaluates this decision")
+	e.metrics.adminFallbacks.Inc()
+	return nil, false
+}
+
+// parseVerdictValue is parseVerdict of an answer as an ast value.
+func parseVerdictValue(v ast.Value) (*Verdict, error) {
+	x, err := ast.JSON(v)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := x.(map[string]any)
+	if !ok {
+		return nil, errors.New("decision is not an object")
+	}
+	return parseVerdictMap(m)
+}
