@@ -677,23 +677,26 @@ func newHolderSet() holderSet {
 	return holderSet{string(store.RoleOrgAdmin): {}, string(store.RoleUserAdmin): {}, string(store.RoleAuditor): {}}
 }
 
-// add records user as a holder of every role its links give in org at now.
+// add records user as a holder of every role its links give in org at now
+// (a user added twice is listed once: input).
 func (h holderSet) add(user string, ls []link, org string, now time.Time) {
 	for _, l := range ls {
 		r := string(l.role)
-		if l.org != org || (l.expires != nil && !l.expires.After(now)) || slices.Contains(h[r], user) {
+		if l.org != org || (l.expires != nil && !l.expires.After(now)) {
 			continue
 		}
 		h[r] = append(h[r], user)
 	}
 }
 
-// input is the set as the policy reads it: each role's user ids, sorted.
+// input is the set as the policy reads it: each role's user ids, sorted,
+// once each. (Deduplicated here, not by a search on every add: that was
+// quadratic in an organisation's administrators, on every admin write.)
 func (h holderSet) input() map[string]any {
 	out := make(map[string]any, len(h))
 	for r, ids := range h {
-		sort.Strings(ids)
-		out[r] = ids
+		slices.Sort(ids)
+		out[r] = slices.Compact(ids)
 	}
 	return out
 }
