@@ -100,12 +100,13 @@ func TestAdminEvaluators(t *testing.T) {
 		t.Cleanup(func() { e.Close() })
 		engines[ev] = e
 	}
-	deadline := time.Now().Add(time.Minute)
-	for engines[EvaluatorPlan].Health(ctx).Policy.AdminEvaluator != EvaluatorPlan {
-		if time.Now().After(deadline) {
-			t.Fatal("the plan engine never served admin decisions from the plan")
-		}
-		time.Sleep(10 * time.Millisecond)
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := engines[EvaluatorPlan].WaitAdminEvaluator(wctx, EvaluatorPlan); err != nil {
+		t.Fatal(err)
+	}
+	if ev := engines[EvaluatorPlan].Health(ctx).Policy.AdminEvaluator; ev != EvaluatorPlan {
+		t.Fatalf("/health names admin evaluator %q, want plan", ev)
 	}
 	time.Sleep(100 * time.Millisecond) // a (wrong) attach by the topdown engine would be done by now
 	if ev := engines[EvaluatorTopdown].Health(ctx).Policy.AdminEvaluator; ev != EvaluatorTopdown {

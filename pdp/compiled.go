@@ -122,14 +122,24 @@ func (ps *PolicySet) LoginEvaluator() string {
 // compiled login is attached in the background after a start or reload.
 // Benchmarks and tests that measure one evaluator wait for it.
 func (e *Engine) WaitLoginEvaluator(ctx context.Context, want string) error {
+	return waitEvaluator(ctx, "login", want, func() string { return e.Policy().LoginEvaluator() })
+}
+
+// WaitAdminEvaluator waits until the serving policy set evaluates admin
+// decisions with want ("plan" or "topdown"), or ctx ends.
+func (e *Engine) WaitAdminEvaluator(ctx context.Context, want string) error {
+	return waitEvaluator(ctx, "admin", want, func() string { return e.Policy().AdminEvaluator() })
+}
+
+func waitEvaluator(ctx context.Context, what, want string, get func() string) error {
 	for {
-		got := e.Policy().LoginEvaluator()
+		got := get()
 		if got == want {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("login evaluator is %s, want %s: %w", got, want, ctx.Err())
+			return fmt.Errorf("%s evaluator is %s, want %s: %w", what, got, want, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
