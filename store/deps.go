@@ -15,9 +15,12 @@ import (
 // the revision it was read at (DepsChangedSince).
 //
 // The table is updated from the keys a write transaction set or deleted,
-// after the commit and before the new revision is published, so a write
+// before the commit (and so before the new revision is published): a write
 // answered with revision R is seen by every check that starts after it
-// (read-your-writes). A key whose prefix is not known here invalidates
+// (read-your-writes), and a read whose snapshot shows a write finds it in
+// the table too (a cache checked inside that snapshot, as the per-group
+// grant lists are, never mixes older cached data into it). A write that
+// fails after being recorded only costs cached answers a recomputation. A key whose prefix is not known here invalidates
 // everything: a new kind of record can only make the cache miss more,
 // never serve a stale answer.
 

@@ -145,13 +145,15 @@ func (tx *Tx) EffectiveGrants(userID string) ([]EffectiveGrant, error) {
 }
 
 func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
-	out, _, err := tx.effectiveGrantsAndGroups(u)
+	out, _, err := tx.effectiveGrantsAndGroups(u, 0)
 	return out, err
 }
 
 // effectiveGrantsAndGroups is effectiveGrants with the ids of the groups
-// (custom and system) whose grants it read.
-func (tx *Tx) effectiveGrantsAndGroups(u *User) ([]EffectiveGrant, []string, error) {
+// (custom and system) whose grants it read. A login read passes its label
+// (LoginView.Revision) to take group grants from the per-group cache
+// (groupGrants); 0 reads the index.
+func (tx *Tx) effectiveGrantsAndGroups(u *User, label uint64) ([]EffectiveGrant, []string, error) {
 	direct, err := tx.grantsOf(prefixGrantByUser+u.ID+"/", false)
 	if err != nil {
 		return nil, nil, err
@@ -168,7 +170,12 @@ func (tx *Tx) effectiveGrantsAndGroups(u *User) ([]EffectiveGrant, []string, err
 	if len(groups) > 0 {
 		byGroup = make([][]*Grant, len(groups))
 		for i, gid := range groups {
-			if byGroup[i], err = tx.grantsOf(prefixGrantByGroup+gid+"/", false); err != nil {
+			if label > 0 && !tx.write {
+				byGroup[i], err = tx.groupGrants(gid, label)
+			} else {
+				byGroup[i], err = tx.grantsOf(prefixGrantByGroup+gid+"/", false)
+			}
+			if err != nil {
 				return nil, nil, err
 			}
 			n += len(byGroup[i])

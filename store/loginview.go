@@ -34,7 +34,7 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 		}
 		var groups []string
 		if v.User != nil {
-			if v.Grants, groups, err = tx.effectiveGrantsAndGroups(v.User); err != nil {
+			if v.Grants, groups, err = tx.effectiveGrantsAndGroups(v.User, v.Revision); err != nil {
 				return err
 			}
 			if v.GrantOrgs, err = tx.grantOrgs(v.User, v.Grants); err != nil {

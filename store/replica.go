@@ -437,25 +437,24 @@ func (s *Store) applyEntry(e *LogEntry) error {
 	if err := txn.Set([]byte(keyRevision), rb[:]); err != nil {
 		return err
 	}
-	if err := txn.Commit(); err != nil {
-		return fmt.Errorf("store: apply revision %d: %w", e.Revision, err)
-	}
 	var changes []Change
 	if len(e.Changes) > 0 {
 		if err := json.Unmarshal(e.Changes, &changes); err != nil {
 			return fmt.Errorf("store: revision %d: changes: %w", e.Revision, err)
 		}
 	}
-	s.committed(&tx.deps, Commit{Revision: e.Revision, Changes: changes, Events: events})
+	s.deps.record(&tx.deps, e.Revision, changes) // before the commit, as writeOnce
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("store: apply revision %d: %w", e.Revision, err)
+	}
+	s.committed(Commit{Revision: e.Revision, Changes: changes, Events: events})
 	return nil
 }
 
-// committed makes a committed revision visible: what it touched is
-// recorded before the revision is published (a decision cache checking
-// afterwards sees it, and so does ChangesSince), then the feed and the
-// revision waiters hear of it.
-func (s *Store) committed(deps *depWrites, c Commit) {
-	s.deps.record(deps, c.Revision, c.Changes)
+// committed makes a committed revision visible (what it touched was
+// recorded in the dependency table before its commit): ChangesSince, the
+// revision, then the feed and the revision waiters.
+func (s *Store) committed(c Commit) {
 	s.changes.add(c)
 	s.rev.Store(c.Revision)
 	s.revCond.broadcast()

@@ -69,10 +69,13 @@ type Store struct {
 	changes changeLog // recent commits (ChangesSince)
 
 	grants grantCache // decoded grants of read transactions
-	deps   depTable   // last-change revisions of what decisions read
-	orgs   recordCache[Org]
-	groups recordCache[Group]
-	disk   *diskGuard // free-space guard of writes (nil when off)
+	// groupGrants keeps each group's grant list for login reads while the
+	// dependency table shows the group unchanged (groupgrants.go).
+	groupGrants groupGrantsCache
+	deps        depTable // last-change revisions of what decisions read
+	orgs        recordCache[Org]
+	groups      recordCache[Group]
+	disk        *diskGuard // free-space guard of writes (nil when off)
 
 	replica *replica // the fleet's shared log (nil: a store on its own)
 	revCond revCond  // WaitRevision's wake-up

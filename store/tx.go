@@ -296,6 +296,11 @@ func (s *Store) writeOnce(ctx context.Context, actor string, fn func(tx *Tx) err
 	if err := s.disk.check(); err != nil {
 		return Commit{}, err
 	}
+	// What the write touches is recorded before anyone can read it (the
+	// log, the local commit): a read whose snapshot shows this write then
+	// always finds it in the table too. Recorded for a write that fails
+	// after all, it only costs cached answers a recomputation.
+	s.deps.record(&tx.deps, rev, tx.changes)
 	if s.replica != nil {
 		if err := s.appendLog(ctx, tx); err != nil {
 			return Commit{}, err
@@ -310,7 +315,7 @@ func (s *Store) writeOnce(ctx context.Context, actor string, fn func(tx *Tx) err
 		return Commit{}, fmt.Errorf("store: commit: %w", err)
 	}
 	c := Commit{Revision: rev, Changes: tx.changes, Events: tx.events}
-	s.committed(&tx.deps, c)
+	s.committed(c)
 	return c, nil
 }
 
