@@ -38,6 +38,16 @@ func BenchmarkLoginPhases(b *testing.B) {
 	}
 	defer eng.Close()
 	ctx := context.Background()
+	// The compiled evaluators are checked in the background after a start:
+	// wait, so no phase measures that work beside its own.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := eng.WaitLoginEvaluator(wctx, EvaluatorPlan); err != nil {
+		b.Fatal(err)
+	}
+	if err := eng.WaitAdminEvaluator(wctx, EvaluatorPlan); err != nil {
+		b.Fatal(err)
+	}
 	req := &LoginRequest{Subject: Subject{ID: storetest.BenchUserID(0), CVR: storetest.BenchOrg(0), Kind: "employee", CPRLinked: true},
 		Service: "eksamensdatabasen"}
 	view, err := st.LoginView(ctx, req.Subject.CVR, req.Subject.ID, "")
@@ -86,11 +96,6 @@ func BenchmarkLoginPhases(b *testing.B) {
 				}
 			}
 		})
-	}
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := eng.WaitLoginEvaluator(wctx, EvaluatorPlan); err != nil {
-		b.Fatal(err)
 	}
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()
