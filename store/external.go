@@ -4,7 +4,7 @@ package store
 // u grants: the orgs where u is an external group member (M16). The login
 // decision needs their P- and SE-units to scope those grants. Nil when
 // there are none.
-func (tx *Tx) grantOrgs(u *User, grants []EffectiveGrant) (map[string]*Org, error) {
+func (tx *Tx) grantOrgs(u *User, grants []EffectiveGrant, label uint64) (map[string]*Org, error) {
 	var out map[string]*Org
 	for i := range grants {
 		g := &grants[i]
@@ -14,11 +14,12 @@ func (tx *Tx) grantOrgs(u *User, grants []EffectiveGrant) (map[string]*Org, erro
 		if _, ok := out[g.Org]; ok {
 			continue
 		}
-		o, err := tx.GetOrg(g.Org)
-		if IsNotFound(err) {
-			continue
-		} else if err != nil {
+		o, err := tx.loginOrg(g.Org, label)
+		if err != nil {
 			return nil, err
+		}
+		if o == nil {
+			continue
 		}
 		if out == nil {
 			out = map[string]*Org{}

@@ -158,7 +158,7 @@ func (tx *Tx) effectiveGrantsAndGroups(u *User, label uint64) ([]EffectiveGrant,
 	if err != nil {
 		return nil, nil, err
 	}
-	groups, err := tx.groupsOf(u)
+	groups, err := tx.groupsOf(u, label)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -191,22 +191,22 @@ func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tx.groupsOf(u)
+	return tx.groupsOf(u, 0)
 }
 
 // GroupsOf returns the ids of the groups u is a member of: its custom
 // groups and the system group of its P-unit.
-func (tx *Tx) GroupsOf(u *User) ([]string, error) { return tx.groupsOf(u) }
+func (tx *Tx) GroupsOf(u *User) ([]string, error) { return tx.groupsOf(u, 0) }
 
-func (tx *Tx) groupsOf(u *User) ([]string, error) {
+func (tx *Tx) groupsOf(u *User, label uint64) ([]string, error) {
 	groups := tx.keys(prefixGroupByMember + u.ID + "/")
 	if u.PNumber != "" {
-		g, err := tx.systemGroupShared(u.PNumber)
-		switch {
-		case err == nil && g.Org == u.Org:
-			groups = append(groups, g.ID)
-		case err != nil && !IsNotFound(err):
+		g, err := tx.loginSystemGroup(u.PNumber, label)
+		if err != nil {
 			return nil, err
+		}
+		if g != nil && g.Org == u.Org {
+			groups = append(groups, g.ID)
 		}
 	}
 	return groups, nil

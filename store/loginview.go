@@ -27,9 +27,7 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 		case !IsNotFound(err):
 			return err
 		}
-		if o, err := getShared(tx, &s.orgs, prefixOrg+cvr, "organisation"); err == nil {
-			v.Org = o
-		} else if !IsNotFound(err) {
+		if v.Org, err = tx.loginOrg(cvr, v.Revision); err != nil {
 			return err
 		}
 		var groups []string
@@ -37,7 +35,7 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 			if v.Grants, groups, err = tx.effectiveGrantsAndGroups(v.User, v.Revision); err != nil {
 				return err
 			}
-			if v.GrantOrgs, err = tx.grantOrgs(v.User, v.Grants); err != nil {
+			if v.GrantOrgs, err = tx.grantOrgs(v.User, v.Grants, v.Revision); err != nil {
 				return err
 			}
 		}

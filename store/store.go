@@ -69,13 +69,14 @@ type Store struct {
 	changes changeLog // recent commits (ChangesSince)
 
 	grants grantCache // decoded grants of read transactions
-	// groupGrants keeps each group's grant list for login reads while the
-	// dependency table shows the group unchanged (groupgrants.go).
-	groupGrants groupGrantsCache
-	deps        depTable // last-change revisions of what decisions read
-	orgs        recordCache[Org]
-	groups      recordCache[Group]
-	disk        *diskGuard // free-space guard of writes (nil when off)
+	// login keeps the parts of login reads many users share (a group's
+	// grants, an organisation, a P-unit's system group) while the
+	// dependency table shows them unchanged (logincache.go).
+	login  loginCaches
+	deps   depTable // last-change revisions of what decisions read
+	orgs   recordCache[Org]
+	groups recordCache[Group]
+	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	replica *replica // the fleet's shared log (nil: a store on its own)
 	revCond revCond  // WaitRevision's wake-up
