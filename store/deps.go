@@ -18,9 +18,10 @@ import (
 // before the commit (and so before the new revision is published): a write
 // answered with revision R is seen by every check that starts after it
 // (read-your-writes), and a read whose snapshot shows a write finds it in
-// the table too (a cache checked inside that snapshot, as the per-group
-// grant lists are, never mixes older cached data into it). A write that
-// fails after being recorded only costs cached answers a recomputation. A key whose prefix is not known here invalidates
+// the table too (a cache checked inside that snapshot, as the parts of
+// login reads are, logincache.go, never mixes older cached data into it).
+// A write that fails after being recorded only costs cached answers a
+// recomputation. A key whose prefix is not known here invalidates
 // everything: a new kind of record can only make the cache miss more,
 // never serve a stale answer.
 
@@ -81,7 +82,8 @@ func (s *Store) DepsChangedSince(deps []Dep, rev uint64) bool {
 	return false
 }
 
-// record applies the things one committed write touched, at revision rev.
+// record applies the things one write touched, at its revision rev (before
+// its commit).
 // A user record the commit's changes show only neutrally updated (a name,
 // a login time; Change.NeutralUserUpdate) counts as unchanged: no decision
 // read what changed.
