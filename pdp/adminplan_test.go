@@ -8,7 +8,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/rs/zerolog"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -91,15 +90,7 @@ func TestAdminPlanCheckCatchesDifference(t *testing.T) {
 func TestAdminEvaluators(t *testing.T) {
 	ctx := context.Background()
 	st := oneUserStore(t)
-	engines := map[string]*Engine{}
-	for _, ev := range []string{EvaluatorPlan, EvaluatorTopdown} {
-		e, err := New(ctx, st, Config{LoginEvaluator: ev, CacheSize: -1, Logger: zerolog.Nop(), WatchInterval: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { e.Close() })
-		engines[ev] = e
-	}
+	engines := enginesFor(t, st, EvaluatorPlan, EvaluatorTopdown)
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := engines[EvaluatorPlan].WaitAdminEvaluator(wctx, EvaluatorPlan); err != nil {

@@ -119,15 +119,7 @@ func TestLoginEvaluators(t *testing.T) {
 	ctx := context.Background()
 	st := oneUserStore(t)
 	evaluators := []string{"", EvaluatorWasm, EvaluatorTopdown}
-	engines := map[string]*Engine{}
-	for _, ev := range evaluators {
-		e, err := New(ctx, st, Config{LoginEvaluator: ev, CacheSize: -1, Logger: zerolog.Nop(), WatchInterval: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { e.Close() })
-		engines[ev] = e
-	}
+	engines := enginesFor(t, st, evaluators...)
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for ev, want := range map[string]string{"": EvaluatorPlan, EvaluatorWasm: EvaluatorWasm} {
@@ -306,4 +298,20 @@ func TestLoginCompiledErrorFallsBack(t *testing.T) {
 	if m.GetCounter().GetValue() != 1 {
 		t.Fatalf("fallbacks counted: %v, want 1", m.GetCounter().GetValue())
 	}
+}
+
+// enginesFor starts an uncached engine over st for each evaluator (""
+// is the default), closed with the test.
+func enginesFor(t *testing.T, st *store.Store, evaluators ...string) map[string]*Engine {
+	t.Helper()
+	engines := map[string]*Engine{}
+	for _, ev := range evaluators {
+		e, err := New(context.Background(), st, Config{LoginEvaluator: ev, CacheSize: -1, Logger: zerolog.Nop(), WatchInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		engines[ev] = e
+	}
+	return engines
 }

@@ -344,18 +344,8 @@ func ensureGroup(tx *Tx, id, cvr string) error {
 // generation (one snapshot, never cached scans of another), and a view
 // read after a write returns sees that write (read-your-writes).
 func TestLoginViewConcurrentWrites(t *testing.T) {
-	st, err := Open(Config{Dir: t.TempDir(), NoSync: true, CPRKey: make([]byte, 32), Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, cvr := viewStore(t)
 	ctx := context.Background()
-	cvr := ""
-	for n := 10000000; cvr == ""; n++ {
-		if ValidCVR(strconv.Itoa(n)) == nil {
-			cvr = strconv.Itoa(n)
-		}
-	}
 	const uid = "00000000-0000-4000-8000-000000000001"
 	holders := []string{"", "ga", "gb"} // the user, then its groups
 	grantID := func(gen int, h string) string { return fmt.Sprintf("gen%d-%s", gen, h) }
@@ -473,23 +463,13 @@ func TestLoginViewConcurrentWrites(t *testing.T) {
 // the revision before (the write is in the dependency table before its
 // commit). Once published, the next view is that revision's.
 func TestLoginViewUnpublishedRevision(t *testing.T) {
-	st, err := Open(Config{Dir: t.TempDir(), NoSync: true, CPRKey: make([]byte, 32), Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, cvr := viewStore(t)
 	ctx := context.Background()
-	cvr := ""
-	for n := 10000000; cvr == ""; n++ {
-		if ValidCVR(strconv.Itoa(n)) == nil {
-			cvr = strconv.Itoa(n)
-		}
-	}
 	const uid = "00000000-0000-4000-8000-000000000001"
 	grant := func(gen int) *Grant {
 		return &Grant{ID: fmt.Sprintf("gen%d", gen), Right: "r", HolderType: HolderGroup, HolderID: "ga", Org: cvr, Scope: Scope{Type: ScopeCVR, Value: cvr}}
 	}
-	_, err = st.Update(ctx, "t", func(tx *Tx) error {
+	_, err := st.Update(ctx, "t", func(tx *Tx) error {
 		if err := tx.PutRight(&Right{ID: "r", Title: "r", Service: "s"}); err != nil {
 			return err
 		}
@@ -558,4 +538,19 @@ func TestLoginViewUnpublishedRevision(t *testing.T) {
 
 	st.committed(Commit{Revision: rev + 1, Changes: tx.changes})
 	check(rev+1, 1)
+}
+
+// viewStore is an empty store (closed with the test) and a valid CVR.
+func viewStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	st, err := Open(Config{Dir: t.TempDir(), NoSync: true, CPRKey: make([]byte, 32), Logger: zerolog.Nop(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for n := 10000000; ; n++ {
+		if ValidCVR(strconv.Itoa(n)) == nil {
+			return st, strconv.Itoa(n)
+		}
+	}
 }
