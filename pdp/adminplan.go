@@ -72,29 +72,50 @@ func checkedAdmin(ctx context.Context, ps *PolicySet) (*queryPlan, error) {
 
 // checkAdminPlan evaluates every input with topdown and with p and fails
 // on the first answer that differs, or when there are too few inputs.
+// Where topdown has no answer (an error, or undefined: the admin API then
+// refuses), the plan must not allow.
 func checkAdminPlan(ctx context.Context, ps *PolicySet, p *queryPlan, inputs []ast.Value) error {
 	if len(inputs) < adminCheckMin {
 		return fmt.Errorf("admin plan: the set's tests give %d distinct admin inputs, fewer than the %d its check needs", len(inputs), adminCheckMin)
 	}
 	now := time.Now()
 	for i, in := range inputs {
-		rs, err := ps.admin.Eval(ctx, rego.EvalParsedInput(in))
-		if err != nil || len(rs) == 0 || len(rs[0].Expressions) == 0 {
-			continue // topdown has no answer to compare with
+		want, werr := topdownAdmin(ctx, ps, in)
+		got, gerr := p.eval(ctx, in, now)
+		if gerr == nil && got == nil {
+			gerr = errAdminUndefined
 		}
-		want, err := ast.InterfaceToValue(rs[0].Expressions[0].Value)
-		if err != nil {
-			return err
-		}
-		got, err := p.eval(ctx, in, now)
-		if err != nil {
-			return fmt.Errorf("admin plan: test input %d: %w", i, err)
-		}
-		if got.Compare(want) != 0 {
+		switch {
+		case werr != nil:
+			if gerr == nil {
+				if v, err := parseVerdictValue(got); err == nil && v.Allow {
+					return fmt.Errorf("admin plan: test input %d: topdown refuses (%v), the plan allows", i, werr)
+				}
+			}
+		case gerr != nil:
+			return fmt.Errorf("admin plan: test input %d: %w", i, gerr)
+		case got.Compare(want) != 0:
 			return fmt.Errorf("admin plan: test input %d: the plan answers %v, topdown %v", i, got, want)
 		}
 	}
 	return nil
+}
+
+// errAdminUndefined is a plan's evaluation of the admin decision that gave
+// no answer.
+var errAdminUndefined = errors.New("admin plan: the decision is undefined")
+
+// topdownAdmin is topdown's admin decision over in, as a value; an error
+// when it fails or is undefined.
+func topdownAdmin(ctx context.Context, ps *PolicySet, in ast.Value) (ast.Value, error) {
+	rs, err := ps.admin.Eval(ctx, rego.EvalParsedInput(in))
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, errors.New("the decision is undefined")
+	}
+	return ast.InterfaceToValue(rs[0].Expressions[0].Value)
 }
 
 // adminTestInputs runs the set's tests and collects, once each, the inputs
@@ -192,7 +213,11 @@ func (e *Engine) checkAdminPlanned(ctx context.Context, ps *PolicySet, input ast
 	if p == nil {
 		return nil, false
 	}
-	val, err := p.eval(ctx, input, e.now())
+	// topdown evaluates admin decisions at the wall clock, and so does the plan.
+	val, err := p.eval(ctx, input, time.Now())
+	if err == nil && val == nil {
+		err = errAdminUndefined
+	}
 	if err == nil {
 		if v, err = parseVerdictValue(val); err == nil {
 			v.Policy = ps.ID

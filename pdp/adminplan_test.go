@@ -40,9 +40,10 @@ func TestAdminPlanMatchesTopdown(t *testing.T) {
 	}
 }
 
-// TestAdminPlanCheckCatchesDifference: a plan of another policy (one A
-// rule's verdict changed) answers differently from the set's topdown on
-// some test input, and the check refuses it.
+// TestAdminPlanCheckCatchesDifference: the plan of another admin policy
+// fails the check against the set's topdown, without a panic: one that
+// allows whatever the reasons (it allows what topdown refuses), and one
+// whose decision is undefined for some action (where topdown answers).
 func TestAdminPlanCheckCatchesDifference(t *testing.T) {
 	ctx := context.Background()
 	ps := defaultSet(t)
@@ -50,15 +51,58 @@ func TestAdminPlanCheckCatchesDifference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"allows regardless", "allow if count(lib.deny_reasons(_reasons)) == 0", "allow if true", "topdown"},
+		{"undefined for user.create", "decision := {\"allow\": allow, \"reasons\": reasons}",
+			"decision := {\"allow\": allow, \"reasons\": reasons} if input.action != \"user.create\"", "undefined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkAdminPlan(ctx, ps, changedAdminPlan(t, tc.old, tc.new), inputs)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("check of a different plan: %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestAdminPlanFallsBack: a serving plan that has no answer for an input
+// hands that decision to topdown, which answers it (and it is counted).
+func TestAdminPlanFallsBack(t *testing.T) {
+	ctx := context.Background()
+	st := oneUserStore(t)
+	engines := enginesFor(t, st, EvaluatorPlan, EvaluatorTopdown)
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	e := engines[EvaluatorPlan]
+	if err := e.WaitAdminEvaluator(wctx, EvaluatorPlan); err != nil {
+		t.Fatal(err)
+	}
+	e.Policy().adminPlan.Store(changedAdminPlan(t, "decision := {\"allow\": allow, \"reasons\": reasons}",
+		"decision := {\"allow\": allow, \"reasons\": reasons} if input.action != \"user.create\""))
+	in := map[string]any{"action": "user.create", "actor": map[string]any{"superadmin": true, "id": "token:t", "roles": []any{}},
+		"user": map[string]any{"org": oneCVR, "kind": "employee"}}
+	got, want := e.CheckAdmin(ctx, in), engines[EvaluatorTopdown].CheckAdmin(ctx, in)
+	if !reflect.DeepEqual(got, want) || len(got.Reasons) == 0 && !got.Allow {
+		t.Fatalf("plan engine %+v, topdown engine %+v", got, want)
+	}
+	var m dto.Metric
+	if err := e.metrics.adminFallbacks.Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Fatalf("admin fallbacks: %v %v, want 1", m.GetCounter().GetValue(), err)
+	}
+}
+
+// changedAdminPlan plans the default set with old replaced by new in
+// admin.rego.
+func changedAdminPlan(t *testing.T, old, new string) *queryPlan {
+	t.Helper()
 	other := defaultSet(t)
 	srcs, err := policies.Modules()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// allow whatever the reasons: the plan then allows what topdown refuses
-	src := strings.Replace(srcs["admin.rego"], "allow if count(lib.deny_reasons(_reasons)) == 0", "allow if true", 1)
+	src := strings.Replace(srcs["admin.rego"], old, new, 1)
 	if src == srcs["admin.rego"] {
-		t.Fatal("admin.rego no longer has the allow rule this test changes")
+		t.Fatalf("admin.rego no longer has %q", old)
 	}
 	changed, err := ast.ParseModuleWithOpts("admin.rego", src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
@@ -73,14 +117,11 @@ func TestAdminPlanCheckCatchesDifference(t *testing.T) {
 	if !replaced {
 		t.Fatal("no admin.rego in the default set")
 	}
-	p, err := buildPlan(ctx, other, adminEntrypoint)
+	p, err := buildPlan(context.Background(), other, adminEntrypoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = checkAdminPlan(ctx, ps, p, inputs)
-	if err == nil || !strings.Contains(err.Error(), "topdown") {
-		t.Fatalf("check of a different plan: %v, want a difference", err)
-	}
+	return p
 }
 
 // TestAdminEvaluators: an engine on the plan evaluator serves admin

@@ -108,21 +108,20 @@ func DecisionNeutralUserFields() []string {
 	return out
 }
 
-// neutralFor reports whether the changes of one commit touch user id only
-// through neutral updates (at least one, and nothing else of kind user).
-func neutralFor(changes []Change, id string) bool {
-	found := false
+// neutralUsers reports, for each user that changes of kind user name,
+// whether all of them are neutral updates (NeutralUserUpdate). One pass:
+// a commit of many login times (FoldLogins) names thousands of users.
+func neutralUsers(changes []Change) map[string]bool {
+	out := map[string]bool{}
 	for i := range changes {
 		c := &changes[i]
-		if c.Kind != ChangeUser || c.UserID != id {
+		if c.Kind != ChangeUser {
 			continue
 		}
-		if !c.NeutralUserUpdate() {
-			return false
-		}
-		found = true
+		neutral, seen := out[c.UserID]
+		out[c.UserID] = (neutral || !seen) && c.NeutralUserUpdate()
 	}
-	return found
+	return out
 }
 
 // Commit is one committed write as published on the change feed: its
@@ -146,9 +145,14 @@ func (tx *Tx) changed(kind ChangeKind, op ChangeOp, org, userID, groupID, object
 // changedUser records the update of user u from old, with the fields it
 // changed.
 func (tx *Tx) changedUser(old, u *User) {
+	tx.changedUserFields(u, userFieldsChanged(old, u))
+}
+
+// changedUserFields records the update of user u that changed fields.
+func (tx *Tx) changedUserFields(u *User, fields []string) {
 	tx.changed(ChangeUser, OpUpdate, u.Org, u.ID, "", u.ID)
 	if tx.write {
-		tx.changes[len(tx.changes)-1].Fields = userFieldsChanged(old, u)
+		tx.changes[len(tx.changes)-1].Fields = fields
 	}
 }
 

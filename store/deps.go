@@ -91,9 +91,12 @@ func (t *depTable) record(w *depWrites, rev uint64, changes []Change) {
 	if w == nil {
 		return
 	}
-	for id := range w.users {
-		if !neutralFor(changes, id) {
-			w.add(DepUser, id)
+	if len(w.users) > 0 {
+		neutral := neutralUsers(changes)
+		for id := range w.users {
+			if !neutral[id] {
+				w.add(DepUser, id)
+			}
 		}
 	}
 	t.mu.Lock()

@@ -55,3 +55,29 @@ func TestDepsChangedSince(t *testing.T) {
 		t.Errorf("after the table overflowed, an earlier read must count as changed")
 	}
 }
+
+// TestNeutralUsers: a user counts as neutrally changed only when every
+// change of kind user naming it is a neutral update.
+func TestNeutralUsers(t *testing.T) {
+	name := Change{Kind: ChangeUser, Op: OpUpdate, UserID: "a", Fields: []string{"name", "updated_at"}}
+	status := Change{Kind: ChangeUser, Op: OpUpdate, UserID: "a", Fields: []string{"status"}}
+	create := Change{Kind: ChangeUser, Op: OpCreate, UserID: "a"}
+	grant := Change{Kind: ChangeGrant, Op: OpCreate, UserID: "a"}
+	for _, tc := range []struct {
+		name    string
+		changes []Change
+		want    bool
+	}{
+		{"one neutral update", []Change{name}, true},
+		{"two neutral updates", []Change{name, name}, true},
+		{"neutral then not", []Change{name, status}, false},
+		{"not then neutral", []Change{status, name}, false},
+		{"created then renamed", []Change{create, name}, false},
+		{"a grant is not a user change", []Change{name, grant}, true},
+		{"no user change", []Change{grant}, false},
+	} {
+		if got := neutralUsers(tc.changes)["a"]; got != tc.want {
+			t.Errorf("%s: neutral = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -79,7 +79,10 @@ type Store struct {
 	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	replica *replica // the fleet's shared log (nil: a store on its own)
-	revCond revCond  // WaitRevision's wake-up
+	// afterCommit, set by tests only, runs in a write between its commit
+	// and the publication of its revision.
+	afterCommit func()
+	revCond     revCond // WaitRevision's wake-up
 
 	healthMu   sync.Mutex
 	healthAt   time.Time

@@ -314,6 +314,9 @@ func (s *Store) writeOnce(ctx context.Context, actor string, fn func(tx *Tx) err
 		// it from the log (the local revision stays behind until then).
 		return Commit{}, fmt.Errorf("store: commit: %w", err)
 	}
+	if s.afterCommit != nil {
+		s.afterCommit() // tests: between the commit and the publication
+	}
 	c := Commit{Revision: rev, Changes: tx.changes, Events: tx.events}
 	s.committed(c)
 	return c, nil

@@ -347,12 +347,11 @@ func (tx *Tx) TouchLogin(id string, t time.Time) error {
 	if u.LastLogin != nil && !t.After(*u.LastLogin) {
 		return nil
 	}
-	old := *u
 	u.LastLogin = &t
 	if err := tx.putUser(u); err != nil {
 		return err
 	}
-	tx.changedUser(&old, u)
+	tx.changedUserFields(u, []string{"last_login"})
 	return nil
 }
 
