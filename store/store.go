@@ -366,3 +366,31 @@ func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
 		return fn(tx)
 	})
 }
+
+// Settle waits until Badger has no compaction left to do (no level-0
+// table, no level over its target size, twice in a row 100 ms apart), or
+// ctx ends. After a start or a bulk write Badger compacts in the
+// background for a while; benchmarks settle first, so that they measure
+// reads, not reads beside compaction.
+func (s *Store) Settle(ctx context.Context) error {
+	quiet := 0
+	for quiet < 2 {
+		busy := false
+		for _, l := range s.db.Levels() {
+			if (l.Level == 0 && l.NumTables > 0) || l.Adjusted >= 1 {
+				busy = true
+			}
+		}
+		if busy {
+			quiet = 0
+		} else {
+			quiet++
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}

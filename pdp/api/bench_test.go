@@ -60,6 +60,7 @@ func openBenchStore(b *testing.B, n int) *store.Store {
 			b.Fatal(err)
 		}
 	}
+	settle(b, st)
 	if benchStores.m == nil {
 		benchStores.m = map[int]*store.Store{}
 	}
@@ -273,5 +274,15 @@ func BenchmarkDecisionHTTP(b *testing.B) {
 		if w.Code != 200 {
 			b.Fatal(w.Code, w.Body.String())
 		}
+	}
+}
+
+// settle waits (at most ten minutes) for Badger's background compaction
+// after an open or a generation, so that no benchmark measures beside it.
+func settle(b *testing.B, st *store.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := st.Settle(ctx); err != nil {
+		b.Fatalf("bench store: compaction did not settle: %v", err)
 	}
 }
