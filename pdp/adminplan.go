@@ -177,24 +177,22 @@ func (h *inputHarvest) TraceEvent(evt topdown.Event) {
 	}
 }
 
-// attachAdmin plans and checks the set's admin decision in the background
-// when the engine's evaluator is plan; topdown answers meanwhile, and for
+// attachAdmin plans and checks the set's admin decision when the engine's
+// evaluator is plan (attachEvaluators); topdown answers meanwhile, and for
 // good when the check refuses the plan (logged).
 func (e *Engine) attachAdmin(ps *PolicySet) {
-	if e.cfg.LoginEvaluator != EvaluatorPlan || !ps.hasAdmin {
+	if e.cfg.LoginEvaluator != EvaluatorPlan || !ps.hasAdmin || e.bg.Err() != nil {
 		return
 	}
-	e.goBackground(func() {
-		p, err := checkedAdmin(e.bg, ps)
-		if err != nil {
-			if e.bg.Err() == nil {
-				e.log.Warn().Err(err).Str("policy", ps.ID).Msg("admin decisions use topdown: the plan is not used for this policy set")
-			}
-			return
+	p, err := checkedAdmin(e.bg, ps)
+	if err != nil {
+		if e.bg.Err() == nil {
+			e.log.Warn().Err(err).Str("policy", ps.ID).Msg("admin decisions use topdown: the plan is not used for this policy set")
 		}
-		ps.adminPlan.Store(p)
-		e.log.Info().Str("policy", ps.ID).Msg("admin decisions use the plan evaluator")
-	})
+		return
+	}
+	ps.adminPlan.Store(p)
+	e.log.Info().Str("policy", ps.ID).Msg("admin decisions use the plan evaluator")
 }
 
 // AdminEvaluator is what evaluates admin decisions of this set now:

@@ -85,27 +85,38 @@ func checkedLogin(ctx context.Context, ps *PolicySet, evaluator string) (compile
 	return c, err
 }
 
-// attachCompiled compiles and checks the set's login for the engine's
-// evaluator (plan or wasm) in the background: topdown answers meanwhile,
-// so a start or a reload is not held up (about a second at 1M users). A
-// set that cannot be compiled, or whose compiled answers differ from
-// topdown's, stays with topdown (logged).
+// attachEvaluators compiles and checks, in one background goroutine, the
+// set's login for the engine's evaluator (plan or wasm) and then, with
+// plan, its admin decision (attachAdmin): topdown answers meanwhile, so a
+// start or a reload is not held up (about a second at 1M users). A set
+// that cannot be compiled, or whose compiled answers differ from
+// topdown's, stays with topdown (logged). One after the other: both read
+// the set's modules, whose lazily sorted parts OPA does not guard.
+func (e *Engine) attachEvaluators(ps *PolicySet) {
+	if e.cfg.LoginEvaluator == EvaluatorTopdown {
+		return
+	}
+	e.goBackground(func() {
+		e.attachCompiled(ps)
+		e.attachAdmin(ps)
+	})
+}
+
+// attachCompiled compiles and checks the set's login (attachEvaluators).
 func (e *Engine) attachCompiled(ps *PolicySet) {
-	if e.cfg.LoginEvaluator == EvaluatorTopdown || !ps.hasLogin {
+	if !ps.hasLogin {
 		return
 	}
 	evaluator := e.cfg.LoginEvaluator
-	e.goBackground(func() {
-		c, err := checkedLogin(e.bg, ps, evaluator)
-		if err != nil {
-			if e.bg.Err() == nil {
-				e.log.Warn().Err(err).Str("policy", ps.ID).Str("evaluator", evaluator).Msg("login decisions use topdown: the compiled evaluator is not used for this policy set")
-			}
-			return
+	c, err := checkedLogin(e.bg, ps, evaluator)
+	if err != nil {
+		if e.bg.Err() == nil {
+			e.log.Warn().Err(err).Str("policy", ps.ID).Str("evaluator", evaluator).Msg("login decisions use topdown: the compiled evaluator is not used for this policy set")
 		}
-		ps.compiled.Store(&attachedLogin{c})
-		e.log.Info().Str("policy", ps.ID).Str("evaluator", evaluator).Msg("login decisions use the compiled evaluator")
-	})
+		return
+	}
+	ps.compiled.Store(&attachedLogin{c})
+	e.log.Info().Str("policy", ps.ID).Str("evaluator", evaluator).Msg("login decisions use the compiled evaluator")
 }
 
 // LoginEvaluator is what evaluates the set's login decisions now: "plan"

@@ -207,8 +207,7 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	e.cancel, e.bg = cancel, bg
-	e.attachCompiled(ps)
-	e.attachAdmin(ps)
+	e.attachEvaluators(ps)
 	feed, unsubscribe := st.Subscribe(256)
 	e.goBackground(func() { defer unsubscribe(); e.followFeed(bg, feed) })
 	e.goBackground(func() { e.writeKnocks(bg) })
@@ -282,8 +281,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 		return err
 	}
 	e.policy.Store(ps)
-	e.attachCompiled(ps)
-	e.attachAdmin(ps)
+	e.attachEvaluators(ps)
 	e.policyErr.Store(nil)
 	e.metrics.reloads.WithLabelValues("ok").Inc()
 	e.log.Info().Str("policy", ps.ID).Int("tests", ps.Tests).Msg("policy set loaded")

@@ -90,6 +90,12 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 		return nil, fmt.Errorf("policy does not compile: %w", compiler.Errors)
 	}
 	store := inmem.NewFromObjectWithOpts(docs, inmem.OptRoundTripOnWrite(false))
+	// OPA sorts an object's keys lazily, on first use, without a lock:
+	// settle that here, before goroutines share the set's modules (the
+	// compiled evaluators' plans print and copy them).
+	for _, m := range modules {
+		_ = m.String()
+	}
 
 	ps := &PolicySet{
 		ID:       digest,
