@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -32,6 +33,16 @@ func TestDecisionCacheBytes(t *testing.T) {
 	decideAll := func(cacheSize int) (float64, *Engine) {
 		eng, err := New(ctx, st, Config{Logger: zerolog.Nop(), CacheSize: cacheSize})
 		if err != nil {
+			t.Fatal(err)
+		}
+		// The plans are checked in the background after a start (the admin
+		// one runs the policy tests): settled first, not measured.
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := eng.WaitLoginEvaluator(wctx, EvaluatorPlan); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.WaitAdminEvaluator(wctx, EvaluatorPlan); err != nil {
 			t.Fatal(err)
 		}
 		before := heapInUse()
