@@ -9,7 +9,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 	"github.com/open-policy-agent/opa/v1/topdown"
 )
@@ -30,44 +29,23 @@ const adminEntrypoint = "adgang/admin/decision"
 // give for the plan to be checked at all.
 const adminCheckMin = 20
 
-// adminBuilt keeps the checked admin plan of recent policy sets by digest,
-// or why there is none (as compiledBuilt does for login).
-var adminBuilt struct {
-	mu sync.Mutex
-	m  map[string]adminVerdict
-}
-
-type adminVerdict struct {
-	p   *queryPlan
-	err error
-}
+// adminBuilt keeps the checked admin plan of recent policy sets.
+var adminBuilt verdicts[*queryPlan]
 
 // checkedAdmin is the set's admin decision planned and checked against
 // topdown (checkAdminPlan), once per set.
 func checkedAdmin(ctx context.Context, ps *PolicySet) (*queryPlan, error) {
-	adminBuilt.mu.Lock()
-	defer adminBuilt.mu.Unlock()
-	if v, ok := adminBuilt.m[ps.ID]; ok {
-		return v.p, v.err
-	}
-	p, err := buildPlan(ctx, ps, adminEntrypoint)
-	if err == nil {
-		var inputs []ast.Value
-		if inputs, err = adminTestInputs(ctx, ps); err == nil {
-			err = checkAdminPlan(ctx, ps, p, inputs)
+	return adminBuilt.get(ctx, ps.ID, func() (*queryPlan, error) {
+		p, err := buildPlan(ctx, ps, adminEntrypoint)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err() // cut short: no verdict
-	}
-	if err != nil {
-		p = nil
-	}
-	if adminBuilt.m == nil || len(adminBuilt.m) >= 8 {
-		adminBuilt.m = map[string]adminVerdict{}
-	}
-	adminBuilt.m[ps.ID] = adminVerdict{p, err}
-	return p, err
+		inputs, err := adminTestInputs(ctx, ps)
+		if err != nil {
+			return nil, err
+		}
+		return p, checkAdminPlan(ctx, ps, p, inputs)
+	})
 }
 
 // checkAdminPlan evaluates every input with topdown and with p and fails
@@ -121,23 +99,10 @@ func topdownAdmin(ctx context.Context, ps *PolicySet, in ast.Value) (ast.Value, 
 // adminTestInputs runs the set's tests and collects, once each, the inputs
 // with which they evaluated the admin decision.
 func adminTestInputs(ctx context.Context, ps *PolicySet) ([]ast.Value, error) {
-	store := inmem.NewFromObjectWithOpts(ps.docs, inmem.OptRoundTripOnWrite(false))
-	txn, err := store.NewTransaction(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer store.Abort(ctx, txn)
 	h := &inputHarvest{pkg: "data.adgang.admin", rule: "decision", seen: ast.NewValueMap()}
-	ch, err := tester.NewRunner().
-		SetStore(store).
-		SetModules(copyModules(ps.modules)).
-		SetTimeout(30*time.Second).
-		SetCoverageQueryTracer(h).
-		RunTests(ctx, txn)
-	if err != nil {
-		return nil, fmt.Errorf("policy tests do not compile: %w", err)
-	}
-	for range ch { // the verdicts were had when the set was loaded
+	// The verdicts were had when the set was loaded: only the inputs count.
+	if err := runPolicyTests(ctx, ps.modules, ps.docs, h, func(*tester.Result) {}); err != nil {
+		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -39,10 +39,7 @@ func TestDecisionCacheBytes(t *testing.T) {
 		// one runs the policy tests): settled first, not measured.
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		if err := eng.WaitLoginEvaluator(wctx, EvaluatorPlan); err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.WaitAdminEvaluator(wctx, EvaluatorPlan); err != nil {
+		if err := eng.WaitSettled(wctx); err != nil {
 			t.Fatal(err)
 		}
 		before := heapInUse()

@@ -36,53 +36,66 @@ type compiledLogin interface {
 // attachedLogin is the compiled login a policy set serves with.
 type attachedLogin struct{ compiledLogin }
 
-// compiledBuilt keeps the checked compiled login of recent policy sets by
-// digest and evaluator, or why there is none: a reload of an unchanged
-// set, and every engine of a test binary, reuse it.
-var compiledBuilt struct {
+// verdicts keeps a checked compilation of recent policy sets by key (the
+// set's digest and what was compiled), or why there is none: a reload of
+// an unchanged set, and every engine of a test binary, reuse it.
+type verdicts[T any] struct {
 	mu sync.Mutex
-	m  map[string]compiledVerdict
+	m  map[string]verdict[T]
 }
 
-type compiledVerdict struct {
-	c   compiledLogin
+type verdict[T any] struct {
+	v   T
 	err error
 }
+
+// get returns the kept verdict for key, or builds it (one build at a
+// time). A build cut short by ctx is not kept.
+func (c *verdicts[T]) get(ctx context.Context, key string, build func() (T, error)) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[key]; ok {
+		return v.v, v.err
+	}
+	v, err := build()
+	if ctx.Err() != nil {
+		var zero T
+		return zero, ctx.Err() // cut short: no verdict
+	}
+	if err != nil {
+		var zero T
+		v = zero
+	}
+	if c.m == nil || len(c.m) >= 8 {
+		c.m = map[string]verdict[T]{} // the dropped ones go with their sets
+	}
+	c.m[key] = verdict[T]{v, err}
+	return v, err
+}
+
+// compiledBuilt keeps the checked compiled login of recent policy sets.
+var compiledBuilt verdicts[compiledLogin]
 
 // checkedLogin is the set's login compiled for evaluator (EvaluatorPlan or
 // EvaluatorWasm) and checked against topdown (checkLoginCompiled), once
 // per set.
 func checkedLogin(ctx context.Context, ps *PolicySet, evaluator string) (compiledLogin, error) {
-	compiledBuilt.mu.Lock()
-	defer compiledBuilt.mu.Unlock()
-	key := ps.ID + "\x00" + evaluator
-	if v, ok := compiledBuilt.m[key]; ok {
-		return v.c, v.err
-	}
-	var c compiledLogin
-	var err error
-	switch evaluator {
-	case EvaluatorPlan:
-		c, err = buildLoginPlan(ctx, ps)
-	case EvaluatorWasm:
-		c, err = buildLoginWasm(ctx, ps)
-	default:
-		err = fmt.Errorf("no compiled login evaluator %q", evaluator)
-	}
-	if err == nil {
-		err = checkLoginCompiled(ctx, ps, c, 1, compiledCheckInputs)
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err() // cut short: no verdict
-	}
-	if err != nil {
-		c = nil
-	}
-	if compiledBuilt.m == nil || len(compiledBuilt.m) >= 8 {
-		compiledBuilt.m = map[string]compiledVerdict{} // the dropped ones go with their sets
-	}
-	compiledBuilt.m[key] = compiledVerdict{c, err}
-	return c, err
+	return compiledBuilt.get(ctx, ps.ID+"\x00"+evaluator, func() (compiledLogin, error) {
+		var c compiledLogin
+		var err error
+		switch evaluator {
+		case EvaluatorPlan:
+			c, err = buildLoginPlan(ctx, ps)
+		case EvaluatorWasm:
+			c, err = buildLoginWasm(ctx, ps)
+		default:
+			err = fmt.Errorf("no compiled login evaluator %q", evaluator)
+		}
+		if err == nil {
+			err = checkLoginCompiled(ctx, ps, c, 1, compiledCheckInputs)
+		}
+		return c, err
+	})
 }
 
 // attachEvaluators compiles and checks, in one background goroutine, the
@@ -94,12 +107,27 @@ func checkedLogin(ctx context.Context, ps *PolicySet, evaluator string) (compile
 // the set's modules, whose lazily sorted parts OPA does not guard.
 func (e *Engine) attachEvaluators(ps *PolicySet) {
 	if e.cfg.LoginEvaluator == EvaluatorTopdown {
+		close(ps.attached)
 		return
 	}
 	e.goBackground(func() {
+		defer close(ps.attached)
 		e.attachCompiled(ps)
 		e.attachAdmin(ps)
 	})
+}
+
+// WaitSettled waits until the background compilation and checks of the
+// serving policy set (attachEvaluators) are over, whatever they decided,
+// or ctx ends. Benchmarks and tests that measure the engine wait for it,
+// so that they do not measure those checks too.
+func (e *Engine) WaitSettled(ctx context.Context) error {
+	select {
+	case <-e.Policy().attached:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("policy set %s: its evaluators are still being checked: %w", e.Policy().ID, ctx.Err())
+	}
 }
 
 // attachCompiled compiles and checks the set's login (attachEvaluators).

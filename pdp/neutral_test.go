@@ -2,6 +2,7 @@ package pdp
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestNeutralUserFieldsNotInLoginInput(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"id", "org", "kind", "status", "cpr_linked", "p_number", "se_number", "deactivated_until"} {
-		if containsString(neutral, name) {
+		if slices.Contains(neutral, name) {
 			t.Errorf("%s is read by every login decision but listed as neutral", name)
 		}
 		u := *full
@@ -50,15 +51,6 @@ func TestNeutralUserFieldsNotInLoginInput(t *testing.T) {
 			t.Errorf("changing the user's %s left the login input the same: the test cannot see a change", name)
 		}
 	}
-}
-
-func containsString(xs []string, x string) bool {
-	for _, s := range xs {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // userJSONFields are the JSON names of User's visible fields.

@@ -45,10 +45,7 @@ func BenchmarkLoginPhases(b *testing.B) {
 	if err := st.Settle(wctx); err != nil { // Badger's background compaction after the open
 		b.Fatal(err)
 	}
-	if err := eng.WaitLoginEvaluator(wctx, EvaluatorPlan); err != nil {
-		b.Fatal(err)
-	}
-	if err := eng.WaitAdminEvaluator(wctx, EvaluatorPlan); err != nil {
+	if err := eng.WaitSettled(wctx); err != nil {
 		b.Fatal(err)
 	}
 	req := &LoginRequest{Subject: Subject{ID: storetest.BenchUserID(0), CVR: storetest.BenchOrg(0), Kind: "employee", CPRLinked: true},

@@ -21,6 +21,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/adgang/adgang/policies"
 )
@@ -65,6 +66,9 @@ type PolicySet struct {
 	// adminPlan evaluates the admin decision once the engine's evaluator
 	// is plan and the plan passed checkAdminPlan; nil: topdown.
 	adminPlan atomic.Pointer[queryPlan]
+	// attached is closed once an engine's background compilation and checks
+	// of the set are over (Engine.WaitSettled).
+	attached chan struct{}
 
 	login, admin, password          rego.PreparedEvalQuery
 	loginBody                       ast.Body // compiled LoginQuery for evalLogin
@@ -105,6 +109,7 @@ func LoadPolicySet(ctx context.Context, src Source) (*PolicySet, error) {
 		modules:  modules,
 		docs:     docs,
 		prepared: map[string]*rego.PreparedEvalQuery{},
+		attached: make(chan struct{}),
 	}
 	if !src.SkipTests {
 		n, err := testOnce(ctx, digest, modules, docs)
@@ -339,22 +344,8 @@ func runTestsChecked(ctx context.Context, modules map[string]*ast.Module, docs m
 }
 
 func runTestsResults(ctx context.Context, modules map[string]*ast.Module, docs map[string]any) ([]TestResult, error) {
-	store := inmem.NewFromObjectWithOpts(docs, inmem.OptRoundTripOnWrite(false))
-	txn, err := store.NewTransaction(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer store.Abort(ctx, txn)
-	ch, err := tester.NewRunner().
-		SetStore(store).
-		SetModules(copyModules(modules)).
-		SetTimeout(30*time.Second).
-		RunTests(ctx, txn)
-	if err != nil {
-		return nil, fmt.Errorf("policy tests do not compile: %w", err)
-	}
 	var out []TestResult
-	for r := range ch {
+	err := runPolicyTests(ctx, modules, docs, nil, func(r *tester.Result) {
 		tr := TestResult{
 			Package:  strings.TrimPrefix(r.Package, "data."),
 			Name:     r.Name,
@@ -369,6 +360,9 @@ func runTestsResults(ctx context.Context, modules map[string]*ast.Module, docs m
 			tr.Error = r.Error.Error()
 		}
 		out = append(out, tr)
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Package != out[j].Package {
@@ -416,4 +410,28 @@ func testOnce(ctx context.Context, digest string, modules map[string]*ast.Module
 	}
 	passed.Store(digest, len(results))
 	return len(results), nil
+}
+
+// runPolicyTests runs the tests of modules over docs, with tracer (nil:
+// none) seeing every evaluation, and hands each result to each.
+func runPolicyTests(ctx context.Context, modules map[string]*ast.Module, docs map[string]any, tracer topdown.QueryTracer, each func(*tester.Result)) error {
+	store := inmem.NewFromObjectWithOpts(docs, inmem.OptRoundTripOnWrite(false))
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Abort(ctx, txn)
+	ch, err := tester.NewRunner().
+		SetStore(store).
+		SetModules(copyModules(modules)).
+		SetTimeout(30*time.Second).
+		SetCoverageQueryTracer(tracer).
+		RunTests(ctx, txn)
+	if err != nil {
+		return fmt.Errorf("policy tests do not compile: %w", err)
+	}
+	for r := range ch {
+		each(r)
+	}
+	return nil
 }

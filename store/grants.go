@@ -170,12 +170,7 @@ func (tx *Tx) effectiveGrantsAndGroups(u *User, label uint64) ([]EffectiveGrant,
 	if len(groups) > 0 {
 		byGroup = make([][]*Grant, len(groups))
 		for i, gid := range groups {
-			if label > 0 && !tx.write {
-				byGroup[i], err = tx.groupGrants(gid, label)
-			} else {
-				byGroup[i], err = tx.grantsOf(prefixGrantByGroup+gid+"/", false)
-			}
-			if err != nil {
+			if byGroup[i], err = tx.groupGrants(gid, label); err != nil {
 				return nil, nil, err
 			}
 			n += len(byGroup[i])

@@ -106,19 +106,6 @@ func (tx *Tx) SystemGroup(pNumber string) (*Group, error) {
 	return tx.GetGroup(string(id))
 }
 
-// systemGroupShared is SystemGroup, through the decoded-record cache in
-// a read transaction (the group is then shared: read it only).
-func (tx *Tx) systemGroupShared(pNumber string) (*Group, error) {
-	if tx.write {
-		return tx.SystemGroup(pNumber)
-	}
-	id, err := tx.getRaw(prefixGroupByPUnit+pNumber, "system group")
-	if err != nil {
-		return nil, err
-	}
-	return getShared(tx, &tx.s.groups, prefixGroup+string(id), "group")
-}
-
 // AddMember makes a user a member of a group (A13: not a system group).
 func (tx *Tx) AddMember(groupID, userID string) error {
 	g, err := tx.GetGroup(groupID)

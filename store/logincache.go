@@ -26,7 +26,8 @@ type depEntry[T any] struct {
 // depCached returns the part named key for a login read labelled rev,
 // whose snapshot is at rev or newer: from c while what it was read from
 // (deps of the value) is unchanged since the entry's revision, else by
-// read (and then kept). The value is shared: read it only.
+// read (and then kept). The value is shared: read it only. A write
+// transaction, or a read without a label (rev 0), always reads.
 //
 // Writes are in the dependency table before their commit, and the checks
 // are made inside the read's snapshot, so:
@@ -37,6 +38,9 @@ type depEntry[T any] struct {
 //
 // An entry newer than rev is not for this read (its snapshot may be older).
 func depCached[T any](tx *Tx, c *depCache[T], key string, rev uint64, deps func(T) []Dep, read func() (T, error)) (T, error) {
+	if rev == 0 || tx.write { // not a labelled read of committed data
+		return read()
+	}
 	c.mu.RLock()
 	e, ok := c.m[key]
 	c.mu.RUnlock()
@@ -83,9 +87,6 @@ func (tx *Tx) loginOrg(cvr string, rev uint64) (*Org, error) {
 		}
 		return o, err
 	}
-	if rev == 0 || tx.write {
-		return read()
-	}
 	deps := []Dep{{DepOrg, cvr}}
 	return depCached(tx, &tx.s.login.orgs, cvr, rev, func(*Org) []Dep { return deps }, read)
 }
@@ -93,9 +94,6 @@ func (tx *Tx) loginOrg(cvr string, rev uint64) (*Org, error) {
 // loginSystemGroup returns the system group of P-unit p, nil if there is
 // none, for a login read labelled rev (depCached; 0: no cache); shared.
 func (tx *Tx) loginSystemGroup(p string, rev uint64) (*Group, error) {
-	if rev == 0 || tx.write {
-		return tx.systemGroupOrNil(p)
-	}
 	sg, err := depCached(tx, &tx.s.login.systemGroup, p, rev, systemGroupFound.deps, func() (systemGroupFound, error) {
 		found := systemGroupFound{p: p}
 		id, err := tx.getRaw(prefixGroupByPUnit+p, "system group")
@@ -128,13 +126,4 @@ func (f systemGroupFound) deps() []Dep {
 		return []Dep{{DepPUnit, f.p}}
 	}
 	return []Dep{{DepPUnit, f.p}, {DepGroup, f.id}}
-}
-
-// systemGroupOrNil is systemGroupShared with nil for none.
-func (tx *Tx) systemGroupOrNil(p string) (*Group, error) {
-	g, err := tx.systemGroupShared(p)
-	if IsNotFound(err) {
-		return nil, nil
-	}
-	return g, err
 }

@@ -39,8 +39,12 @@ func (c *recordCache[T]) put(key string, ver uint64, v *T) {
 
 // getShared is getJSON for read transactions through a decoded-record
 // cache: the JSON is decoded only for a key version not seen before. The
-// value is shared: read it, never change it.
+// value is shared: read it, never change it. A write transaction decodes
+// (the versions of its pending writes are not final).
 func getShared[T any](tx *Tx, c *recordCache[T], key, what string) (*T, error) {
+	if tx.write {
+		return getJSON[T](tx, key, what)
+	}
 	item, err := tx.txn.Get([]byte(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, &Error{Code: ENotFound, Message: what + " not found"}

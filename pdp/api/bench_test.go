@@ -80,14 +80,12 @@ func benchEngineN(b *testing.B, n int, cfg pdp.Config) (*pdp.Engine, *pdp.LoginR
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { eng.Close() })
-	if cfg.LoginEvaluator == "" || cfg.LoginEvaluator == pdp.EvaluatorPlan {
-		// The admin plan is checked in the background (running the policy
-		// tests) after a start: not inside a measurement.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := eng.WaitAdminEvaluator(ctx, pdp.EvaluatorPlan); err != nil {
-			b.Fatal(err)
-		}
+	// The evaluators are compiled and checked in the background (the admin
+	// plan runs the policy tests) after a start: not inside a measurement.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := eng.WaitSettled(ctx); err != nil {
+		b.Fatal(err)
 	}
 	req := &pdp.LoginRequest{Subject: pdp.Subject{ID: storetest.BenchUserID(0), CVR: storetest.BenchOrg(0), Kind: "employee", CPRLinked: true},
 		Service: "eksamensdatabasen"}
