@@ -355,6 +355,9 @@ func (c *compiler) callStmt(s *ir.CallStmt) (stmt, error) {
 	case s.Func == ast.Print.Name || s.Func == ast.InternalPrint.Name:
 		return st, fmt.Errorf("built-in %s is not supported", s.Func)
 	}
+	if short, ok := shortcuts[s.Func]; ok {
+		impl = short(impl)
+	}
 	st.op, st.bi, st.biName = opBuiltin, impl, s.Func
 	return st, nil
 }
