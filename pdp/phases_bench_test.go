@@ -107,7 +107,8 @@ func BenchmarkLoginPhases(b *testing.B) {
 }
 
 // BenchmarkLoginPolicyDir evaluates the login decision of the policy set in
-// $ADGANG_POLICY_DIR over the input in $ADGANG_LOGIN_INPUT (written by
+// $ADGANG_POLICY_DIR, with topdown and with the plan evaluator (checked
+// first, as a served set is), over the input in $ADGANG_LOGIN_INPUT (written by
 // BenchmarkLoginPhases with ADGANG_LOGIN_INPUT_OUT): the tool for trying a
 // change to policies/login.rego for speed. The answer goes to
 // $ADGANG_LOGIN_INPUT.out.json, to compare with the unchanged set's.
@@ -135,10 +136,25 @@ func BenchmarkLoginPolicyDir(b *testing.B) {
 	}
 	out, _ := json.Marshal(rs[0].Expressions[0].Value)
 	_ = os.WriteFile(inPath+".out.json", out, 0o644)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ps.login.Eval(ctx, rego.EvalParsedInput(in)); err != nil {
-			b.Fatal(err)
+	b.Run("topdown", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ps.login.Eval(ctx, rego.EvalParsedInput(in)); err != nil {
+				b.Fatal(err)
+			}
 		}
+	})
+	c, err := checkedLogin(ctx, ps, EvaluatorPlan)
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.Run("plan", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var d Decision
+			if err, perr := c.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
+				b.Fatal(err, perr)
+			}
+		}
+	})
 }
