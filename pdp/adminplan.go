@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,16 +50,20 @@ func checkedAdmin(ctx context.Context, ps *PolicySet) (*queryPlan, error) {
 }
 
 // checkAdminPlan evaluates every input with topdown and with p and fails
-// on the first answer that differs, or when there are too few inputs.
-// Where topdown has no answer (an error, or undefined: the admin API then
-// refuses), the plan must not allow.
+// on the first answer that differs, when there are too few inputs, or when
+// some rule the admin decision depends on (an ID in a METADATA title) gives
+// a reason in none of topdown's answers: the plan is only checked where the
+// inputs reach. Where topdown has no answer (an error, or undefined: the
+// admin API then refuses), the plan must not allow.
 func checkAdminPlan(ctx context.Context, ps *PolicySet, p *queryPlan, inputs []ast.Value) error {
 	if len(inputs) < adminCheckMin {
 		return fmt.Errorf("admin plan: the set's tests give %d distinct admin inputs, fewer than the %d its check needs", len(inputs), adminCheckMin)
 	}
 	now := time.Now()
+	reached := map[string]bool{}
 	for i, in := range inputs {
 		want, werr := topdownAdmin(ctx, ps, in)
+		reasonRules(want, reached)
 		got, gerr := p.eval(ctx, in, now)
 		if gerr == nil && got == nil {
 			gerr = errAdminUndefined
@@ -76,7 +81,73 @@ func checkAdminPlan(ctx context.Context, ps *PolicySet, p *queryPlan, inputs []a
 			return fmt.Errorf("admin plan: test input %d: the plan answers %v, topdown %v", i, got, want)
 		}
 	}
+	var missed []string
+	for _, id := range reachableRuleIDs(ps.compiler, ast.MustParseRef(AdminQuery)) {
+		if !reached[id] {
+			missed = append(missed, id)
+		}
+	}
+	if len(missed) > 0 {
+		return fmt.Errorf("admin plan: no test input of the set gives a reason of rule %s, so the plan is not checked there", strings.Join(missed, ", "))
+	}
 	return nil
+}
+
+// reasonRules adds to rules the rule of every reason of an admin answer.
+func reasonRules(answer ast.Value, rules map[string]bool) {
+	o, ok := answer.(ast.Object)
+	if !ok {
+		return
+	}
+	reasons := o.Get(ast.InternedTerm("reasons"))
+	if reasons == nil {
+		return
+	}
+	if a, ok := reasons.Value.(*ast.Array); ok {
+		a.Foreach(func(r *ast.Term) {
+			if ro, ok := r.Value.(ast.Object); ok {
+				if id := ro.Get(ast.InternedTerm("rule")); id != nil {
+					if s, ok := id.Value.(ast.String); ok {
+						rules[string(s)] = true
+					}
+				}
+			}
+		})
+	}
+}
+
+// reachableRuleIDs are the rule IDs (METADATA titles, as ruleIDsOf reads
+// them) of the rules that the rules of entry depend on, directly or not:
+// the rules whose reasons its answers can give.
+func reachableRuleIDs(c *ast.Compiler, entry ast.Ref) []string {
+	seen := map[*ast.Rule]bool{}
+	todo := c.GetRules(entry)
+	for len(todo) > 0 {
+		r := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
+		for d := range c.Graph.Dependencies(r) {
+			if dr, ok := d.(*ast.Rule); ok && !seen[dr] {
+				todo = append(todo, dr)
+			}
+		}
+	}
+	ids := map[string]bool{}
+	as := c.GetAnnotationSet()
+	if as == nil {
+		return nil
+	}
+	for _, a := range as.Flatten() {
+		if r := a.GetRule(); r != nil && seen[r] {
+			if sm := ruleIDTitle.FindStringSubmatch(a.Annotations.Title); sm != nil {
+				ids[sm[1]] = true
+			}
+		}
+	}
+	return sortedRuleIDs(ids)
 }
 
 // errAdminUndefined is a plan's evaluation of the admin decision that gave

@@ -3,6 +3,7 @@ package pdp
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,52 @@ func TestAdminPlanMatchesTopdown(t *testing.T) {
 	}
 	if err := checkAdminPlan(ctx, ps, p, inputs[:adminCheckMin-1]); err == nil {
 		t.Error("a check on too few inputs passed")
+	}
+}
+
+// TestAdminPlanCheckNeedsEveryRuleReached: the check refuses a plan when
+// no test input gives a reason of some rule the decision depends on; rules
+// off the decision's path (A15: the first user's rights) are not asked for.
+func TestAdminPlanCheckNeedsEveryRuleReached(t *testing.T) {
+	ctx := context.Background()
+	ps := defaultSet(t)
+	ids := reachableRuleIDs(ps.compiler, ast.MustParseRef(AdminQuery))
+	t.Logf("rules the admin decision depends on: %v", ids)
+	for _, want := range []string{"A2", "A7", "A10", "A13", "C1"} {
+		if !slices.Contains(ids, want) {
+			t.Errorf("rules the admin decision depends on: %v, want %s among them", ids, want)
+		}
+	}
+	if slices.Contains(ids, "A15") {
+		t.Errorf("rules the admin decision depends on: %v, A15 among them (first_user_rights, another entrypoint)", ids)
+	}
+	inputs, err := adminTestInputs(ctx, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := buildPlan(ctx, ps, adminEntrypoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rule := range []string{"A10", "C1"} {
+		var without []ast.Value // the inputs whose answer gives no reason of rule
+		for _, in := range inputs {
+			want, err := topdownAdmin(ctx, ps, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules := map[string]bool{}
+			if reasonRules(want, rules); !rules[rule] {
+				without = append(without, in)
+			}
+		}
+		if len(without) == len(inputs) {
+			t.Fatalf("no test input gives a reason of %s", rule)
+		}
+		err := checkAdminPlan(ctx, ps, p, without)
+		if err == nil || !strings.Contains(err.Error(), "rule "+rule) {
+			t.Errorf("check without the inputs reaching %s: %v, want an error naming it", rule, err)
+		}
 	}
 }
 

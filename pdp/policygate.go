@@ -40,8 +40,13 @@ func ruleIDsOf(modules map[string]*ast.Module) []string {
 			}
 		}
 	}
-	ids := make([]string, 0, len(seen))
-	for id := range seen {
+	return sortedRuleIDs(seen)
+}
+
+// sortedRuleIDs are the IDs of a set, sorted by letter and number.
+func sortedRuleIDs(set map[string]bool) []string {
+	ids := make([]string, 0, len(set))
+	for id := range set {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool {
