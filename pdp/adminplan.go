@@ -88,37 +88,34 @@ func checkAdminPlan(ctx context.Context, ps *PolicySet, p *queryPlan, inputs []a
 		}
 	}
 	if len(missed) > 0 {
-		return fmt.Errorf("admin plan: no test input of the set gives a reason of rule %s, so the plan is not checked there", strings.Join(missed, ", "))
+		return fmt.Errorf("admin plan: no test input of the set gives a reason of rule %s (a rule ID the decision depends on), so the plan is not checked there", strings.Join(missed, ", "))
 	}
 	return nil
 }
 
-// reasonRules adds to rules the rule of every reason of an admin answer.
+// reasonRules adds to rules the rule of every reason of an admin answer,
+// read as the admin API reads it (parseVerdictValue); nothing for an
+// answer it would refuse.
 func reasonRules(answer ast.Value, rules map[string]bool) {
-	o, ok := answer.(ast.Object)
-	if !ok {
+	if answer == nil {
 		return
 	}
-	reasons := o.Get(ast.InternedTerm("reasons"))
-	if reasons == nil {
+	v, err := parseVerdictValue(answer)
+	if err != nil {
 		return
 	}
-	if a, ok := reasons.Value.(*ast.Array); ok {
-		a.Foreach(func(r *ast.Term) {
-			if ro, ok := r.Value.(ast.Object); ok {
-				if id := ro.Get(ast.InternedTerm("rule")); id != nil {
-					if s, ok := id.Value.(ast.String); ok {
-						rules[string(s)] = true
-					}
-				}
-			}
-		})
+	for _, r := range v.Reasons {
+		rules[r.Rule] = true
 	}
 }
 
 // reachableRuleIDs are the rule IDs (METADATA titles, as ruleIDsOf reads
-// them) of the rules that the rules of entry depend on, directly or not:
-// the rules whose reasons its answers can give.
+// them) of the rules that the rules of entry, with their else branches,
+// depend on, directly or not: the rules whose reasons its answers can
+// give. It errs on the side of asking too much: a titled rule the decision
+// only reads as a condition is asked for too (the plan is then refused and
+// topdown serves, logged), as is every titled rule under a ref the
+// decision looks up with a variable key.
 func reachableRuleIDs(c *ast.Compiler, entry ast.Ref) []string {
 	seen := map[*ast.Rule]bool{}
 	todo := c.GetRules(entry)
@@ -129,6 +126,9 @@ func reachableRuleIDs(c *ast.Compiler, entry ast.Ref) []string {
 			continue
 		}
 		seen[r] = true
+		if r.Else != nil { // an else is a node of its own, linked only from the rules that refer to r
+			todo = append(todo, r.Else)
+		}
 		for d := range c.Graph.Dependencies(r) {
 			if dr, ok := d.(*ast.Rule); ok && !seen[dr] {
 				todo = append(todo, dr)

@@ -110,8 +110,9 @@ func BenchmarkLoginPhases(b *testing.B) {
 // $ADGANG_POLICY_DIR, with topdown and with the plan evaluator (checked
 // first, as a served set is), over the input in $ADGANG_LOGIN_INPUT (written by
 // BenchmarkLoginPhases with ADGANG_LOGIN_INPUT_OUT): the tool for trying a
-// change to policies/login.rego for speed. The answer goes to
-// $ADGANG_LOGIN_INPUT.out.json, to compare with the unchanged set's.
+// change to policies/login.rego for speed. The answers go to
+// $ADGANG_LOGIN_INPUT.out.json (topdown's value) and .plan.out.json (the
+// plan's decision), to compare with the unchanged set's.
 func BenchmarkLoginPolicyDir(b *testing.B) {
 	ctx := context.Background()
 	dir, inPath := os.Getenv("ADGANG_POLICY_DIR"), os.Getenv("ADGANG_LOGIN_INPUT")
@@ -148,6 +149,12 @@ func BenchmarkLoginPolicyDir(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	var d Decision
+	if err, perr := c.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
+		b.Fatal(err, perr)
+	}
+	out, _ = json.Marshal(d)
+	_ = os.WriteFile(inPath+".plan.out.json", out, 0o644)
 	b.Run("plan", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

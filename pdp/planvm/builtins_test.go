@@ -1,7 +1,10 @@
 package planvm
 
 import (
+	"context"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
@@ -63,5 +66,49 @@ func TestShortcutsMatchOPA(t *testing.T) {
 				t.Fatalf("sprintfStrings took the shortcut: %v, want %v", ok, c.shortcut)
 			}
 		})
+	}
+}
+
+// TestCompileUsesShortcuts: a compiled plan calls sprintf through its
+// shortcut (and answers as topdown does).
+func TestCompileUsesShortcuts(t *testing.T) {
+	module := "package t\n\np := sprintf(\"%v of %s: 100%%\", [input.a, input.b])\n"
+	p, err := plan(t, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(p, "t/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := reflect.ValueOf(sprintfShortcut(nil)).Pointer()
+	found := 0
+	var walk func(bs []*block)
+	walk = func(bs []*block) {
+		for _, b := range bs {
+			for i := range b.stmts {
+				if s := &b.stmts[i]; s.op == opBuiltin && s.biName == ast.Sprintf.Name {
+					if reflect.ValueOf(s.bi).Pointer() != short {
+						t.Errorf("sprintf at %s is not called through its shortcut", s.loc)
+					}
+					found++
+				}
+				walk(b.stmts[i].blocks)
+			}
+		}
+	}
+	walk(prog.entry)
+	for _, f := range prog.funcs {
+		walk(f.blocks)
+	}
+	if found == 0 {
+		t.Fatal("no sprintf call in the compiled plan")
+	}
+	in := ast.MustParseTerm(`{"a": "x", "b": "y"}`).Value
+	now := time.Now()
+	got, err := NewVM(prog).Eval(context.Background(), in, nil, now)
+	want, werr := evalTopdown(t, module, map[string]any{}, in, now)
+	if err != nil || werr != nil || got == nil || got.Compare(want) != 0 {
+		t.Fatalf("plan %v (%v), topdown %v (%v)", got, err, want, werr)
 	}
 }
