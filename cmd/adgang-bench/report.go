@@ -20,12 +20,18 @@ type summary struct {
 	cold       time.Duration
 	cpu1k      time.Duration
 	// writeMix: closed loop under admin writes, by writes per second
-	// (Throughput, P50, P99 averaged; Writes summed).
+	// (Throughput, P50, P99 averaged over every loop at that rate, of
+	// every round; Writes summed).
 	writeMix map[int]phaseResult
+	// writeMix0 are the throughputs of the loops without writes, in the
+	// order they ran (the reference of the write mix; more than one when
+	// -write-rates brackets the others).
+	writeMix0 []float64
 }
 
 func summarise(rs []*systemResult) *summary {
 	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}}
+	mixLoops := map[int]int{} // write-mix loops per rate
 	for _, r := range rs {
 		s.rss = max(s.rss, r.PeakRSS)
 		s.anonRSS = max(s.anonRSS, r.PeakAnonRSS)
@@ -45,11 +51,15 @@ func summarise(rs []*systemResult) *summary {
 			}
 			if p.Kind == "write_mix" {
 				w := s.writeMix[p.WritesPerSec]
-				w.Throughput += p.Throughput / float64(len(rs))
-				w.P50 += p.P50 / time.Duration(len(rs))
-				w.P99 += p.P99 / time.Duration(len(rs))
+				w.Throughput += p.Throughput
+				w.P50 += p.P50
+				w.P99 += p.P99
 				w.Writes += p.Writes
 				s.writeMix[p.WritesPerSec] = w
+				mixLoops[p.WritesPerSec]++
+				if p.WritesPerSec == 0 {
+					s.writeMix0 = append(s.writeMix0, p.Throughput)
+				}
 				continue
 			}
 			if p.Rate == 0 {
@@ -64,6 +74,13 @@ func summarise(rs []*systemResult) *summary {
 			s.rates[p.Rate] = q
 			s.achieved[p.Rate] += p.Throughput / float64(len(rs))
 		}
+	}
+	for k, w := range s.writeMix {
+		n := mixLoops[k]
+		w.Throughput /= float64(n)
+		w.P50 /= time.Duration(n)
+		w.P99 /= time.Duration(n)
+		s.writeMix[k] = w
 	}
 	return s
 }
@@ -336,6 +353,14 @@ func renderWriteMix(b *strings.Builder, a *summary) {
 			vs = fmt.Sprintf("%.0f%%", 100*w.Throughput/w0.Throughput)
 		}
 		fmt.Fprintf(b, "| %d | %d | %.0f rps | %s | %s | %s |\n", k, w.Writes, w.Throughput, vs, ms(w.P50), ms(w.P99))
+	}
+	if len(a.writeMix0) > 1 {
+		zeros := make([]string, len(a.writeMix0))
+		for i, t := range a.writeMix0 {
+			zeros[i] = fmt.Sprintf("%.0f", t)
+		}
+		fmt.Fprintf(b, "\nThe 0 writes/s figure is the mean of %d loops without writes, run first and last around the others (%s rps, in order): the ratios are against it, so a drift of the machine's speed during the phase weighs on both sides.\n",
+			len(a.writeMix0), strings.Join(zeros, ", "))
 	}
 	b.WriteString("\n")
 }
