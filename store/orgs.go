@@ -1,8 +1,22 @@
 package store
 
+import "slices"
+
 // GetOrg reads an organisation by CVR number.
 func (tx *Tx) GetOrg(cvr string) (*Org, error) {
-	return getJSON[Org](tx, prefixOrg+cvr, "organisation")
+	return getCopy(tx, &tx.s.orgs, prefixOrg+cvr, "organisation", (*Org).clone)
+}
+
+// clone is a copy of o that shares nothing with it (GetOrg's callers
+// change what they read; the decoded record is shared by a cache).
+func (o *Org) clone() *Org {
+	c := *o
+	c.PUnits = slices.Clone(o.PUnits)
+	c.SENumbers = slices.Clone(o.SENumbers)
+	c.Settings.IdentificationMeans = slices.Clone(o.Settings.IdentificationMeans)
+	c.Settings.CertificateTypes = slices.Clone(o.Settings.CertificateTypes)
+	c.Settings.MustHaveRoles = slices.Clone(o.Settings.MustHaveRoles)
+	return &c
 }
 
 // ListOrgs lists every organisation.

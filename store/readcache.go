@@ -37,14 +37,15 @@ func (c *recordCache[T]) put(key string, ver uint64, v *T) {
 	c.mu.Unlock()
 }
 
-// getShared is getJSON for read transactions through a decoded-record
-// cache: the JSON is decoded only for a key version not seen before. The
-// value is shared: read it, never change it. A write transaction decodes
-// (the versions of its pending writes are not final).
+// getShared is getJSON through a decoded-record cache: the JSON is decoded
+// only for a key version not seen before. The value is shared: read it,
+// never change it (getCopy is for callers that do).
+//
+// A write transaction uses the cache only for committed values: Badger
+// gives the transaction's own pending writes its read timestamp as their
+// version, so only a version below that timestamp is certainly a
+// committed one (a committed version equal to it is decoded, not cached).
 func getShared[T any](tx *Tx, c *recordCache[T], key, what string) (*T, error) {
-	if tx.write {
-		return getJSON[T](tx, key, what)
-	}
 	item, err := tx.txn.Get([]byte(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, &Error{Code: ENotFound, Message: what + " not found"}
@@ -52,13 +53,28 @@ func getShared[T any](tx *Tx, c *recordCache[T], key, what string) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v := c.get(key, item.Version()); v != nil {
-		return v, nil
+	cacheable := !tx.write || item.Version() < tx.txn.ReadTs()
+	if cacheable {
+		if v := c.get(key, item.Version()); v != nil {
+			return v, nil
+		}
 	}
 	v := new(T)
 	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", what, err)
 	}
-	c.put(key, item.Version(), v)
+	if cacheable {
+		c.put(key, item.Version(), v)
+	}
 	return v, nil
+}
+
+// getCopy is getShared for callers that may change what they read: a
+// copy of the shared value that shares nothing with it (clone).
+func getCopy[T any](tx *Tx, c *recordCache[T], key, what string, clone func(*T) *T) (*T, error) {
+	v, err := getShared(tx, c, key, what)
+	if err != nil {
+		return nil, err
+	}
+	return clone(v), nil
 }

@@ -76,6 +76,7 @@ type Store struct {
 	deps   depTable // last-change revisions of what decisions read
 	orgs   recordCache[Org]
 	groups recordCache[Group]
+	tokens recordCache[tokenRecord]
 	disk   *diskGuard // free-space guard of writes (nil when off)
 
 	replica *replica // the fleet's shared log (nil: a store on its own)

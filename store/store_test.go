@@ -471,3 +471,104 @@ func TestNoPlainCPROnDisk(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordCacheInWriteTransactions: organisations are read through the
+// decoded-record cache in write transactions too. A transaction sees its
+// own pending change at once (never the cached committed record), and
+// what a reader changes in an organisation it read — committed, rolled
+// back or not written at all — never reaches later reads.
+func TestRecordCacheInWriteTransactions(t *testing.T) {
+	st := storetest.Open(t)
+	seedOrgs(t, st)
+	name := func() string {
+		var n string
+		view(t, st, func(tx *store.Tx) error {
+			o, err := tx.GetOrg(cvrA)
+			if err == nil {
+				n = o.Name + "/" + fmt.Sprint(len(o.PUnits))
+			}
+			return err
+		})
+		return n
+	}
+	if got := name(); got != "A/2" { // and cached
+		t.Fatalf("org A: %s", got)
+	}
+	mustUpdate(t, st, func(tx *store.Tx) error { return tx.PutMeta("other", 1) }) // A's version is now below any read timestamp
+
+	// Changed and not written, in a write and in a read transaction: nothing kept.
+	mustUpdate(t, st, func(tx *store.Tx) error {
+		o, err := tx.GetOrg(cvrA)
+		if err != nil {
+			return err
+		}
+		o.Name, o.PUnits[0].PNumber, o.PUnits = "scribbled", "9999999999", append(o.PUnits, store.PUnit{PNumber: "1"})
+		return tx.PutMeta("other", 2)
+	})
+	view(t, st, func(tx *store.Tx) error {
+		o, err := tx.GetOrg(cvrA)
+		if err == nil {
+			o.Name, o.SENumbers[0] = "scribbled", "x"
+		}
+		return err
+	})
+	if got := name(); got != "A/2" {
+		t.Fatalf("org A after callers changed their copies: %s, want A/2", got)
+	}
+
+	// Written: the transaction reads its own change; a rollback keeps the committed one.
+	errRollback := errors.New("rollback")
+	_, err := st.Update(ctx, "test", func(tx *store.Tx) error {
+		o, err := tx.GetOrg(cvrA)
+		if err != nil {
+			return err
+		}
+		o.Name = "renamed"
+		if err := tx.UpdateOrg(o); err != nil {
+			return err
+		}
+		if again, err := tx.GetOrg(cvrA); err != nil || again.Name != "renamed" {
+			t.Errorf("the transaction's own change read back as %+v, %v", again, err)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	if got := name(); got != "A/2" {
+		t.Fatalf("org A after a rolled-back rename: %s, want A/2", got)
+	}
+	mustUpdate(t, st, func(tx *store.Tx) error {
+		o, err := tx.GetOrg(cvrA)
+		if err != nil {
+			return err
+		}
+		o.Name = "renamed"
+		if err := tx.UpdateOrg(o); err != nil {
+			return err
+		}
+		if again, err := tx.GetOrg(cvrA); err != nil || again.Name != "renamed" {
+			t.Errorf("the transaction's own change read back as %+v, %v", again, err)
+		}
+		return nil
+	})
+	if got := name(); got != "renamed/2" { // cached at the version the next write reads at
+		t.Fatalf("org A after a rename: %s, want renamed/2", got)
+	}
+	// The last commit wrote A: its version is the next transaction's read
+	// timestamp, which that transaction's own pending write of A carries too.
+	mustUpdate(t, st, func(tx *store.Tx) error {
+		o, err := tx.GetOrg(cvrA)
+		if err != nil {
+			return err
+		}
+		o.Name = "again"
+		if err := tx.UpdateOrg(o); err != nil {
+			return err
+		}
+		if again, err := tx.GetOrg(cvrA); err != nil || again.Name != "again" {
+			t.Errorf("a pending change at the committed version's timestamp read back as %+v, %v", again, err)
+		}
+		return nil
+	})
+}

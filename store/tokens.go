@@ -47,13 +47,23 @@ type tokenRecord struct {
 
 // GetToken reads an API token record by id (its hash only).
 func (tx *Tx) GetToken(id string) (*Token, error) {
-	r, err := getJSON[tokenRecord](tx, prefixToken+id, "token")
+	r, err := getShared(tx, &tx.s.tokens, prefixToken+id, "token")
 	if err != nil {
 		return nil, err
 	}
+	return r.token(), nil
+}
+
+// token is the record's token with its hash, sharing nothing with the
+// record (which a cache shares).
+func (r *tokenRecord) token() *Token {
 	t := r.Token
 	t.Hash = r.StoredHash
-	return &t, nil
+	if t.ExpiresAt != nil {
+		e := *t.ExpiresAt
+		t.ExpiresAt = &e
+	}
+	return &t
 }
 
 // TokenByHash finds the API token whose SHA-256 hash is hash.
