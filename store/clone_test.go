@@ -73,7 +73,7 @@ func TestCopiesShareNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			cp := c.copyOf(c.record)
-			fill(reflect.ValueOf(cp), 7) // change everything in the copy
+			fill(reflect.ValueOf(cp), 2) // change everything in the copy (other parity: bools too)
 			after, _ := json.Marshal(c.record)
 			if string(before) != string(after) {
 				t.Fatalf("changing the copy changed the cached record:\nbefore %s\nafter  %s", before, after)

@@ -9,13 +9,17 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 )
 
-// recordCacheSize bounds each decoded-record cache (organisations, groups).
+// recordCacheSize bounds each decoded-record cache (organisations, groups,
+// tokens).
 const recordCacheSize = 1 << 14
 
-// recordCache holds decoded records of read transactions by key and the
-// Badger version of the entry, like grantCache: a key rewritten gets a new
-// version, so an entry never needs invalidating. Callers share the cached
-// value and must not change it.
+// recordCache holds decoded records by key and the Badger version of the
+// entry, like grantCache: a key rewritten gets a new version, so an entry
+// never needs invalidating. That holds because the store runs Badger
+// unmanaged: every commit takes its version from Badger's own counter,
+// which only grows while the database is open (managed mode, with commit
+// timestamps chosen by the caller, would break it). Callers share the
+// cached value and must not change it.
 type recordCache[T any] struct {
 	mu sync.RWMutex
 	m  map[grantVersion]*T
@@ -38,8 +42,9 @@ func (c *recordCache[T]) put(key string, ver uint64, v *T) {
 }
 
 // getShared is getJSON through a decoded-record cache: the JSON is decoded
-// only for a key version not seen before. The value is shared: read it,
-// never change it (getCopy is for callers that do).
+// only for a key version not seen before. The value is shared, in read and
+// write transactions alike: read it, never change it (getCopy is for
+// callers that do).
 //
 // A write transaction uses the cache only for committed values: Badger
 // gives the transaction's own pending writes its read timestamp as their

@@ -572,3 +572,64 @@ func TestRecordCacheInWriteTransactions(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTokenCacheInWriteTransactions: a token read, rotated, deleted and
+// created again inside one write transaction is read back as it stands in
+// that transaction, and what a caller changes in a token it read is never
+// read again.
+func TestTokenCacheInWriteTransactions(t *testing.T) {
+	st := storetest.Open(t)
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	mustUpdate(t, st, func(tx *store.Tx) error {
+		return tx.PutToken(&store.Token{ID: "tok1", Hash: "hash1", Superadmin: true, ExpiresAt: &exp})
+	})
+	view(t, st, func(tx *store.Tx) error { // cached
+		tok, err := tx.TokenByHash("hash1")
+		if err == nil {
+			*tok.ExpiresAt = time.Time{}
+			tok.Superadmin = false
+		}
+		return err
+	})
+	mustUpdate(t, st, func(tx *store.Tx) error { return tx.PutMeta("other", 1) })
+	mustUpdate(t, st, func(tx *store.Tx) error {
+		tok, err := tx.GetToken("tok1")
+		if err != nil || !tok.Superadmin || !tok.ExpiresAt.Equal(exp) {
+			t.Fatalf("token after a reader changed its copy: %+v, %v", tok, err)
+		}
+		tok.Hash = "hash2" // rotate
+		if err := tx.PutToken(tok); err != nil {
+			return err
+		}
+		if got, err := tx.TokenByHash("hash2"); err != nil || got.ID != "tok1" {
+			t.Errorf("rotated token by its new hash: %+v, %v", got, err)
+		}
+		if _, err := tx.TokenByHash("hash1"); !store.IsNotFound(err) {
+			t.Errorf("rotated token by its old hash: %v, want not found", err)
+		}
+		if err := tx.DeleteToken("tok1"); err != nil {
+			return err
+		}
+		if _, err := tx.GetToken("tok1"); !store.IsNotFound(err) {
+			t.Errorf("deleted token read back: %v, want not found", err)
+		}
+		if err := tx.PutToken(&store.Token{ID: "tok1", Hash: "hash3"}); err != nil {
+			return err
+		}
+		if got, err := tx.GetToken("tok1"); err != nil || got.Hash != "hash3" || got.Superadmin {
+			t.Errorf("re-created token read back: %+v, %v", got, err)
+		}
+		return nil
+	})
+	view(t, st, func(tx *store.Tx) error {
+		if got, err := tx.TokenByHash("hash3"); err != nil || got.Superadmin || got.ExpiresAt != nil {
+			t.Errorf("token after the transaction: %+v, %v", got, err)
+		}
+		for _, h := range []string{"hash1", "hash2"} {
+			if _, err := tx.TokenByHash(h); !store.IsNotFound(err) {
+				t.Errorf("token by %s after the transaction: %v, want not found", h, err)
+			}
+		}
+		return nil
+	})
+}
