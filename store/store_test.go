@@ -518,59 +518,40 @@ func TestRecordCacheInWriteTransactions(t *testing.T) {
 
 	// Written: the transaction reads its own change; a rollback keeps the committed one.
 	errRollback := errors.New("rollback")
-	_, err := st.Update(ctx, "test", func(tx *store.Tx) error {
-		o, err := tx.GetOrg(cvrA)
-		if err != nil {
-			return err
-		}
-		o.Name = "renamed"
-		if err := tx.UpdateOrg(o); err != nil {
-			return err
-		}
-		if again, err := tx.GetOrg(cvrA); err != nil || again.Name != "renamed" {
-			t.Errorf("the transaction's own change read back as %+v, %v", again, err)
-		}
-		return errRollback
-	})
-	if !errors.Is(err, errRollback) {
+	rename := func(to string, result error) error {
+		_, err := st.Update(ctx, "test", func(tx *store.Tx) error {
+			o, err := tx.GetOrg(cvrA)
+			if err != nil {
+				return err
+			}
+			o.Name = to
+			if err := tx.UpdateOrg(o); err != nil {
+				return err
+			}
+			if again, err := tx.GetOrg(cvrA); err != nil || again.Name != to {
+				t.Errorf("the transaction's own change to %q read back as %+v, %v", to, again, err)
+			}
+			return result
+		})
+		return err
+	}
+	if err := rename("renamed", errRollback); !errors.Is(err, errRollback) {
 		t.Fatal(err)
 	}
 	if got := name(); got != "A/2" {
 		t.Fatalf("org A after a rolled-back rename: %s, want A/2", got)
 	}
-	mustUpdate(t, st, func(tx *store.Tx) error {
-		o, err := tx.GetOrg(cvrA)
-		if err != nil {
-			return err
-		}
-		o.Name = "renamed"
-		if err := tx.UpdateOrg(o); err != nil {
-			return err
-		}
-		if again, err := tx.GetOrg(cvrA); err != nil || again.Name != "renamed" {
-			t.Errorf("the transaction's own change read back as %+v, %v", again, err)
-		}
-		return nil
-	})
+	if err := rename("renamed", nil); err != nil {
+		t.Fatal(err)
+	}
 	if got := name(); got != "renamed/2" { // cached at the version the next write reads at
 		t.Fatalf("org A after a rename: %s, want renamed/2", got)
 	}
 	// The last commit wrote A: its version is the next transaction's read
 	// timestamp, which that transaction's own pending write of A carries too.
-	mustUpdate(t, st, func(tx *store.Tx) error {
-		o, err := tx.GetOrg(cvrA)
-		if err != nil {
-			return err
-		}
-		o.Name = "again"
-		if err := tx.UpdateOrg(o); err != nil {
-			return err
-		}
-		if again, err := tx.GetOrg(cvrA); err != nil || again.Name != "again" {
-			t.Errorf("a pending change at the committed version's timestamp read back as %+v, %v", again, err)
-		}
-		return nil
-	})
+	if err := rename("again", nil); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestTokenCacheInWriteTransactions: a token read, rotated, deleted and
