@@ -142,8 +142,8 @@ func reachableRuleIDs(c *ast.Compiler, entry ast.Ref) []string {
 	}
 	for _, a := range as.Flatten() {
 		if r := a.GetRule(); r != nil && seen[r] {
-			if sm := ruleIDTitle.FindStringSubmatch(a.Annotations.Title); sm != nil {
-				ids[sm[1]] = true
+			if id, ok := ruleIDOf(a.Annotations); ok {
+				ids[id] = true
 			}
 		}
 	}

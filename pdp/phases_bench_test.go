@@ -87,15 +87,7 @@ func BenchmarkLoginPhases(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("eval-"+ev, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				var d Decision
-				if err, perr := c.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
-					b.Fatal(err, perr)
-				}
-			}
-		})
+		b.Run("eval-"+ev, func(b *testing.B) { benchDecide(b, c, in) })
 	}
 	b.Run("all", func(b *testing.B) {
 		b.ReportAllocs()
@@ -150,18 +142,24 @@ func BenchmarkLoginPolicyDir(b *testing.B) {
 		b.Fatal(err)
 	}
 	var d Decision
-	if err, perr := c.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
-		b.Fatal(err, perr)
-	}
+	decideInto(b, c, in, &d)
 	out, _ = json.Marshal(d)
 	_ = os.WriteFile(inPath+".plan.out.json", out, 0o644)
-	b.Run("plan", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var d Decision
-			if err, perr := c.decide(ctx, in, time.Now(), &d); err != nil || perr != nil {
-				b.Fatal(err, perr)
-			}
-		}
-	})
+	b.Run("plan", func(b *testing.B) { benchDecide(b, c, in) })
+}
+
+// decideInto makes c's login decision over in into d.
+func decideInto(b *testing.B, c compiledLogin, in ast.Value, d *Decision) {
+	if err, perr := c.decide(context.Background(), in, time.Now(), d); err != nil || perr != nil {
+		b.Fatal(err, perr)
+	}
+}
+
+// benchDecide measures c's login decision over in.
+func benchDecide(b *testing.B, c compiledLogin, in ast.Value) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var d Decision
+		decideInto(b, c, in, &d)
+	}
 }

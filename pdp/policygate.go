@@ -35,12 +35,20 @@ func ruleIDsOf(modules map[string]*ast.Module) []string {
 	seen := map[string]bool{}
 	for _, m := range modules {
 		for _, a := range m.Annotations {
-			if sm := ruleIDTitle.FindStringSubmatch(a.Title); sm != nil {
-				seen[sm[1]] = true
+			if id, ok := ruleIDOf(a); ok {
+				seen[id] = true
 			}
 		}
 	}
 	return sortedRuleIDs(seen)
+}
+
+// ruleIDOf is the rule ID a METADATA block's title names, if any.
+func ruleIDOf(a *ast.Annotations) (string, bool) {
+	if sm := ruleIDTitle.FindStringSubmatch(a.Title); sm != nil {
+		return sm[1], true
+	}
+	return "", false
 }
 
 // sortedRuleIDs are the IDs of a set, sorted by letter and number.

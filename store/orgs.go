@@ -4,7 +4,11 @@ import "slices"
 
 // GetOrg reads an organisation by CVR number.
 func (tx *Tx) GetOrg(cvr string) (*Org, error) {
-	return getCopy(tx, &tx.s.orgs, prefixOrg+cvr, "organisation", (*Org).clone)
+	o, err := getShared(tx, &tx.s.orgs, prefixOrg+cvr, "organisation")
+	if err != nil {
+		return nil, err
+	}
+	return o.clone(), nil
 }
 
 // clone is a copy of o that shares nothing with it (GetOrg's callers

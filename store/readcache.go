@@ -43,8 +43,8 @@ func (c *recordCache[T]) put(key string, ver uint64, v *T) {
 
 // getShared is getJSON through a decoded-record cache: the JSON is decoded
 // only for a key version not seen before. The value is shared, in read and
-// write transactions alike: read it, never change it (getCopy is for
-// callers that do).
+// write transactions alike: read it, never change it (callers that do
+// copy it: Org.clone, tokenRecord.token).
 //
 // A write transaction uses the cache only for committed values: Badger
 // gives the transaction's own pending writes its read timestamp as their
@@ -72,14 +72,4 @@ func getShared[T any](tx *Tx, c *recordCache[T], key, what string) (*T, error) {
 		c.put(key, item.Version(), v)
 	}
 	return v, nil
-}
-
-// getCopy is getShared for callers that may change what they read: a
-// copy of the shared value that shares nothing with it (clone).
-func getCopy[T any](tx *Tx, c *recordCache[T], key, what string, clone func(*T) *T) (*T, error) {
-	v, err := getShared(tx, c, key, what)
-	if err != nil {
-		return nil, err
-	}
-	return clone(v), nil
 }
