@@ -21,11 +21,12 @@ import (
 
 // localKey reports the keys that belong to one replica, never copied: the
 // revision (written by the copy itself), the fleet it follows and its id
-// there, the CPR key check (copied on its own), and what a fleet node has
-// not shipped yet.
+// there, the CPR key check (copied on its own), the user login index's
+// marker (the copy's first Open rebuilds the index), and what a fleet node
+// has not shipped yet.
 func localKey(k []byte) bool {
 	s := string(k)
-	return s == keyRevision || s == keyClusterID || s == keyNodeID || s == keyCPRKeyCheck ||
+	return s == keyRevision || s == keyClusterID || s == keyNodeID || s == keyCPRKeyCheck || s == keyUserLoginIndex ||
 		strings.HasPrefix(s, prefixPendingEvent) || strings.HasPrefix(s, prefixPendingDecision)
 }
 

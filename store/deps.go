@@ -175,7 +175,7 @@ func (tx *Tx) touchKey(key string) {
 	case prefixUser:
 		w.addUser(owner)
 		return
-	case prefixUserByLegacyID, prefixGrantByUser, prefixGroupByMember:
+	case prefixUserByLegacyID, prefixGrantByUser, prefixGroupByMember, prefixUserLoginIndex:
 		w.add(DepUser, owner)
 		return
 	case prefixGroup, prefixGrantByGroup:

@@ -52,8 +52,8 @@ type keyRef struct {
 
 // keyRefs is keys with the Badger version of each entry.
 func (tx *Tx) keyRefs(prefix string) []keyRef {
-	it := tx.it
-	if it == nil || tx.write {
+	it := tx.sharedIterator()
+	if it == nil {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = []byte(prefix)
@@ -75,7 +75,11 @@ func (tx *Tx) keyRefs(prefix string) []keyRef {
 // writes are not yet final.
 // Each is the caller's own copy unless own is false (see grantsOf).
 func (tx *Tx) cachedGrants(prefix string, own bool) ([]*Grant, error) {
-	refs := tx.keyRefs(prefix)
+	return tx.cachedGrantsOf(tx.keyRefs(prefix), own)
+}
+
+// cachedGrantsOf is cachedGrants of grants already listed with versions.
+func (tx *Tx) cachedGrantsOf(refs []keyRef, own bool) ([]*Grant, error) {
 	out := make([]*Grant, 0, len(refs))
 	for _, r := range refs {
 		g, ok := tx.s.grants.get(r.suffix, r.ver)

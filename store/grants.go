@@ -154,11 +154,20 @@ func (tx *Tx) effectiveGrants(u *User) ([]EffectiveGrant, error) {
 // (LoginView.Revision) to take group grants from the per-group cache
 // (groupGrants); 0 reads the index.
 func (tx *Tx) effectiveGrantsAndGroups(u *User, label uint64) ([]EffectiveGrant, []string, error) {
-	direct, err := tx.grantsOf(prefixGrantByUser+u.ID+"/", false)
+	refs, custom, err := tx.userRefs(u.ID)
 	if err != nil {
 		return nil, nil, err
 	}
-	groups, err := tx.groupsOf(u, label)
+	var direct []*Grant
+	if tx.write {
+		direct, err = loadAll(keyRefIDs(refs), tx.GetGrant)
+	} else {
+		direct, err = tx.cachedGrantsOf(refs, false)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	groups, err := tx.withSystemGroup(u, custom, label)
 	if err != nil {
 		return nil, nil, err
 	}

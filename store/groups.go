@@ -186,7 +186,12 @@ func (tx *Tx) GroupsOfUser(userID string) ([]string, error) {
 func (tx *Tx) GroupsOf(u *User) ([]string, error) { return tx.groupsOf(u, 0) }
 
 func (tx *Tx) groupsOf(u *User, label uint64) ([]string, error) {
-	groups := tx.keys(prefixGroupByMember + u.ID + "/")
+	return tx.withSystemGroup(u, tx.keys(prefixGroupByMember+u.ID+"/"), label)
+}
+
+// withSystemGroup is groups (the user's custom groups) with the system
+// group of u's P-unit last, when that P-unit belongs to u's own org.
+func (tx *Tx) withSystemGroup(u *User, groups []string, label uint64) ([]string, error) {
 	if u.PNumber != "" {
 		g, err := tx.loginSystemGroup(u.PNumber, label)
 		if err != nil {

@@ -12,13 +12,16 @@ import "bytes"
 
 // SchemaVersion counts the changes of the key layout that a data
 // directory written by an earlier version is migrated through when it is
-// opened: the grants-by-right index, the per-organisation CPR index and
-// the outbox pending index (3). It is not stored as a number: each
-// migration has its own marker key (keyGrantRightIndex, keyCPRPerOrgIndex,
-// keyMailPendingIndex), which migrate checks on every Open and sets once
-// the migration is complete, so an interrupted one is redone. A new
-// layout change adds a migration with its marker and raises SchemaVersion.
-const SchemaVersion = 3
+// opened: the grants-by-right index, the per-organisation CPR index, the
+// outbox pending index and the user login index (4). It is not stored as a
+// number: each migration has its own marker key (keyGrantRightIndex,
+// keyCPRPerOrgIndex, keyMailPendingIndex, keyUserLoginIndex), which Open
+// checks and sets once the migration is complete, so an interrupted one is
+// redone. The user login index's marker also holds a revision, so the
+// index is rebuilt after a write by a version that did not keep it
+// (userindex.go). A new layout change adds a migration with its marker and
+// raises SchemaVersion.
+const SchemaVersion = 4
 
 // The store's own keys: the revision, the CPR key check and the
 // migration markers.
@@ -29,6 +32,7 @@ const (
 	keyGrantRightIndex    = prefixSystem + "index/grants-by-right" // migration 1 done: grants indexed by right
 	keyCPRPerOrgIndex     = prefixSystem + "index/cpr-per-org"     // migration 2 done: the CPR index is per organisation
 	keyMailPendingIndex   = prefixSystem + "index/mail-pending"    // migration 3 done: the outbox pending index is built
+	keyUserLoginIndex     = prefixSystem + "index/user-login"      // migration 4: the revision up to which the user login index (iux/) is complete, 8 bytes big-endian (userindex.go)
 	keyNodeID             = prefixSystem + "node"                  // a fleet replica: its id in the log's node table (replica.go); never replicated
 	keyClusterID          = prefixSystem + "cluster"               // a fleet replica: the id of the log it follows (replica.go); never replicated
 	prefixMeta            = "M/"                                   // M/<name>: a value of PutMeta (job checkpoints)
@@ -62,6 +66,9 @@ const (
 	prefixGroupByPUnit  = "ips/" // ips/<P-number> → the id of the P-unit's system group
 	prefixMemberByGroup = "igm/" // igm/<group id>/<user id>: a group's members
 	prefixGroupByMember = "ium/" // ium/<user id>/<group id>: a user's groups
+	// iux/<user id>: the user login index, the ids of the user's direct
+	// grants and custom groups in one record (migration 4, userindex.go)
+	prefixUserLoginIndex = "iux/"
 )
 
 // Rights and grants.

@@ -15,7 +15,7 @@ func TestKeyLayout(t *testing.T) {
 		prefixUser: "u/", prefixUserByEmail: "ie/", prefixUserByUsername: "in/", prefixUserByLegacyID: "il/",
 		prefixUserByCPR: "ic/", prefixUserByOrg: "iou/", prefixUserByPUnit: "iup/",
 		prefixOrg: "o/", prefixGroup: "G/", prefixGroupByOrg: "iog/", prefixGroupByPUnit: "ips/",
-		prefixMemberByGroup: "igm/", prefixGroupByMember: "ium/",
+		prefixMemberByGroup: "igm/", prefixGroupByMember: "ium/", prefixUserLoginIndex: "iux/",
 		prefixRight: "r/", prefixGrant: "g/", prefixGrantByUser: "iug/", prefixGrantByGroup: "igg/", prefixGrantByRight: "igr/",
 		prefixToken: "t/", prefixTokenByHash: "ith/", prefixKnock: "k/", prefixKnockByOrg: "iok/", prefixKnockBySubject: "iks/",
 		prefixImport: "i/", prefixImportByOrg: "ioi/",
@@ -25,8 +25,8 @@ func TestKeyLayout(t *testing.T) {
 		prefixAnonymity: "an/", prefixAnonymityByOrg: "iano/", prefixAnonymityPending: "ianp/", prefixAnonymityByUser: "ianu/",
 		prefixDecision: "dl/", prefixDecisionByTime: "idlt/", prefixDecisionByUser: "idlu/", prefixDecisionByOrg: "idlc/",
 	}
-	if len(prefixes) != 47 {
-		t.Errorf("%d distinct prefixes, want 47: two constants share a value", len(prefixes))
+	if len(prefixes) != 48 {
+		t.Errorf("%d distinct prefixes, want 48: two constants share a value", len(prefixes))
 	}
 	for got, want := range prefixes {
 		if got != want {
@@ -39,12 +39,13 @@ func TestKeyLayout(t *testing.T) {
 	for got, want := range map[string]string{
 		keyRevision: "m/rev", keyCPRKeyCheck: "m/cpr-key-check", keyGrantRightIndex: "m/index/grants-by-right",
 		keyCPRPerOrgIndex: "m/index/cpr-per-org", keyMailPendingIndex: "m/index/mail-pending",
+		keyUserLoginIndex: "m/index/user-login",
 	} {
 		if got != want {
 			t.Errorf("key %q, want %q", got, want)
 		}
 	}
-	if markers := []string{keyGrantRightIndex, keyCPRPerOrgIndex, keyMailPendingIndex}; SchemaVersion != len(markers) {
+	if markers := []string{keyGrantRightIndex, keyCPRPerOrgIndex, keyMailPendingIndex, keyUserLoginIndex}; SchemaVersion != len(markers) {
 		t.Errorf("SchemaVersion %d, but %d migration markers", SchemaVersion, len(markers))
 	}
 	if got := auditKey(0x1f, 2); got != "a/000000000000001f/0002" {

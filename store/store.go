@@ -61,6 +61,8 @@ type Store struct {
 
 	wmu sync.Mutex    // serialises writers
 	rev atomic.Uint64 // last committed revision
+	// userIndex: login reads may use the user login index (userindex.go).
+	userIndex atomic.Bool
 
 	subMu sync.Mutex
 	subs  map[int]chan Commit
@@ -209,6 +211,11 @@ func (s *Store) prepare() error {
 	}
 	if err := s.checkCPRKey(); err != nil {
 		return err
+	}
+	if s.cfg.Log == nil {
+		if err := s.checkUserIndex(); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
 	}
 	if s.cfg.Log != nil {
 		if err := s.attachLog(context.Background(), s.cfg.Log); err != nil {

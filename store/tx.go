@@ -29,6 +29,7 @@ type Tx struct {
 	events  []AuditEvent
 	changes []Change         // typed changes of the write methods (changes.go)
 	it      *badger.Iterator // shared key iterator of a read transaction
+	share   bool             // scans share it (shareIterator)
 	// err is the first failed write (e.g. ErrTxnTooBig). A method that
 	// fails half-way leaves the Badger txn partly written, so once set the
 	// transaction can only be discarded: Update refuses to commit it even
@@ -43,6 +44,9 @@ type Tx struct {
 	ops []LogOp
 	// wrote is set by the first key written or deleted (Wrote).
 	wrote bool
+	// indexUsers are the users whose grant or membership index the write
+	// changed: their login index is rewritten at the commit (userindex.go).
+	indexUsers map[string]struct{}
 }
 
 // CPRGuard limits what changes can learn about the CPR numbers of an
@@ -65,13 +69,20 @@ func (tx *Tx) closeIterator() {
 	}
 }
 
-// shareIterator makes the read transaction's prefix scans use one iterator.
-func (tx *Tx) shareIterator() {
-	if tx.it == nil && !tx.write {
+// shareIterator makes the read transaction's prefix scans use one
+// iterator, made by the first scan (a login read that finds everything
+// in the user login index and the caches makes none).
+func (tx *Tx) shareIterator() { tx.share = !tx.write }
+
+// sharedIterator is the transaction's shared iterator, nil when its scans
+// do not share one.
+func (tx *Tx) sharedIterator() *badger.Iterator {
+	if tx.it == nil && tx.share {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		tx.it = tx.txn.NewIterator(opts)
 	}
+	return tx.it
 }
 
 // Wrote reports whether the transaction has written or deleted a key: until
@@ -124,6 +135,7 @@ func (tx *Tx) set(key string, val []byte) error {
 		return tx.writeFailed(err)
 	}
 	tx.touchKey(key)
+	tx.noteUserIndexKey(key)
 	tx.captureOp(key, val, false)
 	return nil
 }
@@ -137,6 +149,7 @@ func (tx *Tx) del(key string) error {
 		return tx.writeFailed(err)
 	}
 	tx.touchKey(key)
+	tx.noteUserIndexKey(key)
 	tx.captureOp(key, nil, true)
 	return nil
 }
@@ -184,8 +197,10 @@ func getJSON[T any](tx *Tx, key, what string) (*T, error) {
 // keys returns the suffixes of every key under prefix, in order. A read
 // transaction reuses one key iterator for all its scans: creating a Badger
 // iterator costs more than the short scans the login read does.
-func (tx *Tx) keys(prefix string) []string {
-	refs := tx.keyRefs(prefix)
+func (tx *Tx) keys(prefix string) []string { return keyRefIDs(tx.keyRefs(prefix)) }
+
+// keyRefIDs are the suffixes of refs.
+func keyRefIDs(refs []keyRef) []string {
 	out := make([]string, len(refs))
 	for i, r := range refs {
 		out[i] = r.suffix
@@ -284,6 +299,9 @@ func (s *Store) writeOnce(ctx context.Context, actor string, fn func(tx *Tx) err
 	if tx.err != nil {
 		return Commit{}, tx.err
 	}
+	if err := tx.writeUserIndexes(); err != nil {
+		return Commit{}, err
+	}
 	if err := tx.writeAudit(); err != nil {
 		return Commit{}, err
 	}
@@ -291,6 +309,12 @@ func (s *Store) writeOnce(ctx context.Context, actor string, fn func(tx *Tx) err
 	binary.BigEndian.PutUint64(rb[:], rev)
 	if err := tx.set(keyRevision, rb[:]); err != nil {
 		return Commit{}, err
+	}
+	if s.replica == nil {
+		// This write kept the user login index (userindex.go).
+		if err := tx.set(keyUserLoginIndex, rb[:]); err != nil {
+			return Commit{}, err
+		}
 	}
 	// Checked last, so a dry run (fn fails on purpose) works on a full disk.
 	if err := s.disk.check(); err != nil {

@@ -477,3 +477,52 @@ func TestFleetNeutralUserUpdate(t *testing.T) {
 		}
 	}
 }
+
+// A fleet node never reads the user login index (store/userindex.go): a
+// node of an earlier version, which does not keep it, may write the log.
+// Simulated here: a membership appended to the log as such a node writes
+// it, without the index record; the decision read must see the group.
+func TestFleetLoginReadWithoutUserIndex(t *testing.T) {
+	longTest(t)
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	a := node(t, dsn, t.TempDir())
+	createOrg(t, a)
+	u := userID(1)
+	if _, err := createUser(a, u, "u1@example.dk"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Update(ctx, "test", func(tx *store.Tx) error {
+		if err := tx.CreateGroup(&store.Group{ID: "grp", Org: cvr, Name: "G", Kind: store.GroupCustom}); err != nil {
+			return err
+		}
+		return tx.CreateGrant(&store.Grant{ID: "gg", Right: "amp.sagsbehandler", HolderType: store.HolderGroup, HolderID: "grp",
+			Org: cvr, Scope: store.Scope{Type: store.ScopeCVR, Value: cvr}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := pg.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	latest, err := l.Latest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two membership keys, as store/keys.go lays them out.
+	if err := l.Append(ctx, &store.LogEntry{Revision: latest + 1, Writer: "earlier-version", Changes: []byte("[]"),
+		Ops: []store.LogOp{{Key: []byte("igm/grp/" + u)}, {Key: []byte("ium/" + u + "/grp")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitRevision(ctx, latest+1, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	v, err := a.LoginView(ctx, cvr, u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Grants) != 1 || v.Grants[0].ID != "gg" {
+		t.Fatalf("grants %+v: want the group's grant gg", v.Grants)
+	}
+}

@@ -1,0 +1,296 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// The user login index (iux/<user id>) lists, in one record, what a login
+// read otherwise finds by two prefix scans: the ids of the user's direct
+// grants (iug/<user id>/…) and of its custom groups (ium/<user id>/…). A
+// Badger prefix scan seeks every level of the tree (10–12 µs each at a
+// million users, most of a login read); one point read finds the record
+// through the levels' bloom filters.
+//
+// The record is derived data, kept exact by construction: every write
+// transaction that sets or deletes a key under iug/<u>/ or ium/<u>/
+// rewrites iux/<u> before its commit from the transaction's own view of
+// those two indexes (writeUserIndexes), in the same Badger transaction, so
+// a snapshot never shows one without the other. A user with neither has
+// no record; a missing record reads as "none".
+//
+// Reads use the records only while the store knows them complete
+// (Store.userIndex): on a store not attached to a fleet, once Open has
+// checked the marker keyUserLoginIndex or rebuilt every record. The
+// marker holds the revision of the last write made by a version that keeps
+// the records; every such write sets it with the revision, so a write by
+// an earlier Adgang (which does not keep them) leaves it behind the
+// store's revision, and the next Open rebuilds. A fleet node never reads
+// them (a node of an earlier version may write the shared log), nor a
+// write transaction (its records are rewritten at the commit only).
+
+// userIndexVersion is the first byte of an iux/ record.
+const userIndexVersion = 1
+
+// encodeUserIndex is the record of a user with these direct grants and
+// custom groups: the version byte, then each list as a count and
+// length-prefixed ids (uvarints).
+func encodeUserIndex(grants, groups []string) []byte {
+	n := 1 + 2*binary.MaxVarintLen64
+	for _, ids := range [][]string{grants, groups} {
+		for _, id := range ids {
+			n += binary.MaxVarintLen64 + len(id)
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, userIndexVersion)
+	for _, ids := range [][]string{grants, groups} {
+		b = binary.AppendUvarint(b, uint64(len(ids)))
+		for _, id := range ids {
+			b = binary.AppendUvarint(b, uint64(len(id)))
+			b = append(b, id...)
+		}
+	}
+	return b
+}
+
+// decodeUserIndex reads a record of encodeUserIndex.
+func decodeUserIndex(b []byte) (grants, groups []string, err error) {
+	if len(b) == 0 || b[0] != userIndexVersion {
+		return nil, nil, errors.New("store: user login index: unknown record format")
+	}
+	b = b[1:]
+	var lists [2][]string
+	for i := range lists {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return nil, nil, errors.New("store: user login index: corrupt record")
+		}
+		b = b[k:]
+		lists[i] = make([]string, 0, n)
+		for range n {
+			l, k := binary.Uvarint(b)
+			if k <= 0 || l > uint64(len(b)-k) {
+				return nil, nil, errors.New("store: user login index: corrupt record")
+			}
+			lists[i] = append(lists[i], string(b[k:k+int(l)]))
+			b = b[k+int(l):]
+		}
+	}
+	if len(b) != 0 {
+		return nil, nil, errors.New("store: user login index: corrupt record")
+	}
+	return lists[0], lists[1], nil
+}
+
+// noteUserIndexKey remembers the user whose login index a written or
+// deleted key belongs to, for writeUserIndexes.
+func (tx *Tx) noteUserIndexKey(key string) {
+	var rest string
+	switch {
+	case strings.HasPrefix(key, prefixGrantByUser):
+		rest = key[len(prefixGrantByUser):]
+	case strings.HasPrefix(key, prefixGroupByMember):
+		rest = key[len(prefixGroupByMember):]
+	default:
+		return
+	}
+	user, _, _ := strings.Cut(rest, "/")
+	if tx.indexUsers == nil {
+		tx.indexUsers = map[string]struct{}{}
+	}
+	tx.indexUsers[user] = struct{}{}
+}
+
+// writeUserIndexes rewrites the login index of every user whose grant or
+// membership index the transaction changed, from what the transaction
+// sees (its own writes included). The record is written even when its
+// lists did not change: its Badger version then names this state of the
+// user's grants, which the grant cache relies on (userRefs).
+func (tx *Tx) writeUserIndexes() error {
+	for user := range tx.indexUsers {
+		grants := tx.keys(prefixGrantByUser + user + "/")
+		groups := tx.keys(prefixGroupByMember + user + "/")
+		var err error
+		if len(grants) == 0 && len(groups) == 0 {
+			err = tx.del(prefixUserLoginIndex + user)
+		} else {
+			err = tx.set(prefixUserLoginIndex+user, encodeUserIndex(grants, groups))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	clear(tx.indexUsers)
+	return nil
+}
+
+// userRefs returns the user's direct grants (ids, each with a version that
+// names its content for the grant cache) and the ids of its custom groups:
+// from the login index where the store keeps it complete, else by
+// scanning the two indexes.
+//
+// A grant is never changed in place, and every write of a user's grant
+// rewrites the user's login index in the same transaction, so the index
+// record's version is at least the version of each grant it lists, and
+// (grant id, record version) names one content as (grant id, index entry
+// version) does.
+func (tx *Tx) userRefs(userID string) ([]keyRef, []string, error) {
+	if tx.write || !tx.s.userIndex.Load() {
+		return tx.keyRefs(prefixGrantByUser + userID + "/"), tx.keys(prefixGroupByMember + userID + "/"), nil
+	}
+	item, err := tx.txn.Get([]byte(prefixUserLoginIndex + userID))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var grants, groups []string
+	if err := item.Value(func(v []byte) error {
+		grants, groups, err = decodeUserIndex(v)
+		return err
+	}); err != nil {
+		return nil, nil, err
+	}
+	refs := make([]keyRef, len(grants))
+	for i, id := range grants {
+		refs[i] = keyRef{suffix: id, ver: item.Version()}
+	}
+	return refs, groups, nil
+}
+
+// checkUserIndex enables the login index on a store that is not a fleet
+// node: at once when the marker shows that every write since the last
+// rebuild kept it, else after rebuilding every record.
+func (s *Store) checkUserIndex() error {
+	var marker []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyUserLoginIndex))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		marker, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(marker) != 8 || binary.BigEndian.Uint64(marker) != s.rev.Load() {
+		if err := s.rebuildUserIndex(); err != nil {
+			return fmt.Errorf("user login index: %w", err)
+		}
+	}
+	s.userIndex.Store(true)
+	return nil
+}
+
+// rebuildUserIndex writes every user's login index record afresh from the
+// grant and membership indexes, and then the marker. The marker is
+// removed first, so an interrupted rebuild is redone on the next Open.
+func (s *Store) rebuildUserIndex() error {
+	s.cfg.Logger.Info().Msg("building the user login index (once after an upgrade; a million users take some seconds)")
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(keyUserLoginIndex)) }); err != nil {
+		return err
+	}
+	if err := s.disk.check(); err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	users := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		if err := forKeys(txn, prefixUserLoginIndex, func(k []byte) error { return wb.Delete(k) }); err != nil {
+			return err
+		}
+		return mergeUserIndexes(txn, func(user string, grants, groups []string) error {
+			users++
+			return wb.Set([]byte(prefixUserLoginIndex+user), encodeUserIndex(grants, groups))
+		})
+	})
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	var rb [8]byte
+	binary.BigEndian.PutUint64(rb[:], s.rev.Load())
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyUserLoginIndex), rb[:]) }); err != nil {
+		return err
+	}
+	s.cfg.Logger.Info().Int("users", users).Msg("user login index built")
+	return nil
+}
+
+// forKeys calls fn with a copy of every key under prefix, in order.
+func forKeys(txn *badger.Txn, prefix string, fn func(k []byte) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix, opts.PrefetchValues = []byte(prefix), false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if err := fn(it.Item().KeyCopy(nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeUserIndexes walks the grant-by-user and group-by-member indexes
+// side by side (both ordered by user id) and calls fn once per user with
+// either, with its direct grants and custom groups.
+func mergeUserIndexes(txn *badger.Txn, fn func(user string, grants, groups []string) error) error {
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	var its [2]*badger.Iterator
+	prefixes := [2]string{prefixGrantByUser, prefixGroupByMember}
+	for i, p := range prefixes {
+		opts.Prefix = []byte(p)
+		its[i] = txn.NewIterator(opts)
+		defer its[i].Close()
+		its[i].Rewind()
+	}
+	// head splits the current key of iterator i into user and id.
+	head := func(i int) (user, id string, ok bool) {
+		if !its[i].Valid() {
+			return "", "", false
+		}
+		user, id, _ = strings.Cut(string(its[i].Item().Key()[len(prefixes[i]):]), "/")
+		return user, id, true
+	}
+	for {
+		u0, _, ok0 := head(0)
+		u1, _, ok1 := head(1)
+		if !ok0 && !ok1 {
+			return nil
+		}
+		// Keys are ordered by user id and a slash: "a-b/" sorts before
+		// "a/", though the id "a" sorts before "a-b".
+		user := u0
+		if !ok0 || (ok1 && u1+"/" < u0+"/") {
+			user = u1
+		}
+		var lists [2][]string
+		for i := range its {
+			for {
+				u, id, ok := head(i)
+				if !ok || u != user {
+					break
+				}
+				lists[i] = append(lists[i], id)
+				its[i].Next()
+			}
+		}
+		if err := fn(user, lists[0], lists[1]); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,287 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"testing"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/rs/zerolog"
+)
+
+const ixCVR = "12345674"
+
+// ixUsers are the users of the login index tests, called a, ab, b, c.
+var ixUsers = []string{ixA, ixAB, ixB, ixC}
+
+const (
+	ixA  = "00000000-0000-4000-8000-00000000000a"
+	ixAB = "00000000-0000-4000-8000-0000000000ab"
+	ixB  = "00000000-0000-4000-8000-00000000000b"
+	ixC  = "00000000-0000-4000-8000-00000000000c"
+)
+
+func openIndexStore(t *testing.T, dir string) *Store {
+	t.Helper()
+	st, err := Open(Config{Dir: dir, NoSync: true, CPRKey: make([]byte, 32), Logger: zerolog.Nop(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func ixUpdate(t *testing.T, st *Store, fn func(tx *Tx) error) {
+	t.Helper()
+	if _, err := st.Update(context.Background(), "t", fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ixGrant(id, user string) *Grant {
+	return &Grant{ID: id, Right: "amp.sagsbehandler", HolderType: HolderUser, HolderID: user, Org: ixCVR,
+		Scope: Scope{Type: ScopeCVR, Value: ixCVR}}
+}
+
+// seedIndexStore makes the organisation, the users, and groups g1, g2.
+func seedIndexStore(t *testing.T, st *Store) {
+	t.Helper()
+	ixUpdate(t, st, func(tx *Tx) error {
+		if err := tx.CreateOrg(&Org{CVR: ixCVR, Name: "A", Type: OrgInstitution}); err != nil {
+			return err
+		}
+		for _, u := range ixUsers {
+			if err := tx.CreateUser(&User{ID: u, Org: ixCVR, Name: u, Kind: KindEmployee, Status: StatusActive}); err != nil {
+				return err
+			}
+		}
+		for _, g := range []string{"g1", "g2"} {
+			if err := tx.CreateGroup(&Group{ID: g, Org: ixCVR, Name: g, Kind: GroupCustom}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkIndexAgrees fails unless every user's login index record holds
+// exactly what the two indexes it stands for hold, absent when both are
+// empty, and login reads give the same grants and groups either way.
+func checkIndexAgrees(t *testing.T, st *Store, users []string) {
+	t.Helper()
+	if !st.userIndex.Load() {
+		t.Fatal("the user login index is not in use")
+	}
+	if err := st.View(context.Background(), func(tx *Tx) error {
+		for _, u := range users {
+			grants, groups := tx.keys(prefixGrantByUser+u+"/"), tx.keys(prefixGroupByMember+u+"/")
+			raw, err := tx.getRaw(prefixUserLoginIndex+u, "index")
+			if IsNotFound(err) {
+				if len(grants)+len(groups) > 0 {
+					t.Errorf("user %s: no index record, but grants %v, groups %v", u, grants, groups)
+				}
+				continue
+			} else if err != nil {
+				return err
+			}
+			ig, im, err := decodeUserIndex(raw)
+			if err != nil {
+				return err
+			}
+			if len(grants)+len(groups) == 0 || !slices.Equal(ig, grants) || !slices.Equal(im, groups) {
+				t.Errorf("user %s: index record grants %v groups %v; indexes: grants %v groups %v", u, ig, im, grants, groups)
+			}
+			refs, custom, err := tx.userRefs(u)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(keyRefIDs(refs), grants) || !slices.Equal(custom, groups) {
+				t.Errorf("user %s: login read found grants %v groups %v", u, keyRefIDs(refs), custom)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUserLoginIndexKeptByWrites: every write that changes a user's
+// direct grants or custom groups leaves the user's login index record
+// equal to the two indexes, across creates, deletes, group deletion and
+// user deletion, and across a reopen.
+func TestUserLoginIndexKeptByWrites(t *testing.T) {
+	dir := t.TempDir()
+	st := openIndexStore(t, dir)
+	defer func() { st.Close() }()
+	seedIndexStore(t, st)
+	checkIndexAgrees(t, st, ixUsers)
+	steps := []struct {
+		name string
+		fn   func(tx *Tx) error
+	}{
+		{"grants to a and a-b", func(tx *Tx) error {
+			for i, u := range []string{ixA, ixAB, ixA} {
+				if err := tx.CreateGrant(ixGrant(fmt.Sprintf("gr%d", i), u)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"memberships", func(tx *Tx) error {
+			for _, m := range [][2]string{{"g1", ixA}, {"g2", ixA}, {"g1", ixB}, {"g2", ixAB}} {
+				if err := tx.AddMember(m[0], m[1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"delete a grant", func(tx *Tx) error { return tx.DeleteGrant("gr0") }},
+		{"leave a group", func(tx *Tx) error { return tx.RemoveMember("g1", ixB) }},
+		{"delete a group", func(tx *Tx) error { return tx.DeleteGroup("g2") }},
+		{"grant and delete in one write", func(tx *Tx) error {
+			if err := tx.CreateGrant(ixGrant("gr9", ixC)); err != nil {
+				return err
+			}
+			return tx.DeleteGrant("gr9")
+		}},
+		{"delete a user", func(tx *Tx) error { return tx.DeleteUser(ixA) }},
+	}
+	for _, s := range steps {
+		ixUpdate(t, st, s.fn)
+		checkIndexAgrees(t, st, ixUsers)
+		if t.Failed() {
+			t.Fatalf("after %q", s.name)
+		}
+	}
+	st.Close()
+	st = openIndexStore(t, dir)
+	checkIndexAgrees(t, st, ixUsers)
+}
+
+// TestUserLoginIndexRebuilt: Open rebuilds the index when its marker does
+// not show the store's revision: after a write by a version that did not
+// keep it (simulated: an index entry and a revision written around it),
+// after an interrupted rebuild (no marker), and with a stale record of a
+// user that has nothing left.
+func TestUserLoginIndexRebuilt(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(txn *badger.Txn, rev uint64) error
+	}{
+		{"write by an earlier version", func(txn *badger.Txn, rev uint64) error {
+			if err := txn.Set([]byte(prefixGroupByMember+ixC+"/g1"), nil); err != nil {
+				return err
+			}
+			if err := txn.Delete([]byte(prefixGrantByUser + ixAB + "/gr1")); err != nil {
+				return err
+			}
+			var rb [8]byte
+			binary.BigEndian.PutUint64(rb[:], rev+1)
+			return txn.Set([]byte(keyRevision), rb[:])
+		}},
+		{"interrupted rebuild", func(txn *badger.Txn, _ uint64) error {
+			if err := txn.Delete([]byte(keyUserLoginIndex)); err != nil {
+				return err
+			}
+			return txn.Set([]byte(prefixGroupByMember+ixC+"/g1"), nil)
+		}},
+		{"stale record", func(txn *badger.Txn, _ uint64) error {
+			if err := txn.Delete([]byte(keyUserLoginIndex)); err != nil {
+				return err
+			}
+			return txn.Set([]byte(prefixUserLoginIndex+ixB), encodeUserIndex([]string{"gone"}, nil))
+		}},
+		// Ids that are prefixes of one another (no user id is, but the
+		// rebuild must not depend on it): "a-b/" sorts before "a/", though
+		// "a" sorts before "a-b".
+		{"ids that are prefixes of others", func(txn *badger.Txn, _ uint64) error {
+			if err := txn.Delete([]byte(keyUserLoginIndex)); err != nil {
+				return err
+			}
+			for _, k := range []string{prefixGrantByUser + "a/x", prefixGroupByMember + "a/g1",
+				prefixGroupByMember + "a-b/g2", prefixGroupByMember + "a-a/g3"} {
+				if err := txn.Set([]byte(k), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st := openIndexStore(t, dir)
+			seedIndexStore(t, st)
+			ixUpdate(t, st, func(tx *Tx) error {
+				for i, u := range []string{ixA, ixAB, ixA} {
+					if err := tx.CreateGrant(ixGrant(fmt.Sprintf("gr%d", i), u)); err != nil {
+						return err
+					}
+				}
+				return tx.AddMember("g1", ixA)
+			})
+			rev := st.Revision()
+			if err := st.db.Update(func(txn *badger.Txn) error { return c.edit(txn, rev) }); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			st = openIndexStore(t, dir)
+			defer st.Close()
+			checkIndexAgrees(t, st, append([]string{"a", "a-b", "a-a"}, ixUsers...))
+		})
+	}
+}
+
+// TestUserLoginIndexVersionsGrants: a grant deleted and made again under
+// the same id with other content is read with its new content (the grant
+// cache is keyed by the index record's version).
+func TestUserLoginIndexVersionsGrants(t *testing.T) {
+	st := openIndexStore(t, t.TempDir())
+	defer st.Close()
+	seedIndexStore(t, st)
+	ixUpdate(t, st, func(tx *Tx) error { return tx.CreateGrant(ixGrant("gr", ixA)) })
+	readScope := func() string {
+		v, err := st.LoginView(context.Background(), ixCVR, ixA, "")
+		if err != nil || len(v.Grants) != 1 {
+			t.Fatalf("login view: %v, %+v", err, v)
+		}
+		return v.Grants[0].Scope.Type
+	}
+	if got := readScope(); got != ScopeCVR {
+		t.Fatalf("scope %q", got)
+	}
+	ixUpdate(t, st, func(tx *Tx) error {
+		if err := tx.DeleteGrant("gr"); err != nil {
+			return err
+		}
+		g := ixGrant("gr", ixA)
+		g.Scope = Scope{Type: ScopeSE, Value: "29190003"}
+		return tx.CreateGrant(g)
+	})
+	if got := readScope(); got != ScopeSE {
+		t.Errorf("after the grant was made again: scope %q, want %q", got, ScopeSE)
+	}
+}
+
+// TestUserLoginIndexCodec: records read back as written; damaged ones are
+// refused, never read as fewer grants.
+func TestUserLoginIndexCodec(t *testing.T) {
+	for _, c := range []struct{ grants, groups []string }{
+		{[]string{"g1"}, nil}, {nil, []string{"x", "y"}}, {[]string{"a", "", "ccc"}, []string{"z"}},
+	} {
+		b := encodeUserIndex(c.grants, c.groups)
+		g, m, err := decodeUserIndex(b)
+		if err != nil || !slices.Equal(g, c.grants) || len(m) != len(c.groups) || !slices.Equal(m, c.groups) {
+			t.Errorf("%v %v: read back %v %v, %v", c.grants, c.groups, g, m, err)
+		}
+		for n := range len(b) {
+			if _, _, err := decodeUserIndex(b[:n]); err == nil {
+				t.Errorf("%v %v: a record cut to %d bytes was read", c.grants, c.groups, n)
+			}
+		}
+		if _, _, err := decodeUserIndex(append(b, 0)); err == nil {
+			t.Errorf("a record with a trailing byte was read")
+		}
+	}
+}
