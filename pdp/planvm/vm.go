@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -112,7 +113,15 @@ type stmt struct {
 	konst  *ast.Term
 	loc    string
 	items  []operand // fused: elements, or keys and values alternating
+	// hint (SetAdd, ObjectInsert): the size the collections this
+	// statement starts had at the end of earlier evaluations, so a new one
+	// is made at that capacity instead of growing add by add.
+	hint *atomic.Int32
 }
+
+// maxHint bounds a capacity hint: one evaluation with a large collection
+// must not make every later one allocate as much.
+const maxHint = 64
 
 // Empty collections are shared until something is added: most sets and
 // objects a plan makes (a partial set per reason rule, comprehensions over
@@ -447,11 +456,11 @@ func (c *compiler) operandStmt(s ir.Stmt) (stmt, error) {
 	case *ir.ArrayAppendStmt:
 		st, x = stmt{op: opArrayAppend, target: c.local(s.Array)}, s.Value
 	case *ir.ObjectInsertStmt:
-		st, x, z = stmt{op: opObjectInsert, target: c.local(s.Object)}, s.Key, s.Value
+		st, x, z = stmt{op: opObjectInsert, target: c.local(s.Object), hint: new(atomic.Int32)}, s.Key, s.Value
 	case *ir.ObjectInsertOnceStmt:
-		st, x, z = stmt{op: opObjectInsertOnce, target: c.local(s.Object)}, s.Key, s.Value
+		st, x, z = stmt{op: opObjectInsertOnce, target: c.local(s.Object), hint: new(atomic.Int32)}, s.Key, s.Value
 	case *ir.SetAddStmt:
-		st, x = stmt{op: opSetAdd, target: c.local(s.Set)}, s.Value
+		st, x = stmt{op: opSetAdd, target: c.local(s.Set), hint: new(atomic.Int32)}, s.Value
 	case *ir.ResultSetAddStmt:
 		return stmt{op: opResultSetAdd, a: operand{local: c.local(s.Value)}}, nil
 	case *ir.NopStmt:
@@ -494,6 +503,14 @@ type VM struct {
 	depth  int
 	items  [][2]*ast.Term // scratch for opMakeObjectN
 	elems  []*ast.Term    // scratch for opMakeSetN
+	grown  []grown        // the collections execAdd started, for their hints
+}
+
+// grown is a collection an add statement started, and that statement's
+// capacity hint.
+type grown struct {
+	c    interface{ Len() int }
+	hint *atomic.Int32
 }
 
 // termChunk is how many terms one allocation gives. Chunks are not reused
@@ -565,8 +582,17 @@ func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (a
 	return nil, fmt.Errorf("plan: %d results", len(vm.result)+len(vm.values))
 }
 
-// release drops the evaluation's values so that a pooled VM holds nothing.
+// release drops the evaluation's values so that a pooled VM holds nothing,
+// after raising the capacity hints to the sizes of what this evaluation
+// built.
 func (vm *VM) release() {
+	for _, g := range vm.grown {
+		if n := int32(min(g.c.Len(), maxHint)); n > g.hint.Load() {
+			g.hint.Store(n)
+		}
+	}
+	clear(vm.grown)
+	vm.grown = vm.grown[:0]
 	clear(vm.stack[:vm.high])
 	clear(vm.memo)
 	clear(vm.result)
@@ -775,8 +801,9 @@ func (vm *VM) execAdd(fp int, s *stmt) int {
 			}
 		}
 		if obj == emptyObject {
-			obj = ast.NewObject()
+			obj = ast.NewObjectWithCapacity(int(s.hint.Load()))
 			t.Value = obj
+			vm.grown = append(vm.grown, grown{obj, s.hint})
 		}
 		obj.Insert(k, v)
 	case opSetAdd:
@@ -786,8 +813,9 @@ func (vm *VM) execAdd(fp int, s *stmt) int {
 			return vm.fail(fmt.Errorf("plan: set add to %v (%s)", t, s.loc))
 		}
 		if set == emptySet {
-			set = ast.NewSet()
+			set = ast.NewSetWithCapacity(int(s.hint.Load()))
 			t.Value = set
+			vm.grown = append(vm.grown, grown{set, s.hint})
 		}
 		set.Add(v)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +193,72 @@ func TestCompileRefuses(t *testing.T) {
 	pl, _ := plan(t, "package t\np := 1")
 	if _, err := Compile(pl, "t/q"); err == nil {
 		t.Error("a missing entrypoint compiled")
+	}
+}
+
+// TestCapacityHints: a set or object the plan grows add by add is made,
+// once an evaluation has built it, at the size it reached, so later
+// evaluations allocate less; the answer is the same either way, and a
+// hint never passes maxHint.
+func TestCapacityHints(t *testing.T) {
+	module := "package t\np := {\"s\": {x | some x in input.xs}, \"o\": {x: true | some x in input.xs}}"
+	pl, _ := plan(t, module)
+	prog, err := Compile(pl, "t/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ast.MustParseTerm(`{"xs": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]}`).Value
+	want, err := evalTopdown(t, module, map[string]any{}, in, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := NewVM(prog)
+	eval := func() {
+		got, err := vm.Eval(context.Background(), in, nil, time.Now())
+		if err != nil || got.Compare(want) != 0 {
+			t.Fatalf("got %v, %v; want %v", got, err, want)
+		}
+	}
+	var hints []*atomic.Int32
+	var walk func(bs []*block)
+	walk = func(bs []*block) {
+		for _, b := range bs {
+			for i := range b.stmts {
+				if h := b.stmts[i].hint; h != nil {
+					hints = append(hints, h)
+				}
+				walk(b.stmts[i].blocks)
+			}
+		}
+	}
+	walk(prog.entry)
+	for _, f := range prog.funcs {
+		walk(f.blocks)
+	}
+	if len(hints) == 0 {
+		t.Fatal("no statement has a hint")
+	}
+	cold := testing.AllocsPerRun(20, func() {
+		for _, h := range hints {
+			h.Store(0)
+		}
+		eval()
+	})
+	warm := testing.AllocsPerRun(20, eval)
+	if warm >= cold {
+		t.Errorf("allocations with learned hints %v, without %v: want fewer", warm, cold)
+	}
+	big := ast.NewArray()
+	for i := range 3 * maxHint {
+		big = big.Append(ast.InternedTerm(i))
+	}
+	if _, err := vm.Eval(context.Background(), ast.NewObject(ast.Item(ast.InternedTerm("xs"), ast.NewTerm(big))), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hints {
+		if h.Load() > maxHint {
+			t.Errorf("hint %d past maxHint", h.Load())
+		}
 	}
 }
 
