@@ -62,7 +62,8 @@ type Store struct {
 	wmu sync.Mutex    // serialises writers
 	rev atomic.Uint64 // last committed revision
 	// userIndex: login reads may use the user login index (userindex.go).
-	userIndex atomic.Bool
+	userIndex       atomic.Bool
+	userIndexBuilds int // rebuilds of the index by this Store's Open (tests)
 
 	subMu sync.Mutex
 	subs  map[int]chan Commit
@@ -212,11 +213,6 @@ func (s *Store) prepare() error {
 	if err := s.checkCPRKey(); err != nil {
 		return err
 	}
-	if s.cfg.Log == nil {
-		if err := s.checkUserIndex(); err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-	}
 	if s.cfg.Log != nil {
 		if err := s.attachLog(context.Background(), s.cfg.Log); err != nil {
 			return err
@@ -227,6 +223,8 @@ func (s *Store) prepare() error {
 		// Written on its own, a replica would diverge from its fleet for
 		// good: its revisions would never be the log's.
 		return errors.New("store: the data directory is a replica of a fleet's system of record: start it with --store (ADGANG_STORE) set to that database, or copy the store out with `adgang store copy`")
+	} else if err := s.checkUserIndex(); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
 	if s.rev.Load() > 0 {
 		return nil

@@ -30,8 +30,13 @@ import (
 // the records; every such write sets it with the revision, so a write by
 // an earlier Adgang (which does not keep them) leaves it behind the
 // store's revision, and the next Open rebuilds. A fleet node never reads
-// them (a node of an earlier version may write the shared log), nor a
-// write transaction (its records are rewritten at the commit only).
+// them (a node of an earlier version may write the shared log) nor writes
+// them, nor does a write transaction read them (its records are rewritten
+// at the commit only).
+//
+// Any future code that writes iug/ or ium/ keys other than through
+// Tx.set and Tx.del in a transaction that ends in writeUserIndexes must
+// delete the marker, or the index goes stale unnoticed.
 
 // userIndexVersion is the first byte of an iux/ record.
 const userIndexVersion = 1
@@ -112,6 +117,9 @@ func (tx *Tx) noteUserIndexKey(key string) {
 // lists did not change: its Badger version then names this state of the
 // user's grants, which the grant cache relies on (userRefs).
 func (tx *Tx) writeUserIndexes() error {
+	if tx.s.replica != nil {
+		return nil // a fleet node neither reads nor ships them
+	}
 	for user := range tx.indexUsers {
 		grants := tx.keys(prefixGrantByUser + user + "/")
 		groups := tx.keys(prefixGroupByMember + user + "/")
@@ -184,6 +192,12 @@ func (s *Store) checkUserIndex() error {
 		return err
 	}
 	if len(marker) != 8 || binary.BigEndian.Uint64(marker) != s.rev.Load() {
+		if err := s.disk.check(); err != nil {
+			// Decisions then read the two indexes, as before; the next
+			// Open with space to spare builds it.
+			s.cfg.Logger.Warn().Err(err).Msg("the user login index is not built: too little free disk space; login reads scan instead")
+			return nil
+		}
 		if err := s.rebuildUserIndex(); err != nil {
 			return fmt.Errorf("user login index: %w", err)
 		}
@@ -196,11 +210,9 @@ func (s *Store) checkUserIndex() error {
 // grant and membership indexes, and then the marker. The marker is
 // removed first, so an interrupted rebuild is redone on the next Open.
 func (s *Store) rebuildUserIndex() error {
-	s.cfg.Logger.Info().Msg("building the user login index (once after an upgrade; a million users take some seconds)")
+	s.cfg.Logger.Info().Msg("building the user login index (after an upgrade, a copy, or a write by an earlier version; a million users take some seconds)")
+	s.userIndexBuilds++
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(keyUserLoginIndex)) }); err != nil {
-		return err
-	}
-	if err := s.disk.check(); err != nil {
 		return err
 	}
 	wb := s.db.NewWriteBatch()

@@ -157,6 +157,48 @@ func TestUserLoginIndexKeptByWrites(t *testing.T) {
 	st.Close()
 	st = openIndexStore(t, dir)
 	checkIndexAgrees(t, st, ixUsers)
+	if st.userIndexBuilds != 0 {
+		t.Errorf("reopened after writes that kept the index: rebuilt %d times, want 0", st.userIndexBuilds)
+	}
+}
+
+// TestUserLoginIndexNotReadInWrites: a write transaction reads its own
+// grant and membership changes (its index records are only rewritten at
+// the commit).
+func TestUserLoginIndexNotReadInWrites(t *testing.T) {
+	st := openIndexStore(t, t.TempDir())
+	defer st.Close()
+	seedIndexStore(t, st)
+	ixUpdate(t, st, func(tx *Tx) error {
+		if err := tx.CreateGrant(ixGrant("gr1", ixA)); err != nil {
+			return err
+		}
+		return tx.AddMember("g1", ixA)
+	})
+	ixUpdate(t, st, func(tx *Tx) error {
+		if err := tx.CreateGrant(ixGrant("gr2", ixA)); err != nil {
+			return err
+		}
+		if err := tx.RemoveMember("g1", ixA); err != nil {
+			return err
+		}
+		u, err := tx.GetUser(ixA)
+		if err != nil {
+			return err
+		}
+		grants, groups, err := tx.effectiveGrantsAndGroups(u, 0)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, g := range grants {
+			ids = append(ids, g.ID)
+		}
+		if !slices.Equal(ids, []string{"gr1", "gr2"}) || len(groups) != 0 {
+			t.Errorf("in the write: grants %v groups %v, want [gr1 gr2] and none", ids, groups)
+		}
+		return nil
+	})
 }
 
 // TestUserLoginIndexRebuilt: Open rebuilds the index when its marker does
@@ -228,6 +270,9 @@ func TestUserLoginIndexRebuilt(t *testing.T) {
 			st.Close()
 			st = openIndexStore(t, dir)
 			defer st.Close()
+			if st.userIndexBuilds != 1 {
+				t.Errorf("rebuilt %d times, want 1", st.userIndexBuilds)
+			}
 			checkIndexAgrees(t, st, append([]string{"a", "a-b", "a-a"}, ixUsers...))
 		})
 	}
@@ -283,5 +328,31 @@ func TestUserLoginIndexCodec(t *testing.T) {
 		if _, _, err := decodeUserIndex(append(b, 0)); err == nil {
 			t.Errorf("a record with a trailing byte was read")
 		}
+	}
+}
+
+// TestUserLoginIndexFullDisk: a store that needs the index rebuilt but
+// has too little free disk space opens all the same, and its login reads
+// scan the two indexes instead.
+func TestUserLoginIndexFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	st := openIndexStore(t, dir)
+	seedIndexStore(t, st)
+	ixUpdate(t, st, func(tx *Tx) error { return tx.CreateGrant(ixGrant("gr", ixA)) })
+	if err := st.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(keyUserLoginIndex)) }); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err := Open(Config{Dir: dir, NoSync: true, CPRKey: make([]byte, 32), Logger: zerolog.Nop(), GCInterval: -1, MinFreeDisk: 1 << 62})
+	if err != nil {
+		t.Fatalf("open with a full disk: %v", err)
+	}
+	defer st.Close()
+	if st.userIndex.Load() || st.userIndexBuilds != 0 {
+		t.Fatalf("index in use %v, rebuilt %d times: want neither on a full disk", st.userIndex.Load(), st.userIndexBuilds)
+	}
+	v, err := st.LoginView(context.Background(), ixCVR, ixA, "")
+	if err != nil || len(v.Grants) != 1 || v.Grants[0].ID != "gr" {
+		t.Fatalf("login read without the index: %v, %+v", err, v)
 	}
 }

@@ -326,6 +326,11 @@ func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) er
 	if err := touchAll(tx, logins); err != nil {
 		return err
 	}
+	// No login time touches a grant or a membership; were one to, its
+	// user's login index is kept here as by every write.
+	if err := tx.writeUserIndexes(); err != nil {
+		return err
+	}
 	return txn.Commit()
 }
 
