@@ -28,6 +28,14 @@ func (tx *Tx) putUser(u *User) error {
 }
 
 func decodeUser(b []byte) (*User, error) {
+	if u, ok := decodeUserFast(b); ok {
+		return u, nil
+	}
+	return decodeUserJSON(b)
+}
+
+// decodeUserJSON reads a user record with encoding/json.
+func decodeUserJSON(b []byte) (*User, error) {
 	var r userRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("decode user: %w", err)

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// filledUser has every field of User set, strings from str (a field of a
+// kind the test does not know fails it: teach the test, and the fast
+// decoder, the new field).
+func filledUser(t testing.TB, str func(field string) string) *User {
+	t.Helper()
+	at := time.Date(2026, 3, 4, 5, 6, 7, 890, time.FixedZone("", 3600))
+	u := &User{}
+	v := reflect.ValueOf(u).Elem()
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		switch f.Interface().(type) {
+		case string, UserKind, UserStatus:
+			f.SetString(str(name))
+		case bool:
+			f.SetBool(true)
+		case time.Time:
+			f.Set(reflect.ValueOf(at.Add(time.Duration(i) * time.Hour)))
+		case *time.Time:
+			x := at.Add(time.Duration(i) * time.Minute)
+			f.Set(reflect.ValueOf(&x))
+		case []string:
+			f.Set(reflect.ValueOf([]string{str(name) + "1", str(name) + "2"}))
+		case []byte:
+			f.Set(reflect.ValueOf([]byte{0, 1, 2, 250}))
+		case *Password:
+			f.Set(reflect.ValueOf(&Password{Hash: str("hash"), History: []string{"old"}, ChangedAt: at, Temporary: true, Failures: 3, Blocked: true}))
+		default:
+			t.Fatalf("User.%s is of a kind this test does not fill: teach it and decodeUserFast", name)
+		}
+	}
+	return u
+}
+
+// userRecordJSON is a user's stored record, as putUser writes it but
+// keeping PasswordStatus (a record may hold any of userRecord's keys).
+func userRecordJSON(t testing.TB, u *User) []byte {
+	t.Helper()
+	b, err := json.Marshal(userRecord{User: *u, StoredCPRHash: u.CPRHash, StoredCPREncrypted: u.CPREncrypted,
+		StoredPassword: u.Password, StoredActivationHash: u.ActivationHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDecodeUserFast: a record with every field set in plain strings is
+// read by the fast decoder, exactly as encoding/json reads it; a record
+// it does not take (escaped or non-ASCII strings, unknown keys, a user
+// without optional fields, a cased key) is still read exactly.
+func TestDecodeUserFast(t *testing.T) {
+	plain := filledUser(t, func(f string) string { return "v-" + f })
+	cases := []struct {
+		name string
+		raw  []byte
+		fast bool // the fast decoder must take it
+	}{
+		{"every field, plain strings", userRecordJSON(t, plain), true},
+		{"no optional fields", userRecordJSON(t, &User{ID: "x", Kind: KindEmployee, Status: StatusActive}), true},
+		{"white space and nulls", []byte(" {\n \"id\" : \"x\" ,\"last_login\":null, \"password\": null, \"name\": null,\"identification_means\":null} "), true},
+		{"escapes", userRecordJSON(t, filledUser(t, func(f string) string { return "a\"b\\c<&>\n" + f })), false},
+		{"non-ASCII", userRecordJSON(t, filledUser(t, func(f string) string { return "Søren Æbelø " + f })), true},
+		{"invalid UTF-8", []byte("{\"id\":\"a\xffb\"}"), false},
+		{"unknown key", []byte(`{"id":"x","new_field":1}`), false},
+		{"cased key", []byte(`{"ID":"x"}`), false},
+		{"a password given twice", []byte(`{"password":{"hash":"a","failures":2},"password":{"hash":"b"}}`), true},
+	}
+	for _, c := range cases {
+		want, werr := decodeUserJSON(c.raw)
+		fast, ok := decodeUserFast(c.raw)
+		if c.fast && !ok {
+			t.Errorf("%s: the fast decoder refused it", c.name)
+		}
+		if ok && (werr != nil || !reflect.DeepEqual(fast, want)) {
+			t.Errorf("%s: fast %+v\nencoding/json %+v (%v)", c.name, fast, want, werr)
+		}
+		got, err := decodeUser(c.raw)
+		if (err != nil) != (werr != nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: decodeUser %+v (%v), want %+v (%v)", c.name, got, err, want, werr)
+		}
+	}
+	if got, _ := decodeUser(userRecordJSON(t, plain)); !reflect.DeepEqual(got, plain) {
+		t.Errorf("round trip: %+v\nwant %+v", got, plain)
+	}
+}
+
+// FuzzDecodeUser: whatever the fast decoder takes, encoding/json reads the
+// same (go test -fuzz FuzzDecodeUser ./store/ to search further).
+func FuzzDecodeUser(f *testing.F) {
+	f.Add(userRecordJSON(f, filledUser(f, func(s string) string { return "v" + s })))
+	f.Add(userRecordJSON(f, &User{ID: "x"}))
+	f.Add([]byte(`{"password":{"hash":"a"},"cpr_encrypted":"AAE=","identification_means":["a"]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fast, ok := decodeUserFast(raw)
+		if !ok {
+			return
+		}
+		want, err := decodeUserJSON(raw)
+		if err != nil || !reflect.DeepEqual(fast, want) {
+			t.Fatalf("%q: fast %+v, encoding/json %+v (%v)", raw, fast, want, err)
+		}
+	})
+}
