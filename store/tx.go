@@ -44,9 +44,10 @@ type Tx struct {
 	ops []LogOp
 	// wrote is set by the first key written or deleted (Wrote).
 	wrote bool
-	// indexUsers are the users whose grant or membership index the write
-	// changed: their login index is rewritten at the commit (userindex.go).
-	indexUsers map[string]struct{}
+	// indexOps are the keys of users' grant and membership indexes the
+	// write set or deleted, in order, by user: their login index records
+	// are rewritten at the commit (userindex.go).
+	indexOps map[string][]indexOp
 }
 
 // CPRGuard limits what changes can learn about the CPR numbers of an
@@ -135,7 +136,7 @@ func (tx *Tx) set(key string, val []byte) error {
 		return tx.writeFailed(err)
 	}
 	tx.touchKey(key)
-	tx.noteUserIndexKey(key)
+	tx.noteUserIndexKey(key, false)
 	tx.captureOp(key, val, false)
 	return nil
 }
@@ -149,7 +150,7 @@ func (tx *Tx) del(key string) error {
 		return tx.writeFailed(err)
 	}
 	tx.touchKey(key)
-	tx.noteUserIndexKey(key)
+	tx.noteUserIndexKey(key, true)
 	tx.captureOp(key, nil, true)
 	return nil
 }
@@ -310,7 +311,7 @@ func (s *Store) writeOnce(ctx context.Context, actor string, fn func(tx *Tx) err
 	if err := tx.set(keyRevision, rb[:]); err != nil {
 		return Commit{}, err
 	}
-	if s.replica == nil {
+	if s.replica == nil && s.userIndex.Load() {
 		// This write kept the user login index (userindex.go).
 		if err := tx.set(keyUserLoginIndex, rb[:]); err != nil {
 			return Commit{}, err

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -92,48 +93,86 @@ func decodeUserIndex(b []byte) (grants, groups []string, err error) {
 	return lists[0], lists[1], nil
 }
 
-// noteUserIndexKey remembers the user whose login index a written or
-// deleted key belongs to, for writeUserIndexes.
-func (tx *Tx) noteUserIndexKey(key string) {
+// indexOp is one key of a user's grant (iug/) or membership (ium/) index
+// set or deleted by a write.
+type indexOp struct {
+	group bool // ium/ (else iug/)
+	id    string
+	del   bool
+}
+
+// noteUserIndexKey records a written or deleted key of a user's grant or
+// membership index, for writeUserIndexes.
+func (tx *Tx) noteUserIndexKey(key string, del bool) {
+	op := indexOp{del: del}
 	var rest string
 	switch {
 	case strings.HasPrefix(key, prefixGrantByUser):
 		rest = key[len(prefixGrantByUser):]
 	case strings.HasPrefix(key, prefixGroupByMember):
-		rest = key[len(prefixGroupByMember):]
+		rest, op.group = key[len(prefixGroupByMember):], true
 	default:
 		return
 	}
-	user, _, _ := strings.Cut(rest, "/")
-	if tx.indexUsers == nil {
-		tx.indexUsers = map[string]struct{}{}
+	user, id, _ := strings.Cut(rest, "/")
+	op.id = id
+	if tx.indexOps == nil {
+		tx.indexOps = map[string][]indexOp{}
 	}
-	tx.indexUsers[user] = struct{}{}
+	tx.indexOps[user] = append(tx.indexOps[user], op)
 }
 
-// writeUserIndexes rewrites the login index of every user whose grant or
-// membership index the transaction changed, from what the transaction
-// sees (its own writes included). The record is written even when its
-// lists did not change: its Badger version then names this state of the
-// user's grants, which the grant cache relies on (userRefs).
+// writeUserIndexes rewrites the login index record of every user whose
+// grant or membership index the transaction changed: the committed record
+// (complete while the index is in use) with the transaction's key
+// operations applied in order. It reads no index by scanning: an iterator
+// of a write transaction sorts all its pending writes, which made a bulk
+// import quadratic. The record is written even when its lists did not
+// change: its Badger version then names this state of the user's grants,
+// which the grant cache relies on (userRefs). While the index is not in
+// use (a fleet node; a rebuild put off for lack of disk space) nothing is
+// kept, and writeOnce leaves the marker, so the next Open rebuilds.
 func (tx *Tx) writeUserIndexes() error {
-	if tx.s.replica != nil {
-		return nil // a fleet node neither reads nor ships them
+	defer clear(tx.indexOps)
+	if tx.s.replica != nil || !tx.s.userIndex.Load() {
+		return nil
 	}
-	for user := range tx.indexUsers {
-		grants := tx.keys(prefixGrantByUser + user + "/")
-		groups := tx.keys(prefixGroupByMember + user + "/")
-		var err error
-		if len(grants) == 0 && len(groups) == 0 {
+	for user, ops := range tx.indexOps {
+		var lists [2][]string // grants, groups
+		item, err := tx.txn.Get([]byte(prefixUserLoginIndex + user))
+		switch {
+		case err == nil:
+			if err := item.Value(func(v []byte) error {
+				lists[0], lists[1], err = decodeUserIndex(v)
+				return err
+			}); err != nil {
+				return err
+			}
+		case !errors.Is(err, badger.ErrKeyNotFound):
+			return err
+		}
+		for _, op := range ops {
+			l := &lists[0]
+			if op.group {
+				l = &lists[1]
+			}
+			i, found := slices.BinarySearch(*l, op.id)
+			switch {
+			case op.del && found:
+				*l = slices.Delete(*l, i, i+1)
+			case !op.del && !found:
+				*l = slices.Insert(*l, i, op.id)
+			}
+		}
+		if len(lists[0]) == 0 && len(lists[1]) == 0 {
 			err = tx.del(prefixUserLoginIndex + user)
 		} else {
-			err = tx.set(prefixUserLoginIndex+user, encodeUserIndex(grants, groups))
+			err = tx.set(prefixUserLoginIndex+user, encodeUserIndex(lists[0], lists[1]))
 		}
 		if err != nil {
 			return err
 		}
 	}
-	clear(tx.indexUsers)
 	return nil
 }
 

@@ -145,6 +145,22 @@ func TestUserLoginIndexKeptByWrites(t *testing.T) {
 			}
 			return tx.DeleteGrant("gr9")
 		}},
+		{"many changes to many users in one write", func(tx *Tx) error {
+			for i, u := range ixUsers {
+				for j := range 3 {
+					if err := tx.CreateGrant(ixGrant(fmt.Sprintf("bulk-%d-%d", i, j), u)); err != nil {
+						return err
+					}
+				}
+				if err := tx.AddMember("g1", u); err != nil && !IsNotFound(err) {
+					return err
+				}
+				if err := tx.DeleteGrant(fmt.Sprintf("bulk-%d-1", i)); err != nil {
+					return err
+				}
+			}
+			return tx.RemoveMember("g1", ixC)
+		}},
 		{"delete a user", func(tx *Tx) error { return tx.DeleteUser(ixA) }},
 	}
 	for _, s := range steps {
@@ -160,6 +176,30 @@ func TestUserLoginIndexKeptByWrites(t *testing.T) {
 	if st.userIndexBuilds != 0 {
 		t.Errorf("reopened after writes that kept the index: rebuilt %d times, want 0", st.userIndexBuilds)
 	}
+}
+
+// TestUserLoginIndexOffIsRebuilt: writes made while the index is not in
+// use (a rebuild put off for lack of disk space) keep no records and do
+// not set the marker, so the next Open rebuilds it exact.
+func TestUserLoginIndexOffIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	st := openIndexStore(t, dir)
+	seedIndexStore(t, st)
+	ixUpdate(t, st, func(tx *Tx) error { return tx.CreateGrant(ixGrant("gr1", ixA)) })
+	st.userIndex.Store(false)
+	ixUpdate(t, st, func(tx *Tx) error {
+		if err := tx.DeleteGrant("gr1"); err != nil {
+			return err
+		}
+		return tx.AddMember("g1", ixB)
+	})
+	st.Close()
+	st = openIndexStore(t, dir)
+	defer st.Close()
+	if st.userIndexBuilds != 1 {
+		t.Errorf("rebuilt %d times after writes without the index, want 1", st.userIndexBuilds)
+	}
+	checkIndexAgrees(t, st, ixUsers)
 }
 
 // TestUserLoginIndexNotReadInWrites: a write transaction reads its own
