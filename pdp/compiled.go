@@ -250,7 +250,7 @@ func sampleLoginInput(r *rand.Rand, now time.Time) ast.Value {
 	items := [][2]*ast.Term{
 		item("subject", subjectTerm(&subject)),
 		item("now_ns", nsT(now)),
-		item("user", userTerm(g.user(&subject))),
+		item("user", userTerm(g.user(&subject), nil)),
 	}
 	if g.odd(10) {
 		items = append(items, item("org", nullT))

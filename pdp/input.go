@@ -41,6 +41,35 @@ var keyTerms = func() map[string]*ast.Term {
 }()
 
 func strT(s string) *ast.Term { return ast.StringTerm(s) }
+
+// valueTerms are the values of the input's closed vocabularies (user kinds
+// and statuses) and the empty string, built once.
+var valueTerms = func() map[string]*ast.Term {
+	m := map[string]*ast.Term{}
+	for _, v := range []string{"", string(store.KindEmployee), string(store.KindFunction), string(store.KindPrivate),
+		string(store.StatusNew), string(store.StatusActive), string(store.StatusInactive),
+		string(store.StatusDeactivated), string(store.StatusDeleted)} {
+		m[v] = ast.StringTerm(v)
+	}
+	return m
+}()
+
+// valueT is strT for a value that is often one of valueTerms.
+func valueT(s string) *ast.Term {
+	if t, ok := valueTerms[s]; ok {
+		return t
+	}
+	return strT(s)
+}
+
+// sameT is the term t when it holds s (the subject's id is the user's, its
+// CVR the user's organisation), else a new one.
+func sameT(t *ast.Term, s string) *ast.Term {
+	if v, ok := t.Value.(ast.String); ok && string(v) == s {
+		return t
+	}
+	return valueT(s)
+}
 func boolT(b bool) *ast.Term {
 	if b {
 		return trueT
@@ -88,7 +117,7 @@ func subjectTerm(s *Subject) *ast.Term {
 	items := [][2]*ast.Term{
 		item("id", strT(s.ID)),
 		item("cvr", strT(s.CVR)),
-		item("kind", strT(s.Kind)),
+		item("kind", valueT(s.Kind)),
 		item("cpr_linked", boolT(s.CPRLinked)),
 	}
 	if s.PNumber != "" {
@@ -103,18 +132,31 @@ func subjectTerm(s *Subject) *ast.Term {
 	return obj(items...)
 }
 
-func userTerm(u *store.User) *ast.Term {
+// userTerm is the user's input; subject (subjectTerm's), when given, lends
+// the terms of the values the two share.
+func userTerm(u *store.User, subject *ast.Term) *ast.Term {
 	if u == nil {
 		return nullT
 	}
+	id, org := strT(u.ID), valueT(u.Org)
+	if subject != nil {
+		if s, ok := subject.Value.(ast.Object); ok {
+			if t := s.Get(keyTerms["id"]); t != nil {
+				id = sameT(t, u.ID)
+			}
+			if t := s.Get(keyTerms["cvr"]); t != nil {
+				org = sameT(t, u.Org)
+			}
+		}
+	}
 	items := [][2]*ast.Term{
-		item("id", strT(u.ID)),
-		item("org", strT(u.Org)),
-		item("kind", strT(string(u.Kind))),
-		item("status", strT(string(u.Status))),
+		item("id", id),
+		item("org", org),
+		item("kind", valueT(string(u.Kind))),
+		item("status", valueT(string(u.Status))),
 		item("cpr_linked", boolT(u.CPRLinked)),
-		item("p_number", strT(u.PNumber)),
-		item("se_number", strT(u.SENumber)),
+		item("p_number", valueT(u.PNumber)),
+		item("se_number", valueT(u.SENumber)),
 	}
 	if u.DeactivatedUntil != nil {
 		items = append(items, item("deactivated_until_ns", nsT(*u.DeactivatedUntil)))
@@ -208,11 +250,12 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 			grants.Insert(k, t)
 		}
 	}
+	subject := subjectTerm(&req.Subject)
 	items := [][2]*ast.Term{
-		item("subject", subjectTerm(&req.Subject)),
+		item("subject", subject),
 		item("service", strT(req.Service)),
 		item("now_ns", nsT(e.now())),
-		item("user", userTerm(v.User)),
+		item("user", userTerm(v.User, subject)),
 		item("org", orgTermShared(v.Org)),
 		item("grants", ast.NewTerm(grants)),
 		item("rights", rights),
