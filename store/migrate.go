@@ -44,18 +44,7 @@ var ErrCPRKeyMismatch = errors.New("store: the CPR key does not match this store
 // the value on the first open (also of stores made before it existed).
 func (s *Store) checkCPRKey() error {
 	want := s.cprKeyCheck()
-	var have []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(keyCPRKeyCheck))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		have, err = item.ValueCopy(nil)
-		return err
-	})
+	have, err := s.getMeta(keyCPRKeyCheck)
 	if err != nil {
 		return fmt.Errorf("store: read the CPR key check value: %w", err)
 	}
@@ -69,7 +58,7 @@ func (s *Store) checkCPRKey() error {
 		s.cfg.Logger.Warn().Err(err).Msg("the CPR key check value is stored on a later start")
 		return nil
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyCPRKeyCheck), want) }); err != nil {
+	if err := s.setMeta(keyCPRKeyCheck, want); err != nil {
 		return fmt.Errorf("store: store the CPR key check value: %w", err)
 	}
 	return nil

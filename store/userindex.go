@@ -215,18 +215,7 @@ func (tx *Tx) userRefs(userID string) ([]keyRef, []string, error) {
 // node: at once when the marker shows that every write since the last
 // rebuild kept it, else after rebuilding every record.
 func (s *Store) checkUserIndex() error {
-	var marker []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(keyUserLoginIndex))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		marker, err = item.ValueCopy(nil)
-		return err
-	})
+	marker, err := s.getMeta(keyUserLoginIndex)
 	if err != nil {
 		return err
 	}
@@ -274,7 +263,7 @@ func (s *Store) rebuildUserIndex() error {
 	}
 	var rb [8]byte
 	binary.BigEndian.PutUint64(rb[:], s.rev.Load())
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(keyUserLoginIndex), rb[:]) }); err != nil {
+	if err := s.setMeta(keyUserLoginIndex, rb[:]); err != nil {
 		return err
 	}
 	s.cfg.Logger.Info().Int("users", users).Msg("user login index built")
