@@ -64,7 +64,7 @@ LONG_TESTS := ^(TestImport100k|TestImport50MB|TestImportCrash|TestLifecycleCrash
 gotest: $(OPA) $(OPA_SDK) postgres
 	$(GO) test -race -short -count=1 ./...
 	ADGANG_TEST_STORE=postgres $(GO) test -short -count=1 ./store/
-	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/ ./cmd/adgang/ ./pdp/
+	$(GO) test -p 1 -count=1 -v -run '$(LONG_TESTS)' ./admin/api/ ./cmd/adgang/ ./pdp/
 	$(GO) test -count=1 ./store/pg/
 
 # Debian's PostgreSQL server for the fleet tests, which start a throwaway
