@@ -43,7 +43,8 @@ var keyTerms = func() map[string]*ast.Term {
 func strT(s string) *ast.Term { return ast.StringTerm(s) }
 
 // valueTerms are the values of the input's closed vocabularies (user kinds
-// and statuses) and the empty string, built once.
+// and statuses) and the empty string (an absent P- or SE-number), built
+// once.
 var valueTerms = func() map[string]*ast.Term {
 	m := map[string]*ast.Term{}
 	for _, v := range []string{"", string(store.KindEmployee), string(store.KindFunction), string(store.KindPrivate),

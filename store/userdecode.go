@@ -3,8 +3,10 @@ package store
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // decodeUserFast reads a user record as putUser writes it (encoding/json
@@ -14,9 +16,14 @@ import (
 // escapes, the JSON literals — and answers false on anything else (an
 // escaped string, an unknown or differently cased key, a number, odd
 // syntax), for decodeUser to read the record with encoding/json instead.
-// Its strings share one copy of the record.
+//
+// It reads b in place (b may be Badger's memory, valid for the call only)
+// and gives each field a string of its own, as encoding/json does: a
+// field that shared one copy of the record would keep all of it — the
+// password and activation hashes included — alive wherever it is kept,
+// such as a decision cache entry counted by its id's length.
 func decodeUserFast(b []byte) (*User, bool) {
-	d := userDecoder{s: string(b)}
+	d := userDecoder{s: unsafe.String(unsafe.SliceData(b), len(b))}
 	u := &User{}
 	if !d.object(func(key string) bool { return d.field(u, key) }) {
 		return nil, false
@@ -126,7 +133,7 @@ func (d *userDecoder) strInto(p *string) bool {
 		return true
 	}
 	v, ok := d.str()
-	*p = v
+	*p = strings.Clone(v)
 	return ok
 }
 
@@ -179,7 +186,7 @@ func (d *userDecoder) strings(p *[]string) bool {
 			if !ok {
 				return false
 			}
-			out = append(out, v)
+			out = append(out, strings.Clone(v))
 			if d.next(']') {
 				break
 			}

@@ -19,21 +19,24 @@ import (
 //
 // The record is derived data, kept exact by construction: every write
 // transaction that sets or deletes a key under iug/<u>/ or ium/<u>/
-// rewrites iux/<u> before its commit from the transaction's own view of
-// those two indexes (writeUserIndexes), in the same Badger transaction, so
-// a snapshot never shows one without the other. A user with neither has
-// no record; a missing record reads as "none".
+// rewrites iux/<u> before its commit — the committed record with the
+// transaction's own key operations applied in order (writeUserIndexes) —
+// in the same Badger transaction, so a snapshot never shows one without
+// the other. A user with neither has no record; a missing record reads as
+// "none".
 //
 // Reads use the records only while the store knows them complete
 // (Store.userIndex): on a store not attached to a fleet, once Open has
 // checked the marker keyUserLoginIndex or rebuilt every record. The
-// marker holds the revision of the last write made by a version that keeps
-// the records; every such write sets it with the revision, so a write by
-// an earlier Adgang (which does not keep them) leaves it behind the
-// store's revision, and the next Open rebuilds. A fleet node never reads
-// them (a node of an earlier version may write the shared log) nor writes
-// them, nor does a write transaction read them (its records are rewritten
-// at the commit only).
+// marker holds the revision of the last write made while the index was in
+// use; every such write sets it with the revision, so a write by an
+// earlier Adgang (which does not keep the records), or one made while the
+// index was out of use, leaves it behind the store's revision, and the
+// next Open rebuilds. A damaged record takes the index out of use until
+// then (disableUserIndex). A fleet node never reads them (a node of an
+// earlier version may write the shared log) nor writes them. Within a
+// write transaction only writeUserIndexes reads them (the decision's
+// reads scan there: the records are rewritten at the commit only).
 //
 // Any future code that writes iug/ or ium/ keys other than through
 // Tx.set and Tx.del in a transaction that ends in writeUserIndexes must
@@ -146,7 +149,10 @@ func (tx *Tx) writeUserIndexes() error {
 				lists[0], lists[1], err = decodeUserIndex(v)
 				return err
 			}); err != nil {
-				return err
+				// A damaged record: reads scan from now on, and this
+				// write removes the marker, so the next Open rebuilds.
+				tx.s.disableUserIndex(user, err)
+				return tx.del(keyUserLoginIndex)
 			}
 		case !errors.Is(err, badger.ErrKeyNotFound):
 			return err
@@ -202,13 +208,26 @@ func (tx *Tx) userRefs(userID string) ([]keyRef, []string, error) {
 		grants, groups, err = decodeUserIndex(v)
 		return err
 	}); err != nil {
-		return nil, nil, err
+		// A damaged record is never read as fewer grants: this read and
+		// every later one scan; writes leave the marker behind.
+		tx.s.disableUserIndex(userID, err)
+		return tx.keyRefs(prefixGrantByUser + userID + "/"), tx.keys(prefixGroupByMember + userID + "/"), nil
 	}
 	refs := make([]keyRef, len(grants))
 	for i, id := range grants {
 		refs[i] = keyRef{suffix: id, ver: item.Version()}
 	}
 	return refs, groups, nil
+}
+
+// disableUserIndex stops the use of the login index after finding a
+// damaged record (of user): reads scan, writes keep no records and leave
+// the marker behind, so the next Open rebuilds the index.
+func (s *Store) disableUserIndex(user string, err error) {
+	if s.userIndex.CompareAndSwap(true, false) {
+		s.cfg.Logger.Error().Err(err).Str("user_id", user).
+			Msg("damaged user login index record: login reads scan until the index is rebuilt at the next start")
+	}
 }
 
 // checkUserIndex enables the login index on a store that is not a fleet

@@ -396,3 +396,48 @@ func TestUserLoginIndexFullDisk(t *testing.T) {
 		t.Fatalf("login read without the index: %v, %+v", err, v)
 	}
 }
+
+// TestUserLoginIndexDamagedRecord: a damaged record is never read as
+// fewer grants: the read that finds it, and every later one, scans; a
+// write touching it succeeds; the next Open rebuilds the index.
+func TestUserLoginIndexDamagedRecord(t *testing.T) {
+	for _, firstRead := range []bool{true, false} {
+		t.Run(fmt.Sprintf("found by a read first: %v", firstRead), func(t *testing.T) {
+			dir := t.TempDir()
+			st := openIndexStore(t, dir)
+			seedIndexStore(t, st)
+			ixUpdate(t, st, func(tx *Tx) error {
+				if err := tx.CreateGrant(ixGrant("gr1", ixA)); err != nil {
+					return err
+				}
+				return tx.CreateGrant(ixGrant("gr2", ixB))
+			})
+			if err := st.db.Update(func(txn *badger.Txn) error {
+				return txn.Set([]byte(prefixUserLoginIndex+ixA), []byte{userIndexVersion, 9})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if firstRead {
+				v, err := st.LoginView(context.Background(), ixCVR, ixA, "")
+				if err != nil || len(v.Grants) != 1 || v.Grants[0].ID != "gr1" {
+					t.Fatalf("read of the damaged record: %v, %+v", err, v)
+				}
+			}
+			ixUpdate(t, st, func(tx *Tx) error { return tx.CreateGrant(ixGrant("gr3", ixA)) })
+			if st.userIndex.Load() {
+				t.Fatal("the index is still in use after a damaged record was found")
+			}
+			v, err := st.LoginView(context.Background(), ixCVR, ixA, "")
+			if err != nil || len(v.Grants) != 2 {
+				t.Fatalf("read after the write: %v, %+v", err, v)
+			}
+			st.Close()
+			st = openIndexStore(t, dir)
+			defer st.Close()
+			if st.userIndexBuilds != 1 {
+				t.Errorf("rebuilt %d times, want 1", st.userIndexBuilds)
+			}
+			checkIndexAgrees(t, st, ixUsers)
+		})
+	}
+}
