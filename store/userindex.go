@@ -257,7 +257,10 @@ func (s *Store) checkUserIndex() error {
 // grant and membership indexes, and then the marker. The marker is
 // removed first, so an interrupted rebuild is redone on the next Open.
 func (s *Store) rebuildUserIndex() error {
-	s.cfg.Logger.Info().Msg("building the user login index (after an upgrade, a copy, or a write by an earlier version; a million users take some seconds)")
+	fresh := s.rev.Load() == 0 // a new store: nothing to tell
+	if !fresh {
+		s.cfg.Logger.Info().Msg("building the user login index (after an upgrade, a copy, or a write by an earlier version; a million users take some seconds)")
+	}
 	s.userIndexBuilds++
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(keyUserLoginIndex)) }); err != nil {
 		return err
@@ -285,7 +288,9 @@ func (s *Store) rebuildUserIndex() error {
 	if err := s.setMeta(keyUserLoginIndex, rb[:]); err != nil {
 		return err
 	}
-	s.cfg.Logger.Info().Int("users", users).Msg("user login index built")
+	if !fresh {
+		s.cfg.Logger.Info().Int("users", users).Msg("user login index built")
+	}
 	return nil
 }
 
