@@ -68,18 +68,12 @@ func (tx *Tx) keyRefs(prefix string) []keyRef {
 	return out
 }
 
-// cachedGrants returns the grants listed under a holder index (iug/… or
-// igg/…) of a read transaction, decoding only those not seen before.
-// Each caller gets its own copy, so the cached value is never changed.
-// Write transactions do not use the cache: the versions of their pending
-// writes are not yet final.
-// Each is the caller's own copy unless own is false (see grantsOf).
-func (tx *Tx) cachedGrants(prefix string, own bool) ([]*Grant, error) {
-	return tx.cachedGrantsOf(tx.keyRefs(prefix), own)
-}
-
-// cachedGrantsOf is cachedGrants of grants already listed with versions.
-func (tx *Tx) cachedGrantsOf(refs []keyRef, own bool) ([]*Grant, error) {
+// cachedGrants returns the grants listed with the versions that name
+// them (a holder index's entries, iug/… or igg/…, or a user login index
+// record) for a read transaction, decoding only those not seen before.
+// Each is the caller's own copy unless own is false (see grantsOf), so the
+// cached value is never changed.
+func (tx *Tx) cachedGrants(refs []keyRef, own bool) ([]*Grant, error) {
 	out := make([]*Grant, 0, len(refs))
 	for _, r := range refs {
 		g, ok := tx.s.grants.get(r.suffix, r.ver)

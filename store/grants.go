@@ -109,10 +109,17 @@ func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) { return tx.grantsOf(
 // themselves, for a caller that copies each at once and changes none
 // (effectiveGrantsAndGroups).
 func (tx *Tx) grantsOf(prefix string, own bool) ([]*Grant, error) {
-	if !tx.write {
-		return tx.cachedGrants(prefix, own)
+	return tx.grantsAt(tx.keyRefs(prefix), own)
+}
+
+// grantsAt loads the listed grants as grantsOf does: a read transaction's
+// through the grant cache, a write transaction's from the store (the
+// versions of its pending writes are not final).
+func (tx *Tx) grantsAt(refs []keyRef, own bool) ([]*Grant, error) {
+	if tx.write {
+		return loadAll(keyRefIDs(refs), tx.GetGrant)
 	}
-	return loadAll(tx.keys(prefix), tx.GetGrant)
+	return tx.cachedGrants(refs, own)
 }
 
 // rightGrantKey indexes grants by right (prefixGrantByRight), so the
@@ -158,12 +165,7 @@ func (tx *Tx) effectiveGrantsAndGroups(u *User, label uint64) ([]EffectiveGrant,
 	if err != nil {
 		return nil, nil, err
 	}
-	var direct []*Grant
-	if tx.write {
-		direct, err = loadAll(keyRefIDs(refs), tx.GetGrant)
-	} else {
-		direct, err = tx.cachedGrantsOf(refs, false)
-	}
+	direct, err := tx.grantsAt(refs, false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -193,31 +193,30 @@ func (tx *Tx) writeUserIndexes() error {
 // (grant id, record version) names one content as (grant id, index entry
 // version) does.
 func (tx *Tx) userRefs(userID string) ([]keyRef, []string, error) {
-	if tx.write || !tx.s.userIndex.Load() {
-		return tx.keyRefs(prefixGrantByUser + userID + "/"), tx.keys(prefixGroupByMember + userID + "/"), nil
-	}
-	item, err := tx.txn.Get([]byte(prefixUserLoginIndex + userID))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	var grants, groups []string
-	if err := item.Value(func(v []byte) error {
-		grants, groups, err = decodeUserIndex(v)
-		return err
-	}); err != nil {
+	if !tx.write && tx.s.userIndex.Load() {
+		item, err := tx.txn.Get([]byte(prefixUserLoginIndex + userID))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		var grants, groups []string
+		if err = item.Value(func(v []byte) error {
+			grants, groups, err = decodeUserIndex(v)
+			return err
+		}); err == nil {
+			refs := make([]keyRef, len(grants))
+			for i, id := range grants {
+				refs[i] = keyRef{suffix: id, ver: item.Version()}
+			}
+			return refs, groups, nil
+		}
 		// A damaged record is never read as fewer grants: this read and
 		// every later one scan; writes leave the marker behind.
 		tx.s.disableUserIndex(userID, err)
-		return tx.keyRefs(prefixGrantByUser + userID + "/"), tx.keys(prefixGroupByMember + userID + "/"), nil
 	}
-	refs := make([]keyRef, len(grants))
-	for i, id := range grants {
-		refs[i] = keyRef{suffix: id, ver: item.Version()}
-	}
-	return refs, groups, nil
+	return tx.keyRefs(prefixGrantByUser + userID + "/"), tx.keys(prefixGroupByMember + userID + "/"), nil
 }
 
 // disableUserIndex stops the use of the login index after finding a

@@ -32,6 +32,21 @@ func openIndexStore(t *testing.T, dir string) *Store {
 	return st
 }
 
+// reopenIndexStore closes st and opens dir again (closed when the test
+// ends), and checks that Open rebuilt the index wantBuilds times and that
+// the records of users agree with the indexes.
+func reopenIndexStore(t *testing.T, st *Store, dir string, wantBuilds int, users []string) *Store {
+	t.Helper()
+	st.Close()
+	st = openIndexStore(t, dir)
+	t.Cleanup(func() { st.Close() })
+	if st.userIndexBuilds != wantBuilds {
+		t.Errorf("reopened: rebuilt the index %d times, want %d", st.userIndexBuilds, wantBuilds)
+	}
+	checkIndexAgrees(t, st, users)
+	return st
+}
+
 func ixUpdate(t *testing.T, st *Store, fn func(tx *Tx) error) {
 	t.Helper()
 	if _, err := st.Update(context.Background(), "t", fn); err != nil {
@@ -170,12 +185,7 @@ func TestUserLoginIndexKeptByWrites(t *testing.T) {
 			t.Fatalf("after %q", s.name)
 		}
 	}
-	st.Close()
-	st = openIndexStore(t, dir)
-	checkIndexAgrees(t, st, ixUsers)
-	if st.userIndexBuilds != 0 {
-		t.Errorf("reopened after writes that kept the index: rebuilt %d times, want 0", st.userIndexBuilds)
-	}
+	reopenIndexStore(t, st, dir, 0, ixUsers) // the writes kept the index: no rebuild
 }
 
 // TestUserLoginIndexOffIsRebuilt: writes made while the index is not in
@@ -193,13 +203,7 @@ func TestUserLoginIndexOffIsRebuilt(t *testing.T) {
 		}
 		return tx.AddMember("g1", ixB)
 	})
-	st.Close()
-	st = openIndexStore(t, dir)
-	defer st.Close()
-	if st.userIndexBuilds != 1 {
-		t.Errorf("rebuilt %d times after writes without the index, want 1", st.userIndexBuilds)
-	}
-	checkIndexAgrees(t, st, ixUsers)
+	reopenIndexStore(t, st, dir, 1, ixUsers)
 }
 
 // TestUserLoginIndexNotReadInWrites: a write transaction reads its own
@@ -307,13 +311,7 @@ func TestUserLoginIndexRebuilt(t *testing.T) {
 			if err := st.db.Update(func(txn *badger.Txn) error { return c.edit(txn, rev) }); err != nil {
 				t.Fatal(err)
 			}
-			st.Close()
-			st = openIndexStore(t, dir)
-			defer st.Close()
-			if st.userIndexBuilds != 1 {
-				t.Errorf("rebuilt %d times, want 1", st.userIndexBuilds)
-			}
-			checkIndexAgrees(t, st, append([]string{"a", "a-b", "a-a"}, ixUsers...))
+			reopenIndexStore(t, st, dir, 1, append([]string{"a", "a-b", "a-a"}, ixUsers...))
 		})
 	}
 }
@@ -431,13 +429,7 @@ func TestUserLoginIndexDamagedRecord(t *testing.T) {
 			if err != nil || len(v.Grants) != 2 {
 				t.Fatalf("read after the write: %v, %+v", err, v)
 			}
-			st.Close()
-			st = openIndexStore(t, dir)
-			defer st.Close()
-			if st.userIndexBuilds != 1 {
-				t.Errorf("rebuilt %d times, want 1", st.userIndexBuilds)
-			}
-			checkIndexAgrees(t, st, ixUsers)
+			reopenIndexStore(t, st, dir, 1, ixUsers)
 		})
 	}
 }
