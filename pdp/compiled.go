@@ -248,9 +248,9 @@ func sampleLoginInput(r *rand.Rand, now time.Time) ast.Value {
 	g := &sampler{r: r, now: now, ok: r.IntN(2) == 0}
 	subject := g.subject()
 	items := [][2]*ast.Term{
-		item("subject", subjectTerm(&subject)),
+		item("subject", subjectTerm(&subject, strT(subject.ID), strT(subject.CVR))),
 		item("now_ns", nsT(now)),
-		item("user", userTerm(g.user(&subject), nil)),
+		item("user", userTerm(g.user(&subject), nil, nil)),
 	}
 	if g.odd(10) {
 		items = append(items, item("org", nullT))

@@ -66,8 +66,10 @@ func valueT(s string) *ast.Term {
 // sameT is the term t when it holds s (the subject's id is the user's, its
 // CVR the user's organisation), else a new one.
 func sameT(t *ast.Term, s string) *ast.Term {
-	if v, ok := t.Value.(ast.String); ok && string(v) == s {
-		return t
+	if t != nil {
+		if v, ok := t.Value.(ast.String); ok && string(v) == s {
+			return t
+		}
 	}
 	return valueT(s)
 }
@@ -114,10 +116,12 @@ func rightTerm(r *store.Right) *ast.Term {
 	)
 }
 
-func subjectTerm(s *Subject) *ast.Term {
+// subjectTerm is the subject's input with the terms of its id and CVR
+// (which userTerm may share).
+func subjectTerm(s *Subject, id, cvr *ast.Term) *ast.Term {
 	items := [][2]*ast.Term{
-		item("id", strT(s.ID)),
-		item("cvr", strT(s.CVR)),
+		item("id", id),
+		item("cvr", cvr),
 		item("kind", valueT(s.Kind)),
 		item("cpr_linked", boolT(s.CPRLinked)),
 	}
@@ -133,26 +137,15 @@ func subjectTerm(s *Subject) *ast.Term {
 	return obj(items...)
 }
 
-// userTerm is the user's input; subject (subjectTerm's), when given, lends
-// the terms of the values the two share.
-func userTerm(u *store.User, subject *ast.Term) *ast.Term {
+// userTerm is the user's input; the subject's id and CVR terms are used
+// for its id and organisation when they hold the same values.
+func userTerm(u *store.User, subjectID, subjectCVR *ast.Term) *ast.Term {
 	if u == nil {
 		return nullT
 	}
-	id, org := strT(u.ID), valueT(u.Org)
-	if subject != nil {
-		if s, ok := subject.Value.(ast.Object); ok {
-			if t := s.Get(keyTerms["id"]); t != nil {
-				id = sameT(t, u.ID)
-			}
-			if t := s.Get(keyTerms["cvr"]); t != nil {
-				org = sameT(t, u.Org)
-			}
-		}
-	}
 	items := [][2]*ast.Term{
-		item("id", id),
-		item("org", org),
+		item("id", sameT(subjectID, u.ID)),
+		item("org", sameT(subjectCVR, u.Org)),
 		item("kind", valueT(string(u.Kind))),
 		item("status", valueT(string(u.Status))),
 		item("cpr_linked", boolT(u.CPRLinked)),
@@ -251,12 +244,12 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 			grants.Insert(k, t)
 		}
 	}
-	subject := subjectTerm(&req.Subject)
+	sid, scvr := strT(req.Subject.ID), strT(req.Subject.CVR)
 	items := [][2]*ast.Term{
-		item("subject", subject),
+		item("subject", subjectTerm(&req.Subject, sid, scvr)),
 		item("service", strT(req.Service)),
 		item("now_ns", nsT(e.now())),
-		item("user", userTerm(v.User, subject)),
+		item("user", userTerm(v.User, sid, scvr)),
 		item("org", orgTermShared(v.Org)),
 		item("grants", ast.NewTerm(grants)),
 		item("rights", rights),
