@@ -39,11 +39,29 @@ func sprintfShortcut(opa topdown.BuiltinFunc) topdown.BuiltinFunc {
 // only %v, %s and %% verbs and an array of exactly as many strings as it
 // has %v and %s verbs; false for anything else.
 func sprintfStrings(format, args ast.Value) (string, bool) {
-	f, ok := format.(ast.String)
+	a, ok := args.(*ast.Array)
 	if !ok {
 		return "", false
 	}
-	a, ok := args.(*ast.Array)
+	return sprintfElems(format, a)
+}
+
+// elems is what sprintfElems reads its arguments from: an *ast.Array, or
+// the terms a spread call would have made one of.
+type elems interface {
+	Len() int
+	Elem(int) *ast.Term
+}
+
+// termList is a slice of terms read as an array.
+type termList []*ast.Term
+
+func (l termList) Len() int             { return len(l) }
+func (l termList) Elem(i int) *ast.Term { return l[i] }
+
+// sprintfElems is sprintfStrings over the elements of a.
+func sprintfElems[A elems](format ast.Value, a A) (string, bool) {
+	f, ok := format.(ast.String)
 	if !ok {
 		return "", false
 	}

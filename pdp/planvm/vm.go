@@ -91,6 +91,8 @@ const (
 	opMakeSetN
 	// A result {"result": x} made and added at once: x is the answer.
 	opResultValue
+	// Made by spreadCalls: a literal and the built-in call it is made for.
+	opSpread
 )
 
 // operand is a local or a constant.
@@ -117,6 +119,10 @@ type stmt struct {
 	// statement starts had at the end of earlier evaluations, so a new one
 	// is made at that capacity instead of growing add by add.
 	hint *atomic.Int32
+	// opSpread: the literal and the call (pair), and the built-in's
+	// spread implementation.
+	pair   []stmt
+	spread func(vm *VM, fp int, call *stmt, items []*ast.Term) *ast.Term
 }
 
 // maxHint bounds a capacity hint: one evaluation with a large collection
@@ -173,6 +179,7 @@ func Compile(p *ir.Policy, entrypoint string) (*Program, error) {
 				return nil, fmt.Errorf("plan: function %s: %w", f.Name, err)
 			}
 			fn.nlocals = c.max + 1
+			spreadCalls(fn.blocks, append([]int{fn.ret}, fn.params...)...)
 		}
 	}
 	for _, pl := range p.Plans.Plans {
@@ -185,6 +192,7 @@ func Compile(p *ir.Policy, entrypoint string) (*Program, error) {
 			return nil, fmt.Errorf("plan %s: %w", pl.Name, err)
 		}
 		prog.nlocals = c.max + 1
+		spreadCalls(prog.entry)
 		return prog, nil
 	}
 	return nil, fmt.Errorf("plan: no entrypoint %s", entrypoint)
@@ -483,27 +491,28 @@ func (c *compiler) operandStmt(s ir.Stmt) (stmt, error) {
 // VM evaluates a Program. It is not safe for concurrent use; keep one per
 // goroutine (a pool).
 type VM struct {
-	p      *Program
-	stack  []*ast.Term // locals of the active frames
-	sp     int
-	high   int // the stack's high-water mark in this evaluation
-	memo   []*ast.Term
-	done   []bool
-	result []*ast.Term
-	values []*ast.Term // answers of opResultValue
-	bctx   topdown.BuiltinContext
-	cache  builtins.Cache
-	args   [8][]*ast.Term // built-in argument buffers by arity
-	out    *ast.Term
-	ret    *ast.Term // the value of the last ReturnLocalStmt
-	iterFn func(*ast.Term) error
-	err    error
-	terms  []ast.Term // the current chunk new terms are taken from
-	scans  []*scanner // scan states by nesting depth, reused
-	depth  int
-	items  [][2]*ast.Term // scratch for opMakeObjectN
-	elems  []*ast.Term    // scratch for opMakeSetN
-	grown  []grown        // the collections execAdd started, for their hints
+	p           *Program
+	stack       []*ast.Term // locals of the active frames
+	sp          int
+	high        int // the stack's high-water mark in this evaluation
+	memo        []*ast.Term
+	done        []bool
+	result      []*ast.Term
+	values      []*ast.Term // answers of opResultValue
+	bctx        topdown.BuiltinContext
+	cache       builtins.Cache
+	args        [8][]*ast.Term // built-in argument buffers by arity
+	out         *ast.Term
+	ret         *ast.Term // the value of the last ReturnLocalStmt
+	iterFn      func(*ast.Term) error
+	err         error
+	terms       []ast.Term // the current chunk new terms are taken from
+	scans       []*scanner // scan states by nesting depth, reused
+	depth       int
+	items       [][2]*ast.Term // scratch for opMakeObjectN
+	elems       []*ast.Term    // scratch for opMakeSetN
+	spreadItems []*ast.Term    // scratch for opSpread
+	grown       []grown        // the collections execAdd started, for their hints
 }
 
 // grown is a collection an add statement started, and that statement's
@@ -691,6 +700,8 @@ func (vm *VM) exec(fp int, s *stmt) int {
 		return vm.execAdd(fp, s)
 	case opMakeArrayN, opMakeObjectN, opMakeSetN, opResultValue, opResultSetAdd:
 		return vm.execMake(fp, s)
+	case opSpread:
+		return vm.execSpread(fp, s)
 	default:
 		return vm.execAssign(fp, s)
 	}

@@ -1,0 +1,91 @@
+package planvm
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// TestSpreadMatchesBuiltin: a spread call (sprintf over an argument list,
+// union over a set of sets) answers as topdown does, over inputs it takes
+// itself and inputs it hands back to the built-in (numbers, undefined
+// elements, items that are not sets); a literal that is read again is not
+// joined.
+func TestSpreadMatchesBuiltin(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	inputs := []string{
+		`{}`,
+		`{"a": "x", "b": "y", "sa": ["p", "q"], "sb": [], "sc": ["q", "r"]}`,
+		`{"a": 1, "b": "y", "sa": [], "sb": [], "sc": []}`,
+		`{"a": "x", "b": {"k": 1}, "sa": ["p"], "sb": ["p"], "sc": [1]}`,
+		`{"a": "%v", "b": "", "sa": [[1], "p"], "sb": [{"o": 1}], "sc": []}`,
+	}
+	sets := "sa := {x | some x in input.sa}\nsb := {x | some x in input.sb}\nsc := {x | some x in input.sc}\n"
+	for _, tc := range []struct {
+		name, rules string
+		spreads     int // opSpread statements the program must hold at least
+	}{
+		{"sprintf of inputs", `p := sprintf("%v and %s, 100%%", [input.a, input.b])`, 1},
+		{"sprintf in a comprehension", `p := {sprintf("%v-%v", [x, input.b]) | some x in input.sa}`, 1},
+		{"sprintf with a bad format", `p := sprintf("%d %v", [input.a, input.b])`, 1},
+		{"sprintf, too few verbs", `p := sprintf("%v", [input.a, input.b])`, 1},
+		{"union of rule sets", sets + "p := union({sa, sb, sc})", 1},
+		{"union, one non-empty", sets + "p := union({sb, sa})", 1},
+		{"union of empty sets", sets + "p := union({sb, sb})", 1},
+		{"union with a non-set", sets + "p := union({sa, input.sa})", 1},
+		{"union result used again", sets + "u := union({sa, sc})\np := [u, count(u), u | {\"z\"}]", 1},
+		{"literal read again", `p := [s, a] if { a := [input.a, input.b]; s := sprintf("%v %v", a) }`, 0},
+		{"set literal read again", sets + "p := [u, ss] if { ss := {sa, sc}; u := union(ss) }", 0},
+	} {
+		module := "package t\n" + tc.rules
+		pl, err := plan(t, module)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		prog, err := Compile(pl, "t/p")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if n := countSpreads(prog); n < tc.spreads || (tc.spreads == 0 && n != 0) {
+			t.Errorf("%s: %d spread calls, want %d", tc.name, n, tc.spreads)
+		}
+		vm := NewVM(prog)
+		for _, in := range inputs {
+			input := ast.MustParseTerm(in).Value
+			want, werr := evalTopdown(t, module, map[string]any{}, input, now)
+			got, gerr := vm.Eval(context.Background(), input, nil, now)
+			if (werr != nil) != (gerr != nil) {
+				t.Errorf("%s, input %s: error %v, topdown %v", tc.name, in, gerr, werr)
+				continue
+			}
+			if werr == nil && ((want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0)) {
+				t.Errorf("%s, input %s: got %v, topdown %v", tc.name, in, got, want)
+			}
+		}
+	}
+	if emptySet.Len() != 0 {
+		t.Fatalf("the shared empty set was changed: %v", emptySet)
+	}
+}
+
+func countSpreads(prog *Program) int {
+	n := 0
+	var walk func(bs []*block)
+	walk = func(bs []*block) {
+		for _, b := range bs {
+			for i := range b.stmts {
+				if b.stmts[i].op == opSpread {
+					n++
+				}
+				walk(b.stmts[i].blocks)
+			}
+		}
+	}
+	walk(prog.entry)
+	for _, f := range prog.funcs {
+		walk(f.blocks)
+	}
+	return n
+}
