@@ -89,7 +89,7 @@ func TestCompileUsesShortcuts(t *testing.T) {
 			for i := range b.stmts {
 				s := &b.stmts[i]
 				if s.op == opSpread { // the call it falls back to
-					walk([]*block{{stmts: s.pair}})
+					walk([]*block{{stmts: s.seq}})
 				}
 				if s.op == opBuiltin && s.biName == ast.Sprintf.Name {
 					if reflect.ValueOf(s.bi).Pointer() != short {

@@ -17,10 +17,10 @@ func TestSpreadMatchesBuiltin(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	inputs := []string{
 		`{}`,
-		`{"a": "x", "b": "y", "sa": ["p", "q"], "sb": [], "sc": ["q", "r"]}`,
-		`{"a": 1, "b": "y", "sa": [], "sb": [], "sc": []}`,
-		`{"a": "x", "b": {"k": 1}, "sa": ["p"], "sb": ["p"], "sc": [1]}`,
-		`{"a": "%v", "b": "", "sa": [[1], "p"], "sb": [{"o": 1}], "sc": []}`,
+		`{"a": "x", "b": "y", "sa": ["p", "q"], "sb": [], "sc": ["q", "r"], "o": {"q": 1, "z": 2, "p": 3}}`,
+		`{"a": 1, "b": "y", "sa": [], "sb": [], "sc": [], "o": {}}`,
+		`{"a": "x", "b": {"k": 1}, "sa": ["p"], "sb": ["p"], "sc": [1], "o": {"x": {"y": 1}}}`,
+		`{"a": "%v", "b": "", "sa": [[1], "p"], "sb": [{"o": 1}], "sc": [], "o": "not an object"}`,
 	}
 	sets := "sa := {x | some x in input.sa}\nsb := {x | some x in input.sb}\nsc := {x | some x in input.sc}\n"
 	for _, tc := range []struct {
@@ -36,6 +36,12 @@ func TestSpreadMatchesBuiltin(t *testing.T) {
 		{"union of empty sets", sets + "p := union({sb, sb})", 1},
 		{"union with a non-set", sets + "p := union({sa, input.sa})", 1},
 		{"union result used again", sets + "u := union({sa, sc})\np := [u, count(u), u | {\"z\"}]", 1},
+		{"sort of object keys", "p := sort(object.keys(input.o))", 1},
+		{"sort of keys of several types", "p := sort(object.keys({1: input.a, \"b\": 2, [1]: 3, input.b: 4}))", 1},
+		{"object keys read again", "p := [k, sort(k)] if k := object.keys(input.o)", 0},
+		{"object.remove of a set", sets + "p := object.remove(input.o, sa)", 0},
+		{"object.remove of nothing", sets + "p := object.remove(input.o, sb)", 0},
+		{"object.remove of an array", "p := object.remove(input.o, input.sa)", 0},
 		{"literal read again", `p := [s, a] if { a := [input.a, input.b]; s := sprintf("%v %v", a) }`, 0},
 		{"set literal read again", sets + "p := [u, ss] if { ss := {sa, sc}; u := union(ss) }", 0},
 	} {

@@ -119,9 +119,10 @@ type stmt struct {
 	// statement starts had at the end of earlier evaluations, so a new one
 	// is made at that capacity instead of growing add by add.
 	hint *atomic.Int32
-	// opSpread: the literal and the call (pair), and the built-in's
-	// spread implementation.
-	pair   []stmt
+	// opSpread: the statements it joins (the literal or inner call, a
+	// copy of its local, the call), and the built-in's spread
+	// implementation.
+	seq    []stmt
 	spread func(vm *VM, fp int, call *stmt, items []*ast.Term) *ast.Term
 }
 
