@@ -739,7 +739,9 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		e.log.Error().Err(perr).Msg("login policy answered in an unexpected shape")
 		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
 	}
-	if query == LoginQuery {
+	if query == LoginQuery && e.cache != nil {
+		// Encoded once for the cache's copies; without a cache the
+		// body is made only if the caller asks for JSON (AppendJSON).
 		d.encodeBody()
 		e.cache.put(req, view, ps, idx, now, d)
 	}
