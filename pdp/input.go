@@ -8,6 +8,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/adgang/adgang/pdp/planvm"
 	"github.com/adgang/adgang/store"
 )
 
@@ -35,7 +36,7 @@ var keyTerms = func() map[string]*ast.Term {
 		"password_max_age_days", "type", "p_units", "se_numbers", "settings", "right", "scope",
 		"value", "source", "expires_at_ns", "subject", "now_ns", "user", "grants", "rights",
 		"certificate", "serial"} {
-		m[k] = ast.StringTerm(k)
+		m[k] = planvm.Intern(k) // the plans' constant keys are the same terms
 	}
 	return m
 }()

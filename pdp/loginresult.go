@@ -8,6 +8,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/adgang/adgang/pdp/planvm"
 )
 
 // The login decision is evaluated with topdown directly rather than through
@@ -16,13 +18,15 @@ import (
 // allocations per decision, docs/decision-path.md). The query is the same
 // compiled data.adgang.login.decision over the same compiler and store.
 
+// The answer's keys are interned (planvm.Intern): the plans' constant
+// keys are the same terms, found by pointer.
 var (
-	keyAllow, keyKnock, keyValidUntil = ast.StringTerm("allow"), ast.StringTerm("knock"), ast.StringTerm("valid_until_ns")
-	keyRights, keyReasons, keyRight   = ast.StringTerm("rights"), ast.StringTerm("reasons"), ast.StringTerm("right")
-	keyScope, keyAll, keyCVR          = ast.StringTerm("scope"), ast.StringTerm("all"), ast.StringTerm("cvr")
-	keyPNumbers, keySENumbers         = ast.StringTerm("p_numbers"), ast.StringTerm("se_numbers")
-	keyCode, keyRule, keyMessage      = ast.StringTerm("code"), ast.StringTerm("rule"), ast.StringTerm("message")
-	keyGrant, keyInfo                 = ast.StringTerm("grant"), ast.StringTerm("info")
+	keyAllow, keyKnock, keyValidUntil = planvm.Intern("allow"), planvm.Intern("knock"), planvm.Intern("valid_until_ns")
+	keyRights, keyReasons, keyRight   = planvm.Intern("rights"), planvm.Intern("reasons"), planvm.Intern("right")
+	keyScope, keyAll, keyCVR          = planvm.Intern("scope"), planvm.Intern("all"), planvm.Intern("cvr")
+	keyPNumbers, keySENumbers         = planvm.Intern("p_numbers"), planvm.Intern("se_numbers")
+	keyCode, keyRule, keyMessage      = planvm.Intern("code"), planvm.Intern("rule"), planvm.Intern("message")
+	keyGrant, keyInfo                 = planvm.Intern("grant"), planvm.Intern("info")
 )
 
 // loginVar is the query variable bound to the decision.

@@ -157,7 +157,7 @@ func Compile(p *ir.Policy, entrypoint string) (*Program, error) {
 	}
 	c := &compiler{p: p, funcs: map[string]*function{}, strs: make([]*ast.Term, len(p.Static.Strings))}
 	for i, s := range p.Static.Strings {
-		c.strs[i] = ast.StringTerm(s.Value)
+		c.strs[i] = stringTerm(s.Value)
 	}
 	prog := &Program{}
 	if p.Funcs != nil {
