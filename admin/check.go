@@ -513,7 +513,7 @@ func (s *Service) effectiveGrants(tx *store.Tx, u *store.User) ([]store.Effectiv
 	}
 	out := make([]store.EffectiveGrant, 0, len(direct)+4)
 	for _, g := range direct {
-		out = append(out, store.EffectiveGrant{Grant: *g, Source: "direct"})
+		out = append(out, store.EffectiveGrant{Grant: g, Source: "direct"})
 	}
 	groups, err := tx.GroupsOf(u)
 	if err != nil {
@@ -528,7 +528,7 @@ func (s *Service) effectiveGrants(tx *store.Tx, u *store.User) ([]store.Effectiv
 			m.groupGrants[gid] = gs
 		}
 		for _, g := range gs {
-			out = append(out, store.EffectiveGrant{Grant: *g, Source: gid})
+			out = append(out, store.EffectiveGrant{Grant: g, Source: gid})
 		}
 	}
 	return out, nil

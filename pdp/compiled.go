@@ -373,7 +373,7 @@ func (g *sampler) rights(service string) (*ast.Term, []string) {
 func (g *sampler) grants(cvr string, rightIDs []string) (*ast.Term, *ast.Term) {
 	grants, grantOrgs := ast.NewObject(), ast.NewObject()
 	for i := range g.r.IntN(7) + btoi(g.ok) {
-		eg := &store.EffectiveGrant{Grant: store.Grant{ID: "g" + strconv.Itoa(i), Right: g.pick(append(rightIDs, "x.y")...), Org: g.pick(cvr, cvr, sampleCVRs[2])},
+		eg := &store.EffectiveGrant{Grant: &store.Grant{ID: "g" + strconv.Itoa(i), Right: g.pick(append(rightIDs, "x.y")...), Org: g.pick(cvr, cvr, sampleCVRs[2])},
 			Source: g.pick("direct", "direct", "grp1", "grp2")}
 		switch g.r.IntN(4) {
 		case 0:

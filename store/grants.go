@@ -189,11 +189,11 @@ func (tx *Tx) effectiveGrantsAndGroups(u *User, label uint64) ([]EffectiveGrant,
 	}
 	out := make([]EffectiveGrant, 0, n)
 	for _, g := range direct {
-		out = append(out, EffectiveGrant{Grant: *g, Source: "direct"})
+		out = append(out, EffectiveGrant{Grant: g, Source: "direct"})
 	}
 	for i, gid := range groups {
 		for _, g := range byGroup[i] {
-			out = append(out, EffectiveGrant{Grant: *g, Source: gid})
+			out = append(out, EffectiveGrant{Grant: g, Source: gid})
 		}
 	}
 	return out, groups, nil

@@ -360,9 +360,12 @@ type OutboxMail struct {
 const SecretMark = "{{secret}}"
 
 // EffectiveGrant is a grant as seen by one user, with where it came from:
-// Source is "direct" or the id of the group it came through.
+// Source is "direct" or the id of the group it came through. Grant may be
+// the store's shared decoded record (a read transaction's): read it, never
+// change it. (A pointer, not a copy: an EffectiveGrant was ~210 bytes, a
+// tenth of the bytes a login decision allocated.)
 type EffectiveGrant struct {
-	Grant
+	*Grant
 	Source string `json:"source"`
 }
 
