@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -82,7 +83,7 @@ func (tx *Tx) cachedGrants(refs []keyRef, own bool) ([]*Grant, error) {
 			if g, err = tx.GetGrant(r.suffix); err != nil {
 				return nil, err
 			}
-			tx.s.grants.put(r.suffix, r.ver, g)
+			tx.s.grants.put(strings.Clone(r.suffix), r.ver, g) // suffix may share a record's copy (decodeUserIndex)
 		}
 		if own {
 			cp := *g

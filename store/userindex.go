@@ -67,27 +67,36 @@ func encodeUserIndex(grants, groups []string) []byte {
 	return b
 }
 
-// decodeUserIndex reads a record of encodeUserIndex.
-func decodeUserIndex(b []byte) (grants, groups []string, err error) {
-	if len(b) == 0 || b[0] != userIndexVersion {
+// decodeUserIndex reads a record of encodeUserIndex. The grant ids are
+// substrings of one copy of the record (one allocation, not one per id):
+// whoever keeps one beyond the read clones it (cachedGrants does). The
+// group ids, which login reads keep (as dependencies of cached
+// decisions), are strings of their own.
+func decodeUserIndex(raw []byte) (grants, groups []string, err error) {
+	if len(raw) == 0 || raw[0] != userIndexVersion {
 		return nil, nil, errors.New("store: user login index: unknown record format")
 	}
-	b = b[1:]
+	rec := string(raw)
+	b, off := raw[1:], 1 // off: where b starts in rec
 	var lists [2][]string
 	for i := range lists {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)) {
 			return nil, nil, errors.New("store: user login index: corrupt record")
 		}
-		b = b[k:]
+		b, off = b[k:], off+k
 		lists[i] = make([]string, 0, n)
 		for range n {
 			l, k := binary.Uvarint(b)
 			if k <= 0 || l > uint64(len(b)-k) {
 				return nil, nil, errors.New("store: user login index: corrupt record")
 			}
-			lists[i] = append(lists[i], string(b[k:k+int(l)]))
-			b = b[k+int(l):]
+			id := rec[off+k : off+k+int(l)]
+			if i == 1 {
+				id = strings.Clone(id)
+			}
+			lists[i] = append(lists[i], id)
+			b, off = b[k+int(l):], off+k+int(l)
 		}
 	}
 	if len(b) != 0 {
