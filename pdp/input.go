@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -226,6 +227,10 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 // not have (shared: no evaluator changes its input).
 var noRights = ast.NewTerm(ast.NewObject())
 
+// noGrantOrgs is the input's grant_orgs of a user with no external group
+// grants (most users), shared likewise.
+var noGrantOrgs = ast.NewTerm(ast.NewObject())
+
 // loginInputWith is loginInput with the rights catalogue to use.
 func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.LoginView) ast.Value {
 	var rights *ast.Term
@@ -237,16 +242,22 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 	if rights == nil {
 		rights = noRights
 	}
-	grants := ast.NewObject()
+	// The grants' object is made at once from its items (one block of
+	// elements, not one per insert); a grant's id is its own key, so no
+	// two items share a key.
+	var buf [16][2]*ast.Term
+	gitems := buf[:0]
 	for i := range v.Grants {
 		g := &v.Grants[i]
 		if considered(idx, req, g.Right) {
 			k, t := grantTerms(g)
-			grants.Insert(k, t)
+			gitems = append(gitems, [2]*ast.Term{k, t})
 		}
 	}
+	grants := ast.NewObject(gitems...)
 	sid, scvr := strT(req.Subject.ID), strT(req.Subject.CVR)
-	items := [][2]*ast.Term{
+	items := make([][2]*ast.Term, 0, 11)
+	items = append(items,
 		item("subject", subjectTerm(&req.Subject, sid, scvr)),
 		item("service", strT(req.Service)),
 		item("now_ns", nsT(e.now())),
@@ -254,7 +265,7 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 		item("org", orgTermShared(v.Org)),
 		item("grants", ast.NewTerm(grants)),
 		item("rights", rights),
-	}
+	)
 	if req.Right != "" {
 		items = append(items, item("right", strT(req.Right)))
 	}
@@ -263,11 +274,15 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 	}
 	// M16: the orgs whose groups give the user grants (external group
 	// membership), with their units.
-	grantOrgs := ast.NewObject()
-	for cvr, o := range v.GrantOrgs {
-		grantOrgs.Insert(strT(cvr), orgTerm(o))
+	grantOrgs := noGrantOrgs
+	if len(v.GrantOrgs) > 0 {
+		o := ast.NewObject()
+		for cvr, org := range v.GrantOrgs {
+			o.Insert(strT(cvr), orgTerm(org))
+		}
+		grantOrgs = ast.NewTerm(o)
 	}
-	items = append(items, item("grant_orgs", ast.NewTerm(grantOrgs)))
+	items = append(items, item("grant_orgs", grantOrgs))
 	if c := v.Certificate; c != nil {
 		// D14 reads the registry's record: its stored status and, for
 		// the expiry, the end of its validity.
@@ -298,71 +313,57 @@ func considered(idx *rightsIndex, req *LoginRequest, right string) bool {
 // termCacheSize bounds the shared grant and organisation terms.
 const termCacheSize = 1 << 15
 
-// grantKey is everything grantTerm reads of a grant.
-type grantKey struct {
-	id, right, org, scopeType, scopeValue, source string
-	expires                                       int64
-	hasExpiry                                     bool
+// termCache holds input terms shared by every decision that reads the
+// same store record, keyed by the record's shared decoded value (the
+// store hands out one per stored version, never changed: a changed record
+// is a new value). Look-ups take no lock (sync.Map): a decision reads a
+// handful, from every core at once. When full it starts again empty.
+type termCache[K comparable, V any] struct {
+	m sync.Map // K -> V
+	n atomic.Int64
+}
+
+func (c *termCache[K, V]) get(k K, limit int64, build func() V) V {
+	if v, ok := c.m.Load(k); ok {
+		return v.(V)
+	}
+	v := build()
+	if c.n.Add(1) > limit {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(k, v)
+	return v
+}
+
+// grantRef is a grant's shared record and where the user has it from.
+type grantRef struct {
+	g      *store.Grant
+	source string
 }
 
 type grantTermPair struct{ key, val *ast.Term }
 
-var grantTermCache struct {
-	mu sync.RWMutex
-	m  map[grantKey]grantTermPair
-}
+var (
+	grantTermCache termCache[grantRef, grantTermPair]
+	orgTermCache   termCache[*store.Org, *ast.Term]
+)
 
 // grantTerms returns the grant's id term and its input term, shared by
-// every decision that reads the same grant.
+// every decision that reads the same grant record.
 func grantTerms(g *store.EffectiveGrant) (*ast.Term, *ast.Term) {
-	k := grantKey{id: g.ID, right: g.Right, org: g.Org, scopeType: g.Scope.Type, scopeValue: g.Scope.Value, source: g.Source}
-	if g.ExpiresAt != nil {
-		k.expires, k.hasExpiry = g.ExpiresAt.UnixNano(), true
-	}
-	c := &grantTermCache
-	c.mu.RLock()
-	p, ok := c.m[k]
-	c.mu.RUnlock()
-	if ok {
-		return p.key, p.val
-	}
-	p = grantTermPair{strT(g.ID), presorted(grantTerm(g))}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= termCacheSize {
-		c.m = make(map[grantKey]grantTermPair, 256)
-	}
-	c.m[k] = p
-	c.mu.Unlock()
+	p := grantTermCache.get(grantRef{g.Grant, g.Source}, termCacheSize, func() grantTermPair {
+		return grantTermPair{strT(g.ID), presorted(grantTerm(g))}
+	})
 	return p.key, p.val
 }
 
-var orgTermCache struct {
-	mu sync.RWMutex
-	m  map[*store.Org]*ast.Term
-}
-
-// orgTermShared is orgTerm, built once per organisation record: the store
-// shares one decoded *store.Org per stored version (store.LoginView), and
-// a changed organisation is a new record.
+// orgTermShared is orgTerm, built once per organisation record.
 func orgTermShared(o *store.Org) *ast.Term {
 	if o == nil {
 		return nullT
 	}
-	c := &orgTermCache
-	c.mu.RLock()
-	t := c.m[o]
-	c.mu.RUnlock()
-	if t != nil {
-		return t
-	}
-	t = presorted(orgTerm(o))
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= termCacheSize/8 {
-		c.m = make(map[*store.Org]*ast.Term, 64)
-	}
-	c.m[o] = t
-	c.mu.Unlock()
-	return t
+	return orgTermCache.get(o, termCacheSize/8, func() *ast.Term { return presorted(orgTerm(o)) })
 }
 
 // PasswordCheck is what adgang.password decides a new password on (see
