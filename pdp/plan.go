@@ -84,26 +84,40 @@ func (p *queryPlan) name() string { return EvaluatorPlan }
 // panic in the VM or a built-in is an error (topdown then answers, or the
 // check refuses the plan), never a crash of the request or the process.
 func (p *queryPlan) eval(ctx context.Context, input ast.Value, now time.Time) (v ast.Value, err error) {
+	err = p.withVM(func(vm *planvm.VM) (err error) {
+		v, err = vm.Eval(ctx, input, p.data, now)
+		return err
+	})
+	return v, err
+}
+
+// withVM runs f with a pooled VM. A panic in the VM or a built-in is an
+// error (the VM is dropped, not pooled).
+func (p *queryPlan) withVM(f func(*planvm.VM) error) (err error) {
 	vm, _ := p.vms.Get().(*planvm.VM)
 	if vm == nil {
 		vm = planvm.NewVM(p.prog)
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("plan: panic: %v", r) // the VM is dropped, not pooled
+			err = fmt.Errorf("plan: panic: %v", r)
 			return
 		}
 		p.vms.Put(vm)
 	}()
-	return vm.Eval(ctx, input, p.data, now)
+	return f(vm)
 }
 
 // decide evaluates the login decision over input into d, as evalLogin and
-// parseLoginValue do; perr is the answer's shape.
+// parseLoginValue do; perr is the answer's shape. parseLoginValue keeps
+// only the answer's strings, so the VM reuses the answer's terms
+// (planvm.VM.EvalRead).
 func (p *queryPlan) decide(ctx context.Context, input ast.Value, now time.Time, d *Decision) (err, perr error) {
-	v, err := p.eval(ctx, input, now)
-	if err != nil {
-		return err, nil
-	}
-	return nil, parseLoginValue(v, d)
+	err = p.withVM(func(vm *planvm.VM) error {
+		return vm.EvalRead(ctx, input, p.data, now, func(v ast.Value) error {
+			perr = parseLoginValue(v, d)
+			return nil
+		})
+	})
+	return err, perr
 }

@@ -103,6 +103,7 @@ type operand struct {
 
 type stmt struct {
 	op     opcode
+	now    bool // a call of time.now_ns (made the time term first)
 	a, b   operand
 	c      operand // ObjectInsert's value
 	target int
@@ -376,7 +377,7 @@ func (c *compiler) callStmt(s *ir.CallStmt) (stmt, error) {
 	if short, ok := shortcuts[s.Func]; ok {
 		impl = short(impl)
 	}
-	st.op, st.bi, st.biName = opBuiltin, impl, s.Func
+	st.op, st.bi, st.biName, st.now = opBuiltin, impl, s.Func, s.Func == ast.NowNanos.Name
 	return st, nil
 }
 
@@ -514,6 +515,9 @@ type VM struct {
 	elems       []*ast.Term    // scratch for opMakeSetN
 	spreadItems []*ast.Term    // scratch for opSpread
 	grown       []grown        // the collections execAdd started, for their hints
+	chunks      [][]ast.Term   // the term chunks this evaluation took (term)
+	spare       [][]ast.Term   // cleared chunks for the next (EvalRead)
+	now         time.Time      // the time of time.now_ns
 }
 
 // grown is a collection an add statement started, and that statement's
@@ -524,13 +528,22 @@ type grown struct {
 }
 
 // termChunk is how many terms one allocation gives. Chunks are not reused
+// after Eval (an answer may hold their terms); after EvalRead they are.
 // across evaluations: an answer may hold their terms.
 const termChunk = 64
+
+// maxSpare bounds the chunks a VM keeps for reuse between evaluations.
+const maxSpare = 8
 
 // term returns a new term holding v.
 func (vm *VM) term(v ast.Value) *ast.Term {
 	if len(vm.terms) == 0 {
-		vm.terms = make([]ast.Term, termChunk)
+		if n := len(vm.spare); n > 0 {
+			vm.terms, vm.spare = vm.spare[n-1], vm.spare[:n-1]
+		} else {
+			vm.terms = make([]ast.Term, termChunk)
+		}
+		vm.chunks = append(vm.chunks, vm.terms)
 	}
 	t := &vm.terms[0]
 	vm.terms = vm.terms[1:]
@@ -549,15 +562,38 @@ func NewVM(p *Program) *VM {
 // the time of time.now_ns. It returns the entrypoint's value, nil when it
 // is undefined.
 func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (ast.Value, error) {
+	defer vm.release(false)
+	return vm.eval(ctx, input, data, now)
+}
+
+// EvalRead is Eval with the entrypoint's value (nil: undefined) handed to
+// read instead of returned; read's error is EvalRead's. read must keep no
+// term or collection of the value (the Go strings and numbers it holds it
+// may): once read has returned, the VM reuses the memory of the value's
+// terms for its next evaluation.
+func (vm *VM) EvalRead(ctx context.Context, input, data ast.Value, now time.Time, read func(ast.Value) error) error {
+	recycle := false
+	defer func() { vm.release(recycle) }()
+	v, err := vm.eval(ctx, input, data, now)
+	if err != nil {
+		return err
+	}
+	err = read(v)
+	recycle = true // read returned: nothing of v is kept
+	return err
+}
+
+func (vm *VM) eval(ctx context.Context, input, data ast.Value, now time.Time) (ast.Value, error) {
 	if data == nil {
 		data = ast.NewObject()
 	}
-	vm.bctx = topdown.BuiltinContext{Context: ctx, Time: ast.NumberTerm(json.Number(strconv.FormatInt(now.UnixNano(), 10))), Cache: vm.cache}
+	// The time term of time.now_ns is made when a call needs it (most
+	// evaluations read the input's clock instead).
+	vm.now, vm.bctx = now, topdown.BuiltinContext{Context: ctx, Cache: vm.cache}
 	for i := range vm.done {
 		vm.memo[i], vm.done[i] = nil, false
 	}
 	vm.result, vm.values, vm.err, vm.sp, vm.high, vm.depth = vm.result[:0], vm.values[:0], nil, 0, 0, 0
-	defer vm.release()
 	base := vm.push(vm.p.nlocals)
 	if input != nil { // no input: the input local stays undefined
 		vm.stack[base+int(ir.Input)] = vm.term(input)
@@ -594,8 +630,18 @@ func (vm *VM) Eval(ctx context.Context, input, data ast.Value, now time.Time) (a
 
 // release drops the evaluation's values so that a pooled VM holds nothing,
 // after raising the capacity hints to the sizes of what this evaluation
-// built.
-func (vm *VM) release() {
+// built. recycle: no term of the evaluation is referred to any more, so
+// its chunks are cleared and kept for the next.
+func (vm *VM) release(recycle bool) {
+	for _, c := range vm.chunks {
+		if recycle && len(vm.spare) < maxSpare {
+			c = c[:cap(c)]
+			clear(c)
+			vm.spare = append(vm.spare, c)
+		}
+	}
+	clear(vm.chunks)
+	vm.chunks = vm.chunks[:0]
 	for _, g := range vm.grown {
 		if n := int32(min(g.c.Len(), maxHint)); n > g.hint.Load() {
 			g.hint.Store(n)
@@ -958,6 +1004,9 @@ func (vm *VM) builtin(fp int, s *stmt) *ast.Term {
 		}
 	}
 	vm.out = nil
+	if s.now && vm.bctx.Time == nil {
+		vm.bctx.Time = ast.NumberTerm(json.Number(strconv.FormatInt(vm.now.UnixNano(), 10)))
+	}
 	err := s.bi(vm.bctx, args, vm.iterFn)
 	clear(args)
 	if err != nil {

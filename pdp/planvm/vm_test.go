@@ -278,3 +278,48 @@ func BenchmarkEval(b *testing.B) {
 		}
 	}
 }
+
+// TestEvalReadReusesTerms: EvalRead hands read the value Eval returns,
+// evaluation after evaluation on one VM (its terms' memory reused), and
+// allocates less than Eval for it.
+func TestEvalReadReusesTerms(t *testing.T) {
+	module := "package t\np := {\"n\": count(input.xs), \"objs\": [{\"x\": x, \"s\": sprintf(\"%v!\", [x])} | some x in input.xs], \"t\": time.now_ns()}"
+	pl, err := plan(t, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(pl, "t/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, ref := NewVM(prog), NewVM(prog)
+	now := time.Unix(1_800_000_000, 0)
+	var kept []string
+	for i, in := range []string{`{"xs": ["a", "b"]}`, `{"xs": ["c"]}`, `{"xs": []}`, `{"xs": ["d", "e", "f"]}`} {
+		input := ast.MustParseTerm(in).Value
+		want, err := ref.Eval(context.Background(), input, nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vm.EvalRead(context.Background(), input, nil, now, func(v ast.Value) error {
+			if v == nil || v.Compare(want) != 0 {
+				t.Errorf("input %d: read %v, Eval %v", i, v, want)
+			}
+			kept = append(kept, v.String()) // a Go string: may be kept
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kept[0] != `{"n": 2, "objs": [{"s": "a!", "x": "a"}, {"s": "b!", "x": "b"}], "t": 1800000000000000000}` {
+		t.Errorf("the first answer, kept as a string, changed: %s", kept[0])
+	}
+	input := ast.MustParseTerm(`{"xs": ["a", "b", "c", "d"]}`).Value
+	evalAllocs := testing.AllocsPerRun(50, func() { _, _ = vm.Eval(context.Background(), input, nil, now) })
+	readAllocs := testing.AllocsPerRun(50, func() {
+		_ = vm.EvalRead(context.Background(), input, nil, now, func(ast.Value) error { return nil })
+	})
+	if readAllocs >= evalAllocs {
+		t.Errorf("EvalRead allocates %.0f, Eval %.0f: its terms are not reused", readAllocs, evalAllocs)
+	}
+}
