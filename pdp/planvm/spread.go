@@ -198,3 +198,63 @@ func (vm *VM) execSpread(fp int, s *stmt) int {
 	}
 	return -1
 }
+
+// foldConstants makes each fused literal whose elements are all constants
+// (a set like {"active", "new"}, which the planner builds on every
+// evaluation) a constant built once: the same term for every evaluation.
+// Only a literal whose local no add statement of the function targets is
+// folded, so nothing ever changes the shared value.
+func foldConstants(blocks []*block) {
+	added := map[int]bool{}
+	walkStmts(blocks, func(s *stmt) {
+		switch s.op {
+		case opArrayAppend, opObjectInsert, opObjectInsertOnce, opSetAdd:
+			added[s.target] = true
+		}
+	})
+	// A local copied to one that is added to is added to as well.
+	for changed := true; changed; {
+		changed = false
+		walkStmts(blocks, func(s *stmt) {
+			if (s.op == opAssignVar || s.op == opAssignVarOnce) && s.a.konst == nil && added[s.target] && !added[s.a.local] {
+				added[s.a.local], changed = true, true
+			}
+		})
+	}
+	walkStmts(blocks, func(s *stmt) {
+		if (s.op != opMakeArrayN && s.op != opMakeSetN && s.op != opMakeObjectN) || added[s.target] {
+			return
+		}
+		terms := make([]*ast.Term, len(s.items))
+		for i, o := range s.items {
+			if o.konst == nil {
+				return
+			}
+			terms[i] = o.konst
+		}
+		var v ast.Value
+		switch s.op {
+		case opMakeArrayN:
+			v = ast.NewArray(terms...)
+		case opMakeSetN:
+			v = ast.NewSet(terms...)
+		default:
+			items := make([][2]*ast.Term, 0, len(terms)/2)
+			for i := 0; i < len(terms); i += 2 {
+				items = append(items, [2]*ast.Term{terms[i], terms[i+1]})
+			}
+			v = ast.NewObject(items...)
+		}
+		*s = stmt{op: opConst, target: s.target, konst: ast.NewTerm(v), loc: s.loc}
+	})
+}
+
+// walkStmts calls f on every statement of blocks, nested ones included.
+func walkStmts(blocks []*block, f func(*stmt)) {
+	for _, b := range blocks {
+		for i := range b.stmts {
+			f(&b.stmts[i])
+			walkStmts(b.stmts[i].blocks, f)
+		}
+	}
+}

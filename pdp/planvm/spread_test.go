@@ -95,3 +95,62 @@ func countSpreads(prog *Program) int {
 	}
 	return n
 }
+
+// TestFoldConstants: a literal of constants is one term shared by every
+// evaluation, and answers as topdown does; a literal that is added to
+// later is not folded.
+func TestFoldConstants(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, tc := range []struct {
+		name, rules string
+		folded      bool
+	}{
+		{"set of constants", `p := input.s in {"active", "new"}`, true},
+		{"array of constants", `p := ["x", "a"] == input.a`, true},
+		{"object of constants", `p := object.get({"new": "y", "b": "z"}, input.s, "none")`, true},
+		{"literal with an input element", `p := {"active", input.s}`, false},
+	} {
+		module := "package t\n" + tc.rules
+		pl, err := plan(t, module)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		prog, err := Compile(pl, "t/p")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		consts := 0
+		for _, bs := range append([][]*block{prog.entry}, funcBlocks(prog)...) {
+			walkStmts(bs, func(s *stmt) {
+				if s.op == opConst {
+					switch s.konst.Value.(type) {
+					case ast.Set, ast.Object, *ast.Array:
+						consts++
+					}
+				}
+			})
+		}
+		if (consts > 0) != tc.folded {
+			t.Errorf("%s: %d folded literals, want folded %v", tc.name, consts, tc.folded)
+		}
+		vm := NewVM(prog)
+		for _, in := range []string{`{}`, `{"s": "new", "a": ["x", "a"]}`, `{"s": "b", "a": []}`, `{"s": "gone"}`} {
+			input := ast.MustParseTerm(in).Value
+			for range 2 { // a second evaluation sees the same constants
+				want, werr := evalTopdown(t, module, map[string]any{}, input, now)
+				got, gerr := vm.Eval(context.Background(), input, nil, now)
+				if (werr != nil) != (gerr != nil) || (werr == nil && ((want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0))) {
+					t.Errorf("%s, input %s: got %v (%v), topdown %v (%v)", tc.name, in, got, gerr, want, werr)
+				}
+			}
+		}
+	}
+}
+
+func funcBlocks(prog *Program) [][]*block {
+	var out [][]*block
+	for _, f := range prog.funcs {
+		out = append(out, f.blocks)
+	}
+	return out
+}

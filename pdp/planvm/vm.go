@@ -181,6 +181,7 @@ func Compile(p *ir.Policy, entrypoint string) (*Program, error) {
 				return nil, fmt.Errorf("plan: function %s: %w", f.Name, err)
 			}
 			fn.nlocals = c.max + 1
+			foldConstants(fn.blocks)
 			spreadCalls(fn.blocks, append([]int{fn.ret}, fn.params...)...)
 		}
 	}
@@ -194,6 +195,7 @@ func Compile(p *ir.Policy, entrypoint string) (*Program, error) {
 			return nil, fmt.Errorf("plan %s: %w", pl.Name, err)
 		}
 		prog.nlocals = c.max + 1
+		foldConstants(prog.entry)
 		spreadCalls(prog.entry)
 		return prog, nil
 	}
