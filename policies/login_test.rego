@@ -144,6 +144,25 @@ test_malformed_grants_give_nothing if {
 	"no_grant/D1" in codes(d)
 }
 
+# The decision service passes only the considered rights' grants, so the
+# input's grants are most often all own ones (_own_grants is then the
+# input's object); grants of other services or of other organisations
+# beside them change nothing.
+test_other_services_and_orgs_grants_change_nothing if {
+	own := with_grants({"g-p1": grant("g-p1", eks, "p", p1), "g-cvr": grant("g-cvr", "eksamensdatabasen.report", "cvr", cvr)})
+	mixed := with_grants({
+		"g-p1": grant("g-p1", eks, "p", p1),
+		"g-cvr": grant("g-cvr", "eksamensdatabasen.report", "cvr", cvr),
+		"g-amp": grant("g-amp", "amp.sagsbehandler", "cvr", cvr),
+		"g-other": object.union(grant("g-other", eks, "cvr", other_cvr), {"org": other_cvr}),
+	})
+	d_own := login.decision with input as own
+	d_own.allow == true
+	count(d_own.rights) == 2
+	d_mixed := login.decision with input as mixed
+	d_mixed == d_own
+}
+
 test_decision_shape if {
 	d := login.decision with input as base
 	object.keys(d) == {"allow", "rights", "reasons", "knock", "valid_until_ns"}
