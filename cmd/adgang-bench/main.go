@@ -60,7 +60,7 @@ func main() {
 	flag.StringVar(&cfg.pprof, "pprof", "", "directory for CPU and heap profiles of Adgang taken during the closed loop (off when empty)")
 	flag.IntVar(&cfg.firstPass, "first-pass", 100_000, "at most this many distinct requests in Adgang's first pass (cold cache)")
 	flag.IntVar(&cfg.rounds, "rounds", 1, "times each system is measured (alternately)")
-	flag.StringVar(&cfg.writeRates, "write-rates", "0,1,10,100,0", "admin writes per second of Adgang's write-mix phase, each a closed loop of -rate-duration, in this order (empty: no write mix); a rate given twice is reported as the mean of its loops, so 0 first and last brackets the others against a drift of the machine's speed")
+	flag.StringVar(&cfg.writeRates, "write-rates", "0,1,10,100,0,100,10,1,0", "admin writes per second of Adgang's write-mix phase, each a closed loop of -rate-duration, in this order (empty: no write mix); a rate given more than once is reported as the mean of its loops, so the mirrored default order weighs a steady drift of the machine's speed equally on every rate")
 	flag.StringVar(&cfg.nocacheRates, "nocache-rates", "1000", "fixed request rates of adgang-nocache (uncached latency)")
 	flag.StringVar(&cfg.adgang, "adgang", "bin/adgang", "adgang binary")
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")

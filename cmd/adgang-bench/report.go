@@ -23,6 +23,9 @@ type summary struct {
 	// (Throughput, P50, P99 averaged over every loop at that rate, of
 	// every round; Writes summed).
 	writeMix map[int]phaseResult
+	// writeMixLoops are the throughputs of each rate's loops, in the order
+	// they ran.
+	writeMixLoops map[int][]float64
 	// writeMix0 are the throughputs of the loops without writes, in the
 	// order they ran (the reference of the write mix; more than one when
 	// -write-rates brackets the others).
@@ -30,7 +33,7 @@ type summary struct {
 }
 
 func summarise(rs []*systemResult) *summary {
-	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}}
+	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}, writeMixLoops: map[int][]float64{}}
 	mixLoops := map[int]int{} // write-mix loops per rate
 	for _, r := range rs {
 		s.rss = max(s.rss, r.PeakRSS)
@@ -57,6 +60,7 @@ func summarise(rs []*systemResult) *summary {
 				w.Writes += p.Writes
 				s.writeMix[p.WritesPerSec] = w
 				mixLoops[p.WritesPerSec]++
+				s.writeMixLoops[p.WritesPerSec] = append(s.writeMixLoops[p.WritesPerSec], p.Throughput)
 				if p.WritesPerSec == 0 {
 					s.writeMix0 = append(s.writeMix0, p.Throughput)
 				}
@@ -339,7 +343,7 @@ func sizeName(n int) string {
 // administrator PATCHes user names at each rate, side by side.
 func renderWriteMix(b *strings.Builder, a *summary) {
 	b.WriteString("\nWrite mix (adgang, closed loop while user names are PATCHed through the admin API at each rate):\n\n")
-	b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop |\n|---|---|---|---|---|---|---|\n")
 	keys := make([]int, 0, len(a.writeMix))
 	for k := range a.writeMix {
 		keys = append(keys, k)
@@ -352,14 +356,18 @@ func renderWriteMix(b *strings.Builder, a *summary) {
 		if w0.Throughput > 0 {
 			vs = fmt.Sprintf("%.0f%%", 100*w.Throughput/w0.Throughput)
 		}
-		fmt.Fprintf(b, "| %d | %d | %.0f rps | %s | %s | %s |\n", k, w.Writes, w.Throughput, vs, ms(w.P50), ms(w.P99))
+		loops := make([]string, len(a.writeMixLoops[k]))
+		for i, t := range a.writeMixLoops[k] {
+			loops[i] = fmt.Sprintf("%.0f", t)
+		}
+		fmt.Fprintf(b, "| %d | %d | %.0f rps | %s | %s | %s | %s |\n", k, w.Writes, w.Throughput, vs, ms(w.P50), ms(w.P99), strings.Join(loops, ", "))
 	}
 	if len(a.writeMix0) > 1 {
 		zeros := make([]string, len(a.writeMix0))
 		for i, t := range a.writeMix0 {
 			zeros[i] = fmt.Sprintf("%.0f", t)
 		}
-		fmt.Fprintf(b, "\nThe 0 writes/s figure is the mean of %d loops without writes, run first and last around the others (%s rps, in order): the ratios are against it, so a drift of the machine's speed during the phase weighs on both sides.\n",
+		fmt.Fprintf(b, "\nEach figure is the mean of its rate's loops (the last column, in the order they ran); the 0 writes/s figure, which the ratios are against, is the mean of %d loops without writes (%s rps). With the default order (0,1,10,100,0,100,10,1,0) every rate's loops mirror each other around the phase's middle, so a steady drift of the machine's speed weighs on every rate alike.\n",
 			len(a.writeMix0), strings.Join(zeros, ", "))
 	}
 	b.WriteString("\n")

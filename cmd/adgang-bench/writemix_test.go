@@ -59,9 +59,9 @@ func TestWriteMixBracketed(t *testing.T) {
 	var b strings.Builder
 	renderWriteMix(&b, s)
 	for _, want := range []string{
-		"| 0 | 0 | 12000 rps | 100% |",
-		"| 100 | 800 | 12000 rps | 100% |",
-		"mean of 4 loops without writes, run first and last around the others (10000, 14000, 12000, 12000 rps, in order)",
+		"| 0 | 0 | 12000 rps | 100% | 0.000 ms | 0.000 ms | 10000, 14000, 12000, 12000 |",
+		"| 100 | 800 | 12000 rps | 100% | 0.000 ms | 0.000 ms | 11000, 13000 |",
+		"the mean of 4 loops without writes (10000, 14000, 12000, 12000 rps)",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in\n%s", want, b.String())
