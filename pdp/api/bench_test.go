@@ -297,19 +297,27 @@ func BenchmarkDecisionParallel(b *testing.B) {
 }
 
 // BenchmarkDecisionHTTP is the same decision through the HTTP handler
-// (no network), to show the cost of JSON in and out.
+// (no network), to show the cost of JSON in and out: with the decision
+// cache (the default) and without it (every decision computed).
 func BenchmarkDecisionHTTP(b *testing.B) {
-	eng, req := benchEngine(b, pdp.Config{})
-	h := api.New(eng, api.Options{}).Handler()
-	body := []byte(fmt.Sprintf(`{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":"eksamensdatabasen"}`,
-		req.Subject.ID, req.Subject.CVR))
-	b.ReportAllocs()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/decisions/login", bytes.NewReader(body)))
-		if w.Code != 200 {
-			b.Fatal(w.Code, w.Body.String())
-		}
+	for _, c := range []struct {
+		name  string
+		cache int
+	}{{"cached", 0}, {"uncached", -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			eng, req := benchEngine(b, pdp.Config{CacheSize: c.cache})
+			h := api.New(eng, api.Options{}).Handler()
+			body := []byte(fmt.Sprintf(`{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":"eksamensdatabasen"}`,
+				req.Subject.ID, req.Subject.CVR))
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/decisions/login", bytes.NewReader(body)))
+				if w.Code != 200 {
+					b.Fatal(w.Code, w.Body.String())
+				}
+			}
+		})
 	}
 }
 
