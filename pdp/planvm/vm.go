@@ -684,8 +684,17 @@ func (vm *VM) push(n int) int {
 // block that holds the statements) a statement left by, or -1 when all ran.
 func (vm *VM) run(fp int, b *block) int {
 	for i := range b.stmts {
-		if r := vm.exec(fp, &b.stmts[i]); r >= 0 {
-			return r
+		// The copies and resets of locals, half of the statements a
+		// plan runs, without a call.
+		switch s := &b.stmts[i]; s.op {
+		case opAssignVar:
+			vm.stack[fp+s.target] = vm.get(fp, s.a)
+		case opResetLocal:
+			vm.stack[fp+s.target] = nil
+		default:
+			if r := vm.exec(fp, s); r >= 0 {
+				return r
+			}
 		}
 	}
 	return -1
