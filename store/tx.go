@@ -175,6 +175,19 @@ func (tx *Tx) getRaw(key, what string) ([]byte, error) {
 	return item.ValueCopy(nil)
 }
 
+// getWith calls read with the value of key, in Badger's memory: valid only
+// during the call, so read keeps nothing of it.
+func (tx *Tx) getWith(key, what string, read func([]byte) error) error {
+	item, err := tx.txn.Get([]byte(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return &Error{Code: ENotFound, Message: what + " not found"}
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(read)
+}
+
 func (tx *Tx) exists(key string) (bool, error) {
 	_, err := tx.txn.Get([]byte(key))
 	if errors.Is(err, badger.ErrKeyNotFound) {

@@ -47,11 +47,14 @@ func decodeUserJSON(b []byte) (*User, error) {
 
 // GetUser reads a user by UUID (ENotFound when there is none).
 func (tx *Tx) GetUser(id string) (*User, error) {
-	b, err := tx.getRaw(prefixUser+id, "user")
-	if err != nil {
-		return nil, err
-	}
-	return decodeUser(b)
+	// Decoded in Badger's memory, not a copy of it: decodeUser keeps
+	// nothing of the record's bytes (every login reads one user).
+	var u *User
+	err := tx.getWith(prefixUser+id, "user", func(b []byte) (err error) {
+		u, err = decodeUser(b)
+		return err
+	})
+	return u, err
 }
 
 func (tx *Tx) userByIndex(key string) (*User, error) {
