@@ -16,22 +16,40 @@ var shortcuts = map[string]func(topdown.BuiltinFunc) topdown.BuiltinFunc{
 	ast.ObjectRemove.Name: objectRemoveShortcut,
 }
 
-// objectRemoveShortcut answers object.remove(obj, keys) with obj itself
-// when keys is a set of which obj has none (an empty obj included): the
-// same value, without the copy OPA's implementation makes.
+// objectRemoveShortcut answers object.remove(obj, keys) for a set of keys
+// itself: with obj when it has none of them (an empty obj included), the
+// same value without the copy OPA's implementation makes, and otherwise
+// with an object made at once of the items that stay (OPA's inserts them
+// one by one: ten allocations against six for the login policy's valid
+// grants).
 //
 //go:noinline
 func objectRemoveShortcut(opa topdown.BuiltinFunc) topdown.BuiltinFunc {
 	return func(bctx topdown.BuiltinContext, ops []*ast.Term, iter func(*ast.Term) error) error {
 		if len(ops) == 2 {
 			if obj, ok := ops[0].Value.(ast.Object); ok {
-				if keys, ok := ops[1].Value.(ast.Set); ok && !hasAnyKey(obj, keys) {
-					return iter(ops[0])
+				if keys, ok := ops[1].Value.(ast.Set); ok {
+					if !hasAnyKey(obj, keys) {
+						return iter(ops[0])
+					}
+					return iter(ast.NewTerm(objectWithout(obj, keys)))
 				}
 			}
 		}
 		return opa(bctx, ops, iter)
 	}
+}
+
+// objectWithout is obj without the keys in keys.
+func objectWithout(obj ast.Object, keys ast.Set) ast.Object {
+	ks := obj.Keys()
+	items := make([][2]*ast.Term, 0, len(ks))
+	for _, k := range ks {
+		if !keys.Contains(k) {
+			items = append(items, [2]*ast.Term{k, obj.Get(k)})
+		}
+	}
+	return ast.NewObject(items...)
 }
 
 func hasAnyKey(obj ast.Object, keys ast.Set) bool {
