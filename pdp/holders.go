@@ -27,7 +27,9 @@ func (e *Engine) AllowsRight(ctx context.Context, view *store.LoginView, service
 	u := view.User
 	req := &LoginRequest{Subject: Subject{ID: u.ID, CVR: u.Org, Kind: string(u.Kind), CPRLinked: u.CPRLinked},
 		Service: service, Right: right}
-	rs, err := ps.login.Eval(ctx, rego.EvalParsedInput(e.loginInput(req, view)))
+	// The view is the caller's (grants read in its write transaction):
+	// its records are not the store's shared ones.
+	rs, err := ps.login.Eval(ctx, rego.EvalParsedInput(e.loginInputOf(req, view)))
 	if err != nil {
 		return false, err
 	}

@@ -223,6 +223,30 @@ func (e *Engine) loginInput(req *LoginRequest, v *store.LoginView) ast.Value {
 	return e.loginInputWith(e.rights.Load(), req, v)
 }
 
+// loginInputOf is loginInput for a view put together by its caller (in a
+// write transaction, say) rather than read by Store.LoginView: its
+// grants and organisation are not the store's shared records, so their
+// terms are built for this input only and not kept.
+func (e *Engine) loginInputOf(req *LoginRequest, v *store.LoginView) ast.Value {
+	return e.loginInputFrom(e.rights.Load(), req, v, false)
+}
+
+// objectOf is the object of items; when two share a key, the last holds.
+func objectOf(items [][2]*ast.Term) ast.Object {
+	for i := 1; i < len(items); i++ {
+		for j := range i {
+			if items[i][0].Equal(items[j][0]) {
+				o := ast.NewObjectWithCapacity(len(items))
+				for _, it := range items {
+					o.Insert(it[0], it[1])
+				}
+				return o
+			}
+		}
+	}
+	return ast.NewObject(items...)
+}
+
 // noRights is the input's rights of a service or right the catalogue does
 // not have (shared: no evaluator changes its input).
 var noRights = ast.NewTerm(ast.NewObject())
@@ -233,6 +257,12 @@ var noGrantOrgs = ast.NewTerm(ast.NewObject())
 
 // loginInputWith is loginInput with the rights catalogue to use.
 func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.LoginView) ast.Value {
+	return e.loginInputFrom(idx, req, v, true)
+}
+
+// loginInputFrom builds the input; shared: v's grants and organisation are
+// the store's shared records (Store.LoginView), whose terms are kept.
+func (e *Engine) loginInputFrom(idx *rightsIndex, req *LoginRequest, v *store.LoginView, shared bool) ast.Value {
 	var rights *ast.Term
 	if req.Right != "" {
 		rights = idx.oneRight[req.Right]
@@ -243,18 +273,19 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 		rights = noRights
 	}
 	// The grants' object is made at once from its items (one block of
-	// elements, not one per insert); a grant's id is its own key, so no
-	// two items share a key.
+	// elements, not one per insert). ast.NewObject does not merge equal
+	// keys: a grant id listed twice (the store lists each once) is
+	// inserted instead, the last one holding.
 	var buf [16][2]*ast.Term
 	gitems := buf[:0]
 	for i := range v.Grants {
 		g := &v.Grants[i]
 		if considered(idx, req, g.Right) {
-			k, t := grantTerms(g)
+			k, t := grantTerms(g, shared)
 			gitems = append(gitems, [2]*ast.Term{k, t})
 		}
 	}
-	grants := ast.NewObject(gitems...)
+	grants := objectOf(gitems)
 	sid, scvr := strT(req.Subject.ID), strT(req.Subject.CVR)
 	items := make([][2]*ast.Term, 0, 11)
 	items = append(items,
@@ -262,7 +293,7 @@ func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.Lo
 		item("service", strT(req.Service)),
 		item("now_ns", nsT(e.now())),
 		item("user", userTerm(v.User, sid, scvr)),
-		item("org", orgTermShared(v.Org)),
+		item("org", orgTermOf(v.Org, shared)),
 		item("grants", ast.NewTerm(grants)),
 		item("rights", rights),
 	)
@@ -350,18 +381,22 @@ var (
 )
 
 // grantTerms returns the grant's id term and its input term, shared by
-// every decision that reads the same grant record.
-func grantTerms(g *store.EffectiveGrant) (*ast.Term, *ast.Term) {
+// every decision that reads the same grant record (shared), or built for
+// this input only.
+func grantTerms(g *store.EffectiveGrant, shared bool) (*ast.Term, *ast.Term) {
+	if !shared {
+		return strT(g.ID), grantTerm(g)
+	}
 	p := grantTermCache.get(grantRef{g.Grant, g.Source}, termCacheSize, func() grantTermPair {
 		return grantTermPair{strT(g.ID), presorted(grantTerm(g))}
 	})
 	return p.key, p.val
 }
 
-// orgTermShared is orgTerm, built once per organisation record.
-func orgTermShared(o *store.Org) *ast.Term {
-	if o == nil {
-		return nullT
+// orgTermOf is orgTerm, built once per shared organisation record.
+func orgTermOf(o *store.Org, shared bool) *ast.Term {
+	if o == nil || !shared {
+		return orgTerm(o)
 	}
 	return orgTermCache.get(o, termCacheSize/8, func() *ast.Term { return presorted(orgTerm(o)) })
 }

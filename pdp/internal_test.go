@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/adgang/adgang/store"
 )
 
@@ -125,5 +127,50 @@ func TestDecisionCacheByteAccounting(t *testing.T) {
 	put("huge", 4<<10)
 	if m, bb := c.stats(); m > n || bb > b {
 		t.Errorf("an answer over an eighth of the cache was cached")
+	}
+}
+
+// TestObjectOfEqualKeys: the grants' object made at once holds each key
+// once, the last item's value, as inserts one by one would.
+func TestObjectOfEqualKeys(t *testing.T) {
+	k1, k2 := ast.StringTerm("g1"), ast.StringTerm("g2")
+	for _, c := range []struct {
+		name  string
+		items [][2]*ast.Term
+		want  string
+	}{
+		{"none", nil, `{}`},
+		{"distinct", [][2]*ast.Term{{k1, ast.IntNumberTerm(1)}, {k2, ast.IntNumberTerm(2)}}, `{"g1": 1, "g2": 2}`},
+		{"equal keys, distinct terms", [][2]*ast.Term{{k1, ast.IntNumberTerm(1)}, {k2, ast.IntNumberTerm(2)}, {ast.StringTerm("g1"), ast.IntNumberTerm(3)}}, `{"g1": 3, "g2": 2}`},
+	} {
+		got := objectOf(c.items)
+		if want := ast.MustParseTerm(c.want).Value; got.Compare(want) != 0 || got.Len() != want.(ast.Object).Len() {
+			t.Errorf("%s: %v, want %v", c.name, got, want)
+		}
+	}
+}
+
+// TestLoginInputOfKeepsNoTerms: an input built from a view its caller put
+// together (a write transaction's records) leaves the shared term caches
+// as they were; one from a store login view fills them.
+func TestLoginInputOfKeepsNoTerms(t *testing.T) {
+	e := &Engine{now: time.Now}
+	e.rights.Store(&rightsIndex{byService: map[string][]string{"svc": {"svc.r"}}, byID: map[string]*ast.Term{"svc.r": ast.StringTerm("svc.r")}})
+	view := func() *store.LoginView {
+		return &store.LoginView{User: &store.User{ID: "u1", Org: "12345674"}, Org: &store.Org{CVR: "12345674"},
+			Grants: []store.EffectiveGrant{{Grant: &store.Grant{ID: "g1", Right: "svc.r", Org: "12345674"}, Source: "direct"}}}
+	}
+	req := &LoginRequest{Subject: Subject{ID: "u1", CVR: "12345674"}, Service: "svc"}
+	before := grantTermCache.n.Load() + orgTermCache.n.Load()
+	in := e.loginInputOf(req, view())
+	if n := grantTermCache.n.Load() + orgTermCache.n.Load(); n != before {
+		t.Fatalf("loginInputOf kept %d terms", n-before)
+	}
+	if g, _ := in.Find(ast.MustParseRef("x.grants.g1.right")[1:]); g == nil || g.Compare(ast.String("svc.r")) != 0 {
+		t.Fatalf("grant missing from the input: %v", in)
+	}
+	e.loginInput(req, view())
+	if n := grantTermCache.n.Load() + orgTermCache.n.Load(); n != before+2 {
+		t.Fatalf("loginInput kept %d terms, want 2", n-before)
 	}
 }

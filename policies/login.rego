@@ -442,10 +442,11 @@ password_blocked contains {"code": "password_blocked", "rule": "L8", "message": 
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
 grant_via_group contains {"right": r, "grant": id, "code": "grant_via_group", "rule": "D7", "message": msg, "info": true} if {
-	some r, right in input.rights
+	some k, right in input.rights
 	right.no_group == true
 	some id, g in _all_grants
-	g.right == r
+	g.right == k
+	r := g.right
 	source := object.get(g, "source", "")
 	source != "direct"
 	msg := sprintf("grant %v of %v comes through group %v; this right must be granted directly", [id, r, source])
@@ -461,10 +462,11 @@ grant_via_group contains {"right": r, "grant": id, "code": "grant_via_group", "r
 # custom:
 #   seed: 004_68083951c3b3ad85.txt
 grant_on_se contains {"right": r, "grant": id, "code": "grant_on_se", "rule": "D8", "message": msg, "info": true} if {
-	some r, right in input.rights
+	some k, right in input.rights
 	right.no_se == true
 	some id, g in _all_grants
-	g.right == r
+	g.right == k
+	r := g.right
 	scope := g.scope
 	scope.type == "se"
 	msg := sprintf("grant %v of %v is scoped to SE-number %v; this right must be scoped to the CVR or a P-number", [id, r, object.get(scope, "value", "")])
@@ -479,10 +481,11 @@ grant_on_se contains {"right": r, "grant": id, "code": "grant_on_se", "rule": "D
 # custom:
 #   seed: 000_7043272af43671e9.txt
 forbidden_right contains {"right": r, "grant": id, "code": "forbidden_right", "rule": "D9", "message": msg, "info": true} if {
-	some r, right in input.rights
+	some k, right in input.rights
 	right.forbidden == true
 	some id, g in _all_grants
-	g.right == r
+	g.right == k
+	r := g.right
 	msg := sprintf("grant %v is for %v, which may never be used", [id, r])
 }
 
@@ -508,10 +511,11 @@ forbidden_right contains {"right": r, "code": "forbidden_right", "rule": "D9", "
 # custom:
 #   seed: 000_7043272af43671e9.txt
 deprecated_right contains {"right": r, "grant": id, "code": "deprecated_right", "rule": "D10", "message": msg, "info": true} if {
-	some r, right in input.rights
+	some k, right in input.rights
 	right.deprecated == true
 	some id, g in _all_grants
-	g.right == r
+	g.right == k
+	r := g.right
 	msg := sprintf("grant %v is for %v, which is deprecated and gives nothing", [id, r])
 }
 

@@ -106,8 +106,8 @@ func (tx *Tx) grantsUnder(prefix string) ([]*Grant, error) { return tx.grantsOf(
 
 // grantsOf lists the grants under a holder index. A read transaction's come
 // from the grant cache; without own copies they are the cached grants
-// themselves, for a caller that copies each at once and changes none
-// (effectiveGrantsAndGroups).
+// themselves, for a caller that changes none (effectiveGrantsAndGroups,
+// whose EffectiveGrants point at them: read-only, see EffectiveGrant).
 func (tx *Tx) grantsOf(prefix string, own bool) ([]*Grant, error) {
 	return tx.grantsAt(tx.keyRefs(prefix), own)
 }
