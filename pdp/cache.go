@@ -2,7 +2,6 @@ package pdp
 
 import (
 	"bytes"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,17 +68,17 @@ type depChecker interface {
 	DepsChangedSince(deps []store.Dep, rev uint64) bool
 }
 
-// bodyAt is the entry's encoded answer naming revision rev, at which it
-// was checked valid (SPEC §8: the answer's revision is the one it was
-// checked valid at).
-func (e *cacheEntry) bodyAt(rev uint64) []byte {
-	if e.revAt == 0 || rev == e.d.Revision {
-		return e.d.body
+// served is the entry's decision as answered at revision rev, at which it
+// was found still exact: its answer names rev. The encoded body is shared,
+// not copied: AppendJSON writes rev where the body names the revision it
+// was read at.
+func (e *cacheEntry) served(rev uint64) Decision {
+	d := e.d
+	d.Revision = rev
+	if e.revAt > 0 && rev != e.d.Revision {
+		d.revAt, d.revEnd = e.revAt, e.revEnd
 	}
-	b := make([]byte, 0, len(e.d.body)+8)
-	b = append(b, e.d.body[:e.revAt]...)
-	b = strconv.AppendUint(b, rev, 10)
-	return append(b, e.d.body[e.revEnd:]...)
+	return d
 }
 
 // revisionSpan finds the top-level "revision" value in an encoded body

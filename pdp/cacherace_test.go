@@ -82,9 +82,14 @@ func TestCachePutAfterInvalidation(t *testing.T) {
 	if e == nil {
 		t.Fatalf("a write to another user invalidated the entry")
 	}
-	body := e.bodyAt(rev)
-	if !bytes.Contains(body, []byte(`"revision":`+strconv.FormatUint(rev, 10)+`,`)) {
-		t.Errorf("served body does not name revision %d: %s", rev, body)
+	served := e.served(rev)
+	body := served.AppendJSON(nil)
+	if !bytes.Contains(body, []byte(`"revision":`+strconv.FormatUint(rev, 10)+`,`)) || served.Revision != rev {
+		t.Errorf("served answer does not name revision %d: %s", rev, body)
+	}
+	if full := e.d; !bytes.Equal(body[bytes.IndexByte(body, ','):], append(bytes.Replace(append([]byte{','}, full.body...),
+		[]byte(`"revision":`+strconv.FormatUint(full.Revision, 10)+`,`), []byte(`"revision":`+strconv.FormatUint(rev, 10)+`,`), 1), '\n')) {
+		t.Errorf("served answer is not the cached one with the revision replaced: %s", body)
 	}
 	if c.get(req, rev, &PolicySet{}, idx, now, st) != nil || c.get(req, rev, ps, &rightsIndex{}, now, st) != nil {
 		t.Errorf("entry served for another policy set or rights catalogue")

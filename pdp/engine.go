@@ -536,6 +536,10 @@ type Decision struct {
 	// body is the JSON answer after "decision_id" (see AppendJSON), encoded
 	// once per computed decision and shared by its cached copies.
 	body []byte
+	// revAt, revEnd (revAt > 0): body names an earlier revision at
+	// body[revAt:revEnd], where AppendJSON writes Revision instead (a cached
+	// answer found still exact at a later revision).
+	revAt, revEnd int
 	// compact: Rights is nil and Reasons carry only code, rule and info;
 	// the full answer is in body (a cached decision, see expand).
 	compact bool
@@ -624,7 +628,13 @@ func (d *Decision) AppendJSON(dst []byte) []byte {
 	if len(d.body) > 1 {
 		dst = append(dst, ',')
 	}
-	dst = append(dst, d.body...)
+	if d.revAt > 0 {
+		dst = append(dst, d.body[:d.revAt]...)
+		dst = strconv.AppendUint(dst, d.Revision, 10)
+		dst = append(dst, d.body[d.revEnd:]...)
+	} else {
+		dst = append(dst, d.body...)
+	}
 	return append(dst, '\n')
 }
 
@@ -697,10 +707,8 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		rev := e.store.Revision()
 		if c := e.cache.get(req, rev, ps, idx, now, e.deps); c != nil {
 			e.ops().cacheHits.Inc()
-			cached := c.d
+			cached := c.served(rev)
 			cached.DecisionID = d.DecisionID
-			cached.Revision = rev
-			cached.body = c.bodyAt(rev)
 			cached.userID = c.userID
 			if !isQuiet(ctx) {
 				e.afterLogin(req, &cached, c.userID)
