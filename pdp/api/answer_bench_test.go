@@ -22,16 +22,7 @@ func BenchmarkDecisionAnswerAfterWrite(b *testing.B) {
 			eng, req := benchEngine(b, pdp.Config{})
 			st := openBenchStore(b, 100_000)
 			ctx := context.Background()
-			reqs := make([]pdp.LoginRequest, 1000)
-			for i := range reqs {
-				reqs[i] = *req
-				reqs[i].Subject.ID = storetest.BenchUserID(i * storetest.BenchOrgs)
-				reqs[i].Subject.CVR = storetest.BenchOrg(0)
-				r := reqs[i]
-				if _, err := eng.LoginAnswer(ctx, &r, pdp.RequestMeta{}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			reqs := cachedRequests(b, eng, req)
 			if stale {
 				if _, err := st.Update(ctx, "bench", func(tx *store.Tx) error {
 					u, err := tx.GetUser(storetest.BenchUserID(1))

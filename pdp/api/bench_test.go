@@ -221,6 +221,22 @@ func (l *latencies) report(b *testing.B) {
 	b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds()), "p99-ns")
 }
 
+// cachedRequests is 1,000 requests like req for users of one organisation
+// of the bench store, each decided once (so cached).
+func cachedRequests(b *testing.B, eng *pdp.Engine, req *pdp.LoginRequest) []pdp.LoginRequest {
+	reqs := make([]pdp.LoginRequest, 1000)
+	for i := range reqs {
+		reqs[i] = *req
+		reqs[i].Subject.ID = storetest.BenchUserID(i * storetest.BenchOrgs)
+		reqs[i].Subject.CVR = storetest.BenchOrg(0)
+		r := reqs[i]
+		if _, err := eng.Login(context.Background(), &r, pdp.RequestMeta{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return reqs
+}
+
 // BenchmarkDecisionWriteMix is the cached decision over 1,000 users while
 // other users are written (a harmless name change, as an administrator's
 // PATCH would be): one write every 1,000, 100 or 10 decisions besides none.
@@ -236,18 +252,7 @@ func BenchmarkDecisionWriteMix(b *testing.B) {
 			eng, req := benchEngine(b, pdp.Config{})
 			st := openBenchStore(b, 100_000)
 			ctx := context.Background()
-			reqs := make([]pdp.LoginRequest, 1000)
-			for i := range reqs {
-				reqs[i] = *req
-				reqs[i].Subject.ID = storetest.BenchUserID(i * storetest.BenchOrgs)
-				reqs[i].Subject.CVR = storetest.BenchOrg(0)
-			}
-			for i := range reqs {
-				r := reqs[i]
-				if _, err := eng.Login(ctx, &r, pdp.RequestMeta{}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			reqs := cachedRequests(b, eng, req)
 			h0, m0 := eng.CacheCounts()
 			b.ReportAllocs()
 			i, w := 0, 0

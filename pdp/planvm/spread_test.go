@@ -14,7 +14,6 @@ import (
 // elements, items that are not sets); a literal that is read again is not
 // joined.
 func TestSpreadMatchesBuiltin(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
 	inputs := []string{
 		`{}`,
 		`{"a": "x", "b": "y", "sa": ["p", "q"], "sb": [], "sc": ["q", "r"], "o": {"q": 1, "z": 2, "p": 3}}`,
@@ -46,30 +45,11 @@ func TestSpreadMatchesBuiltin(t *testing.T) {
 		{"set literal read again", sets + "p := [u, ss] if { ss := {sa, sc}; u := union(ss) }", 0},
 	} {
 		module := "package t\n" + tc.rules
-		pl, err := plan(t, module)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		prog, err := Compile(pl, "t/p")
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
+		prog := compileRules(t, tc.name, module)
 		if n := countSpreads(prog); n < tc.spreads || (tc.spreads == 0 && n != 0) {
 			t.Errorf("%s: %d spread calls, want %d", tc.name, n, tc.spreads)
 		}
-		vm := NewVM(prog)
-		for _, in := range inputs {
-			input := ast.MustParseTerm(in).Value
-			want, werr := evalTopdown(t, module, map[string]any{}, input, now)
-			got, gerr := vm.Eval(context.Background(), input, nil, now)
-			if (werr != nil) != (gerr != nil) {
-				t.Errorf("%s, input %s: error %v, topdown %v", tc.name, in, gerr, werr)
-				continue
-			}
-			if werr == nil && ((want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0)) {
-				t.Errorf("%s, input %s: got %v, topdown %v", tc.name, in, got, want)
-			}
-		}
+		matchesTopdown(t, tc.name, module, NewVM(prog), inputs, 1)
 	}
 	if emptySet.Len() != 0 {
 		t.Fatalf("the shared empty set was changed: %v", emptySet)
@@ -100,7 +80,6 @@ func countSpreads(prog *Program) int {
 // evaluation, and answers as topdown does; a literal that is added to
 // later is not folded.
 func TestFoldConstants(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
 	for _, tc := range []struct {
 		name, rules string
 		folded      bool
@@ -111,14 +90,7 @@ func TestFoldConstants(t *testing.T) {
 		{"literal with an input element", `p := {"active", input.s}`, false},
 	} {
 		module := "package t\n" + tc.rules
-		pl, err := plan(t, module)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		prog, err := Compile(pl, "t/p")
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
+		prog := compileRules(t, tc.name, module)
 		consts := 0
 		for _, bs := range append([][]*block{prog.entry}, funcBlocks(prog)...) {
 			walkStmts(bs, func(s *stmt) {
@@ -133,17 +105,8 @@ func TestFoldConstants(t *testing.T) {
 		if (consts > 0) != tc.folded {
 			t.Errorf("%s: %d folded literals, want folded %v", tc.name, consts, tc.folded)
 		}
-		vm := NewVM(prog)
-		for _, in := range []string{`{}`, `{"s": "new", "a": ["x", "a"]}`, `{"s": "b", "a": []}`, `{"s": "gone"}`} {
-			input := ast.MustParseTerm(in).Value
-			for range 2 { // a second evaluation sees the same constants
-				want, werr := evalTopdown(t, module, map[string]any{}, input, now)
-				got, gerr := vm.Eval(context.Background(), input, nil, now)
-				if (werr != nil) != (gerr != nil) || (werr == nil && ((want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0))) {
-					t.Errorf("%s, input %s: got %v (%v), topdown %v (%v)", tc.name, in, got, gerr, want, werr)
-				}
-			}
-		}
+		// Twice over each input: a second evaluation sees the same constants.
+		matchesTopdown(t, tc.name, module, NewVM(prog), []string{`{}`, `{"s": "new", "a": ["x", "a"]}`, `{"s": "b", "a": []}`, `{"s": "gone"}`}, 2)
 	}
 }
 
@@ -153,4 +116,37 @@ func funcBlocks(prog *Program) [][]*block {
 		out = append(out, f.blocks)
 	}
 	return out
+}
+
+// compileRules plans and compiles module's t/p.
+func compileRules(t *testing.T, name, module string) *Program {
+	t.Helper()
+	pl, err := plan(t, module)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	prog, err := Compile(pl, "t/p")
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return prog
+}
+
+// matchesTopdown evaluates vm over each input (times times) and compares
+// with topdown: the same error or none, the same value or undefined.
+func matchesTopdown(t *testing.T, name, module string, vm *VM, inputs []string, times int) {
+	t.Helper()
+	now := time.Unix(1_800_000_000, 0)
+	for _, in := range inputs {
+		input := ast.MustParseTerm(in).Value
+		want, werr := evalTopdown(t, module, map[string]any{}, input, now)
+		for range times {
+			got, gerr := vm.Eval(context.Background(), input, nil, now)
+			if (werr != nil) != (gerr != nil) {
+				t.Errorf("%s, input %s: error %v, topdown %v", name, in, gerr, werr)
+			} else if werr == nil && ((want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0)) {
+				t.Errorf("%s, input %s: got %v, topdown %v", name, in, got, want)
+			}
+		}
+	}
 }

@@ -64,7 +64,6 @@ func evalTopdown(t testing.TB, module string, data map[string]any, input ast.Val
 // OPA's interpreter evaluates it, over inputs that make it defined,
 // undefined, true and false.
 func TestEvalMatchesTopdown(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
 	inputs := []string{
 		`{}`,
 		`{"x": 1, "xs": [1, 2, 3], "o": {"a": 1, "b": 2}, "s": "abc"}`,
@@ -107,27 +106,7 @@ func TestEvalMatchesTopdown(t *testing.T) {
 		{"rule chain with memo", "a := count(input.xs)\nb := a + a\np := [a, b]"},
 	} {
 		module := "package t\n" + tc.rules
-		pl, _ := plan(t, module)
-		prog, err := Compile(pl, "t/p")
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		vm := NewVM(prog)
-		for _, in := range inputs {
-			input := ast.MustParseTerm(in).Value
-			want, werr := evalTopdown(t, module, map[string]any{}, input, now)
-			got, gerr := vm.Eval(context.Background(), input, nil, now)
-			if (werr != nil) != (gerr != nil) {
-				t.Errorf("%s, input %s: error %v, topdown %v", tc.name, in, gerr, werr)
-				continue
-			}
-			if werr != nil {
-				continue
-			}
-			if (want == nil) != (got == nil) || (want != nil && want.Compare(got) != 0) {
-				t.Errorf("%s, input %s: got %v, topdown %v", tc.name, in, got, want)
-			}
-		}
+		matchesTopdown(t, tc.name, module, NewVM(compileRules(t, tc.name, module)), inputs, 1)
 	}
 	if emptySet.Len() != 0 || emptyObject.Len() != 0 {
 		t.Fatalf("the shared empty values were changed: %v %v", emptySet, emptyObject)
