@@ -367,7 +367,7 @@ func renderWriteMix(b *strings.Builder, a *summary) {
 		for i, t := range a.writeMix0 {
 			zeros[i] = fmt.Sprintf("%.0f", t)
 		}
-		fmt.Fprintf(b, "\nEach figure is the mean of its rate's loops (the last column, in the order they ran); the 0 writes/s figure, which the ratios are against, is the mean of %d loops without writes (%s rps). With the default order (0,1,10,100,0,100,10,1,0) every rate's loops mirror each other around the phase's middle, so a steady drift of the machine's speed weighs on every rate alike.\n",
+		fmt.Fprintf(b, "\nEach figure is the mean of its rate's loops (the last column, in the order they ran); the 0 writes/s figure, which the ratios are against, is the mean of %d loops without writes (%s rps). In a mirrored order (the default is 0,1,10,100,0,100,10,1,0) every rate's loops sit symmetrically around the phase's middle, so a steady drift of the machine's speed weighs on every rate alike.\n",
 			len(a.writeMix0), strings.Join(zeros, ", "))
 	}
 	b.WriteString("\n")
