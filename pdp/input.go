@@ -247,13 +247,10 @@ func objectOf(items [][2]*ast.Term) ast.Object {
 	return ast.NewObject(items...)
 }
 
-// noRights is the input's rights of a service or right the catalogue does
-// not have (shared: no evaluator changes its input).
-var noRights = ast.NewTerm(ast.NewObject())
-
-// noGrantOrgs is the input's grant_orgs of a user with no external group
-// grants (most users), shared likewise.
-var noGrantOrgs = ast.NewTerm(ast.NewObject())
+// emptyObjectT is the input's rights of a service or right the catalogue
+// does not have, and its grant_orgs of a user with no external group grants
+// (most users): one shared term, as no evaluator changes its input.
+var emptyObjectT = ast.NewTerm(ast.NewObject())
 
 // loginInputWith is loginInput with the rights catalogue to use.
 func (e *Engine) loginInputWith(idx *rightsIndex, req *LoginRequest, v *store.LoginView) ast.Value {
@@ -270,7 +267,7 @@ func (e *Engine) loginInputFrom(idx *rightsIndex, req *LoginRequest, v *store.Lo
 		rights = idx.serviceRights[req.Service]
 	}
 	if rights == nil {
-		rights = noRights
+		rights = emptyObjectT
 	}
 	// The grants' object is made at once from its items (one block of
 	// elements, not one per insert). ast.NewObject does not merge equal
@@ -305,7 +302,7 @@ func (e *Engine) loginInputFrom(idx *rightsIndex, req *LoginRequest, v *store.Lo
 	}
 	// M16: the orgs whose groups give the user grants (external group
 	// membership), with their units.
-	grantOrgs := noGrantOrgs
+	grantOrgs := emptyObjectT
 	if len(v.GrantOrgs) > 0 {
 		o := ast.NewObject()
 		for cvr, org := range v.GrantOrgs {

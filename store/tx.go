@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -164,15 +165,12 @@ func (tx *Tx) setJSON(key string, v any) error {
 }
 
 // getRaw returns a copy of a value, or not_found.
-func (tx *Tx) getRaw(key, what string) ([]byte, error) {
-	item, err := tx.txn.Get([]byte(key))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, &Error{Code: ENotFound, Message: what + " not found"}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return item.ValueCopy(nil)
+func (tx *Tx) getRaw(key, what string) (b []byte, err error) {
+	err = tx.getWith(key, what, func(v []byte) error {
+		b = bytes.Clone(v)
+		return nil
+	})
+	return b, err
 }
 
 // getWith calls read with the value of key, in Badger's memory: valid only

@@ -83,28 +83,14 @@ func TestCompileUsesShortcuts(t *testing.T) {
 	}
 	short := reflect.ValueOf(sprintfShortcut(nil)).Pointer()
 	found := 0
-	var walk func(bs []*block)
-	walk = func(bs []*block) {
-		for _, b := range bs {
-			for i := range b.stmts {
-				s := &b.stmts[i]
-				if s.op == opSpread { // the call it falls back to
-					walk([]*block{{stmts: s.seq}})
-				}
-				if s.op == opBuiltin && s.biName == ast.Sprintf.Name {
-					if reflect.ValueOf(s.bi).Pointer() != short {
-						t.Errorf("sprintf at %s is not called through its shortcut", s.loc)
-					}
-					found++
-				}
-				walk(b.stmts[i].blocks)
+	prog.walk(func(s *stmt) { // a spread call's joined statements included: its fallback
+		if s.op == opBuiltin && s.biName == ast.Sprintf.Name {
+			if reflect.ValueOf(s.bi).Pointer() != short {
+				t.Errorf("sprintf at %s is not called through its shortcut", s.loc)
 			}
+			found++
 		}
-	}
-	walk(prog.entry)
-	for _, f := range prog.funcs {
-		walk(f.blocks)
-	}
+	})
 	if found == 0 {
 		t.Fatal("no sprintf call in the compiled plan")
 	}

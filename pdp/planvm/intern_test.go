@@ -23,23 +23,13 @@ func TestCompileSharesInternedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	found := map[string]*ast.Term{}
-	var walk func(bs []*block)
-	walk = func(bs []*block) {
-		for _, b := range bs {
-			for i := range b.stmts {
-				if k := b.stmts[i].b.konst; b.stmts[i].op == opDot && k != nil {
-					if s, ok := k.Value.(ast.String); ok {
-						found[string(s)] = k
-					}
-				}
-				walk(b.stmts[i].blocks)
+	prog.walk(func(s *stmt) {
+		if k := s.b.konst; s.op == opDot && k != nil {
+			if str, ok := k.Value.(ast.String); ok {
+				found[string(str)] = k
 			}
 		}
-	}
-	walk(prog.entry)
-	for _, f := range prog.funcs {
-		walk(f.blocks)
-	}
+	})
 	if found["interned_key_for_test"] != shared {
 		t.Errorf("the plan's key is not the interned term: %p, %p", found["interned_key_for_test"], shared)
 	}

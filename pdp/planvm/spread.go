@@ -96,22 +96,14 @@ func spreadCalls(blocks []*block, keep ...int) {
 	for _, k := range keep {
 		uses[k] += 2
 	}
-	var count func(bs []*block)
-	count = func(bs []*block) {
-		for _, b := range bs {
-			for i := range b.stmts {
-				s := &b.stmts[i]
-				uses[s.target]++
-				for _, o := range append([]operand{s.a, s.b, s.c}, append(s.args, s.items...)...) {
-					if o.konst == nil {
-						uses[o.local]++
-					}
-				}
-				count(s.blocks)
+	walkStmts(blocks, func(s *stmt) {
+		uses[s.target]++
+		for _, o := range append([]operand{s.a, s.b, s.c}, append(s.args, s.items...)...) {
+			if o.konst == nil {
+				uses[o.local]++
 			}
 		}
-	}
-	count(blocks)
+	})
 	var join func(bs []*block)
 	join = func(bs []*block) {
 		for _, b := range bs {
@@ -121,7 +113,7 @@ func spreadCalls(blocks []*block, keep ...int) {
 				join(mk.blocks)
 				if n := spreadable(b.stmts[i:], uses); n > 0 {
 					call := b.stmts[i+n-1]
-					out = append(out, stmt{op: opSpread, target: call.target, seq: slices.Clone(b.stmts[i : i+n]),
+					out = append(out, stmt{op: opSpread, target: call.target, seq: &block{stmts: slices.Clone(b.stmts[i : i+n])},
 						spread: spreads[call.biName].fn, loc: call.loc})
 					i += n - 1
 					continue
@@ -166,7 +158,7 @@ func spreadable(stmts []stmt, uses map[int]int) int {
 
 // execSpread runs a spread call, or else its literal and its call.
 func (vm *VM) execSpread(fp int, s *stmt) int {
-	mk, call := &s.seq[0], &s.seq[len(s.seq)-1]
+	mk, call := &s.seq.stmts[0], &s.seq.stmts[len(s.seq.stmts)-1]
 	items := vm.spreadItems[:0]
 	defined := true
 	from := mk.items
@@ -191,12 +183,7 @@ func (vm *VM) execSpread(fp int, s *stmt) int {
 		vm.stack[fp+s.target] = v
 		return -1
 	}
-	for i := range s.seq {
-		if r := vm.exec(fp, &s.seq[i]); r >= 0 {
-			return r
-		}
-	}
-	return -1
+	return vm.run(fp, s.seq)
 }
 
 // foldConstants makes each fused literal whose elements are all constants
@@ -249,12 +236,25 @@ func foldConstants(blocks []*block) {
 	})
 }
 
-// walkStmts calls f on every statement of blocks, nested ones included.
+// walkStmts calls f on every statement of blocks, nested ones included,
+// and on the statements a spread call joined (which it falls back to).
 func walkStmts(blocks []*block, f func(*stmt)) {
 	for _, b := range blocks {
 		for i := range b.stmts {
-			f(&b.stmts[i])
-			walkStmts(b.stmts[i].blocks, f)
+			s := &b.stmts[i]
+			f(s)
+			walkStmts(s.blocks, f)
+			if s.seq != nil {
+				walkStmts([]*block{s.seq}, f)
+			}
 		}
+	}
+}
+
+// walk calls f on every statement of the program (walkStmts).
+func (p *Program) walk(f func(*stmt)) {
+	walkStmts(p.entry, f)
+	for _, fn := range p.funcs {
+		walkStmts(fn.blocks, f)
 	}
 }

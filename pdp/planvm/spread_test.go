@@ -58,21 +58,11 @@ func TestSpreadMatchesBuiltin(t *testing.T) {
 
 func countSpreads(prog *Program) int {
 	n := 0
-	var walk func(bs []*block)
-	walk = func(bs []*block) {
-		for _, b := range bs {
-			for i := range b.stmts {
-				if b.stmts[i].op == opSpread {
-					n++
-				}
-				walk(b.stmts[i].blocks)
-			}
+	prog.walk(func(s *stmt) {
+		if s.op == opSpread {
+			n++
 		}
-	}
-	walk(prog.entry)
-	for _, f := range prog.funcs {
-		walk(f.blocks)
-	}
+	})
 	return n
 }
 
@@ -92,30 +82,20 @@ func TestFoldConstants(t *testing.T) {
 		module := "package t\n" + tc.rules
 		prog := compileRules(t, tc.name, module)
 		consts := 0
-		for _, bs := range append([][]*block{prog.entry}, funcBlocks(prog)...) {
-			walkStmts(bs, func(s *stmt) {
-				if s.op == opConst {
-					switch s.konst.Value.(type) {
-					case ast.Set, ast.Object, *ast.Array:
-						consts++
-					}
+		prog.walk(func(s *stmt) {
+			if s.op == opConst {
+				switch s.konst.Value.(type) {
+				case ast.Set, ast.Object, *ast.Array:
+					consts++
 				}
-			})
-		}
+			}
+		})
 		if (consts > 0) != tc.folded {
 			t.Errorf("%s: %d folded literals, want folded %v", tc.name, consts, tc.folded)
 		}
 		// Twice over each input: a second evaluation sees the same constants.
 		matchesTopdown(t, tc.name, module, NewVM(prog), []string{`{}`, `{"s": "new", "a": ["x", "a"]}`, `{"s": "b", "a": []}`, `{"s": "gone"}`}, 2)
 	}
-}
-
-func funcBlocks(prog *Program) [][]*block {
-	var out [][]*block
-	for _, f := range prog.funcs {
-		out = append(out, f.blocks)
-	}
-	return out
 }
 
 // compileRules plans and compiles module's t/p.

@@ -121,9 +121,9 @@ type stmt struct {
 	// is made at that capacity instead of growing add by add.
 	hint *atomic.Int32
 	// opSpread: the statements it joins (the literal or inner call, a
-	// copy of its local, the call), and the built-in's spread
-	// implementation.
-	seq    []stmt
+	// copy of its local, the call), run as a block when the spread
+	// declines, and the built-in's spread implementation.
+	seq    *block
 	spread func(vm *VM, fp int, call *stmt, items []*ast.Term) *ast.Term
 }
 
@@ -767,21 +767,18 @@ func (vm *VM) exec(fp int, s *stmt) int {
 }
 
 // execAssign runs the statements that cannot be undefined: assignments,
-// resets and the making of constants and empty collections.
+// and the making of constants and empty collections (run does the copies
+// and resets of locals itself).
 func (vm *VM) execAssign(fp int, s *stmt) int {
 	switch s.op {
 	case opAssignInt, opConst:
 		vm.stack[fp+s.target] = s.konst
-	case opAssignVar:
-		vm.stack[fp+s.target] = vm.get(fp, s.a)
 	case opAssignVarOnce:
 		v := vm.get(fp, s.a)
 		if old := vm.stack[fp+s.target]; old != nil && (v == nil || old.Value.Compare(v.Value) != 0) {
 			return vm.fail(fmt.Errorf("%w (%s)", ErrConflict, s.loc))
 		}
 		vm.stack[fp+s.target] = v
-	case opResetLocal:
-		vm.stack[fp+s.target] = nil
 	case opMakeArray:
 		vm.stack[fp+s.target] = vm.term(ast.NewArrayWithCapacity(s.n))
 	case opMakeObject:

@@ -199,21 +199,11 @@ func TestCapacityHints(t *testing.T) {
 		}
 	}
 	var hints []*atomic.Int32
-	var walk func(bs []*block)
-	walk = func(bs []*block) {
-		for _, b := range bs {
-			for i := range b.stmts {
-				if h := b.stmts[i].hint; h != nil {
-					hints = append(hints, h)
-				}
-				walk(b.stmts[i].blocks)
-			}
+	prog.walk(func(s *stmt) {
+		if s.hint != nil {
+			hints = append(hints, s.hint)
 		}
-	}
-	walk(prog.entry)
-	for _, f := range prog.funcs {
-		walk(f.blocks)
-	}
+	})
 	if len(hints) == 0 {
 		t.Fatal("no statement has a hint")
 	}
