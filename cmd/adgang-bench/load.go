@@ -101,6 +101,17 @@ type phaseResult struct {
 	// the writes it made.
 	WritesPerSec int   `json:"writes_per_s,omitempty"`
 	Writes       int64 `json:"writes,omitempty"`
+	// Reference: a windowed write_mix phase's figures in its own windows
+	// without writes (writemix.go); nil for a loop without windows.
+	Reference *windowFigures `json:"reference,omitempty"`
+	// WithWrites: the same loop's figures in its windows with writes
+	// (Throughput, P50 and P99 above repeat them).
+	WithWrites *windowFigures `json:"with_writes,omitempty"`
+	// Window: a windowed write_mix phase's window width.
+	Window time.Duration `json:"window_ns,omitempty"`
+	// Blocks: a windowed write_mix phase's throughput with writes over
+	// that without, in each block of four windows (off, on, on, off).
+	Blocks []float64 `json:"blocks,omitempty"`
 }
 
 func newClient(conns int) *http.Client {
@@ -140,6 +151,12 @@ var errWrong = errors.New("wrong decision")
 // each latency from the request's intended send time, so a slow answer
 // cannot hide the requests queued behind it (no coordinated omission).
 func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Duration, cpu func() time.Duration) (*phaseResult, error) {
+	return runLoop(ctx, t, m, conns, rate, d, cpu, nil)
+}
+
+// runLoop is runPhase, also counting each answer into win's windows when
+// win is not nil (a closed loop of the write mix).
+func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Duration, cpu func() time.Duration, win *windows) (*phaseResult, error) {
 	c := newClient(conns)
 	defer c.CloseIdleConnections()
 	res := &phaseResult{Name: t.name, Rate: rate}
@@ -166,6 +183,7 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 		go pace(ctx, slots, start, deadline, interval)
 	}
 	cpu0 := cpu()
+	win.begin(start, conns)
 	var wg sync.WaitGroup
 	for w := range conns {
 		wg.Add(1)
@@ -187,7 +205,9 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 					return
 				}
 				got, err := ask(ctx, c, t, r)
-				lat[w] = append(lat[w], time.Since(sent))
+				took := time.Since(sent)
+				lat[w] = append(lat[w], took)
+				win.answered(w, sent.Add(took), took)
 				n.Add(1)
 				switch {
 				case err != nil:

@@ -60,7 +60,9 @@ func main() {
 	flag.StringVar(&cfg.pprof, "pprof", "", "directory for CPU and heap profiles of Adgang taken during the closed loop (off when empty)")
 	flag.IntVar(&cfg.firstPass, "first-pass", 100_000, "at most this many distinct requests in Adgang's first pass (cold cache)")
 	flag.IntVar(&cfg.rounds, "rounds", 1, "times each system is measured (alternately)")
-	flag.StringVar(&cfg.writeRates, "write-rates", "0,1,10,100,0,100,10,1,0", "admin writes per second of Adgang's write-mix phase, each a closed loop of -rate-duration, in this order (empty: no write mix); a rate given more than once is reported as the mean of its loops, so the mirrored default order weighs a steady drift of the machine's speed equally on every rate")
+	flag.StringVar(&cfg.writeRates, "write-rates", "1,10,100", "admin writes per second of Adgang's write-mix phase, one closed loop of -write-duration each, in this order (empty: no write mix; 0 is skipped: each loop measures itself without writes, in alternate windows)")
+	flag.DurationVar(&cfg.writeDuration, "write-duration", 16*time.Second, "length of each write-mix loop")
+	flag.DurationVar(&cfg.writeWindow, "write-window", 500*time.Millisecond, "the write mix's windows: in each loop the writer writes in half of them (off, on, on, off, repeated), and the throughput in windows with writes is compared with that in windows without")
 	flag.StringVar(&cfg.nocacheRates, "nocache-rates", "1000", "fixed request rates of adgang-nocache (uncached latency)")
 	flag.StringVar(&cfg.adgang, "adgang", "bin/adgang", "adgang binary")
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")
@@ -74,6 +76,10 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	if cfg.writeRates != "" && (cfg.writeWindow <= 0 || cfg.writeDuration < 4*cfg.writeWindow) {
+		fmt.Fprintln(os.Stderr, "adgang-bench: -write-window must be positive and -write-duration at least four windows")
+		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -89,7 +95,7 @@ type config struct {
 	seed                                                           uint64
 	reuse                                                          bool
 	adgangEnv                                                      string
-	duration, rateDuration                                         time.Duration
+	duration, rateDuration, writeDuration, writeWindow             time.Duration
 	conns, rounds, firstPass                                       int
 }
 
@@ -380,7 +386,7 @@ func measure(ctx context.Context, cfg *config, sys system, m *mix, rates []int, 
 		if err != nil {
 			return nil, err
 		}
-		ps, err := writeMix(ctx, t, "http://"+adminAddr(addr), m, cfg.conns, cfg.rateDuration, wps, cpu)
+		ps, err := writeMix(ctx, t, "http://"+adminAddr(addr), m, cfg.conns, cfg.writeDuration, cfg.writeWindow, wps, cpu)
 		if err != nil {
 			return nil, err
 		}

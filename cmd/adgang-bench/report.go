@@ -28,12 +28,21 @@ type summary struct {
 	writeMixLoops map[int][]float64
 	// writeMix0 are the throughputs of the loops without writes, in the
 	// order they ran (the reference of the write mix; more than one when
-	// -write-rates brackets the others).
+	// -write-rates brackets the others). With windowed loops: each loop's
+	// windows without writes.
 	writeMix0 []float64
+	// mixRef is, by rate, the mean throughput of its windowed loops'
+	// windows without writes (absent: loops without windows, compared
+	// with the loops without writes); mixCPU the mean CPU per write of the
+	// server and the driver; mixWindow the windows' width.
+	mixRef    map[int]float64
+	mixCPU    map[int][2]time.Duration
+	mixWindow time.Duration
 }
 
 func summarise(rs []*systemResult) *summary {
-	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}, writeMixLoops: map[int][]float64{}}
+	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}, writeMixLoops: map[int][]float64{},
+		mixRef: map[int]float64{}, mixCPU: map[int][2]time.Duration{}}
 	mixLoops := map[int]int{} // write-mix loops per rate
 	for _, r := range rs {
 		s.rss = max(s.rss, r.PeakRSS)
@@ -50,6 +59,10 @@ func summarise(rs []*systemResult) *summary {
 		for _, p := range r.Phases {
 			if p.Kind == "first_pass" {
 				s.firstPass += p.Throughput / float64(len(rs))
+				continue
+			}
+			if p.Kind == "write_mix" && p.Reference != nil {
+				s.addWindowed(p, mixLoops)
 				continue
 			}
 			if p.Kind == "write_mix" {
@@ -85,8 +98,53 @@ func summarise(rs []*systemResult) *summary {
 		w.P50 /= time.Duration(n)
 		w.P99 /= time.Duration(n)
 		s.writeMix[k] = w
+		if _, ok := s.mixRef[k]; ok {
+			s.mixRef[k] /= float64(n)
+			c := s.mixCPU[k]
+			s.mixCPU[k] = [2]time.Duration{c[0] / time.Duration(n), c[1] / time.Duration(n)}
+		}
 	}
 	return s
+}
+
+// addWindowed adds a windowed write-mix loop: its windows with writes to
+// its rate, its windows without to the rate's reference and to the 0
+// writes/s row (loops counts the loops added to each row).
+func (s *summary) addWindowed(p *phaseResult, loops map[int]int) {
+	add := func(rate int, rps float64, p50, p99 time.Duration, writes int64) {
+		w := s.writeMix[rate]
+		w.Throughput += rps
+		w.P50 += p50
+		w.P99 += p99
+		w.Writes += writes
+		s.writeMix[rate] = w
+		loops[rate]++
+		s.writeMixLoops[rate] = append(s.writeMixLoops[rate], rps)
+	}
+	ref := p.Reference
+	add(p.WritesPerSec, p.Throughput, p.P50, p.P99, p.Writes)
+	add(0, ref.Throughput, ref.P50, ref.P99, 0)
+	s.writeMix0 = append(s.writeMix0, ref.Throughput)
+	s.mixRef[p.WritesPerSec] += ref.Throughput
+	server, driver := p.writeCPU()
+	c := s.mixCPU[p.WritesPerSec]
+	s.mixCPU[p.WritesPerSec] = [2]time.Duration{c[0] + server, c[1] + driver}
+	s.mixWindow = p.Window
+}
+
+// mixRatio is the write mix's throughput at rate against its reference:
+// the same loops' windows without writes, or (loops without windows) the
+// loops without writes.
+func (s *summary) mixRatio(rate int) (ratio, ref float64, ok bool) {
+	w, found := s.writeMix[rate]
+	ref, windowed := s.mixRef[rate]
+	if !windowed {
+		ref = s.writeMix[0].Throughput
+	}
+	if !found || ref <= 0 {
+		return 0, 0, false
+	}
+	return w.Throughput / ref, ref, true
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }
@@ -266,13 +324,10 @@ func renderTargets(b *strings.Builder, results []*systemResult) {
 			fmt.Fprintf(b, "| uncached throughput at %s users ≥ 5× OPA | %.0f / %.0f rps = %.2f× | %s |\n", sizeName(size), nc.throughput, o.throughput, r, verdict(r >= 5))
 		}
 		if a := s["adgang"]; a != nil {
-			if w0, ok := a.writeMix[0]; ok && w0.Throughput > 0 {
-				for _, wps := range []int{10, 100} {
-					if w, ok := a.writeMix[wps]; ok {
-						r := w.Throughput / w0.Throughput
-						fmt.Fprintf(b, "| cached throughput at %d admin writes/s ≥ 90%% of 0 writes/s, %s users | %.0f / %.0f rps = %.0f%% | %s |\n",
-							wps, sizeName(size), w.Throughput, w0.Throughput, 100*r, verdict(r >= 0.9))
-					}
+			for _, wps := range []int{10, 100} {
+				if r, ref, ok := a.mixRatio(wps); ok {
+					fmt.Fprintf(b, "| cached throughput at %d admin writes/s ≥ 90%% of 0 writes/s, %s users | %.0f / %.0f rps = %.0f%% | %s |\n",
+						wps, sizeName(size), a.writeMix[wps].Throughput, ref, 100*r, verdict(r >= 0.9))
 				}
 			}
 		}
@@ -342,32 +397,47 @@ func sizeName(n int) string {
 // renderWriteMix writes the write-mix table: Adgang's closed loop while an
 // administrator PATCHes user names at each rate, side by side.
 func renderWriteMix(b *strings.Builder, a *summary) {
+	windowed := len(a.mixRef) > 0
 	b.WriteString("\nWrite mix (adgang, closed loop while user names are PATCHed through the admin API at each rate):\n\n")
-	b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop |\n|---|---|---|---|---|---|---|\n")
+	if windowed {
+		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop | CPU per write: server, driver |\n|---|---|---|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop |\n|---|---|---|---|---|---|---|\n")
+	}
 	keys := make([]int, 0, len(a.writeMix))
 	for k := range a.writeMix {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	w0 := a.writeMix[0]
 	for _, k := range keys {
 		w := a.writeMix[k]
 		vs := "–"
-		if w0.Throughput > 0 {
-			vs = fmt.Sprintf("%.0f%%", 100*w.Throughput/w0.Throughput)
+		if r, _, ok := a.mixRatio(k); ok {
+			vs = fmt.Sprintf("%.0f%%", 100*r)
 		}
 		loops := make([]string, len(a.writeMixLoops[k]))
 		for i, t := range a.writeMixLoops[k] {
 			loops[i] = fmt.Sprintf("%.0f", t)
 		}
-		fmt.Fprintf(b, "| %d | %d | %.0f rps | %s | %s | %s | %s |\n", k, w.Writes, w.Throughput, vs, ms(w.P50), ms(w.P99), strings.Join(loops, ", "))
+		fmt.Fprintf(b, "| %d | %d | %.0f rps | %s | %s | %s | %s |", k, w.Writes, w.Throughput, vs, ms(w.P50), ms(w.P99), strings.Join(loops, ", "))
+		if windowed {
+			cpu := "–"
+			if c, ok := a.mixCPU[k]; ok {
+				cpu = fmt.Sprintf("%s, %s", ms(c[0]), ms(c[1]))
+			}
+			fmt.Fprintf(b, " %s |", cpu)
+		}
+		b.WriteString("\n")
 	}
-	if len(a.writeMix0) > 1 {
+	switch {
+	case windowed:
+		fmt.Fprintf(b, "\nEach rate is one closed loop (or one per round) cut into windows of %v; the writer writes only in half of them, in blocks of four windows ordered off, on, on, off, and each answer counts in the window it came in. A rate's figure is its windows with writes; its ratio is against the same loops' windows without writes, so a stall or a drift of this shared machine's speed weighs on both alike. The 0 writes/s row pools the windows without writes of every loop. CPU per write: the CPU the server and the load driver (its writer) used in the windows with writes beyond what their decisions took at the rate of the windows without, per write made (on this 2-core machine the driver's own HTTP client shares the cores).\n", a.mixWindow)
+	case len(a.writeMix0) > 1:
 		zeros := make([]string, len(a.writeMix0))
 		for i, t := range a.writeMix0 {
 			zeros[i] = fmt.Sprintf("%.0f", t)
 		}
-		fmt.Fprintf(b, "\nEach figure is the mean of its rate's loops (the last column, in the order they ran); the 0 writes/s figure, which the ratios are against, is the mean of %d loops without writes (%s rps). In a mirrored order (the default is 0,1,10,100,0,100,10,1,0) every rate's loops sit symmetrically around the phase's middle, so a steady drift of the machine's speed weighs on every rate alike.\n",
+		fmt.Fprintf(b, "\nEach figure is the mean of its rate's loops (the last column, in the order they ran); the 0 writes/s figure, which the ratios are against, is the mean of %d loops without writes (%s rps). In a mirrored order (such as 0,1,10,100,0,100,10,1,0, the default before the loops were windowed) every rate's loops sit symmetrically around the phase's middle, so a steady drift of the machine's speed weighs on every rate alike.\n",
 			len(a.writeMix0), strings.Join(zeros, ", "))
 	}
 	b.WriteString("\n")

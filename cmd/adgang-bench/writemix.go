@@ -4,18 +4,190 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// writeMix runs Adgang's closed loop once per admin write rate (writes per
-// second; 0 is the same loop without writes, measured alongside), while a
-// writer PATCHes the name of users spread over the whole data set through
-// the admin API: a harmless write that changes no decision, as an
+// The write mix measures Adgang's cached closed loop while an administrator
+// PATCHes the names of users spread over the whole data set through the
+// admin API: a harmless write that changes no decision, as an
 // administration's routine edits are. With cache validity keyed on what
 // each decision read, the throughput should not fall with the rate.
-func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns int, d time.Duration, wps []int, cpu func() time.Duration) ([]*phaseResult, error) {
+//
+// The effect sought (a few percent) is smaller than the speed swings of a
+// shared machine over a few seconds, so a rate is not compared with a
+// separate loop without writes. Each rate is one closed loop cut into
+// windows of -write-window; the writer writes only in half of them, in
+// blocks of four windows ordered off, on, on, off; decisions are counted
+// by the window they were answered in. The throughput in the windows with
+// writes is compared with that in the windows without, of the same loop:
+// a stall or a drift of the machine weighs on both alike (a steady drift
+// cancels within each block). What a write costs after its window ends
+// (garbage collected later) is counted in both; at these rates the
+// collector's share of a write is well under a percent of the loop.
+
+// windows counts a closed loop's answers by the window each was answered in.
+type windows struct {
+	width   time.Duration
+	n       int // windows in the loop, a multiple of 4
+	started chan struct{}
+	start   time.Time
+	counts  []atomic.Int64
+	lat     [][2][]time.Duration // per connection: latencies in windows without and with writes
+	// server and driver are the CPU time the server and this process had
+	// used at each window's edge (n+1 samples, taken by sample).
+	server, driver []time.Duration
+}
+
+func newWindows(d, width time.Duration) *windows {
+	n := max(4, int(d/(4*width))*4)
+	return &windows{width: width, n: n, started: make(chan struct{}), counts: make([]atomic.Int64, n)}
+}
+
+// writesIn reports whether window k is one with writes (off, on, on, off).
+func writesIn(k int) bool { return k%4 == 1 || k%4 == 2 }
+
+// due is when, from the loop's start, the n-th write at rate is due: when
+// the time spent in windows with writes reaches n/rate. ok is false past
+// the loop's last window.
+func (w *windows) due(n, rate int) (at time.Duration, ok bool) {
+	spent := time.Duration(n) * time.Second / time.Duration(rate)
+	j := int(spent / w.width) // the j-th window with writes: 1, 2, 5, 6, 9, …
+	k := 4*(j/2) + 1 + j%2
+	if k >= w.n {
+		return 0, false
+	}
+	return time.Duration(k)*w.width + spent%w.width, true
+}
+
+// length is the loop's length, every window whole.
+func (w *windows) length() time.Duration { return time.Duration(w.n) * w.width }
+
+// begin marks the loop's start (w nil: a loop without windows).
+func (w *windows) begin(start time.Time, conns int) {
+	if w == nil {
+		return
+	}
+	w.start = start
+	w.lat = make([][2][]time.Duration, conns)
+	close(w.started)
+}
+
+// answered counts an answer of connection conn, received at, that took took.
+func (w *windows) answered(conn int, at time.Time, took time.Duration) {
+	if w == nil {
+		return
+	}
+	k := int(at.Sub(w.start) / w.width)
+	if k < 0 || k >= w.n {
+		return // answered after the loop's last window
+	}
+	w.counts[k].Add(1)
+	on := 0
+	if writesIn(k) {
+		on = 1
+	}
+	w.lat[conn][on] = append(w.lat[conn][on], took)
+}
+
+// sample reads the CPU time of the server (cpu) and of this process at
+// every window's edge, from the loop's start to its end.
+func (w *windows) sample(ctx context.Context, cpu func() time.Duration) {
+	select {
+	case <-w.started:
+	case <-ctx.Done():
+		return
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for k := 0; k <= w.n; k++ {
+		if k > 0 {
+			timer.Reset(time.Until(w.start.Add(time.Duration(k) * w.width)))
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		}
+		w.server = append(w.server, cpu())
+		w.driver = append(w.driver, selfCPU())
+	}
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// figures are the throughput and latencies in the windows with writes
+// (on) or without.
+func (w *windows) figures(on bool) windowFigures {
+	var n int64
+	for k := range w.n {
+		if writesIn(k) == on {
+			n += w.counts[k].Load()
+		}
+	}
+	i := 0
+	if on {
+		i = 1
+	}
+	var all []time.Duration
+	for _, l := range w.lat {
+		all = append(all, l[i]...)
+	}
+	slices.Sort(all)
+	f := windowFigures{Requests: n, Throughput: float64(n) / (w.length() / 2).Seconds(),
+		P50: percentile(all, 0.50), P99: percentile(all, 0.99)}
+	if len(w.server) == w.n+1 {
+		for k := range w.n {
+			if writesIn(k) == on {
+				f.ServerCPU += w.server[k+1] - w.server[k]
+				f.DriverCPU += w.driver[k+1] - w.driver[k]
+			}
+		}
+	}
+	return f
+}
+
+// blocks is, for each block of four windows, the answers in its windows
+// with writes over those in its windows without.
+func (w *windows) blocks() []float64 {
+	var out []float64
+	for b := 0; b+4 <= w.n; b += 4 {
+		off := w.counts[b].Load() + w.counts[b+3].Load()
+		on := w.counts[b+1].Load() + w.counts[b+2].Load()
+		if off > 0 {
+			out = append(out, float64(on)/float64(off))
+		}
+	}
+	return out
+}
+
+// windowFigures are a loop's figures in one kind of window.
+type windowFigures struct {
+	Requests   int64         `json:"requests"`
+	Throughput float64       `json:"throughput_rps"`
+	P50        time.Duration `json:"p50_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	// ServerCPU and DriverCPU: the CPU time the server and the load driver
+	// (this process, the writer included) used in these windows.
+	ServerCPU time.Duration `json:"server_cpu_ns"`
+	DriverCPU time.Duration `json:"driver_cpu_ns"`
+}
+
+// writeMix runs one windowed closed loop of length d per admin write rate
+// (writes per second while writing; a 0 is skipped: every loop measures
+// its own windows without writes).
+func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns int, d, width time.Duration, wps []int, cpu func() time.Duration) ([]*phaseResult, error) {
 	c := newClient(writeWorkers)
 	defer c.CloseIdleConnections()
 	if err := waitAdmin(ctx, c, adminBase); err != nil {
@@ -37,25 +209,30 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 	}
 	var out []*phaseResult
 	for _, rate := range wps {
+		if rate <= 0 {
+			continue
+		}
+		win := newWindows(d, width)
 		w := &writer{ctx: ctx, c: c, adminBase: adminBase, users: users}
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			w.run(rate, stop)
-		}()
-		p, err := runPhase(ctx, t, m, conns, 0, d, cpu)
-		close(stop)
-		<-done
+		var wg sync.WaitGroup
+		wg.Go(func() { w.run(rate, win) })
+		wg.Go(func() { win.sample(ctx, cpu) })
+		p, err := runLoop(ctx, t, m, conns, 0, win.length(), cpu, win)
+		wg.Wait()
 		if err != nil {
 			return nil, err
 		}
 		if e := w.firstErr.Load(); e != nil {
 			return nil, fmt.Errorf("write mix at %d writes/s: %d writes failed, first: %v", rate, w.failed.Load(), e)
 		}
+		on, off := win.figures(true), win.figures(false)
 		p.Kind, p.WritesPerSec, p.Writes = "write_mix", rate, w.writes.Load()
+		p.Requests, p.Throughput, p.P50, p.P99 = on.Requests, on.Throughput, on.P50, on.P99
+		p.WithWrites, p.Reference, p.Blocks, p.Window = &on, &off, win.blocks(), win.width
 		out = append(out, p)
-		fmt.Printf("  %-8s write mix %3d writes/s (%d written): %.0f rps (p50 %v p99 %v)\n", t.name, rate, p.Writes, p.Throughput, p.P50, p.P99)
+		server, driver := p.writeCPU()
+		fmt.Printf("  %-8s write mix %3d writes/s (%d written): %.0f rps (p50 %v p99 %v), without writes %.0f rps: %.1f%%; CPU per write: server %v, driver %v\n",
+			t.name, rate, p.Writes, on.Throughput, on.P50, on.P99, off.Throughput, 100*on.Throughput/off.Throughput, server, driver)
 	}
 	return out, nil
 }
@@ -70,15 +247,14 @@ type writer struct {
 	firstErr       atomic.Value
 }
 
-// run writes rate times a second until stop is closed. The ticker hands
-// each write to a pool of writers, so a write that waits on the server
-// (CPU, fsync) does not hold the next one back: the rate asked is the rate
-// sent. A tick with every writer still busy is a write not made (the
-// table's "writes made" says how many were).
-func (w *writer) run(rate int, stop <-chan struct{}) {
-	if rate <= 0 {
-		return
-	}
+// run writes rate times a second in the windows with writes of win, from
+// its start to its end: the n-th write is due when the time spent in such
+// windows reaches n/rate, so every rate, however low, writes evenly
+// through them. Each write goes to a pool of writers, so a write that
+// waits on the server (CPU, fsync) does not hold the next one back: the
+// rate asked is the rate sent. A write due with every writer still busy is
+// not made (the table's "writes made" says how many were).
+func (w *writer) run(rate int, win *windows) {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range writeWorkers {
@@ -92,15 +268,24 @@ func (w *writer) run(rate int, stop <-chan struct{}) {
 	}
 	defer wg.Wait()
 	defer close(jobs)
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	defer tick.Stop()
+	select {
+	case <-win.started:
+	case <-w.ctx.Done():
+		return
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
 	for n := 0; ; n++ {
-		select {
-		case <-stop:
+		at, ok := win.due(n, rate)
+		if !ok {
 			return
+		}
+		timer.Reset(time.Until(win.start.Add(at)))
+		select {
 		case <-w.ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
 		select {
 		case jobs <- n:
@@ -140,4 +325,20 @@ func waitAdmin(ctx context.Context, c *http.Client, adminBase string) error {
 			return fmt.Errorf("admin API not ready: %w", err)
 		}
 	}
+}
+
+// writeCPU is the CPU time a write cost the server and the load driver
+// (its writer) in a windowed write-mix loop: the CPU used in the windows
+// with writes beyond what their decisions took at the rate of the windows
+// without.
+func (p *phaseResult) writeCPU() (server, driver time.Duration) {
+	on, off := p.WithWrites, p.Reference
+	if on == nil || off == nil || off.Requests == 0 || p.Writes == 0 {
+		return 0, 0
+	}
+	scale := float64(on.Requests) / float64(off.Requests)
+	beyond := func(with, without time.Duration) time.Duration {
+		return time.Duration((float64(with) - float64(without)*scale) / float64(p.Writes)).Round(time.Microsecond)
+	}
+	return beyond(on.ServerCPU, off.ServerCPU), beyond(on.DriverCPU, off.DriverCPU)
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRenderWriteMix: the write-mix phases are reported side by side and
@@ -62,6 +64,117 @@ func TestWriteMixBracketed(t *testing.T) {
 		"| 0 | 0 | 12000 rps | 100% | 0.000 ms | 0.000 ms | 10000, 14000, 12000, 12000 |",
 		"| 100 | 800 | 12000 rps | 100% | 0.000 ms | 0.000 ms | 11000, 13000 |",
 		"the mean of 4 loops without writes (10000, 14000, 12000, 12000 rps)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in\n%s", want, b.String())
+		}
+	}
+}
+
+// TestWindowsCount: answers count in the window they came in; the windows
+// with writes are the middle two of every four; figures and block ratios
+// come from those counts, and answers after the last window are dropped.
+func TestWindowsCount(t *testing.T) {
+	w := newWindows(9*time.Second, time.Second) // rounded down to 8 windows
+	if w.n != 8 || w.length() != 8*time.Second {
+		t.Fatalf("windows %d, length %v; want 8 and 8s", w.n, w.length())
+	}
+	start := time.Unix(1000, 0)
+	w.begin(start, 2)
+	// Window k gets counts[k] answers, each taking k ms; one answer after the end.
+	counts := []int{10, 20, 20, 10, 12, 18, 18, 12}
+	for k, c := range counts {
+		for i := range c {
+			w.answered(i%2, start.Add(time.Duration(k)*time.Second+time.Millisecond), time.Duration(k)*time.Millisecond)
+		}
+	}
+	w.answered(0, start.Add(8*time.Second), time.Hour)
+	var on []int
+	for k := range 8 {
+		if writesIn(k) {
+			on = append(on, k)
+		}
+	}
+	if fmt.Sprint(on) != "[1 2 5 6]" {
+		t.Errorf("windows with writes %v, want [1 2 5 6]", on)
+	}
+	with, without := w.figures(true), w.figures(false)
+	// With writes: 20+20+18+18 = 76 answers in 4 s; without: 10+10+12+12 = 44.
+	if with.Requests != 76 || with.Throughput != 19 || without.Requests != 44 || without.Throughput != 11 {
+		t.Errorf("with writes %+v, without %+v", with, without)
+	}
+	if with.P99 != 6*time.Millisecond || without.P99 != 7*time.Millisecond {
+		t.Errorf("p99 with %v, without %v: latencies not split by window", with.P99, without.P99)
+	}
+	if got := w.blocks(); len(got) != 2 || got[0] != 2 || got[1] != 1.5 {
+		t.Errorf("blocks %v, want [2 1.5]", got)
+	}
+}
+
+// TestWindowsDue: the writer writes only in windows with writes, evenly
+// through the time spent in them, at any rate, and stops at the end.
+func TestWindowsDue(t *testing.T) {
+	w := newWindows(8*time.Second, 500*time.Millisecond) // 16 windows
+	for _, rate := range []int{1, 10, 100, 1000} {
+		n := 0
+		for ; ; n++ {
+			at, ok := w.due(n, rate)
+			if !ok {
+				break
+			}
+			if k := int(at / w.width); !writesIn(k) {
+				t.Fatalf("rate %d: write %d due at %v, in window %d without writes", rate, n, at, k)
+			}
+			if n > 0 {
+				prev, _ := w.due(n-1, rate)
+				if at <= prev {
+					t.Fatalf("rate %d: write %d due at %v, not after write %d (%v)", rate, n, at, n-1, prev)
+				}
+			}
+		}
+		// Half of 8 s is spent writing.
+		if want := 4 * rate; n != want {
+			t.Errorf("rate %d: %d writes due, want %d", rate, n, want)
+		}
+	}
+	if at, _ := w.due(1, 2); at != 1*time.Second {
+		t.Errorf("2 writes/s: the second write due at %v, want 1s (the start of the second window with writes)", at)
+	}
+}
+
+// TestWriteMixWindowed: a windowed loop's rate is compared with the same
+// loop's windows without writes, not with the other loops; the 0 writes/s
+// row pools every loop's windows without writes; the CPU a write cost is
+// what the windows with writes used beyond their decisions' share.
+func TestWriteMixWindowed(t *testing.T) {
+	loop := func(wps int, with, without float64) *phaseResult {
+		return &phaseResult{Kind: "write_mix", WritesPerSec: wps, Writes: int64(wps * 4), Throughput: with, Window: time.Second,
+			WithWrites: &windowFigures{Requests: int64(with * 4), Throughput: with, ServerCPU: time.Duration(with*4) * 50 * time.Microsecond},
+			Reference:  &windowFigures{Requests: int64(without * 4), Throughput: without, ServerCPU: time.Duration(without*4) * 50 * time.Microsecond}}
+	}
+	ten, hundred := loop(10, 9500, 10000), loop(100, 16200, 18000)
+	// 400 writes that cost 1 ms of server CPU each.
+	hundred.WithWrites.ServerCPU += 400 * time.Millisecond
+	results := []*systemResult{{System: "adgang", Size: 100_000, Phases: []*phaseResult{ten, hundred}}}
+	s := summarise(results)
+	if r, ref, _ := s.mixRatio(100); r != 0.9 || ref != 18000 {
+		t.Errorf("100 writes/s: %v of %v, want 0.9 of its own loop's 18000", r, ref)
+	}
+	if got := s.writeMix[0].Throughput; got != 14000 {
+		t.Errorf("0 writes/s: %v rps, want the mean of both loops' windows without writes, 14000", got)
+	}
+	if server, _ := hundred.writeCPU(); server != time.Millisecond {
+		t.Errorf("server CPU per write %v, want 1ms", server)
+	}
+	var b strings.Builder
+	renderTargets(&b, results)
+	renderWriteMix(&b, s)
+	for _, want := range []string{
+		"| cached throughput at 10 admin writes/s ≥ 90% of 0 writes/s, 100k users | 9500 / 10000 rps = 95% | met |",
+		"| cached throughput at 100 admin writes/s ≥ 90% of 0 writes/s, 100k users | 16200 / 18000 rps = 90% | met |",
+		"| 100 | 400 | 16200 rps | 90% | 0.000 ms | 0.000 ms | 16200 | 1.000 ms, 0.000 ms |",
+		"| 0 | 0 | 14000 rps | 100% |",
+		"cut into windows of 1s",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in\n%s", want, b.String())
