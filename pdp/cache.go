@@ -57,6 +57,9 @@ type cacheEntry struct {
 	rights   *rightsIndex
 	until    time.Time
 	userID   string // for the last-login record of an allowed decision
+	// loggedIn is when the user's login was last recorded or queued (Unix
+	// nanoseconds; 0: never), so a hit queues one only when it is stale.
+	loggedIn atomic.Int64
 	d        Decision
 	// revAt, revEnd: where the revision's digits are in d.body (revAt 0:
 	// not found; the body is then served as computed).
@@ -204,7 +207,7 @@ func (e *cacheEntry) validAt(rev uint64, deps depChecker) bool {
 	return !deps.DepsChangedSince(e.deps, e.revision)
 }
 
-func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *PolicySet, idx *rightsIndex, now time.Time, d *Decision) {
+func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *PolicySet, idx *rightsIndex, now time.Time, d *Decision, loggedIn int64) {
 	if c == nil || d.body == nil {
 		return
 	}
@@ -214,6 +217,7 @@ func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *Policy
 	}
 	e := &cacheEntry{revision: view.Revision, deps: view.Deps, policy: ps, rights: idx, until: until, d: d.compacted()}
 	e.revAt, e.revEnd = revisionSpan(e.d.body)
+	e.loggedIn.Store(loggedIn)
 	if view.User != nil {
 		e.userID = view.User.ID
 	}

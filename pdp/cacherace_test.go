@@ -59,7 +59,7 @@ func TestCachePutAfterInvalidation(t *testing.T) {
 	put := func(view *store.LoginView) {
 		d := &Decision{Allow: true, Revision: view.Revision, Policy: "p"}
 		d.encodeBody()
-		c.put(req, view, ps, idx, now, d)
+		c.put(req, view, ps, idx, now, d, 0)
 	}
 
 	stale, err := st.LoginView(ctx, cvr, uidA, "")

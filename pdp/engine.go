@@ -71,6 +71,12 @@ type Config struct {
 	// LoginFlushInterval is how often last-login times are written in one
 	// batch (default 1s).
 	LoginFlushInterval time.Duration
+	// LoginGranularity is how stale a recorded last-login time may be:
+	// a login is written when the user's recorded one is at least this
+	// old (default 1 minute; the rules that read it, L1 and L9, count
+	// days). A sidecar asked per request would otherwise rewrite every
+	// active user's record every LoginFlushInterval.
+	LoginGranularity time.Duration
 	// CacheSize bounds the login decision cache (default 300000 entries,
 	// about 130 MB when full; negative disables it). Cached answers are exact: served
 	// only while nothing their store read depended on has changed, for the policy set
@@ -162,6 +168,9 @@ func New(ctx context.Context, st Store, cfg Config) (*Engine, error) {
 	}
 	if cfg.LoginFlushInterval <= 0 {
 		cfg.LoginFlushInterval = time.Second
+	}
+	if cfg.LoginGranularity <= 0 {
+		cfg.LoginGranularity = time.Minute
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -710,8 +719,8 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 			cached := c.served(rev)
 			cached.DecisionID = d.DecisionID
 			cached.userID = c.userID
-			if !isQuiet(ctx) {
-				e.afterLogin(req, &cached, c.userID)
+			if last := c.loggedIn.Load(); !isQuiet(ctx) && e.afterLogin(req, &cached, c.userID, last, now) {
+				c.loggedIn.CompareAndSwap(last, now.UnixNano())
 			}
 			return &cached
 		}
@@ -747,32 +756,41 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		e.log.Error().Err(perr).Msg("login policy answered in an unexpected shape")
 		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
 	}
+	// When the user's login was last recorded (as read, or as queued
+	// now): the cached entry goes on from there.
+	var loggedIn int64
+	userID := ""
+	if u := view.User; u != nil {
+		userID = u.ID
+		if u.LastLogin != nil {
+			loggedIn = u.LastLogin.UnixNano()
+		}
+	}
+	d.userID = userID
+	if !isQuiet(ctx) && e.afterLogin(req, d, userID, loggedIn, now) {
+		loggedIn = now.UnixNano()
+	}
 	if query == LoginQuery && e.cache != nil {
 		// Encoded once for the cache's copies; without a cache the
 		// body is made only if the caller asks for JSON (AppendJSON).
 		d.encodeBody()
-		e.cache.put(req, view, ps, idx, now, d)
-	}
-	userID := ""
-	if view.User != nil {
-		userID = view.User.ID
-	}
-	d.userID = userID
-	if !isQuiet(ctx) {
-		e.afterLogin(req, d, userID)
+		e.cache.put(req, view, ps, idx, now, d, loggedIn)
 	}
 	return d
 }
 
 // afterLogin does what follows a decision off the decision path: queue a
-// knock (D2) and record the login time of an allowed user (L9).
-func (e *Engine) afterLogin(req *LoginRequest, d *Decision, userID string) {
+// knock (D2) and record the login time of an allowed user (L9) when the
+// one recorded (loggedIn, Unix nanoseconds, 0: none) is LoginGranularity
+// old or older. It reports whether a login at now was queued.
+func (e *Engine) afterLogin(req *LoginRequest, d *Decision, userID string, loggedIn int64, now time.Time) bool {
 	if d.knock {
 		e.enqueueKnock(req)
 	}
-	if d.Allow && userID != "" {
-		e.touchLogin(userID)
+	if !d.Allow || userID == "" || loggedIn != 0 && now.Sub(time.Unix(0, loggedIn)) < e.cfg.LoginGranularity {
+		return false
 	}
+	return e.touchLogin(userID, now)
 }
 
 func parseLoginResult(rs rego.ResultSet, d *Decision) error {
@@ -1125,10 +1143,14 @@ type loginTouch struct {
 	at     time.Time
 }
 
-func (e *Engine) touchLogin(userID string) {
+// touchLogin queues userID's login at now for the next batch, and reports
+// whether it was queued.
+func (e *Engine) touchLogin(userID string, now time.Time) bool {
 	select {
-	case e.logins <- loginTouch{userID: userID, at: e.now().UTC()}:
+	case e.logins <- loginTouch{userID: userID, at: now.UTC()}:
+		return true
 	default: // a later login will record it; never block a decision
+		return false
 	}
 }
 

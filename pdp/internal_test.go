@@ -63,7 +63,7 @@ func TestDecisionCacheBounded(t *testing.T) {
 		req := &LoginRequest{Subject: Subject{ID: fmt.Sprint(i), CVR: "12345674"}, Service: "s"}
 		d := &Decision{Allow: true}
 		d.encodeBody()
-		c.put(req, view, ps, nil, now, d)
+		c.put(req, view, ps, nil, now, d, 0)
 		if n := len(c.entries); n > 16 {
 			t.Fatalf("after %d puts the cache holds %d entries", i+1, n)
 		}
@@ -100,7 +100,7 @@ func TestDecisionCacheByteAccounting(t *testing.T) {
 		d := &Decision{Allow: true}
 		d.encodeBody()
 		d.body = append(d.body, make([]byte, bodyLen)...)
-		c.put(&LoginRequest{Subject: Subject{ID: id, CVR: "12345674"}, Service: "s"}, view, ps, nil, now, d)
+		c.put(&LoginRequest{Subject: Subject{ID: id, CVR: "12345674"}, Service: "s"}, view, ps, nil, now, d, 0)
 	}
 	put("a", 100)
 	_, one := c.stats()
