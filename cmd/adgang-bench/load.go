@@ -107,6 +107,10 @@ type phaseResult struct {
 	// WithWrites: the same loop's figures in its windows with writes
 	// (Throughput, P50 and P99 above repeat them).
 	WithWrites *windowFigures `json:"with_writes,omitempty"`
+	// CacheHits and CacheMisses: the decision cache's hits and misses
+	// during a write_mix phase (Adgang's /metrics), every window.
+	CacheHits   int64 `json:"cache_hits,omitempty"`
+	CacheMisses int64 `json:"cache_misses,omitempty"`
 	// Window: a windowed write_mix phase's window width.
 	Window time.Duration `json:"window_ns,omitempty"`
 	// Blocks: a windowed write_mix phase's throughput with writes over

@@ -38,11 +38,14 @@ type summary struct {
 	mixRef    map[int]float64
 	mixCPU    map[int][2]time.Duration
 	mixWindow time.Duration
+	// mixCache is, by rate, the decision cache's misses and lookups during
+	// its loops.
+	mixCache map[int][2]int64
 }
 
 func summarise(rs []*systemResult) *summary {
 	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}, writeMixLoops: map[int][]float64{},
-		mixRef: map[int]float64{}, mixCPU: map[int][2]time.Duration{}}
+		mixRef: map[int]float64{}, mixCPU: map[int][2]time.Duration{}, mixCache: map[int][2]int64{}}
 	mixLoops := map[int]int{} // write-mix loops per rate
 	for _, r := range rs {
 		s.rss = max(s.rss, r.PeakRSS)
@@ -130,6 +133,8 @@ func (s *summary) addWindowed(p *phaseResult, loops map[int]int) {
 	c := s.mixCPU[p.WritesPerSec]
 	s.mixCPU[p.WritesPerSec] = [2]time.Duration{c[0] + server, c[1] + driver}
 	s.mixWindow = p.Window
+	m := s.mixCache[p.WritesPerSec]
+	s.mixCache[p.WritesPerSec] = [2]int64{m[0] + p.CacheMisses, m[1] + p.CacheHits + p.CacheMisses}
 }
 
 // mixRatio is the write mix's throughput at rate against its reference:
@@ -394,13 +399,17 @@ func sizeName(n int) string {
 	return fmt.Sprint(n)
 }
 
+// minWritesForCPU is the fewest writes a write-mix rate must have made for
+// the report to give the CPU one cost.
+const minWritesForCPU = 400
+
 // renderWriteMix writes the write-mix table: Adgang's closed loop while an
 // administrator PATCHes user names at each rate, side by side.
 func renderWriteMix(b *strings.Builder, a *summary) {
 	windowed := len(a.mixRef) > 0
 	b.WriteString("\nWrite mix (adgang, closed loop while user names are PATCHed through the admin API at each rate):\n\n")
 	if windowed {
-		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop | CPU per write: server, driver |\n|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop | CPU per write: server, driver | cache misses |\n|---|---|---|---|---|---|---|---|---|\n")
 	} else {
 		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop |\n|---|---|---|---|---|---|---|\n")
 	}
@@ -421,17 +430,20 @@ func renderWriteMix(b *strings.Builder, a *summary) {
 		}
 		fmt.Fprintf(b, "| %d | %d | %.0f rps | %s | %s | %s | %s |", k, w.Writes, w.Throughput, vs, ms(w.P50), ms(w.P99), strings.Join(loops, ", "))
 		if windowed {
-			cpu := "–"
-			if c, ok := a.mixCPU[k]; ok {
+			cpu, misses := "–", "–"
+			if c, ok := a.mixCPU[k]; ok && w.Writes >= minWritesForCPU {
 				cpu = fmt.Sprintf("%s, %s", ms(c[0]), ms(c[1]))
 			}
-			fmt.Fprintf(b, " %s |", cpu)
+			if m, ok := a.mixCache[k]; ok {
+				misses = fmt.Sprintf("%d of %d", m[0], m[1])
+			}
+			fmt.Fprintf(b, " %s | %s |", cpu, misses)
 		}
 		b.WriteString("\n")
 	}
 	switch {
 	case windowed:
-		fmt.Fprintf(b, "\nEach rate is one closed loop (or one per round) cut into windows of %v; the writer writes only in half of them, in blocks of four windows ordered off, on, on, off, and each answer counts in the window it came in. A rate's figure is its windows with writes; its ratio is against the same loops' windows without writes, so a stall or a drift of this shared machine's speed weighs on both alike. The 0 writes/s row pools the windows without writes of every loop. CPU per write: the CPU the server and the load driver (its writer) used in the windows with writes beyond what their decisions took at the rate of the windows without, per write made (on this 2-core machine the driver's own HTTP client shares the cores).\n", a.mixWindow)
+		fmt.Fprintf(b, "\nEach rate is one closed loop (or one per round) cut into windows of %v; the writer writes only in half of them, in blocks of four windows ordered off, on, on, off, and each answer counts in the window it came in. A rate's figure is its windows with writes; its ratio is against the same loops' windows without writes, so a stall or a drift of this shared machine's speed weighs on both alike. The 0 writes/s row pools the windows without writes of every loop. CPU per write: the CPU the server and the load driver (its writer) used in the windows with writes beyond what their decisions took at the rate of the windows without, per write made (given from %d writes up: below, the machine's noise is larger than the writes' cost); on this 2-core machine both share the cores the decisions use. Cache misses: the decision cache's misses of all its lookups during the rate's loops (Adgang's /metrics): a write that changes no decision must not make any.\n", a.mixWindow, minWritesForCPU)
 	case len(a.writeMix0) > 1:
 		zeros := make([]string, len(a.writeMix0))
 		for i, t := range a.writeMix0 {

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -214,6 +217,10 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 		}
 		win := newWindows(d, width)
 		w := &writer{ctx: ctx, c: c, adminBase: adminBase, users: users}
+		before, err := cacheCounts(ctx, c, t.url)
+		if err != nil {
+			return nil, err
+		}
 		var wg sync.WaitGroup
 		wg.Go(func() { w.run(rate, win) })
 		wg.Go(func() { win.sample(ctx, cpu) })
@@ -225,14 +232,53 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 		if e := w.firstErr.Load(); e != nil {
 			return nil, fmt.Errorf("write mix at %d writes/s: %d writes failed, first: %v", rate, w.failed.Load(), e)
 		}
+		after, err := cacheCounts(ctx, c, t.url)
+		if err != nil {
+			return nil, err
+		}
 		on, off := win.figures(true), win.figures(false)
 		p.Kind, p.WritesPerSec, p.Writes = "write_mix", rate, w.writes.Load()
 		p.Requests, p.Throughput, p.P50, p.P99 = on.Requests, on.Throughput, on.P50, on.P99
 		p.WithWrites, p.Reference, p.Blocks, p.Window = &on, &off, win.blocks(), win.width
+		p.CacheHits, p.CacheMisses = after[0]-before[0], after[1]-before[1]
 		out = append(out, p)
 		server, driver := p.writeCPU()
-		fmt.Printf("  %-8s write mix %3d writes/s (%d written): %.0f rps (p50 %v p99 %v), without writes %.0f rps: %.1f%%; CPU per write: server %v, driver %v\n",
-			t.name, rate, p.Writes, on.Throughput, on.P50, on.P99, off.Throughput, 100*on.Throughput/off.Throughput, server, driver)
+		fmt.Printf("  %-8s write mix %3d writes/s (%d written): %.0f rps (p50 %v p99 %v), without writes %.0f rps: %.1f%%; CPU per write: server %v, driver %v; cache misses %d of %d\n",
+			t.name, rate, p.Writes, on.Throughput, on.P50, on.P99, off.Throughput, 100*on.Throughput/off.Throughput, server, driver,
+			p.CacheMisses, p.CacheHits+p.CacheMisses)
+	}
+	return out, nil
+}
+
+// cacheCounts reads Adgang's decision cache hits and misses so far from
+// the /metrics of the server whose login decisions are at loginURL.
+func cacheCounts(ctx context.Context, c *http.Client, loginURL string) ([2]int64, error) {
+	var out [2]int64
+	base, _, _ := strings.Cut(loginURL, "/v1/")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return out, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return out, err
+	}
+	for i, name := range []string{"adgang_decision_cache_hits_total ", "adgang_decision_cache_misses_total "} {
+		_, rest, ok := strings.Cut(string(b), "\n"+name)
+		if !ok {
+			return out, fmt.Errorf("metrics: no %s", strings.TrimSpace(name))
+		}
+		line, _, _ := strings.Cut(rest, "\n")
+		f, err := strconv.ParseFloat(strings.TrimSpace(line), 64)
+		if err != nil {
+			return out, fmt.Errorf("metrics: %s: %w", strings.TrimSpace(name), err)
+		}
+		out[i] = int64(f)
 	}
 	return out, nil
 }
