@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -156,7 +157,29 @@ type roleIndex struct {
 	adminRights map[string]store.AdminRole // right id → admin role
 	next        time.Time                  // earliest grant expiry among links
 
+	// verdicts remembers the enforcer's answers (enforceKey → bool):
+	// Casbin evaluates its matcher over every policy line, ~30 µs a
+	// call. Filled under rw's read lock and cleared under its write lock
+	// whenever the enforcer changes, so a verdict is always the current
+	// enforcer's. nVerdicts bounds it.
+	verdicts  sync.Map
+	nVerdicts atomic.Int64
+
 	wake chan struct{} // signals the feed loop that next changed
+}
+
+// enforceKey is one Casbin request.
+type enforceKey struct{ sub, dom, obj, act string }
+
+// maxVerdicts bounds roleIndex.verdicts (admins × their organisations ×
+// objects × actions); past it the memo starts over.
+const maxVerdicts = 1 << 16
+
+// forgetVerdictsLocked drops every remembered verdict: the enforcer
+// changed. rw must be held for writing.
+func (ri *roleIndex) forgetVerdictsLocked() {
+	ri.verdicts.Clear()
+	ri.nVerdicts.Store(0)
 }
 
 func newEnforcer(links map[string][]link) (*casbin.Enforcer, error) {
@@ -329,6 +352,7 @@ func (ri *roleIndex) rebuild(ctx context.Context) error {
 		return err
 	}
 	ri.rw.Lock()
+	ri.forgetVerdictsLocked()
 	ri.enf, ri.links, ri.adminRights = enf, links, rights
 	ri.viaGroup, ri.byOrg = map[string]map[string]bool{}, map[string]map[string]bool{}
 	for sub, ls := range links {
@@ -559,6 +583,9 @@ func (ri *roleIndex) replaceLocked(sub string, ls []link) error {
 			del = append(del, r)
 		}
 	}
+	if len(del) > 0 || len(add) > 0 {
+		ri.forgetVerdictsLocked()
+	}
 	if len(del) > 0 {
 		if _, err := ri.enf.RemoveGroupingPolicies(del); err != nil {
 			return fmt.Errorf("casbin remove links: %w", err)
@@ -718,7 +745,22 @@ func (ri *roleIndex) rights() map[string]store.AdminRole {
 func (ri *roleIndex) enforce(subject, dom, obj, act string) (bool, error) {
 	ri.rw.RLock()
 	defer ri.rw.RUnlock()
-	return ri.enf.Enforce(subject, dom, obj, act)
+	k := enforceKey{subject, dom, obj, act}
+	if v, ok := ri.verdicts.Load(k); ok {
+		return v.(bool), nil
+	}
+	ok, err := ri.enf.Enforce(subject, dom, obj, act)
+	if err != nil {
+		return false, err
+	}
+	if ri.nVerdicts.Add(1) > maxVerdicts {
+		// Cleared under the read lock: another reader may store a
+		// verdict meanwhile, of this same enforcer, so still exact.
+		ri.verdicts.Clear()
+		ri.nVerdicts.Store(1)
+	}
+	ri.verdicts.Store(k, ok)
+	return ok, nil
 }
 
 // systemGroupHoldsAdminRight reports whether the system group of P-unit
