@@ -114,7 +114,7 @@ type phaseResult struct {
 	// Window: a windowed write_mix phase's window width.
 	Window time.Duration `json:"window_ns,omitempty"`
 	// Blocks: a windowed write_mix phase's throughput with writes over
-	// that without, in each block of four windows (off, on, on, off).
+	// that without, in each block of four windows.
 	Blocks []float64 `json:"blocks,omitempty"`
 }
 

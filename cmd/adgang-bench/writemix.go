@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,18 +25,21 @@ import (
 // shared machine over a few seconds, so a rate is not compared with a
 // separate loop without writes. Each rate is one closed loop cut into
 // windows of -write-window; the writer writes only in half of them, in
-// blocks of four windows ordered off, on, on, off; decisions are counted
-// by the window they were answered in. The throughput in the windows with
-// writes is compared with that in the windows without, of the same loop:
-// a stall or a drift of the machine weighs on both alike (a steady drift
-// cancels within each block). What a write costs after its window ends
-// (garbage collected later) is counted in both; at these rates the
-// collector's share of a write is well under a percent of the loop.
+// blocks of four windows ordered off, on, on, off or on, off, off, on
+// (drawn at random); decisions are counted by the window they were
+// answered in. The throughput in the windows with writes is compared with
+// that in the windows without, of the same loop: a stall or a drift of the
+// machine weighs on both alike (a steady drift cancels within each block),
+// and the random order keeps a periodic task (a ticker every second) from
+// always falling into one kind. What a write costs after its window ends
+// (a write in flight at the edge, garbage collected later) is counted in
+// both; at these rates that is well under a percent of the loop.
 
 // windows counts a closed loop's answers by the window each was answered in.
 type windows struct {
 	width   time.Duration
-	n       int // windows in the loop, a multiple of 4
+	n       int    // windows in the loop, a multiple of 4
+	flipped []bool // per block of four: on, off, off, on instead of off, on, on, off
 	started chan struct{}
 	start   time.Time
 	counts  []atomic.Int64
@@ -45,23 +49,36 @@ type windows struct {
 	server, driver []time.Duration
 }
 
-func newWindows(d, width time.Duration) *windows {
+// newWindows cuts a loop of about d into blocks of four windows of width,
+// each block ordered off, on, on, off or, drawn by seed, the other way
+// round, so no periodic work of the server or the machine (a ticker every
+// second) can fall into the same kind of window every time.
+func newWindows(d, width time.Duration, seed uint64) *windows {
 	n := max(4, int(d/(4*width))*4)
-	return &windows{width: width, n: n, started: make(chan struct{}), counts: make([]atomic.Int64, n)}
+	r := rand.New(rand.NewPCG(seed, 0x5752495445))
+	flipped := make([]bool, n/4)
+	for i := range flipped {
+		flipped[i] = r.IntN(2) == 1
+	}
+	return &windows{width: width, n: n, flipped: flipped, started: make(chan struct{}), counts: make([]atomic.Int64, n)}
 }
 
-// writesIn reports whether window k is one with writes (off, on, on, off).
-func writesIn(k int) bool { return k%4 == 1 || k%4 == 2 }
+// writesIn reports whether window k is one with writes.
+func (w *windows) writesIn(k int) bool { return (k%4 == 1 || k%4 == 2) != w.flipped[k/4] }
 
 // due is when, from the loop's start, the n-th write at rate is due: when
 // the time spent in windows with writes reaches n/rate. ok is false past
 // the loop's last window.
 func (w *windows) due(n, rate int) (at time.Duration, ok bool) {
 	spent := time.Duration(n) * time.Second / time.Duration(rate)
-	j := int(spent / w.width) // the j-th window with writes: 1, 2, 5, 6, 9, …
-	k := 4*(j/2) + 1 + j%2
-	if k >= w.n {
+	j := int(spent / w.width) // the j-th window with writes
+	b := j / 2
+	if 4*b >= w.n {
 		return 0, false
+	}
+	k := 4*b + 1 + j%2
+	if w.flipped[b] {
+		k = 4*b + 3*(j%2)
 	}
 	return time.Duration(k)*w.width + spent%w.width, true
 }
@@ -90,7 +107,7 @@ func (w *windows) answered(conn int, at time.Time, took time.Duration) {
 	}
 	w.counts[k].Add(1)
 	on := 0
-	if writesIn(k) {
+	if w.writesIn(k) {
 		on = 1
 	}
 	w.lat[conn][on] = append(w.lat[conn][on], took)
@@ -135,7 +152,7 @@ func selfCPU() time.Duration {
 func (w *windows) figures(on bool) windowFigures {
 	var n int64
 	for k := range w.n {
-		if writesIn(k) == on {
+		if w.writesIn(k) == on {
 			n += w.counts[k].Load()
 		}
 	}
@@ -152,7 +169,7 @@ func (w *windows) figures(on bool) windowFigures {
 		P50: percentile(all, 0.50), P99: percentile(all, 0.99)}
 	if len(w.server) == w.n+1 {
 		for k := range w.n {
-			if writesIn(k) == on {
+			if w.writesIn(k) == on {
 				f.ServerCPU += w.server[k+1] - w.server[k]
 				f.DriverCPU += w.driver[k+1] - w.driver[k]
 			}
@@ -168,6 +185,9 @@ func (w *windows) blocks() []float64 {
 	for b := 0; b+4 <= w.n; b += 4 {
 		off := w.counts[b].Load() + w.counts[b+3].Load()
 		on := w.counts[b+1].Load() + w.counts[b+2].Load()
+		if w.flipped[b/4] {
+			on, off = off, on
+		}
 		if off > 0 {
 			out = append(out, float64(on)/float64(off))
 		}
@@ -215,7 +235,7 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 		if rate <= 0 {
 			continue
 		}
-		win := newWindows(d, width)
+		win := newWindows(d, width, uint64(rate))
 		w := &writer{ctx: ctx, c: c, adminBase: adminBase, users: users}
 		before, err := cacheCounts(ctx, c, t.url)
 		if err != nil {

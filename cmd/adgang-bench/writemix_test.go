@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,10 +76,11 @@ func TestWriteMixBracketed(t *testing.T) {
 // with writes are the middle two of every four; figures and block ratios
 // come from those counts, and answers after the last window are dropped.
 func TestWindowsCount(t *testing.T) {
-	w := newWindows(9*time.Second, time.Second) // rounded down to 8 windows
+	w := newWindows(9*time.Second, time.Second, 1) // rounded down to 8 windows
 	if w.n != 8 || w.length() != 8*time.Second {
 		t.Fatalf("windows %d, length %v; want 8 and 8s", w.n, w.length())
 	}
+	w.flipped = []bool{false, true} // off, on, on, off; then on, off, off, on
 	start := time.Unix(1000, 0)
 	w.begin(start, 2)
 	// Window k gets counts[k] answers, each taking k ms; one answer after the end.
@@ -91,30 +93,35 @@ func TestWindowsCount(t *testing.T) {
 	w.answered(0, start.Add(8*time.Second), time.Hour)
 	var on []int
 	for k := range 8 {
-		if writesIn(k) {
+		if w.writesIn(k) {
 			on = append(on, k)
 		}
 	}
-	if fmt.Sprint(on) != "[1 2 5 6]" {
-		t.Errorf("windows with writes %v, want [1 2 5 6]", on)
+	if fmt.Sprint(on) != "[1 2 4 7]" {
+		t.Errorf("windows with writes %v, want [1 2 4 7]", on)
 	}
 	with, without := w.figures(true), w.figures(false)
-	// With writes: 20+20+18+18 = 76 answers in 4 s; without: 10+10+12+12 = 44.
-	if with.Requests != 76 || with.Throughput != 19 || without.Requests != 44 || without.Throughput != 11 {
+	// With writes: 20+20+12+12 = 64 answers in 4 s; without: 10+10+18+18 = 56.
+	if with.Requests != 64 || with.Throughput != 16 || without.Requests != 56 || without.Throughput != 14 {
 		t.Errorf("with writes %+v, without %+v", with, without)
 	}
-	if with.P99 != 6*time.Millisecond || without.P99 != 7*time.Millisecond {
+	if with.P99 != 7*time.Millisecond || without.P99 != 6*time.Millisecond {
 		t.Errorf("p99 with %v, without %v: latencies not split by window", with.P99, without.P99)
 	}
-	if got := w.blocks(); len(got) != 2 || got[0] != 2 || got[1] != 1.5 {
-		t.Errorf("blocks %v, want [2 1.5]", got)
+	if got := w.blocks(); len(got) != 2 || got[0] != 2 || got[1] != 24.0/36 {
+		t.Errorf("blocks %v, want [2 0.667]", got)
+	}
+	// Drawn orders: both kinds of block, the same for the same seed.
+	a, b := newWindows(16*time.Second, time.Second/4, 7), newWindows(16*time.Second, time.Second/4, 7)
+	if fmt.Sprint(a.flipped) != fmt.Sprint(b.flipped) || !slices.Contains(a.flipped, true) || !slices.Contains(a.flipped, false) {
+		t.Errorf("block orders %v and %v: want both kinds, and the same for one seed", a.flipped, b.flipped)
 	}
 }
 
 // TestWindowsDue: the writer writes only in windows with writes, evenly
 // through the time spent in them, at any rate, and stops at the end.
 func TestWindowsDue(t *testing.T) {
-	w := newWindows(8*time.Second, 500*time.Millisecond) // 16 windows
+	w := newWindows(8*time.Second, 500*time.Millisecond, 1) // 16 windows
 	for _, rate := range []int{1, 10, 100, 1000} {
 		n := 0
 		for ; ; n++ {
@@ -122,7 +129,7 @@ func TestWindowsDue(t *testing.T) {
 			if !ok {
 				break
 			}
-			if k := int(at / w.width); !writesIn(k) {
+			if k := int(at / w.width); !w.writesIn(k) {
 				t.Fatalf("rate %d: write %d due at %v, in window %d without writes", rate, n, at, k)
 			}
 			if n > 0 {
