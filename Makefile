@@ -117,7 +117,7 @@ lint: $(OPA)
 	$(OPA) check --strict policies/
 
 # Load benchmark against a stock OPA server and a constant baseline
-# (10k users, under 3 minutes); writes docs/benchmarks.md and .json.
+# (10k users, about 3 minutes); writes docs/benchmarks.md and .json.
 bench: build $(OPA)
 	$(GO) build -o $(BIN)/adgang-bench ./cmd/adgang-bench
 	$(BIN)/adgang-bench -sizes 10000 -duration 8s -rate-duration 4s -out docs
