@@ -58,7 +58,8 @@ type cacheEntry struct {
 	until    time.Time
 	userID   string // for the last-login record of an allowed decision
 	// loggedIn is when the user's login was last recorded or queued (Unix
-	// nanoseconds; 0: never), so a hit queues one only when it is stale.
+	// nanoseconds; 0: never; loginAlways: a new user's), so a hit queues
+	// one only when it is stale.
 	loggedIn atomic.Int64
 	d        Decision
 	// revAt, revEnd: where the revision's digits are in d.body (revAt 0:

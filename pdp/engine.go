@@ -719,7 +719,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 			cached := c.served(rev)
 			cached.DecisionID = d.DecisionID
 			cached.userID = c.userID
-			if last := c.loggedIn.Load(); !isQuiet(ctx) && e.afterLogin(req, &cached, c.userID, last, now) {
+			if last := c.loggedIn.Load(); !isQuiet(ctx) && e.afterLogin(req, &cached, c.userID, last, now) && last != loginAlways {
 				c.loggedIn.CompareAndSwap(last, now.UnixNano())
 			}
 			return &cached
@@ -757,17 +757,23 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
 	}
 	// When the user's login was last recorded (as read, or as queued
-	// now): the cached entry goes on from there.
+	// now): the cached entry goes on from there. A user still new has
+	// every login queued: its first one activates it (L1), and if that
+	// failed the next one tries again (its activation changes the record,
+	// so a cached entry of a new user lasts until then).
 	var loggedIn int64
 	userID := ""
 	if u := view.User; u != nil {
 		userID = u.ID
-		if u.LastLogin != nil {
+		switch {
+		case u.Status == store.StatusNew:
+			loggedIn = loginAlways
+		case u.LastLogin != nil:
 			loggedIn = u.LastLogin.UnixNano()
 		}
 	}
 	d.userID = userID
-	if !isQuiet(ctx) && e.afterLogin(req, d, userID, loggedIn, now) {
+	if !isQuiet(ctx) && e.afterLogin(req, d, userID, loggedIn, now) && loggedIn != loginAlways {
 		loggedIn = now.UnixNano()
 	}
 	if query == LoginQuery && e.cache != nil {
@@ -779,16 +785,25 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 	return d
 }
 
+// loginAlways, as the recorded login time, queues every login.
+const loginAlways = -1
+
 // afterLogin does what follows a decision off the decision path: queue a
 // knock (D2) and record the login time of an allowed user (L9) when the
-// one recorded (loggedIn, Unix nanoseconds, 0: none) is LoginGranularity
-// old or older. It reports whether a login at now was queued.
+// one recorded (loggedIn, Unix nanoseconds; 0: none; loginAlways) is
+// LoginGranularity old or older, or later than now (a clock set back).
+// It reports whether a login at now was queued.
 func (e *Engine) afterLogin(req *LoginRequest, d *Decision, userID string, loggedIn int64, now time.Time) bool {
 	if d.knock {
 		e.enqueueKnock(req)
 	}
-	if !d.Allow || userID == "" || loggedIn != 0 && now.Sub(time.Unix(0, loggedIn)) < e.cfg.LoginGranularity {
+	if !d.Allow || userID == "" {
 		return false
+	}
+	if loggedIn > 0 {
+		if age := now.Sub(time.Unix(0, loggedIn)); age >= 0 && age < e.cfg.LoginGranularity {
+			return false
+		}
 	}
 	return e.touchLogin(userID, now)
 }

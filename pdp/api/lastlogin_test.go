@@ -56,6 +56,27 @@ func TestLastLoginGranularity(t *testing.T) {
 			}
 			login("alice", 61*time.Minute)
 			waitFor(t, "alice's login an hour later recorded", func() bool { return lastLogin("alice").Equal(t0.Add(61 * time.Minute)) })
+
+			// A user still new with a login recorded a moment ago (its
+			// activation failed): its next login is queued all the same,
+			// and activates it.
+			if _, err := e.st.Update(context.Background(), "test", func(tx *store.Tx) error {
+				u, err := tx.GetUser(uid["bob"])
+				if err != nil {
+					return err
+				}
+				at := t0.Add(61 * time.Minute)
+				u.Status, u.LastLogin = store.StatusNew, &at
+				return tx.UpdateUser(u)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			login("bob", 62*time.Minute)
+			waitFor(t, "bob, new, activated by a login within the hour", func() bool {
+				var u *store.User
+				_ = e.st.View(context.Background(), func(tx *store.Tx) error { var err error; u, err = tx.GetUser(uid["bob"]); return err })
+				return u != nil && u.Status == store.StatusActive
+			})
 		})
 	}
 }
