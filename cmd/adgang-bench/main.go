@@ -62,7 +62,7 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 1, "times each system is measured (alternately)")
 	flag.StringVar(&cfg.writeRates, "write-rates", "1,10,100", "admin writes per second of Adgang's write-mix phase, one closed loop of -write-duration each, in this order (empty: no write mix; 0 is skipped: each loop measures itself without writes, in alternate windows)")
 	flag.DurationVar(&cfg.writeDuration, "write-duration", 24*time.Second, "length of each write-mix loop")
-	flag.DurationVar(&cfg.writeWindow, "write-window", 250*time.Millisecond, "the write mix's windows: in each loop the writer writes in half of them (blocks of four, off, on, on, off or on, off, off, on, drawn at random), and the throughput in windows with writes is compared with that in windows without")
+	flag.DurationVar(&cfg.writeWindow, "write-window", 250*time.Millisecond, "the write mix's windows: in each loop the writer writes in half of them (blocks of four, half off, on, on, off and half on, off, off, on, shuffled; a window without writes right after one with them is not counted), and the throughput in windows with writes is compared with that in windows without")
 	flag.StringVar(&cfg.nocacheRates, "nocache-rates", "1000", "fixed request rates of adgang-nocache (uncached latency)")
 	flag.StringVar(&cfg.adgang, "adgang", "bin/adgang", "adgang binary")
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")

@@ -25,15 +25,15 @@ import (
 // shared machine over a few seconds, so a rate is not compared with a
 // separate loop without writes. Each rate is one closed loop cut into
 // windows of -write-window; the writer writes only in half of them, in
-// blocks of four windows ordered off, on, on, off or on, off, off, on
-// (drawn at random); decisions are counted by the window they were
-// answered in. The throughput in the windows with writes is compared with
-// that in the windows without, of the same loop: a stall or a drift of the
-// machine weighs on both alike (a steady drift cancels within each block),
-// and the random order keeps a periodic task (a ticker every second) from
-// always falling into one kind. What a write costs after its window ends
-// (a write in flight at the edge, garbage collected later) is counted in
-// both; at these rates that is well under a percent of the loop.
+// blocks of four windows, half ordered off, on, on, off and half on, off,
+// off, on (shuffled anew each loop); decisions are counted by the window
+// they were answered in. The throughput in the windows with writes is
+// compared with that in the windows without, of the same loop: a stall or
+// a drift of the machine weighs on both alike, and the balanced order
+// puts a periodic task (a ticker every second) as often into one kind as
+// into the other. A window without writes right after one with them is
+// not counted (windows.kind): what a write costs after its window ends
+// would otherwise lower the reference.
 
 // windows counts a closed loop's answers by the window each was answered in.
 type windows struct {
@@ -50,21 +50,46 @@ type windows struct {
 }
 
 // newWindows cuts a loop of about d into blocks of four windows of width,
-// each block ordered off, on, on, off or, drawn by seed, the other way
-// round, so no periodic work of the server or the machine (a ticker every
-// second) can fall into the same kind of window every time.
+// half of the blocks ordered off, on, on, off and half the other way round,
+// shuffled by seed: a periodic task of the server or the machine (a ticker
+// every second) then falls as often into windows with writes as without.
 func newWindows(d, width time.Duration, seed uint64) *windows {
 	n := max(4, int(d/(4*width))*4)
 	r := rand.New(rand.NewPCG(seed, 0x5752495445))
 	flipped := make([]bool, n/4)
-	for i := range flipped {
-		flipped[i] = r.IntN(2) == 1
+	for i := range len(flipped) / 2 {
+		flipped[i] = true
 	}
+	if len(flipped)%2 == 1 {
+		flipped[len(flipped)-1] = r.IntN(2) == 1
+	}
+	r.Shuffle(len(flipped), func(i, j int) { flipped[i], flipped[j] = flipped[j], flipped[i] })
 	return &windows{width: width, n: n, flipped: flipped, started: make(chan struct{}), counts: make([]atomic.Int64, n)}
 }
 
 // writesIn reports whether window k is one with writes.
 func (w *windows) writesIn(k int) bool { return (k%4 == 1 || k%4 == 2) != w.flipped[k/4] }
+
+// Kinds of window (windows.kind).
+const (
+	windowOff   = 0  // without writes, counted
+	windowOn    = 1  // with writes
+	windowGuard = -1 // without writes right after one with: not counted
+)
+
+// kind is what window k counts as. A window without writes that follows
+// one with them is left out: what the writes of the window before cost
+// after it ended (answers in flight at the edge, their garbage) would
+// otherwise weigh on the reference and flatter the ratio.
+func (w *windows) kind(k int) int {
+	switch {
+	case w.writesIn(k):
+		return windowOn
+	case k > 0 && w.writesIn(k-1):
+		return windowGuard
+	}
+	return windowOff
+}
 
 // due is when, from the loop's start, the n-th write at rate is due: when
 // the time spent in windows with writes reaches n/rate. ok is false past
@@ -106,11 +131,9 @@ func (w *windows) answered(conn int, at time.Time, took time.Duration) {
 		return // answered after the loop's last window
 	}
 	w.counts[k].Add(1)
-	on := 0
-	if w.writesIn(k) {
-		on = 1
+	if kind := w.kind(k); kind != windowGuard {
+		w.lat[conn][kind] = append(w.lat[conn][kind], took)
 	}
-	w.lat[conn][on] = append(w.lat[conn][on], took)
 }
 
 // sample reads the CPU time of the server (cpu) and of this process at
@@ -148,28 +171,32 @@ func selfCPU() time.Duration {
 }
 
 // figures are the throughput and latencies in the windows with writes
-// (on) or without.
+// (on) or in the counted windows without.
 func (w *windows) figures(on bool) windowFigures {
-	var n int64
-	for k := range w.n {
-		if w.writesIn(k) == on {
-			n += w.counts[k].Load()
-		}
-	}
-	i := 0
+	want := windowOff
 	if on {
-		i = 1
+		want = windowOn
+	}
+	var n int64
+	counted := 0
+	for k := range w.n {
+		if w.kind(k) == want {
+			n += w.counts[k].Load()
+			counted++
+		}
 	}
 	var all []time.Duration
 	for _, l := range w.lat {
-		all = append(all, l[i]...)
+		all = append(all, l[want]...)
 	}
 	slices.Sort(all)
-	f := windowFigures{Requests: n, Throughput: float64(n) / (w.length() / 2).Seconds(),
-		P50: percentile(all, 0.50), P99: percentile(all, 0.99)}
+	f := windowFigures{Requests: n, P50: percentile(all, 0.50), P99: percentile(all, 0.99)}
+	if counted > 0 {
+		f.Throughput = float64(n) / (time.Duration(counted) * w.width).Seconds()
+	}
 	if len(w.server) == w.n+1 {
 		for k := range w.n {
-			if w.writesIn(k) == on {
+			if w.kind(k) == want {
 				f.ServerCPU += w.server[k+1] - w.server[k]
 				f.DriverCPU += w.driver[k+1] - w.driver[k]
 			}
@@ -178,18 +205,22 @@ func (w *windows) figures(on bool) windowFigures {
 	return f
 }
 
-// blocks is, for each block of four windows, the answers in its windows
-// with writes over those in its windows without.
+// blocks is, for each block of four windows with a counted window
+// without writes, the throughput in its windows with writes over that in
+// its counted windows without.
 func (w *windows) blocks() []float64 {
 	var out []float64
 	for b := 0; b+4 <= w.n; b += 4 {
-		off := w.counts[b].Load() + w.counts[b+3].Load()
-		on := w.counts[b+1].Load() + w.counts[b+2].Load()
-		if w.flipped[b/4] {
-			on, off = off, on
+		var sum [2]int64
+		var num [2]int
+		for k := b; k < b+4; k++ {
+			if kind := w.kind(k); kind != windowGuard {
+				sum[kind] += w.counts[k].Load()
+				num[kind]++
+			}
 		}
-		if off > 0 {
-			out = append(out, float64(on)/float64(off))
+		if num[windowOff] > 0 && sum[windowOff] > 0 {
+			out = append(out, float64(sum[windowOn])/float64(num[windowOn])/(float64(sum[windowOff])/float64(num[windowOff])))
 		}
 	}
 	return out
@@ -235,7 +266,7 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 		if rate <= 0 {
 			continue
 		}
-		win := newWindows(d, width, uint64(rate))
+		win := newWindows(d, width, uint64(time.Now().UnixNano())^uint64(rate))
 		w := &writer{ctx: ctx, c: c, adminBase: adminBase, users: users}
 		before, err := cacheCounts(ctx, c, t.url)
 		if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,8 +72,10 @@ func TestWriteMixBracketed(t *testing.T) {
 }
 
 // TestWindowsCount: answers count in the window they came in; the windows
-// with writes are the middle two of every four; figures and block ratios
-// come from those counts, and answers after the last window are dropped.
+// with writes are the middle two of a block (or the outer two of a block
+// turned round); a window without writes right after one with them is
+// not counted; figures and block ratios come from those counts, and
+// answers after the last window are dropped.
 func TestWindowsCount(t *testing.T) {
 	w := newWindows(9*time.Second, time.Second, 1) // rounded down to 8 windows
 	if w.n != 8 || w.length() != 8*time.Second {
@@ -91,30 +92,41 @@ func TestWindowsCount(t *testing.T) {
 		}
 	}
 	w.answered(0, start.Add(8*time.Second), time.Hour)
-	var on []int
+	var kinds []int
 	for k := range 8 {
-		if w.writesIn(k) {
-			on = append(on, k)
-		}
+		kinds = append(kinds, w.kind(k))
 	}
-	if fmt.Sprint(on) != "[1 2 4 7]" {
-		t.Errorf("windows with writes %v, want [1 2 4 7]", on)
+	// 3 and 5 follow a window with writes: not counted.
+	if fmt.Sprint(kinds) != "[0 1 1 -1 1 -1 0 1]" {
+		t.Errorf("window kinds %v, want [0 1 1 -1 1 -1 0 1]", kinds)
 	}
 	with, without := w.figures(true), w.figures(false)
-	// With writes: 20+20+12+12 = 64 answers in 4 s; without: 10+10+18+18 = 56.
-	if with.Requests != 64 || with.Throughput != 16 || without.Requests != 56 || without.Throughput != 14 {
+	// With writes: 20+20+12+12 = 64 answers in 4 s; without: 10+18 = 28 in 2 s.
+	if with.Requests != 64 || with.Throughput != 16 || without.Requests != 28 || without.Throughput != 14 {
 		t.Errorf("with writes %+v, without %+v", with, without)
 	}
-	if with.P99 != 7*time.Millisecond || without.P99 != 6*time.Millisecond {
-		t.Errorf("p99 with %v, without %v: latencies not split by window", with.P99, without.P99)
+	if with.P99 != 7*time.Millisecond || without.P99 != 6*time.Millisecond || without.P50 != 6*time.Millisecond {
+		t.Errorf("with writes p99 %v; without p50 %v, p99 %v: latencies not split by window", with.P99, without.P50, without.P99)
 	}
-	if got := w.blocks(); len(got) != 2 || got[0] != 2 || got[1] != 24.0/36 {
+	// Block 0: 20 a window with writes, 10 without; block 1: 12 against 18.
+	if got := w.blocks(); len(got) != 2 || got[0] != 2 || got[1] != 12.0/18 {
 		t.Errorf("blocks %v, want [2 0.667]", got)
 	}
-	// Drawn orders: both kinds of block, the same for the same seed.
-	a, b := newWindows(16*time.Second, time.Second/4, 7), newWindows(16*time.Second, time.Second/4, 7)
-	if fmt.Sprint(a.flipped) != fmt.Sprint(b.flipped) || !slices.Contains(a.flipped, true) || !slices.Contains(a.flipped, false) {
-		t.Errorf("block orders %v and %v: want both kinds, and the same for one seed", a.flipped, b.flipped)
+	// Orders: as many blocks each way round (one more when odd), shuffled.
+	for _, n := range []int{24, 25} {
+		a := newWindows(time.Duration(n)*time.Second, time.Second/4, 7)
+		flipped := 0
+		for _, f := range a.flipped {
+			if f {
+				flipped++
+			}
+		}
+		if flipped < n/2 || flipped > (n+1)/2 {
+			t.Errorf("%d blocks: %d turned round, want half", n, flipped)
+		}
+		if b := newWindows(time.Duration(n)*time.Second, time.Second/4, 8); fmt.Sprint(a.flipped) == fmt.Sprint(b.flipped) {
+			t.Errorf("%d blocks: the same order from two seeds", n)
+		}
 	}
 }
 
@@ -144,6 +156,7 @@ func TestWindowsDue(t *testing.T) {
 			t.Errorf("rate %d: %d writes due, want %d", rate, n, want)
 		}
 	}
+	clear(w.flipped) // every block off, on, on, off
 	if at, _ := w.due(1, 2); at != 1*time.Second {
 		t.Errorf("2 writes/s: the second write due at %v, want 1s (the start of the second window with writes)", at)
 	}
