@@ -757,20 +757,10 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		return failClosed(d, ReasonPolicyError, "the login policy answered in an unexpected shape")
 	}
 	// When the user's login was last recorded (as read, or as queued
-	// now): the cached entry goes on from there. A user still new has
-	// every login queued: its first one activates it (L1), and if that
-	// failed the next one tries again (its activation changes the record,
-	// so a cached entry of a new user lasts until then).
-	var loggedIn int64
-	userID := ""
-	if u := view.User; u != nil {
-		userID = u.ID
-		switch {
-		case u.Status == store.StatusNew:
-			loggedIn = loginAlways
-		case u.LastLogin != nil:
-			loggedIn = u.LastLogin.UnixNano()
-		}
+	// now): the cached entry goes on from there.
+	userID, loggedIn := "", recordedLogin(view.User)
+	if view.User != nil {
+		userID = view.User.ID
 	}
 	d.userID = userID
 	if !isQuiet(ctx) && e.afterLogin(req, d, userID, loggedIn, now) && loggedIn != loginAlways {
@@ -787,6 +777,23 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 
 // loginAlways, as the recorded login time, queues every login.
 const loginAlways = -1
+
+// recordedLogin is u's recorded login time for afterLogin (Unix
+// nanoseconds; 0: none or no user). A user still new has every login
+// queued: its first one activates it (L1), and if that failed the next
+// one tries again (its activation changes the record, so a cached entry
+// of a new user lasts until then).
+func recordedLogin(u *store.User) int64 {
+	switch {
+	case u == nil:
+		return 0
+	case u.Status == store.StatusNew:
+		return loginAlways
+	case u.LastLogin != nil:
+		return u.LastLogin.UnixNano()
+	}
+	return 0
+}
 
 // afterLogin does what follows a decision off the decision path: queue a
 // knock (D2) and record the login time of an allowed user (L9) when the
