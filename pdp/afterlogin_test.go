@@ -1,6 +1,7 @@
 package pdp
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -31,15 +32,24 @@ func TestAfterLoginQueues(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &Engine{cfg: Config{LoginGranularity: time.Minute}, logins: make(chan loginTouch, 1)}
-			got := e.afterLogin(&LoginRequest{}, &Decision{Allow: tc.allow}, tc.user, tc.loggedIn, now)
-			if got != tc.want || (len(e.logins) == 1) != tc.want {
-				t.Errorf("queued %v (%d in the queue), want %v", got, len(e.logins), tc.want)
+			next := e.afterLogin(context.Background(), &LoginRequest{}, &Decision{Allow: tc.allow}, tc.user, tc.loggedIn, now)
+			got := len(e.logins) == 1
+			if got != tc.want {
+				t.Errorf("queued %v, want %v", got, tc.want)
+			}
+			// The time to go on from: now once queued (a new user's stays).
+			want := tc.loggedIn
+			if tc.want && tc.loggedIn != loginAlways {
+				want = now.UnixNano()
+			}
+			if next != want {
+				t.Errorf("recorded time to go on from %d, want %d", next, want)
 			}
 		})
 	}
 	// A full queue: not queued, and reported so (a later login tries again).
 	e := &Engine{cfg: Config{LoginGranularity: time.Minute}, logins: make(chan loginTouch)}
-	if e.afterLogin(&LoginRequest{}, &Decision{Allow: true}, "u", 0, now) {
+	if next := e.afterLogin(context.Background(), &LoginRequest{}, &Decision{Allow: true}, "u", 0, now); next != 0 {
 		t.Error("a login the queue refused reported as queued")
 	}
 }

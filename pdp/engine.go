@@ -719,8 +719,9 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 			cached := c.served(rev)
 			cached.DecisionID = d.DecisionID
 			cached.userID = c.userID
-			if last := c.loggedIn.Load(); !isQuiet(ctx) && e.afterLogin(req, &cached, c.userID, last, now) && last != loginAlways {
-				c.loggedIn.CompareAndSwap(last, now.UnixNano())
+			last := c.loggedIn.Load()
+			if next := e.afterLogin(ctx, req, &cached, c.userID, last, now); next != last {
+				c.loggedIn.CompareAndSwap(last, next)
 			}
 			return &cached
 		}
@@ -763,9 +764,7 @@ func (e *Engine) login(ctx context.Context, req *LoginRequest, query string) *De
 		userID = view.User.ID
 	}
 	d.userID = userID
-	if !isQuiet(ctx) && e.afterLogin(req, d, userID, loggedIn, now) && loggedIn != loginAlways {
-		loggedIn = now.UnixNano()
-	}
+	loggedIn = e.afterLogin(ctx, req, d, userID, loggedIn, now)
 	if query == LoginQuery && e.cache != nil {
 		// Encoded once for the cache's copies; without a cache the
 		// body is made only if the caller asks for JSON (AppendJSON).
@@ -795,24 +794,31 @@ func recordedLogin(u *store.User) int64 {
 	return 0
 }
 
-// afterLogin does what follows a decision off the decision path: queue a
-// knock (D2) and record the login time of an allowed user (L9) when the
-// one recorded (loggedIn, Unix nanoseconds; 0: none; loginAlways) is
-// LoginGranularity old or older, or later than now (a clock set back).
-// It reports whether a login at now was queued.
-func (e *Engine) afterLogin(req *LoginRequest, d *Decision, userID string, loggedIn int64, now time.Time) bool {
+// afterLogin does what follows a decision off the decision path, unless
+// ctx is quiet: queue a knock (D2) and record the login time of an allowed
+// user (L9) when the one recorded (loggedIn, Unix nanoseconds; 0: none;
+// loginAlways) is LoginGranularity old or older, or later than now (a
+// clock set back). It returns the recorded time to go on from: now when a
+// login was queued, else loggedIn (loginAlways stays).
+func (e *Engine) afterLogin(ctx context.Context, req *LoginRequest, d *Decision, userID string, loggedIn int64, now time.Time) int64 {
+	if isQuiet(ctx) {
+		return loggedIn
+	}
 	if d.knock {
 		e.enqueueKnock(req)
 	}
 	if !d.Allow || userID == "" {
-		return false
+		return loggedIn
 	}
 	if loggedIn > 0 {
 		if age := now.Sub(time.Unix(0, loggedIn)); age >= 0 && age < e.cfg.LoginGranularity {
-			return false
+			return loggedIn
 		}
 	}
-	return e.touchLogin(userID, now)
+	if !e.touchLogin(userID, now) || loggedIn == loginAlways {
+		return loggedIn
+	}
+	return now.UnixNano()
 }
 
 func parseLoginResult(rs rego.ResultSet, d *Decision) error {
