@@ -139,25 +139,42 @@ func (w *windows) answered(conn int, at time.Time, took time.Duration) {
 // sample reads the CPU time of the server (cpu) and of this process at
 // every window's edge, from the loop's start to its end.
 func (w *windows) sample(ctx context.Context, cpu func() time.Duration) {
-	select {
-	case <-w.started:
-	case <-ctx.Done():
+	timer := w.waitStart(ctx)
+	if timer == nil {
 		return
 	}
-	timer := time.NewTimer(0)
 	defer timer.Stop()
-	<-timer.C
 	for k := 0; k <= w.n; k++ {
-		if k > 0 {
-			timer.Reset(time.Until(w.start.Add(time.Duration(k) * w.width)))
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
+		if k > 0 && !w.sleepUntil(ctx, timer, time.Duration(k)*w.width) {
+			return
 		}
 		w.server = append(w.server, cpu())
 		w.driver = append(w.driver, selfCPU())
+	}
+}
+
+// waitStart waits for the loop to start and returns a timer for
+// sleepUntil (stop it when done), or nil when ctx ends first.
+func (w *windows) waitStart(ctx context.Context) *time.Timer {
+	select {
+	case <-w.started:
+	case <-ctx.Done():
+		return nil
+	}
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+// sleepUntil waits on timer until offset after the loop's start; false
+// when ctx ends first.
+func (w *windows) sleepUntil(ctx context.Context, timer *time.Timer, offset time.Duration) bool {
+	timer.Reset(time.Until(w.start.Add(offset)))
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 
@@ -365,24 +382,15 @@ func (w *writer) run(rate int, win *windows) {
 	}
 	defer wg.Wait()
 	defer close(jobs)
-	select {
-	case <-win.started:
-	case <-w.ctx.Done():
+	timer := win.waitStart(w.ctx)
+	if timer == nil {
 		return
 	}
-	timer := time.NewTimer(0)
 	defer timer.Stop()
-	<-timer.C
 	for n := 0; ; n++ {
 		at, ok := win.due(n, rate)
-		if !ok {
+		if !ok || !win.sleepUntil(w.ctx, timer, at) {
 			return
-		}
-		timer.Reset(time.Until(win.start.Add(at)))
-		select {
-		case <-w.ctx.Done():
-			return
-		case <-timer.C:
 		}
 		select {
 		case jobs <- n:
