@@ -15,7 +15,7 @@ func (s *Store) LoginView(ctx context.Context, cvr, subjectID, certSerial string
 	// at least as new as its label, never older, so a cache keyed by the
 	// label can never serve data older than the revision it names.
 	v := &LoginView{Revision: s.rev.Load()}
-	err := s.View(ctx, func(tx *Tx) error {
+	err := s.viewShared(ctx, v.Revision, func(tx *Tx) error {
 		tx.shareIterator()
 		u, err := tx.GetUser(subjectID)
 		if IsNotFound(err) && strings.HasPrefix(subjectID, "CVR:") {

@@ -460,7 +460,9 @@ func TestLoginViewConcurrentWrites(t *testing.T) {
 // committed but its revision not yet published holds that write: the view
 // must read it whole from the snapshot, never mix in a group's grant list
 // cached at the revision before (the write is in the dependency table
-// before its commit). Once published, the next view is that revision's.
+// before its commit). The shared snapshot of the published revision, taken
+// before, is read whole at that revision. Once published, the next view is
+// that revision's.
 func TestLoginViewUnpublishedRevision(t *testing.T) {
 	st, cvr := viewStore(t)
 	ctx := context.Background()
@@ -506,11 +508,19 @@ func TestLoginViewUnpublishedRevision(t *testing.T) {
 	rev := st.Revision()
 	check(rev, 0)
 
-	// The write of generation 1, through Update; the check runs inside it,
+	// The write of generation 1, through Update; the checks run inside it,
 	// after its commit and before its revision is published.
 	checked := false
 	st.afterCommit = func() {
-		check(rev, 1) // labelled with the published revision, read whole at the new one
+		// The published revision's shared snapshot (readsnap.go) is still
+		// current: read whole at that revision.
+		check(rev, 0)
+		// A snapshot taken now holds the write: labelled with the published
+		// revision, read whole at the new one.
+		if cur := st.snap.Swap(nil); cur != nil {
+			cur.release()
+		}
+		check(rev, 1)
 		checked = true
 	}
 	_, err = st.Update(ctx, "t", func(tx *Tx) error {

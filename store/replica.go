@@ -187,6 +187,7 @@ func (s *Store) attachLog(ctx context.Context, l Log) error {
 		s.cfg.Logger.Warn().Uint64("revision", local).Uint64("log_oldest", oldest).
 			Msg("the replica is older than the log's pruned horizon: it starts again from a snapshot")
 		s.rev.Store(0)
+		s.wrote()
 		fallthrough
 	case local == 0 && latest > 0:
 		// A snapshot interrupted earlier (a crash, the log gone) may have
@@ -320,6 +321,7 @@ func (s *Store) loadSnapshot(ctx context.Context, l Log) error {
 		return fmt.Errorf("store: write the snapshot: %w", err)
 	}
 	s.rev.Store(rev)
+	s.wrote()
 	s.changes.floor = rev
 	s.cfg.Logger.Info().Uint64("revision", rev).Msg("replica started from a snapshot of the system of record")
 	return nil
@@ -457,6 +459,7 @@ func (s *Store) applyEntry(e *LogEntry) error {
 func (s *Store) committed(c Commit) {
 	s.changes.add(c)
 	s.rev.Store(c.Revision)
+	s.wrote()
 	s.revCond.broadcast()
 	s.publish(c)
 }

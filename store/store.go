@@ -61,6 +61,10 @@ type Store struct {
 
 	wmu sync.Mutex    // serialises writers
 	rev atomic.Uint64 // last committed revision
+	// gen counts the writes a login read must see beyond the revision's
+	// (wrote); snap is the login reads' shared snapshot (readsnap.go).
+	gen  atomic.Uint64
+	snap atomic.Pointer[readSnap]
 	// userIndex: login reads may use the user login index (userindex.go).
 	userIndex       atomic.Bool
 	userIndexBuilds int // rebuilds of the index by this Store's Open (tests)
@@ -301,6 +305,9 @@ func (s *Store) Close() error {
 				s.cfg.Logger.Warn().Int64("readers", s.readers.Load()).Msg("store close waits for read transactions")
 			}
 			time.Sleep(time.Millisecond)
+		}
+		if cur := s.snap.Swap(nil); cur != nil {
+			cur.release() // no read uses it any more
 		}
 		s.wmu.Lock()
 		if _, err := os.Stat(filepath.Join(s.cfg.Dir, "MANIFEST")); err != nil && !s.cfg.InMemory {

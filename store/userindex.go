@@ -291,6 +291,7 @@ func (s *Store) rebuildUserIndex() error {
 	if err != nil {
 		return err
 	}
+	s.wrote()
 	var rb [8]byte
 	binary.BigEndian.PutUint64(rb[:], s.rev.Load())
 	if err := s.setMeta(keyUserLoginIndex, rb[:]); err != nil {

@@ -342,7 +342,13 @@ func (s *Store) TouchLogins(ctx context.Context, logins map[string]time.Time) er
 	if err := tx.writeUserIndexes(); err != nil {
 		return err
 	}
-	return txn.Commit()
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	// Not a revision, but a login read reads the user record: the shared
+	// snapshot must show the new times (readsnap.go).
+	s.wrote()
+	return nil
 }
 
 func touchAll(tx *Tx, logins map[string]time.Time) error {

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestLoginViewSharedSnapshot: login reads of one store state share one
+// Badger read transaction, and every write a login read must see — a
+// revision, or last-login times, which have none — makes the next read
+// take a new one; Close discards the last.
+func TestLoginViewSharedSnapshot(t *testing.T) {
+	st, cvr := viewStore(t)
+	ctx := context.Background()
+	const uid = "00000000-0000-4000-8000-000000000001"
+	_, err := st.Update(ctx, "t", func(tx *Tx) error {
+		if err := tx.CreateOrg(&Org{CVR: cvr, Name: "O", Type: OrgInstitution}); err != nil {
+			return err
+		}
+		return tx.CreateUser(&User{ID: uid, Org: cvr, Name: "before", Kind: KindEmployee, Status: StatusActive})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := func() (*LoginView, *readSnap) {
+		t.Helper()
+		v, err := st.LoginView(ctx, cvr, uid, "")
+		if err != nil || v.User == nil {
+			t.Fatalf("LoginView: %v, %+v", err, v)
+		}
+		return v, st.snap.Load()
+	}
+	_, first := view()
+	if _, again := view(); again != first || first == nil {
+		t.Fatalf("two reads of one state: snapshots %p and %p, want one shared", first, again)
+	}
+	if n := first.refs.Load(); n != 1 {
+		t.Fatalf("current snapshot with no read in flight counts %d uses, want 1", n)
+	}
+
+	steps := []struct {
+		name  string
+		write func() error
+		check func(v *LoginView) bool
+	}{
+		{"an update (a revision)", func() error {
+			_, err := st.Update(ctx, "t", func(tx *Tx) error {
+				u, err := tx.GetUser(uid)
+				if err != nil {
+					return err
+				}
+				u.Name = "after"
+				return tx.UpdateUser(u)
+			})
+			return err
+		}, func(v *LoginView) bool { return v.User.Name == "after" }},
+		{"last-login times (no revision)", func() error {
+			return st.TouchLogins(ctx, map[string]time.Time{uid: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)})
+		}, func(v *LoginView) bool { return v.User.LastLogin != nil && v.User.LastLogin.Day() == 1 }},
+	}
+	prev := first
+	for _, s := range steps {
+		if err := s.write(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if n := prev.refs.Load(); n != 0 {
+			t.Errorf("after %s the earlier snapshot counts %d uses, want 0 (discarded)", s.name, n)
+		}
+		v, sn := view()
+		if !s.check(v) {
+			t.Fatalf("after %s the login read shows %+v", s.name, v.User)
+		}
+		if sn == prev {
+			t.Fatalf("after %s the login read kept the earlier snapshot", s.name)
+		}
+		prev = sn
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := prev.refs.Load(); n != 0 || st.snap.Load() != nil {
+		t.Fatalf("after Close the snapshot counts %d uses (current %p), want discarded", n, st.snap.Load())
+	}
+}
