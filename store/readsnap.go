@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -21,6 +22,8 @@ import (
 // the same write generation (s.gen: bumped by the writes that change what
 // a login read reads without a revision, such as the last-login times).
 // So a read never sees older data than its own transaction would have.
+// A snapshot is current for at most snapMaxAge, so no transaction stays
+// open long: Badger keeps what is newer than its oldest open transaction.
 type readSnap struct {
 	txn      *badger.Txn
 	rev, gen uint64
@@ -28,6 +31,10 @@ type readSnap struct {
 	// current snapshot; the transaction is discarded when it drops to 0.
 	refs atomic.Int64
 }
+
+// snapMaxAge is how long a snapshot stays current at most: reads after
+// that take a new one (a variable for the tests).
+var snapMaxAge = time.Second
 
 // acquire counts one more read of sn, unless sn is already discarded.
 func (sn *readSnap) acquire() bool {
@@ -68,6 +75,16 @@ func (s *Store) snapshotAt(rev uint64) *readSnap {
 			if cur != nil {
 				cur.release()
 			}
+			// Let go of it after snapMaxAge even without a write that does:
+			// Badger keeps every version and every commit's conflict record
+			// newer than an open transaction (the decision log and the
+			// fleet's events are written without wrote()), and an idle store
+			// would hold it until the next write.
+			time.AfterFunc(snapMaxAge, func() {
+				if s.snap.CompareAndSwap(n, nil) {
+					n.release()
+				}
+			})
 			return n
 		}
 		n.txn.Discard() // another read made one first: look again

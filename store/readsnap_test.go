@@ -83,3 +83,34 @@ func TestLoginViewSharedSnapshot(t *testing.T) {
 		t.Fatalf("after Close the snapshot counts %d uses (current %p), want discarded", n, st.snap.Load())
 	}
 }
+
+// TestSharedSnapshotLetGoWhenOld: a snapshot stays current for at most
+// snapMaxAge, also when nothing is written (an idle store must not keep a
+// Badger transaction open: Badger keeps every version newer than it).
+func TestSharedSnapshotLetGoWhenOld(t *testing.T) {
+	old := snapMaxAge
+	snapMaxAge = 20 * time.Millisecond
+	defer func() { snapMaxAge = old }()
+	st, cvr := viewStore(t)
+	ctx := context.Background()
+	if _, err := st.LoginView(ctx, cvr, "00000000-0000-4000-8000-000000000001", ""); err != nil {
+		t.Fatal(err)
+	}
+	sn := st.snap.Load()
+	if sn == nil {
+		t.Fatal("no current snapshot after a login read")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for st.snap.Load() == sn && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if cur, n := st.snap.Load(), sn.refs.Load(); cur == sn || n != 0 {
+		t.Fatalf("after %v idle the snapshot is still current (%v) or counts %d uses, want let go and discarded", snapMaxAge, cur == sn, n)
+	}
+	if _, err := st.LoginView(ctx, cvr, "00000000-0000-4000-8000-000000000001", ""); err != nil {
+		t.Fatal(err)
+	}
+	if cur := st.snap.Load(); cur == nil || cur == sn {
+		t.Fatalf("the next read after the let-go made no new snapshot")
+	}
+}
