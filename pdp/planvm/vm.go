@@ -31,8 +31,10 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown/builtins"
 )
 
-// Program is a compiled plan of one entrypoint. It is immutable; VMs made
-// from it evaluate one decision at a time each.
+// Program is a compiled plan of one entrypoint. It is immutable but for
+// the values of its constant rules, kept by the first evaluation that
+// computes each (constant.go); VMs made from it evaluate one decision at a
+// time each.
 type Program struct {
 	funcs   []*function
 	entry   []*block // the entrypoint plan's blocks
@@ -47,6 +49,10 @@ type function struct {
 	blocks  []*block
 	nlocals int
 	memo    bool // a rule: exactly (input, data), memoised per evaluation
+	// constant: a rule whose value depends on neither input, data nor the
+	// clock (constant.go); its value, once computed, is in konst.
+	constant bool
+	konst    atomic.Pointer[constValue]
 }
 
 type block struct{ stmts []stmt }
@@ -184,6 +190,7 @@ func Compile(p *ir.Policy, entrypoint string) (*Program, error) {
 			foldConstants(fn.blocks)
 			spreadCalls(fn.blocks, append([]int{fn.ret}, fn.params...)...)
 		}
+		markConstants(p, c.funcs)
 	}
 	for _, pl := range p.Plans.Plans {
 		if pl.Name != entrypoint {
@@ -960,6 +967,11 @@ func (vm *VM) call(fp int, s *stmt) *ast.Term {
 	if fn.memo && vm.done[fn.idx] {
 		return vm.memo[fn.idx]
 	}
+	if fn.constant {
+		if k := fn.konst.Load(); k != nil {
+			return k.v
+		}
+	}
 	if vm.sp > 1<<20 {
 		vm.fail(errors.New("plan: call depth exceeded"))
 		return nil
@@ -989,6 +1001,11 @@ func (vm *VM) call(fp int, s *stmt) *ast.Term {
 	}
 	if fn.memo {
 		vm.memo[fn.idx], vm.done[fn.idx] = v, true
+	}
+	if fn.constant {
+		// A copy: this evaluation's terms are reused by the next one
+		// (EvalRead), and a value kept for every evaluation must own its.
+		fn.konst.CompareAndSwap(nil, &constValue{v: v.Copy()})
 	}
 	return v
 }
