@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/adgang/adgang/pdp/planvm"
 	"github.com/adgang/adgang/store"
 )
 
@@ -350,22 +351,6 @@ type rightsIndex struct {
 	oneRight      map[string]*ast.Term
 }
 
-// presorted sorts the keys of every object and set in t and returns t: a
-// term shared by concurrent decisions must be, as an object or set sorts
-// its keys on first iteration and a copy reads them unguarded. After this
-// every read finds them sorted.
-func presorted(t *ast.Term) *ast.Term {
-	switch v := t.Value.(type) {
-	case ast.Object:
-		v.Foreach(func(k, x *ast.Term) { presorted(k); presorted(x) })
-	case ast.Set:
-		v.Foreach(func(x *ast.Term) { presorted(x) })
-	case *ast.Array:
-		v.Foreach(func(x *ast.Term) { presorted(x) })
-	}
-	return t
-}
-
 // RefreshRights reloads the rights catalogue from the store. The admin API
 // calls it after changing a right so the next decision sees the change.
 func (e *Engine) RefreshRights(ctx context.Context) error {
@@ -389,11 +374,11 @@ func (e *Engine) RefreshRights(ctx context.Context) error {
 		for i, id := range ids {
 			items[i] = [2]*ast.Term{strT(id), idx.byID[id]}
 		}
-		idx.serviceRights[svc] = presorted(ast.NewTerm(ast.NewObject(items...)))
+		idx.serviceRights[svc] = planvm.Presorted(ast.NewTerm(ast.NewObject(items...)))
 	}
 	idx.oneRight = make(map[string]*ast.Term, len(idx.byID))
 	for id, t := range idx.byID {
-		idx.oneRight[id] = presorted(ast.NewTerm(ast.NewObject([2]*ast.Term{strT(id), t})))
+		idx.oneRight[id] = planvm.Presorted(ast.NewTerm(ast.NewObject([2]*ast.Term{strT(id), t})))
 	}
 	e.rights.Store(idx)
 	return nil

@@ -385,7 +385,7 @@ func grantTerms(g *store.EffectiveGrant, shared bool) (*ast.Term, *ast.Term) {
 		return strT(g.ID), grantTerm(g)
 	}
 	p := grantTermCache.get(grantRef{g.Grant, g.Source}, termCacheSize, func() grantTermPair {
-		return grantTermPair{strT(g.ID), presorted(grantTerm(g))}
+		return grantTermPair{strT(g.ID), planvm.Presorted(grantTerm(g))}
 	})
 	return p.key, p.val
 }
@@ -395,7 +395,7 @@ func orgTermOf(o *store.Org, shared bool) *ast.Term {
 	if o == nil || !shared {
 		return orgTerm(o)
 	}
-	return orgTermCache.get(o, termCacheSize/8, func() *ast.Term { return presorted(orgTerm(o)) })
+	return orgTermCache.get(o, termCacheSize/8, func() *ast.Term { return planvm.Presorted(orgTerm(o)) })
 }
 
 // PasswordCheck is what adgang.password decides a new password on (see

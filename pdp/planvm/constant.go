@@ -18,6 +18,26 @@ import (
 // A built-in's error makes its expression undefined (as in topdown), so
 // that too is the same in every evaluation.
 
+// Presorted sorts the keys of every object and set in t and returns t: a
+// term shared by concurrent evaluations must be, as an object or set sorts
+// its keys on first iteration (under a sync.Once) while a copy, a union or
+// an intersection reads them unguarded — a union could then miss an
+// element. After this every read finds them sorted. Nil stays nil.
+func Presorted(t *ast.Term) *ast.Term {
+	if t == nil {
+		return nil
+	}
+	switch v := t.Value.(type) {
+	case ast.Object:
+		v.Foreach(func(k, x *ast.Term) { Presorted(k); Presorted(x) })
+	case ast.Set:
+		v.Foreach(func(x *ast.Term) { Presorted(x) })
+	case *ast.Array:
+		v.Foreach(func(x *ast.Term) { Presorted(x) })
+	}
+	return t
+}
+
 // constValue is a constant rule's value, kept once computed; v is nil
 // when the rule is undefined.
 type constValue struct{ v *ast.Term }
@@ -114,14 +134,18 @@ func constStmt(s ir.Stmt, params map[ir.Local]bool, funcs map[string]*ir.Func, i
 
 // deterministic reports whether built-in name gives the same answer for
 // the same arguments and does nothing else: an OPA built-in not marked
-// non-deterministic, other than those that print or trace.
+// non-deterministic, other than those that print or trace or read the
+// clock unmarked.
 func deterministic(name string) bool {
 	decl, ok := ast.BuiltinMap[name]
 	if !ok || decl.Nondeterministic {
 		return false
 	}
 	switch name {
-	case ast.Print.Name, ast.InternalPrint.Name, ast.Trace.Name:
+	case ast.Print.Name, ast.InternalPrint.Name, ast.Trace.Name,
+		// Not marked non-deterministic by OPA, but they verify the chain's
+		// validity at the wall clock.
+		ast.CryptoX509ParseAndVerifyCertificates.Name, ast.CryptoX509ParseAndVerifyCertificatesWithOptions.Name:
 		return false
 	}
 	return true

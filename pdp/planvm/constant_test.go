@@ -2,6 +2,7 @@ package planvm
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -112,4 +113,59 @@ func TestConstantKeptAcrossReuse(t *testing.T) {
 		}
 	}
 	t.Fatal("no rule c in the program")
+}
+
+// TestSharedValuesSortedBeforeUse: a set every VM of a program shares (a
+// kept constant rule's value, a folded literal) is sorted before it is
+// shared. A set sorts its keys at its first iteration (under a sync.Once)
+// while a union reads them unguarded: two VMs at the first use of a fresh
+// program, one iterating and one uniting, would race (the race detector
+// reports it) and the union could miss elements.
+func TestSharedValuesSortedBeforeUse(t *testing.T) {
+	var elems []string
+	for i := range 40 {
+		elems = append(elems, fmt.Sprintf("%q", fmt.Sprintf("e%02d", i)))
+	}
+	lit := "{" + strings.Join(elems, ", ") + "}"
+	module := "package t\nc := " + lit + "\n" +
+		"f(s) := count(s | {input.s}) if input.m == \"u\"\n" +
+		"f(s) := count([y | some y in s]) if input.m == \"i\"\n" +
+		"f(s) := count(s) if input.m == \"k\"\n" + // keeps c without iterating it
+		"p := f(c) if input.w == \"rule\"\n" +
+		"p := f(s) if {\n\tinput.w == \"literal\"\n\ts := " + lit + "\n}\n"
+	pl, err := plan(t, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	eval := func(prog *Program, in string) (ast.Value, error) {
+		return NewVM(prog).Eval(context.Background(), ast.MustParseTerm(in).Value, nil, now)
+	}
+	for round := range 100 {
+		prog, err := Compile(pl, "t/p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := "literal"
+		if round%2 == 0 {
+			w = "rule"
+			if v, err := eval(prog, `{"w": "rule", "m": "k"}`); err != nil || v.Compare(ast.InternedTerm(40).Value) != 0 {
+				t.Fatalf("keeping c: %v %v", v, err)
+			}
+		}
+		var wg sync.WaitGroup
+		for _, tc := range []struct {
+			m    string
+			want int
+		}{{"u", 41}, {"i", 40}} {
+			wg.Go(func() {
+				in := fmt.Sprintf(`{"w": %q, "m": %q, "s": "zz"}`, w, tc.m)
+				got, err := eval(prog, in)
+				if err != nil || got == nil || got.Compare(ast.InternedTerm(tc.want).Value) != 0 {
+					t.Errorf("round %d, input %s: %v %v, want %d", round, in, got, err, tc.want)
+				}
+			})
+		}
+		wg.Wait()
+	}
 }

@@ -232,7 +232,8 @@ func foldConstants(blocks []*block) {
 			}
 			v = ast.NewObject(items...)
 		}
-		*s = stmt{op: opConst, target: s.target, konst: ast.NewTerm(v), loc: s.loc}
+		// Shared by every VM of the program: sorted before any reads it.
+		*s = stmt{op: opConst, target: s.target, konst: Presorted(ast.NewTerm(v)), loc: s.loc}
 	})
 }
 

@@ -1004,8 +1004,9 @@ func (vm *VM) call(fp int, s *stmt) *ast.Term {
 	}
 	if fn.constant {
 		// A copy: this evaluation's terms are reused by the next one
-		// (EvalRead), and a value kept for every evaluation must own its.
-		fn.konst.CompareAndSwap(nil, &constValue{v: v.Copy()})
+		// (EvalRead), and a value kept for every evaluation must own its;
+		// sorted before any other VM can read it (Presorted).
+		fn.konst.CompareAndSwap(nil, &constValue{v: Presorted(v.Copy())})
 	}
 	return v
 }
