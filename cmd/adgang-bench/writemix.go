@@ -3,16 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The write mix measures Adgang's cached closed loop while an administrator
@@ -332,21 +333,17 @@ func cacheCounts(ctx context.Context, c *http.Client, loginURL string) ([2]int64
 		return out, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		return out, err
+		return out, fmt.Errorf("metrics: %w", err)
 	}
-	for i, name := range []string{"adgang_decision_cache_hits_total ", "adgang_decision_cache_misses_total "} {
-		_, rest, ok := strings.Cut(string(b), "\n"+name)
-		if !ok {
-			return out, fmt.Errorf("metrics: no %s", strings.TrimSpace(name))
+	for i, name := range []string{"adgang_decision_cache_hits_total", "adgang_decision_cache_misses_total"} {
+		f := families[name]
+		if len(f.GetMetric()) == 0 {
+			return out, fmt.Errorf("metrics: no %s", name)
 		}
-		line, _, _ := strings.Cut(rest, "\n")
-		f, err := strconv.ParseFloat(strings.TrimSpace(line), 64)
-		if err != nil {
-			return out, fmt.Errorf("metrics: %s: %w", strings.TrimSpace(name), err)
-		}
-		out[i] = int64(f)
+		out[i] = int64(f.GetMetric()[0].GetCounter().GetValue())
 	}
 	return out, nil
 }

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // TestRenderWriteMix: the write-mix phases are reported side by side and
@@ -201,5 +207,32 @@ func TestWriteMixWindowed(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in\n%s", want, b.String())
 		}
+	}
+}
+
+// TestCacheCounts: the write mix reads the decision cache's counters from
+// a server's Prometheus text exposition (served here by promhttp, as
+// Adgang serves it), and refuses an exposition without them.
+func TestCacheCounts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	hits := prometheus.NewCounter(prometheus.CounterOpts{Name: "adgang_decision_cache_hits_total", Help: "h"})
+	other := prometheus.NewCounter(prometheus.CounterOpts{Name: "adgang_other_total", Help: "o"})
+	reg.MustRegister(hits, other)
+	hits.Add(1234)
+	other.Add(7)
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := context.Background()
+	if _, err := cacheCounts(ctx, srv.Client(), srv.URL+"/v1/decisions/login"); err == nil {
+		t.Fatal("an exposition without the misses counter was read")
+	}
+	misses := prometheus.NewCounter(prometheus.CounterOpts{Name: "adgang_decision_cache_misses_total", Help: "m"})
+	reg.MustRegister(misses)
+	misses.Add(56)
+	got, err := cacheCounts(ctx, srv.Client(), srv.URL+"/v1/decisions/login")
+	if err != nil || got != [2]int64{1234, 56} {
+		t.Fatalf("cacheCounts = %v, %v; want [1234 56]", got, err)
 	}
 }
