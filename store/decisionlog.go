@@ -101,11 +101,10 @@ func (s *Store) appendDecisions(ctx context.Context, recs []*DecisionRecord, syn
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.readers.Add(1) // Close waits for this write as for a reader
-	defer s.readers.Add(-1)
-	if err := s.Healthy(); err != nil {
-		return &Error{Code: EInternal, Message: err.Error()}
+	if err := s.enter(); err != nil { // Close waits for this write as for a reader
+		return err
 	}
+	defer s.leave()
 	if err := s.disk.check(); err != nil {
 		return err
 	}
@@ -170,11 +169,10 @@ func (s *Store) appendDecisions(ctx context.Context, recs []*DecisionRecord, syn
 // DeleteDecisionsBefore deletes every decision record older than t, at
 // most max of them (0: no bound), and returns how many it deleted.
 func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, max int) (int, error) {
-	s.readers.Add(1)
-	defer s.readers.Add(-1)
-	if err := s.Healthy(); err != nil {
-		return 0, &Error{Code: EInternal, Message: err.Error()}
+	if err := s.enter(); err != nil {
+		return 0, err
 	}
+	defer s.leave()
 	type old struct{ suffix, user, cvr string }
 	var olds []old
 	end := prefixDecisionByTime + decisionTimeKey(t)

@@ -106,14 +106,11 @@ func (s *Store) wrote() {
 // viewShared is View for the login read: its transaction is the shared
 // snapshot of the state labelled rev (snapshotAt).
 func (s *Store) viewShared(_ context.Context, rev uint64, fn func(tx *Tx) error) error {
-	s.readers.Add(1)
-	defer s.readers.Add(-1)
-	if err := s.Healthy(); err != nil {
-		return &Error{Code: EInternal, Message: err.Error()}
+	if err := s.enter(); err != nil {
+		return err
 	}
+	defer s.leave()
 	sn := s.snapshotAt(rev)
 	defer sn.release()
-	tx := &Tx{s: s, txn: sn.txn, now: s.now().UTC()}
-	defer tx.closeIterator() // before the release: Badger refuses a discard with an open iterator
-	return fn(tx)
+	return s.readIn(sn.txn, fn) // its iterator closed before the release: Badger refuses a discard with one open
 }

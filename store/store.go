@@ -366,18 +366,34 @@ func (s *Store) HashCPR(cpr string) string { return s.cpr.Hash(cpr) }
 
 // View runs fn in a read-only transaction. Write methods on tx fail.
 func (s *Store) View(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	return s.db.View(func(txn *badger.Txn) error { return s.readIn(txn, fn) })
+}
+
+// enter counts one use of the database that Close must wait for (a read,
+// or a write outside the writers' lock) and checks the store is usable;
+// leave ends it. Checked after counting: Close sets closed first and then
+// waits for the count to drop, so no use starts on a closed DB.
+func (s *Store) enter() error {
 	s.readers.Add(1)
-	defer s.readers.Add(-1)
-	// Checked after counting this reader: Close sets closed first and then
-	// waits for the count to drop, so no reader starts on a closed DB.
 	if err := s.Healthy(); err != nil {
+		s.readers.Add(-1)
 		return &Error{Code: EInternal, Message: err.Error()}
 	}
-	return s.db.View(func(txn *badger.Txn) error {
-		tx := &Tx{s: s, txn: txn, now: s.now().UTC()}
-		defer tx.closeIterator()
-		return fn(tx)
-	})
+	return nil
+}
+
+func (s *Store) leave() { s.readers.Add(-1) }
+
+// readIn runs fn in a read Tx over the Badger transaction txn, closing the
+// Tx's shared iterator after (before the transaction may be discarded).
+func (s *Store) readIn(txn *badger.Txn, fn func(tx *Tx) error) error {
+	tx := &Tx{s: s, txn: txn, now: s.now().UTC()}
+	defer tx.closeIterator()
+	return fn(tx)
 }
 
 // Settle waits until Badger has no compaction left to do (no level-0
