@@ -159,6 +159,15 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (*Caller, error
 // hash, so the time taken does not depend on how much of a guess matches.
 func (s *Service) authToken(ctx context.Context, plain string) (*Caller, error) {
 	h := hashToken(plain)
+	if c, ok := s.tokens.get(s.st, h); ok {
+		if err := s.checkExpiry(c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	// The revision is read before the store is: the read is then at least
+	// as new as the label its cache entry gets (tokenCache).
+	rev := s.st.Revision()
 	var t *store.Token
 	var u *store.User
 	err := s.st.View(ctx, func(tx *store.Tx) error {
@@ -182,10 +191,10 @@ func (s *Service) authToken(ctx context.Context, plain string) (*Caller, error) 
 	if subtle.ConstantTimeCompare([]byte(t.Hash), []byte(h)) != 1 {
 		return nil, unauthorized("invalid token")
 	}
-	if t.ExpiresAt != nil && !t.ExpiresAt.After(s.now()) {
-		return nil, unauthorized("token expired")
-	}
 	c := &Caller{tokenID: t.ID, superadmin: t.Superadmin, expires: t.ExpiresAt}
+	if err := s.checkExpiry(c); err != nil {
+		return nil, err
+	}
 	if u != nil {
 		c.userID, c.cprLinked = u.ID, u.CPRLinked
 	}
@@ -197,7 +206,16 @@ func (s *Service) authToken(ctx context.Context, plain string) (*Caller, error) 
 	default:
 		return nil, unauthorized("invalid token")
 	}
+	s.tokens.put(h, rev, t, c)
 	return c, nil
+}
+
+// checkExpiry refuses a token caller whose token has expired.
+func (s *Service) checkExpiry(c *Caller) error {
+	if c.expires != nil && !c.expires.After(s.now()) {
+		return unauthorized("token expired")
+	}
+	return nil
 }
 
 // --- JWT ---

@@ -53,14 +53,16 @@ type Config struct {
 // Service is the change service. Safe for concurrent use. Close stops its
 // change-feed goroutine.
 type Service struct {
-	st    *store.Store
-	eng   *pdp.Engine
-	log   zerolog.Logger
-	now   func() time.Time
-	roles *roleIndex
-	jwt   *jwtVerifier
-	memo  sync.Map // *store.Tx → *txMemo, for import batches
-	cpr   *cprLimiter
+	st  *store.Store
+	eng *pdp.Engine
+	log zerolog.Logger
+	now func() time.Time
+	// tokens are the callers API tokens resolved to (tokencache.go).
+	tokens tokenCache
+	roles  *roleIndex
+	jwt    *jwtVerifier
+	memo   sync.Map // *store.Tx → *txMemo, for import batches
+	cpr    *cprLimiter
 
 	activation *activationThrottle // POST /v1/activate attempts per user and source
 

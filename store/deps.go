@@ -43,6 +43,9 @@ const (
 	DepCert
 	// DepRights is the rights catalogue (one for all rights).
 	DepRights
+	// DepToken is an API token, by id (its record) and by hash (the
+	// look-up by hash): what an admin request's authentication read.
+	DepToken
 )
 
 // Dep names one thing a decision read.
@@ -114,6 +117,14 @@ func (t *depTable) record(w *depWrites, rev uint64, changes []Change) {
 	}
 }
 
+// flush counts every read before rev as changed: for a state that came
+// without its writes' keys (a replica's snapshot of the log).
+func (t *depTable) flush(rev uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.floor, t.last = rev, nil
+}
+
 // depWrites collects what one write transaction touched.
 type depWrites struct {
 	all bool
@@ -142,10 +153,10 @@ func (w *depWrites) add(k DepKind, id string) {
 }
 
 // depIgnored are key prefixes no login decision reads: audit, indexes of
-// other look-ups, knocks, tokens, mail, imports, meta keys.
+// other look-ups, knocks, mail, imports, meta keys.
 var depIgnored = []string{
 	prefixAudit, prefixAuditByUser, prefixAuditByOrg, prefixSystem, prefixMeta,
-	prefixKnock, prefixKnockByOrg, prefixKnockBySubject, prefixToken, prefixTokenByHash,
+	prefixKnock, prefixKnockByOrg, prefixKnockBySubject,
 	prefixImport, prefixMail, prefixMailByTo, prefixMailByUser, prefixMailPending,
 	prefixGrantByRight, prefixUserByEmail, prefixUserByUsername, prefixUserByCPR,
 	prefixUserByPUnit, prefixUserByOrg, prefixGroupByOrg, prefixImportByOrg,
@@ -192,6 +203,9 @@ func (tx *Tx) touchKey(key string) {
 		return
 	case prefixRight:
 		w.add(DepRights, "")
+		return
+	case prefixToken, prefixTokenByHash:
+		w.add(DepToken, owner)
 		return
 	case prefixGrant:
 		// A grant record is written and removed together with its

@@ -321,6 +321,7 @@ func (s *Store) loadSnapshot(ctx context.Context, l Log) error {
 		return fmt.Errorf("store: write the snapshot: %w", err)
 	}
 	s.rev.Store(rev)
+	s.deps.flush(rev)
 	s.wrote()
 	s.changes.floor = rev
 	s.cfg.Logger.Info().Uint64("revision", rev).Msg("replica started from a snapshot of the system of record")
