@@ -52,11 +52,16 @@ type cacheKey struct {
 type cacheEntry struct {
 	size     int64  // approximate bytes, see sizeOf
 	revision uint64 // the revision the store read was labelled with
-	deps     []store.Dep
-	policy   *PolicySet
-	rights   *rightsIndex
-	until    time.Time
-	userID   string // for the last-login record of an allowed decision
+	// exactAt is the latest revision the entry was found exact at (none
+	// of deps changed since revision): checks start from there, so an
+	// entry in use stays newer than the dependency table's floor
+	// (store.depTable prunes its older half when full).
+	exactAt atomic.Uint64
+	deps    []store.Dep
+	policy  *PolicySet
+	rights  *rightsIndex
+	until   time.Time
+	userID  string // for the last-login record of an allowed decision
 	// loggedIn is when the user's login was last recorded or queued (Unix
 	// nanoseconds; 0: never; loginAlways: a new user's), so a hit queues
 	// one only when it is stale.
@@ -199,13 +204,20 @@ func (c *decisionCache) get(req *LoginRequest, rev uint64, ps *PolicySet, idx *r
 // validAt reports whether nothing the entry's store read depended on has
 // changed between the revision it was read at and rev.
 func (e *cacheEntry) validAt(rev uint64, deps depChecker) bool {
-	if e.revision == rev {
-		return true
+	if e.revision > rev {
+		return false // read from a newer state than the one asked about
 	}
-	if deps == nil || e.deps == nil || e.revision > rev {
+	at := e.exactAt.Load()
+	if at >= rev {
+		return true // unchanged from revision through at, and so through rev
+	}
+	if deps == nil || e.deps == nil || deps.DepsChangedSince(e.deps, at) {
 		return false
 	}
-	return !deps.DepsChangedSince(e.deps, e.revision)
+	for at < rev && !e.exactAt.CompareAndSwap(at, rev) {
+		at = e.exactAt.Load()
+	}
+	return true
 }
 
 func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *PolicySet, idx *rightsIndex, now time.Time, d *Decision, loggedIn int64) {
@@ -217,6 +229,7 @@ func (c *decisionCache) put(req *LoginRequest, view *store.LoginView, ps *Policy
 		until = d.validUntil
 	}
 	e := &cacheEntry{revision: view.Revision, deps: view.Deps, policy: ps, rights: idx, until: until, d: d.compacted()}
+	e.exactAt.Store(view.Revision)
 	e.revAt, e.revEnd = revisionSpan(e.d.body)
 	e.loggedIn.Store(loggedIn)
 	if view.User != nil {

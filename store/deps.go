@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"strings"
 	"sync"
 )
@@ -54,9 +55,12 @@ type Dep struct {
 	ID   string
 }
 
-// maxDepTable bounds the table; when a write would grow it past this, the
-// table is cleared and every earlier read is treated as changed (a global
-// flush, once per maxDepTable distinct things written).
+// maxDepTable bounds the table. When a write grows it past this, the older
+// half of its entries goes and the floor rises to the newest revision that
+// went: only a read labelled before that revision counts as changed, and a
+// cached answer found exact later carries a later label (pdp's cache
+// advances it), so steady writes spread over a large store never empty a
+// cache at once.
 const maxDepTable = 1 << 16
 
 // depTable is the last-change revision of every thing written since the
@@ -65,13 +69,17 @@ type depTable struct {
 	mu    sync.RWMutex
 	floor uint64
 	last  map[Dep]uint64
+	limit int // maxDepTable when 0 (Config.DepTableSize)
 }
 
 // DepsChangedSince reports whether any of deps (or anything at all, when
 // the table was cleared) changed after revision rev. A read labelled rev
 // (LoginView.Revision) whose deps have not changed since is still exact.
 func (s *Store) DepsChangedSince(deps []Dep, rev uint64) bool {
-	t := &s.deps
+	return s.deps.changedSince(deps, rev)
+}
+
+func (t *depTable) changedSince(deps []Dep, rev uint64) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if rev < t.floor {
@@ -104,7 +112,11 @@ func (t *depTable) record(w *depWrites, rev uint64, changes []Change) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if w.all || len(t.last)+len(w.set) > maxDepTable {
+	limit := t.limit
+	if limit <= 0 {
+		limit = maxDepTable
+	}
+	if w.all || len(w.set) > limit/2 {
 		t.floor = rev
 		t.last = nil
 		return
@@ -115,6 +127,27 @@ func (t *depTable) record(w *depWrites, rev uint64, changes []Change) {
 	for d := range w.set {
 		t.last[d] = rev
 	}
+	if len(t.last) > limit {
+		t.prune()
+	}
+}
+
+// prune drops the older half of the entries (by revision) and raises the
+// floor to the newest revision dropped. A read labelled at or after the
+// floor is judged as before: every entry newer than its label is kept.
+func (t *depTable) prune() {
+	revs := make([]uint64, 0, len(t.last))
+	for _, r := range t.last {
+		revs = append(revs, r)
+	}
+	slices.Sort(revs)
+	cut := revs[len(revs)/2]
+	for d, r := range t.last {
+		if r <= cut {
+			delete(t.last, d)
+		}
+	}
+	t.floor = max(t.floor, cut)
 }
 
 // flush counts every read before rev as changed: for a state that came

@@ -56,6 +56,54 @@ func TestDepsChangedSince(t *testing.T) {
 	}
 }
 
+// TestDepTablePrunesOldest: a table past its bound keeps its newer half:
+// a read labelled after the newest revision pruned is judged exactly as
+// before (unchanged things unchanged, changed ones changed), and only a
+// read labelled before it counts as changed.
+func TestDepTablePrunesOldest(t *testing.T) {
+	tab := depTable{limit: 8}
+	write := func(rev uint64, ids ...string) {
+		w := &depWrites{}
+		for _, id := range ids {
+			w.add(DepUser, id)
+		}
+		tab.record(w, rev, nil)
+	}
+	changed := func(rev uint64, ids ...string) bool {
+		deps := make([]Dep, len(ids))
+		for i, id := range ids {
+			deps[i] = Dep{DepUser, id}
+		}
+		return tab.changedSince(deps, rev)
+	}
+	for i := range 9 { // the ninth distinct write overflows the table
+		write(uint64(i+1), strconv.Itoa(i))
+	}
+	if n := len(tab.last); n == 0 || n > 8 {
+		t.Fatalf("after pruning %d entries, want 1..8", n)
+	}
+	if tab.floor == 0 || tab.floor >= 9 {
+		t.Fatalf("floor %d, want between the oldest and the newest write", tab.floor)
+	}
+	for _, tc := range []struct {
+		name string
+		rev  uint64
+		ids  []string
+		want bool
+	}{
+		{"read before the floor", tab.floor - 1, []string{"never-written"}, true},
+		{"read at the floor, unchanged since", tab.floor, []string{"never-written"}, false},
+		{"read at the floor, written after", tab.floor, []string{"8"}, true},
+		{"read after the last write", 9, []string{"0", "8", "x"}, false},
+		{"read before a kept write", 7, []string{"7"}, true},
+		{"read at a kept write", 8, []string{"7"}, false},
+	} {
+		if got := changed(tc.rev, tc.ids...); got != tc.want {
+			t.Errorf("%s (rev %d, floor %d): changed = %v, want %v", tc.name, tc.rev, tab.floor, got, tc.want)
+		}
+	}
+}
+
 // TestNeutralUsers: a user counts as neutrally changed only when every
 // change of kind user naming it is a neutral update.
 func TestNeutralUsers(t *testing.T) {

@@ -32,6 +32,9 @@ type Config struct {
 	CPRKey []byte
 	// GCInterval is how often value-log GC runs (default 10m; <0 disables).
 	GCInterval time.Duration
+	// DepTableSize bounds the dependency table of decision caches (deps.go;
+	// 0: 65,536 things written). For tests.
+	DepTableSize int
 	// Logger receives store logs (never CPR numbers).
 	Logger zerolog.Logger
 	// Now is the clock (default time.Now).
@@ -188,6 +191,7 @@ func badgerOptions(cfg Config) badger.Options {
 func newStore(db *badger.DB, cfg Config) *Store {
 	s := &Store{db: db, cfg: cfg, cpr: NewCPRHasher(cfg.CPRKey), now: cfg.Now, subs: map[int]chan Commit{},
 		stopGC: make(chan struct{}), gcDone: make(chan struct{})}
+	s.deps.limit = cfg.DepTableSize
 	if s.now == nil {
 		s.now = time.Now
 	}
