@@ -160,6 +160,11 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (*Caller, error
 func (s *Service) authToken(ctx context.Context, plain string) (*Caller, error) {
 	h := hashToken(plain)
 	if c, ok := s.tokens.get(s.st, h); ok {
+		// As the store read would: a closed or unusable store fails the
+		// request (500) rather than letting a cached caller through.
+		if err := s.st.Healthy(); err != nil {
+			return nil, store.Errorf(store.EInternal, "%s", err.Error())
+		}
 		if err := s.checkExpiry(c); err != nil {
 			return nil, err
 		}

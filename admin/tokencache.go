@@ -2,6 +2,7 @@ package admin
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/adgang/adgang/store"
 )
@@ -24,7 +25,10 @@ type tokenCache struct {
 }
 
 type tokenEntry struct {
-	rev    uint64      // the store's revision before the read
+	// rev is the latest revision the entry was found exact at: the
+	// store's revision before the read, advanced on each use found exact,
+	// so an entry in use stays above the dependency table's floor.
+	rev    atomic.Uint64
 	deps   []store.Dep // what the read depended on
 	caller Caller
 }
@@ -39,8 +43,17 @@ func (c *tokenCache) get(st *store.Store, h string) (*Caller, bool) {
 	c.mu.Lock()
 	e := c.m[h]
 	c.mu.Unlock()
-	if e == nil || st.DepsChangedSince(e.deps, e.rev) {
+	if e == nil {
 		return nil, false
+	}
+	// The revision is read before the check: every write up to it is in
+	// the dependency table by then (recorded before it is published).
+	now, at := st.Revision(), e.rev.Load()
+	if st.DepsChangedSince(e.deps, at) {
+		return nil, false
+	}
+	for at < now && !e.rev.CompareAndSwap(at, now) {
+		at = e.rev.Load()
 	}
 	caller := e.caller
 	return &caller, true
@@ -53,7 +66,8 @@ func (c *tokenCache) put(h string, rev uint64, t *store.Token, caller *Caller) {
 	if t.UserID != "" {
 		deps = append(deps, store.Dep{Kind: store.DepUser, ID: t.UserID})
 	}
-	e := &tokenEntry{rev: rev, deps: deps, caller: *caller}
+	e := &tokenEntry{deps: deps, caller: *caller}
+	e.rev.Store(rev)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= tokenCacheMax {

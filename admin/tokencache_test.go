@@ -2,13 +2,70 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/adgang/adgang/pdp"
 	"github.com/adgang/adgang/store"
 	"github.com/adgang/adgang/store/storetest"
 )
+
+// TestTokenCacheKeptPastFloor: an entry in use carries the revision it
+// was last found exact at, so writes elsewhere of more things than the
+// store's dependency table holds (here 16) do not make it read again.
+func TestTokenCacheKeptPastFloor(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(store.Config{Dir: t.TempDir(), NoSync: true, CPRKey: storetest.Key, Logger: zerolog.Nop(),
+		GCInterval: -1, DepTableSize: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := storetest.LoadUsers(ctx, st, 4); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := pdp.New(ctx, st, pdp.Config{Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	svc, err := New(ctx, Config{Store: st, Engine: eng, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	_, plain, err := CreateToken(ctx, st, "test", storetest.BenchUserID(1), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	svc.tokens.mu.Lock()
+	e := svc.tokens.m[hashToken(plain)]
+	svc.tokens.mu.Unlock()
+	for i := range 100 {
+		if _, err := st.Update(ctx, "test", func(tx *store.Tx) error {
+			return tx.CreateUser(&store.User{ID: fmt.Sprintf("00000000-0000-4000-a000-%012d", i), Org: storetest.BenchOrg(0),
+				Name: "filler", Email: fmt.Sprintf("filler%d@example.dk", i), Kind: store.KindEmployee, Status: store.StatusActive})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Authenticate(ctx, plain); err != nil {
+			t.Fatal(err)
+		}
+		svc.tokens.mu.Lock()
+		same := svc.tokens.m[hashToken(plain)] == e
+		svc.tokens.mu.Unlock()
+		if !same {
+			t.Fatalf("write %d: the token was read again", i)
+		}
+	}
+}
 
 // TestTokenCacheExact: an API token's caller is kept between requests
 // (tokenCache), and every write that changes what authentication read —
@@ -150,6 +207,16 @@ func TestTokenCacheExact(t *testing.T) {
 			a, b := mustAuth(t, tk.plain), mustAuth(t, tk.plain)
 			if a == b {
 				t.Fatal("two requests got the same *Caller")
+			}
+		}},
+		{"store closed", func(t *testing.T) {
+			tk := newToken(t, "", true, nil)
+			mustAuth(t, tk.plain)
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if c, err := auth(tk.plain); err == nil || store.ErrorCode(err) != store.EInternal {
+				t.Fatalf("authenticate on a closed store: %+v, %v; want an internal error", c, err)
 			}
 		}},
 	}

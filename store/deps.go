@@ -63,6 +63,9 @@ type Dep struct {
 // cache at once.
 const maxDepTable = 1 << 16
 
+// pruneSample is how many revisions prune sorts to find its cut.
+const pruneSample = 1024
+
 // depTable is the last-change revision of every thing written since the
 // floor; anything read before floor counts as changed.
 type depTable struct {
@@ -132,13 +135,21 @@ func (t *depTable) record(w *depWrites, rev uint64, changes []Change) {
 	}
 }
 
-// prune drops the older half of the entries (by revision) and raises the
-// floor to the newest revision dropped. A read labelled at or after the
-// floor is judged as before: every entry newer than its label is kept.
+// prune drops about the older half of the entries (by revision) and
+// raises the floor to the newest revision dropped. A read labelled at or
+// after the floor is judged as before: every entry newer than its label
+// is kept. The cut is the median of a sample of at most pruneSample
+// revisions, so the write lock is held for two passes over the map, not a
+// sort of it (every decision-cache hit waits on that lock).
 func (t *depTable) prune() {
-	revs := make([]uint64, 0, len(t.last))
+	step := max(1, len(t.last)/pruneSample)
+	revs := make([]uint64, 0, pruneSample+1)
+	i := 0
 	for _, r := range t.last {
-		revs = append(revs, r)
+		if i%step == 0 {
+			revs = append(revs, r)
+		}
+		i++
 	}
 	slices.Sort(revs)
 	cut := revs[len(revs)/2]

@@ -320,8 +320,8 @@ func (s *Store) loadSnapshot(ctx context.Context, l Log) error {
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("store: write the snapshot: %w", err)
 	}
+	s.deps.flush(rev) // before the revision is published: no check labelled rev may pass unflushed
 	s.rev.Store(rev)
-	s.deps.flush(rev)
 	s.wrote()
 	s.changes.floor = rev
 	s.cfg.Logger.Info().Uint64("revision", rev).Msg("replica started from a snapshot of the system of record")
