@@ -218,6 +218,9 @@ func (s *Service) changesBetween(from, to uint64) ([]store.Change, error) {
 	return out, nil
 }
 
+// Revision is the store revision this node has applied.
+func (s *Service) Revision() uint64 { return s.st.Revision() }
+
 // WaitRevision returns once this node's store has applied revision rev
 // (the consistency token of the admin API's reads), or answers 503
 // revision_not_reached after the decision engine's --min-revision-wait.

@@ -123,12 +123,17 @@ func seed(t testing.TB, st *store.Store) {
 
 // putTokenRecord stores a token directly (documented format: hex SHA-256
 // of the plaintext), e.g. one that has already expired.
+// hashOf is the stored hash of a token's plaintext.
+func hashOf(plain string) string {
+	sum := sha256.Sum256([]byte(plain))
+	return hex.EncodeToString(sum[:])
+}
+
 func putTokenRecord(t testing.TB, st *store.Store, userID string, superadmin bool, expires *time.Time) string {
 	t.Helper()
 	plain := "adg_test_" + uuid.NewString()
-	sum := sha256.Sum256([]byte(plain))
 	mustUpdate(t, st, func(tx *store.Tx) error {
-		return tx.PutToken(&store.Token{ID: uuid.NewString(), Hash: hex.EncodeToString(sum[:]), UserID: userID,
+		return tx.PutToken(&store.Token{ID: uuid.NewString(), Hash: hashOf(plain), UserID: userID,
 			Superadmin: superadmin, CreatedAt: tx.Now(), ExpiresAt: expires})
 	})
 	return plain

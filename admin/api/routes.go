@@ -182,13 +182,18 @@ func (s *Server) handle(r *mux.Router, method, path string, auth bool, fn handle
 			}
 			ev.Msg("admin request")
 		}()
-		if auth {
+		authenticate := func() bool {
 			var err error
 			if c, err = s.authenticate(req); err != nil {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="adgang-admin"`)
 				writeErr(rec, err)
-				return
+				return false
 			}
+			return true
+		}
+		authedAt := s.svc.Revision()
+		if auth && !authenticate() {
+			return
 		}
 		if method == http.MethodGet {
 			// The consistency token on the admin API's reads (SPEC §8):
@@ -199,6 +204,12 @@ func (s *Server) handle(r *mux.Router, method, path string, auth bool, fn handle
 			}
 			if err != nil {
 				writeErr(rec, err)
+				return
+			}
+			// The credentials too: a token revoked at or before rev (on
+			// another node, or while this request waited) is refused, as
+			// on a node that had applied the revocation before the request.
+			if auth && rev > authedAt && !authenticate() {
 				return
 			}
 		}
