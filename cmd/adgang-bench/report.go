@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -41,11 +42,13 @@ type summary struct {
 	// mixCache is, by rate, the decision cache's misses and lookups during
 	// its loops.
 	mixCache map[int][2]int64
+	// mixBlocks is, by rate, its loops' block ratios (windows.blocks).
+	mixBlocks map[int][]float64
 }
 
 func summarise(rs []*systemResult) *summary {
 	s := &summary{rates: map[int][3]time.Duration{}, achieved: map[int]float64{}, writeMix: map[int]phaseResult{}, writeMixLoops: map[int][]float64{},
-		mixRef: map[int]float64{}, mixCPU: map[int][2]time.Duration{}, mixCache: map[int][2]int64{}}
+		mixRef: map[int]float64{}, mixCPU: map[int][2]time.Duration{}, mixCache: map[int][2]int64{}, mixBlocks: map[int][]float64{}}
 	mixLoops := map[int]int{} // write-mix loops per rate
 	for _, r := range rs {
 		s.rss = max(s.rss, r.PeakRSS)
@@ -135,6 +138,26 @@ func (s *summary) addWindowed(p *phaseResult, loops map[int]int) {
 	s.mixWindow = p.Window
 	m := s.mixCache[p.WritesPerSec]
 	s.mixCache[p.WritesPerSec] = [2]int64{m[0] + p.CacheMisses, m[1] + p.CacheHits + p.CacheMisses}
+	s.mixBlocks[p.WritesPerSec] = append(s.mixBlocks[p.WritesPerSec], p.Blocks...)
+}
+
+// blockSpread is the mean of block ratios and its standard error, as a
+// table cell: how far this machine's noise moves a loop's ratio.
+func blockSpread(blocks []float64) string {
+	n := len(blocks)
+	if n < 2 {
+		return "–"
+	}
+	var sum, sq float64
+	for _, r := range blocks {
+		sum += r
+	}
+	mean := sum / float64(n)
+	for _, r := range blocks {
+		sq += (r - mean) * (r - mean)
+	}
+	se := math.Sqrt(sq/float64(n-1)) / math.Sqrt(float64(n))
+	return fmt.Sprintf("%.0f%% ± %.1f (%d)", 100*mean, 100*se, n)
 }
 
 // mixRatio is the write mix's throughput at rate against its reference:
@@ -409,7 +432,7 @@ func renderWriteMix(b *strings.Builder, a *summary) {
 	windowed := len(a.mixRef) > 0
 	b.WriteString("\nWrite mix (adgang, closed loop while user names are PATCHed through the admin API at each rate):\n\n")
 	if windowed {
-		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop | CPU per write: server, driver | cache misses |\n|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop | CPU per write: server, driver | cache misses | blocks: mean ± s.e. (n) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	} else {
 		b.WriteString("| admin writes/s | writes made | decisions | vs 0 writes/s | p50 | p99 | each loop |\n|---|---|---|---|---|---|---|\n")
 	}
@@ -437,13 +460,13 @@ func renderWriteMix(b *strings.Builder, a *summary) {
 			if m, ok := a.mixCache[k]; ok {
 				misses = fmt.Sprintf("%d of %d", m[0], m[1])
 			}
-			fmt.Fprintf(b, " %s | %s |", cpu, misses)
+			fmt.Fprintf(b, " %s | %s | %s |", cpu, misses, blockSpread(a.mixBlocks[k]))
 		}
 		b.WriteString("\n")
 	}
 	switch {
 	case windowed:
-		fmt.Fprintf(b, "\nEach rate is one closed loop (or one per round) cut into windows of %v; the writer writes only in half of them, in blocks of four windows, half of the blocks ordered off, on, on, off and half on, off, off, on (shuffled, so periodic work falls as often into either kind), and each answer counts in the window it came in; a window without writes right after one with them is not counted (what the writes cost after their window would lower the reference). A rate's figure is its windows with writes; its ratio is against the same loops' counted windows without writes, so a stall or a drift of this shared machine's speed weighs on both alike. The 0 writes/s row pools the windows without writes of every loop. CPU per write: the CPU the server and the load driver (its writer) used in the windows with writes beyond what their decisions took at the rate of the windows without, per write made (given from %d writes up: below, the machine's noise is larger than the writes' cost); on this 2-core machine both share the cores the decisions use. Cache misses: the decision cache's misses of all its lookups during the rate's loops (Adgang's /metrics): a write that changes no decision must add none; requests the cache has not answered yet miss at any rate (when the data set has more distinct requests than the first pass asks), so compare with 1 write/s.\n", a.mixWindow, minWritesForCPU)
+		fmt.Fprintf(b, "\nEach rate is one closed loop (or one per round) cut into windows of %v; the writer writes only in half of them, in blocks of four windows, half of the blocks ordered off, on, on, off and half on, off, off, on (shuffled, so periodic work falls as often into either kind), and each answer counts in the window it came in; a window without writes right after one with them is not counted (what the writes cost after their window would lower the reference). A rate's figure is its windows with writes; its ratio is against the same loops' counted windows without writes, so a stall or a drift of this shared machine's speed weighs on both alike. The 0 writes/s row pools the windows without writes of every loop. CPU per write: the CPU the server and the load driver (its writer) used in the windows with writes beyond what their decisions took at the rate of the windows without, per write made (given from %d writes up: below, the machine's noise is larger than the writes' cost); on this 2-core machine both share the cores the decisions use. Cache misses: the decision cache's misses of all its lookups during the rate's loops (Adgang's /metrics): a write that changes no decision must add none; requests the cache has not answered yet miss at any rate (when the data set has more distinct requests than the first pass asks), so compare with 1 write/s. Blocks: each block of four windows' throughput with writes over that without, their mean and its standard error over the blocks (n): the noise of this shared machine in one loop's ratio (a ratio two standard errors from 90%% is not told apart from it by that loop).\n", a.mixWindow, minWritesForCPU)
 	case len(a.writeMix0) > 1:
 		zeros := make([]string, len(a.writeMix0))
 		for i, t := range a.writeMix0 {

@@ -312,9 +312,9 @@ func writeMix(ctx context.Context, t *target, adminBase string, m *mix, conns in
 		p.CacheHits, p.CacheMisses = after[0]-before[0], after[1]-before[1]
 		out = append(out, p)
 		server, driver := p.writeCPU()
-		fmt.Printf("  %-8s write mix %3d writes/s (%d written): %.0f rps (p50 %v p99 %v), without writes %.0f rps: %.1f%%; CPU per write: server %v, driver %v; cache misses %d of %d\n",
-			t.name, rate, p.Writes, on.Throughput, on.P50, on.P99, off.Throughput, 100*on.Throughput/off.Throughput, server, driver,
-			p.CacheMisses, p.CacheHits+p.CacheMisses)
+		fmt.Printf("  %-8s write mix %3d writes/s (%d written): %.0f rps (p50 %v p99 %v), without writes %.0f rps: %.1f%% (blocks %s); CPU per write: server %v, driver %v; cache misses %d of %d\n",
+			t.name, rate, p.Writes, on.Throughput, on.P50, on.P99, off.Throughput, 100*on.Throughput/off.Throughput, blockSpread(p.Blocks),
+			server, driver, p.CacheMisses, p.CacheHits+p.CacheMisses)
 	}
 	return out, nil
 }
