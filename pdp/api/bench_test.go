@@ -192,6 +192,71 @@ func BenchmarkDecisionUncached(b *testing.B) {
 	}
 }
 
+// BenchmarkDecisionUncachedRatio is goal 1's 1M/100k ratio measured in
+// one loop: user 0's uncached decision (plan evaluator) alternates between
+// the 100k and the 1M store in blocks of ratioBlock decisions, so a change of
+// the machine's speed during the run weighs on both sizes alike.
+// BenchmarkDecisionUncached measures the two sizes a minute apart, and on a
+// shared machine that minute alone moves either figure by a third. Reported:
+// each size's p50 and p99 and the ratio of the p50s (goal: at most 1.25).
+// Skipped under -short (the 1M store).
+func BenchmarkDecisionUncachedRatio(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs the 1M-user store")
+	}
+	sizes := [2]int{100_000, 1_000_000}
+	var engs [2]*pdp.Engine
+	var reqs [2]*pdp.LoginRequest
+	for i, n := range sizes {
+		engs[i], reqs[i] = benchEngineN(b, n, pdp.Config{CacheSize: -1, LoginEvaluator: pdp.EvaluatorPlan})
+		wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := engs[i].WaitLoginEvaluator(wctx, pdp.EvaluatorPlan)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	lats := [2]*latencies{newLatencies(), newLatencies()}
+	b.ReportAllocs()
+	k := 0
+	for b.Loop() {
+		i := (k / ratioBlock) % 2
+		k++
+		t0 := time.Now()
+		r := *reqs[i]
+		if _, err := engs[i].Login(ctx, &r, pdp.RequestMeta{}); err != nil {
+			b.Fatal(err)
+		}
+		lats[i].add(t0)
+	}
+	var p50 [2]float64
+	for i, l := range lats {
+		d := l.sorted()
+		if len(d) == 0 {
+			return
+		}
+		p50[i] = float64(d[len(d)/2].Nanoseconds())
+		b.ReportMetric(p50[i], fmt.Sprintf("p50-%s-ns", sizeName(sizes[i])))
+		b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds()), fmt.Sprintf("p99-%s-ns", sizeName(sizes[i])))
+	}
+	b.ReportMetric(p50[1]/p50[0], "1M/100k-p50")
+}
+
+// ratioBlock is how many decisions BenchmarkDecisionUncachedRatio makes on
+// one store before it turns to the other: long enough (~10 ms) for each
+// store's working set to be warm in the caches again, short enough for the
+// machine's speed to be the same for both.
+const ratioBlock = 200
+
+// sizeName is 100k for 100,000 and 1M for 1,000,000.
+func sizeName(n int) string {
+	if n%1_000_000 == 0 {
+		return fmt.Sprintf("%dM", n/1_000_000)
+	}
+	return fmt.Sprintf("%dk", n/1000)
+}
+
 // latencies keeps each op's duration, for the p50 and p99 the goals are
 // stated in (the mean, ns/op, includes the garbage collector's pauses and
 // assists of other ops). The buffer is made before the timed loop, so it
@@ -210,13 +275,19 @@ func (l *latencies) add(t0 time.Time) {
 	}
 }
 
+// sorted is the durations kept, in order.
+func (l *latencies) sorted() []time.Duration {
+	d := l.d[:l.n]
+	slices.Sort(d)
+	return d
+}
+
 // report adds p50-ns and p99-ns to the benchmark's line.
 func (l *latencies) report(b *testing.B) {
-	d := l.d[:l.n]
+	d := l.sorted()
 	if len(d) == 0 {
 		return
 	}
-	slices.Sort(d)
 	b.ReportMetric(float64(d[len(d)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(d[len(d)*99/100].Nanoseconds()), "p99-ns")
 }
