@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,41 +20,41 @@ import (
 type target struct {
 	name  string
 	url   string
-	check bool // compare every answer with the expected decision
-	body  func(r *Request) []byte
+	check bool                                // compare every answer with the expected decision
+	body  func(dst []byte, r *Request) []byte // r's request body, appended to dst
 	allow func(b []byte) (bool, error)
 }
 
-func adgangBody(r *Request) []byte {
-	return fmt.Appendf(nil, `{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":%q}`,
+func adgangBody(dst []byte, r *Request) []byte {
+	return fmt.Appendf(dst, `{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":%q}`,
 		r.SubjectID, r.CVR, r.Service)
 }
 
-func opaBody(r *Request) []byte {
-	return fmt.Appendf(nil, `{"input":{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":%q}}`,
+func opaBody(dst []byte, r *Request) []byte {
+	return fmt.Appendf(dst, `{"input":{"subject":{"id":%q,"cvr":%q,"kind":"employee","cpr_linked":true},"service":%q}}`,
 		r.SubjectID, r.CVR, r.Service)
 }
 
+// adgangAllow is the allow of an Adgang answer (its top-level boolean).
 func adgangAllow(b []byte) (bool, error) {
-	var d struct {
-		Allow *bool `json:"allow"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil || d.Allow == nil {
+	allow, ok := topBool(b, "allow")
+	if !ok {
 		return false, fmt.Errorf("no allow in %.200s", b)
 	}
-	return *d.Allow, nil
+	return allow, nil
 }
 
+// opaAllow is the result.allow of an answer of OPA's Data API.
 func opaAllow(b []byte) (bool, error) {
-	var d struct {
-		Result *struct {
-			Allow *bool `json:"allow"`
-		} `json:"result"`
+	res, ok := topField(b, "result")
+	var allow bool
+	if ok {
+		allow, ok = topBool(res, "allow")
 	}
-	if err := json.Unmarshal(b, &d); err != nil || d.Result == nil || d.Result.Allow == nil {
+	if !ok {
 		return false, fmt.Errorf("no result.allow in %.200s", b)
 	}
-	return *d.Result.Allow, nil
+	return allow, nil
 }
 
 // mix draws requests from a Zipf distribution over all requests, or, when
@@ -128,7 +127,7 @@ func newClient(conns int) *http.Client {
 // ask sends one request and checks the answer; it returns whether it was
 // allowed.
 func ask(ctx context.Context, c *http.Client, t *target, r *Request) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(t.body(r)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(t.body(nil, r)))
 	if err != nil {
 		return false, err
 	}
@@ -161,11 +160,11 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 // runLoop is runPhase, also counting each answer into win's windows when
 // win is not nil (a closed loop of the write mix).
 func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Duration, cpu func() time.Duration, win *windows) (*phaseResult, error) {
-	c := newClient(conns)
-	defer c.CloseIdleConnections()
+	if _, err := newWire(t.url); err != nil {
+		return nil, err
+	}
 	res := &phaseResult{Name: t.name, Rate: rate}
-	var n, errs, wrong, allowed atomic.Int64
-	var firstErr atomic.Value
+	var cnt loopCounts
 	lat := make([][]time.Duration, conns)
 	start := time.Now()
 	deadline := start.Add(d)
@@ -193,6 +192,8 @@ func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Dur
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			wc, _ := newWire(t.url) // checked above
+			defer wc.close()
 			draw := m.drawer(w)
 			for {
 				sent := time.Now()
@@ -208,37 +209,48 @@ func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Dur
 				if r == nil {
 					return
 				}
-				got, err := ask(ctx, c, t, r)
+				got, err := wc.ask(ctx, t, r)
 				took := time.Since(sent)
 				lat[w] = append(lat[w], took)
 				win.answered(w, sent.Add(took), took)
-				n.Add(1)
-				switch {
-				case err != nil:
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				case t.check && got != r.Allow:
-					wrong.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Errorf("%w: %s %s got allow=%v, want %v (%s)", errWrong, r.SubjectID, r.Service, got, r.Allow, r.Why))
-				case got:
-					allowed.Add(1)
-				}
+				cnt.record(t, r, got, err)
 			}
 		}()
 	}
 	wg.Wait()
 	res.Duration = time.Since(start)
 	used := cpu() - cpu0
-	res.Requests, res.Errors, res.Wrong, res.Allowed = n.Load(), errs.Load(), wrong.Load(), allowed.Load()
+	res.Requests, res.Errors, res.Wrong, res.Allowed = cnt.n.Load(), cnt.errs.Load(), cnt.wrong.Load(), cnt.allowed.Load()
 	res.Throughput = float64(res.Requests) / res.Duration.Seconds()
 	setPercentiles(res, lat)
 	if res.Requests > 0 {
 		res.CPUPer1k = used * 1000 / time.Duration(res.Requests)
 	}
-	if e, ok := firstErr.Load().(error); ok {
+	if e, ok := cnt.firstErr.Load().(error); ok {
 		return res, e
 	}
 	return res, nil
+}
+
+// loopCounts are a loop's answers so far, counted by its workers.
+type loopCounts struct {
+	n, errs, wrong, allowed atomic.Int64
+	firstErr                atomic.Value
+}
+
+// record counts one answer to r: got, or the error err.
+func (c *loopCounts) record(t *target, r *Request, got bool, err error) {
+	c.n.Add(1)
+	switch {
+	case err != nil:
+		c.errs.Add(1)
+		c.firstErr.CompareAndSwap(nil, err)
+	case t.check && got != r.Allow:
+		c.wrong.Add(1)
+		c.firstErr.CompareAndSwap(nil, fmt.Errorf("%w: %s %s got allow=%v, want %v (%s)", errWrong, r.SubjectID, r.Service, got, r.Allow, r.Why))
+	case got:
+		c.allowed.Add(1)
+	}
 }
 
 // setPercentiles merges the latencies each connection recorded and sets

@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,7 @@ func main() {
 	flag.StringVar(&cfg.opa, "opa", ".tools/bin/opa", "opa binary (same version as go.mod)")
 	flag.StringVar(&cfg.policies, "policies", "policies", "policy directory given to OPA")
 	flag.StringVar(&cfg.out, "out", "docs", "where benchmarks.md and benchmarks.json are written")
+	cpuProfile := flag.String("cpuprofile", "", "write the load driver's own CPU profile (the whole run) to this file: on a machine where the driver shares the server's cores, its cost is part of every figure")
 	render := flag.String("render", "", "write benchmarks.md to -out from this raw benchmarks.json instead of measuring (give the run's -duration, -rate-duration, -conns and -rounds)")
 	flag.Parse()
 	if *render != "" {
@@ -80,6 +82,17 @@ func main() {
 	if cfg.writeRates != "" && (cfg.writeWindow <= 0 || cfg.writeDuration < 4*cfg.writeWindow) {
 		fmt.Fprintln(os.Stderr, "adgang-bench: -write-window must be positive and -write-duration at least four windows")
 		os.Exit(2)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "adgang-bench:", err)
+			os.Exit(2)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
