@@ -160,7 +160,9 @@ func runPhase(ctx context.Context, t *target, m *mix, conns, rate int, d time.Du
 // runLoop is runPhase, also counting each answer into win's windows when
 // win is not nil (a closed loop of the write mix).
 func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Duration, cpu func() time.Duration, win *windows) (*phaseResult, error) {
-	if _, err := newWire(t.url); err != nil {
+	wires, err := dialWires(ctx, t.url, conns)
+	defer closeWires(wires)
+	if err != nil {
 		return nil, err
 	}
 	res := &phaseResult{Name: t.name, Rate: rate}
@@ -192,10 +194,9 @@ func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Dur
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wc, _ := newWire(t.url) // checked above
-			defer wc.close()
+			wc := wires[w]
 			draw := m.drawer(w)
-			for {
+			for ctx.Err() == nil {
 				sent := time.Now()
 				if rate > 0 {
 					var ok bool
@@ -230,6 +231,30 @@ func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Dur
 		return res, e
 	}
 	return res, nil
+}
+
+// dialWires opens n connections to url, one for each worker of a loop,
+// before the loop starts: a dial timed as a request's latency would stand
+// in the fixed-rate phases' percentiles.
+func dialWires(ctx context.Context, url string, n int) ([]*wire, error) {
+	wires := make([]*wire, 0, n)
+	for range n {
+		w, err := newWire(url)
+		if err == nil {
+			err = w.dial(ctx)
+		}
+		if err != nil {
+			return wires, err
+		}
+		wires = append(wires, w)
+	}
+	return wires, nil
+}
+
+func closeWires(wires []*wire) {
+	for _, w := range wires {
+		w.close()
+	}
 }
 
 // loopCounts are a loop's answers so far, counted by its workers.

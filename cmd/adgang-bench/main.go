@@ -83,6 +83,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "adgang-bench: -write-window must be positive and -write-duration at least four windows")
 		os.Exit(2)
 	}
+	stopProfile := func() {}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -92,11 +93,13 @@ func main() {
 			fmt.Fprintln(os.Stderr, "adgang-bench:", err)
 			os.Exit(2)
 		}
-		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+		stopProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, &cfg); err != nil {
+	err := run(ctx, &cfg)
+	stop()
+	stopProfile() // written also when the run failed or was interrupted
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "adgang-bench:", err)
 		os.Exit(1)
 	}

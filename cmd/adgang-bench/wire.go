@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,8 @@ import (
 // server: Go's net/http client spent ~48 µs of CPU a request (two
 // goroutine hand-offs per request, header maps, the answer decoded whole),
 // more than the constant baseline server spends answering it. Every answer
-// is still read whole and checked (target.allow).
+// is still read whole, checked to be one valid JSON value, and its
+// decision compared (target.allow).
 type wire struct {
 	host, path string
 	conn       net.Conn
@@ -42,6 +44,25 @@ func newWire(rawURL string) (*wire, error) {
 		return nil, fmt.Errorf("load driver: %s: only http", rawURL)
 	}
 	return &wire{host: u.Host, path: u.RequestURI()}, nil
+}
+
+// dial opens w's connection unless one is open.
+func (w *wire) dial(ctx context.Context) error {
+	if w.conn != nil {
+		return nil
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", w.host)
+	if err != nil {
+		return err
+	}
+	w.conn = c
+	if w.br == nil {
+		w.br = bufio.NewReaderSize(c, 16<<10)
+	} else {
+		w.br.Reset(c)
+	}
+	return nil
 }
 
 // close closes the connection, if one is open.
@@ -67,24 +88,19 @@ func (w *wire) ask(ctx context.Context, t *target, r *Request) (bool, error) {
 	if status != 200 {
 		return false, fmt.Errorf("status %d: %.200s", status, b)
 	}
+	// The decision is found by a scan of the top level (topField); the
+	// answer as a whole must still be valid JSON, as when it was decoded.
+	if !json.Valid(b) {
+		return false, fmt.Errorf("%w: not JSON: %.200s", errBadAnswer, b)
+	}
 	return t.allow(b)
 }
 
 // post sends one POST of r's body and reads the answer's status and body
 // (valid until the next post).
 func (w *wire) post(ctx context.Context, body func([]byte, *Request) []byte, r *Request) ([]byte, int, error) {
-	if w.conn == nil {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", w.host)
-		if err != nil {
-			return nil, 0, err
-		}
-		w.conn = c
-		if w.br == nil {
-			w.br = bufio.NewReaderSize(c, 16<<10)
-		} else {
-			w.br.Reset(c)
-		}
+	if err := w.dial(ctx); err != nil {
+		return nil, 0, err
 	}
 	w.tmp = body(w.tmp[:0], r)
 	w.req = append(w.req[:0], "POST "...)
@@ -215,7 +231,8 @@ func grow(b []byte, n int) []byte {
 // decoding the rest (the driver checks every answer; decoding each whole
 // with encoding/json was an eighth of its CPU). It fails on anything that
 // is not an object with key at its top level; nested objects with the same
-// key do not count.
+// key do not count. It does not check the rest of b (wire.ask checks that
+// the whole answer is valid JSON).
 func topField(b []byte, key string) ([]byte, bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {

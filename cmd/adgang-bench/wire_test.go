@@ -13,8 +13,10 @@ import (
 )
 
 // TestTopField: the driver's check reads the top-level key only — a
-// nested object's key of the same name, a string that contains it, a key
-// written with escapes or a truncated answer never stand for it.
+// nested object's key of the same name, a string that contains it or a key
+// written with escapes never stand for it. (What follows the key is not
+// looked at here: wire.ask checks that the whole answer is valid JSON, see
+// TestWireAnswers.)
 func TestTopField(t *testing.T) {
 	for _, c := range []struct {
 		body string
@@ -86,6 +88,8 @@ func TestWireAnswers(t *testing.T) {
 			_, _ = io.WriteString(w, answer)
 		case "big": // past the server's buffer: chunked, several chunks
 			_, _ = io.WriteString(w, `{"pad":"`+strings.Repeat("x", 20_000)+`",`+answer[1:])
+		case "broken": // the decision, then not JSON
+			_, _ = io.WriteString(w, `{"decision_id":"d","allow":true,"rights":[}`)
 		case "status":
 			http.Error(w, `{"error":{"code":"unavailable"}}`, http.StatusServiceUnavailable)
 		default:
@@ -117,6 +121,7 @@ func TestWireAnswers(t *testing.T) {
 		{"?how=chunked", true, "", 1},
 		{"?how=big&allow=no", false, "", 1},
 		{"?how=status", false, "status 503", 1},
+		{"?how=broken", false, "not JSON", 1},
 		{"?how=close", true, "", 1},
 		{"", true, "", 2}, // a new connection after the server's close
 		{"?how=chunked&allow=no", false, "", 2},
