@@ -75,7 +75,10 @@ func TestTokenCacheKeptPastFloor(t *testing.T) {
 func TestTokenCacheExact(t *testing.T) {
 	ctx := context.Background()
 	var now atomic.Pointer[time.Time]
-	start := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	// The service's clock starts at the real time: a token's expiry is
+	// checked against the real clock when it is made (CreateToken), so a
+	// fixed date would turn the test red once it has passed.
+	start := time.Now().UTC().Truncate(time.Second)
 	now.Store(&start)
 	clock := func() time.Time { return *now.Load() }
 	st, svc, _ := newTestService(t, 20, clock, nil)
