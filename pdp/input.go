@@ -342,7 +342,7 @@ func considered(idx *rightsIndex, req *LoginRequest, right string) bool {
 // organisation terms. The grant terms' bound is small on purpose: every
 // garbage collection marks what the cache holds, and with both cores
 // serving decisions that marking is paid by them. At 32k grant terms (17 MB
-// of terms at 10k users) the uncached server spent ~7% more CPU a decision
+// of terms at 10k users) the uncached server spent ~8% more CPU a decision
 // than at 4k. The cache starts again empty when full, so a term is kept
 // only until the next 4,096 misses: the grants asked most often are built
 // again soon after, the rest are as before (an organisation's term is larger

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -141,8 +142,18 @@ func ask(ctx context.Context, c *http.Client, t *target, r *Request) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return false, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	return t.decision(resp.StatusCode, b)
+}
+
+// decision is whether the answer b (with HTTP status) allowed: an error
+// unless the status is 200, the whole answer one valid JSON value (the
+// allow is found by a scan of its top level, topField) and the allow there.
+func (t *target) decision(status int, b []byte) (bool, error) {
+	if status != http.StatusOK {
+		return false, fmt.Errorf("status %d: %.200s", status, b)
+	}
+	if !json.Valid(b) {
+		return false, fmt.Errorf("%w: not JSON: %.200s", errBadAnswer, b)
 	}
 	return t.allow(b)
 }
@@ -237,13 +248,14 @@ func runLoop(ctx context.Context, t *target, m *mix, conns, rate int, d time.Dur
 // before the loop starts: a dial timed as a request's latency would stand
 // in the fixed-rate phases' percentiles.
 func dialWires(ctx context.Context, url string, n int) ([]*wire, error) {
+	first, err := newWire(url)
+	if err != nil {
+		return nil, err
+	}
 	wires := make([]*wire, 0, n)
 	for range n {
-		w, err := newWire(url)
-		if err == nil {
-			err = w.dial(ctx)
-		}
-		if err != nil {
+		w := &wire{host: first.host, path: first.path}
+		if err := w.dial(ctx); err != nil {
 			return wires, err
 		}
 		wires = append(wires, w)
