@@ -175,7 +175,21 @@ func badgerOptions(cfg Config) badger.Options {
 		// buffers (those were most of the heap at 100k users, and CPU on
 		// every read). The data is small; the disk can take twice of it.
 		WithCompression(options.None).
-		WithBlockCacheSize(0)
+		WithBlockCacheSize(0).
+		// Two compaction workers, not four: a sidecar has few cores, and
+		// each compaction builds tables beside the decisions it shares
+		// them with.
+		WithNumCompactors(2)
+	// Tables of BaseTableSize (2 MB) at every level, not doubling with
+	// each level down. A table is built in one buffer of twice its size,
+	// several at once during a compaction: at 1M users (16 MB tables at
+	// the bottom level) those buffers were 112 MB of a 271 MB live heap,
+	// peak anonymous RSS 482 MB; with 2 MB tables 20 MB, 308 MB
+	// (docs/benchmarks.md, "Stop 36"). Reads are unchanged: a point
+	// look-up still opens one table per level (more tables, one more step
+	// of the binary search among them). A million users is ~2,400 tables,
+	// each an open file: Go raises the soft file limit to the hard one.
+	opts.TableSizeMultiplier = 1
 	if cfg.InMemory {
 		opts = opts.WithInMemory(true).WithDir("").WithValueDir("")
 	}
