@@ -20,6 +20,7 @@ func TestRenderTargets(t *testing.T) {
 			ReadYourWrites: &rywResult{Checks: 20}},
 		{System: "opa", Size: 100_000, Phases: []*phaseResult{closed(2500)}},
 		{System: "baseline", Size: 100_000, Phases: []*phaseResult{closed(50000), at5k(6 * time.Millisecond)}},
+		{System: "adgang-nocache", Size: 100_000, Phases: []*phaseResult{closed(12487.5)}},
 		{System: "adgang-nocache", Size: 10_000, Phases: []*phaseResult{{Kind: "closed", Throughput: 12000, CPUPer1k: 120 * time.Millisecond}}},
 		{System: "opa", Size: 10_000, Phases: []*phaseResult{{Kind: "closed", Throughput: 2500, CPUPer1k: 600 * time.Millisecond}}},
 	}
@@ -35,6 +36,8 @@ func TestRenderTargets(t *testing.T) {
 		"| goal 1: in-process uncached decision p50 ≤ 50 µs and ≤ 300 allocations at 100k users, 1M ≤ 1.25× that | measured in process by `make bench-go`",
 		"| goal 2: uncached throughput ≥ 5× OPA, 10k users (stated at 100k and 1M; shown for reference) | 12000 / 2500 rps = 4.80× (CPU per decision: 5.00× fewer) | **missed** |",
 		"| goal 4: 1M users, anonymous RSS ≤ 400 MB, VmHWM ≤ 1 GB, cold start ≤ 2 s | not measured in this run | – |",
+		// 4.995× misses 5× and must not read 5.00×.
+		"| goal 2: uncached throughput ≥ 5× OPA, 100k users | 12488 / 2500 rps = 4.99× (CPU per decision: – fewer) | **missed** |",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
