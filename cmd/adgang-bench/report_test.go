@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +103,30 @@ func TestWriteMarkdownKeepsHandWritten(t *testing.T) {
 	}
 	if strings.Contains(string(got), "first run") || strings.Count(string(got), keptMarker) != 1 {
 		t.Errorf("the old tables or a second marker stayed:\n%s", got)
+	}
+}
+
+// TestGoalFigures: a figure held against a bound reads as meeting it
+// exactly when it does, however close to the bound it falls.
+func TestGoalFigures(t *testing.T) {
+	below5, above400 := math.Nextafter(5, 0), math.Nextafter(400, 1000)
+	for _, c := range []struct {
+		name      string
+		got, want string
+	}{
+		{"4.995 against ≥ 5", atLeast(4.995, 5, 2), "4.99"},
+		{"just under 5", atLeast(below5, 5, 2), "4.99"},
+		{"exactly 5", atLeast(5, 5, 2), "5.00"},
+		{"90% as a float product", atLeast(100*(16200.0/18000), 90, 1), "90.0"},
+		{"89.96% against ≥ 90%", atLeast(89.96, 90, 1), "89.9"},
+		{"400.4 MB against ≤ 400", atMost(400.4, 400, 0), "401"},
+		{"just over 400", atMost(above400, 400, 0), "401"},
+		{"exactly 400", atMost(400, 400, 0), "400"},
+		{"399.2 against ≤ 400", atMost(399.2, 400, 0), "400"},
+		{"1.0004 ms against ≤ 1 ms", atMost(1.0004, 1, 3), "1.001"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, c.got, c.want)
+		}
 	}
 }
