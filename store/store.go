@@ -127,7 +127,13 @@ func Open(cfg Config) (*Store, error) {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") || strings.Contains(err.Error(), "resource temporarily unavailable") {
 			return nil, fmt.Errorf("store: data directory %q is in use by another process (badger lock): %w", cfg.Dir, err)
 		}
+		if tooManyFiles(err) {
+			return nil, fmt.Errorf("store: open %q: the process may open no more files (one per table): raise the open-file limit (systemd LimitNOFILE, ulimit -n): %w", cfg.Dir, err)
+		}
 		return nil, fmt.Errorf("store: open %q: %w", cfg.Dir, err)
+	}
+	if !cfg.InMemory {
+		warnFileLimit(cfg.Logger, len(db.Tables()))
 	}
 	s := newStore(db, cfg)
 	if err := s.prepare(); err != nil {
@@ -175,21 +181,13 @@ func badgerOptions(cfg Config) badger.Options {
 		// buffers (those were most of the heap at 100k users, and CPU on
 		// every read). The data is small; the disk can take twice of it.
 		WithCompression(options.None).
-		WithBlockCacheSize(0).
-		// Two compaction workers, not four: a sidecar has few cores, and
-		// each compaction builds tables beside the decisions it shares
-		// them with.
-		WithNumCompactors(2)
-	// Tables of BaseTableSize (2 MB) at every level, not doubling with
-	// each level down. A table is built in one buffer of twice its size,
-	// several at once during a compaction: at 1M users (16 MB tables at
-	// the bottom level) those buffers were 112 MB of a 271 MB live heap,
-	// peak anonymous RSS 482 MB; with 2 MB tables 20 MB, 308 MB
-	// (docs/benchmarks.md, "Stop 36"). Reads are unchanged: a point
-	// look-up still opens one table per level (more tables, one more step
-	// of the binary search among them). A million users is ~2,400 tables,
-	// each an open file: Go raises the soft file limit to the hard one.
-	opts.TableSizeMultiplier = 1
+		WithBlockCacheSize(0)
+	// Badger's table sizes stay (2 MB at the base level, doubling with
+	// each level down; ~800 tables at 1M users): smaller tables at every
+	// level shrank the compactions' table buffers (2 MB: 20 MB of heap
+	// instead of 112 MB at 1M users) but made ~2,800 files, which a start
+	// from a cold page cache opened in 3.2 s instead of 1.5 s; 8 MB tables
+	// kept the start and not the memory (docs/benchmarks.md, "Stop 36").
 	if cfg.InMemory {
 		opts = opts.WithInMemory(true).WithDir("").WithValueDir("")
 	}
