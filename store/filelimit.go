@@ -31,7 +31,8 @@ func warnFileLimit(log zerolog.Logger, tables int) {
 }
 
 // tooManyFiles reports whether err is the system's refusal to open one
-// more file.
+// more file. By its text: Badger wraps the error of a table it cannot
+// open with %+v (y.Wrap), which keeps no chain for errors.Is(EMFILE).
 func tooManyFiles(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "too many open files")
 }

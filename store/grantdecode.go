@@ -23,25 +23,21 @@ func decodeGrant(b []byte) (*Grant, error) {
 	return g, nil
 }
 
-// decodeGrantFast reads a grant record with the user decoder's rules
-// (decodeUserFast): only Grant's own keys as written, strings without
+// decodeGrantFast reads a grant record with recordDecoder's rules (as
+// decodeUserFast): only Grant's own keys as written, strings without
 // escapes, the JSON literals; false on anything else. b may be Badger's
 // memory: every field is a string of its own.
 func decodeGrantFast(b []byte) (*Grant, bool) {
-	d := userDecoder{s: unsafe.String(unsafe.SliceData(b), len(b))}
+	d := recordDecoder{s: unsafe.String(unsafe.SliceData(b), len(b))}
 	g := &Grant{}
-	if !d.object(func(key string) bool { return d.grantField(g, key) }) {
-		return nil, false
-	}
-	d.space()
-	if d.i != len(d.s) {
+	if !d.whole(func(key string) bool { return d.grantField(g, key) }) {
 		return nil, false
 	}
 	return g, true
 }
 
 // grantField reads the value of key into g.
-func (d *userDecoder) grantField(g *Grant, key string) bool {
+func (d *recordDecoder) grantField(g *Grant, key string) bool {
 	switch key {
 	case "id":
 		return d.strInto(&g.ID)

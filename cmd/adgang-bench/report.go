@@ -191,13 +191,7 @@ func renderMarkdown(cfg *config, results []*systemResult) string {
 	var b strings.Builder
 	renderIntro(&b, cfg)
 	renderTargets(&b, results)
-	sizes := []int{}
-	for _, r := range results {
-		if !slices.Contains(sizes, r.Size) {
-			sizes = append(sizes, r.Size)
-		}
-	}
-	for _, size := range sizes {
+	for _, size := range sizesOf(results) {
 		renderSize(&b, results, size)
 	}
 	return b.String()
@@ -306,16 +300,29 @@ func renderRates(b *strings.Builder, sum map[string]*summary) {
 
 var systemNames = []string{"adgang", "adgang-nocache", "opa", "baseline"}
 
+// sizesOf lists the data-set sizes of results, in the order they ran.
+func sizesOf(results []*systemResult) []int {
+	sizes := []int{}
+	for _, r := range results {
+		if !slices.Contains(sizes, r.Size) {
+			sizes = append(sizes, r.Size)
+		}
+	}
+	return sizes
+}
+
+// verdict is a target's last column.
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
 // renderTargets compares the run with the targets of the load benchmark
 // (issue 6), met or missed; a size the run did not measure is said so.
 func renderTargets(b *strings.Builder, results []*systemResult) {
 	at := func(size int) map[string]*summary { return summariesAt(results, size) }
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "**missed**"
-	}
 	const notRun = "not measured in this run | –"
 	b.WriteString("## Targets\n\n| target | measured | |\n|---|---|---|\n")
 	s100 := at(100_000)
@@ -405,19 +412,8 @@ var goalSizes = []int{100_000, 1_000_000}
 // run measured (a size the goal is not stated at is named so), goal 4 at
 // 1M users.
 func renderDecisionGoals(b *strings.Builder, results []*systemResult) {
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "**missed**"
-	}
 	b.WriteString("| goal 1: in-process uncached decision p50 ≤ 50 µs and ≤ 300 allocations at 100k users, 1M ≤ 1.25× that | measured in process by `make bench-go` (BenchmarkDecisionUncached, BenchmarkDecisionUncachedRatio), not by this program | – |\n")
-	sizes := []int{}
-	for _, r := range results {
-		if !slices.Contains(sizes, r.Size) {
-			sizes = append(sizes, r.Size)
-		}
-	}
+	sizes := sizesOf(results)
 	slices.Sort(sizes)
 	for _, size := range sizes {
 		s := summariesAt(results, size)
